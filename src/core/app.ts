@@ -1,0 +1,360 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Express, type RequestHandler } from 'express';
+import { z } from 'zod';
+import type { Logger } from 'pino';
+import { secretKeysOf, toConfigIssues, type EnvSpec, inspectEnv } from './config.js';
+import {
+  ConfigRegistry,
+  createPluginContext,
+  type AdminGuard,
+  type AppContext,
+  type AppPhase,
+  type PluginContext,
+  type RawHandler,
+  type RouteRecord,
+} from './context.js';
+import { ConfigError, PluginLifecycleError, errorMessage, type ConfigIssue } from './errors.js';
+import { HealthRegistry } from './health-registry.js';
+import { createLogger, flushLogger, type LoggerOptions } from './logger.js';
+import type { PluginStatus, ServerPlugin } from './plugin.js';
+import { errorHandler, notFoundHandler } from './problem.js';
+import { orderPlugins } from './registry.js';
+import { requestLogger } from './request-log.js';
+import { EventBus, ServiceRegistry } from './services.js';
+import { runShutdown, installSignalHandlers, type ShutdownOptions } from './shutdown.js';
+import type { UIContribution } from './ui.js';
+import './types.js';
+
+export interface AppOptions {
+  name: string;
+  version?: string;
+  /** Port to listen on; 0 picks a free one. Default 3000. */
+  port?: number;
+  /** Default `0.0.0.0`. */
+  host?: string;
+  plugins?: ServerPlugin<any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** A pino logger, or options to create one. */
+  logger?: Logger | LoggerOptions;
+  shutdown?: ShutdownOptions;
+  /** Largest JSON body accepted, in bytes or a size string. Default `1mb`. */
+  bodyLimit?: number | string;
+  /** Express's `trust proxy`; X-Forwarded-* is ignored unless set. Default false. */
+  trustProxy?: boolean | number | string | string[];
+  /** Environment variables the app reads (validated with the rest, listed by the config plugin). */
+  env?: EnvSpec;
+  /** Node server timeouts, in milliseconds. */
+  server?: { keepAliveTimeout?: number; headersTimeout?: number; requestTimeout?: number };
+}
+
+export interface App {
+  express: Express;
+  server: http.Server;
+  context: AppContext;
+  /** Initialises plugins and listens; resolves once listening. */
+  start(): Promise<void>;
+  /** Graceful stop; resolves once fully stopped. */
+  stop(options?: { reason?: string; readinessDelay?: number }): Promise<void>;
+}
+
+const appOptionsSchema = z.object({
+  name: z.string().min(1, 'a non-empty app name'),
+  version: z.string().optional(),
+  port: z.number().int().min(0).max(65535).default(3000),
+  host: z.string().min(1).default('0.0.0.0'),
+  bodyLimit: z.union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, 'a size like "1mb"')]).default('1mb'),
+});
+
+interface PluginRecord {
+  plugin: ServerPlugin<unknown>;
+  status: PluginStatus;
+  context?: PluginContext<unknown>;
+  config: unknown;
+}
+
+/** Validates every plugin's options (with its env fallbacks); collects all problems. */
+function validatePluginConfigs(plugins: readonly ServerPlugin<unknown>[], registry: ConfigRegistry, issues: ConfigIssue[]): Map<string, unknown> {
+  const configs = new Map<string, unknown>();
+  for (const plugin of plugins) {
+    if (!plugin.config) continue;
+    const { schema, options, env = {} } = plugin.config;
+    const input: Record<string, unknown> = { ...((options as Record<string, unknown> | undefined) ?? {}) };
+    const fromEnv: Record<string, string> = {};
+    for (const [key, variable] of Object.entries(env)) {
+      if (input[key] === undefined && process.env[variable] !== undefined && process.env[variable] !== '') {
+        input[key] = process.env[variable];
+        fromEnv[key] = variable;
+      }
+    }
+    const secretKeys = secretKeysOf(schema);
+    if (Object.keys(env).length > 0) {
+      registry.addEnv(plugin.name, Object.fromEntries(Object.values(env).map((variable) => [variable, z.string().optional()])));
+    }
+    const result = schema.safeParse(input);
+    if (result.success) {
+      configs.set(plugin.name, result.data);
+      registry.addScope({ scope: plugin.name, values: result.data, secretKeys, env: fromEnv });
+    } else {
+      issues.push(
+        ...toConfigIssues(result.error, input, {
+          secretKeys,
+          rename: (path) => fromEnv[path.split('.')[0]] ?? `plugins.${plugin.name}${path ? `.${path}` : ''}`,
+        }),
+      );
+    }
+  }
+  return configs;
+}
+
+/**
+ * Creates an app: an Express app plus the plugin lifecycle. Nothing is shared between apps.
+ * @example
+ * const app = createApp({ name: 'api', port: 3100, plugins: [createHealthPlugin()] });
+ * await app.start();
+ */
+export function createApp(options: AppOptions): App {
+  const issues: ConfigIssue[] = [];
+  const parsedOptions = appOptionsSchema.safeParse(options);
+  if (!parsedOptions.success) issues.push(...toConfigIssues(parsedOptions.error, options, { prefix: '' }));
+
+  const configRegistry = new ConfigRegistry();
+  if (options.env) {
+    configRegistry.addEnv('app', options.env);
+    issues.push(...inspectEnv(options.env).issues);
+  }
+  const ordered = orderPlugins((options.plugins ?? []) as ServerPlugin<unknown>[]);
+  const pluginConfigs = validatePluginConfigs(ordered, configRegistry, issues);
+  if (issues.length > 0) throw new ConfigError(issues);
+  const settings = parsedOptions.data!;
+  configRegistry.addScope({
+    scope: 'app',
+    values: { name: settings.name, version: settings.version, port: settings.port, host: settings.host, bodyLimit: settings.bodyLimit, trustProxy: options.trustProxy ?? false },
+    secretKeys: new Set(),
+    env: {},
+  });
+
+  const logger: Logger =
+    options.logger && 'info' in options.logger ? (options.logger as Logger) : createLogger(options.logger as LoggerOptions | undefined);
+  const logFile = options.logger && !('info' in options.logger) ? (options.logger as LoggerOptions).file?.path : undefined;
+  const appLogger = logger.child({ app: settings.name });
+
+  const events = new EventBus((event, error) => appLogger.error({ err: error, event }, 'event listener failed'));
+  const services = new ServiceRegistry();
+  const health = new HealthRegistry(appLogger.child({ component: 'health' }));
+  const records: PluginRecord[] = ordered.map((plugin) => ({
+    plugin,
+    config: pluginConfigs.get(plugin.name),
+    status: { name: plugin.name, version: plugin.version, dependencies: plugin.dependencies ?? [], state: 'registered' },
+  }));
+  const routeRecords: RouteRecord[] = [];
+  const uiContributions: { plugin: string; contribution: UIContribution }[] = [];
+  const rawHandlers: RawHandler[] = [];
+  let guard: AdminGuard | undefined;
+  let phase: AppPhase = 'created';
+  let listeningUrl: string | undefined;
+
+  const expressApp = express();
+  expressApp.disable('x-powered-by');
+  expressApp.set('trust proxy', options.trustProxy ?? false);
+
+  const server = http.createServer((req, res) => {
+    for (let index = 0; index < rawHandlers.length; index++) if (rawHandlers[index](req, res)) return;
+    expressApp(req, res);
+  });
+  server.keepAliveTimeout = options.server?.keepAliveTimeout ?? 5_000;
+  server.headersTimeout = options.server?.headersTimeout ?? 60_000;
+  server.requestTimeout = options.server?.requestTimeout ?? 300_000;
+
+  const setState = (record: PluginRecord, state: PluginStatus['state'], error?: unknown) => {
+    record.status.state = state;
+    record.status.error = error === undefined ? undefined : errorMessage(error);
+    events.emit('plugin:state', { name: record.plugin.name, state, error: record.status.error });
+  };
+
+  const context: AppContext = {
+    name: settings.name,
+    version: settings.version,
+    logger: appLogger,
+    services,
+    health,
+    events,
+    config: configRegistry,
+    logFile,
+    startedAt: new Date(),
+    phase: () => phase,
+    isReady: () => phase === 'ready' && health.criticalPassing(),
+    url: () => listeningUrl,
+    plugins: () => records.map((record) => ({ ...record.status })),
+    routes: () => [...routeRecords],
+    ui: () => [...uiContributions],
+    addRawHandler: (handler) => void rawHandlers.push(handler),
+    setAdminGuard: (next) => {
+      guard = next;
+    },
+    adminGuard: () => guard,
+  };
+
+  const adminGate: RequestHandler = (req, res, next) => (guard ? guard.middleware(req, res, next) : next());
+
+  const mountPlugins = () => {
+    expressApp.use(requestLogger(appLogger, context));
+    expressApp.use(express.json({ limit: settings.bodyLimit }));
+    const middleware = records.flatMap((record) => {
+      const list = typeof record.plugin.middleware === 'function' ? record.plugin.middleware(record.context!) : (record.plugin.middleware ?? []);
+      return [...list].sort((a, b) => (a.order ?? 0) - (b.order ?? 0));
+    });
+    for (const entry of middleware) {
+      if (entry.path) expressApp.use(entry.path, entry.handler);
+      else expressApp.use(entry.handler);
+    }
+    for (const record of records) {
+      const routes = typeof record.plugin.routes === 'function' ? record.plugin.routes(record.context!) : (record.plugin.routes ?? []);
+      for (const route of routes) {
+        const access = route.access ?? 'public';
+        const handlers = Array.isArray(route.handler) ? route.handler : [route.handler];
+        expressApp[route.method](route.path, ...(access === 'admin' ? [adminGate, ...handlers] : handlers));
+        routeRecords.push({ method: route.method, path: route.path, plugin: record.plugin.name, access, description: route.description });
+      }
+      const ui = typeof record.plugin.ui === 'function' ? record.plugin.ui(record.context!) : record.plugin.ui;
+      if (ui) uiContributions.push({ plugin: record.plugin.name, contribution: ui });
+    }
+    expressApp.use(notFoundHandler());
+    expressApp.use(errorHandler(appLogger));
+  };
+
+  const shutdownSettings = {
+    readinessDelay: options.shutdown?.readinessDelay ?? 5_000,
+    drainTimeout: options.shutdown?.drainTimeout ?? 10_000,
+    hookTimeout: options.shutdown?.hookTimeout ?? 5_000,
+  };
+  let removeSignalHandlers: (() => void) | undefined;
+  let stopping: Promise<void> | undefined;
+
+  const shutdownPlugins = (list: PluginRecord[]) =>
+    runShutdown(
+      [...list].reverse().map((record) => ({
+        name: record.plugin.name,
+        run: async () => {
+          setState(record, 'stopping');
+          await record.plugin.onShutdown?.(record.context!);
+          setState(record, 'stopped');
+        },
+      })),
+      shutdownSettings.hookTimeout,
+      appLogger,
+    );
+
+  const start = async () => {
+    if (phase !== 'created') throw new Error(`App "${settings.name}" cannot start from phase "${phase}".`);
+    phase = 'starting';
+    const initialised: PluginRecord[] = [];
+    try {
+      for (const record of records) {
+        record.context = createPluginContext(context, record.plugin.name, record.config);
+        setState(record, 'initialising');
+        const begun = performance.now();
+        try {
+          await record.plugin.onInit?.(record.context);
+        } catch (error) {
+          setState(record, 'failed', error);
+          throw new PluginLifecycleError(record.plugin.name, 'onInit', error);
+        }
+        record.status.initMs = Math.round(performance.now() - begun);
+        initialised.push(record);
+        setState(record, 'initialised');
+        registerPluginHealthCheck(record, health);
+      }
+      mountPlugins();
+      await health.start();
+      for (const record of records) {
+        try {
+          await record.plugin.onReady?.(record.context!);
+        } catch (error) {
+          setState(record, 'failed', error);
+          throw new PluginLifecycleError(record.plugin.name, 'onReady', error);
+        }
+        setState(record, 'ready');
+      }
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(settings.port, settings.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (error) {
+      phase = 'failed';
+      health.stop();
+      await shutdownPlugins(initialised);
+      appLogger.error({ err: error }, 'start-up failed');
+      await flushLogger(logger);
+      throw error;
+    }
+    const address = server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    listeningUrl = `http://${host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${address.port}`;
+    phase = 'ready';
+    if (options.shutdown?.signals !== false) {
+      removeSignalHandlers = installSignalHandlers(options.shutdown?.signals ?? ['SIGTERM', 'SIGINT'], {
+        logger: appLogger,
+        stop: (reason) => stop({ reason, readinessDelay: shutdownSettings.readinessDelay }),
+        exit: options.shutdown?.exit ?? ((code) => process.exit(code)),
+      });
+    }
+    appLogger.info({ url: listeningUrl, plugins: records.map((r) => r.plugin.name) }, 'app listening');
+    events.emit('app:ready', { url: listeningUrl });
+  };
+
+  const stop = (stopOptions: { reason?: string; readinessDelay?: number } = {}) => {
+    stopping ??= (async () => {
+      if (phase === 'created' || phase === 'failed' || phase === 'stopped') {
+        phase = 'stopped';
+        return;
+      }
+      const reason = stopOptions.reason ?? 'stop() called';
+      phase = 'stopping';
+      appLogger.info({ reason }, 'shutting down');
+      events.emit('app:shutdown', { reason });
+      const delay = stopOptions.readinessDelay ?? 0;
+      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+      await drainServer(server, shutdownSettings.drainTimeout, appLogger);
+      await shutdownPlugins(records.filter((record) => record.status.state !== 'registered' && record.status.state !== 'failed'));
+      health.stop();
+      removeSignalHandlers?.();
+      phase = 'stopped';
+      appLogger.info('stopped');
+      await flushLogger(logger);
+    })();
+    return stopping;
+  };
+
+  return { express: expressApp, server, context, start, stop };
+}
+
+function registerPluginHealthCheck(record: PluginRecord, health: HealthRegistry): void {
+  const check = record.plugin.healthCheck;
+  if (!check) return;
+  const definition = typeof check === 'function' ? { run: check } : check;
+  health.register({ name: record.plugin.name, plugin: record.plugin.name, ...definition });
+}
+
+/**
+ * Stops accepting, lets in-flight requests finish (bounded), and closes idle keep-alive sockets
+ * as soon as they become idle so clients reconnect elsewhere.
+ */
+async function drainServer(server: http.Server, timeout: number, logger: Logger): Promise<void> {
+  if (!server.listening) return;
+  await new Promise<void>((resolve) => {
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
+    const deadline = setTimeout(() => {
+      logger.warn({ timeout }, 'in-flight requests did not finish in time; closing connections');
+      server.closeAllConnections();
+    }, timeout);
+    server.close(() => {
+      clearInterval(sweep);
+      clearTimeout(deadline);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,126 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import type { ConfigIssue } from './errors.js';
+import { maskSecrets, type EnvReport, type EnvSpec, inspectEnv } from './config.js';
+import type { HealthCheckDefinition, HealthRegistry } from './health-registry.js';
+import type { HttpMethod, PluginStatus, RouteAccess } from './plugin.js';
+import type { EventBus, ServiceRegistry, Services } from './services.js';
+import type { UIContribution } from './ui.js';
+
+export type AppPhase = 'created' | 'starting' | 'ready' | 'stopping' | 'stopped' | 'failed';
+
+/**
+ * A handler that sees a request before Express does. It returns true when it answered; the
+ * health probes and the gateway's proxied routes use it to stay off Express's per-request cost.
+ */
+export type RawHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/** Decides whether a request may reach `admin` routes; the control panel installs one. */
+export interface AdminGuard {
+  name: string;
+  middleware: RequestHandler;
+}
+
+export interface RouteRecord {
+  method: HttpMethod;
+  path: string;
+  plugin: string;
+  access: RouteAccess;
+  description?: string;
+}
+
+export interface ConfigScope {
+  scope: string;
+  values: unknown;
+  secretKeys: ReadonlySet<string>;
+  /** Option keys that came from environment variables, and which variable. */
+  env: Record<string, string>;
+}
+
+/** The effective configuration of the app and each plugin, kept for display (always masked). */
+export class ConfigRegistry {
+  private readonly scopes: ConfigScope[] = [];
+  private readonly envSpecs: { scope: string; spec: EnvSpec }[] = [];
+
+  addScope(scope: ConfigScope): void {
+    this.scopes.push(scope);
+  }
+
+  addEnv(scope: string, spec: EnvSpec): void {
+    this.envSpecs.push({ scope, spec });
+  }
+
+  /** Every scope's values with secrets masked. */
+  effective(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const scope of this.scopes) out[scope.scope] = maskSecrets(scope.values, scope.secretKeys);
+    return out;
+  }
+
+  /** The environment variables the app reads: set, missing or invalid (values masked). */
+  environment(env: NodeJS.ProcessEnv = process.env): (EnvReport & { scope: string })[] {
+    const rows: (EnvReport & { scope: string })[] = [];
+    for (const { scope, spec } of this.envSpecs) {
+      for (const row of inspectEnv(spec, env).report) rows.push({ ...row, scope });
+    }
+    return rows;
+  }
+}
+
+/** What the whole app shares; one per app, never a module-level singleton. */
+export interface AppContext {
+  readonly name: string;
+  readonly version?: string;
+  readonly logger: Logger;
+  readonly services: ServiceRegistry;
+  readonly health: HealthRegistry;
+  readonly events: EventBus;
+  readonly config: ConfigRegistry;
+  /** The NDJSON log file, when the logger writes one (the logs plugin reads it). */
+  readonly logFile?: string;
+  readonly startedAt: Date;
+  phase(): AppPhase;
+  /** Ready to take traffic: started, not stopping, and no critical check failing. */
+  isReady(): boolean;
+  /** The URL the app listens on, once started. */
+  url(): string | undefined;
+  plugins(): PluginStatus[];
+  routes(): RouteRecord[];
+  ui(): { plugin: string; contribution: UIContribution }[];
+  /** Adds a handler that runs before Express (see RawHandler). */
+  addRawHandler(handler: RawHandler): void;
+  setAdminGuard(guard: AdminGuard): void;
+  adminGuard(): AdminGuard | undefined;
+}
+
+/** What a plugin receives in its hooks and route factories. */
+export interface PluginContext<TConfig = unknown> {
+  readonly name: string;
+  readonly config: TConfig;
+  readonly logger: Logger;
+  readonly app: AppContext;
+  readonly events: EventBus;
+  provide<K extends keyof Services & string>(key: K, value: Services[K]): void;
+  get<K extends keyof Services & string>(key: K): Services[K];
+  tryGet<K extends keyof Services & string>(key: K): Services[K] | undefined;
+  /** Registers a health check under this plugin's name. */
+  addHealthCheck(check: HealthCheckDefinition): void;
+}
+
+export function createPluginContext<TConfig>(app: AppContext, name: string, config: TConfig): PluginContext<TConfig> {
+  const logger = app.logger.child({ plugin: name });
+  return {
+    name,
+    config,
+    logger,
+    app,
+    events: app.events,
+    provide: (key, value) => app.services.provide(key, value, name),
+    get: (key) => app.services.get(key),
+    tryGet: (key) => app.services.tryGet(key),
+    addHealthCheck: (check) => app.health.register({ plugin: name, ...check }),
+  };
+}
+
+export type { ConfigIssue };

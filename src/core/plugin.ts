@@ -1,0 +1,95 @@
+import type { RequestHandler } from 'express';
+import type { z } from 'zod';
+import type { PluginContext } from './context.js';
+import type { HealthCheckResult } from './health-registry.js';
+import type { UIContribution } from './ui.js';
+
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete' | 'head' | 'options' | 'all';
+
+/**
+ * Who may call a route. `public` routes are open; `admin` routes (management endpoints such as
+ * `/api/config`) go through the app's admin guard, which the control panel installs.
+ */
+export type RouteAccess = 'public' | 'admin';
+
+export interface RouteDefinition {
+  method: HttpMethod;
+  path: string;
+  handler: RequestHandler | RequestHandler[];
+  /** Default `public`. */
+  access?: RouteAccess;
+  description?: string;
+}
+
+export interface MiddlewareDefinition {
+  /** Mount path; default every path. */
+  path?: string;
+  handler: RequestHandler;
+  /** Within a plugin, lower runs first. */
+  order?: number;
+}
+
+/** A check a plugin contributes to the health registry. */
+export interface PluginHealthCheck {
+  run: () => Promise<HealthCheckResult | void>;
+  /** A failing critical check makes readiness 503. Default true. */
+  critical?: boolean;
+  /** Milliseconds between runs. Default 10 000. */
+  interval?: number;
+  /** Milliseconds before a run counts as failed. Default 2 000. */
+  timeout?: number;
+}
+
+/** A plugin's validated configuration: its zod schema and the raw options given to its factory. */
+export interface PluginConfig<TConfig> {
+  schema: z.ZodType<TConfig>;
+  options: unknown;
+  /** Option keys read from environment variables when not given, e.g. `{ url: 'DATABASE_URL' }`. */
+  env?: Record<string, string>;
+}
+
+/**
+ * The one extension primitive. Every capability is a plugin built by `createXPlugin(options)`.
+ * @example
+ * const hello = definePlugin({
+ *   name: 'hello',
+ *   routes: [{ method: 'get', path: '/api/v1/hello', handler: (_req, res) => res.json({ hello: 'world' }) }],
+ * })
+ */
+export interface ServerPlugin<TConfig = unknown> {
+  name: string;
+  version?: string;
+  /** Lower runs earlier among plugins that do not depend on each other. Default 100. */
+  order?: number;
+  /** Names of plugins that must initialise first. */
+  dependencies?: string[];
+  config?: PluginConfig<TConfig>;
+
+  onInit?(context: PluginContext<TConfig>): Promise<void> | void;
+  onReady?(context: PluginContext<TConfig>): Promise<void> | void;
+  onShutdown?(context: PluginContext<TConfig>): Promise<void> | void;
+
+  /** Routes, or a function of the context called after `onInit`. */
+  routes?: RouteDefinition[] | ((context: PluginContext<TConfig>) => RouteDefinition[]);
+  middleware?: MiddlewareDefinition[] | ((context: PluginContext<TConfig>) => MiddlewareDefinition[]);
+
+  healthCheck?: (() => Promise<HealthCheckResult | void>) | PluginHealthCheck;
+
+  ui?: UIContribution | ((context: PluginContext<TConfig>) => UIContribution);
+}
+
+/** Only adds types: `definePlugin({ ... })` infers the config type from the schema. */
+export function definePlugin<TConfig = unknown>(plugin: ServerPlugin<TConfig>): ServerPlugin<TConfig> {
+  return plugin;
+}
+
+export type PluginState = 'registered' | 'initialising' | 'initialised' | 'ready' | 'failed' | 'stopping' | 'stopped';
+
+export interface PluginStatus {
+  name: string;
+  version?: string;
+  dependencies: string[];
+  state: PluginState;
+  error?: string;
+  initMs?: number;
+}

@@ -1,0 +1,69 @@
+/**
+ * @qwickapps/server core: `createApp`, the plugin types, errors, config and logging helpers.
+ * Plugin factories live in `@qwickapps/server/plugins`.
+ */
+export { createApp } from './core/app.js';
+export type { App, AppOptions } from './core/app.js';
+export { definePlugin } from './core/plugin.js';
+export type {
+  HttpMethod,
+  MiddlewareDefinition,
+  PluginConfig,
+  PluginHealthCheck,
+  PluginState,
+  PluginStatus,
+  RouteAccess,
+  RouteDefinition,
+  ServerPlugin,
+} from './core/plugin.js';
+export type {
+  AdminGuard,
+  AppContext,
+  AppPhase,
+  ConfigScope,
+  PluginContext,
+  RawHandler,
+  RouteRecord,
+} from './core/context.js';
+export { ConfigRegistry } from './core/context.js';
+export { HttpError, ConfigError, PluginGraphError, PluginLifecycleError, errorMessage } from './core/errors.js';
+export type { ConfigIssue } from './core/errors.js';
+export { PROBLEM_CONTENT_TYPE, problemBody, sendProblem, toProblem } from './core/problem.js';
+export type { ProblemDetails } from './core/problem.js';
+export {
+  MASK,
+  inspectEnv,
+  isSecretName,
+  isSecretSchema,
+  maskSecrets,
+  maskUrlPassword,
+  readEnv,
+  secret,
+  secretKeysOf,
+} from './core/config.js';
+export type { EnvReport, EnvSpec, EnvValues, EnvVariable } from './core/config.js';
+export { HealthRegistry, overallStatus } from './core/health-registry.js';
+export type {
+  HealthCheckDefinition,
+  HealthCheckResult,
+  HealthCheckSnapshot,
+  HealthStatus,
+  HealthSummary,
+} from './core/health-registry.js';
+export { createLogger, flushLogger, REDACTED_PATHS, RotatingFileStream } from './core/logger.js';
+export type { LogFileOptions, Logger, LoggerOptions } from './core/logger.js';
+export { requestIdOf } from './core/request-log.js';
+export { orderPlugins } from './core/registry.js';
+export { EventBus, ServiceRegistry } from './core/services.js';
+export type { AppEvents, Services } from './core/services.js';
+export type { ShutdownOptions } from './core/shutdown.js';
+export type {
+  UIAction,
+  UIColumn,
+  UIColumnFormat,
+  UIContribution,
+  UINavigationItem,
+  UIPage,
+  UIView,
+  UIWidget,
+} from './core/ui.js';
