@@ -24,6 +24,7 @@ export type {
   PluginContext,
   RawHandler,
   RouteRecord,
+  UpgradeHandler,
 } from './core/context.js';
 export { ConfigRegistry } from './core/context.js';
 export { HttpError, ConfigError, PluginGraphError, PluginLifecycleError, errorMessage } from './core/errors.js';

@@ -12,6 +12,7 @@ import {
   type AppPhase,
   type PluginContext,
   type RawHandler,
+  type UpgradeHandler,
   type RouteRecord,
 } from './context.js';
 import { ConfigError, PluginLifecycleError, errorMessage, type ConfigIssue } from './errors.js';
@@ -149,6 +150,7 @@ export function createApp(options: AppOptions): App {
   const routeRecords: RouteRecord[] = [];
   const uiContributions: { plugin: string; contribution: UIContribution }[] = [];
   const rawHandlers: RawHandler[] = [];
+  const upgradeHandlers: UpgradeHandler[] = [];
   let guard: AdminGuard | undefined;
   let phase: AppPhase = 'created';
   let listeningUrl: string | undefined;
@@ -160,6 +162,10 @@ export function createApp(options: AppOptions): App {
   const server = http.createServer((req, res) => {
     for (let index = 0; index < rawHandlers.length; index++) if (rawHandlers[index](req, res)) return;
     expressApp(req, res);
+  });
+  server.on('upgrade', (req, socket, head) => {
+    for (const handler of upgradeHandlers) if (handler(req, socket, head)) return;
+    socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
   });
   server.keepAliveTimeout = options.server?.keepAliveTimeout ?? 5_000;
   server.headersTimeout = options.server?.headersTimeout ?? 60_000;
@@ -188,6 +194,7 @@ export function createApp(options: AppOptions): App {
     routes: () => [...routeRecords],
     ui: () => [...uiContributions],
     addRawHandler: (handler) => void rawHandlers.push(handler),
+    addUpgradeHandler: (handler) => void upgradeHandlers.push(handler),
     setAdminGuard: (next) => {
       guard = next;
     },

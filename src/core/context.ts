@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { ConfigIssue } from './errors.js';
@@ -15,6 +16,9 @@ export type AppPhase = 'created' | 'starting' | 'ready' | 'stopping' | 'stopped'
  * health probes and the gateway's proxied routes use it to stay off Express's per-request cost.
  */
 export type RawHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/** Sees an HTTP upgrade (WebSocket) request; returns true when it took the socket. */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 
 /** Decides whether a request may reach `admin` routes; the control panel installs one. */
 export interface AdminGuard {
@@ -90,6 +94,8 @@ export interface AppContext {
   ui(): { plugin: string; contribution: UIContribution }[];
   /** Adds a handler that runs before Express (see RawHandler). */
   addRawHandler(handler: RawHandler): void;
+  /** Adds a handler for upgrade requests; unclaimed upgrades are refused with 404. */
+  addUpgradeHandler(handler: UpgradeHandler): void;
   setAdminGuard(guard: AdminGuard): void;
   adminGuard(): AdminGuard | undefined;
 }
