@@ -163,4 +163,19 @@ describe('createApp', () => {
     expect(a.context.services.get('thing' as never)).not.toBe(b.context.services.get('thing' as never));
     expect(a.context.health).not.toBe(b.context.health);
   });
+
+  it('closes admin routes to proxied or remote callers until a guard is installed', async () => {
+    const app = track(createApp({
+      name: 't', port: 0, host: '127.0.0.1', logger: quiet(), shutdown: { signals: false },
+      plugins: [{ name: 'ops', routes: [{ method: 'get', path: '/api/ops', access: 'admin', handler: (_req, res) => void res.json({ ok: true }) }] }],
+    }));
+    await app.start();
+    expect((await fetch(`${baseUrl(app)}/api/ops`)).status).toBe(200);
+    const proxied = await fetch(`${baseUrl(app)}/api/ops`, { headers: { 'x-forwarded-for': '203.0.113.9' } });
+    expect(proxied.status).toBe(401);
+    expect((await proxied.json()).code).toBe('ADMIN_GUARD_REQUIRED');
+    app.context.setAdminGuard({ name: 'deny', middleware: (_req, res) => void res.status(403).json({ denied: true }) });
+    expect((await fetch(`${baseUrl(app)}/api/ops`)).status).toBe(403);
+    expect(app.context.routes()).toContainEqual(expect.objectContaining({ path: '/api/ops', access: 'admin', plugin: 'ops' }));
+  });
 });

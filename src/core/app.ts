@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import { secretKeysOf, toConfigIssues, type EnvSpec, inspectEnv } from './config.js';
@@ -15,7 +15,7 @@ import {
   type UpgradeHandler,
   type RouteRecord,
 } from './context.js';
-import { ConfigError, PluginLifecycleError, errorMessage, type ConfigIssue } from './errors.js';
+import { ConfigError, HttpError, PluginLifecycleError, errorMessage, type ConfigIssue } from './errors.js';
 import { HealthRegistry } from './health-registry.js';
 import { createLogger, flushLogger, type LoggerOptions } from './logger.js';
 import type { PluginStatus, ServerPlugin } from './plugin.js';
@@ -201,7 +201,13 @@ export function createApp(options: AppOptions): App {
     adminGuard: () => guard,
   };
 
-  const adminGate: RequestHandler = (req, res, next) => (guard ? guard.middleware(req, res, next) : next());
+  // Without a guard, management routes answer only direct local callers: a request that came
+  // through a proxy (it carries X-Forwarded-For) or from another host is refused.
+  const adminGate: RequestHandler = (req, res, next) => {
+    if (guard) return guard.middleware(req, res, next);
+    if (isDirectLocalRequest(req)) return next();
+    next(new HttpError(401, 'ADMIN_GUARD_REQUIRED', 'Management endpoints need the control panel guard (or a direct local connection).'));
+  };
 
   const mountPlugins = () => {
     expressApp.use(requestLogger(appLogger, context));
@@ -336,6 +342,13 @@ export function createApp(options: AppOptions): App {
   };
 
   return { express: expressApp, server, context, start, stop };
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
+
+function isDirectLocalRequest(req: Request): boolean {
+  const address = req.socket.remoteAddress ?? '';
+  return LOOPBACK.test(address) && req.headers['x-forwarded-for'] === undefined && req.headers.forwarded === undefined;
 }
 
 function registerPluginHealthCheck(record: PluginRecord, health: HealthRegistry): void {
