@@ -9,63 +9,192 @@ export function secret<T extends z.ZodType>(schema: T): T {
   return schema.meta({ secret: true }) as T;
 }
 
-/** True when the schema (or the one it wraps with optional/default/nullable) was marked secret. */
+interface SchemaDef {
+  type: string;
+  innerType?: z.ZodType;
+  in?: z.ZodType;
+  out?: z.ZodType;
+  shape?: Record<string, z.ZodType>;
+  element?: z.ZodType;
+  valueType?: z.ZodType;
+  options?: z.ZodType[];
+  left?: z.ZodType;
+  right?: z.ZodType;
+}
+
+function defOf(schema: z.ZodType): SchemaDef {
+  return (schema as unknown as { _zod: { def: SchemaDef } })._zod.def;
+}
+
+/** The schemas a wrapper stands for: optional/default/nullable/catch/readonly, and both ends of a pipe (transform). */
+function wrapped(def: SchemaDef): z.ZodType[] {
+  if (def.innerType) return [def.innerType];
+  if (def.type === 'pipe') return [def.in, def.out].filter((inner): inner is z.ZodType => inner !== undefined);
+  return [];
+}
+
+/**
+ * True when the schema, or one it wraps (optional, default, nullable, a transform's input...),
+ * was marked secret.
+ */
 export function isSecretSchema(schema: z.ZodType | undefined): boolean {
-  let current: z.ZodType | undefined = schema;
-  for (let depth = 0; current && depth < 8; depth++) {
+  const pending: { schema: z.ZodType; depth: number }[] = schema ? [{ schema, depth: 0 }] : [];
+  while (pending.length > 0) {
+    const { schema: current, depth } = pending.pop()!;
     if (z.globalRegistry.get(current)?.secret === true) return true;
-    const inner = (current as unknown as { _zod: { def: { innerType?: z.ZodType } } })._zod.def.innerType;
-    current = inner;
+    if (depth < 8) for (const inner of wrapped(defOf(current))) pending.push({ schema: inner, depth: depth + 1 });
   }
   return false;
 }
 
-const SECRET_NAME = /secret|token|passw(or)?d|pwd|key|credential|authorization|cookie|private/i;
 export const MASK = '********';
+
+// Substrings that make a name secret wherever they appear ("dbPassword", "SESSION_SECRET").
+const SECRET_NAME = /secret|token|passw(or)?d|passphrase|pwd|credential|authorization|cookie|private/i;
+// Words that only count on their own, so "bypass" or "keyPrefix" stay visible but "DB_PASS" does not.
+const SECRET_WORDS = new Set(['pass', 'pw']);
+// "key" names a secret ("apiKey", "API_KEY", "masterkey") unless a word after it says it is not the key itself.
+const KEY_QUALIFIERS = new Set(['prefix', 'suffix', 'separator', 'space', 'id', 'path', 'file', 'name', 'names', 'field', 'length', 'size', 'count', 'ttl', 'pattern']);
+
+function wordsOf(name: string): string[] {
+  return name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z]+/).filter(Boolean);
+}
 
 /** Names like *SECRET*, *TOKEN*, *PASSWORD*, *KEY* are secret whatever their schema says. */
 export function isSecretName(name: string): boolean {
-  return SECRET_NAME.test(name);
+  if (SECRET_NAME.test(name)) return true;
+  const words = wordsOf(name);
+  return words.some((word, index) => SECRET_WORDS.has(word) || (/keys?$/.test(word) && !KEY_QUALIFIERS.has(words[index + 1] ?? '')));
 }
 
-/** Replaces the password part of a URL; returns the input unchanged when it is not a URL. */
+// A URL's scheme, its authority (up to the first / ? # or blank), and the rest of the token.
+const URL_IN_TEXT = /([a-z][a-z0-9+.-]*:\/\/)([^\s/?#]*)(\S*)/gi;
+
+/**
+ * Replaces the password part of every URL in the text (`postgres://user:********@host/db`).
+ * The text is not re-serialised, and a password with unencoded characters that breaks URL
+ * parsing is masked too, up to the last `@`.
+ */
 export function maskUrlPassword(value: string): string {
-  if (!value.includes('@') || !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return value;
+  if (!value.includes('@') || !value.includes('://')) return value;
+  return value.replace(URL_IN_TEXT, (whole, scheme: string, authority: string, rest: string) => {
+    const at = authority.lastIndexOf('@');
+    if (at >= 0) {
+      const colon = authority.indexOf(':');
+      if (colon < 0 || colon > at || colon === at - 1) return whole;
+      return `${scheme}${authority.slice(0, colon + 1)}${MASK}${authority.slice(at)}${rest}`;
+    }
+    // No @ in the authority, yet one later: "user:pa/ss@host", a password with a raw "/", "?" or "#".
+    const colon = authority.indexOf(':', authority.startsWith('[') ? authority.indexOf(']') : 0);
+    const restAt = rest.lastIndexOf('@');
+    if (colon < 0 || restAt < 0 || /^\d*$/.test(authority.slice(colon + 1))) return whole;
+    return `${scheme}${authority.slice(0, colon + 1)}${MASK}${rest.slice(restAt)}`;
+  });
+}
+
+/**
+ * Paths of the values a schema marks secret: `password`, `db.password`, `replicas[].password`,
+ * `keys.*` for a record's values. Walks objects, arrays, records, unions and wrappers (a
+ * transformed object schema keeps its secrets). Top-level keys keep their bare name.
+ */
+export function secretKeysOf(schema: z.ZodType | undefined): Set<string> {
+  const keys = new Set<string>();
+  if (schema) collectSecretPaths(schema, '', keys, 0);
+  return keys;
+}
+
+function collectSecretPaths(schema: z.ZodType, path: string, keys: Set<string>, depth: number): void {
+  if (depth > 16) return;
+  if (path && isSecretSchema(schema)) {
+    keys.add(path);
+    return;
+  }
+  const def = defOf(schema);
+  const child = (suffix: string) => (path ? `${path}.${suffix}` : suffix);
+  const next = (inner: z.ZodType | undefined, innerPath: string) => inner && collectSecretPaths(inner, innerPath, keys, depth + 1);
+  switch (def.type) {
+    case 'object':
+      for (const [key, inner] of Object.entries(def.shape ?? {})) next(inner, child(key));
+      return;
+    case 'array':
+      return void next(def.element, `${path}[]`);
+    case 'record':
+      return void next(def.valueType, child('*'));
+    case 'union':
+      for (const option of def.options ?? []) next(option, path);
+      return;
+    case 'intersection':
+      next(def.left, path);
+      return void next(def.right, path);
+    default:
+      for (const inner of wrapped(def)) next(inner, path);
+  }
+}
+
+/** Array indices become `[]` so `replicas[2].password` matches the schema path `replicas[].password`. */
+function isSecretPath(secretKeys: ReadonlySet<string>, parentPath: string, key: string): boolean {
+  if (secretKeys.size === 0) return false;
+  const parent = parentPath.replace(/\[\d+\]/g, '[]');
+  return secretKeys.has(key) || secretKeys.has(parent ? `${parent}.${key}` : key) || secretKeys.has(parent ? `${parent}.*` : '*');
+}
+
+const MAX_MASK_DEPTH = 32;
+
+/**
+ * Deep copy of a configuration value with secrets masked: keys named like secrets, paths listed
+ * in `secretKeys` (see `secretKeysOf`), and passwords inside URLs. The copy is always safe to
+ * serialise: class instances become a `[Name]` placeholder, cycles `[Circular]`, bytes their
+ * length, so nothing leaks through a `toJSON` and nothing throws.
+ */
+export function maskSecrets(value: unknown, secretKeys: ReadonlySet<string> = new Set(), keyPath = ''): unknown {
+  return maskValue(value, secretKeys, keyPath, new WeakSet(), 0);
+}
+
+function maskValue(value: unknown, secretKeys: ReadonlySet<string>, keyPath: string, seen: WeakSet<object>, depth: number): unknown {
+  if (typeof value === 'string') return maskUrlPassword(value);
+  if (typeof value === 'bigint' || typeof value === 'symbol') return value.toString();
+  if (typeof value === 'function') return `[Function${value.name ? ` ${value.name}` : ''}]`;
+  if (value === null || typeof value !== 'object') return value;
+  if (seen.has(value)) return '[Circular]';
+  if (depth >= MAX_MASK_DEPTH) return '[Too deep]';
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
+  if (value instanceof URL) return maskUrlPassword(value.href);
+  if (value instanceof RegExp) return String(value);
+  if (value instanceof Error) return `[${value.name}: ${maskUrlPassword(value.message)}]`;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return `[${value.constructor.name} ${value.byteLength} bytes]`;
+  seen.add(value);
   try {
-    const url = new URL(value);
-    if (!url.password) return value;
-    url.password = MASK;
-    return url.toString();
-  } catch {
-    return value;
+    if (Array.isArray(value) || value instanceof Set) {
+      return [...value].map((item: unknown, index) => maskValue(item, secretKeys, `${keyPath}[${index}]`, seen, depth + 1));
+    }
+    const prototype: unknown = Object.getPrototypeOf(value);
+    const entries =
+      value instanceof Map
+        ? [...value].map(([key, inner]: [unknown, unknown]) => [String(key), inner] as const)
+        : prototype === Object.prototype || prototype === null
+          ? Object.entries(value)
+          : undefined;
+    if (!entries) return `[${(value as { constructor?: { name?: string } }).constructor?.name || 'Object'}]`;
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of entries) {
+      const childPath = keyPath ? `${keyPath}.${key}` : key;
+      out[key] = shouldHide(key, inner, isSecretPath(secretKeys, keyPath, key)) ? MASK : maskValue(inner, secretKeys, childPath, seen, depth + 1);
+    }
+    return out;
+  } finally {
+    seen.delete(value);
   }
 }
 
 /**
- * Deep copy of a configuration value with secrets masked: keys named like secrets, paths listed
- * in `secretKeys`, and passwords inside URLs.
+ * A schema-marked secret is hidden whatever it holds. A name that merely sounds secret hides
+ * strings, lists and objects but not a boolean or a number ("tokenTtl: 3600"), which carry no
+ * secret. Empty values stay visible so "not set" can be told apart.
  */
-export function maskSecrets(value: unknown, secretKeys: ReadonlySet<string> = new Set(), keyPath = ''): unknown {
-  if (typeof value === 'string') return maskUrlPassword(value);
-  if (Array.isArray(value)) return value.map((item, index) => maskSecrets(item, secretKeys, `${keyPath}[${index}]`));
-  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value)) {
-      const childPath = keyPath ? `${keyPath}.${key}` : key;
-      const hide = isSecretName(key) || secretKeys.has(childPath) || secretKeys.has(key);
-      out[key] = hide && inner !== undefined && inner !== null && inner !== '' ? MASK : maskSecrets(inner, secretKeys, childPath);
-    }
-    return out;
-  }
-  return value;
-}
-
-/** Top-level keys of an object schema that are marked secret. */
-export function secretKeysOf(schema: z.ZodType | undefined): Set<string> {
-  const keys = new Set<string>();
-  const shape = (schema as unknown as { shape?: Record<string, z.ZodType> } | undefined)?.shape;
-  if (shape) for (const [key, inner] of Object.entries(shape)) if (isSecretSchema(inner)) keys.add(key);
-  return keys;
+function shouldHide(key: string, value: unknown, markedSecret: boolean): boolean {
+  if (value === undefined || value === null || value === '') return false;
+  if (markedSecret) return true;
+  return isSecretName(key) && typeof value !== 'boolean' && typeof value !== 'number';
 }
 
 function describeReceived(value: unknown, hide: boolean): string {
@@ -73,7 +202,7 @@ function describeReceived(value: unknown, hide: boolean): string {
   if (hide) return MASK;
   if (typeof value === 'string') return JSON.stringify(maskUrlPassword(value));
   try {
-    const json = JSON.stringify(value);
+    const json = JSON.stringify(maskSecrets(value));
     return json.length > 80 ? `${json.slice(0, 77)}...` : json;
   } catch {
     return String(value);
@@ -95,6 +224,21 @@ function describeExpected(issue: z.core.$ZodIssue): string {
   return message.replace(/^expected\s+/i, '').replace(/,?\s*received\s+.*$/i, '') || issue.message;
 }
 
+/** True when any step of the issue's path is secret by schema marking or by name. */
+function isSecretIssuePath(path: readonly PropertyKey[], secretKeys: ReadonlySet<string>): boolean {
+  let parent = '';
+  for (const step of path) {
+    const key = String(step);
+    if (typeof step === 'number') {
+      parent = `${parent}[${key}]`;
+      continue;
+    }
+    if (isSecretName(key) || isSecretPath(secretKeys, parent, key)) return true;
+    parent = parent ? `${parent}.${key}` : key;
+  }
+  return false;
+}
+
 /** Converts zod issues to ConfigIssues, each named `${prefix}${path}`. */
 export function toConfigIssues(
   error: z.ZodError,
@@ -104,8 +248,8 @@ export function toConfigIssues(
   return error.issues.map((issue) => {
     const dotted = issue.path.map(String).join('.');
     const name = options.rename ? options.rename(dotted) : `${options.prefix ?? ''}${dotted}`;
-    const hide = options.secretKeys?.has(String(issue.path[0])) || isSecretName(dotted);
-    return { name: name || options.prefix?.replace(/\.$/, '') || '(root)', received: describeReceived(valueAt(input, issue.path), hide ?? false), expected: describeExpected(issue) };
+    const hide = isSecretIssuePath(issue.path, options.secretKeys ?? new Set());
+    return { name: name || options.prefix?.replace(/\.$/, '') || '(root)', received: describeReceived(valueAt(input, issue.path), hide), expected: describeExpected(issue) };
   });
 }
 
@@ -172,7 +316,7 @@ export function inspectEnv(spec: EnvSpec, env: NodeJS.ProcessEnv = process.env):
     } else {
       const expected = result.error.issues.map(describeExpected).join('; ');
       issues.push({ name, received: describeReceived(raw, hide), expected });
-      report.push({ name, status: 'invalid', value: raw === undefined ? undefined : hide ? MASK : raw, description: variable.description, secret: hide, error: `expected ${expected}` });
+      report.push({ name, status: 'invalid', value: raw === undefined ? undefined : hide ? MASK : maskUrlPassword(raw), description: variable.description, secret: hide, error: `expected ${expected}` });
     }
   }
   return { values, issues, report };
