@@ -45,6 +45,8 @@ export interface HealthSummary {
 }
 
 const HISTORY_LENGTH = 20;
+const DEFAULT_CHECK_INTERVAL = 10_000;
+const DEFAULT_CHECK_TIMEOUT = 2_000;
 
 class TimeoutError extends Error {}
 
@@ -68,12 +70,19 @@ export class HealthRegistry {
 
   register(check: HealthCheckDefinition): void {
     if (this.entries.has(check.name)) throw new Error(`A health check named "${check.name}" is already registered.`);
+    // `??` rather than spreading defaults first: an option left `undefined` (common when a plugin
+    // forwards its own optional settings) must not erase the default and turn into a 1 ms timer.
     const definition = {
-      critical: true,
-      interval: 10_000,
-      timeout: 2_000,
       ...check,
+      critical: check.critical ?? true,
+      interval: check.interval ?? DEFAULT_CHECK_INTERVAL,
+      timeout: check.timeout ?? DEFAULT_CHECK_TIMEOUT,
     };
+    for (const key of ['interval', 'timeout'] as const) {
+      if (!Number.isFinite(definition[key]) || definition[key] <= 0) {
+        throw new Error(`Health check "${check.name}": ${key} must be a positive number of milliseconds (got ${definition[key]}).`);
+      }
+    }
     const entry: Entry = {
       definition,
       snapshot: { name: check.name, plugin: check.plugin, critical: definition.critical, status: 'pending', history: [] },
