@@ -1,0 +1,76 @@
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../../index.js';
+import { baseUrl, waitFor } from '../../../test/support/http.js';
+import { createServicesPlugin } from './index.js';
+
+const fixture = fileURLToPath(new URL('../../../test/fixtures/services/tiny-service.mjs', import.meta.url));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+let app: App | undefined;
+afterEach(async () => {
+  await app?.stop();
+  app = undefined;
+});
+
+describe('services plugin', () => {
+  it('starts a service with its PORT, restarts it with backoff after a crash, and stops it with the app', async () => {
+    const port = await freePort();
+    app = createApp({
+      name: 'gw', port: 0, host: '127.0.0.1', logger: { level: 'silent' }, shutdown: { signals: false },
+      plugins: [createServicesPlugin({ services: [{ name: 'api', command: process.execPath, args: [fixture], port, env: { VERSION: 'v7' }, healthInterval: 100, restart: { initialDelay: 100 } }] })],
+    });
+    await app.start();
+    const serviceUrl = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetch(serviceUrl).catch(() => undefined))?.ok === true, 'service answers');
+    const first = await (await fetch(serviceUrl)).json();
+    expect(first.version).toBe('v7');
+
+    await fetch(`${serviceUrl}/crash`);
+    await waitFor(async () => {
+      const response = await fetch(serviceUrl).catch(() => undefined);
+      return response?.ok === true && (await response.json()).pid !== first.pid;
+    }, 'service restarted');
+    const listed = await (await fetch(`${baseUrl(app)}/api/services`)).json();
+    expect(listed.services[0]).toMatchObject({ name: 'api', state: 'running', restarts: 1, lastExit: { code: 3 } });
+    const logs = await (await fetch(`${baseUrl(app)}/api/services/api/logs`)).json();
+    expect(logs.lines).toContain(`tiny-service listening ${port}`);
+    expect((await fetch(`${baseUrl(app)}/api/services/nope/logs`)).status).toBe(404);
+
+    const pid = listed.services[0].pid as number;
+    await app.stop();
+    expect(alive(pid)).toBe(false);
+  });
+
+  it('keeps the gateway ready while a service is down (its check is informational)', async () => {
+    const port = await freePort();
+    app = createApp({
+      name: 'gw', port: 0, host: '127.0.0.1', logger: { level: 'silent' }, shutdown: { signals: false },
+      plugins: [createServicesPlugin({ services: [{ name: 'api', command: process.execPath, args: ['-e', 'process.exit(1)'], port, healthInterval: 100, restart: { initialDelay: 50, maxDelay: 200 } }] })],
+    });
+    await app.start();
+    await waitFor(() => (app!.context.services.get('localServices').list()[0].restarts ?? 0) >= 2, 'crashing service restarted twice');
+    expect(app.context.isReady()).toBe(true);
+    const summary = app.context.health.summary();
+    expect(summary.status).toBe('degraded');
+    expect(summary.checks.find((check) => check.name === 'service:api')?.status).toBe('unhealthy');
+  });
+});
