@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError, HttpError, PluginLifecycleError, createApp, definePlugin, secret, type App } from '../index.js';
-import { baseUrl, captureLogs } from '../../test/support/http.js';
+import { baseUrl, captureLogs, json } from '../../test/support/http.js';
 
 const apps: App[] = [];
 function track(app: App): App {
@@ -173,7 +173,7 @@ describe('createApp', () => {
     expect((await fetch(`${baseUrl(app)}/api/ops`)).status).toBe(200);
     const proxied = await fetch(`${baseUrl(app)}/api/ops`, { headers: { 'x-forwarded-for': '203.0.113.9' } });
     expect(proxied.status).toBe(401);
-    expect((await proxied.json()).code).toBe('ADMIN_GUARD_REQUIRED');
+    expect((await json(proxied)).code).toBe('ADMIN_GUARD_REQUIRED');
     app.context.setAdminGuard({ name: 'deny', middleware: (_req, res) => void res.status(403).json({ denied: true }) });
     expect((await fetch(`${baseUrl(app)}/api/ops`)).status).toBe(403);
     expect(app.context.routes()).toContainEqual(expect.objectContaining({ path: '/api/ops', access: 'admin', plugin: 'ops' }));

@@ -29,3 +29,9 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, messa
   }
   throw new Error(`Timed out waiting: ${message}`);
 }
+
+/** A response body parsed as JSON, loosely typed for assertions. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function json(response: Response | Promise<Response>): Promise<any> {
+  return (await response).json();
+}

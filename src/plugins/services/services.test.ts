@@ -2,7 +2,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../index.js';
-import { baseUrl, waitFor } from '../../../test/support/http.js';
+import { baseUrl, json, waitFor } from '../../../test/support/http.js';
 import { createServicesPlugin } from './index.js';
 
 const fixture = fileURLToPath(new URL('../../../test/fixtures/services/tiny-service.mjs', import.meta.url));
@@ -41,17 +41,17 @@ describe('services plugin', () => {
     await app.start();
     const serviceUrl = `http://127.0.0.1:${port}`;
     await waitFor(async () => (await fetch(serviceUrl).catch(() => undefined))?.ok === true, 'service answers');
-    const first = await (await fetch(serviceUrl)).json();
+    const first = await json(fetch(serviceUrl));
     expect(first.version).toBe('v7');
 
     await fetch(`${serviceUrl}/crash`);
     await waitFor(async () => {
       const response = await fetch(serviceUrl).catch(() => undefined);
-      return response?.ok === true && (await response.json()).pid !== first.pid;
+      return response?.ok === true && (await json(response)).pid !== first.pid;
     }, 'service restarted');
-    const listed = await (await fetch(`${baseUrl(app)}/api/services`)).json();
+    const listed = await json(fetch(`${baseUrl(app)}/api/services`));
     expect(listed.services[0]).toMatchObject({ name: 'api', state: 'running', restarts: 1, lastExit: { code: 3 } });
-    const logs = await (await fetch(`${baseUrl(app)}/api/services/api/logs`)).json();
+    const logs = await json(fetch(`${baseUrl(app)}/api/services/api/logs`));
     expect(logs.lines).toContain(`tiny-service listening ${port}`);
     expect((await fetch(`${baseUrl(app)}/api/services/nope/logs`)).status).toBe(404);
 
