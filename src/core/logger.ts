@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
+import { mkdirSync, statSync } from 'node:fs';
+import { readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
 
@@ -13,6 +13,8 @@ export interface LogFileOptions {
   maxBytes?: number;
   /** How many rotated files to keep. Default 5. */
   maxFiles?: number;
+  /** Milliseconds `flush` waits for pending writes before giving up. Default 5 000. */
+  flushTimeout?: number;
 }
 
 export interface LoggerOptions {
@@ -73,8 +75,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   }
   if (options.destination) streams.push({ level: 'trace', stream: options.destination });
   if (options.file) streams.push({ level: 'trace', stream: new RotatingFileStream(options.file) });
-  const destination: DestinationStream =
-    streams.length === 1 ? streams[0].stream : pino.multistream(streams);
+  const destination: DestinationStream = streams.length === 1 ? streams[0].stream : flushableMultistream(streams);
   return pino(
     {
       level,
@@ -85,6 +86,32 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     },
     destination,
   );
+}
+
+type Flushable = { flush?: (callback: (error?: Error) => void) => void };
+
+/**
+ * pino's multistream has no `flush`, so `logger.flush(cb)` would call back at once with lines
+ * still pending; this one waits for every destination that can flush.
+ */
+function flushableMultistream(streams: pino.StreamEntry[]): DestinationStream {
+  const multistream = pino.multistream(streams);
+  const flush = (callback: (error?: Error) => void) => {
+    const pending = streams.map(
+      (entry) =>
+        new Promise<void>((resolve) => {
+          const stream = entry.stream as Flushable;
+          if (typeof stream.flush !== 'function') return resolve();
+          try {
+            stream.flush(() => resolve());
+          } catch {
+            resolve();
+          }
+        }),
+    );
+    void Promise.all(pending).then(() => callback());
+  };
+  return Object.assign(multistream, { flush });
 }
 
 /** Flushes buffered log lines (best effort; never throws). */
@@ -111,25 +138,67 @@ export class RotatingFileStream implements DestinationStream {
   private readonly maxBytes: number;
   private readonly maxFiles: number;
   private readonly boom: ReturnType<typeof pino.destination>;
+  private readonly flushTimeout: number;
   private bytes = 0;
   private rotating = false;
+  /** Bytes handed to sonic-boom and bytes it reports written: equal when nothing is pending. */
+  private submitted = 0;
+  private written = 0;
+  private readonly waiting = new Set<() => void>();
+  private reportedError = false;
 
   constructor(options: LogFileOptions) {
     this.path = path.resolve(options.path);
     this.maxBytes = options.maxBytes ?? 10 * 1024 * 1024;
     this.maxFiles = options.maxFiles ?? 5;
+    this.flushTimeout = options.flushTimeout ?? 5_000;
     mkdirSync(path.dirname(this.path), { recursive: true });
+    // Appending to a file from an earlier run: it counts towards the size limit.
+    this.bytes = sizeOf(this.path);
     this.boom = pino.destination({ dest: this.path, sync: false, mkdir: true, append: true, minLength: 0 });
+    this.boom.on('write', (count: number) => {
+      this.written += count;
+      if (this.written >= this.submitted) this.release();
+    });
+    // Without a listener a failed write (disk full, directory removed) would crash the process.
+    this.boom.on('error', (error: Error) => {
+      this.release();
+      if (this.reportedError) return;
+      this.reportedError = true;
+      process.stderr.write(`log file ${this.path}: ${error.message}\n`);
+    });
   }
 
   write(chunk: string): void {
+    const size = Buffer.byteLength(chunk);
+    this.submitted += size;
     this.boom.write(chunk);
-    this.bytes += Buffer.byteLength(chunk);
+    this.bytes += size;
     if (this.bytes >= this.maxBytes && !this.rotating) void this.rotate();
   }
 
+  /**
+   * Calls back once every line written so far is on disk (or after `flushTimeout`). sonic-boom's
+   * own flush calls back at once when `minLength` is 0, which we need for a live tail.
+   */
   flush(callback?: (error?: Error) => void): void {
-    this.boom.flush(callback);
+    const done = () => callback?.();
+    if (this.written >= this.submitted) return done();
+    const timer = setTimeout(() => {
+      this.waiting.delete(finish);
+      done();
+    }, this.flushTimeout);
+    const finish = () => {
+      clearTimeout(timer);
+      done();
+    };
+    this.waiting.add(finish);
+  }
+
+  private release(): void {
+    const callbacks = [...this.waiting];
+    this.waiting.clear();
+    for (const callback of callbacks) callback();
   }
 
   end(): void {
@@ -139,9 +208,17 @@ export class RotatingFileStream implements DestinationStream {
   private async rotate(): Promise<void> {
     this.rotating = true;
     try {
-      await unlink(`${this.path}.${this.maxFiles}`).catch(() => undefined);
-      for (let index = this.maxFiles - 1; index >= 1; index--) {
-        await rename(`${this.path}.${index}`, `${this.path}.${index + 1}`).catch(() => undefined);
+      // Only the rotated files that exist are moved, oldest first, so a rotation takes a few
+      // renames rather than maxFiles of them (lines written meanwhile land in the old file).
+      const base = path.basename(this.path);
+      const existing = (await readdir(path.dirname(this.path)))
+        .map((name) => (name.startsWith(`${base}.`) ? name.slice(base.length + 1) : ''))
+        .filter((suffix) => /^\d+$/.test(suffix))
+        .map(Number)
+        .sort((a, b) => b - a);
+      for (const index of existing) {
+        if (index >= this.maxFiles) await unlink(`${this.path}.${index}`).catch(() => undefined);
+        else await rename(`${this.path}.${index}`, `${this.path}.${index + 1}`).catch(() => undefined);
       }
       await rename(this.path, `${this.path}.1`);
       this.bytes = 0;
@@ -151,5 +228,13 @@ export class RotatingFileStream implements DestinationStream {
     } finally {
       this.rotating = false;
     }
+  }
+}
+
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
   }
 }
