@@ -125,9 +125,9 @@ describe('diagnostics plugin', () => {
       const response = await fetch(`${baseUrl(app)}/api/diagnostics${query}`);
       expect(response.status, query).toBe(400);
       expect(response.headers.get('content-type')).toBe('application/problem+json');
-      const body = await response.json();
+      const body = (await response.json()) as { invalidParams: { name: string }[] };
       expect(body).toMatchObject({ status: 400, code: 'DIAGNOSTICS_INVALID_QUERY' });
-      expect(body.invalidParams.map((param: { name: string }) => param.name)).toEqual(names);
+      expect(body.invalidParams.map((param) => param.name)).toEqual(names);
     }
     const plain = await fetch(`${baseUrl(app)}/api/diagnostics?download=0`);
     expect(plain.status).toBe(200);
