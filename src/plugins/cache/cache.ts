@@ -1,0 +1,282 @@
+import { Keyv } from 'keyv';
+import type { Logger } from 'pino';
+import { HttpError, errorMessage } from '../../core/errors.js';
+import type { CacheBackend } from './backend.js';
+import type { CacheConfig, CacheProvider } from './config.js';
+import { assertJsonSafe } from './json-safe.js';
+import { CacheCounters, LatencyRing } from './stats.js';
+import type { Cache, CacheSetOptions, CacheStats } from './types.js';
+
+const MAX_KEY_LENGTH = 1_024;
+
+class CacheTimeoutError extends Error {}
+
+/** One load in flight for a key; `stale` once the key is invalidated while loading. */
+interface Flight {
+  promise: Promise<unknown>;
+  stale: boolean;
+}
+
+function invalid(message: string): HttpError {
+  return new HttpError(500, 'CACHE_INVALID_ARGUMENT', message);
+}
+
+function checkKey(key: unknown, what = 'key'): asserts key is string {
+  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
+    throw invalid(`Cache ${what} must be a non-empty string of at most ${MAX_KEY_LENGTH} characters (got ${typeof key === 'string' ? `${key.length} characters` : typeof key}).`);
+  }
+}
+
+/**
+ * The `Cache` service: Keyv for storage, TTL and serialization, the backend for invalidation and
+ * statistics, and the policies around both (single-flight loads, JSON-safety, fail-open).
+ */
+export class KeyvCache implements Cache {
+  readonly provider: CacheProvider;
+  readonly namespace: string;
+  private readonly keyv: Keyv;
+  private readonly counters = new CacheCounters();
+  private readonly latency: LatencyRing;
+  private readonly flights = new Map<string, Flight>();
+  private lastErrorLogAt = 0;
+  private suppressedErrors = 0;
+
+  constructor(
+    private readonly backend: CacheBackend,
+    private readonly config: CacheConfig,
+    private readonly logger: Logger,
+  ) {
+    this.provider = backend.provider;
+    this.namespace = config.namespace;
+    this.latency = new LatencyRing(config.latencySamples);
+    // Values are checked JSON-safe before they reach Keyv, so plain JSON (faster than Keyv's
+    // default serializer) round-trips them exactly. Errors are thrown to us, never emitted.
+    this.keyv = new Keyv({
+      store: backend.store,
+      namespace: config.namespace,
+      useKeyPrefix: false,
+      serialize: JSON.stringify,
+      deserialize: JSON.parse,
+      throwOnErrors: true,
+      emitErrors: false,
+    });
+  }
+
+  async get<T = unknown>(key: string): Promise<T | undefined> {
+    checkKey(key);
+    const started = performance.now();
+    let value: T | undefined;
+    try {
+      value = await this.guard(this.keyv.get<T>(key), 'get');
+    } catch (error) {
+      const fallback = this.failed('get', key, error, undefined);
+      this.counters.misses++;
+      return fallback;
+    }
+    this.latency.record(performance.now() - started);
+    if (value === undefined) this.counters.misses++;
+    else this.counters.hits++;
+    return value;
+  }
+
+  async set(key: string, value: unknown, options?: number | CacheSetOptions): Promise<void> {
+    checkKey(key);
+    const { ttl, tags } = this.entryOptions(options);
+    assertJsonSafe(key, value);
+    try {
+      await this.guard(this.keyv.set(key, value, ttl === 0 ? undefined : ttl), 'set');
+      if (tags.length > 0) await this.guard(this.backend.tag(key, tags, ttl), 'set');
+      this.counters.sets++;
+    } catch (error) {
+      this.failed('set', key, error, undefined);
+    }
+  }
+
+  async delete(key: string): Promise<boolean> {
+    checkKey(key);
+    this.markStale(key);
+    try {
+      const removed = await this.guard(this.keyv.delete(key), 'delete');
+      if (removed) this.counters.deletes++;
+      return removed;
+    } catch (error) {
+      return this.failed('delete', key, error, false);
+    }
+  }
+
+  async has(key: string): Promise<boolean> {
+    checkKey(key);
+    try {
+      return await this.guard(this.keyv.has(key), 'has');
+    } catch (error) {
+      return this.failed('has', key, error, false);
+    }
+  }
+
+  getOrSet<T>(key: string, loader: () => T | Promise<T>, options?: number | CacheSetOptions): Promise<T> {
+    checkKey(key);
+    if (typeof loader !== 'function') return Promise.reject(invalid(`getOrSet("${key}") needs a loader function.`));
+    const running = this.flights.get(key);
+    if (running) {
+      this.counters.coalesced++;
+      return running.promise as Promise<T>;
+    }
+    const flight: Flight = { promise: Promise.resolve(), stale: false };
+    flight.promise = (async () => {
+      try {
+        const cached = await this.get<T>(key);
+        if (cached !== undefined) return cached;
+        const value = await loader();
+        // Written only if nobody invalidated the key meanwhile, so a delete is never undone by an older load.
+        if (value !== undefined && !flight.stale) await this.set(key, value, options);
+        return value;
+      } finally {
+        if (this.flights.get(key) === flight) this.flights.delete(key);
+      }
+    })();
+    this.flights.set(key, flight);
+    return flight.promise as Promise<T>;
+  }
+
+  async invalidatePrefix(prefix: string): Promise<number> {
+    checkKey(prefix, 'prefix');
+    this.markStale();
+    try {
+      const removed = await this.guard(this.backend.invalidatePrefix(prefix), 'invalidatePrefix', 0);
+      this.counters.deletes += removed;
+      return removed;
+    } catch (error) {
+      return this.failed('invalidatePrefix', prefix, error, 0);
+    }
+  }
+
+  async invalidateTag(tag: string): Promise<number> {
+    checkKey(tag, 'tag');
+    this.markStale();
+    try {
+      const removed = await this.guard(this.backend.invalidateTag(tag), 'invalidateTag', 0);
+      this.counters.deletes += removed;
+      return removed;
+    } catch (error) {
+      return this.failed('invalidateTag', tag, error, 0);
+    }
+  }
+
+  /** Unlike reads and writes, a clear that did not happen is reported: callers rely on it. */
+  async clear(): Promise<void> {
+    this.markStale();
+    try {
+      await this.guard(this.backend.clear(), 'clear', 0);
+    } catch (error) {
+      this.counters.errors++;
+      throw this.unavailable('clear', error);
+    }
+  }
+
+  async ping(): Promise<number> {
+    const started = performance.now();
+    await this.guard(this.backend.ping(), 'ping');
+    return Math.round((performance.now() - started) * 1000) / 1000;
+  }
+
+  isAvailable(): boolean {
+    return this.backend.available();
+  }
+
+  async stats(): Promise<CacheStats> {
+    const available = this.backend.available();
+    const optional = <T>(work: () => Promise<T>) => (available ? this.guard(work(), 'stats').catch(() => null) : Promise.resolve(null));
+    const [count, usedBytes] = await Promise.all([
+      optional(() => this.backend.count(this.config.statsScanLimit)),
+      optional(() => this.backend.usedBytes()),
+    ]);
+    const { rss, heapUsed } = process.memoryUsage();
+    const c = this.counters;
+    return {
+      provider: this.provider,
+      namespace: this.namespace,
+      available,
+      hits: c.hits,
+      misses: c.misses,
+      hitRate: c.hitRate(),
+      sets: c.sets,
+      deletes: c.deletes,
+      errors: c.errors,
+      evictions: this.backend.evictions(),
+      coalesced: c.coalesced,
+      entries: count?.entries ?? null,
+      entriesCapped: count?.capped ?? false,
+      memory: {
+        usedBytes,
+        ...(this.provider === 'memory' ? { maxBytes: this.config.maxBytes } : {}),
+        process: { rss, heapUsed },
+      },
+      latency: this.latency.percentiles(),
+      since: c.since,
+    };
+  }
+
+  close(): Promise<void> {
+    return this.backend.close();
+  }
+
+  private entryOptions(options: number | CacheSetOptions | undefined): { ttl: number; tags: string[] } {
+    const given = typeof options === 'number' ? { ttl: options } : (options ?? {});
+    const ttl = given.ttl ?? this.config.ttl;
+    if (!Number.isInteger(ttl) || ttl < 0) throw invalid(`Cache ttl must be a whole number of milliseconds, 0 or more (got ${String(ttl)}).`);
+    const tags = given.tags ?? [];
+    for (const tag of tags) checkKey(tag, 'tag');
+    return { ttl, tags };
+  }
+
+  private markStale(key?: string): void {
+    for (const [flightKey, flight] of this.flights) {
+      if (key !== undefined && flightKey !== key) continue;
+      flight.stale = true;
+      this.flights.delete(flightKey);
+    }
+  }
+
+  /** Remote calls get a deadline: a server that stops answering must not hang requests. */
+  private guard<T>(work: Promise<T>, operation: string, timeout = this.config.timeouts.operation): Promise<T> {
+    if (!this.backend.remote || timeout === 0) return work;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new CacheTimeoutError(`${operation} timed out after ${timeout} ms`)), timeout);
+      work.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** Our own refusals propagate; store failures are counted, then served soft or thrown as 503. */
+  private failed<T>(operation: string, key: string, error: unknown, fallback: T): T {
+    if (error instanceof HttpError) throw error;
+    this.counters.errors++;
+    if (!this.config.failOpen) throw this.unavailable(operation, error);
+    const now = Date.now();
+    if (now - this.lastErrorLogAt >= this.config.errorLogInterval) {
+      this.logger.warn(
+        { err: error, operation, key, store: this.backend.description, suppressed: this.suppressedErrors },
+        'cache operation failed; served as a miss',
+      );
+      this.lastErrorLogAt = now;
+      this.suppressedErrors = 0;
+    } else {
+      this.suppressedErrors++;
+    }
+    return fallback;
+  }
+
+  private unavailable(operation: string, error: unknown): HttpError {
+    return new HttpError(503, 'CACHE_UNAVAILABLE', `The cache (${this.backend.description}) is unavailable: ${operation} failed: ${errorMessage(error)}`, {
+      cause: error,
+    });
+  }
+}

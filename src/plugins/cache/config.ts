@@ -1,0 +1,93 @@
+import { z } from 'zod';
+
+export type CacheProvider = 'memory' | 'redis' | 'sqlite';
+
+const REDIS_URL = /^rediss?:\/\//i;
+
+/** Time in milliseconds: a non-negative integer. */
+const milliseconds = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+const positive = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const healthCheckSchema = z.object({
+  /** A failing critical check makes readiness 503; by default a cache outage only degrades health. */
+  critical: z.boolean().default(false),
+  interval: positive(10_000),
+  timeout: positive(2_000),
+});
+
+/**
+ * The cache plugin's options. Provider is inferred from `url` (`redis://`, `rediss://`) when not
+ * given; without either it is the bounded in-process `memory` store.
+ */
+export const cacheConfigSchema = z
+  .object({
+    provider: z.enum(['memory', 'redis', 'sqlite']).optional(),
+    /** Redis URL (`redis://[:password@]host:6379[/db]`, `rediss://` for TLS). Read from `REDIS_URL`. */
+    url: z.string().min(1).optional(),
+    /** SQLite file for `sqlite` (`:memory:` for a throwaway database). */
+    path: z.string().min(1).default('.data/cache.sqlite'),
+    /** Prefix that keeps this app's keys apart from others sharing the server; `clear()` removes only these. */
+    namespace: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-" (1 to 64 characters)').default('cache'),
+    /** Default time to live in milliseconds; 0 keeps entries until evicted or deleted. */
+    ttl: milliseconds(3_600_000),
+    /** `memory`: most entries kept before the least recently used is evicted. */
+    maxEntries: positive(10_000),
+    /** `memory`: most bytes of serialized keys and values kept before eviction. */
+    maxBytes: positive(64 * 1024 * 1024),
+    /** When the store is unreachable: true serves misses and skips writes; false throws 503 CACHE_UNAVAILABLE. */
+    failOpen: z.boolean().default(true),
+    /** `false` registers no check; `true` or an object registers one (informational by default). */
+    healthCheck: z
+      .union([z.boolean(), healthCheckSchema])
+      .default(true)
+      .transform((value) => (value === false ? false : healthCheckSchema.parse(value === true ? {} : value))),
+    timeouts: z
+      .object({
+        /** Longest wait for the first Redis connection at start-up before starting degraded. */
+        connect: positive(5_000),
+        /** Longest wait for one Redis command before it counts as failed. */
+        operation: positive(1_000),
+      })
+      .prefault({}),
+    /** Reconnection backoff for Redis: doubles from `minDelay` up to `maxDelay`, with jitter. */
+    reconnect: z.object({ minDelay: positive(100), maxDelay: positive(5_000) }).prefault({}),
+    /** At most one log line per this many milliseconds for failed operations (the rest are counted). */
+    errorLogInterval: milliseconds(10_000),
+    /** How often expired entries are swept from `memory` and `sqlite`. */
+    sweepInterval: positive(60_000),
+    /** Get latencies kept for the percentiles in the statistics. */
+    latencySamples: positive(2_048),
+    /** Redis: most keys counted by SCAN for the `entries` statistic. */
+    statsScanLimit: positive(100_000),
+  })
+  .superRefine((value, ctx) => {
+    // The URL only matters for Redis; `memory` and `sqlite` ignore a REDIS_URL left in the environment.
+    if (value.url !== undefined && (value.provider ?? 'redis') === 'redis' && !isRedisUrl(value.url)) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'a Redis URL like "redis://127.0.0.1:6379" (or rediss:// for TLS)' });
+    }
+  })
+  .transform((value) => ({ ...value, provider: inferProvider(value.provider, value.url) }));
+
+export type CacheConfig = z.output<typeof cacheConfigSchema>;
+export type CacheOptions = z.input<typeof cacheConfigSchema>;
+
+function isRedisUrl(url: string): boolean {
+  if (!REDIS_URL.test(url)) return false;
+  try {
+    return new URL(url).hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+function inferProvider(provider: CacheProvider | undefined, url: string | undefined): CacheProvider {
+  if (provider) return provider;
+  return url !== undefined && REDIS_URL.test(url) ? 'redis' : 'memory';
+}
+
+/** `host:port` of a Redis URL, for messages (never the password). */
+export function redisAddress(url: string | undefined): string {
+  if (!url) return '127.0.0.1:6379';
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || '6379'}`;
+}
