@@ -178,4 +178,19 @@ describe('createApp', () => {
     expect((await fetch(`${baseUrl(app)}/api/ops`)).status).toBe(403);
     expect(app.context.routes()).toContainEqual(expect.objectContaining({ path: '/api/ops', access: 'admin', plugin: 'ops' }));
   });
+
+  it('does not start listening when stopped during start-up', async () => {
+    let release!: () => void;
+    const app = track(createApp({
+      name: 't', port: 0, host: '127.0.0.1', logger: quiet(), shutdown: { signals: false },
+      plugins: [{ name: 'slow', onInit: () => new Promise<void>((resolve) => (release = resolve)) }],
+    }));
+    const starting = app.start();
+    const stopping = app.stop();
+    release();
+    await expect(starting).rejects.toThrow('stopped during start-up');
+    await stopping;
+    expect(app.server.listening).toBe(false);
+    expect(app.context.phase()).toBe('stopped');
+  });
 });

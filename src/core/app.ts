@@ -160,6 +160,8 @@ export function createApp(options: AppOptions): App {
   expressApp.set('trust proxy', options.trustProxy ?? false);
 
   const server = http.createServer((req, res) => {
+    // Once stopping, tell keep-alive clients to leave now instead of being cut by the drain.
+    if (phase === 'stopping') res.shouldKeepAlive = false;
     for (let index = 0; index < rawHandlers.length; index++) if (rawHandlers[index](req, res)) return;
     expressApp(req, res);
   });
@@ -242,6 +244,7 @@ export function createApp(options: AppOptions): App {
   };
   let removeSignalHandlers: (() => void) | undefined;
   let stopping: Promise<void> | undefined;
+  let stopRequested = false;
 
   const shutdownPlugins = (list: PluginRecord[]) =>
     runShutdown(
@@ -257,7 +260,9 @@ export function createApp(options: AppOptions): App {
       appLogger,
     );
 
-  const start = async () => {
+  let startup: Promise<void> | undefined;
+  const start = () => (startup ??= startApp());
+  const startApp = async () => {
     if (phase !== 'created') throw new Error(`App "${settings.name}" cannot start from phase "${phase}".`);
     phase = 'starting';
     const initialised: PluginRecord[] = [];
@@ -288,6 +293,7 @@ export function createApp(options: AppOptions): App {
         }
         setState(record, 'ready');
       }
+      if (stopRequested) throw new Error(`App "${settings.name}" was stopped during start-up.`);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(settings.port, settings.host, () => {
@@ -319,7 +325,9 @@ export function createApp(options: AppOptions): App {
   };
 
   const stop = (stopOptions: { reason?: string; readinessDelay?: number } = {}) => {
+    stopRequested = true;
     stopping ??= (async () => {
+      if (phase === 'starting') await startup?.catch(() => undefined);
       if (phase === 'created' || phase === 'failed' || phase === 'stopped') {
         phase = 'stopped';
         return;

@@ -220,6 +220,7 @@ function valueAt(input: unknown, path: PropertyKey[]): unknown {
 
 /** Zod's own messages start with "Invalid input: expected ..."; keep only what is expected. */
 function describeExpected(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `no such option (${issue.keys.join(', ')})`;
   const message = issue.message.replace(/^Invalid (input|option|value|type)?:?\s*/i, '');
   return message.replace(/^expected\s+/i, '').replace(/,?\s*received\s+.*$/i, '') || issue.message;
 }

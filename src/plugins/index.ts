@@ -2,4 +2,7 @@
  * Every plugin factory. Heavy libraries are imported lazily inside each plugin, so importing
  * this module stays light.
  */
-export {};
+export { createHealthPlugin, healthReport } from './health/index.js';
+export type { HealthCheckOptions, HealthPluginOptions, HealthReport } from './health/index.js';
+export { createServicesPlugin, ProcessSupervisor } from './services/index.js';
+export type { LocalServiceOptions, LocalServices, ServicesOptions, SupervisedStatus } from './services/index.js';
