@@ -1,0 +1,161 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** `/exact`, `/prefix/*` or `/*`; matched against the normalised path. */
+const matchPattern = z
+  .string()
+  .regex(/^\/([^*?#%\\\s]*[^*?#%\\\s/])?(\/\*)?$|^\/\*$/, 'a path like "/old-path", "/api/v1/*" or "/*" (no query, no encoded characters)');
+
+const httpUrl = z
+  .string()
+  .url()
+  .refine((value) => /^https?:\/\//i.test(value) && !new URL(value).search && !new URL(value).hash, 'an http(s) URL without query or fragment');
+
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'an HTTP header name');
+const headerEdits = z
+  .object({
+    /** Set (replacing any value) on the way through. */
+    add: z.record(headerName, z.string().regex(/^[^\r\n\0]*$/, 'a header value without CR, LF or NUL')).default({}),
+    /** Removed on the way through, case-insensitive. */
+    remove: z.array(headerName).default([]),
+  })
+  .strict();
+
+const timeouts = z
+  .object({
+    /** Opening the TCP (and TLS) connection. Default 5 000 ms. */
+    connect: z.number().int().positive().default(5_000),
+    /** From sending the request to the upstream's response headers. Default 30 000 ms; 504 after it. */
+    responseHeaders: z.number().int().positive().default(30_000),
+    /** Longest silence between two body chunks of the response. Default 60 000 ms. */
+    idle: z.number().int().positive().default(60_000),
+  })
+  .strict()
+  .default({ connect: 5_000, responseHeaders: 30_000, idle: 60_000 });
+
+const health = z
+  .object({
+    /** GET on the upstream; any 2xx or 3xx answer counts as healthy. Default `/health/ready`. */
+    path: z.string().regex(/^\//, 'a path starting with "/"').default('/health/ready'),
+    /** A critical check makes the gateway's readiness fail while the upstream is down. Default false. */
+    critical: z.boolean().default(false),
+    interval: z.number().int().positive().default(10_000),
+    timeout: z.number().int().positive().default(2_000),
+  })
+  .strict();
+
+const base = { id: z.string().min(1).optional(), match: matchPattern };
+
+const proxyRoute = z
+  .object({
+    ...base,
+    target: httpUrl,
+    /** Remove the matched prefix before forwarding (`/api/v1/users` -> `/users`). Default false. */
+    stripPrefix: z.boolean().default(false),
+    /** Send the client's Host upstream instead of the target's. Default false. */
+    preserveHost: z.boolean().default(false),
+    /** Proxy WebSocket upgrades on this route. Default false. */
+    ws: z.boolean().default(false),
+    timeouts,
+    headers: z.object({ request: headerEdits.optional(), response: headerEdits.optional() }).strict().default({}),
+    /** Per-upstream health check, or false for none. */
+    health: z.union([health, z.literal(false)]).default({ path: '/health/ready', critical: false, interval: 10_000, timeout: 2_000 }),
+  })
+  .strict();
+
+const rewriteRoute = z.object({ ...base, rewrite: z.string().regex(/^\/(?!\/)[^?#\\\s]*$/, 'a path like "/new-path" or "/new/*"') }).strict();
+
+const redirectRoute = z
+  .object({
+    ...base,
+    /** A same-site path, or an absolute URL whose origin is listed in `allowedRedirectOrigins`. */
+    redirect: z.string().min(1),
+    status: z.union([z.literal(301), z.literal(302), z.literal(307), z.literal(308)]).default(302),
+  })
+  .strict();
+
+const staticRoute = z
+  .object({ ...base, static: z.string().min(1), spa: z.boolean().default(false), options: z.record(z.string(), z.unknown()).default({}) })
+  .strict();
+
+const corsSchema = z
+  .object({
+    /** Allowed origins (exact `scheme://host[:port]`), or `*` for any (never with credentials). */
+    origin: z.union([z.literal('*'), z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin like "https://app.example.com"'))]),
+    credentials: z.boolean().default(false),
+    methods: z.array(z.enum(METHODS)).default(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']),
+    /** Request headers a preflight may ask for. Default: content-type, authorization, x-request-id. */
+    headers: z.array(headerName).default(['content-type', 'authorization', 'x-request-id']),
+    /** Response headers scripts may read. */
+    exposedHeaders: z.array(headerName).default(['x-request-id']),
+    /** Seconds a browser may cache a preflight answer. Default 600. */
+    maxAge: z.number().int().min(0).default(600),
+  })
+  .strict()
+  .refine((cors) => !(cors.origin === '*' && cors.credentials), {
+    message: 'origin "*" cannot be combined with credentials: list the allowed origins instead',
+    path: ['credentials'],
+  });
+
+const ipOrCidr = z.string().refine((value) => {
+  if (value === 'loopback' || value === 'linklocal' || value === 'uniquelocal') return true;
+  const [address, bits, extra] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  const prefix = Number(bits);
+  return Number.isInteger(prefix) && prefix >= 0 && prefix <= (family === 4 ? 32 : 128);
+}, 'an IP address, a subnet such as "10.0.0.0/8", or loopback/linklocal/uniquelocal');
+
+export const routingSchema = z
+  .object({
+    routes: z.array(z.union([proxyRoute, rewriteRoute, redirectRoute, staticRoute])).default([]),
+    cors: corsSchema.optional(),
+    /** Previous hops whose X-Forwarded-* / Forwarded headers are kept and appended to. Default none. */
+    trustedProxies: z.array(ipOrCidr).default([]),
+    /** Origins absolute redirect targets may point to (anything else is an open redirect). */
+    allowedRedirectOrigins: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin like "https://example.com"')).default([]),
+    /** Keep-alive connections per upstream origin. Default 128. */
+    connectionsPerUpstream: z.number().int().positive().default(128),
+    /** How long an idle upstream connection stays open. Default 4 000 ms (below Node's 5 s server default). */
+    keepAliveTimeout: z.number().int().positive().default(4_000),
+    /** How long a replaced upstream may take to finish its in-flight requests before it is closed hard. Default 30 000 ms. */
+    drainTimeout: z.number().int().positive().default(30_000),
+  })
+  .strict()
+  .superRefine((config, issues) => {
+    const seen = new Set<string>();
+    config.routes.forEach((route, index) => {
+      const id = route.id ?? route.match;
+      if (seen.has(id)) issues.addIssue({ code: 'custom', path: ['routes', index, 'id'], message: `a unique route id ("${id}" is used twice; set "id")` });
+      seen.add(id);
+      if ('redirect' in route && !redirectAllowed(route.redirect, config.allowedRedirectOrigins)) {
+        issues.addIssue({
+          code: 'custom',
+          path: ['routes', index, 'redirect'],
+          message: 'a same-site path like "/new" (not "//host"), or an absolute URL whose origin is in allowedRedirectOrigins',
+        });
+      }
+    });
+  });
+
+/** Same-site paths only; `//host` and `/\host` are protocol-relative in browsers. */
+export function redirectAllowed(target: string, allowedOrigins: readonly string[]): boolean {
+  if (/[\s\0]/.test(target)) return false;
+  if (target.startsWith('/')) return !/^\/[/\\]/.test(target);
+  try {
+    const url = new URL(target);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && allowedOrigins.includes(url.origin);
+  } catch {
+    return false;
+  }
+}
+
+export type RoutingConfig = z.output<typeof routingSchema>;
+export type RoutingOptions = z.input<typeof routingSchema>;
+export type RouteConfig = RoutingConfig['routes'][number];
+export type ProxyRouteConfig = z.output<typeof proxyRoute>;
+export type CorsConfig = z.output<typeof corsSchema>;
+export type HeaderEdits = z.output<typeof headerEdits>;

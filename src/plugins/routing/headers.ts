@@ -1,0 +1,145 @@
+import type { IncomingMessage } from 'node:http';
+import { BlockList, isIPv4 } from 'node:net';
+import type { HeaderEdits } from './config.js';
+
+/** Hop-by-hop headers (RFC 9110 section 7.6.1) plus the ones a proxy must never pass on. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
+/** Set by the gateway from the real connection; a client's own values are dropped unless trusted. */
+const FORWARDING = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-prefix', 'forwarded', 'x-real-ip']);
+
+/**
+ * Refuses framing a proxy could read differently from its upstream (request smuggling). Node's
+ * parser already rejects most of these; this is the second line, reading the raw headers.
+ * @returns a reason, or undefined when the framing is unambiguous
+ */
+export function framingProblem(req: IncomingMessage): string | undefined {
+  const raw = req.rawHeaders;
+  let lengths = 0;
+  let encodings = 0;
+  let encoding = '';
+  for (let index = 0; index < raw.length; index += 2) {
+    const name = raw[index];
+    if (name.length === 14 && name.toLowerCase() === 'content-length') {
+      lengths++;
+      if (!/^\d{1,15}$/.test(raw[index + 1])) return 'Content-Length is not a plain decimal number';
+    } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
+      encodings++;
+      encoding = raw[index + 1];
+    }
+  }
+  if (lengths > 1) return 'more than one Content-Length header';
+  if (encodings > 1) return 'more than one Transfer-Encoding header';
+  if (lengths === 1 && encodings === 1) return 'both Content-Length and Transfer-Encoding';
+  if (encodings === 1 && encoding.toLowerCase() !== 'chunked') return 'a Transfer-Encoding other than exactly "chunked"';
+  return undefined;
+}
+
+/** The same names Express's `trust proxy` and the rate-limit plugin's `trustProxy` accept. */
+const NAMED_RANGES: Record<string, readonly string[]> = {
+  loopback: ['127.0.0.0/8', '::1/128'],
+  linklocal: ['169.254.0.0/16', 'fe80::/10'],
+  uniquelocal: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+};
+
+/** The previous hops whose forwarding headers are believed. */
+export class TrustedProxies {
+  private readonly list = new BlockList();
+  readonly empty: boolean;
+
+  constructor(entries: readonly string[]) {
+    this.empty = entries.length === 0;
+    for (const entry of entries.flatMap((item) => NAMED_RANGES[item] ?? [item])) {
+      const [address, bits] = entry.split('/');
+      const family = isIPv4(address) ? 'ipv4' : 'ipv6';
+      if (bits === undefined) this.list.addAddress(address, family);
+      else this.list.addSubnet(address, Number(bits), family);
+    }
+  }
+
+  has(address: string | undefined): boolean {
+    if (this.empty || !address) return false;
+    const plain = address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
+    return this.list.check(plain, isIPv4(plain) ? 'ipv4' : 'ipv6');
+  }
+}
+
+export interface RequestHeaderPlan {
+  requestId: string;
+  trusted: TrustedProxies;
+  preserveHost: boolean;
+  edits?: HeaderEdits;
+}
+
+/** Names listed in `Connection: a, b` are hop-by-hop for this message too. */
+function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+  if (!value) return undefined;
+  const joined = Array.isArray(value) ? value.join(',') : value;
+  if (!joined.includes(',') && /^\s*(keep-alive|close)\s*$/i.test(joined)) return undefined;
+  return new Set(joined.split(',').map((token) => token.trim().toLowerCase()).filter(Boolean));
+}
+
+/**
+ * The upstream request's headers as a flat `[name, value, ...]` list: hop-by-hop and forwarding
+ * headers dropped, X-Forwarded-* built from the real connection, the request id passed on.
+ */
+export function upstreamRequestHeaders(req: IncomingMessage, plan: RequestHeaderPlan): string[] {
+  const raw = req.rawHeaders;
+  const remote = req.socket.remoteAddress ?? '';
+  const trusted = plan.trusted.has(remote);
+  const listed = connectionTokens(req.headers.connection);
+  const removed = plan.edits?.remove;
+  const out: string[] = [];
+  let forwardedFor: string | undefined;
+  for (let index = 0; index < raw.length; index += 2) {
+    const name = raw[index].toLowerCase();
+    if (HOP_BY_HOP.has(name) || name.startsWith('proxy-') || name === 'x-request-id' || name === 'expect') continue;
+    if (name === 'host' && !plan.preserveHost) continue;
+    if (FORWARDING.has(name)) {
+      if (!trusted) continue;
+      if (name === 'x-forwarded-for') {
+        forwardedFor = forwardedFor === undefined ? raw[index + 1] : `${forwardedFor}, ${raw[index + 1]}`;
+        continue;
+      }
+    }
+    if (listed?.has(name)) continue;
+    if (removed && removed.length > 0 && removed.some((header) => header.toLowerCase() === name)) continue;
+    out.push(raw[index], raw[index + 1]);
+  }
+  const client = remote.startsWith('::ffff:') ? remote.slice(7) : remote;
+  out.push('x-forwarded-for', forwardedFor === undefined ? client : `${forwardedFor}, ${client}`);
+  if (!trusted || req.headers['x-forwarded-proto'] === undefined) {
+    out.push('x-forwarded-proto', (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http');
+  }
+  if ((!trusted || req.headers['x-forwarded-host'] === undefined) && req.headers.host) out.push('x-forwarded-host', req.headers.host);
+  out.push('x-request-id', plan.requestId);
+  if (plan.edits) for (const [name, value] of Object.entries(plan.edits.add)) replaceHeader(out, name, value);
+  return out;
+}
+
+function replaceHeader(list: string[], name: string, value: string): void {
+  const lower = name.toLowerCase();
+  for (let index = list.length - 2; index >= 0; index -= 2) if (list[index].toLowerCase() === lower) list.splice(index, 2);
+  list.push(name, value);
+}
+
+/**
+ * The client response's headers as a flat list: hop-by-hop dropped, the upstream's CORS headers
+ * dropped (the gateway owns the CORS policy), the gateway's request id set.
+ */
+export function clientResponseHeaders(headers: Record<string, string | string[] | undefined>, requestId: string, edits?: HeaderEdits): string[] {
+  const listed = connectionTokens(headers.connection);
+  const removed = edits?.remove;
+  const out: string[] = [];
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || name.startsWith('proxy-') || name === 'x-request-id' || name.startsWith('access-control-')) continue;
+    if (listed?.has(name)) continue;
+    if (removed && removed.length > 0 && removed.some((header) => header.toLowerCase() === name)) continue;
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (typeof value === 'string') out.push(name, value);
+    else for (const item of value) out.push(name, item);
+  }
+  out.push('x-request-id', requestId);
+  if (edits) for (const [name, value] of Object.entries(edits.add)) replaceHeader(out, name, value);
+  return out;
+}

@@ -1,0 +1,102 @@
+import type { ServerPlugin } from '../../core/plugin.js';
+import { routingSchema, type RoutingConfig, type RoutingOptions } from './config.js';
+import type { GatewayRouter, Router } from './router.js';
+import { mountStaticRoutes, staticMiddleware, staticRoutes, type MountedStatic } from './static.js';
+import type { UpstreamRegistry } from './upstream.js';
+
+export type { CorsConfig, HeaderEdits, ProxyRouteConfig, RouteConfig, RoutingConfig, RoutingOptions } from './config.js';
+export type { ProxyGuard, RouteInfo, RouteKind, Router } from './router.js';
+export type { UpstreamHealth } from './upstream.js';
+
+declare module '../../core/services.js' {
+  interface Services {
+    routing: Router;
+  }
+}
+
+/**
+ * The gateway's router: proxy routes answered before Express over keep-alive undici pools,
+ * rewrites, redirects, static routes (delegated to the static plugin), WebSocket upgrades and
+ * CORS. Provides the `routing` service, whose `setTarget` switches a route's upstream atomically.
+ * @example
+ * createRoutingPlugin({
+ *   routes: [
+ *     { id: 'api', match: '/api/v1/*', target: 'http://127.0.0.1:3100', ws: true },
+ *     { match: '/old-path', redirect: '/new-path', status: 301 },
+ *   ],
+ *   cors: { origin: ['https://app.example.com'], credentials: true },
+ * })
+ */
+export function createRoutingPlugin(options: RoutingOptions = {}): ServerPlugin<RoutingConfig> {
+  let router: GatewayRouter | undefined;
+  let upstreams: UpstreamRegistry | undefined;
+  let statics: MountedStatic[] = [];
+  return {
+    name: 'routing',
+    // After the plugins that answer before Express (health probes), so a `/*` route never hides them.
+    order: 200,
+    config: { schema: routingSchema, options },
+    async onInit(ctx) {
+      const [{ Pool }, { GatewayRouter }, { UpstreamRegistry }] = await Promise.all([
+        import('undici'),
+        import('./router.js'),
+        import('./upstream.js'),
+      ]);
+      const config = ctx.config;
+      upstreams = new UpstreamRegistry(
+        (origin, { connectTimeout }) =>
+          new Pool(origin, {
+            connections: config.connectionsPerUpstream,
+            keepAliveTimeout: config.keepAliveTimeout,
+            connect: { timeout: connectTimeout },
+          }),
+        config.drainTimeout,
+        ctx.logger,
+      );
+      // Request lines go to the app logger so they look exactly like the kernel's.
+      router = new GatewayRouter(config, upstreams, ctx.app.logger);
+      for (const route of router.proxyRoutes()) {
+        const health = route.config.health;
+        if (health === false) continue;
+        ctx.addHealthCheck({
+          name: `routing:${route.id}`,
+          critical: health.critical,
+          interval: health.interval,
+          timeout: health.timeout,
+          run: async () => {
+            const upstream = route.upstream();
+            const result = await upstream.check(health.path, health.timeout);
+            return {
+              status: result.status === 'healthy' ? 'healthy' : 'unhealthy',
+              message: result.message,
+              details: { target: upstream.target, statusCode: result.statusCode },
+            };
+          },
+        });
+      }
+      statics = await mountStaticRoutes(config.routes, ctx);
+      ctx.provide('routing', router);
+      ctx.app.addRawHandler(router.handleRequest);
+      ctx.app.addUpgradeHandler(router.handleUpgrade);
+    },
+    middleware: () => staticMiddleware(statics),
+    routes: () => [
+      {
+        method: 'get',
+        path: '/api/routing/routes',
+        access: 'admin',
+        description: 'Routes with their match, kind, current target and upstream health',
+        handler: (_req, res) => void res.json({ routes: router!.routes() }),
+      },
+      ...staticRoutes(statics),
+    ],
+    async onReady(ctx) {
+      router!.protectOwnPaths(ctx.app.routes().map((route) => route.path));
+      for (const mounted of statics) await mounted.plugin.onReady?.(mounted.context);
+    },
+    async onShutdown() {
+      for (const mounted of [...statics].reverse()) await mounted.plugin.onShutdown?.(mounted.context);
+      await upstreams?.closeAll();
+    },
+  };
+}

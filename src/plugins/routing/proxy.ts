@@ -1,0 +1,122 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { problemBody, sendProblem } from '../../core/problem.js';
+import type { ProxyRouteConfig } from './config.js';
+import { clientResponseHeaders, upstreamRequestHeaders, type TrustedProxies } from './headers.js';
+import type { RequestLogExtras } from './log.js';
+import type { Upstream } from './upstream.js';
+
+export interface ProxyJob {
+  req: IncomingMessage;
+  res: ServerResponse;
+  requestId: string;
+  route: ProxyRouteConfig;
+  upstream: Upstream;
+  /** Path and query as sent upstream. */
+  path: string;
+  /** Headers the gateway adds to every answer (CORS). */
+  extraHeaders: string[];
+  trusted: TrustedProxies;
+  log: RequestLogExtras;
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+const noop = () => undefined;
+
+class ClientGone extends Error {
+  override name = 'ClientGone';
+}
+
+/** Maps an upstream failure that happened before any response byte to a problem. */
+function problemFor(error: Error & { code?: string }, job: ProxyJob): { status: number; code: string; detail: string } {
+  if (error.code && TIMEOUT_CODES.has(error.code)) {
+    return { status: 504, code: 'ROUTING_UPSTREAM_TIMEOUT', detail: `The upstream for ${job.route.match} did not answer in time.` };
+  }
+  if (error.code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' || error.name === 'RequestContentLengthMismatchError') {
+    return { status: 400, code: 'ROUTING_BODY_INCOMPLETE', detail: 'The request body did not match its Content-Length.' };
+  }
+  return { status: 502, code: 'ROUTING_UPSTREAM_UNAVAILABLE', detail: `The upstream for ${job.route.match} is unavailable.` };
+}
+
+/**
+ * Forwards one request through the upstream's keep-alive pool, streaming both bodies with
+ * backpressure. Before the first response byte a failure becomes a problem+json answer; after
+ * it the client connection is destroyed, so a truncated body is never passed off as complete.
+ * A client that goes away aborts the upstream request.
+ */
+export function forward(job: ProxyJob): void {
+  const { req, res, route } = job;
+  const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+  let controller: Dispatcher.DispatchController | undefined;
+  let clientGone = false;
+  let responded = false;
+
+  if (hasBody) req.on('error', noop); // a client abort mid-upload surfaces through undici instead
+  res.once('close', () => {
+    if (res.writableFinished) return;
+    clientGone = true;
+    controller?.abort(new ClientGone('client closed the connection'));
+  });
+
+  const resume = () => controller?.resume();
+  const handler: Dispatcher.DispatchHandler = {
+    onRequestStart(started) {
+      controller = started;
+      if (clientGone) started.abort(new ClientGone('client closed the connection'));
+    },
+    onResponseStart(_controller, statusCode, headers) {
+      if (statusCode < 200 || res.destroyed) return;
+      responded = true;
+      const list = clientResponseHeaders(headers, job.requestId, route.headers.response);
+      for (let index = 0; index < job.extraHeaders.length; index++) list.push(job.extraHeaders[index]);
+      try {
+        res.writeHead(statusCode, list);
+      } catch (error) {
+        // Upstream headers Node refuses to write: nothing valid can be relayed.
+        job.log.upstreamError = `invalid response headers: ${(error as Error).message}`;
+        res.destroy();
+        controller?.abort(error as Error);
+      }
+    },
+    onResponseData(paused, chunk) {
+      if (res.destroyed) return;
+      if (!res.write(chunk)) {
+        paused.pause();
+        res.once('drain', resume);
+      }
+    },
+    onResponseEnd() {
+      if (!res.destroyed) res.end();
+    },
+    onResponseError(_controller, error: Error & { code?: string }) {
+      if (error instanceof ClientGone || clientGone) return;
+      job.log.upstreamError = error.code ? `${error.code}: ${error.message}` : error.message;
+      if (responded || res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const problem = problemFor(error, job);
+      const headers: Record<string, string> = { 'x-request-id': job.requestId };
+      for (let index = 0; index < job.extraHeaders.length; index += 2) headers[job.extraHeaders[index]] = job.extraHeaders[index + 1];
+      // The rest of an unread body would otherwise be parsed as the next request.
+      if (hasBody && !req.complete) headers.connection = 'close';
+      sendProblem(res, problemBody(problem.status, problem.code, problem.detail, { instance: req.url, requestId: job.requestId }), headers);
+    },
+  };
+
+  try {
+    job.upstream.pool.dispatch(
+      {
+        path: job.path,
+        method: req.method as Dispatcher.HttpMethod,
+        headers: upstreamRequestHeaders(req, { requestId: job.requestId, trusted: job.trusted, preserveHost: route.preserveHost, edits: route.headers.request }),
+        body: hasBody ? req : null,
+        headersTimeout: route.timeouts.responseHeaders,
+        bodyTimeout: route.timeouts.idle,
+      },
+      handler,
+    );
+  } catch (error) {
+    handler.onResponseError!(controller as Dispatcher.DispatchController, error as Error);
+  }
+}

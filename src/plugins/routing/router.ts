@@ -1,0 +1,241 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { HttpError } from '../../core/errors.js';
+import { problemBody, sendProblem } from '../../core/problem.js';
+import { requestIdOf } from '../../core/request-log.js';
+import type { ProxyRouteConfig, RouteConfig, RoutingConfig } from './config.js';
+import { CorsPolicy } from './cors.js';
+import { TrustedProxies, framingProblem } from './headers.js';
+import { logWhenDone } from './log.js';
+import { bySpecificity, compileMatch, joinPath, normaliseTarget, type PathMatcher } from './path.js';
+import { forward } from './proxy.js';
+import type { Upstream, UpstreamHealth, UpstreamRegistry } from './upstream.js';
+import { forwardUpgrade, writeRawProblem } from './websocket.js';
+
+export type RouteKind = 'proxy' | 'rewrite' | 'redirect' | 'static';
+
+/** A route as `routes()` and `GET /api/routing/routes` list it. */
+export interface RouteInfo {
+  id: string;
+  match: string;
+  kind: RouteKind;
+  /** Proxy: the current upstream. Rewrite/redirect: where it points. Static: the folder. */
+  target: string;
+  ws?: boolean;
+  status?: number;
+  health?: UpstreamHealth;
+}
+
+/** Runs before a request is proxied; returns true when it answered (a rate limit, a guard). */
+export type ProxyGuard = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/**
+ * The routing service (`ctx.get('routing')`), used by the traffic plugin to switch targets.
+ * @example router.setTarget('api', 'http://127.0.0.1:3102') // new requests only; in-flight ones finish
+ */
+export interface Router {
+  routes(): RouteInfo[];
+  /** Points a proxy route (by id or match) at a new upstream, atomically. */
+  setTarget(routeIdOrMatch: string, target: string): void;
+  /** Adds a check run before each proxied request (proxied requests skip Express middleware). */
+  addGuard(guard: ProxyGuard): void;
+}
+
+interface CompiledRoute {
+  id: string;
+  kind: RouteKind;
+  matcher: PathMatcher;
+  config: RouteConfig;
+  /** Proxy routes only; replaced as a whole by setTarget, so a request sees one or the other. */
+  upstream?: Upstream;
+}
+
+const kindOf = (route: RouteConfig): RouteKind =>
+  'target' in route ? 'proxy' : 'rewrite' in route ? 'rewrite' : 'redirect' in route ? 'redirect' : 'static';
+
+/** Substitutes the matched rest into `/new/*`; a target without `/*` is used as it is. */
+function substitute(to: string, matcher: PathMatcher, path: string): string {
+  return to.endsWith('/*') ? joinPath(to.slice(0, -2) || '/', matcher.rest(path)) : to;
+}
+
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+export class GatewayRouter implements Router {
+  private readonly table: CompiledRoute[];
+  private readonly cors?: CorsPolicy;
+  private readonly trusted: TrustedProxies;
+  private readonly guards: ProxyGuard[] = [];
+  /** Paths of the app's own routes (`/api/routing/routes`, ...), which proxy routes never shadow. */
+  private ownPaths?: RegExp;
+
+  constructor(
+    private readonly config: RoutingConfig,
+    private readonly upstreams: UpstreamRegistry,
+    private readonly logger: Logger,
+  ) {
+    this.table = config.routes
+      .map((route) => {
+        const compiled: CompiledRoute = { id: route.id ?? route.match, kind: kindOf(route), matcher: compileMatch(route.match), config: route };
+        if ('target' in route) compiled.upstream = upstreams.acquire(route.target, route.timeouts.connect);
+        return compiled;
+      })
+      .sort((a, b) => bySpecificity(a.matcher, b.matcher));
+    this.cors = config.cors ? new CorsPolicy(config.cors) : undefined;
+    this.trusted = new TrustedProxies(config.trustedProxies);
+  }
+
+  routes(): RouteInfo[] {
+    return this.table.map((route) => {
+      const info: RouteInfo = { id: route.id, match: route.config.match, kind: route.kind, target: '' };
+      const config = route.config;
+      if ('target' in config) Object.assign(info, { target: route.upstream!.target, ws: config.ws, health: { ...route.upstream!.health } });
+      else if ('rewrite' in config) info.target = config.rewrite;
+      else if ('redirect' in config) Object.assign(info, { target: config.redirect, status: config.status });
+      else info.target = config.static;
+      return info;
+    });
+  }
+
+  proxyRoutes(): { id: string; config: ProxyRouteConfig; upstream: () => Upstream }[] {
+    return this.table
+      .filter((route) => route.kind === 'proxy')
+      .map((route) => ({ id: route.id, config: route.config as ProxyRouteConfig, upstream: () => route.upstream! }));
+  }
+
+  setTarget(routeIdOrMatch: string, target: string): void {
+    const route = this.table.find((entry) => entry.id === routeIdOrMatch) ?? this.table.find((entry) => entry.config.match === routeIdOrMatch);
+    if (!route || route.kind !== 'proxy') {
+      throw new HttpError(404, 'ROUTING_ROUTE_NOT_FOUND', `No proxy route "${routeIdOrMatch}"; known: ${this.proxyRoutes().map((r) => r.id).join(', ') || 'none'}.`);
+    }
+    let url: URL;
+    try {
+      url = new URL(target);
+    } catch (error) {
+      throw new HttpError(400, 'ROUTING_INVALID_TARGET', `"${target}" is not a URL; expected http(s)://host:port`, { cause: error });
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) {
+      throw new HttpError(400, 'ROUTING_INVALID_TARGET', `"${target}" must be an http(s) URL without query or fragment`);
+    }
+    const config = route.config as ProxyRouteConfig;
+    const previous = route.upstream!;
+    if (previous.target === target) return;
+    route.upstream = this.upstreams.acquire(target, config.timeouts.connect);
+    this.upstreams.release(previous);
+    this.logger.info({ route: route.id, from: previous.target, to: target }, 'route target switched');
+  }
+
+  addGuard(guard: ProxyGuard): void {
+    this.guards.push(guard);
+  }
+
+  /** Called once the app's routes are mounted. */
+  protectOwnPaths(paths: readonly string[]): void {
+    const patterns = paths
+      .filter((path) => path.startsWith('/'))
+      .map((path) => path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z0-9_]+/g, '[^/]+').replace(/\*[A-Za-z0-9_]*/g, '.*'));
+    this.ownPaths = patterns.length > 0 ? new RegExp(`^(?:${patterns.join('|')})/?$`) : undefined;
+  }
+
+  private find(path: string, skipRewrites = false): CompiledRoute | undefined {
+    for (let index = 0; index < this.table.length; index++) {
+      const route = this.table[index];
+      if (skipRewrites && route.kind === 'rewrite') continue;
+      if (route.matcher.test(path)) return route;
+    }
+    return undefined;
+  }
+
+  /** The raw handler: answers proxied routes, redirects and preflights before Express. */
+  handleRequest = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const url = req.url ?? '/';
+    const target = normaliseTarget(url);
+    if ('error' in target) {
+      if (url.charCodeAt(0) !== 47) return false; // `*` or absolute-form: Express answers
+      this.answer(req, res, 400, 'ROUTING_INVALID_PATH', `The request path is ambiguous: ${target.error}.`);
+      return true;
+    }
+    let { path } = target;
+    if (path.length + target.query.length !== url.length) req.url = path + target.query;
+    let route = this.find(path);
+    if (route?.kind === 'redirect') return this.redirect(req, res, route, path, target.query);
+    if (route?.kind === 'rewrite') {
+      path = substitute((route.config as { rewrite: string }).rewrite, route.matcher, path);
+      req.url = path + target.query;
+      route = this.find(path, true);
+    }
+    if (this.cors && CorsPolicy.isPreflight(req)) {
+      this.answer(req, res, 204, '', '', this.cors.preflightHeaders(req));
+      return true;
+    }
+    if (route?.kind !== 'proxy' || this.ownPaths?.test(path)) {
+      if (this.cors) {
+        const headers = this.cors.responseHeaders(req);
+        for (let index = 0; index < headers.length; index += 2) res.setHeader(headers[index], headers[index + 1]);
+      }
+      return false;
+    }
+    const framing = framingProblem(req);
+    if (framing) {
+      this.answer(req, res, 400, 'ROUTING_AMBIGUOUS_FRAMING', `The request framing is ambiguous: ${framing}.`, ['connection', 'close']);
+      return true;
+    }
+    for (let index = 0; index < this.guards.length; index++) if (this.guards[index](req, res)) return true;
+    const config = route.config as ProxyRouteConfig;
+    const upstream = route.upstream!;
+    const requestId = requestIdOf(req);
+    const log = { route: route.id, upstream: upstream.target };
+    logWhenDone(this.logger, req, res, requestId, req.url!, log);
+    const forwardedPath = joinPath(upstream.basePath, config.stripPrefix ? route.matcher.rest(path) : path) + target.query;
+    const extraHeaders = this.cors ? this.cors.responseHeaders(req) : [];
+    forward({ req, res, requestId, route: config, upstream, path: forwardedPath, extraHeaders, trusted: this.trusted, log });
+    return true;
+  };
+
+  /** The upgrade handler: proxies WebSocket upgrades on routes with `ws: true`. */
+  handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): boolean => {
+    const target = normaliseTarget(req.url ?? '/');
+    if ('error' in target) return false;
+    const route = this.find(target.path, true);
+    if (route?.kind !== 'proxy' || !(route.config as ProxyRouteConfig).ws) return false;
+    const config = route.config as ProxyRouteConfig;
+    const upstream = route.upstream!;
+    const requestId = requestIdOf(req);
+    const origin = req.headers.origin;
+    if (origin !== undefined && !this.cors?.allows(origin) && !sameOrigin(origin, req.headers.host)) {
+      // Browsers neither preflight WebSockets nor apply CORS to them: a foreign page is refused here.
+      writeRawProblem(socket, 403, 'ROUTING_ORIGIN_FORBIDDEN', 'This origin may not open WebSockets here.', requestId, req.url);
+      return true;
+    }
+    const path = joinPath(upstream.basePath, config.stripPrefix ? route.matcher.rest(target.path) : target.path) + target.query;
+    forwardUpgrade({ req, socket, head, requestId, route: config, upstream, path, trusted: this.trusted, logger: this.logger });
+    return true;
+  };
+
+  private redirect(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, path: string, query: string): true {
+    const config = route.config as { redirect: string; status: number };
+    const location = substitute(config.redirect, route.matcher, path) + query;
+    this.answer(req, res, config.status, '', '', ['location', location]);
+    return true;
+  }
+
+  /** A complete answer from the gateway itself, with request id and log line. */
+  private answer(req: IncomingMessage, res: ServerResponse, status: number, code: string, detail: string, headers: string[] = []): void {
+    const requestId = requestIdOf(req);
+    logWhenDone(this.logger, req, res, requestId, req.url ?? '/', {});
+    const extra: Record<string, string> = { 'x-request-id': requestId };
+    for (let index = 0; index < headers.length; index += 2) extra[headers[index]] = headers[index + 1];
+    if (status >= 400) {
+      sendProblem(res, problemBody(status, code, detail, { instance: req.url, requestId }), extra);
+      return;
+    }
+    res.writeHead(status, { ...extra, 'content-length': '0' });
+    res.end();
+  }
+}

@@ -1,0 +1,184 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, createApp, definePlugin } from '../../index.js';
+import { createRoutingPlugin } from './index.js';
+import { nodeRequest, rawRequest, startGateway, startUpstream, type TestGateway, type TestUpstream } from './test-support/upstream.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+});
+async function upstream(...args: Parameters<typeof startUpstream>): Promise<TestUpstream> {
+  const started = await startUpstream(...args);
+  cleanups.push(started.close);
+  return started;
+}
+async function gateway(...args: Parameters<typeof startGateway>): Promise<TestGateway> {
+  const started = await startGateway(...args);
+  cleanups.push(() => started.app.stop());
+  return started;
+}
+
+describe('proxy routes', () => {
+  it('forwards method, path, query and body, and relays status, headers and body', async () => {
+    const service = await upstream((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        res.writeHead(201, { 'content-type': 'application/json', 'x-service': 'api', 'set-cookie': ['a=1', 'b=2'] });
+        res.end(JSON.stringify({ method: req.method, url: req.url, body }));
+      });
+    });
+    const { url } = await gateway({ routes: [{ match: '/api/v1/*', target: service.url, health: false }] });
+    const response = await fetch(`${url}/api/v1/items?limit=2`, { method: 'POST', body: 'hello' });
+    expect(response.status).toBe(201);
+    expect(response.headers.get('x-service')).toBe('api');
+    expect(response.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
+    expect(await response.json()).toEqual({ method: 'POST', url: '/api/v1/items?limit=2', body: 'hello' });
+  });
+
+  it('strips the prefix, prepends the target path and normalises what it forwards', async () => {
+    const service = await upstream((req, res) => void res.end(req.url));
+    const { url } = await gateway({
+      routes: [{ match: '/public/*', target: `${service.url}/base`, stripPrefix: true, health: false }],
+    });
+    expect(await (await fetch(`${url}/public/a/b?x=1`)).text()).toBe('/base/a/b?x=1');
+    expect(await (await fetch(`${url}/public`)).text()).toBe('/base/');
+    // fetch would normalise the path itself; a raw target shows what the gateway does.
+    const raw = await rawRequest(Number(new URL(url).port), 'GET /public/a/./b/../%63//d HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+    expect(raw).toMatch(/\r\n\r\n\/base\/a\/c\/d$/);
+  });
+
+  it('removes hop-by-hop headers, builds X-Forwarded-* from the connection and passes the request id on', async () => {
+    const service = await upstream((_req, res) => {
+      res.writeHead(200, { connection: 'x-internal', 'x-internal': 'leak', 'keep-alive': 'timeout=99', 'x-request-id': 'upstream-id' });
+      res.end('ok');
+    });
+    const { url, logs } = await gateway({ routes: [{ match: '/*', target: service.url, health: false }] });
+    const response = await nodeRequest(`${url}/thing`, {
+      headers: {
+        connection: 'keep-alive, x-hop',
+        'x-hop': 'drop me',
+        'proxy-authorization': 'Basic abc',
+        'x-forwarded-for': '6.6.6.6',
+        'x-forwarded-host': 'evil.example',
+        'x-forwarded-proto': 'https',
+        forwarded: 'for=6.6.6.6',
+        'x-request-id': 'client-req-1',
+        'x-kept': 'yes',
+      },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers['x-request-id']).toBe('client-req-1');
+    expect(response.headers['x-internal']).toBeUndefined();
+    expect(response.headers['keep-alive']).not.toBe('timeout=99'); // Node sets its own
+    const seen = service.seen[0].headers;
+    expect(seen['x-hop']).toBeUndefined();
+    expect(seen['proxy-authorization']).toBeUndefined();
+    expect(seen.forwarded).toBeUndefined();
+    expect(seen['x-forwarded-for']).toBe('127.0.0.1');
+    expect(seen['x-forwarded-proto']).toBe('http');
+    expect(seen['x-forwarded-host']).toBe(new URL(url).host);
+    expect(seen['x-request-id']).toBe('client-req-1');
+    expect(seen['x-kept']).toBe('yes');
+    const line = logs.find((entry) => entry.msg === 'request completed' && entry.requestId === 'client-req-1');
+    expect(line).toMatchObject({ req: { method: 'GET', url: '/thing', remoteAddress: '127.0.0.1' }, res: { statusCode: 200 }, route: '/*' });
+    expect(typeof line?.responseTime).toBe('number');
+  });
+
+  it('keeps and appends to forwarding headers only when the previous hop is trusted', async () => {
+    const service = await upstream();
+    const { url } = await gateway({ routes: [{ match: '/*', target: service.url, health: false }], trustedProxies: ['loopback'] });
+    await fetch(url, { headers: { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example' } });
+    const seen = service.seen[0].headers;
+    expect(seen['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1');
+    expect(seen['x-forwarded-proto']).toBe('https');
+    expect(seen['x-forwarded-host']).toBe('shop.example');
+  });
+
+  it('adds and removes headers per route, both ways', async () => {
+    const service = await upstream((_req, res) => {
+      res.setHeader('server', 'internal/1.2');
+      res.end('ok');
+    });
+    const { url } = await gateway({
+      routes: [
+        {
+          match: '/*',
+          target: service.url,
+          health: false,
+          headers: { request: { add: { 'x-gateway': 'green' }, remove: ['cookie'] }, response: { add: { 'x-frame-options': 'DENY' }, remove: ['server'] } },
+        },
+      ],
+    });
+    const response = await fetch(url, { headers: { cookie: 'session=1' } });
+    expect(response.headers.get('server')).toBeNull();
+    expect(response.headers.get('x-frame-options')).toBe('DENY');
+    expect(service.seen[0].headers['x-gateway']).toBe('green');
+    expect(service.seen[0].headers.cookie).toBeUndefined();
+  });
+
+  it("never shadows the app's own routes, and lists routes for admins", async () => {
+    const service = await upstream();
+    const own = definePlugin({ name: 'own', routes: [{ method: 'get', path: '/api/own/:id', handler: (req, res) => void res.json({ own: req.params.id }) }] });
+    const { url } = await gateway({ routes: [{ id: 'api', match: '/api/*', target: service.url, health: false }, { match: '/old', redirect: '/new' }] }, [own]);
+    expect(await (await fetch(`${url}/api/own/7`)).json()).toEqual({ own: '7' });
+    const listing = (await (await fetch(`${url}/api/routing/routes`)).json()) as { routes: unknown[] };
+    expect(listing.routes).toEqual([
+      { id: '/old', match: '/old', kind: 'redirect', target: '/new', status: 302 },
+      { id: 'api', match: '/api/*', kind: 'proxy', target: service.url, ws: false, health: { status: 'unknown' } },
+    ]);
+    expect(service.seen).toHaveLength(0);
+  });
+});
+
+describe('rewrites and redirects', () => {
+  it('rewrites internally, so Express (or a proxy route) answers the new path', async () => {
+    const service = await upstream((req, res) => void res.end(`upstream ${req.url}`));
+    const hello = definePlugin({ name: 'hello', routes: [{ method: 'get', path: '/new-path', handler: (req, res) => void res.send(`express ${req.url}`) }] });
+    const { url } = await gateway(
+      { routes: [{ match: '/old-path', rewrite: '/new-path' }, { match: '/legacy/*', rewrite: '/v2/*' }, { match: '/v2/*', target: service.url, health: false }] },
+      [hello],
+    );
+    expect(await (await fetch(`${url}/old-path?q=1`)).text()).toBe('express /new-path?q=1');
+    expect(await (await fetch(`${url}/legacy/a/b`)).text()).toBe('upstream /v2/a/b');
+  });
+
+  it('redirects with the configured status, keeping the rest of the path and the query', async () => {
+    const { url } = await gateway({ routes: [{ match: '/docs/*', redirect: '/manual/*', status: 308 }, { match: '/home', redirect: '/', status: 301 }] });
+    const moved = await fetch(`${url}/docs/intro?lang=en`, { redirect: 'manual' });
+    expect(moved.status).toBe(308);
+    expect(moved.headers.get('location')).toBe('/manual/intro?lang=en');
+    const home = await fetch(`${url}/home`, { redirect: 'manual' });
+    expect(home.status).toBe(301);
+    expect(home.headers.get('location')).toBe('/');
+  });
+
+  it('refuses open redirects and * with credentials at start-up, naming each option', () => {
+    const attempt = () =>
+      createApp({
+        name: 'bad',
+        logger: { level: 'silent' },
+        plugins: [
+          createRoutingPlugin({
+            routes: [
+              { match: '/a', redirect: '//evil.example/x' },
+              { match: '/b', redirect: 'https://evil.example/' },
+              { match: '/c', redirect: 'https://docs.example/' },
+            ],
+            allowedRedirectOrigins: ['https://docs.example'],
+            cors: { origin: '*', credentials: true },
+          }),
+        ],
+      });
+    expect(attempt).toThrow(ConfigError);
+    const names = (() => {
+      try {
+        attempt();
+      } catch (error) {
+        return (error as ConfigError).issues.map((issue) => issue.name);
+      }
+    })();
+    expect(names).toEqual(expect.arrayContaining(['plugins.routing.routes.0.redirect', 'plugins.routing.routes.1.redirect', 'plugins.routing.cors.credentials']));
+    expect(names).not.toContain('plugins.routing.routes.2.redirect');
+  });
+});

@@ -1,0 +1,138 @@
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
+import { PROBLEM_CONTENT_TYPE, problemBody } from '../../core/problem.js';
+import type { ProxyRouteConfig } from './config.js';
+import { upstreamRequestHeaders, type TrustedProxies } from './headers.js';
+import type { Upstream } from './upstream.js';
+
+export interface UpgradeJob {
+  req: IncomingMessage;
+  socket: Duplex;
+  head: Buffer;
+  requestId: string;
+  route: ProxyRouteConfig;
+  upstream: Upstream;
+  path: string;
+  trusted: TrustedProxies;
+  logger: Logger;
+}
+
+const noop = () => undefined;
+
+/** Writes a complete HTTP answer on a socket that has not been upgraded, then closes it. */
+export function writeRawProblem(socket: Duplex, status: number, code: string, detail: string, requestId: string, instance?: string): void {
+  if (socket.destroyed || !socket.writable) return;
+  const body = JSON.stringify(problemBody(status, code, detail, { requestId, instance }));
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `cache-control: no-store\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+function headerLines(headers: Record<string, string | string[] | undefined>): string {
+  let out = '';
+  for (const name in headers) {
+    if (name === 'x-request-id' || name === 'keep-alive' || name === 'transfer-encoding') continue;
+    const value = headers[name];
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) out += `${name}: ${item}\r\n`;
+  }
+  return out;
+}
+
+/**
+ * Proxies a WebSocket (or any HTTP/1.1) upgrade: the handshake goes through the upstream pool,
+ * then the two sockets are piped together; either side closing or failing closes both.
+ */
+export function forwardUpgrade(job: UpgradeJob): void {
+  const { req, socket, logger, requestId } = job;
+  const started = performance.now();
+  const remoteAddress = req.socket.remoteAddress;
+  let controller: Dispatcher.DispatchController | undefined;
+  let settled = false;
+  socket.on('error', noop);
+  const clientClosed = () => {
+    if (!settled) controller?.abort(new Error('client closed the connection'));
+  };
+  socket.once('close', clientClosed);
+  const logLine = (statusCode: number, upstreamError?: string) => {
+    settled = true;
+    const entry = {
+      requestId,
+      req: { method: req.method, url: req.url, remoteAddress },
+      res: { statusCode },
+      responseTime: Math.round((performance.now() - started) * 100) / 100,
+      route: job.route.id ?? job.route.match,
+      upstream: job.upstream.target,
+      upgrade: true,
+      ...(upstreamError ? { upstreamError } : {}),
+    };
+    if (statusCode >= 500) logger.warn(entry, 'request completed');
+    else logger.info(entry, 'request completed');
+  };
+
+  const handler: Dispatcher.DispatchHandler = {
+    onRequestStart(started) {
+      controller = started;
+    },
+    onRequestUpgrade(_controller, statusCode, headers, upstreamSocket) {
+      logLine(statusCode);
+      upstreamSocket.on('error', noop);
+      if (socket.destroyed) {
+        upstreamSocket.destroy();
+        return;
+      }
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\n${headerLines(headers)}x-request-id: ${requestId}\r\n\r\n`);
+      if (job.head.length > 0) upstreamSocket.write(job.head);
+      const closeBoth = () => {
+        socket.destroy();
+        upstreamSocket.destroy();
+      };
+      socket.once('close', closeBoth);
+      upstreamSocket.once('close', closeBoth);
+      socket.pipe(upstreamSocket);
+      upstreamSocket.pipe(socket);
+    },
+    // The upstream answered without upgrading (e.g. 404 or 401): pass the status on, no body.
+    onResponseStart(_controller, statusCode) {
+      if (statusCode < 200) return;
+      logLine(statusCode);
+      if (!socket.destroyed) {
+        socket.end(`HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? ''}\r\nconnection: close\r\ncontent-length: 0\r\nx-request-id: ${requestId}\r\n\r\n`);
+      }
+    },
+    onResponseData: noop,
+    onResponseEnd: noop,
+    onResponseError(_controller, error: Error & { code?: string }) {
+      if (settled && !socket.destroyed) return void socket.destroy();
+      if (socket.destroyed) return;
+      const timeout = error.code === 'UND_ERR_HEADERS_TIMEOUT' || error.code === 'UND_ERR_CONNECT_TIMEOUT';
+      logLine(timeout ? 504 : 502, error.code ? `${error.code}: ${error.message}` : error.message);
+      writeRawProblem(
+        socket,
+        timeout ? 504 : 502,
+        timeout ? 'ROUTING_UPSTREAM_TIMEOUT' : 'ROUTING_UPSTREAM_UNAVAILABLE',
+        `The upstream for ${job.route.match} ${timeout ? 'did not answer in time' : 'is unavailable'}.`,
+        requestId,
+        req.url,
+      );
+    },
+  };
+
+  try {
+    job.upstream.pool.dispatch(
+      {
+        path: job.path,
+        method: 'GET',
+        headers: upstreamRequestHeaders(req, { requestId, trusted: job.trusted, preserveHost: job.route.preserveHost, edits: job.route.headers.request }),
+        upgrade: String(req.headers.upgrade ?? 'websocket'),
+        headersTimeout: job.route.timeouts.responseHeaders,
+      },
+      handler,
+    );
+  } catch (error) {
+    handler.onResponseError!(controller as Dispatcher.DispatchController, error as Error);
+  }
+}
