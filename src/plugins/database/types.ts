@@ -1,0 +1,93 @@
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import type { MySql2Database } from 'drizzle-orm/mysql2';
+import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+
+export type DatabaseProvider = 'pglite' | 'postgres' | 'mysql' | 'sqlite';
+
+/** The SQL dialect, named as drizzle-kit names it. PGlite speaks `postgresql`. */
+export type DatabaseDialect = 'postgresql' | 'mysql' | 'sqlite';
+
+/** The drizzle instance for each dialect (PGlite and node-postgres share the pg-core API). */
+export interface DrizzleByDialect {
+  postgresql: PgDatabase<PgQueryResultHKT>;
+  mysql: MySql2Database;
+  sqlite: BetterSQLite3Database;
+}
+
+export type DrizzleOf<D extends DatabaseDialect> = DrizzleByDialect[D];
+
+/** Connections of the pool. Embedded providers have a single connection. */
+export interface PoolStats {
+  total: number;
+  idle: number;
+  /** Callers queued for a connection. */
+  waiting: number;
+  max: number;
+}
+
+/** Migration folders per dialect; PGlite uses the `postgres` folder. Paths or `file:` URLs. */
+export interface MigrationFolders {
+  postgres?: string | URL;
+  mysql?: string | URL;
+  sqlite?: string | URL;
+}
+
+/** A migration recorded as applied. */
+export interface MigrationRecord {
+  /** The plugin that shipped it (`app` for the `migrations` option). */
+  plugin: string;
+  /** The file name without `.sql`, e.g. `0001_users`. */
+  name: string;
+  hash: string;
+  appliedAt: string;
+}
+
+/** What a transaction callback receives: the same surface, bound to the open transaction. */
+export interface DatabaseTransaction<D extends DatabaseDialect = DatabaseDialect> {
+  readonly dialect: D;
+  /** Drizzle bound to this transaction; queries through it commit or roll back together. */
+  readonly drizzle: DrizzleOf<D>;
+  /** A nested transaction: a savepoint, rolled back alone when `fn` throws. */
+  transaction<T>(fn: (tx: DatabaseTransaction<D>) => Promise<T>): Promise<T>;
+  is<E extends DatabaseDialect>(dialect: E): this is DatabaseTransaction<E>;
+}
+
+/**
+ * The `database` service: drizzle plus what a product needs around it.
+ * @example
+ * const db = ctx.get('database');
+ * if (db.is('postgresql')) await db.drizzle.select().from(users);
+ * await db.transaction(async (tx) => { ... });
+ */
+export interface Database<D extends DatabaseDialect = DatabaseDialect> {
+  readonly provider: DatabaseProvider;
+  readonly dialect: D;
+  /** The PostgreSQL schema this handle is bound to (search_path), when there is one. */
+  readonly schema?: string;
+  readonly drizzle: DrizzleOf<D>;
+  /** Narrows the dialect so `drizzle` gets its precise type. */
+  is<E extends DatabaseDialect>(dialect: E): this is Database<E>;
+  /**
+   * Runs `fn` in a transaction: committed when it resolves, rolled back when it throws. A call
+   * made inside another transaction (on `tx` or on this database) becomes a savepoint.
+   */
+  transaction<T>(fn: (tx: DatabaseTransaction<D>) => Promise<T>): Promise<T>;
+  /** A trivial query; rejects when the database does not answer within `timeout` ms. */
+  ping(timeout?: number): Promise<void>;
+  poolStats(): PoolStats;
+  /** Applies every registered migration not yet applied; returns the ones applied now. */
+  migrate(): Promise<MigrationRecord[]>;
+  /** The migrations recorded as applied, oldest first. */
+  migrations(): Promise<MigrationRecord[]>;
+  /**
+   * Registers a plugin's migrations (tracked under its name) and applies them now, to the main
+   * schema and every tenant schema already open.
+   */
+  registerMigrations(plugin: string, folders: MigrationFolders): Promise<MigrationRecord[]>;
+  /**
+   * A database bound to the schema `tenant_<id>` (PostgreSQL and PGlite), created and migrated
+   * on first use. Ids must match /^[a-z0-9_]{1,48}$/.
+   */
+  forTenant(id: string): Promise<Database<D>>;
+  close(): Promise<void>;
+}
