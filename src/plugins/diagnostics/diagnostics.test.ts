@@ -108,8 +108,8 @@ describe('diagnostics plugin', () => {
     // Block this process's loop (the app runs in it): the window that holds the block shows it.
     burnCpu(300);
     await waitFor(async () => ((latest = await report(app)).eventLoop.delay?.max ?? 0) >= 250, 'a window with the blocked loop', 5_000);
-    expect(latest.eventLoop.utilization).toBeGreaterThan(0.2);
-    expect(latest.cpu.percent).toBeGreaterThan(20);
+    expect(latest.eventLoop.utilization).toBeGreaterThan(0.15);
+    expect(latest.cpu.percent).toBeGreaterThan(15);
     // The next window starts afresh, so one stall does not dominate the figures forever.
     await waitFor(async () => ((latest = await report(app)).eventLoop.delay?.max ?? Infinity) < 250, 'a window after the block', 5_000);
   });
