@@ -1,12 +1,23 @@
+import { z } from 'zod';
+
 /**
  * What a plugin contributes to the control panel, as data. The panel renders each view kind;
  * a plugin adds pages without shipping React code.
  */
 
-export type UIColumnFormat = 'text' | 'number' | 'bytes' | 'duration' | 'date' | 'status' | 'json';
+export type UIColumnFormat = 'text' | 'number' | 'bytes' | 'duration' | 'seconds' | 'date' | 'status' | 'boolean' | 'percent' | 'json';
 
 export interface UIColumn {
+  /** A property of the row; dotted paths reach nested values (`pool.idle`). */
   key: string;
+  label: string;
+  format?: UIColumnFormat;
+}
+
+/** One labelled value a `keyValue` view picks from its endpoint's JSON. */
+export interface UIField {
+  /** Dotted path into the JSON (`memory.rss`). */
+  path: string;
   label: string;
   format?: UIColumnFormat;
 }
@@ -16,21 +27,33 @@ export interface UIAction {
   /** Endpoint the button calls (same origin). */
   endpoint: string;
   method?: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-  /** Asks for confirmation first; required wording for destructive actions. */
+  /** Asks for confirmation first with this question; destructive actions always ask. */
   confirm?: string;
   destructive?: boolean;
   body?: unknown;
 }
 
-export type UIView =
+/** A JSON Schema (draft 2020-12) as `z.toJSONSchema` produces it. */
+export type UIJsonSchema = Record<string, unknown>;
+
+export type UIView = { title?: string } & (
   | { kind: 'table'; endpoint: string; columns: UIColumn[]; rowsPath?: string; refreshMs?: number }
-  | { kind: 'keyValue'; endpoint: string; path?: string; refreshMs?: number }
+  | { kind: 'keyValue'; endpoint: string; path?: string; fields?: UIField[]; refreshMs?: number }
   | { kind: 'json'; endpoint: string; path?: string; refreshMs?: number; download?: string }
   | { kind: 'logStream'; endpoint: string; streamEndpoint: string }
   | { kind: 'health'; endpoint: string; refreshMs?: number }
-  | { kind: 'form'; schema: Record<string, unknown>; action: string; method?: 'POST' | 'PUT'; submitLabel?: string }
+  | { kind: 'form'; schema: UIJsonSchema; action: string; method?: 'POST' | 'PUT' | 'PATCH'; submitLabel?: string }
   | { kind: 'actions'; actions: UIAction[] }
-  | { kind: 'custom'; module: string };
+  /** Nodes with dependencies (the plugin graph): each item has `name`, `dependencies`, `state`. */
+  | { kind: 'graph'; endpoint: string; nodesPath?: string; refreshMs?: number }
+  /**
+   * Escape hatch: a prebuilt ES module (same origin) whose default export is
+   * `mount(element, { mountPath, csrfToken }) => (() => void) | void`.
+   */
+  | { kind: 'custom'; module: string }
+);
+
+export type UIViewKind = UIView['kind'];
 
 export interface UIPage {
   /** Stable id, unique across plugins. */
@@ -63,4 +86,17 @@ export interface UIContribution {
   pages?: UIPage[];
   navigation?: UINavigationItem[];
   widgets?: UIWidget[];
+}
+
+/**
+ * A `form` view generated from a zod schema, so a plugin's options and its form never drift.
+ * @example formView(z.object({ ttl: z.number().int().min(1) }), '/api/cache/settings', { submitLabel: 'Save' })
+ */
+export function formView(
+  schema: z.ZodType,
+  action: string,
+  options: { method?: 'POST' | 'PUT' | 'PATCH'; submitLabel?: string; title?: string } = {},
+): UIView {
+  const jsonSchema = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as UIJsonSchema;
+  return { kind: 'form', schema: jsonSchema, action, ...options };
 }

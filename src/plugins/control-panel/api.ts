@@ -1,0 +1,111 @@
+import type { RequestHandler } from 'express';
+import type { AppContext } from '../../core/context.js';
+import type { Logger } from '../../core/logger.js';
+import type { RouteDefinition } from '../../core/plugin.js';
+import type { UINavigationItem, UIPage, UIView, UIWidget } from '../../core/ui.js';
+import { builtinPages } from './builtin-pages.js';
+import type { ControlPanelGuard } from './guard.js';
+import type { Branding } from './options.js';
+
+/** The body of `GET <mount>/api/ui`: everything the panel renders, built-in pages included. */
+export interface PanelDescription {
+  app: { name: string; version?: string };
+  branding: Branding;
+  user?: string;
+  pages: (UIPage & { plugin: string })[];
+  navigation: (UINavigationItem & { plugin: string })[];
+  widgets: (UIWidget & { plugin: string })[];
+}
+
+const byOrder = (a: { order?: number }, b: { order?: number }) => (a.order ?? 100) - (b.order ?? 100);
+
+const viewKey = (view: UIView) => ('endpoint' in view ? `${view.kind} ${view.endpoint}` : view.kind);
+
+/**
+ * Gathers the built-in pages and every plugin's contribution. A plugin's own page replaces the
+ * built-in page with the same id (the plugin knows its configured endpoint); any other page
+ * whose id or route is taken is dropped with a warning rather than shadowing one silently.
+ * Widgets that repeat a Dashboard view (same kind and endpoint) are left out.
+ */
+export function describePanel(app: AppContext, mountPath: string, branding: Branding, logger: Logger): Omit<PanelDescription, 'user'> {
+  const registered = new Set(app.plugins().map((plugin) => plugin.name));
+  const builtins = builtinPages(registered, mountPath);
+  const contributions = app.ui();
+  const replaced = new Set(
+    contributions.flatMap(({ plugin, contribution }) =>
+      (contribution.pages ?? []).filter((page) => builtins.some((b) => b.provider === plugin && b.id === page.id)).map((page) => page.id),
+    ),
+  );
+  const pages: PanelDescription['pages'] = builtins
+    .filter((page) => !replaced.has(page.id))
+    .map(({ provider: _provider, ...page }) => ({ ...page, plugin: 'control-panel' }));
+  const dashboard = new Set((builtins.find((page) => page.id === 'dashboard')?.views ?? []).map(viewKey));
+  const navigation: PanelDescription['navigation'] = [];
+  const widgets: PanelDescription['widgets'] = [];
+  for (const { plugin, contribution } of contributions) {
+    for (const page of contribution.pages ?? []) {
+      const clash = pages.find((existing) => existing.id === page.id || existing.route === page.route);
+      if (clash) {
+        logger.warn({ plugin, page: page.id, route: page.route, taken: clash.plugin }, 'control panel page dropped: id or route already taken');
+        continue;
+      }
+      pages.push({ ...page, plugin });
+    }
+    for (const item of contribution.navigation ?? []) navigation.push({ ...item, plugin });
+    for (const widget of contribution.widgets ?? []) if (!dashboard.has(viewKey(widget.view))) widgets.push({ ...widget, plugin });
+  }
+  return {
+    app: { name: app.name, version: app.version },
+    branding,
+    pages: pages.sort(byOrder),
+    navigation: navigation.sort(byOrder),
+    widgets: widgets.sort(byOrder),
+  };
+}
+
+/** The panel's own API. Everything but login is `admin`, so it goes through the guard. */
+export function panelRoutes(options: { mountPath: string; branding: Branding; guard: ControlPanelGuard; logger: Logger }): RouteDefinition[] {
+  const { mountPath, guard } = options;
+  const api = `${mountPath}/api`;
+  const noStore: RequestHandler = (_req, res, next) => {
+    res.setHeader('cache-control', 'no-store');
+    next();
+  };
+  const routes: RouteDefinition[] = [
+    {
+      method: 'get',
+      path: `${api}/session`,
+      access: 'admin',
+      description: 'Who is logged in, and the CSRF token for state-changing calls',
+      handler: [noStore, (req, res) => void res.json(guard.session(req) ?? { user: 'unknown' })],
+    },
+    {
+      method: 'get',
+      path: `${api}/ui`,
+      access: 'admin',
+      description: 'Pages, navigation and widgets contributed by every plugin',
+      handler: [
+        noStore,
+        (req, res) => void res.json({ ...describePanel(req.context, mountPath, options.branding, options.logger), user: guard.session(req)?.user }),
+      ],
+    },
+    {
+      method: 'get',
+      path: `${api}/plugins`,
+      access: 'admin',
+      description: 'Every plugin with its state, version and dependencies',
+      handler: [noStore, (req, res) => void res.json({ plugins: req.context.plugins() })],
+    },
+  ];
+  if (guard.login) {
+    routes.push({ method: 'post', path: `${api}/login`, description: 'Log in to the control panel', handler: [noStore, guard.login] });
+  }
+  routes.push({
+    method: 'post',
+    path: `${api}/logout`,
+    access: 'admin',
+    description: 'End the control panel session',
+    handler: guard.logout ?? ((_req, res) => void res.status(204).end()),
+  });
+  return routes;
+}

@@ -1,0 +1,193 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { z } from 'zod';
+import type { AdminGuard, PluginContext } from '../../core/context.js';
+import { HttpError } from '../../core/errors.js';
+import { createConstantTimeComparer, generateOneTimePassword, verifyPasswordHash } from './password.js';
+import { LoginLimiter, SessionStore, type PanelSession } from './sessions.js';
+
+/** Who a guarded request belongs to, as the panel shows it. */
+export interface GuardSession {
+  user: string;
+  /** The token the UI sends as `x-csrf-token` on state-changing calls. */
+  csrfToken?: string;
+  expiresAt?: string;
+}
+
+/**
+ * What the panel needs from a guard. The built-in one checks a password; an auth plugin
+ * (Auth0, Supabase, JWT) provides its own and the panel uses it unchanged.
+ */
+export interface ControlPanelGuard extends AdminGuard {
+  /** Answers `POST <mount>/api/login` with `{ user, password }`; absent when login happens elsewhere. */
+  login?: RequestHandler;
+  /** Answers `POST <mount>/api/logout` (already through `middleware`). */
+  logout?: RequestHandler;
+  /** Where the UI sends the browser to log in when there is no `login` handler. */
+  loginUrl?: string;
+  /** The session of a request that passed `middleware`. */
+  session(req: Request): GuardSession | undefined;
+  /** Called from the panel's onInit. */
+  init?(context: PluginContext<unknown>): void | Promise<void>;
+}
+
+export interface PasswordGuardOptions {
+  user: string;
+  password?: string;
+  passwordHash?: string;
+  sessionSecret?: string;
+  sessionTtl: number;
+  maxSessions: number;
+  loginRateLimit: { max: number; windowMs: number };
+  /** Name of the session cookie. Default `cpanel_session`. */
+  cookieName?: string;
+  now?: () => number;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const loginBody = z.object({ user: z.string().max(256), password: z.string().max(1024) });
+
+function cookieOf(req: Request, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return undefined;
+}
+
+function basicCredentials(req: Request): { user: string; password: string } | undefined {
+  const header = req.headers.authorization;
+  if (!header?.toLowerCase().startsWith('basic ')) return undefined;
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+function clientOf(req: Request): string {
+  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
+}
+
+/**
+ * The built-in guard: one user and a password (or its scrypt hash), a signed session cookie,
+ * CSRF tokens bound to the session, and failed logins limited per client address.
+ * @example createControlPanelPlugin({ guard: createPasswordGuard({ user: 'ops', password, sessionTtl: 3_600_000, maxSessions: 100, loginRateLimit: { max: 5, windowMs: 60_000 } }) })
+ */
+export function createPasswordGuard(options: PasswordGuardOptions): ControlPanelGuard {
+  const cookieName = options.cookieName ?? 'cpanel_session';
+  const sessions = new SessionStore({ secret: options.sessionSecret, ttl: options.sessionTtl, maxSessions: options.maxSessions, now: options.now });
+  const limiter = new LoginLimiter({ ...options.loginRateLimit, now: options.now });
+  const same = createConstantTimeComparer();
+  const attached = new WeakMap<Request, GuardSession>();
+  let password = options.password;
+  let logger: PluginContext<unknown>['logger'] | undefined;
+
+  const verify = async (user: string, given: string): Promise<boolean> => {
+    const userMatches = same(user, options.user);
+    const passwordMatches = options.passwordHash ? await verifyPasswordHash(given, options.passwordHash) : same(given, password ?? '');
+    return userMatches && passwordMatches && (options.passwordHash !== undefined || password !== undefined);
+  };
+
+  const refuseIfLimited = (req: Request, res: Response): boolean => {
+    const wait = limiter.retryAfter(clientOf(req));
+    if (wait === 0) return false;
+    res.setHeader('retry-after', String(wait));
+    throw new HttpError(429, 'CPANEL_LOGIN_RATE_LIMITED', `Too many failed logins; try again in ${wait} s.`, { details: { retryAfter: wait } });
+  };
+
+  const setCookie = (req: Request, res: Response, value: string, maxAgeSeconds: number) => {
+    const secure = req.secure ? '; Secure' : '';
+    res.append('set-cookie', `${cookieName}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure}`);
+  };
+
+  const toGuardSession = (session: PanelSession): GuardSession => ({
+    user: session.user,
+    csrfToken: session.csrfToken,
+    expiresAt: new Date(session.expiresAt).toISOString(),
+  });
+
+  const middleware: RequestHandler = async (req, res, next) => {
+    try {
+      const session = sessions.fromCookie(cookieOf(req, cookieName));
+      if (session) {
+        if (!SAFE_METHODS.has(req.method)) {
+          const token = req.headers['x-csrf-token'];
+          if (typeof token !== 'string' || !same(token, session.csrfToken)) {
+            throw new HttpError(403, 'CPANEL_CSRF_INVALID', 'Missing or wrong x-csrf-token header; reload the control panel.');
+          }
+        }
+        attached.set(req, toGuardSession(session));
+        return next();
+      }
+      // Basic credentials serve scripts (curl). Browsers never hold them as ambient credentials
+      // because the guard never sends a Basic challenge, so they need no CSRF token.
+      const basic = basicCredentials(req);
+      if (basic) {
+        refuseIfLimited(req, res);
+        if (await verify(basic.user, basic.password)) {
+          limiter.succeed(clientOf(req));
+          attached.set(req, { user: basic.user });
+          return next();
+        }
+        limiter.fail(clientOf(req));
+        logger?.warn({ client: clientOf(req), user: basic.user }, 'control panel credentials refused');
+        throw new HttpError(401, 'CPANEL_CREDENTIALS_INVALID', 'Wrong user or password.');
+      }
+      // A non-Basic scheme keeps browsers from showing their own credentials pop-up.
+      res.setHeader('www-authenticate', 'Session realm="control-panel"');
+      throw new HttpError(401, 'CPANEL_UNAUTHENTICATED', 'Log in to the control panel first.');
+    } catch (error) {
+      next(error);
+    }
+  };
+
+  const login: RequestHandler = async (req, res, next) => {
+    try {
+      refuseIfLimited(req, res);
+      const parsed = loginBody.safeParse(req.body);
+      if (!parsed.success) throw new HttpError(400, 'CPANEL_LOGIN_INVALID', 'Send JSON { "user": string, "password": string }.');
+      const client = clientOf(req);
+      if (!(await verify(parsed.data.user, parsed.data.password))) {
+        limiter.fail(client);
+        logger?.warn({ client, user: parsed.data.user }, 'control panel login failed');
+        throw new HttpError(401, 'CPANEL_LOGIN_FAILED', 'Wrong user or password.');
+      }
+      limiter.succeed(client);
+      const session = sessions.create(options.user);
+      setCookie(req, res, sessions.cookieValue(session), Math.floor(options.sessionTtl / 1000));
+      logger?.info({ client, user: session.user }, 'control panel login');
+      res.setHeader('cache-control', 'no-store');
+      res.json(toGuardSession(session));
+    } catch (error) {
+      next(error);
+    }
+  };
+
+  const logout: RequestHandler = (req, res) => {
+    const session = sessions.fromCookie(cookieOf(req, cookieName));
+    if (session) sessions.delete(session.id);
+    setCookie(req, res, '', 0);
+    res.status(204).end();
+  };
+
+  return {
+    name: 'control-panel-password',
+    middleware,
+    login,
+    logout,
+    session: (req) => attached.get(req),
+    init(context) {
+      logger = context.logger;
+      if (password !== undefined || options.passwordHash !== undefined) return;
+      if (process.env.NODE_ENV === 'production') {
+        throw new Error(
+          'ADMIN_PASSWORD is not set: the control panel refuses to start in production without a password. ' +
+            'Set ADMIN_PASSWORD (or ADMIN_PASSWORD_HASH from hashPassword()), or pass `password` to createControlPanelPlugin().',
+        );
+      }
+      password = generateOneTimePassword();
+      context.logger.warn({ user: options.user }, 'ADMIN_PASSWORD is not set; a one-time control panel password was printed to stdout');
+      process.stdout.write(`\nControl panel one-time password (development only): user "${options.user}", password ${password}\n\n`);
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import type { Request } from 'express';
+import type { PluginContext } from '../../core/context.js';
+import type { ServerPlugin } from '../../core/plugin.js';
+import { panelRoutes } from './api.js';
+import { createPasswordGuard, type ControlPanelGuard } from './guard.js';
+import { controlPanelEnv, controlPanelOptionsSchema, type ControlPanelConfig, type ControlPanelSettings } from './options.js';
+import { defaultUiDir, loadUi } from './static.js';
+
+export type { Branding, ControlPanelConfig } from './options.js';
+export type { ControlPanelGuard, GuardSession, PasswordGuardOptions } from './guard.js';
+export type { PanelDescription } from './api.js';
+export { createPasswordGuard } from './guard.js';
+export { hashPassword, verifyPasswordHash } from './password.js';
+export { builtinPages } from './builtin-pages.js';
+
+export type ControlPanelOptions = ControlPanelSettings & {
+  /** Replaces the built-in password guard, e.g. with an auth plugin's. */
+  guard?: ControlPanelGuard;
+};
+
+/**
+ * The control panel at `/cpanel`: a React UI (built into `dist-ui/cpanel`) that renders the
+ * pages plugins contribute as data, behind a guard that also protects every `admin` route.
+ * @example
+ * createApp({ name: 'gateway', plugins: [createHealthPlugin(), createControlPanelPlugin({ branding: { title: 'Acme ops' } })] })
+ * // ADMIN_PASSWORD=... (or ADMIN_PASSWORD_HASH from hashPassword()) before start
+ */
+export function createControlPanelPlugin(options: ControlPanelOptions = {}): ServerPlugin<ControlPanelConfig> {
+  const { guard: customGuard, ...settings } = options;
+  let guard: ControlPanelGuard | undefined = customGuard;
+  let ui: ReturnType<typeof loadUi> | undefined;
+
+  return {
+    name: 'control-panel',
+    // Early, so the guard is installed before any plugin serves an admin route.
+    order: 10,
+    config: { schema: controlPanelOptionsSchema, options: settings, env: controlPanelEnv },
+
+    async onInit(ctx: PluginContext<ControlPanelConfig>) {
+      const config = ctx.config;
+      ui = loadUi(config.uiDir ?? defaultUiDir(), {
+        mountPath: config.mountPath,
+        branding: config.branding,
+        loginUrl: customGuard && !customGuard.login ? customGuard.loginUrl : undefined,
+      });
+      guard ??= createPasswordGuard({
+        user: config.user,
+        password: config.password,
+        passwordHash: config.passwordHash,
+        sessionSecret: config.sessionSecret,
+        sessionTtl: config.sessionTtl,
+        maxSessions: config.maxSessions,
+        loginRateLimit: config.loginRateLimit,
+      });
+      await guard.init?.(ctx as PluginContext<unknown>);
+      ctx.app.setAdminGuard({ name: guard.name, middleware: guard.middleware });
+      ctx.logger.info({ mountPath: config.mountPath, guard: guard.name }, 'control panel ready');
+    },
+
+    routes(ctx) {
+      const { mountPath, branding } = ctx.config;
+      const shell = ui!;
+      const isInternal = (req: Request) => req.path.startsWith(`${mountPath}/api/`) || req.path.startsWith(`${mountPath}/assets/`);
+      return [
+        ...panelRoutes({ mountPath, branding, guard: guard!, logger: ctx.logger }),
+        {
+          method: 'get',
+          path: `${mountPath}{/*rest}`,
+          description: 'The control panel UI (index.html for every page route, hashed assets)',
+          handler: [
+            shell.asset,
+            // Unknown API or asset paths fall through to the app's 404; every other path is a page.
+            (req, res, next) => (isInternal(req) ? next() : shell.index(req, res, next)),
+          ],
+        },
+      ];
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { secret } from '../../core/config.js';
+
+const HEX_COLOUR = /^#[0-9a-f]{6}$/i;
+const MOUNT_PATH = /^\/[a-z0-9][a-z0-9/_-]*[a-z0-9]$|^\/[a-z0-9]$/i;
+
+/** How the panel presents itself; shown on the login form too, so never secret. */
+export const brandingSchema = z.strictObject({
+  title: z.string().trim().min(1).max(60).default('Control panel'),
+  /** A hex colour for the accent (buttons, active navigation). */
+  accentColor: z.string().regex(HEX_COLOUR, 'a colour like "#2563eb"').default('#2563eb'),
+});
+
+export const controlPanelOptionsSchema = z.strictObject({
+  /** Where the panel lives; its API is under `<mountPath>/api`. Default `/cpanel`. */
+  mountPath: z.string().regex(MOUNT_PATH, 'a path like "/cpanel" (no trailing slash)').default('/cpanel'),
+  branding: brandingSchema.default({ title: 'Control panel', accentColor: '#2563eb' }),
+  /** Directory of the built UI. Default `<package>/dist-ui/cpanel`. */
+  uiDir: z.string().min(1).optional(),
+  /** The user name of the built-in guard (env `ADMIN_USER`). */
+  user: z.string().trim().min(1).max(128).default('admin'),
+  /** The password of the built-in guard (env `ADMIN_PASSWORD`). */
+  password: secret(z.string().min(8, 'at least 8 characters').max(1024)).optional(),
+  /** Or its scrypt hash from `hashPassword()` (env `ADMIN_PASSWORD_HASH`). */
+  passwordHash: secret(z.string().regex(/^scrypt:\d+:\d+:\d+:[\w-]+:[\w-]+$/, 'a hash made by hashPassword(): scrypt:N:r:p:salt:key')).optional(),
+  /** Key that signs session cookies (env `ADMIN_SESSION_SECRET`); random per process when unset. */
+  sessionSecret: secret(z.string().min(32, 'at least 32 characters')).optional(),
+  /** Milliseconds a session lasts after login. Default 8 hours. */
+  sessionTtl: z.number().int().min(60_000).max(30 * 86_400_000).default(8 * 3_600_000),
+  /** Sessions kept at most; the oldest goes first. Default 1 000. */
+  maxSessions: z.number().int().min(1).max(1_000_000).default(1_000),
+  loginRateLimit: z
+    .strictObject({
+      /** Failed logins allowed per client address within `windowMs`. Default 5. */
+      max: z.number().int().min(1).max(10_000).default(5),
+      /** Default one minute. */
+      windowMs: z.number().int().min(1_000).max(86_400_000).default(60_000),
+    })
+    .default({ max: 5, windowMs: 60_000 }),
+});
+
+export type ControlPanelConfig = z.output<typeof controlPanelOptionsSchema>;
+export type ControlPanelSettings = z.input<typeof controlPanelOptionsSchema>;
+export type Branding = z.output<typeof brandingSchema>;
+
+/** Option keys the panel reads from the environment when they are not given. */
+export const controlPanelEnv = {
+  user: 'ADMIN_USER',
+  password: 'ADMIN_PASSWORD',
+  passwordHash: 'ADMIN_PASSWORD_HASH',
+  sessionSecret: 'ADMIN_SESSION_SECRET',
+} as const;
