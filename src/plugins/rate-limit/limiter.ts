@@ -1,0 +1,171 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestHandler } from 'express';
+import type * as RateLimitLibrary from 'express-rate-limit';
+import type { Options, RateLimitRequestHandler, Store } from 'express-rate-limit';
+import type { Logger } from 'pino';
+import { HttpError } from '../../core/errors.js';
+import { problemBody, sendProblem } from '../../core/problem.js';
+import { createClientIp } from './client-ip.js';
+import { compileMatch, matchablePath } from './match.js';
+import { ruleName, type RateLimitConfig } from './options.js';
+
+/** The limits as other plugins see them (`ctx.get('rateLimit')`). */
+export interface RateLimiter {
+  /**
+   * Applies the same limits and counters to a request handled outside Express (the routing
+   * plugin's proxied routes). Resolves true when the request may proceed; false when it was
+   * already answered (429, or 503 when the store fails and `failOpen` is false).
+   */
+  check(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+  /** The name of the rule that applies to a request, if any. */
+  ruleFor(req: IncomingMessage): string | undefined;
+  /** The rules in the order they are checked (the default last). */
+  rules(): RateLimitRuleInfo[];
+  /** Forgets the count of one client key under every rule. */
+  reset(key: string): Promise<void>;
+}
+
+export interface RateLimitRuleInfo {
+  name: string;
+  match: string;
+  windowMs: number;
+  limit: number;
+  methods?: string[];
+}
+
+interface CompiledRule {
+  info: RateLimitRuleInfo;
+  matches: (path: string) => boolean;
+  methods?: ReadonlySet<string>;
+  handler: RateLimitRequestHandler;
+}
+
+/** Creates the store a rule counts in; each rule needs its own (their keys would collide). */
+export type StoreFactory = (rule: string) => Store;
+
+type RateLimitModule = typeof RateLimitLibrary;
+type Outcome = { allowed: boolean; error?: unknown };
+
+// `draft-8` headers are appended with Express's `res.append`; a bare node response lacks it.
+function withAppend(res: ServerResponse): ServerResponse {
+  const target = res as ServerResponse & { append?: (name: string, value: string) => void };
+  if (typeof target.append !== 'function') {
+    target.append = (name, value) => {
+      const previous = target.getHeader(name);
+      target.setHeader(name, previous === undefined ? value : [...(Array.isArray(previous) ? previous : [String(previous)]), value]);
+    };
+  }
+  return target;
+}
+
+function describeWindow(windowMs: number): string {
+  if (windowMs % 3_600_000 === 0) return `${windowMs / 3_600_000} h`;
+  if (windowMs % 60_000 === 0) return `${windowMs / 60_000} min`;
+  return `${windowMs / 1000} s`;
+}
+
+/** Builds one express-rate-limit instance per rule and the two ways to apply them. */
+export function buildRateLimiter(
+  library: RateLimitModule,
+  config: RateLimitConfig,
+  options: { logger: Logger; storeFor: StoreFactory },
+): { limiter: RateLimiter; middleware: RequestHandler } {
+  const { logger } = options;
+  const ipOf = createClientIp(config.trustProxy);
+  const libraryLogger = {
+    error: (error: unknown, message?: string) => logger.error({ err: error }, message ?? 'rate limiter error'),
+    warn: (error: unknown, message?: string) => logger.warn({ err: error }, message ?? 'rate limiter warning'),
+  };
+
+  const compile = (info: RateLimitRuleInfo): CompiledRule => {
+    const limiterOptions: Partial<Options> = {
+      windowMs: info.windowMs,
+      limit: info.limit,
+      standardHeaders: config.standardHeaders,
+      legacyHeaders: false,
+      identifier: info.name,
+      store: options.storeFor(info.name),
+      passOnStoreError: config.failOpen,
+      logger: libraryLogger,
+      keyGenerator: async (req) => {
+        const ip = ipOf(req);
+        return config.keyGenerator ? await config.keyGenerator(req, ip) : library.ipKeyGenerator(ip, config.ipv6Subnet);
+      },
+      handler: (req, res) => {
+        const retryAfter = Number(res.getHeader('retry-after')) || Math.ceil(info.windowMs / 1000);
+        logger.debug({ rule: info.name, url: req.originalUrl ?? req.url }, 'rate limit exceeded');
+        sendProblem(
+          res,
+          problemBody(429, 'RATE_LIMIT_EXCEEDED', `Too many requests: at most ${info.limit} per ${describeWindow(info.windowMs)}. Retry after ${retryAfter} s.`, {
+            instance: req.originalUrl ?? req.url,
+            requestId: (req as { id?: string }).id,
+            details: { limit: info.limit, windowMs: info.windowMs, retryAfter },
+          }),
+        );
+      },
+    };
+    return {
+      info,
+      matches: compileMatch(info.match),
+      methods: info.methods ? new Set(info.methods) : undefined,
+      handler: library.rateLimit(limiterOptions),
+    };
+  };
+
+  const rules = config.rules.map((rule) =>
+    compile({ name: ruleName(rule), match: rule.match, windowMs: rule.windowMs, limit: rule.limit, methods: rule.methods }),
+  );
+  const fallback = config.default ? compile({ name: 'default', match: '/', ...config.default }) : undefined;
+
+  const pick = (req: IncomingMessage): CompiledRule | undefined => {
+    const path = matchablePath((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/');
+    for (const rule of rules) {
+      if ((!rule.methods || rule.methods.has(req.method ?? 'GET')) && rule.matches(path)) return rule;
+    }
+    return fallback;
+  };
+
+  const enforce = async (rule: CompiledRule, req: IncomingMessage, res: ServerResponse): Promise<Outcome> => {
+    let outcome: Outcome = { allowed: false };
+    // The library answers 429 itself (our handler) and calls next only to let a request through.
+    await rule.handler(req as never, res as never, (error?: unknown) => {
+      outcome = error === undefined ? { allowed: true } : { allowed: false, error };
+    });
+    return outcome;
+  };
+
+  const unavailable = (rule: CompiledRule, error: unknown) => {
+    logger.error({ err: error, rule: rule.info.name }, 'rate limit store failed; request refused (failOpen is false)');
+    return new HttpError(503, 'RATE_LIMIT_UNAVAILABLE', 'Rate limiting is unavailable right now; try again shortly.', { cause: error });
+  };
+
+  const middleware: RequestHandler = (req, res, next) => {
+    const rule = pick(req);
+    if (!rule) return next();
+    enforce(rule, req, res).then(
+      ({ allowed, error }) => {
+        if (error !== undefined) next(unavailable(rule, error));
+        else if (allowed) next();
+      },
+      (error: unknown) => next(unavailable(rule, error)),
+    );
+  };
+
+  const limiter: RateLimiter = {
+    async check(req, res) {
+      const rule = pick(req);
+      if (!rule) return true;
+      const outcome = await enforce(rule, req, withAppend(res)).catch((error: unknown) => ({ allowed: false, error }));
+      if (outcome.error === undefined) return outcome.allowed;
+      const problem = unavailable(rule, outcome.error);
+      sendProblem(res, problemBody(problem.status, problem.code, problem.message, { instance: req.url }));
+      return false;
+    },
+    ruleFor: (req) => pick(req)?.info.name,
+    rules: () => [...rules, ...(fallback ? [fallback] : [])].map((rule) => ({ ...rule.info })),
+    async reset(key) {
+      await Promise.all([...rules, ...(fallback ? [fallback] : [])].map((rule) => rule.handler.resetKey(key)));
+    },
+  };
+  return { limiter, middleware };
+}
