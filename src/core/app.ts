@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type Express, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Logger } from 'pino';
-import { secretKeysOf, toConfigIssues, type EnvSpec, inspectEnv } from './config.js';
+import { inspectEnv, isSecretName, secretKeysOf, toConfigIssues, type EnvSpec } from './config.js';
 import {
   ConfigRegistry,
   createPluginContext,
@@ -15,7 +15,7 @@ import {
   type UpgradeHandler,
   type RouteRecord,
 } from './context.js';
-import { ConfigError, HttpError, PluginLifecycleError, errorMessage, type ConfigIssue } from './errors.js';
+import { ConfigError, HttpError, PluginGraphError, PluginLifecycleError, errorMessage, type ConfigIssue } from './errors.js';
 import { HealthRegistry } from './health-registry.js';
 import { createLogger, flushLogger, type LoggerOptions } from './logger.js';
 import type { PluginStatus, ServerPlugin } from './plugin.js';
@@ -89,7 +89,12 @@ function validatePluginConfigs(plugins: readonly ServerPlugin<unknown>[], regist
     }
     const secretKeys = secretKeysOf(schema);
     if (Object.keys(env).length > 0) {
-      registry.addEnv(plugin.name, Object.fromEntries(Object.values(env).map((variable) => [variable, z.string().optional()])));
+      registry.addEnv(
+        plugin.name,
+        Object.fromEntries(
+          Object.entries(env).map(([key, variable]) => [variable, { schema: z.string().optional(), secret: secretKeys.has(key) || isSecretName(key) }]),
+        ),
+      );
     }
     const result = schema.safeParse(input);
     if (result.success) {
@@ -124,6 +129,9 @@ export function createApp(options: AppOptions): App {
     issues.push(...inspectEnv(options.env).issues);
   }
   const ordered = orderPlugins((options.plugins ?? []) as ServerPlugin<unknown>[]);
+  if (ordered.some((plugin) => plugin.name === 'app')) {
+    throw new PluginGraphError('PLUGIN_DUPLICATE', 'A plugin cannot be named "app": the name is reserved for the app itself.');
+  }
   const pluginConfigs = validatePluginConfigs(ordered, configRegistry, issues);
   if (issues.length > 0) throw new ConfigError(issues);
   const settings = parsedOptions.data!;

@@ -6,3 +6,7 @@ export { createHealthPlugin, healthReport } from './health/index.js';
 export type { HealthCheckOptions, HealthPluginOptions, HealthReport } from './health/index.js';
 export { createServicesPlugin, ProcessSupervisor } from './services/index.js';
 export type { LocalServiceOptions, LocalServices, ServicesOptions, SupervisedStatus } from './services/index.js';
+export { createDiagnosticsPlugin } from './diagnostics/index.js';
+export type { DiagnosticsPluginOptions } from './diagnostics/index.js';
+export { createConfigPlugin } from './config/index.js';
+export type { ConfigPluginOptions } from './config/index.js';
