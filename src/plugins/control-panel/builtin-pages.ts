@@ -128,31 +128,43 @@ export function builtinPages(registered: ReadonlySet<string>, mountPath: string)
       ],
     });
   }
+  const serviceViews: UIView[] = [];
   if (registered.has('routing')) {
-    pages.push({
-      provider: 'routing',
-      id: 'services',
-      title: 'Services',
-      route: '/services',
-      icon: 'server',
-      order: 60,
-      views: [
-        {
-          kind: 'table',
-          title: 'Routes',
-          endpoint: '/api/routing/routes',
-          rowsPath: 'routes',
-          refreshMs: 5_000,
-          columns: [
-            { key: 'name', label: 'Route' },
-            { key: 'match', label: 'Match', format: 'json' },
-            { key: 'kind', label: 'Kind' },
-            { key: 'target', label: 'Target' },
-            { key: 'health.status', label: 'Upstream', format: 'status' },
-          ],
-        },
+    serviceViews.push({
+      kind: 'table',
+      title: 'Routes and upstreams',
+      endpoint: '/api/routing/routes',
+      rowsPath: 'routes',
+      refreshMs: 5_000,
+      columns: [
+        { key: 'id', label: 'Route' },
+        { key: 'match', label: 'Match' },
+        { key: 'kind', label: 'Kind' },
+        { key: 'target', label: 'Target' },
+        { key: 'health.status', label: 'Upstream', format: 'status' },
+        { key: 'health.latencyMs', label: 'Latency', format: 'duration' },
+        { key: 'health.checkedAt', label: 'Checked', format: 'date' },
       ],
     });
+  }
+  if (registered.has('services')) {
+    serviceViews.push({
+      kind: 'table',
+      title: 'Local processes',
+      endpoint: '/api/services',
+      rowsPath: 'services',
+      refreshMs: 5_000,
+      columns: [
+        { key: 'name', label: 'Service' },
+        { key: 'state', label: 'State', format: 'status' },
+        { key: 'pid', label: 'PID' },
+        { key: 'restarts', label: 'Restarts', format: 'number' },
+        { key: 'startedAt', label: 'Started', format: 'date' },
+      ],
+    });
+  }
+  if (serviceViews.length > 0) {
+    pages.push({ provider: registered.has('routing') ? 'routing' : 'services', id: 'services', title: 'Services', route: '/services', icon: 'server', order: 60, views: serviceViews });
   }
   pages.push({
     provider: 'control-panel',

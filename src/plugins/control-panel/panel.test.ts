@@ -1,0 +1,122 @@
+import { gunzipSync } from 'node:zlib';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { definePlugin, type App, type UIContribution } from '../../index.js';
+import { baseUrl } from '../../../test/support/http.js';
+import type { PanelDescription } from './index.js';
+import { createControlPanelPlugin } from './index.js';
+import { CONTENT_SECURITY_POLICY } from './static.js';
+import { login, startApp, uiFixture } from './test-support/fixtures.js';
+
+const PASSWORD = 'correct horse battery';
+const ui = uiFixture();
+afterAll(() => ui.remove());
+const apps: App[] = [];
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.stop()));
+});
+
+async function start(plugins: ReturnType<typeof definePlugin>[] = [], options: Parameters<typeof createControlPanelPlugin>[0] = {}) {
+  const { app, logs } = await startApp([createControlPanelPlugin({ uiDir: ui.dir, password: PASSWORD, ...options }), ...plugins]);
+  apps.push(app);
+  return { base: baseUrl(app), logs, app };
+}
+
+/** A plugin with a given name and UI contribution; the panel decides pages by plugin name. */
+const named = (name: string, contribution?: UIContribution, dependencies: string[] = []) => definePlugin({ name, version: '1.2.3', dependencies, ui: contribution });
+
+describe('serving the UI', () => {
+  it('serves index.html uncached with the mount path, branding and a strict CSP, for every page route', async () => {
+    const { base } = await start([], { mountPath: '/ops', branding: { title: 'Acme <ops>', accentColor: '#ff0000' } });
+    for (const path of ['/ops', '/ops/', '/ops/logs', '/ops/some/deep/page']) {
+      const response = await fetch(`${base}${path}`);
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get('cache-control')).toBe('no-cache');
+      expect(response.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
+      expect(response.headers.get('x-frame-options')).toBe('DENY');
+      const html = await response.text();
+      expect(html).toContain('<base href="/ops/" />');
+      expect(html).toContain('<title>Acme &lt;ops&gt;</title>');
+      expect(html).toContain('&quot;accentColor&quot;:&quot;#ff0000&quot;');
+      expect(html.indexOf('<meta charset')).toBeLessThan(html.indexOf('<base'));
+    }
+    expect(CONTENT_SECURITY_POLICY).toContain("script-src 'self'");
+  });
+
+  it('serves hashed assets as immutable, gzipped when accepted, with ETag revalidation', async () => {
+    const { base } = await start();
+    const plain = await fetch(`${base}/cpanel/${ui.asset}`, { headers: { 'accept-encoding': 'identity' } });
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(plain.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(await plain.text()).toBe(ui.assetBody);
+    const etag = plain.headers.get('etag')!;
+    expect((await fetch(`${base}/cpanel/${ui.asset}`, { headers: { 'if-none-match': etag } })).status).toBe(304);
+
+    const response = await new Promise<{ encoding?: string; body: Buffer }>((resolve, reject) => {
+      import('node:http').then(({ get }) =>
+        get(`${base}/cpanel/${ui.asset}`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }));
+        }).on('error', reject),
+      );
+    });
+    expect(response.encoding).toBe('gzip');
+    expect(gunzipSync(response.body).toString()).toBe(ui.assetBody);
+  });
+
+  it('answers unknown assets and unknown panel API paths with 404 problem+json, not the page', async () => {
+    const { base } = await start();
+    for (const path of ['/cpanel/assets/missing-123.js', '/cpanel/api/nothing-here']) {
+      const response = await fetch(`${base}${path}`);
+      expect(response.status, path).toBe(404);
+      expect(response.headers.get('content-type')).toContain('application/problem+json');
+    }
+  });
+});
+
+describe('GET /cpanel/api/ui', () => {
+  it('lists built-in pages only for registered plugins, lets a provider replace its page, drops clashes and repeated widgets', async () => {
+    const { base, logs } = await start([
+      named('cache'),
+      named('logs'),
+      named('health', { widgets: [{ id: 'health-summary', title: 'Health', view: { kind: 'health', endpoint: '/api/health' } }] }),
+      named('config', { pages: [{ id: 'config', title: 'Settings', route: '/config', views: [{ kind: 'json', endpoint: '/api/settings' }] }] }),
+      named('intruder', { pages: [{ id: 'cache-2', title: 'Fake cache', route: '/cache', views: [] }] }),
+      named('reports', {
+        pages: [{ id: 'reports', title: 'Reports', route: '/reports', order: 70, views: [{ kind: 'table', endpoint: '/api/reports', columns: [{ key: 'name', label: 'Name' }] }] }],
+        widgets: [{ id: 'report-count', title: 'Reports', view: { kind: 'keyValue', endpoint: '/api/reports/summary' } }],
+        navigation: [{ label: 'Docs', route: '/reports', order: 1 }],
+      }),
+    ]);
+    const { cookie } = await login(base, 'admin', PASSWORD);
+    const response = await fetch(`${base}/cpanel/api/ui`, { headers: { cookie } });
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    const panel = (await response.json()) as PanelDescription;
+    expect(panel.user).toBe('admin');
+    expect(panel.pages.map((page) => `${page.id}:${page.plugin}`)).toEqual([
+      'dashboard:control-panel',
+      'logs:control-panel',
+      'cache:control-panel',
+      'reports:reports',
+      'plugins:control-panel',
+      'config:config',
+    ]);
+    expect(panel.pages.find((page) => page.id === 'config')!.title).toBe('Settings');
+    expect(panel.pages.find((page) => page.id === 'cache')!.views.map((view) => view.kind)).toEqual(['keyValue', 'actions']);
+    expect(panel.pages.some((page) => page.id === 'diagnostics' || page.id === 'database' || page.id === 'services')).toBe(false);
+    // The dashboard shows health itself, so the health plugin's identical widget is not repeated.
+    expect(panel.pages[0].views.map((view) => view.kind)).toEqual(['health']);
+    expect(panel.widgets.map((widget) => widget.id)).toEqual(['report-count']);
+    expect(panel.navigation).toEqual([{ label: 'Docs', route: '/reports', order: 1, plugin: 'reports' }]);
+    expect(logs.some((line) => line.msg === 'control panel page dropped: id or route already taken' && line.plugin === 'intruder')).toBe(true);
+  });
+
+  it('serves the plugin graph with states and versions at /cpanel/api/plugins', async () => {
+    const { base } = await start([named('database'), named('users', undefined, ['database'])]);
+    const { cookie } = await login(base, 'admin', PASSWORD);
+    const body = (await (await fetch(`${base}/cpanel/api/plugins`, { headers: { cookie } })).json()) as { plugins: { name: string; state: string; version?: string; dependencies: string[] }[] };
+    expect(body.plugins.find((plugin) => plugin.name === 'users')).toMatchObject({ state: 'ready', version: '1.2.3', dependencies: ['database'] });
+    expect(body.plugins.find((plugin) => plugin.name === 'control-panel')?.state).toBe('ready');
+  });
+});

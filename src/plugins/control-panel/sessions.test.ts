@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { hashPassword, verifyPasswordHash } from './password.js';
+import { LoginLimiter, SessionStore } from './sessions.js';
+
+describe('SessionStore', () => {
+  it('expires sessions after their ttl and keeps at most maxSessions, oldest out first', () => {
+    let now = 1_000_000;
+    const store = new SessionStore({ ttl: 60_000, maxSessions: 2, now: () => now });
+    const first = store.create('a');
+    const cookie = store.cookieValue(first);
+    expect(store.fromCookie(cookie)?.user).toBe('a');
+    now += 59_999;
+    expect(store.fromCookie(cookie)?.user).toBe('a');
+    now += 1;
+    expect(store.fromCookie(cookie)).toBeUndefined();
+
+    const second = store.create('b');
+    const third = store.create('c');
+    const fourth = store.create('d');
+    expect(store.size).toBe(2);
+    expect(store.fromCookie(store.cookieValue(second))).toBeUndefined();
+    expect(store.fromCookie(store.cookieValue(third))?.user).toBe('c');
+    expect(store.fromCookie(store.cookieValue(fourth))?.user).toBe('d');
+  });
+
+  it('refuses cookies signed with another secret', () => {
+    const one = new SessionStore({ secret: 'a'.repeat(32), ttl: 60_000, maxSessions: 10 });
+    const other = new SessionStore({ secret: 'b'.repeat(32), ttl: 60_000, maxSessions: 10 });
+    const session = one.create('a');
+    const [id] = one.cookieValue(session).split('.');
+    const foreignSignature = other.cookieValue(other.create('x')).split('.')[1];
+    expect(one.fromCookie(`${id}.${foreignSignature}`)).toBeUndefined();
+    expect(one.fromCookie(id)).toBeUndefined();
+    expect(one.fromCookie(one.cookieValue(session))?.user).toBe('a');
+  });
+});
+
+describe('LoginLimiter', () => {
+  it('blocks a client after max failures until its window ends, other clients unaffected; success resets', () => {
+    let now = 0;
+    const limiter = new LoginLimiter({ max: 3, windowMs: 60_000, now: () => now });
+    for (let index = 0; index < 3; index++) limiter.fail('10.0.0.1');
+    expect(limiter.retryAfter('10.0.0.1')).toBe(60);
+    expect(limiter.retryAfter('10.0.0.2')).toBe(0);
+    now = 30_500;
+    expect(limiter.retryAfter('10.0.0.1')).toBe(30);
+    now = 60_000;
+    expect(limiter.retryAfter('10.0.0.1')).toBe(0);
+    limiter.fail('10.0.0.3');
+    limiter.fail('10.0.0.3');
+    limiter.succeed('10.0.0.3');
+    limiter.fail('10.0.0.3');
+    expect(limiter.retryAfter('10.0.0.3')).toBe(0);
+  });
+
+  it('stays bounded when many addresses fail', () => {
+    const limiter = new LoginLimiter({ max: 1, windowMs: 60_000, maxClients: 100 });
+    for (let index = 0; index < 1_000; index++) limiter.fail(`10.0.${index >> 8}.${index & 255}`);
+    expect(limiter.retryAfter('10.0.3.231')).toBeGreaterThan(0);
+    expect(limiter.retryAfter('10.0.0.0')).toBe(0);
+  });
+});
+
+describe('password hashes', () => {
+  it('verifies the password it was made from and nothing else; a malformed hash never matches', async () => {
+    const hash = await hashPassword('s3cret value', { N: 1024 });
+    const again = await hashPassword('s3cret value', { N: 1024 });
+    expect(again).not.toBe(hash);
+    expect(await verifyPasswordHash('s3cret value', hash)).toBe(true);
+    expect(await verifyPasswordHash('s3cret valuf', hash)).toBe(false);
+    expect(await verifyPasswordHash('s3cret value', 'bcrypt:1:2:3:abc:def')).toBe(false);
+  });
+});
