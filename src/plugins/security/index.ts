@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import type { ServerPlugin } from '../../core/plugin.js';
+import { errorMessage } from '../../core/errors.js';
+import { securityHeaders, type SecurityHeaderOptions } from './headers.js';
+
+export { DEFAULT_CSP_DIRECTIVES, cspDirectives, securityHeaders } from './headers.js';
+export type { CspDirectiveValue, CspDirectives, HstsOptions, SecurityHeaderOptions } from './headers.js';
+
+/** The headers every Express response carries, for plugins answering outside Express. */
+export interface SecurityService {
+  /** Lower-case header names to values, e.g. `content-security-policy`. */
+  headers(): Record<string, string>;
+}
+
+declare module '../../core/services.js' {
+  interface Services {
+    security: SecurityService;
+  }
+}
+
+export type SecurityPluginOptions = SecurityHeaderOptions;
+
+const directiveValue = z.union([z.string(), z.array(z.string()), z.null()], { error: "a source list like [\"'self'\"], or null to remove" });
+
+const securityOptionsSchema = z
+  .strictObject({
+    helmet: z.record(z.string(), z.unknown()).optional(),
+    csp: z.union([z.literal(false), z.record(z.string(), directiveValue)]).optional(),
+    cspReportOnly: z.boolean().default(false),
+    hsts: z
+      .union([
+        z.literal(false),
+        z.strictObject({ maxAge: z.number().int().min(0).optional(), includeSubDomains: z.boolean().optional(), preload: z.boolean().optional() }),
+      ])
+      .optional(),
+  })
+  .transform((options, ctx) => {
+    // Helmet checks the values (quoted keywords, known tokens); its message names the header.
+    try {
+      return { ...options, headers: securityHeaders(options as SecurityHeaderOptions) };
+    } catch (error) {
+      const message = errorMessage(error);
+      const path = message.startsWith('Content-Security-Policy') ? 'csp' : message.startsWith('Strict-Transport-Security') ? 'hsts' : 'helmet';
+      ctx.issues.push({ code: 'custom', path: [path], message: `valid ${path} settings (${message})`, input: options[path] });
+      return z.NEVER;
+    }
+  });
+
+export type SecurityConfig = z.output<typeof securityOptionsSchema>;
+
+/**
+ * Secure response headers through helmet, with a Content-Security-Policy that allows only this
+ * origin (the control panel works under it) and HSTS. Headers are computed once at start-up and
+ * copied onto every Express response; `ctx.get('security').headers()` gives them to plugins that
+ * answer before Express. CORS belongs to the routing plugin.
+ * @example
+ * createSecurityPlugin({ csp: { 'img-src': ["'self'", 'data:', 'https://images.example.com'] }, hsts: { maxAge: 63072000, preload: true } })
+ */
+export function createSecurityPlugin(options: SecurityPluginOptions = {}): ServerPlugin<SecurityConfig> {
+  return {
+    name: 'security',
+    // First, so every answer (404s and errors included) carries the headers.
+    order: 10,
+    config: { schema: securityOptionsSchema as z.ZodType<SecurityConfig>, options },
+    onInit(ctx) {
+      const headers = ctx.config.headers;
+      ctx.provide('security', { headers: () => ({ ...headers }) });
+    },
+    middleware: (ctx) => {
+      const entries = Object.entries(ctx.config.headers);
+      return [
+        {
+          handler: (_req, res, next) => {
+            for (let index = 0; index < entries.length; index++) res.setHeader(entries[index][0], entries[index][1]);
+            next();
+          },
+        },
+      ];
+    },
+  };
+}
