@@ -14,6 +14,11 @@ export interface CacheBackend {
   readonly remote: boolean;
   /** Where the data lives, for messages (`redis 127.0.0.1:6379`), never credentials. */
   readonly description: string;
+  /**
+   * The stored record of `key` as Keyv wrote it, read without Keyv's per-call layers. Only the
+   * hottest path (`get` on Redis) uses it, to stay close to the raw client's latency.
+   */
+  read?(key: string): Promise<string | null>;
   /** Records `key` under each tag; `ttl` (ms, 0 = none) lets the store expire stale tag indexes. */
   tag(key: string, tags: readonly string[], ttl: number): Promise<void>;
   invalidateTag(tag: string): Promise<number>;
@@ -27,6 +32,8 @@ export interface CacheBackend {
   ping(): Promise<void>;
   /** False while the store is known to be unreachable. */
   available(): boolean;
+  /** Drops a connection that stopped answering (failing its waiting calls) and reconnects. */
+  reset(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -17,6 +17,13 @@ interface Flight {
   stale: boolean;
 }
 
+/** Reads Keyv's stored record (`{ value, expires }`) the way `Keyv.get` does. */
+function decodeRecord<T>(raw: string | null): T | undefined {
+  if (raw === null) return undefined;
+  const record = JSON.parse(raw) as { value: T; expires?: number | null };
+  return typeof record.expires === 'number' && Date.now() > record.expires ? undefined : record.value;
+}
+
 function invalid(message: string): HttpError {
   return new HttpError(500, 'CACHE_INVALID_ARGUMENT', message);
 }
@@ -40,6 +47,10 @@ export class KeyvCache implements Cache {
   private readonly flights = new Map<string, Flight>();
   private lastErrorLogAt = 0;
   private suppressedErrors = 0;
+  /** Calls waiting on the store, and when one last finished (or the first began); see `watch`. */
+  private pending = 0;
+  private lastProgress = 0;
+  private readonly watchdog?: NodeJS.Timeout;
 
   constructor(
     private readonly backend: CacheBackend,
@@ -60,20 +71,28 @@ export class KeyvCache implements Cache {
       throwOnErrors: true,
       emitErrors: false,
     });
+    if (backend.remote) {
+      this.watchdog = setInterval(() => this.watch(), Math.max(10, Math.floor(config.timeouts.operation / 4)));
+      this.watchdog.unref();
+    }
   }
 
   async get<T = unknown>(key: string): Promise<T | undefined> {
     checkKey(key);
     const started = performance.now();
     let value: T | undefined;
+    if (this.pending++ === 0) this.lastProgress = started;
     try {
-      value = await this.guard(this.keyv.get<T>(key), 'get');
+      value = this.backend.read ? decodeRecord<T>(await this.backend.read(key)) : await this.keyv.get<T>(key);
     } catch (error) {
       const fallback = this.failed('get', key, error, undefined);
       this.counters.misses++;
       return fallback;
+    } finally {
+      this.pending--;
+      this.lastProgress = performance.now();
     }
-    this.latency.record(performance.now() - started);
+    this.latency.record(this.lastProgress - started);
     if (value === undefined) this.counters.misses++;
     else this.counters.hits++;
     return value;
@@ -84,8 +103,8 @@ export class KeyvCache implements Cache {
     const { ttl, tags } = this.entryOptions(options);
     assertJsonSafe(key, value);
     try {
-      await this.guard(this.keyv.set(key, value, ttl === 0 ? undefined : ttl), 'set');
-      if (tags.length > 0) await this.guard(this.backend.tag(key, tags, ttl), 'set');
+      await this.tracked(() => this.keyv.set(key, value, ttl === 0 ? undefined : ttl));
+      if (tags.length > 0) await this.tracked(() => this.backend.tag(key, tags, ttl));
       this.counters.sets++;
     } catch (error) {
       this.failed('set', key, error, undefined);
@@ -96,7 +115,7 @@ export class KeyvCache implements Cache {
     checkKey(key);
     this.markStale(key);
     try {
-      const removed = await this.guard(this.keyv.delete(key), 'delete');
+      const removed = await this.tracked(() => this.keyv.delete(key));
       if (removed) this.counters.deletes++;
       return removed;
     } catch (error) {
@@ -107,7 +126,7 @@ export class KeyvCache implements Cache {
   async has(key: string): Promise<boolean> {
     checkKey(key);
     try {
-      return await this.guard(this.keyv.has(key), 'has');
+      return await this.tracked(() => this.keyv.has(key));
     } catch (error) {
       return this.failed('has', key, error, false);
     }
@@ -142,7 +161,7 @@ export class KeyvCache implements Cache {
     checkKey(prefix, 'prefix');
     this.markStale();
     try {
-      const removed = await this.guard(this.backend.invalidatePrefix(prefix), 'invalidatePrefix', 0);
+      const removed = await this.guard(this.backend.invalidatePrefix(prefix), 'invalidatePrefix', this.config.timeouts.bulk);
       this.counters.deletes += removed;
       return removed;
     } catch (error) {
@@ -154,7 +173,7 @@ export class KeyvCache implements Cache {
     checkKey(tag, 'tag');
     this.markStale();
     try {
-      const removed = await this.guard(this.backend.invalidateTag(tag), 'invalidateTag', 0);
+      const removed = await this.guard(this.backend.invalidateTag(tag), 'invalidateTag', this.config.timeouts.bulk);
       this.counters.deletes += removed;
       return removed;
     } catch (error) {
@@ -166,7 +185,7 @@ export class KeyvCache implements Cache {
   async clear(): Promise<void> {
     this.markStale();
     try {
-      await this.guard(this.backend.clear(), 'clear', 0);
+      await this.guard(this.backend.clear(), 'clear', this.config.timeouts.bulk);
     } catch (error) {
       this.counters.errors++;
       throw this.unavailable('clear', error);
@@ -217,6 +236,7 @@ export class KeyvCache implements Cache {
   }
 
   close(): Promise<void> {
+    clearInterval(this.watchdog);
     return this.backend.close();
   }
 
@@ -237,9 +257,34 @@ export class KeyvCache implements Cache {
     }
   }
 
-  /** Remote calls get a deadline: a server that stops answering must not hang requests. */
+  /** Counts a single-key call for the watchdog; cheaper than a timer per call on the hot path. */
+  private async tracked<T>(work: () => Promise<T>): Promise<T> {
+    if (this.pending++ === 0) this.lastProgress = performance.now();
+    try {
+      return await work();
+    } finally {
+      this.pending--;
+      this.lastProgress = performance.now();
+    }
+  }
+
+  /**
+   * A Redis connection answers in order, so when calls are waiting and none finished for the
+   * operation timeout, the oldest has waited that long: the server stopped answering without
+   * closing the socket. Resetting the connection fails every waiting call at once (served soft
+   * or as 503) and reconnects, instead of a timer per call.
+   */
+  private watch(): void {
+    const timeout = this.config.timeouts.operation;
+    if (this.pending === 0 || performance.now() - this.lastProgress <= timeout) return;
+    this.lastProgress = performance.now();
+    this.logger.warn({ store: this.backend.description, pending: this.pending, timeout }, 'cache store stopped answering; resetting the connection');
+    this.backend.reset().catch((error: unknown) => this.logger.warn({ err: error }, 'cache connection reset failed'));
+  }
+
+  /** Bulk and occasional calls get their own deadline: a server that stops answering must not hang them. */
   private guard<T>(work: Promise<T>, operation: string, timeout = this.config.timeouts.operation): Promise<T> {
-    if (!this.backend.remote || timeout === 0) return work;
+    if (!this.backend.remote) return work;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => reject(new CacheTimeoutError(`${operation} timed out after ${timeout} ms`)), timeout);
       work.then(

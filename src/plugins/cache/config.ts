@@ -45,8 +45,10 @@ export const cacheConfigSchema = z
       .object({
         /** Longest wait for the first Redis connection at start-up before starting degraded. */
         connect: positive(5_000),
-        /** Longest wait for one Redis command before it counts as failed. */
+        /** Longest wait for a single-key Redis call before the connection is reset and the call fails. */
         operation: positive(1_000),
+        /** Longest wait for prefix/tag invalidation, clear and statistics (SCAN over the namespace). */
+        bulk: positive(30_000),
       })
       .prefault({}),
     /** Reconnection backoff for Redis: doubles from `minDelay` up to `maxDelay`, with jitter. */

@@ -155,6 +155,7 @@ export function createMemoryBackend(options: MemoryStoreOptions & { sweepInterva
     evictions: () => store.evicted,
     ping: async () => undefined,
     available: () => true,
+    reset: async () => undefined,
     close: async () => {
       clearInterval(sweeper);
       await store.clear();

@@ -54,6 +54,7 @@ export async function createRedisBackend(options: RedisBackendOptions, logger: L
 
   let lastError: unknown;
   let lost = false;
+  let closed = false;
   let lastLogAt = 0;
   let suppressed = 0;
   // node-redis emits 'error' on every failed attempt; without a listener the process would crash.
@@ -120,6 +121,7 @@ export async function createRedisBackend(options: RedisBackendOptions, logger: L
     store: store as unknown as KeyvStoreAdapter,
     remote: true,
     description: `redis ${address}`,
+    read: (key) => client.get(entryKey(key)),
     tag: async (key, tags, ttl) => {
       await Promise.all(tags.map((tag) => client.eval(TAG_SCRIPT, { keys: [tagKey(tag)], arguments: [key, String(ttl)] })));
     },
@@ -148,7 +150,14 @@ export async function createRedisBackend(options: RedisBackendOptions, logger: L
     evictions: () => 0,
     ping: async () => void (await client.ping()),
     available: () => client.isReady,
+    reset: async () => {
+      if (closed || !client.isOpen) return;
+      lost = true;
+      await client.disconnect().catch(() => undefined);
+      if (!closed) client.connect().catch(() => undefined);
+    },
     close: async () => {
+      closed = true;
       connecting.catch(() => undefined);
       if (client.isReady) await client.quit().catch(() => client.disconnect());
       else if (client.isOpen) await client.disconnect().catch(() => undefined);

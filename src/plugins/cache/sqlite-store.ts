@@ -129,6 +129,7 @@ export function createSqliteBackend(options: SqliteStoreOptions): CacheBackend {
     evictions: () => 0,
     ping: async () => void db.prepare('SELECT 1').get(),
     available: () => db.open,
+    reset: async () => undefined,
     close: async () => {
       clearInterval(sweeper);
       db.close();

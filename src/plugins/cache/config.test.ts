@@ -1,0 +1,114 @@
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, createApp, PluginLifecycleError, type App } from '../../index.js';
+import { captureLogs } from '../../../test/support/http.js';
+import { SERVICES, serviceAvailable } from '../../../test/support/services.js';
+import { cacheConfigSchema } from './config.js';
+import { createCachePlugin, type CacheOptions } from './index.js';
+
+const hasRedis = await serviceAvailable('redis');
+const apps: App[] = [];
+afterEach(async () => {
+  delete process.env.REDIS_URL;
+  await Promise.all(apps.splice(0).map((app) => app.stop()));
+});
+
+function build(options: CacheOptions, logs = captureLogs()): App {
+  const app = createApp({
+    name: 'cache-config',
+    port: 0,
+    host: '127.0.0.1',
+    logger: { level: 'info', destination: logs.stream },
+    shutdown: { signals: false },
+    plugins: [createCachePlugin(options)],
+  });
+  apps.push(app);
+  return app;
+}
+
+function configError(attempt: () => unknown): ConfigError {
+  try {
+    attempt();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('cache options', () => {
+  it('defaults to a bounded memory store with a one-hour ttl and fail-open', () => {
+    const config = cacheConfigSchema.parse({});
+    expect(config).toMatchObject({ provider: 'memory', namespace: 'cache', ttl: 3_600_000, maxEntries: 10_000, failOpen: true });
+    expect(config.healthCheck).toEqual({ critical: false, interval: 10_000, timeout: 2_000 });
+    expect(config.timeouts).toEqual({ connect: 5_000, operation: 1_000, bulk: 30_000 });
+  });
+
+  it('infers redis from a redis:// or rediss:// url, and ignores the url for memory and sqlite', () => {
+    expect(cacheConfigSchema.parse({ url: 'rediss://cache.internal:6380' }).provider).toBe('redis');
+    expect(cacheConfigSchema.parse({ provider: 'memory', url: 'not a url' }).provider).toBe('memory');
+    expect(cacheConfigSchema.parse({ provider: 'sqlite', url: 'redis://x' }).provider).toBe('sqlite');
+  });
+
+  it('reports every bad option at once, naming each one', () => {
+    const error = configError(() =>
+      build({ provider: 'mongo' as never, namespace: 'bad:name', ttl: -1, maxEntries: 0, timeouts: { operation: 0 } }),
+    );
+    const names = error.issues.map((issue) => issue.name);
+    expect(names).toEqual(
+      expect.arrayContaining(['plugins.cache.provider', 'plugins.cache.namespace', 'plugins.cache.ttl', 'plugins.cache.maxEntries', 'plugins.cache.timeouts.operation']),
+    );
+  });
+
+  it('names REDIS_URL when the variable is not a Redis URL, masking its password', () => {
+    process.env.REDIS_URL = 'http://user:hunter2@cache:6379';
+    const error = configError(() => build({}));
+    expect(error.issues.map((issue) => issue.name)).toEqual(['REDIS_URL']);
+    expect(error.message).toContain('redis://127.0.0.1:6379');
+    expect(error.message).not.toContain('hunter2');
+  });
+
+  it.skipIf(!hasRedis)('switches to Redis when REDIS_URL is set, with no code change', async () => {
+    process.env.REDIS_URL = SERVICES.redis.url;
+    const app = build({ namespace: `cfg-${process.pid}` });
+    await app.start();
+    expect(app.context.services.get('cache').provider).toBe('redis');
+  });
+
+  it('fails start-up naming host and port when Redis is unreachable and failOpen is false', async () => {
+    const port = await closedPort();
+    const app = build({ url: `redis://127.0.0.1:${port}`, failOpen: false, timeouts: { connect: 300 } });
+    const error = await app.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PluginLifecycleError);
+    expect((error as Error).message).toContain(`Redis at 127.0.0.1:${port} is not reachable`);
+  });
+
+  it('starts degraded when Redis is unreachable and failOpen is true, serving misses', async () => {
+    const port = await closedPort();
+    const logs = captureLogs();
+    const app = build({ url: `redis://127.0.0.1:${port}`, timeouts: { connect: 300 } }, logs);
+    await app.start();
+    const cache = app.context.services.get('cache');
+    expect(cache.isAvailable()).toBe(false);
+    expect(await cache.get('anything')).toBeUndefined();
+    await cache.set('anything', 1);
+    const stats = await cache.stats();
+    expect(stats).toMatchObject({ available: false, errors: 2, misses: 1, entries: null });
+    const health = await app.context.health.runNow('cache');
+    expect(health?.status).toBe('degraded');
+    expect(app.context.health.summary().status).toBe('degraded');
+    expect(app.context.isReady()).toBe(true);
+    expect(logs.lines.some((line) => line.msg === 'redis not reachable at start-up; the cache serves misses until it connects')).toBe(true);
+    // At most one line per errorLogInterval for failed operations.
+    expect(logs.lines.filter((line) => line.msg === 'cache operation failed; served as a miss')).toHaveLength(1);
+  });
+});
