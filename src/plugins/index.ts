@@ -10,3 +10,5 @@ export { createDiagnosticsPlugin } from './diagnostics/index.js';
 export type { DiagnosticsPluginOptions } from './diagnostics/index.js';
 export { createConfigPlugin } from './config/index.js';
 export type { ConfigPluginOptions } from './config/index.js';
+export { createLogsPlugin } from './logs/index.js';
+export type { LogsOptions } from './logs/index.js';
