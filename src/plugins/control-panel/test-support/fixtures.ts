@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createApp, type App, type ServerPlugin } from '../../../index.js';
+import { createApp, type App, type AppOptions } from '../../../index.js';
 import { captureLogs } from '../../../../test/support/http.js';
 
 /** A built UI in miniature (index.html and one hashed asset), so these tests do not need `npm run build:ui`. */
@@ -19,7 +19,7 @@ export function uiFixture(): { dir: string; asset: string; assetBody: string; re
 }
 
 /** Starts an app on a free loopback port with quiet, captured logs. */
-export async function startApp(plugins: ServerPlugin<never>[] | ServerPlugin[], extra: { trustProxy?: boolean } = {}): Promise<{ app: App; logs: Record<string, unknown>[] }> {
+export async function startApp(plugins: AppOptions['plugins'], extra: { trustProxy?: boolean } = {}): Promise<{ app: App; logs: Record<string, unknown>[] }> {
   const capture = captureLogs();
   const app = createApp({
     name: 'cpanel-test',
@@ -27,7 +27,7 @@ export async function startApp(plugins: ServerPlugin<never>[] | ServerPlugin[], 
     host: '127.0.0.1',
     logger: { destination: capture.stream, level: 'info' },
     shutdown: { signals: false, readinessDelay: 0 },
-    plugins: plugins as ServerPlugin[],
+    plugins,
     ...extra,
   });
   await app.start();
