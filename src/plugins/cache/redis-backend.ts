@@ -96,6 +96,27 @@ export async function createRedisBackend(options: RedisBackendOptions, logger: L
     lost = true;
   }
 
+  const reset = async () => {
+    if (closed || !client.isOpen) return;
+    lost = true;
+    await client.disconnect().catch(() => undefined);
+    if (!closed) client.connect().catch(() => undefined);
+  };
+
+  // node-redis has no deadline on its connection handshake: a server that accepts the socket but
+  // never answers leaves the client "connecting" for good. Events mark progress; none for longer
+  // than a connect timeout plus the longest backoff means stalled, so start over.
+  let lastEventAt = Date.now();
+  for (const event of ['connect', 'ready', 'error', 'reconnecting', 'end']) client.on(event, () => void (lastEventAt = Date.now()));
+  const stallLimit = options.connectTimeout + maxDelay;
+  const stallWatch = setInterval(() => {
+    if (closed || !client.isOpen || client.isReady || Date.now() - lastEventAt < stallLimit) return;
+    logger.warn({ redis: address, stalledMs: Date.now() - lastEventAt }, 'redis connection stalled before ready; reconnecting');
+    lastEventAt = Date.now();
+    void reset();
+  }, Math.max(50, Math.floor(stallLimit / 4)));
+  stallWatch.unref();
+
   const ns = options.namespace;
   // The adapter's constructor type names a narrower client generic than createClient returns.
   const store = new KeyvRedis(client as ConstructorParameters<typeof KeyvRedis>[0], { namespace: ns, throwErrors: true, throwOnConnectError: true, useUnlink: true });
@@ -150,14 +171,10 @@ export async function createRedisBackend(options: RedisBackendOptions, logger: L
     evictions: () => 0,
     ping: async () => void (await client.ping()),
     available: () => client.isReady,
-    reset: async () => {
-      if (closed || !client.isOpen) return;
-      lost = true;
-      await client.disconnect().catch(() => undefined);
-      if (!closed) client.connect().catch(() => undefined);
-    },
+    reset,
     close: async () => {
       closed = true;
+      clearInterval(stallWatch);
       connecting.catch(() => undefined);
       if (client.isReady) await client.quit().catch(() => client.disconnect());
       else if (client.isOpen) await client.disconnect().catch(() => undefined);
