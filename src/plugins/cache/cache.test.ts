@@ -214,6 +214,7 @@ describe.each(providers)('cache on $name', ({ available, options }) => {
   it.skipIf(!available)('refuses bad keys and ttls with a clear error', async () => {
     const { cache } = await open();
     await expect(cache.get('')).rejects.toMatchObject({ code: 'CACHE_INVALID_ARGUMENT' });
+    await expect(cache.getOrSet('', () => 1)).rejects.toMatchObject({ code: 'CACHE_INVALID_ARGUMENT' });
     await expect(cache.set('k', 1, -5)).rejects.toMatchObject({ code: 'CACHE_INVALID_ARGUMENT', message: expect.stringMatching(/ttl/) });
     await expect(cache.set('k', 1, { tags: [''] })).rejects.toMatchObject({ code: 'CACHE_INVALID_ARGUMENT', message: expect.stringMatching(/tag/) });
   });
@@ -249,6 +250,13 @@ describe.each(providers)('cache on $name', ({ available, options }) => {
     expect(flush.status).toBe(200);
     expect(await flush.json()).toEqual({ flushed: true, provider: cache.provider, namespace: cache.namespace });
     expect(await cache.get('x')).toBeUndefined();
+    app.context.setAdminGuard({
+      name: 'test',
+      middleware: (req, res, next) => (req.headers['x-admin'] === 'yes' ? next() : void res.status(401).json({ code: 'TEST_DENIED' })),
+    });
+    expect((await fetch(`${url}/api/cache/stats`)).status).toBe(401);
+    expect((await fetch(`${url}/api/cache/flush`, { method: 'POST' })).status).toBe(401);
+    expect((await fetch(`${url}/api/cache/stats`, { headers: { 'x-admin': 'yes' } })).status).toBe(200);
     const routes = app.context.routes().filter((route) => route.plugin === 'cache');
     expect(routes.map((route) => [route.method, route.path, route.access])).toEqual([
       ['get', '/api/cache/stats', 'admin'],

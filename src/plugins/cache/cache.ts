@@ -133,8 +133,13 @@ export class KeyvCache implements Cache {
   }
 
   getOrSet<T>(key: string, loader: () => T | Promise<T>, options?: number | CacheSetOptions): Promise<T> {
-    checkKey(key);
-    if (typeof loader !== 'function') return Promise.reject(invalid(`getOrSet("${key}") needs a loader function.`));
+    // Not async (joiners must get the very same promise), so refusals are turned into rejections here.
+    try {
+      checkKey(key);
+      if (typeof loader !== 'function') throw invalid(`getOrSet("${key}") needs a loader function.`);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const running = this.flights.get(key);
     if (running) {
       this.counters.coalesced++;
