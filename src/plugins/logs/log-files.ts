@@ -11,31 +11,37 @@ export interface OpenLogFile {
   size: number;
 }
 
-/** Rotations seen while opening before settling for what is open (each retry costs a few opens). */
-const SNAPSHOT_ATTEMPTS = 4;
+/**
+ * A rotation renames files one by one (highest number first) and only then reopens the active
+ * file, so a listing taken meanwhile has a gap. We look again, briefly, until the set is whole;
+ * past the last attempt (files removed by hand) we go with what is there.
+ */
+const SNAPSHOT_ATTEMPTS = 20;
+const SNAPSHOT_RETRY_DELAY_MS = 5;
 
 function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }
 
-/** The active file and its rotated siblings (`<path>.1` newest), newest first. */
-async function logFileNames(activePath: string): Promise<string[]> {
+/** The active file and its rotated siblings (`<path>.1` newest), newest first, and whether the set is whole. */
+async function logFileNames(activePath: string): Promise<{ names: string[]; whole: boolean }> {
   const directory = path.dirname(activePath);
   const base = path.basename(activePath);
   let names: string[];
   try {
     names = await readdir(directory);
   } catch (error) {
-    if (isMissing(error)) return [];
+    if (isMissing(error)) return { names: [], whole: true };
     throw error;
   }
-  const rotated = names
+  const indexes = names
     .map((name) => (name.startsWith(`${base}.`) ? name.slice(base.length + 1) : ''))
     .filter((suffix) => /^\d{1,6}$/.test(suffix))
     .map(Number)
-    .sort((a, b) => a - b)
-    .map((index) => path.join(directory, `${base}.${index}`));
-  return [activePath, ...rotated];
+    .sort((a, b) => a - b);
+  // Whole: the active file is there and the rotated ones are numbered 1..n without a gap.
+  const whole = (indexes.length === 0 || names.includes(base)) && indexes.every((index, position) => index === position + 1);
+  return { names: [activePath, ...indexes.map((index) => path.join(directory, `${base}.${index}`))], whole };
 }
 
 async function openIdentified(file: string): Promise<OpenLogFile | undefined> {
@@ -73,8 +79,11 @@ export async function openLogFiles(activePath: string): Promise<OpenLogFile[]> {
   for (let attempt = 1; ; attempt++) {
     const files: OpenLogFile[] = [];
     const seen = new Set<string>();
+    let whole = false;
     try {
-      for (const name of await logFileNames(activePath)) {
+      const listing = await logFileNames(activePath);
+      whole = listing.whole;
+      for (const name of listing.names) {
         const file = await openIdentified(name);
         if (!file) continue;
         const identity = `${file.dev}:${file.ino}`;
@@ -85,12 +94,13 @@ export async function openLogFiles(activePath: string): Promise<OpenLogFile[]> {
         seen.add(identity);
         files.push(file);
       }
-      if (attempt >= SNAPSHOT_ATTEMPTS || (await stillInPlace(files))) return files;
+      if (attempt >= SNAPSHOT_ATTEMPTS || (whole && (await stillInPlace(files)))) return files;
     } catch (error) {
       await closeLogFiles(files);
       throw error;
     }
     await closeLogFiles(files);
+    await new Promise((resolve) => setTimeout(resolve, SNAPSHOT_RETRY_DELAY_MS));
   }
 }
 

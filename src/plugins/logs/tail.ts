@@ -3,6 +3,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { parseLine, type ParsedLine } from './filter.js';
+import { closeLogFiles, openLogFiles } from './log-files.js';
 
 export interface TailOptions {
   /** Milliseconds between size checks; fs.watch only makes new lines arrive sooner. */
@@ -17,8 +18,8 @@ const NEWLINE = 0x0a;
 
 interface FollowedFile {
   handle: FileHandle;
-  dev: bigint;
-  ino: bigint;
+  dev: string;
+  ino: string;
 }
 
 /**
@@ -119,14 +120,13 @@ class TailSession {
     this.file = await this.openCurrent();
     if (this.file) {
       this.offset = Number((await this.file.handle.stat()).size);
-      // Starting mid-file, the bytes before the next newline may be half a line.
-      this.discarding = this.offset > 0;
+      // Starting after a partly written line, the bytes up to the next newline are its end.
+      this.discarding = this.offset > 0 && !(await this.endsWithNewline(this.file, this.offset));
     }
     if (this.closed) return;
     this.timer = setInterval(() => this.check(), this.options.pollInterval);
-    this.timer.unref();
     try {
-      this.watcher = watch(path.dirname(this.filePath), { persistent: false }, (_event, name) => {
+      this.watcher = watch(path.dirname(this.filePath), (_event, name) => {
         if (!name || name === path.basename(this.filePath)) this.check();
       });
       this.watcher.on('error', () => this.closeWatcher());
@@ -134,6 +134,12 @@ class TailSession {
       // Polling alone still delivers lines, only a little later.
       this.logger.debug({ err: error }, 'fs.watch unavailable; polling the log file');
     }
+  }
+
+  private async endsWithNewline(file: FollowedFile, offset: number): Promise<boolean> {
+    const last = Buffer.alloc(1);
+    const { bytesRead } = await file.handle.read(last, 0, 1, offset - 1);
+    return bytesRead === 1 && last[0] === NEWLINE;
   }
 
   async close(): Promise<void> {
@@ -171,36 +177,65 @@ class TailSession {
     try {
       const handle = await open(this.filePath, 'r');
       const info = await handle.stat({ bigint: true });
-      return { handle, dev: info.dev, ino: info.ino };
+      return { handle, dev: String(info.dev), ino: String(info.ino) };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
   }
 
+  private restartAt(offset: number): void {
+    this.offset = offset;
+    this.carry = Buffer.alloc(0);
+    this.discarding = false;
+  }
+
   private async readAppended(): Promise<void> {
     if (this.closed) return;
+    // Missing between the writer's rename and its reopen; the open handle still holds every line.
     const info = await stat(this.filePath, { bigint: true }).catch(() => undefined);
-    if (info && this.file && (info.ino !== this.file.ino || info.dev !== this.file.dev)) {
-      // Rotated: finish the old file (lines written just before the rename), then follow the new one from 0.
-      await this.readFrom(this.file, Number((await this.file.handle.stat()).size));
-      await this.file.handle.close().catch(() => undefined);
-      this.file = undefined;
+    if (!info) return;
+    let size: number;
+    if (this.file && String(info.ino) === this.file.ino && String(info.dev) === this.file.dev) {
+      size = Number(info.size);
+    } else {
+      if (this.file) await this.followRotation(this.file);
+      else {
+        this.file = await this.openCurrent();
+        this.restartAt(0);
+      }
+      if (!this.file) return;
+      size = Number((await this.file.handle.stat()).size);
     }
-    if (info && !this.file) {
-      this.file = await this.openCurrent();
-      this.offset = 0;
-      this.carry = Buffer.alloc(0);
-      this.discarding = false;
-    }
-    if (!info || !this.file) return;
-    const size = Number(info.size);
-    if (size < this.offset) {
-      this.offset = 0;
-      this.carry = Buffer.alloc(0);
-      this.discarding = false;
-    }
+    if (size < this.offset) this.restartAt(0);
     await this.readFrom(this.file, size);
+  }
+
+  /**
+   * The followed file was renamed away. Finish it, then read the files rotated after it (several
+   * rotations can happen between two checks), oldest first, then follow the new active file.
+   */
+  private async followRotation(old: FollowedFile): Promise<void> {
+    await this.readFrom(old, Number((await old.handle.stat()).size));
+    const files = await openLogFiles(this.filePath);
+    const oldIndex = files.findIndex((file) => file.ino === old.ino && file.dev === old.dev);
+    if (oldIndex === 0) {
+      // It is the active file again (the name was missing only for a moment): keep following it.
+      await closeLogFiles(files);
+      return;
+    }
+    if (oldIndex === -1) this.logger.warn({ file: this.filePath }, 'log lines rotated away before the stream read them');
+    await old.handle.close().catch(() => undefined);
+    this.file = undefined;
+    const newer = oldIndex > 1 ? files.slice(1, oldIndex).reverse() : [];
+    for (const file of newer) {
+      this.restartAt(0);
+      await this.readFrom(file, file.size);
+    }
+    const active = files[0]?.path === this.filePath ? files[0] : undefined;
+    await closeLogFiles(files.filter((file) => file !== active));
+    this.file = active;
+    this.restartAt(0);
   }
 
   private async readFrom(file: FollowedFile, size: number): Promise<void> {

@@ -34,8 +34,14 @@ export interface LoggingApp {
 
 const started: { app: App; dir: string }[] = [];
 
-/** Starts an app whose logger writes `<tmpdir>/app.log` at debug level, with the logs plugin. */
-export async function startLoggingApp(logs: LogsOptions = {}, file: Partial<LogFileOptions> = {}): Promise<LoggingApp> {
+/**
+ * Starts an app whose logger writes `<tmpdir>/app.log` at debug level, with the logs plugin.
+ * `logs` may be a function of the temporary directory, to point the plugin at another file there.
+ */
+export async function startLoggingApp(
+  logs: LogsOptions | ((dir: string) => LogsOptions) = {},
+  file: Partial<LogFileOptions> = {},
+): Promise<LoggingApp> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'qwick-logs-'));
   const logFile = path.join(dir, 'app.log');
   const app = createApp({
@@ -44,7 +50,7 @@ export async function startLoggingApp(logs: LogsOptions = {}, file: Partial<LogF
     host: '127.0.0.1',
     logger: { file: { path: logFile, maxBytes: 10 * 1024 * 1024, ...file }, stdout: false, level: 'debug' },
     shutdown: { signals: false },
-    plugins: [createLogsPlugin(logs), emitter],
+    plugins: [createLogsPlugin(typeof logs === 'function' ? logs(dir) : logs), emitter],
   });
   started.push({ app, dir });
   await app.start();
