@@ -16,6 +16,7 @@ export type {
   MigrationFolders,
   MigrationRecord,
   PoolStats,
+  PostgresQueryResultHKT,
 } from './types.js';
 
 declare module '../../core/services.js' {

@@ -1,3 +1,4 @@
+import type { Assume } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type { MySql2Database } from 'drizzle-orm/mysql2';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
@@ -7,9 +8,16 @@ export type DatabaseProvider = 'pglite' | 'postgres' | 'mysql' | 'sqlite';
 /** The SQL dialect, named as drizzle-kit names it. PGlite speaks `postgresql`. */
 export type DatabaseDialect = 'postgresql' | 'mysql' | 'sqlite';
 
+type RowsOf<Row> = { rows: Assume<Row, Record<string, unknown>>[] };
+
+/** What `execute()` resolves to on PostgreSQL and PGlite alike: at least the rows. */
+export interface PostgresQueryResultHKT extends PgQueryResultHKT {
+  type: RowsOf<this['row']>;
+}
+
 /** The drizzle instance for each dialect (PGlite and node-postgres share the pg-core API). */
 export interface DrizzleByDialect {
-  postgresql: PgDatabase<PgQueryResultHKT>;
+  postgresql: PgDatabase<PostgresQueryResultHKT>;
   mysql: MySql2Database;
   sqlite: BetterSQLite3Database;
 }

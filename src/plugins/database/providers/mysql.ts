@@ -100,7 +100,8 @@ export async function openMysql({ config, logger }: DriverOptions): Promise<Driv
   pool.on('release', () => {
     lastAnswer = Date.now();
   });
-  const db = drizzle({ client: pool, mode: 'default' });
+  // No `mode` key: drizzle's config detection rejects any object that has one.
+  const db = drizzle({ client: pool });
   let closed: Promise<void> | undefined;
 
   return {
