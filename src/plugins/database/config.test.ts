@@ -2,7 +2,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, HttpError, PluginLifecycleError, createApp, type App } from '../../index.js';
+import { ConfigError, type HttpError, PluginLifecycleError, createApp, type App } from '../../index.js';
 import { baseUrl, captureLogs } from '../../../test/support/http.js';
 import { importDriver } from './driver.js';
 import { createDatabasePlugin, type DatabaseOptions } from './index.js';
