@@ -1,0 +1,119 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { RequestHandler } from 'express';
+import { HttpError } from '../../core/errors.js';
+import type { RouteDefinition, ServerPlugin } from '../../core/plugin.js';
+import { staticOptionsSchema, type StaticConfig, type StaticPluginOptions } from './options.js';
+import { looksLikeReleases, ReleaseSet, type StaticRelease } from './releases.js';
+import { createStaticHandler } from './serve.js';
+import { createSite, type Site } from './site.js';
+
+export { DEFAULT_HASH_PATTERN, DEFAULT_SPA_EXCLUDE } from './options.js';
+export type { StaticPluginOptions } from './options.js';
+export type { StaticRelease } from './releases.js';
+
+/** Frontend releases, switched at run time (`ctx.get('static')`). */
+export interface StaticController {
+  /** True when `root` is a releases folder. */
+  readonly releases: boolean;
+  /** The active release, if any. */
+  active(): string | undefined;
+  list(): Promise<StaticRelease[]>;
+  /**
+   * Makes `version` the active release: new requests are answered from it, requests in flight
+   * finish on the previous one, and the choice survives a restart. Rejects with an HttpError
+   * (404 unknown release, 409 no index or not a releases folder).
+   */
+  activate(version: string): Promise<{ active: string; previous?: string }>;
+}
+
+declare module '../../core/services.js' {
+  interface Services {
+    static: StaticController;
+  }
+  interface AppEvents {
+    'static:release-activated': { version: string; previous?: string };
+  }
+}
+
+function releasesDisabled(root: string): HttpError {
+  return new HttpError(409, 'STATIC_RELEASES_DISABLED', `${root} is served as one folder, not as releases/<version>/; set releases: true to use releases.`);
+}
+
+/**
+ * Serves a frontend: an SPA fallback to index.html (GET/HEAD, Accept: text/html, no extension),
+ * fingerprinted assets cached as immutable, index.html revalidated, precompressed `.br`/`.gz`
+ * chosen by Accept-Encoding, ETag/Last-Modified/Range, dotfiles and traversal refused.
+ * `root` may hold `<version>/` folders, one active at a time and switched without a restart.
+ * Its routes are mounted after every other plugin's, so it never shadows them.
+ * @example
+ * createStaticPlugin({ root: './releases', spa: true })
+ * await ctx.get('static').activate('v2') // and back: activate('v1')
+ */
+export function createStaticPlugin(options: StaticPluginOptions): ServerPlugin<StaticConfig> {
+  let controller: StaticController | undefined;
+  let currentSite: () => Site | undefined = () => undefined;
+  return {
+    name: 'static',
+    // Last: the catch-all route must come after every other plugin's routes.
+    order: 1000,
+    config: { schema: staticOptionsSchema, options },
+    async onInit(ctx) {
+      const config = ctx.config;
+      const root = path.resolve(config.root);
+      const isFolder = (await stat(root).catch(() => undefined))?.isDirectory() === true;
+      if (!isFolder) throw new Error(`Static root ${root} is not a folder; create it or fix the root option.`);
+      const releases = config.releases === 'auto' ? await looksLikeReleases(root, config.index) : config.releases;
+      if (releases) {
+        const set = new ReleaseSet(root, config.index, (dir, version) => createSite(dir, version, config), ctx.logger, (version, previous) =>
+          ctx.events.emit('static:release-activated', { version, previous }),
+        );
+        await set.start(config.release);
+        currentSite = () => set.current();
+        controller = {
+          releases: true,
+          active: () => set.current()?.version,
+          list: () => set.list(),
+          activate: (version) => set.activate(version),
+        };
+      } else {
+        const site = createSite(root, undefined, config);
+        currentSite = () => site;
+        controller = {
+          releases: false,
+          active: () => undefined,
+          list: async () => [],
+          activate: async () => {
+            throw releasesDisabled(root);
+          },
+        };
+      }
+      ctx.provide('static', controller);
+      ctx.logger.info({ root, releases, spa: config.spa, mountPath: config.mountPath }, 'static files ready');
+    },
+    routes: (ctx) => {
+      const config = ctx.config;
+      const routes: RouteDefinition[] = [];
+      if (config.adminRoutes) {
+        const list: RequestHandler = async (_req, res) => {
+          res.json({ enabled: controller!.releases, active: controller!.active() ?? null, releases: await controller!.list() });
+        };
+        const activate: RequestHandler = async (req, res) => {
+          res.json(await controller!.activate(String(req.params.version)));
+        };
+        routes.push(
+          { method: 'get', path: '/api/static/releases', access: 'admin', handler: list, description: 'Frontend releases and the active one' },
+          { method: 'post', path: '/api/static/releases/:version/activate', access: 'admin', handler: activate, description: 'Switch the active frontend release' },
+        );
+      }
+      const handler = createStaticHandler(config, () => currentSite());
+      routes.push({
+        method: 'get',
+        path: config.mountPath === '/' ? '/{*path}' : `${config.mountPath}{/*path}`,
+        handler,
+        description: config.spa ? 'Static files with SPA fallback' : 'Static files',
+      });
+      return routes;
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+
+/**
+ * Build tools name fingerprinted assets `name.<hash>.ext` or `name-<hash>.ext` (Vite: `index-B2x_k9Qa.js`).
+ * The hash is 8+ characters and holds a digit or a capital, so `react-dom.production.js` is not one.
+ */
+export const DEFAULT_HASH_PATTERN = /[.-](?=[\w-]*[0-9A-Z])[\w-]{8,}\.[A-Za-z0-9]+$/;
+/** Milliseconds a file lookup (exists? precompressed siblings?) is remembered. */
+export const DEFAULT_LOOKUP_CACHE_TTL = 2_000;
+/** Most file lookups remembered at once; the oldest go first. */
+export const DEFAULT_LOOKUP_CACHE_SIZE = 10_000;
+/** Paths never answered with the SPA's index.html: management APIs and probes must 404 properly. */
+export const DEFAULT_SPA_EXCLUDE = ['/api', '/health'];
+
+const mountPath = z
+  .string()
+  .regex(/^\/([A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*)?$/, 'a path like "/" or "/app" (no trailing slash, no wildcards)')
+  .default('/');
+
+const releaseName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a release name of letters, digits, ".", "_" or "-"');
+
+export const staticOptionsSchema = z.strictObject({
+  root: z.string().min(1, 'the folder to serve (or the folder holding releases/<version>/)'),
+  spa: z.boolean().default(false),
+  mountPath,
+  /** The file served for a directory and as the SPA fallback; `false` for neither. */
+  index: z.union([z.string().regex(/^[^/\\]+$/, 'a file name like "index.html"'), z.literal(false)]).default('index.html'),
+  cache: z
+    .strictObject({
+      /** Milliseconds browsers may reuse files that are neither hashed nor HTML. */
+      maxAge: z.number().int().min(0).default(0),
+      /** Fingerprinted assets are cached for a year and marked immutable. */
+      immutable: z.boolean().default(true),
+      hashPattern: z.instanceof(RegExp, { error: 'a regular expression' }).default(DEFAULT_HASH_PATTERN),
+    })
+    .prefault({}),
+  /** Serve `file.gz` when the client accepts gzip (files are precompressed at build time). */
+  gzip: z.boolean().default(true),
+  /** Serve `file.br` when the client accepts brotli; preferred over gzip. */
+  brotli: z.boolean().default(true),
+  /** `root` holds `<version>/` folders with one active; `auto` detects it. */
+  releases: z.union([z.boolean(), z.literal('auto')]).default('auto'),
+  /** The release to start with when no `current` file records one; default the highest version. */
+  release: releaseName.optional(),
+  spaExclude: z.array(z.string().startsWith('/')).default(DEFAULT_SPA_EXCLUDE),
+  /** GET /api/static/releases and POST /api/static/releases/:version/activate (admin access). */
+  adminRoutes: z.boolean().default(true),
+  lookupCacheTtl: z.number().int().min(0).default(DEFAULT_LOOKUP_CACHE_TTL),
+  lookupCacheSize: z.number().int().positive().default(DEFAULT_LOOKUP_CACHE_SIZE),
+});
+
+export type StaticConfig = z.output<typeof staticOptionsSchema>;
+
+export { releaseName as releaseNameSchema };
+
+export interface StaticPluginOptions {
+  /** The folder to serve, or a releases folder holding `<version>/` folders. */
+  root: string;
+  /** Answer GET/HEAD requests for unknown extension-less paths that accept text/html with `index`. Default false. */
+  spa?: boolean;
+  /** Default `/`. */
+  mountPath?: string;
+  /** Default `index.html`; `false` disables directory indexes and the SPA fallback. */
+  index?: string | false;
+  cache?: {
+    /** Milliseconds for files neither hashed nor HTML. Default 0 (revalidate with ETag). */
+    maxAge?: number;
+    /** Default true: hashed assets get `public, max-age=31536000, immutable`. */
+    immutable?: boolean;
+    /** Default {@link DEFAULT_HASH_PATTERN}, tested against the file name. */
+    hashPattern?: RegExp;
+  };
+  /** Default true: serve precompressed `.gz` siblings. */
+  gzip?: boolean;
+  /** Default true: serve precompressed `.br` siblings. */
+  brotli?: boolean;
+  /** Default `auto`: releases when `root` has a `current` file, or no index but `<version>/index.html` folders. */
+  releases?: boolean | 'auto';
+  /** The release to start with when no `current` file exists. Default: the highest version name. */
+  release?: string;
+  /** Path prefixes never given the SPA fallback. Default `['/api', '/health']`. */
+  spaExclude?: string[];
+  /** Default true. */
+  adminRoutes?: boolean;
+  /** Milliseconds a file lookup is remembered. Default 2000; 0 looks every time. */
+  lookupCacheTtl?: number;
+  /** Default 10 000 entries. */
+  lookupCacheSize?: number;
+}
