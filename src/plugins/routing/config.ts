@@ -131,6 +131,9 @@ export const routingSchema = z
       const id = route.id ?? route.match;
       if (seen.has(id)) issues.addIssue({ code: 'custom', path: ['routes', index, 'id'], message: `a unique route id ("${id}" is used twice; set "id")` });
       seen.add(id);
+      if ('static' in route && config.routes.findIndex((other) => 'static' in other) !== index) {
+        issues.addIssue({ code: 'custom', path: ['routes', index, 'static'], message: 'one static route (more frontends: add createStaticPlugin instances yourself)' });
+      }
       if ('redirect' in route && !redirectAllowed(route.redirect, config.allowedRedirectOrigins)) {
         issues.addIssue({
           code: 'custom',

@@ -5,7 +5,7 @@ import { mountStaticRoutes, staticMiddleware, staticRoutes, type MountedStatic }
 import type { UpstreamRegistry } from './upstream.js';
 
 export type { CorsConfig, HeaderEdits, ProxyRouteConfig, RouteConfig, RoutingConfig, RoutingOptions } from './config.js';
-export type { ProxyGuard, RouteInfo, RouteKind, Router } from './router.js';
+export type { GuardedRoute, ProxyGuard, RouteInfo, RouteKind, Router } from './router.js';
 export type { UpstreamHealth } from './upstream.js';
 
 declare module '../../core/services.js' {

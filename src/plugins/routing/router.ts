@@ -27,8 +27,17 @@ export interface RouteInfo {
   health?: UpstreamHealth;
 }
 
-/** Runs before a request is proxied; returns true when it answered (a rate limit, a guard). */
-export type ProxyGuard = (req: IncomingMessage, res: ServerResponse) => boolean;
+/** The proxy route a guarded request matched, and the upstream it is about to go to. */
+export interface GuardedRoute {
+  id: string;
+  target: string;
+}
+
+/**
+ * Runs before a request is proxied (proxied requests skip Express middleware); returns true when
+ * it answered (a rate limit, a wake-up hold). `req.url` is already normalised.
+ */
+export type ProxyGuard = (req: IncomingMessage, res: ServerResponse, route: GuardedRoute) => boolean;
 
 /**
  * The routing service (`ctx.get('routing')`), used by the traffic plugin to switch targets.
@@ -38,7 +47,7 @@ export interface Router {
   routes(): RouteInfo[];
   /** Points a proxy route (by id or match) at a new upstream, atomically. */
   setTarget(routeIdOrMatch: string, target: string): void;
-  /** Adds a check run before each proxied request (proxied requests skip Express middleware). */
+  /** Adds a check run before each proxied request, in the order added. */
   addGuard(guard: ProxyGuard): void;
 }
 
@@ -186,9 +195,12 @@ export class GatewayRouter implements Router {
       this.answer(req, res, 400, 'ROUTING_AMBIGUOUS_FRAMING', `The request framing is ambiguous: ${framing}.`, ['connection', 'close']);
       return true;
     }
-    for (let index = 0; index < this.guards.length; index++) if (this.guards[index](req, res)) return true;
     const config = route.config as ProxyRouteConfig;
     const upstream = route.upstream!;
+    if (this.guards.length > 0) {
+      const guarded = { id: route.id, target: upstream.target };
+      for (let index = 0; index < this.guards.length; index++) if (this.guards[index](req, res, guarded)) return true;
+    }
     const requestId = requestIdOf(req);
     const log = { route: route.id, upstream: upstream.target };
     logWhenDone(this.logger, req, res, requestId, req.url!, log);

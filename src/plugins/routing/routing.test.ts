@@ -1,3 +1,6 @@
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, createApp, definePlugin } from '../../index.js';
 import { createRoutingPlugin } from './index.js';
@@ -180,5 +183,47 @@ describe('rewrites and redirects', () => {
     })();
     expect(names).toEqual(expect.arrayContaining(['plugins.routing.routes.0.redirect', 'plugins.routing.routes.1.redirect', 'plugins.routing.cors.credentials']));
     expect(names).not.toContain('plugins.routing.routes.2.redirect');
+  });
+});
+
+describe('static routes and guards', () => {
+  it('delegates a static route to the static plugin at its prefix, beside proxy routes', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'routing-static-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    await mkdir(path.join(dir, 'assets'));
+    await writeFile(path.join(dir, 'index.html'), '<title>spa</title>');
+    await writeFile(path.join(dir, 'assets', 'app.js'), 'console.log(1)');
+    const service = await upstream((req, res) => void res.end(`api ${req.url}`));
+    const { url, app } = await gateway({
+      routes: [
+        { match: '/app/*', static: dir, spa: true },
+        { match: '/app/api/*', target: service.url, health: false },
+      ],
+    });
+    const html = { accept: 'text/html' };
+    expect(await (await fetch(`${url}/app/assets/app.js`)).text()).toBe('console.log(1)');
+    expect(await (await fetch(`${url}/app/some/page`, { headers: html })).text()).toBe('<title>spa</title>');
+    expect(await (await fetch(`${url}/app/api/items`)).text()).toBe('api /app/api/items');
+    expect((await fetch(`${url}/elsewhere`, { headers: html })).status).toBe(404);
+    expect(app.context.services.has('static')).toBe(true);
+  });
+
+  it('runs guards before proxying, with the matched route, and lets them answer', async () => {
+    const service = await upstream();
+    const { url, app } = await gateway({ routes: [{ id: 'api', match: '/api/*', target: service.url, health: false }] });
+    const seen: unknown[] = [];
+    app.context.services.get('routing').addGuard((req, res, route) => {
+      seen.push({ url: req.url, ...route });
+      if (req.url !== '/api/blocked') return false;
+      res.writeHead(429).end();
+      return true;
+    });
+    expect((await fetch(`${url}/api/blocked`)).status).toBe(429);
+    expect((await fetch(`${url}/api/./open`)).status).toBe(200);
+    expect(seen).toEqual([
+      { url: '/api/blocked', id: 'api', target: service.url },
+      { url: '/api/open', id: 'api', target: service.url },
+    ]);
+    expect(service.seen.map((request) => request.url)).toEqual(['/api/open']);
   });
 });

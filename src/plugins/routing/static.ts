@@ -5,60 +5,47 @@ import type { RouteConfig } from './config.js';
 import { compileMatch } from './path.js';
 
 type StaticRouteConfig = Extract<RouteConfig, { static: string }>;
-type StaticFactory = (options: Record<string, unknown>) => ServerPlugin<unknown>;
 
-/** A static plugin mounted under a route's prefix, driven through its own lifecycle hooks. */
+/** A static plugin mounted at a route's prefix, driven through its own lifecycle hooks. */
 export interface MountedStatic {
   plugin: ServerPlugin<unknown>;
   context: PluginContext<unknown>;
-  prefix: string;
-}
-
-// Resolved at run time, so routing works (and compiles) whether or not the static plugin is built in.
-const STATIC_MODULE = '../static/index.js';
-
-async function loadStaticFactory(): Promise<StaticFactory> {
-  try {
-    const module = (await import(STATIC_MODULE)) as { createStaticPlugin?: StaticFactory };
-    if (typeof module.createStaticPlugin === 'function') return module.createStaticPlugin;
-  } catch (error) {
-    throw new HttpError(500, 'ROUTING_STATIC_UNAVAILABLE', 'Static routes need the static plugin, which could not be loaded.', { cause: error });
-  }
-  throw new HttpError(500, 'ROUTING_STATIC_UNAVAILABLE', 'Static routes need createStaticPlugin from the static plugin.');
 }
 
 /**
- * Delegates `{ match, static, spa }` routes to the static plugin: one instance per route, its
- * options validated by its own schema, initialised with a context of its own.
+ * Delegates a `{ match, static, spa }` route to the static plugin, mounted at the route's prefix:
+ * its options validated by its own schema, initialised with a context of its own. Its catch-all
+ * is mounted with the routing plugin's routes; it falls through (next) for anything it does not
+ * own, so later routes still answer.
  */
 export async function mountStaticRoutes(routes: readonly RouteConfig[], parent: PluginContext<unknown>): Promise<MountedStatic[]> {
   const statics = routes.filter((route): route is StaticRouteConfig => 'static' in route);
   if (statics.length === 0) return [];
-  const createStaticPlugin = await loadStaticFactory();
+  // Loaded only when a static route exists, so a gateway without one never pays for it.
+  const { createStaticPlugin } = await import('../static/index.js');
   const mounted: MountedStatic[] = [];
   for (const route of statics) {
-    const plugin = createStaticPlugin({ ...route.options, root: route.static, spa: route.spa });
+    const prefix = compileMatch(route.match).prefix;
+    const plugin = createStaticPlugin({ ...route.options, root: route.static, spa: route.spa, mountPath: prefix || '/' }) as ServerPlugin<unknown>;
     let config: unknown = undefined;
     if (plugin.config) {
       const parsed = plugin.config.schema.safeParse(plugin.config.options);
       if (!parsed.success) {
-        throw new HttpError(500, 'ROUTING_STATIC_INVALID', `Static route ${route.match}: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+        const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'options'}: ${issue.message}`).join('; ');
+        throw new HttpError(500, 'ROUTING_STATIC_INVALID', `Static route ${route.match} has invalid options: ${problems}`);
       }
       config = parsed.data;
     }
-    const context = createPluginContext(parent.app, `${parent.name}:${route.id ?? route.match}`, config);
+    // Named like the plugin it stands for, so its logs and the service it provides read as usual.
+    const context = createPluginContext(parent.app, plugin.name, config);
     await plugin.onInit?.(context);
-    mounted.push({ plugin, context, prefix: compileMatch(route.match).prefix });
+    mounted.push({ plugin, context });
   }
   return mounted;
 }
 
-/** The static plugins' middleware, mounted under each route's prefix (Express strips it). */
 export function staticMiddleware(mounted: readonly MountedStatic[]): MiddlewareDefinition[] {
-  return mounted.flatMap(({ plugin, context, prefix }) => {
-    const list = typeof plugin.middleware === 'function' ? plugin.middleware(context) : (plugin.middleware ?? []);
-    return list.map((entry) => ({ ...entry, path: `${prefix}${entry.path ?? ''}` || undefined }));
-  });
+  return mounted.flatMap(({ plugin, context }) => (typeof plugin.middleware === 'function' ? plugin.middleware(context) : (plugin.middleware ?? [])));
 }
 
 export function staticRoutes(mounted: readonly MountedStatic[]): RouteDefinition[] {
