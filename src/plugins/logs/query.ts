@@ -60,7 +60,7 @@ export async function queryLogs(
   const files = await openLogFiles(activePath);
   try {
     const entries: Record<string, unknown>[] = [];
-    if (files.length === 0) return { entries };
+    if (files.length === 0 && !request.cursor) return { entries };
     let index = request.cursor ? await locate(files, request.cursor, stats) : 0;
     let end = request.cursor ? request.cursor.offset : files[0].size;
     const { filter } = request;
