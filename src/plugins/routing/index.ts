@@ -78,6 +78,8 @@ export function createRoutingPlugin(options: RoutingOptions = {}): ServerPlugin<
       ctx.provide('routing', router);
       ctx.app.addRawHandler(router.handleRequest);
       ctx.app.addUpgradeHandler(router.handleUpgrade);
+      const activeRouter = router;
+      ctx.events.on('app:shutdown', () => activeRouter.closeTunnels());
     },
     middleware: () => staticMiddleware(statics),
     routes: () => [

@@ -81,6 +81,7 @@ export class GatewayRouter implements Router {
   private readonly cors?: CorsPolicy;
   private readonly trusted: TrustedProxies;
   private readonly guards: ProxyGuard[] = [];
+  private readonly tunnels = new Set<Duplex>();
   /** Paths of the app's own routes (`/api/routing/routes`, ...), which proxy routes never shadow. */
   private ownPaths?: RegExp;
 
@@ -210,6 +211,15 @@ export class GatewayRouter implements Router {
     return true;
   };
 
+  /**
+   * Closes every proxied WebSocket. The server's drain never ends while an upgraded socket is
+   * open (it is no longer an HTTP connection the server can close), so a stopping app calls this.
+   */
+  closeTunnels(): void {
+    for (const socket of this.tunnels) socket.destroy();
+    this.tunnels.clear();
+  }
+
   /** The upgrade handler: proxies WebSocket upgrades on routes with `ws: true`. */
   handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): boolean => {
     const target = normaliseTarget(req.url ?? '/');
@@ -226,7 +236,7 @@ export class GatewayRouter implements Router {
       return true;
     }
     const path = joinPath(upstream.basePath, config.stripPrefix ? route.matcher.rest(target.path) : target.path) + target.query;
-    forwardUpgrade({ req, socket, head, requestId, route: config, upstream, path, trusted: this.trusted, logger: this.logger });
+    forwardUpgrade({ req, socket, head, requestId, route: config, upstream, path, trusted: this.trusted, logger: this.logger, tunnels: this.tunnels });
     return true;
   };
 

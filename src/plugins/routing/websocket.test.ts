@@ -101,4 +101,15 @@ describe('WebSocket upgrades', () => {
     // The gateway itself is unaffected.
     expect(await rawRequest((app.server.address() as AddressInfo).port, 'GET /nothing HTTP/1.1\r\nHost: g\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 404/);
   });
+
+  it('closes proxied WebSockets when the app stops, so stopping never waits on them', async () => {
+    const service = await echoService();
+    const started = await startGateway({ routes: [{ match: '/ws/*', target: service.url, ws: true, health: false }] });
+    const socket = await open(`${started.url.replace('http', 'ws')}/ws/x`);
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    const begun = performance.now();
+    await started.app.stop();
+    expect(performance.now() - begun).toBeLessThan(1_000);
+    expect(await closed).toBe(1006);
+  });
 });

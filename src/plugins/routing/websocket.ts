@@ -17,6 +17,8 @@ export interface UpgradeJob {
   path: string;
   trusted: TrustedProxies;
   logger: Logger;
+  /** Open tunnels (client sockets), so a stopping app can close them. */
+  tunnels: Set<Duplex>;
 }
 
 const noop = () => undefined;
@@ -86,7 +88,9 @@ export function forwardUpgrade(job: UpgradeJob): void {
       }
       socket.write(`HTTP/1.1 101 Switching Protocols\r\n${headerLines(headers)}x-request-id: ${requestId}\r\n\r\n`);
       if (job.head.length > 0) upstreamSocket.write(job.head);
+      job.tunnels.add(socket);
       const closeBoth = () => {
+        job.tunnels.delete(socket);
         socket.destroy();
         upstreamSocket.destroy();
       };
