@@ -1,3 +1,5 @@
+const NEEDS_NORMALISING = /[%.\\A-Z]|\/\/|\/$/;
+
 /**
  * The path a rule is matched against: percent-decoded, dot segments resolved, repeated slashes
  * collapsed and lower-cased (Express routes are case-insensitive), so `/API/./v1//../login` and
@@ -6,6 +8,8 @@
 export function matchablePath(url: string): string {
   const end = url.search(/[?#]/);
   const raw = end === -1 ? url : url.slice(0, end);
+  // Most paths need none of the work below; this keeps the check off the per-request cost.
+  if (raw.startsWith('/') && !NEEDS_NORMALISING.test(raw)) return raw;
   let decoded = raw;
   try {
     decoded = decodeURIComponent(raw);
