@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import express, { type Express, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Logger } from 'pino';
@@ -172,6 +172,20 @@ export function createApp(options: AppOptions): App {
     if (phase === 'stopping') res.shouldKeepAlive = false;
     for (let index = 0; index < rawHandlers.length; index++) if (rawHandlers[index](req, res)) return;
     expressApp(req, res);
+  });
+  // Requests in progress per socket, so a drain can close sockets that carry none (including
+  // those opened speculatively by clients that never sent a request).
+  const activeRequests = new Map<Socket, number>();
+  server.on('connection', (socket: Socket) => {
+    activeRequests.set(socket, 0);
+    socket.once('close', () => activeRequests.delete(socket));
+  });
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const socket = req.socket;
+    activeRequests.set(socket, (activeRequests.get(socket) ?? 0) + 1);
+    res.once('close', () => {
+      if (activeRequests.has(socket)) activeRequests.set(socket, Math.max(0, activeRequests.get(socket)! - 1));
+    });
   });
   server.on('upgrade', (req, socket, head) => {
     for (const handler of upgradeHandlers) if (handler(req, socket, head)) return;
@@ -346,7 +360,7 @@ export function createApp(options: AppOptions): App {
       events.emit('app:shutdown', { reason });
       const delay = stopOptions.readinessDelay ?? 0;
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-      await drainServer(server, shutdownSettings.drainTimeout, appLogger);
+      await drainServer(server, activeRequests, shutdownSettings.drainTimeout, appLogger);
       await shutdownPlugins(records.filter((record) => record.status.state !== 'registered' && record.status.state !== 'failed'));
       health.stop();
       removeSignalHandlers?.();
@@ -378,19 +392,23 @@ function registerPluginHealthCheck(record: PluginRecord, health: HealthRegistry)
  * Stops accepting, lets in-flight requests finish (bounded), and closes idle keep-alive sockets
  * as soon as they become idle so clients reconnect elsewhere.
  */
-async function drainServer(server: http.Server, timeout: number, logger: Logger): Promise<void> {
+async function drainServer(server: http.Server, activeRequests: Map<Socket, number>, timeout: number, logger: Logger): Promise<void> {
   if (!server.listening) return;
+  const closeIdle = () => {
+    for (const [socket, count] of activeRequests) if (count === 0) socket.destroy();
+  };
   await new Promise<void>((resolve) => {
-    const sweep = setInterval(() => server.closeIdleConnections(), 50);
+    const sweep = setInterval(closeIdle, 50);
     const deadline = setTimeout(() => {
       logger.warn({ timeout }, 'in-flight requests did not finish in time; closing connections');
       server.closeAllConnections();
+      for (const socket of activeRequests.keys()) socket.destroy();
     }, timeout);
     server.close(() => {
       clearInterval(sweep);
       clearTimeout(deadline);
       resolve();
     });
-    server.closeIdleConnections();
+    closeIdle();
   });
 }

@@ -11,4 +11,6 @@ export type { DiagnosticsPluginOptions } from './diagnostics/index.js';
 export { createConfigPlugin } from './config/index.js';
 export type { ConfigPluginOptions } from './config/index.js';
 export { createLogsPlugin } from './logs/index.js';
-export type { LogsOptions } from './logs/index.js';
+export type { LogPage, LogsOptions, LogsService, LogsStats } from './logs/index.js';
+export { createCachePlugin } from './cache/index.js';
+export type { Cache, CacheOptions, CacheProvider, CacheSetOptions, CacheStats } from './cache/index.js';
