@@ -193,4 +193,17 @@ describe('createApp', () => {
     expect(app.server.listening).toBe(false);
     expect(app.context.phase()).toBe('stopped');
   });
+
+  it('mounts fallback routes after every other route, whatever the plugin order', async () => {
+    const app = track(createApp({
+      name: 't', port: 0, host: '127.0.0.1', logger: quiet(), shutdown: { signals: false },
+      plugins: [
+        { name: 'frontend', order: 1, routes: [{ method: 'get', path: '/{*path}', fallback: true, handler: (_req, res) => void res.send('spa') }] },
+        { name: 'api', order: 50, routes: [{ method: 'get', path: '/api/thing', handler: (_req, res) => void res.send('thing') }] },
+      ],
+    }));
+    await app.start();
+    expect(await (await fetch(`${baseUrl(app)}/api/thing`)).text()).toBe('thing');
+    expect(await (await fetch(`${baseUrl(app)}/anything/else`)).text()).toBe('spa');
+  });
 });

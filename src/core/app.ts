@@ -244,17 +244,21 @@ export function createApp(options: AppOptions): App {
       if (entry.path) expressApp.use(entry.path, entry.handler);
       else expressApp.use(entry.handler);
     }
+    const fallbacks: (() => void)[] = [];
     for (const record of records) {
       const routes = typeof record.plugin.routes === 'function' ? record.plugin.routes(record.context!) : (record.plugin.routes ?? []);
       for (const route of routes) {
         const access = route.access ?? 'public';
         const handlers = Array.isArray(route.handler) ? route.handler : [route.handler];
-        expressApp[route.method](route.path, ...(access === 'admin' ? [adminGate, ...handlers] : handlers));
+        const mount = () => void expressApp[route.method](route.path, ...(access === 'admin' ? [adminGate, ...handlers] : handlers));
+        if (route.fallback) fallbacks.push(mount);
+        else mount();
         routeRecords.push({ method: route.method, path: route.path, plugin: record.plugin.name, access, description: route.description });
       }
       const ui = typeof record.plugin.ui === 'function' ? record.plugin.ui(record.context!) : record.plugin.ui;
       if (ui) uiContributions.push({ plugin: record.plugin.name, contribution: ui });
     }
+    for (const mount of fallbacks) mount();
     expressApp.use(notFoundHandler());
     expressApp.use(errorHandler(appLogger));
   };

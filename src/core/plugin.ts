@@ -18,6 +18,11 @@ export interface RouteDefinition {
   handler: RequestHandler | RequestHandler[];
   /** Default `public`. */
   access?: RouteAccess;
+  /**
+   * A catch-all (a frontend's SPA fallback) mounted after every other plugin's routes, whatever
+   * the plugin order, so it never shadows them. Default false.
+   */
+  fallback?: boolean;
   description?: string;
 }
 
