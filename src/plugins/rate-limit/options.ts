@@ -84,12 +84,14 @@ export const rateLimitOptionsSchema = z
     if (options.rules.length === 0 && !options.default) {
       ctx.addIssue({ code: 'custom', path: ['rules'], message: 'at least one rule, or a default limit', input: options.rules });
     }
-    const seen = new Map<string, number>();
+    // The default limit counts under the name "default"; a rule of that name would share its keys.
+    const seen = new Map<string, number | 'default'>(options.default ? [['default', 'default']] : []);
     options.rules.forEach((entry, index) => {
       const name = ruleName(entry);
       const first = seen.get(name);
       if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['rules', index, 'name'], message: `a unique rule name ("${name}" is also rules[${first}]; set name)`, input: name });
+        const other = first === 'default' ? 'the default limit' : `rules[${first}]`;
+        ctx.addIssue({ code: 'custom', path: ['rules', index, 'name'], message: `a unique rule name ("${name}" is also ${other}; set name)`, input: name });
       }
       seen.set(name, index);
     });

@@ -132,7 +132,13 @@ describe('rate-limit plugin', () => {
         name: 'rl', logger: { level: 'silent' },
         plugins: [
           createRateLimitPlugin({
-            rules: [{ match: 'api', windowMs: 0, limit: 5 }, { match: '/a', windowMs: 1000, limit: 1 }, { match: '/a', windowMs: 1000, limit: 2 }],
+            rules: [
+              { match: 'api', windowMs: 0, limit: 5 },
+              { match: '/a', windowMs: 1000, limit: 1 },
+              { match: '/a', windowMs: 1000, limit: 2 },
+              { name: 'default', match: '/d', windowMs: 1000, limit: 2 },
+            ],
+            default: { windowMs: 1000, limit: 10 },
             trustProxy: ['proxy.internal'],
             store: { redis: 'http://nope' },
           }),
@@ -152,6 +158,7 @@ describe('rate-limit plugin', () => {
         'plugins.rate-limit.rules.0.match',
         'plugins.rate-limit.rules.0.windowMs',
         'plugins.rate-limit.rules.2.name',
+        'plugins.rate-limit.rules.3.name',
         'plugins.rate-limit.trustProxy.0',
         'plugins.rate-limit.store.redis',
       ]),
