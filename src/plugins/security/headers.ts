@@ -1,5 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import helmet, { type HelmetOptions } from 'helmet';
+import { createRequire } from 'node:module';
+import type { default as Helmet, HelmetOptions } from 'helmet';
+
+// Loaded on first use, not when the plugins barrel is imported; synchronous, so option
+// validation at createApp can run helmet's own checks.
+const load = createRequire(import.meta.url);
+let helmetFactory: typeof Helmet | undefined;
+function helmet(options: HelmetOptions): ReturnType<typeof Helmet> {
+  helmetFactory ??= load('helmet') as typeof Helmet;
+  return helmetFactory(options);
+}
 
 /** One CSP directive: its sources, or `null` to remove it from the policy. */
 export type CspDirectiveValue = string | readonly string[] | null;
