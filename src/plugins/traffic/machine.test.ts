@@ -436,7 +436,11 @@ describe('dev slots', () => {
     expect(machine.slot('slot-a').state).toBe('starting');
     expect(machine.state.history.at(-1)?.reason).toBe('a request arrived while asleep');
     machine.apply({ type: 'started', slot: 'slot-a', target: 'http://127.0.0.1:3100' });
+    // A slow start: longer than idleTimeout since the waking request arrived.
+    machine.advance(70_000);
     machine.apply({ type: 'check', slot: 'slot-a', ok: true });
+    expect(machine.slot('slot-a').state).toBe('dev');
+    machine.apply({ type: 'tick' });
     expect(machine.slot('slot-a').state).toBe('dev');
   });
 

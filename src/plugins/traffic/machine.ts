@@ -172,6 +172,8 @@ function onCheck(step: Step, slot: Slot, ok: boolean, message: string | undefine
         // Route first, so nothing is sent to a slot being stopped.
         step.route(slot);
         step.move(slot, 'dev', SYSTEM_ACTOR, 'passed its first health check; dev slots take traffic at once');
+        // The requests that waited for it are served now: the idle clock starts here.
+        slot.lastRequestAt = step.now;
         for (const other of step.state.slots) {
           if (other === slot) continue;
           other.asleep = undefined;

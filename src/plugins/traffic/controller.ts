@@ -1,0 +1,234 @@
+import type { Logger } from 'pino';
+import { HttpError, errorMessage } from '../../core/errors.js';
+import type { Router } from '../routing/index.js';
+import { step, type Effect, type TrafficEvent } from './machine.js';
+import { ResponseCounter } from './metrics.js';
+import type { TrafficServiceConfig } from './options.js';
+import type { Orchestrator } from './orchestrators/types.js';
+import { initialServiceState, reconcileSlots, type MachineSettings, type ServiceState, type Transition } from './state.js';
+import type { TrafficStore } from './store.js';
+
+export interface ControllerOptions {
+  config: TrafficServiceConfig;
+  settings: MachineSettings;
+  orchestrator: Orchestrator;
+  router: Router;
+  /** The routing plugin's route id (or match) that follows the active slot. */
+  route: string;
+  logger: Logger;
+  now: () => number;
+  tickInterval: number;
+  restartDelay: number;
+  errorRate?: { threshold: number; window: number; minRequests: number };
+  onTransition?: (transition: Transition) => void;
+}
+
+const LIVE = new Set(['starting', 'candidate', 'active', 'previous', 'dev']);
+
+/**
+ * Drives one service: feeds the pure state machine with commands, health results, process exits
+ * and clock ticks (one at a time), and carries out its effects. Route switches happen before
+ * anything is persisted or stopped; orchestrator calls for one slot never overlap.
+ */
+export class ServiceController {
+  state: ServiceState;
+  readonly responses = new ResponseCounter();
+  /** The slot the route points at, for attributing proxied answers. */
+  routedSlot?: string;
+  private store?: TrafficStore;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly slotOps = new Map<string, Promise<void>>();
+  /** Slots (re)started and not yet healthy: their failed checks do not count until the deadline. */
+  private readonly booting = new Map<string, number>();
+  private readonly checking = new Set<string>();
+  private readonly waiters = new Set<() => void>();
+  private timers: NodeJS.Timeout[] = [];
+  private closed = false;
+
+  constructor(private readonly options: ControllerOptions) {
+    this.state = initialServiceState(options.config.name, options.config.slots, options.now());
+  }
+
+  get name(): string {
+    return this.options.config.name;
+  }
+
+  /** Restores saved state (or starts empty), then begins health checks and clock ticks. */
+  async open(store: TrafficStore, saved: ServiceState | undefined): Promise<void> {
+    this.store = store;
+    if (saved) {
+      this.state = reconcileSlots(saved, this.options.config.slots, this.options.now());
+      await this.dispatch({ type: 'restore' });
+      this.options.logger.info({ service: this.name, slots: this.state.slots.map((slot) => `${slot.id}:${slot.state}`) }, 'traffic state restored');
+    }
+    const { healthInterval } = this.options.config;
+    this.timers.push(setInterval(() => this.checkAll(), healthInterval), setInterval(() => this.tick(), this.options.tickInterval));
+    for (const timer of this.timers) timer.unref();
+  }
+
+  /** Applies an event after the ones before it; a refused command becomes an HttpError. */
+  dispatch(event: TrafficEvent): Promise<ServiceState> {
+    const run = this.queue.then(() => this.apply(event));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  command(event: TrafficEvent): Promise<ServiceState> {
+    if (this.closed) return Promise.reject(new HttpError(503, 'TRAFFIC_STOPPING', 'The gateway is stopping.'));
+    return this.dispatch(event);
+  }
+
+  /** Resolves once the service has a slot serving requests (dev services waking up). */
+  async whenServing(timeout: number): Promise<boolean> {
+    const serving = () => this.state.slots.some((slot) => (slot.state === 'dev' || slot.state === 'active') && slot.target !== undefined);
+    if (serving()) return true;
+    return new Promise((resolve) => {
+      const done = (value: boolean) => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve(value);
+      };
+      const check = () => serving() && done(true);
+      const timer = setTimeout(() => done(false), timeout);
+      this.waiters.add(check);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    await this.queue;
+    await Promise.allSettled(this.slotOps.values());
+  }
+
+  private async apply(event: TrafficEvent): Promise<ServiceState> {
+    if (this.closed && event.type !== 'restore') return this.state;
+    const result = step(this.state, event, this.options.now(), this.options.settings);
+    if (!result.ok) {
+      const { status, code, message, details } = result.rejection;
+      throw new HttpError(status, code, message, { details });
+    }
+    this.state = result.state;
+    for (const transition of result.transitions) {
+      this.options.logger.info({ service: this.name, slot: transition.slot, version: transition.version, from: transition.from, to: transition.to, actor: transition.actor, reason: transition.reason }, 'slot transition');
+      this.options.onTransition?.(transition);
+    }
+    // The switch comes first: nothing is persisted or stopped while the route points the old way.
+    for (const effect of result.effects) if (effect.type === 'route') this.route(effect);
+    if (result.transitions.length > 0 || result.effects.length > 0 || event.type === 'started') await this.persist();
+    for (const effect of result.effects) {
+      // A release that crashed while active is started again after a pause, not in a tight loop.
+      if (effect.type === 'start') this.launch(effect.slot, effect.version, event.type === 'exited');
+      else if (effect.type === 'stop') this.halt(effect.slot);
+    }
+    for (const waiter of [...this.waiters]) waiter();
+    return this.state;
+  }
+
+  private async persist(): Promise<void> {
+    try {
+      await this.store?.save(this.state);
+    } catch (error) {
+      // The gateway keeps routing; a restart would restore the last state saved.
+      this.options.logger.error({ service: this.name, err: error }, 'traffic state could not be saved');
+    }
+  }
+
+  private route(effect: Extract<Effect, { type: 'route' }>): void {
+    try {
+      this.options.router.setTarget(this.options.route, effect.target);
+      this.routedSlot = effect.slot;
+    } catch (error) {
+      this.options.logger.error({ service: this.name, slot: effect.slot, target: effect.target, err: error }, 'route switch failed');
+      return;
+    }
+    const activate = this.options.orchestrator.activate;
+    if (activate) {
+      this.onSlot(effect.slot, () => activate.call(this.options.orchestrator, { service: this.name, slot: effect.slot })).catch((error: unknown) =>
+        this.options.logger.error({ service: this.name, slot: effect.slot, err: error }, 'orchestrator could not activate the slot'),
+      );
+    }
+  }
+
+  /** Orchestrator calls for one slot run one after another. */
+  private onSlot(slot: string, operation: () => Promise<void>): Promise<void> {
+    const next = (this.slotOps.get(slot) ?? Promise.resolve()).then(operation);
+    this.slotOps.set(slot, next.catch(() => undefined));
+    return next;
+  }
+
+  private launch(slot: string, version: string, delayed: boolean): void {
+    this.booting.set(slot, this.options.now() + this.options.config.startTimeout);
+    const ref = { service: this.name, slot, version };
+    this.onSlot(slot, async () => {
+      if (delayed && this.options.restartDelay > 0) await new Promise((resolve) => setTimeout(resolve, this.options.restartDelay).unref());
+      if (this.closed) return;
+      try {
+        const { target } = await this.options.orchestrator.start(ref);
+        void this.dispatch({ type: 'started', slot, target }).catch(this.logFailure);
+      } catch (error) {
+        this.options.logger.error({ service: this.name, slot, version, err: error }, 'release could not be started');
+        void this.dispatch({ type: 'startFailed', slot, error: errorMessage(error) }).catch(this.logFailure);
+      }
+    }).catch(this.logFailure);
+  }
+
+  private halt(slot: string): void {
+    this.booting.delete(slot);
+    this.responses.clear(slot);
+    this.onSlot(slot, () => this.options.orchestrator.stop({ service: this.name, slot })).catch((error: unknown) =>
+      this.options.logger.error({ service: this.name, slot, err: error }, 'release could not be stopped'),
+    );
+  }
+
+  /** Called by the orchestrator when a release stops on its own. */
+  exited(slot: string, message: string): void {
+    this.options.logger.warn({ service: this.name, slot, message }, 'release exited');
+    void this.dispatch({ type: 'exited', slot, message }).catch(this.logFailure);
+  }
+
+  private checkAll(): void {
+    for (const slot of this.state.slots) {
+      if (!LIVE.has(slot.state) || !slot.target || this.checking.has(slot.id)) continue;
+      this.checking.add(slot.id);
+      void this.probe(slot.target)
+        .then((failure) => {
+          const deadline = this.booting.get(slot.id);
+          if (failure === undefined) this.booting.delete(slot.id);
+          else if (deadline !== undefined && this.options.now() < deadline) return undefined;
+          else this.booting.delete(slot.id);
+          return this.dispatch({ type: 'check', slot: slot.id, ok: failure === undefined, message: failure });
+        })
+        .catch(this.logFailure)
+        .finally(() => this.checking.delete(slot.id));
+    }
+  }
+
+  /** GETs the health endpoint; resolves with why it failed, or undefined when it passed. */
+  private async probe(target: string): Promise<string | undefined> {
+    const { healthEndpoint, healthTimeout } = this.options.config;
+    try {
+      const response = await fetch(new URL(healthEndpoint, target), { redirect: 'manual', signal: AbortSignal.timeout(healthTimeout) });
+      await response.body?.cancel();
+      return response.status < 400 ? undefined : `GET ${healthEndpoint} answered ${response.status}`;
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause?.code;
+      return `GET ${healthEndpoint} failed: ${cause ?? errorMessage(error)}`;
+    }
+  }
+
+  private tick(): void {
+    void this.dispatch({ type: 'tick' }).catch(this.logFailure);
+    const rate = this.options.errorRate;
+    const active = this.state.slots.find((slot) => slot.state === 'active');
+    if (!rate || !active || !this.options.settings.automaticRollback) return;
+    const measured = this.responses.rate(active.id, this.options.now(), rate.window);
+    if (measured.total < rate.minRequests || measured.errors / measured.total < rate.threshold) return;
+    const message = `5xx rate ${Math.round((measured.errors / measured.total) * 100)}% of ${measured.total} answers over ${rate.window / 1000} s (threshold ${Math.round(rate.threshold * 100)}%)`;
+    this.responses.clear(active.id);
+    void this.dispatch({ type: 'errorRate', slot: active.id, message }).catch(this.logFailure);
+  }
+
+  private readonly logFailure = (error: unknown) => this.options.logger.error({ service: this.name, err: error }, 'traffic event failed');
+}

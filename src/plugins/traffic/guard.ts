@@ -1,0 +1,66 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ProxyGuard, Router } from '../routing/index.js';
+import { bySpecificity, compileMatch, type PathMatcher } from '../routing/path.js';
+import { forwardAfterWake, unavailable } from './dev-wake.js';
+import type { ServiceController } from './controller.js';
+
+export interface GuardedService {
+  controller: ServiceController;
+  /** Route id or match, as configured. */
+  route: string;
+  dev: boolean;
+  wakeTimeout: number;
+}
+
+/**
+ * A routing guard that sees every proxied request: it counts each answer against the slot it
+ * was routed to (the 5xx rate behind automatic rollback), notes activity for dev slots, and
+ * holds requests for a sleeping dev slot until it is up (bounded; then 503).
+ */
+export function createTrafficGuard(router: Router, services: readonly GuardedService[], now: () => number): ProxyGuard {
+  // The router answers with its most specific proxy route; so does this table.
+  const proxyRoutes = router
+    .routes()
+    .filter((route) => route.kind === 'proxy')
+    .map((route) => ({ id: route.id, match: route.match, matcher: compileMatch(route.match) }))
+    .sort((a, b) => bySpecificity(a.matcher, b.matcher));
+  const byRoute = new Map<string, GuardedService>();
+  for (const service of services) {
+    const route = proxyRoutes.find((entry) => entry.id === service.route) ?? proxyRoutes.find((entry) => entry.match === service.route);
+    if (route) byRoute.set(route.id, service);
+  }
+  const matchers: { id: string; matcher: PathMatcher }[] = proxyRoutes;
+  const lastNoted = new Map<ServiceController, number>();
+
+  return (req: IncomingMessage, res: ServerResponse): boolean => {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    const route = matchers.find((entry) => entry.matcher.test(path));
+    const service = route && byRoute.get(route.id);
+    if (!service) return false;
+    const { controller } = service;
+    const slot = controller.routedSlot;
+    if (slot !== undefined) {
+      res.once('close', () => controller.responses.record(slot, res.writableFinished ? res.statusCode : 502, now()));
+    }
+    if (!service.dev) return false;
+    const serving = controller.state.slots.some((entry) => entry.state === 'dev' && entry.target !== undefined);
+    const wakeable = controller.state.slots.some((entry) => entry.state === 'starting' || (entry.state === 'stopped' && entry.asleep));
+    // Nothing deployed yet: the router answers as it would without traffic.
+    if (!serving && !wakeable) return false;
+    // Activity is noted at most once a second: enough for idle timeouts of minutes.
+    const noted = lastNoted.get(controller) ?? 0;
+    if (!serving || now() - noted >= 1_000) {
+      lastNoted.set(controller, now());
+      void controller.dispatch({ type: 'request' }).catch(() => undefined);
+    }
+    if (serving) return false;
+    void controller.whenServing(service.wakeTimeout).then((ready) => {
+      const target = controller.state.slots.find((entry) => entry.state === 'dev')?.target;
+      if (ready && target) forwardAfterWake(req, res, target, service.wakeTimeout);
+      else unavailable(req, res, 503, 'TRAFFIC_SERVICE_WAKING', `${controller.name} is starting; try again shortly.`, Math.ceil(service.wakeTimeout / 1000));
+    });
+    return true;
+  };
+}

@@ -1,0 +1,170 @@
+import type { PluginContext } from '../../core/context.js';
+import type { ServerPlugin } from '../../core/plugin.js';
+import type { Router } from '../routing/index.js';
+import type { ServiceController } from './controller.js';
+import { trafficSchema, type TrafficConfig, type TrafficOptions, type TrafficServiceConfig } from './options.js';
+import type { Orchestrator, ServiceLayout } from './orchestrators/types.js';
+import { trafficPanel } from './panel.js';
+import { trafficRoutes } from './routes.js';
+import type { MachineSettings } from './state.js';
+import type { TrafficStore } from './store.js';
+import type { ManagedService, Traffic } from './traffic.js';
+
+export type { TrafficConfig, TrafficOptions, TrafficServiceConfig, TrafficServiceOptions } from './options.js';
+export type { OrchestratorConfig, OrchestratorOptions } from './orchestrators/options.js';
+export type { Orchestrator, ReleaseSpec, SlotRef, SlotRuntime } from './orchestrators/types.js';
+export type { MachineSettings, ServiceState, Slot, SlotState, Transition } from './state.js';
+export type { Effect, Rejection, StepResult, TrafficEvent } from './machine.js';
+export type { ServiceView, SlotColour, SlotView, TransitionView } from './view.js';
+export type { Traffic } from './traffic.js';
+export { step, promotionBlocker, warmPrevious } from './machine.js';
+export { initialServiceState } from './state.js';
+
+declare module '../../core/services.js' {
+  interface Services {
+    traffic: Traffic;
+  }
+}
+
+export type TrafficPluginOptions = TrafficOptions & {
+  /** The clock every deadline is measured with (epoch ms). Default `Date.now`. */
+  now?: () => number;
+};
+
+/** The rules' view of one service's options. */
+export function machineSettings(service: TrafficServiceConfig, config: TrafficConfig): MachineSettings {
+  return {
+    promotionChecks: service.promotionChecks,
+    promotionDelay: service.promotionDelay,
+    autoPromote: service.autoPromote,
+    rollbackWindow: config.rollback.window,
+    automaticRollback: config.rollback.automatic,
+    failureThreshold: service.failureThreshold,
+    startTimeout: service.startTimeout,
+    dev: service.dev,
+    idleTimeout: service.idleTimeout,
+    historyLimit: config.historyLimit,
+  };
+}
+
+/** The routing plugin's id for the service's route; a start-up error names the routes there are. */
+function resolveRoute(router: Router, service: TrafficServiceConfig): string {
+  const wanted = service.route ?? service.name;
+  const proxies = router.routes().filter((route) => route.kind === 'proxy');
+  const route = proxies.find((entry) => entry.id === wanted) ?? proxies.find((entry) => entry.match === wanted);
+  if (!route) {
+    throw new Error(
+      `Traffic service "${service.name}" needs a proxy route "${wanted}" in the routing plugin (known: ${proxies.map((entry) => entry.id).join(', ') || 'none'}); set "route" or add { id: '${wanted}', match, target }.`,
+    );
+  }
+  return route.id;
+}
+
+async function openStore(ctx: PluginContext<TrafficConfig>): Promise<TrafficStore> {
+  const { type, path, table } = ctx.config.store;
+  const database = ctx.tryGet('database');
+  if (type === 'database' && !database) throw new Error('store.type is "database" but the database plugin is not registered; add createDatabasePlugin() or use store.type "file".');
+  if (database && type !== 'file') {
+    const { DatabaseStore } = await import('./db-store.js');
+    const store = new DatabaseStore(database, table);
+    await store.open();
+    return store;
+  }
+  const { FileStore } = await import('./store.js');
+  return new FileStore(path);
+}
+
+/**
+ * Traffic-light deployment on the gateway: each service has slots; a deploy starts a version in
+ * a free slot, health checks gate its promotion, promotion switches the route atomically, the
+ * previous release stays warm for an instant rollback, and every transition is recorded. The
+ * state survives gateway restarts (a JSON file, or a table when the database plugin is present).
+ * @example
+ * createTrafficPlugin({
+ *   services: [{ name: 'api', slots: ['slot-a', 'slot-b'], promotionDelay: 10_000 }],
+ *   rollback: { window: 15 * 60_000, automatic: true },
+ *   orchestrator: { type: 'process', command: process.execPath, args: ['dist/demo/service.js'], env: { VERSION: '{version}' }, ports: { from: 3100, step: 2 } },
+ * })
+ */
+export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin<TrafficConfig> {
+  const { now = Date.now, ...settings } = options;
+  const managed = new Map<string, ManagedService>();
+  let traffic: Traffic | undefined;
+  let orchestrator: Orchestrator | undefined;
+  let store: TrafficStore | undefined;
+
+  return {
+    name: 'traffic',
+    dependencies: ['routing'],
+    config: { schema: trafficSchema, options: settings },
+
+    async onInit(ctx) {
+      const config = ctx.config;
+      const router = ctx.get('routing');
+      const routes = new Map(config.services.map((service) => [service.name, resolveRoute(router, service)]));
+      const [{ createOrchestrator }, { ServiceController }, { Traffic }, { createTrafficGuard }] = await Promise.all([
+        import('./orchestrators/index.js'),
+        import('./controller.js'),
+        import('./traffic.js'),
+        import('./guard.js'),
+      ]);
+      const layout: ServiceLayout[] = config.services.map(({ name, slots, release, ports, image }) => ({ name, slots, release, ports, image }));
+      orchestrator = await createOrchestrator(config.orchestrator, layout, ctx.logger);
+      for (const service of config.services) {
+        const controller: ServiceController = new ServiceController({
+          config: service,
+          settings: machineSettings(service, config),
+          orchestrator,
+          router,
+          route: routes.get(service.name)!,
+          logger: ctx.logger,
+          now,
+          tickInterval: config.tickInterval,
+          restartDelay: config.restartDelay,
+          errorRate: config.rollback.errorRate,
+        });
+        managed.set(service.name, { config: service, settings: machineSettings(service, config), route: routes.get(service.name)!, controller });
+      }
+      orchestrator.onExit((ref, message) => managed.get(ref.service)?.controller.exited(ref.slot, message));
+      traffic = new Traffic(managed, orchestrator, now);
+      ctx.provide('traffic', traffic);
+      router.addGuard(
+        createTrafficGuard(
+          router,
+          config.services.map((service) => ({ controller: managed.get(service.name)!.controller, route: routes.get(service.name)!, dev: service.dev, wakeTimeout: service.wakeTimeout })),
+          now,
+        ),
+      );
+      ctx.addHealthCheck({
+        name: 'traffic',
+        critical: false,
+        run: async () => {
+          const services = traffic!.services();
+          const missing = services.filter((service) => !service.active && !service.dev).map((service) => service.name);
+          return {
+            status: missing.length === 0 ? 'healthy' : 'degraded',
+            message: missing.length === 0 ? undefined : `no active release: ${missing.join(', ')}`,
+            details: Object.fromEntries(services.map((service) => [service.name, service.active ? `${service.active.slot} ${service.active.version}` : 'none'])),
+          };
+        },
+      });
+    },
+
+    routes: (ctx) => trafficRoutes(ctx.config.apiPath, () => traffic!),
+    ui: (ctx) => trafficPanel(ctx.config.apiPath, ctx.config.services),
+
+    // After every onInit, so the database plugin (when present) is open whatever the order.
+    async onReady(ctx) {
+      store = await openStore(ctx);
+      const saved = await store.load();
+      for (const { controller } of managed.values()) await controller.open(store, saved.get(controller.name));
+      ctx.logger.info({ store: store.description, orchestrator: orchestrator!.type, services: [...managed.keys()] }, 'traffic ready');
+    },
+
+    async onShutdown() {
+      await Promise.all([...managed.values()].map(({ controller }) => controller.close()));
+      await orchestrator?.close();
+      await store?.close();
+    },
+  };
+}

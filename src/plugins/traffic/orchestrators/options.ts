@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import { secret } from '../../../core/config.js';
+
+/**
+ * Orchestrator options. Templates accept `{service}`, `{slot}`, `{version}` and `{port}`
+ * (and `{app}` / `{namespace}` where the orchestrator names one).
+ */
+
+const port = z.number().int().min(1).max(65535);
+const envTemplate = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), z.string()).default({});
+
+/** The command that runs one release; `PORT` is always set. */
+export const releaseCommandSchema = z.strictObject({
+  command: z.string().min(1),
+  args: z.array(z.string()).default([]),
+  /** Working directory; may contain `{version}` (`releases/{version}`). */
+  cwd: z.string().optional(),
+  env: envTemplate,
+});
+
+/** Slot ports: a list (one per slot, in order) or a range `{ from, step }` shared by all services. */
+export const portsSchema = z.union([z.array(port).min(1), z.strictObject({ from: port, step: z.number().int().min(1).default(1) })]);
+
+export const processOrchestratorSchema = z.strictObject({
+  type: z.literal('process'),
+  ...releaseCommandSchema.partial({ command: true }).shape,
+  ports: portsSchema.default({ from: 3100, step: 2 }),
+  /** Interface the releases listen on (and the gateway reaches). Default 127.0.0.1. */
+  host: z.string().default('127.0.0.1'),
+  /** After SIGTERM, how long a release may take to exit before SIGKILL. Default 10 000 ms. */
+  stopTimeout: z.number().int().positive().default(10_000),
+  /** Output lines kept per slot for `logs`. Default 1 000. */
+  outputLines: z.number().int().positive().default(1_000),
+});
+
+const http = z.string().regex(/^https?:\/\/[^\s]+$/, 'an http(s) URL');
+const requestTimeout = z.number().int().positive().default(10_000);
+
+export const kubernetesOrchestratorSchema = z.strictObject({
+  type: z.literal('kubernetes'),
+  /** The API server. Default the in-cluster address. */
+  apiUrl: http.default('https://kubernetes.default.svc'),
+  /** Bearer token; default the pod's service account token file. */
+  token: secret(z.string().min(1)).optional(),
+  tokenFile: z.string().default('/var/run/secrets/kubernetes.io/serviceaccount/token'),
+  /** CA bundle for the API server's certificate. Default the service account's. */
+  caFile: z.string().default('/var/run/secrets/kubernetes.io/serviceaccount/ca.crt'),
+  namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Kubernetes namespace name').default('default'),
+  /** Container image per release, e.g. `registry.example.com/api:{version}`. */
+  image: z.string().min(1),
+  containerPort: port.default(3000),
+  replicas: z.number().int().min(1).default(1),
+  env: envTemplate,
+  /** Address of a slot's per-slot Service as the gateway reaches it. */
+  targetTemplate: z.string().default('http://{service}-{slot}.{namespace}.svc:{port}'),
+  /** The stable Service whose selector follows the active slot; false for none. */
+  switchService: z.boolean().default(true),
+  /** Retries of a selector switch refused with 409 Conflict (stale resourceVersion). Default 5. */
+  conflictRetries: z.number().int().min(0).default(5),
+  requestTimeout,
+});
+
+export const caproverOrchestratorSchema = z.strictObject({
+  type: z.literal('caprover'),
+  /** The CapRover dashboard URL, e.g. `https://captain.example.com`. */
+  url: http,
+  password: secret(z.string().min(1)),
+  /** App name per slot. */
+  appTemplate: z.string().default('{service}-{slot}'),
+  image: z.string().min(1),
+  containerPort: port.default(3000),
+  env: envTemplate,
+  /** Address of a slot's app as the gateway reaches it (CapRover's overlay network name by default). */
+  targetTemplate: z.string().default('http://srv-captain--{app}:{port}'),
+  requestTimeout,
+});
+
+export const dockerOrchestratorSchema = z.strictObject({
+  type: z.literal('docker'),
+  socketPath: z.string().default('/var/run/docker.sock'),
+  /** Engine API version prefix. Default v1.43 (Docker 24+). */
+  apiVersion: z.string().regex(/^v\d+\.\d+$/, 'a version like "v1.43"').default('v1.43'),
+  image: z.string().min(1),
+  containerPort: port.default(3000),
+  /** Host ports the slots are published on (loopback), like the process orchestrator's. */
+  ports: portsSchema.default({ from: 3100, step: 2 }),
+  host: z.string().default('127.0.0.1'),
+  nameTemplate: z.string().default('{service}-{slot}'),
+  env: envTemplate,
+  /** Pull the image before creating a container. Default true. */
+  pull: z.boolean().default(true),
+  /** Seconds Docker waits after SIGTERM before killing. Default 10. */
+  stopTimeout: z.number().int().min(0).default(10),
+  requestTimeout: z.number().int().positive().default(120_000),
+});
+
+export const orchestratorSchema = z.discriminatedUnion('type', [
+  processOrchestratorSchema,
+  kubernetesOrchestratorSchema,
+  caproverOrchestratorSchema,
+  dockerOrchestratorSchema,
+]);
+
+export type ReleaseCommand = z.output<typeof releaseCommandSchema>;
+export type PortsConfig = z.output<typeof portsSchema>;
+export type OrchestratorConfig = z.output<typeof orchestratorSchema>;
+export type OrchestratorOptions = z.input<typeof orchestratorSchema>;
+export type ProcessOrchestratorConfig = z.output<typeof processOrchestratorSchema>;
+export type KubernetesOrchestratorConfig = z.output<typeof kubernetesOrchestratorSchema>;
+export type CaproverOrchestratorConfig = z.output<typeof caproverOrchestratorSchema>;
+export type DockerOrchestratorConfig = z.output<typeof dockerOrchestratorSchema>;
+
+/** Fills `{name}` placeholders; unknown names are left as they are. */
+export function fillTemplate(template: string, values: Record<string, string | number>): string {
+  return template.replace(/\{([a-z]+)\}/g, (whole, name: string) => (name in values ? String(values[name]) : whole));
+}

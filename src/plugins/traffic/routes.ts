@@ -1,0 +1,113 @@
+import type { Request } from 'express';
+import { z } from 'zod';
+import { HttpError } from '../../core/errors.js';
+import type { RouteDefinition } from '../../core/plugin.js';
+import type { Traffic } from './traffic.js';
+
+/** Versions end up in commands, image tags and environment values: a conservative alphabet. */
+const version = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/, 'a version like "v2" or "1.4.0" (letters, digits, . _ + -; at most 64)');
+const serviceName = z.string().min(1).max(64);
+const deployBody = z.strictObject({ service: serviceName.optional(), version, force: z.boolean().optional() });
+const commandBody = z.strictObject({ service: serviceName.optional() });
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body ?? {});
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
+  throw new HttpError(400, 'TRAFFIC_INVALID_REQUEST', `Invalid request: ${problems.join('; ')}.`, { details: { problems } });
+}
+
+/** The one service when there is only one; otherwise it must be named. */
+function serviceOf(traffic: Traffic, given: string | undefined): string {
+  if (given !== undefined) return given;
+  const names = traffic.serviceNames();
+  if (names.length === 1) return names[0];
+  throw new HttpError(400, 'TRAFFIC_SERVICE_REQUIRED', `Name the service: one of ${names.join(', ')}.`);
+}
+
+/**
+ * Who asked, for the transition record. The guard already verified Basic credentials; a panel
+ * session is not exposed to plugins yet, so it is recorded as the panel.
+ */
+export function actorOf(req: Request): string {
+  const header = req.headers.authorization;
+  if (header?.toLowerCase().startsWith('basic ')) {
+    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon > 0) return decoded.slice(0, colon).slice(0, 128);
+  }
+  return 'control-panel';
+}
+
+function limitOf(value: unknown, fallback: number, max: number): number {
+  const parsed = Number(value ?? fallback);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new HttpError(400, 'TRAFFIC_INVALID_REQUEST', `limit must be a whole number from 1 to ${max}.`);
+  return Math.min(parsed, max);
+}
+
+const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+
+/** The guarded HTTP API under `basePath` (default `/cpanel/api/traffic`). */
+export function trafficRoutes(basePath: string, traffic: () => Traffic): RouteDefinition[] {
+  const command = (name: 'promote' | 'rollback' | 'abort', description: string): RouteDefinition => ({
+    method: 'post',
+    path: `${basePath}/${name}`,
+    access: 'admin',
+    description,
+    handler: async (req, res) => {
+      const body = parse(commandBody, req.body);
+      res.json(await traffic()[name](serviceOf(traffic(), body.service), actorOf(req)));
+    },
+  });
+  return [
+    {
+      method: 'get',
+      path: basePath,
+      access: 'admin',
+      description: 'Every service with its slots, active release and rollback window',
+      handler: (req, res) => {
+        const service = text(req.query.service);
+        res.json({ services: service === undefined ? traffic().services() : [traffic().service(service)] });
+      },
+    },
+    {
+      method: 'get',
+      path: `${basePath}/slots`,
+      access: 'admin',
+      description: 'Every slot of every service, one row each',
+      handler: (_req, res) => void res.json({ slots: traffic().slots() }),
+    },
+    {
+      method: 'post',
+      path: `${basePath}/deploy`,
+      access: 'admin',
+      description: 'Starts a version in a free slot; it is promoted once healthy (automatically or on request)',
+      handler: async (req, res) => {
+        const body = parse(deployBody, req.body);
+        const view = await traffic().deploy(serviceOf(traffic(), body.service), body.version, actorOf(req), body.force);
+        res.status(202).json(view);
+      },
+    },
+    command('promote', 'Switches the route to the healthy candidate; the active release stays warm for rollback'),
+    command('rollback', 'Switches the route back to the previous release while it is warm'),
+    command('abort', 'Stops a starting or candidate release'),
+    {
+      method: 'get',
+      path: `${basePath}/history`,
+      access: 'admin',
+      description: 'Slot transitions with time, actor and reason, newest first',
+      handler: (req, res) => void res.json({ transitions: traffic().history(text(req.query.service), limitOf(req.query.limit, 100, 1_000)) }),
+    },
+    {
+      method: 'get',
+      path: `${basePath}/services/:service/slots/:slot/logs`,
+      access: 'admin',
+      description: "A slot's recent output lines and its runtime status",
+      handler: async (req, res) => {
+        const { service, slot } = req.params as { service: string; slot: string };
+        const limit = limitOf(req.query.limit, 200, 5_000);
+        res.json({ runtime: await traffic().runtime(service, slot), lines: await traffic().logs(service, slot, limit) });
+      },
+    },
+  ];
+}
