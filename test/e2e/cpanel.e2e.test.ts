@@ -80,7 +80,8 @@ describe('control panel in a browser', () => {
     await expect.poll(() => page.getByLabel('Password').inputValue()).toBe('');
     await logIn(ADMIN_PASSWORD);
     await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Dashboard');
-    expect(await page.getByText('Demo operations').count()).toBeGreaterThan(0);
+    // The branding title set on the server shows in the tab and the header.
+    expect(await page.locator('.brand-title').textContent()).toBe(await page.title());
   });
 
   it('shows real data on every built-in page', async () => {
@@ -109,12 +110,12 @@ describe('control panel in a browser', () => {
     const database = await adminJson<{ provider: string; migrations: { name: string }[] }>('/api/database');
     await openPage('Database');
     await expect.poll(() => page.locator('.key-value').filter({ hasText: 'Provider' }).textContent()).toContain(database.provider);
-    expect(database.migrations.length).toBeGreaterThan(0);
     for (const migration of database.migrations) await expect.poll(() => page.getByRole('cell', { name: migration.name, exact: true }).count()).toBe(1);
+    if (database.migrations.length === 0) await expect.poll(() => page.getByText('No rows.').count()).toBe(1);
 
     const routing = await adminJson<{ routes: { match: string }[] }>('/api/routing/routes');
     await openPage('Services');
-    expect(routing.routes.length).toBeGreaterThan(0);
+    if (routing.routes.length === 0) await expect.poll(() => page.getByText('No rows.').count()).toBeGreaterThan(0);
     for (const route of routing.routes) await expect.poll(() => page.getByRole('cell', { name: route.match, exact: true }).count()).toBeGreaterThan(0);
 
     await openPage('Plugins');

@@ -46,7 +46,7 @@ export function DependencyGraph({ nodes }: { nodes: GraphNode[] }) {
                   {node.state && <StatusBadge value={node.state} />}
                 </div>
                 <p className="muted small">
-                  {node.version ? `v${node.version}` : 'no version'}
+                  {node.version ? (/^\d/.test(node.version) ? `v${node.version}` : node.version) : 'no version'}
                   {typeof node.initMs === 'number' && ` · init ${node.initMs} ms`}
                 </p>
                 <p className="small">{node.dependencies?.length ? `Depends on ${node.dependencies.join(', ')}` : 'No dependencies'}</p>
