@@ -145,7 +145,7 @@ describe.each(TARGETS)('database plugin on $provider', (target) => {
       const migrations = await writeMigrations({ '0001_items': ITEMS_SQL });
       const redacted = await start({ ...sandbox.options, migrations, logQueries: true }, [], 'debug');
       await items(redacted.db).insert({ id: 1, name: 'secret-value-123' });
-      const line = redacted.logs.lines.find((entry) => entry.msg === 'query' && /insert into/i.test(String(entry.sql)));
+      const line = redacted.logs.lines.find((entry) => entry.msg === 'query' && /insert into ["`]?items/i.test(String(entry.sql)));
       expect(line).toMatchObject({ level: 'debug', durationMs: expect.any(Number), params: '[2 redacted]' });
       expect(JSON.stringify(redacted.logs.lines)).not.toContain('secret-value-123');
       await redacted.app.stop();
