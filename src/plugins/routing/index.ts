@@ -3,6 +3,9 @@ import { routingSchema, type RoutingConfig, type RoutingOptions } from './config
 import type { GatewayRouter, Router } from './router.js';
 import { mountStaticRoutes, staticMiddleware, staticRoutes, type MountedStatic } from './static.js';
 import type { UpstreamRegistry } from './upstream.js';
+// Type-only: brings the `rateLimit` and `security` services into the Services map.
+import type {} from '../rate-limit/index.js';
+import type {} from '../security/index.js';
 
 export type { CorsConfig, HeaderEdits, ProxyRouteConfig, RouteConfig, RoutingConfig, RoutingOptions } from './config.js';
 export type { GuardedRoute, ProxyGuard, RouteInfo, RouteKind, Router } from './router.js';
@@ -94,6 +97,9 @@ export function createRoutingPlugin(options: RoutingOptions = {}): ServerPlugin<
     ],
     async onReady(ctx) {
       router!.protectOwnPaths(ctx.app.routes().map((route) => route.path));
+      // Proxied requests skip Express middleware: the same limits and headers are applied here.
+      router!.useRateLimiter(ctx.tryGet('rateLimit'));
+      router!.useDefaultHeaders(ctx.tryGet('security')?.headers() ?? {});
       for (const mounted of statics) await mounted.plugin.onReady?.(mounted.context);
     },
     async onShutdown() {

@@ -16,6 +16,8 @@ export interface ProxyJob {
   path: string;
   /** Headers the gateway adds to every answer (CORS). */
   extraHeaders: string[];
+  /** Headers added unless the upstream set them (the security plugin's defaults), lower-case names. */
+  defaultHeaders: string[];
   trusted: TrustedProxies;
   log: RequestLogExtras;
 }
@@ -36,6 +38,23 @@ function problemFor(error: Error & { code?: string }, job: ProxyJob): { status: 
     return { status: 400, code: 'ROUTING_BODY_INCOMPLETE', detail: 'The request body did not match its Content-Length.' };
   }
   return { status: 502, code: 'ROUTING_UPSTREAM_UNAVAILABLE', detail: `The upstream for ${job.route.match} is unavailable.` };
+}
+
+/**
+ * Writes the head from a flat list. When something (the rate limiter, a guard) already set headers
+ * on the response, Node's writeHead would set the list pair by pair and keep only the last of
+ * repeated names (two Set-Cookie headers become one), so the list is appended instead.
+ */
+function writeHead(res: ServerResponse, statusCode: number, list: string[]): void {
+  if (res.getHeaderNames().length === 0) {
+    res.writeHead(statusCode, list);
+    return;
+  }
+  for (let index = 0; index < list.length; index += 2) {
+    if (list[index] === 'x-request-id') res.removeHeader('x-request-id');
+    res.appendHeader(list[index], list[index + 1]);
+  }
+  res.writeHead(statusCode);
 }
 
 /**
@@ -69,8 +88,10 @@ export function forward(job: ProxyJob): void {
       responded = true;
       const list = clientResponseHeaders(headers, job.requestId, route.headers.response);
       for (let index = 0; index < job.extraHeaders.length; index++) list.push(job.extraHeaders[index]);
+      const defaults = job.defaultHeaders;
+      for (let index = 0; index < defaults.length; index += 2) if (headers[defaults[index]] === undefined) list.push(defaults[index], defaults[index + 1]);
       try {
-        res.writeHead(statusCode, list);
+        writeHead(res, statusCode, list);
       } catch (error) {
         // Upstream headers Node refuses to write: nothing valid can be relayed.
         job.log.upstreamError = `invalid response headers: ${(error as Error).message}`;
@@ -97,7 +118,7 @@ export function forward(job: ProxyJob): void {
       }
       const problem = problemFor(error, job);
       const headers: Record<string, string> = { 'x-request-id': job.requestId };
-      for (let index = 0; index < job.extraHeaders.length; index += 2) headers[job.extraHeaders[index]] = job.extraHeaders[index + 1];
+      for (const list of [job.defaultHeaders, job.extraHeaders]) for (let index = 0; index < list.length; index += 2) headers[list[index]] = list[index + 1];
       // The rest of an unread body would otherwise be parsed as the next request.
       if (hasBody && !req.complete) headers.connection = 'close';
       sendProblem(res, problemBody(problem.status, problem.code, problem.detail, { instance: req.url, requestId: job.requestId }), headers);

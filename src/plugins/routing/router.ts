@@ -4,10 +4,11 @@ import type { Logger } from 'pino';
 import { HttpError } from '../../core/errors.js';
 import { problemBody, sendProblem } from '../../core/problem.js';
 import { requestIdOf } from '../../core/request-log.js';
+import type { RateLimiter } from '../rate-limit/index.js';
 import type { ProxyRouteConfig, RouteConfig, RoutingConfig } from './config.js';
 import { CorsPolicy } from './cors.js';
 import { TrustedProxies, framingProblem } from './headers.js';
-import { logWhenDone } from './log.js';
+import { logWhenDone, type RequestLogExtras } from './log.js';
 import { bySpecificity, compileMatch, joinPath, normaliseTarget, type PathMatcher } from './path.js';
 import { forward } from './proxy.js';
 import type { Upstream, UpstreamHealth, UpstreamRegistry } from './upstream.js';
@@ -82,6 +83,9 @@ export class GatewayRouter implements Router {
   private readonly trusted: TrustedProxies;
   private readonly guards: ProxyGuard[] = [];
   private readonly tunnels = new Set<Duplex>();
+  private rateLimiter?: RateLimiter;
+  /** Flat `[name, value, ...]`, lower-case names: added to answers that do not set them. */
+  private defaultHeaders: string[] = [];
   /** Paths of the app's own routes (`/api/routing/routes`, ...), which proxy routes never shadow. */
   private ownPaths?: RegExp;
 
@@ -145,6 +149,16 @@ export class GatewayRouter implements Router {
     this.guards.push(guard);
   }
 
+  /** Proxied requests skip Express, so the rate-limit plugin's limits are applied here. */
+  useRateLimiter(limiter: RateLimiter | undefined): void {
+    this.rateLimiter = limiter;
+  }
+
+  /** Headers every gateway answer carries unless the upstream set its own (security headers). */
+  useDefaultHeaders(headers: Record<string, string>): void {
+    this.defaultHeaders = Object.entries(headers).flatMap(([name, value]) => [name.toLowerCase(), value]);
+  }
+
   /** Called once the app's routes are mounted. */
   protectOwnPaths(paths: readonly string[]): void {
     const patterns = paths
@@ -191,25 +205,54 @@ export class GatewayRouter implements Router {
       }
       return false;
     }
+    const config = route.config as ProxyRouteConfig;
     const framing = framingProblem(req);
     if (framing) {
       this.answer(req, res, 400, 'ROUTING_AMBIGUOUS_FRAMING', `The request framing is ambiguous: ${framing}.`, ['connection', 'close']);
       return true;
     }
-    const config = route.config as ProxyRouteConfig;
-    const upstream = route.upstream!;
-    if (this.guards.length > 0) {
-      const guarded = { id: route.id, target: upstream.target };
-      for (let index = 0; index < this.guards.length; index++) if (this.guards[index](req, res, guarded)) return true;
-    }
     const requestId = requestIdOf(req);
-    const log = { route: route.id, upstream: upstream.target };
+    const log: RequestLogExtras = { route: route.id };
     logWhenDone(this.logger, req, res, requestId, req.url!, log);
-    const forwardedPath = joinPath(upstream.basePath, config.stripPrefix ? route.matcher.rest(path) : path) + target.query;
-    const extraHeaders = this.cors ? this.cors.responseHeaders(req) : [];
-    forward({ req, res, requestId, route: config, upstream, path: forwardedPath, extraHeaders, trusted: this.trusted, log });
+    const matched = route;
+    const forwardedPath = config.stripPrefix ? matched.matcher.rest(path) : path;
+    if (this.rateLimiter?.ruleFor(req) === undefined) {
+      this.proceed(req, res, matched, requestId, forwardedPath, target.query, log);
+      return true;
+    }
+    // The limiter answers 429 itself, with the request id the kernel's requests would carry.
+    (req as IncomingMessage & { id?: string }).id = requestId;
+    res.setHeader('x-request-id', requestId);
+    this.rateLimiter.check(req, res).then(
+      (allowed) => {
+        if (allowed && !res.destroyed) this.proceed(req, res, matched, requestId, forwardedPath, target.query, log);
+      },
+      () => res.destroy(),
+    );
     return true;
   };
+
+  /** Guards, then the upstream; the route's upstream is read once, so a switch never splits a request. */
+  private proceed(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, requestId: string, path: string, query: string, log: RequestLogExtras): void {
+    const upstream = route.upstream!;
+    log.upstream = upstream.target;
+    if (this.guards.length > 0) {
+      const guarded = { id: route.id, target: upstream.target };
+      for (let index = 0; index < this.guards.length; index++) if (this.guards[index](req, res, guarded)) return;
+    }
+    forward({
+      req,
+      res,
+      requestId,
+      route: route.config as ProxyRouteConfig,
+      upstream,
+      path: joinPath(upstream.basePath, path) + query,
+      extraHeaders: this.cors ? this.cors.responseHeaders(req) : [],
+      defaultHeaders: this.defaultHeaders,
+      trusted: this.trusted,
+      log,
+    });
+  }
 
   /**
    * Closes every proxied WebSocket. The server's drain never ends while an upgraded socket is
@@ -252,6 +295,7 @@ export class GatewayRouter implements Router {
     const requestId = requestIdOf(req);
     logWhenDone(this.logger, req, res, requestId, req.url ?? '/', {});
     const extra: Record<string, string> = { 'x-request-id': requestId };
+    for (let index = 0; index < this.defaultHeaders.length; index += 2) extra[this.defaultHeaders[index]] = this.defaultHeaders[index + 1];
     for (let index = 0; index < headers.length; index += 2) extra[headers[index]] = headers[index + 1];
     if (status >= 400) {
       sendProblem(res, problemBody(status, code, detail, { instance: req.url, requestId }), extra);

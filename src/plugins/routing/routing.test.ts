@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, createApp, definePlugin } from '../../index.js';
+import { createRateLimitPlugin } from '../rate-limit/index.js';
+import { createSecurityPlugin } from '../security/index.js';
 import { createRoutingPlugin } from './index.js';
 import { nodeRequest, rawRequest, startGateway, startUpstream, type TestGateway, type TestUpstream } from './test-support/upstream.js';
 
@@ -225,5 +227,32 @@ describe('static routes and guards', () => {
       { url: '/api/open', id: 'api', target: service.url },
     ]);
     expect(service.seen.map((request) => request.url)).toEqual(['/api/open']);
+  });
+
+  it('applies the rate-limit plugin and the security headers to proxied requests', async () => {
+    const service = await upstream((req, res) => {
+      res.setHeader('set-cookie', ['a=1', 'b=2']);
+      if (req.url === '/api/own-csp') res.setHeader('content-security-policy', "default-src 'none'");
+      res.end('ok');
+    });
+    const { url, logs } = await gateway({ routes: [{ match: '/api/*', target: service.url, health: false }] }, [
+      createRateLimitPlugin({ rules: [{ match: '/api/*', windowMs: 60_000, limit: 3 }] }),
+      createSecurityPlugin(),
+    ]);
+    const first = await fetch(`${url}/api/x`);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('ratelimit')).toMatch(/remaining=2/);
+    expect(first.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
+    expect(first.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(first.headers.get('x-content-type-options')).toBe('nosniff');
+    expect((await fetch(`${url}/api/own-csp`)).headers.get('content-security-policy')).toBe("default-src 'none'");
+    expect((await fetch(`${url}/api/x`)).status).toBe(200);
+    const limited = await fetch(`${url}/api/x`, { headers: { 'x-request-id': 'limited-1' } });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('x-request-id')).toBe('limited-1');
+    expect(await limited.json()).toMatchObject({ code: 'RATE_LIMIT_EXCEEDED', requestId: 'limited-1' });
+    expect(service.seen).toHaveLength(3);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(logs.find((line) => line.requestId === 'limited-1')).toMatchObject({ res: { statusCode: 429 } });
   });
 });
