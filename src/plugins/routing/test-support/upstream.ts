@@ -1,6 +1,6 @@
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { createApp, type App, type ServerPlugin } from '../../../index.js';
+import { createApp, type App, type AppOptions } from '../../../index.js';
 import { captureLogs } from '../../../../test/support/http.js';
 import { createRoutingPlugin, type RoutingOptions } from '../index.js';
 
@@ -52,7 +52,7 @@ export interface TestGateway {
 }
 
 /** The app under test: createApp with the routing plugin (and any extra plugins), on port 0. */
-export async function startGateway(options: RoutingOptions, extra: ServerPlugin[] = []): Promise<TestGateway> {
+export async function startGateway(options: RoutingOptions, extra: NonNullable<AppOptions['plugins']> = []): Promise<TestGateway> {
   const capture = captureLogs();
   const app = createApp({
     name: 'gateway-test',
