@@ -1,6 +1,6 @@
 import net, { type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { createApp, type App, type ServerPlugin } from '../../../index.js';
+import { createApp, type App, type AppOptions } from '../../../index.js';
 import { captureLogs, waitFor } from '../../../../test/support/http.js';
 import { createRoutingPlugin } from '../../routing/index.js';
 import { createTrafficPlugin, type ServiceView, type Traffic, type TrafficPluginOptions, type TrafficServiceOptions } from '../index.js';
@@ -38,7 +38,8 @@ export interface GatewaySetup {
   port?: number;
   service?: Partial<TrafficServiceOptions>;
   traffic?: Partial<TrafficPluginOptions>;
-  plugins?: ServerPlugin[];
+  /** Extra plugins (the control panel, the database). */
+  plugins?: AppOptions['plugins'];
   routeTarget?: string;
 }
 

@@ -1,0 +1,139 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createControlPanelPlugin } from '../plugins/control-panel/index.js';
+import { freePorts, servedVersion, startTrafficGateway, type TrafficGateway } from '../plugins/traffic/test-support/gateway.js';
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PASSWORD = 'correct-horse-battery';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI as a user would, in its own process. */
+function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: '1', QWICKAPPS_URL: undefined, ADMIN_USER: undefined, ADMIN_PASSWORD: undefined, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let directory: string;
+let gateway: TrafficGateway;
+let credentials: Record<string, string>;
+
+beforeAll(async () => {
+  directory = await mkdtemp(path.join(tmpdir(), 'traffic-cli-'));
+  // The real control panel guard: the CLI must authenticate as scripts do, with Basic credentials.
+  const uiDir = path.join(directory, 'ui');
+  await mkdir(uiDir);
+  await writeFile(path.join(uiDir, 'index.html'), '<!doctype html><title>panel</title>');
+  gateway = await startTrafficGateway({
+    ports: await freePorts(2),
+    statePath: path.join(directory, 'state.json'),
+    plugins: [createControlPanelPlugin({ user: 'ops', password: PASSWORD, uiDir })],
+  });
+  credentials = { QWICKAPPS_URL: gateway.url, ADMIN_USER: 'ops', ADMIN_PASSWORD: PASSWORD };
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await rm(directory, { recursive: true, force: true });
+});
+
+describe('qwickapps CLI', () => {
+  it('walks a whole cycle: deploy v1, deploy v2 with progress, promote, status, rollback, history', async () => {
+    const first = await cli(['deploy', 'api', 'v1', '--interval', '100'], credentials);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('Deploying api v1 to slot-a...');
+    expect(first.stdout).toContain('v1 is active in slot-a.');
+    expect(await servedVersion(gateway)).toBe('v1');
+
+    const second = await cli(['deploy', 'api', 'v2', '--interval', '50', '--json'], credentials);
+    expect(second.code).toBe(0);
+    // Progress on stderr while it waits for health; one JSON document on stdout.
+    expect(second.stderr).toMatch(/Deploying api v2 to slot-b\.\.\.\nslot-b: /);
+    expect(second.stderr).toContain('slot-b: healthy, ');
+    expect(second.stderr).toContain('v2 is healthy in slot-b; promote it with: qwickapps promote api');
+    const deployed = JSON.parse(second.stdout) as { slots: { id: string; state: string; eligible: boolean }[] };
+    expect(deployed.slots.find((slot) => slot.id === 'slot-b')).toMatchObject({ state: 'candidate', eligible: true });
+
+    const promoted = await cli(['promote', 'api'], credentials);
+    expect(promoted.code).toBe(0);
+    expect(promoted.stdout).toMatch(/^api: slot-b \(v2\) is active; slot-a \(v1\) is warm for rollback until \d\d:\d\d:\d\d\n$/);
+    expect(await servedVersion(gateway)).toBe('v2');
+
+    const status = await cli(['status'], credentials);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain('api  route api');
+    expect(status.stdout).toMatch(/active {4}slot-b v2 {2}http:\/\/127\.0\.0\.1:\d+/);
+    expect(status.stdout).toMatch(/slot-a +● previous +v1 /);
+    expect(status.stdout).toMatch(/slot-b +● active +v2 /);
+    const statusJson = JSON.parse((await cli(['status', 'api', '--json'], credentials)).stdout) as { services: { name: string; active: { version: string } }[] };
+    expect(statusJson.services).toHaveLength(1);
+    expect(statusJson.services[0]).toMatchObject({ name: 'api', active: { version: 'v2' } });
+
+    const rolledBack = await cli(['rollback', 'api', '--json'], credentials);
+    expect(rolledBack.code).toBe(0);
+    expect(JSON.parse(rolledBack.stdout)).toMatchObject({ active: { slot: 'slot-a', version: 'v1' } });
+    expect(await servedVersion(gateway)).toBe('v1');
+
+    const history = await cli(['history', 'api', '--limit', '2'], credentials);
+    expect(history.code).toBe(0);
+    const lines = history.stdout.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(/api +slot-b +v2 +active -> candidate +ops +rolled back to slot-a/);
+    expect(lines[2]).toMatch(/api +slot-a +v1 +previous -> active +ops +rolled back on request/);
+  });
+
+  it('reports a refused command with its code and exit status 1, as text and as JSON', async () => {
+    // After the cycle above v1 is active again and nothing is warm behind it.
+    const refused = await cli(['rollback', 'api'], credentials);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe('qwickapps: api has no previous release inside its rollback window. [TRAFFIC_NO_PREVIOUS]\n');
+    const json = await cli(['--json', 'promote', 'nope'], credentials);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ error: { status: 404, code: 'TRAFFIC_SERVICE_NOT_FOUND' } });
+  });
+
+  it('fails a deploy whose release crashes, naming the reason', async () => {
+    const run = await cli(['deploy', 'api', 'crash-v3', '--interval', '50'], { ...credentials, CRASH_AFTER: '100' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^qwickapps: crash-v3 failed in slot-b: process exited: exit code 1\.\n$/);
+  });
+
+  it('asks for credentials on 401 and explains an unreachable gateway (exit status 2)', async () => {
+    const unauthenticated = await cli(['status'], { QWICKAPPS_URL: gateway.url });
+    expect(unauthenticated.code).toBe(1);
+    expect(unauthenticated.stderr).toContain('[CPANEL_UNAUTHENTICATED] Set ADMIN_USER and ADMIN_PASSWORD.');
+    const wrong = await cli(['status', '--url', gateway.url], { ADMIN_USER: 'ops', ADMIN_PASSWORD: 'not-the-password' });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('[CPANEL_CREDENTIALS_INVALID]');
+    const [closed] = await freePorts(1);
+    const unreachable = await cli(['status', '--url', `http://127.0.0.1:${closed}`]);
+    expect(unreachable.code).toBe(2);
+    expect(unreachable.stderr).toBe(`qwickapps: Cannot reach the gateway at http://127.0.0.1:${closed} (ECONNREFUSED). Is it running? Set --url or QWICKAPPS_URL.\n`);
+  });
+
+  it('validates its own arguments before calling anything', async () => {
+    const run = await cli(['deploy', 'api', 'v9', '--timeout', 'soon'], credentials);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("option '--timeout <ms>' argument 'soon' is invalid. a whole number of at least 1");
+  });
+});
