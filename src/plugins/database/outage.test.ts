@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../../index.js';
 import { baseUrl, waitFor } from '../../../test/support/http.js';
@@ -71,6 +72,22 @@ describe.each(servers)('$provider going away and coming back', (target) => {
       process.off('unhandledRejection', record);
       process.off('uncaughtException', record);
     }
+  });
+
+  it.skipIf(!target.available)('cancels a statement that runs past statementTimeout, and the pool stays usable', async () => {
+    const sandbox = await target.sandbox();
+    sandboxes.push(sandbox);
+    const { db } = await start({ ...sandbox.options, statementTimeout: 200, pool: { max: 1 } });
+    const began = Date.now();
+    if (db.is('postgresql')) {
+      // Drizzle wraps driver errors; the driver's own is the cause.
+      await expect(db.drizzle.execute(sql`SELECT pg_sleep(5)`)).rejects.toMatchObject({ cause: { message: expect.stringMatching(/statement timeout/) } });
+    } else if (db.is('mysql')) {
+      const huge = sql`SELECT COUNT(*) FROM information_schema.columns a, information_schema.columns b, information_schema.columns c`;
+      await expect(db.drizzle.execute(huge)).rejects.toMatchObject({ cause: { message: expect.stringMatching(/max_statement_time|max_execution_time/) } });
+    }
+    expect(Date.now() - began).toBeLessThan(4_000);
+    await db.ping(2_000);
   });
 
   it.skipIf(!target.available)('reports pool saturation as degraded while callers wait, and stays ready', async () => {
