@@ -1,33 +1,37 @@
 /**
- * `npm start`: the demo product on http://localhost:3101 (PORT overrides it). Invalid
+ * `npm start`: the demo product. The gateway listens on http://localhost:3101 (PORT overrides
+ * it) and runs the API service as a separate process on 3100 (SERVICE_PORT). Invalid
  * configuration fails at once, naming every bad variable, before anything listens.
  */
 import { z } from 'zod';
 import { ConfigError, readEnv } from '../src/index.js';
-import { createDemoApp } from './app.js';
+import { createDemoGateway } from './gateway.js';
 
+const port = (fallback: number, description: string) => ({ schema: z.coerce.number().int().min(1).max(65535).default(fallback), description });
 const DEMO_ENV = {
-  PORT: { schema: z.coerce.number().int().min(0).max(65535).default(3101), description: 'Port the demo listens on' },
-  HOST: { schema: z.string().min(1).default('0.0.0.0'), description: 'Interface the demo binds' },
+  PORT: port(3101, 'Port the gateway listens on'),
+  SERVICE_PORT: port(3100, 'Port of the API service behind the gateway'),
+  HOST: { schema: z.string().min(1).default('0.0.0.0'), description: 'Interface the gateway binds' },
   DATA_DIR: { schema: z.string().min(1).default('.data'), description: 'Folder for embedded data and logs' },
+  DATABASE_URL: { schema: z.string().min(1).optional(), description: 'PostgreSQL or MySQL for the service instead of embedded PGlite' },
+  REDIS_URL: { schema: z.string().min(1).optional(), description: 'Redis for the service instead of the memory cache' },
 };
 
 try {
   const env = readEnv(DEMO_ENV);
-  const app = createDemoApp({ port: env.PORT, host: env.HOST, dataDir: env.DATA_DIR, stdout: false });
-  await app.start();
-  const url = app.context.url()!;
-  console.log(`\n  demo is running\n`);
-  console.log(`  API          ${url}/api/v1/hello`);
-  console.log(`  health       ${url}/health/ready   ${url}/api/health`);
-  console.log(`  diagnostics  ${url}/api/diagnostics`);
-  console.log(`  config       ${url}/api/config`);
-  console.log(`  logs         ${url}/api/logs   (live: ${url}/api/logs/stream)\n`);
+  const serviceEnv: Record<string, string> = {};
+  if (env.DATABASE_URL) serviceEnv.DATABASE_URL = env.DATABASE_URL;
+  if (env.REDIS_URL) serviceEnv.REDIS_URL = env.REDIS_URL;
+  const gateway = createDemoGateway({ port: env.PORT, servicePort: env.SERVICE_PORT, host: env.HOST, dataDir: env.DATA_DIR, env: DEMO_ENV, serviceEnv });
+  await gateway.start();
+  const url = gateway.context.url()!;
+  console.log(`\n  demo is running (gateway ${url}, API service on port ${env.SERVICE_PORT})\n`);
+  console.log(`  frontend       ${url}/`);
+  console.log(`  API            ${url}/api/v1/hello   ${url}/api/v1/stats`);
+  console.log(`  control panel  ${url}/cpanel`);
+  console.log(`  probes         ${url}/health/live   ${url}/health/ready`);
+  console.log(`  management     ${url}/api/health   /api/diagnostics   /api/config   /api/logs (guarded)\n`);
 } catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(error.message);
-  } else {
-    console.error('The demo failed to start:', error instanceof Error ? error.message : error);
-  }
+  console.error(error instanceof ConfigError ? error.message : `The demo failed to start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 }

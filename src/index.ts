@@ -58,7 +58,11 @@ export { orderPlugins } from './core/registry.js';
 export { EventBus, ServiceRegistry } from './core/services.js';
 export type { AppEvents, Services } from './core/services.js';
 export type { ShutdownOptions } from './core/shutdown.js';
+export { formView } from './core/ui.js';
 export type {
+  UIField,
+  UIJsonSchema,
+  UIViewKind,
   UIAction,
   UIColumn,
   UIColumnFormat,

@@ -54,6 +54,12 @@ export interface PluginConfig<TConfig> {
 }
 
 /**
+ * A function of the plugin's context, declared with method syntax so that a plugin with a
+ * specific config type still fits where any plugin is expected (`ServerPlugin<unknown>[]`).
+ */
+type ContextFunction<TConfig, R> = { bivariant(context: PluginContext<TConfig>): R }['bivariant'];
+
+/**
  * The one extension primitive. Every capability is a plugin built by `createXPlugin(options)`.
  * @example
  * const hello = definePlugin({
@@ -75,12 +81,12 @@ export interface ServerPlugin<TConfig = unknown> {
   onShutdown?(context: PluginContext<TConfig>): Promise<void> | void;
 
   /** Routes, or a function of the context called after `onInit`. */
-  routes?: RouteDefinition[] | ((context: PluginContext<TConfig>) => RouteDefinition[]);
-  middleware?: MiddlewareDefinition[] | ((context: PluginContext<TConfig>) => MiddlewareDefinition[]);
+  routes?: RouteDefinition[] | ContextFunction<TConfig, RouteDefinition[]>;
+  middleware?: MiddlewareDefinition[] | ContextFunction<TConfig, MiddlewareDefinition[]>;
 
   healthCheck?: (() => Promise<HealthCheckResult | void>) | PluginHealthCheck;
 
-  ui?: UIContribution | ((context: PluginContext<TConfig>) => UIContribution);
+  ui?: UIContribution | ContextFunction<TConfig, UIContribution>;
 }
 
 /** Only adds types: `definePlugin({ ... })` infers the config type from the schema. */

@@ -112,6 +112,7 @@ export function createStaticPlugin(options: StaticPluginOptions): ServerPlugin<S
         path: config.mountPath === '/' ? '/{*path}' : `${config.mountPath}{/*path}`,
         handler,
         description: config.spa ? 'Static files with SPA fallback' : 'Static files',
+        fallback: true,
       });
       return routes;
     },
