@@ -113,7 +113,8 @@ export class FakeKubernetes {
       const tail = Number(url.searchParams.get('tailLines') ?? 0);
       const lines = text.split('\n').filter(Boolean);
       res.writeHead(200, { 'content-type': 'text/plain' });
-      return res.end(`${(tail ? lines.slice(-tail) : lines).join('\n')}\n`);
+      res.end(`${(tail ? lines.slice(-tail) : lines).join('\n')}\n`);
+      return;
     }
     const selector = Object.fromEntries((url.searchParams.get('labelSelector') ?? '').split(',').filter(Boolean).map((pair) => pair.split('=')));
     const items = [...this.objects.entries()]
