@@ -71,8 +71,8 @@ function createDatabase(driver: Driver, shared: Shared): Database {
       if (shared.root) return shared.root.registerMigrations(plugin, folders);
       sets.register(plugin, folders);
       const applied = await applyMigrations(driver, sets.folders(dialect, plugin), migrateOptions);
-      for (const tenant of tenants.values()) {
-        await applyMigrations((await tenant).driver, sets.folders(dialect, plugin), migrateOptions);
+      for (const tenant of await Promise.allSettled(tenants.values())) {
+        if (tenant.status === 'fulfilled') await applyMigrations(tenant.value.driver, sets.folders(dialect, plugin), migrateOptions);
       }
       return applied;
     },

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpError, type App, type ServerPlugin } from '../../index.js';
 import { baseUrl } from '../../../test/support/http.js';
@@ -54,6 +55,17 @@ describe.each(schemaTargets)('schema per tenant on $provider', (target) => {
 
     const response = await fetch(`${baseUrl(app)}/t/${a}/items`);
     expect(await response.json()).toEqual([{ id: 1, name: 'only in a' }]);
+  });
+
+  it.skipIf(!target.available)('applies migrations a plugin registers later to tenant schemas already open', async () => {
+    const { db, sandbox } = await open(target.provider);
+    const tenant = await db.forTenant(sandbox.tenant('late'));
+    const notes = await writeMigrations({ '0001_notes': 'CREATE TABLE notes (id integer PRIMARY KEY)' });
+    await db.registerMigrations('notes', { postgres: notes });
+    expect((await tenant.migrations()).map((m) => `${m.plugin}/${m.name}`)).toEqual(['app/0001_items', 'notes/0001_notes']);
+    if (!tenant.is('postgresql')) throw new Error('expected the postgresql dialect');
+    const { rows } = await tenant.drizzle.execute(sql`SELECT count(*)::int AS count FROM notes`);
+    expect(rows).toEqual([{ count: 0 }]);
   });
 
   it.skipIf(!target.available)('refuses ids that are not safe identifiers with a 400', async () => {
