@@ -67,6 +67,7 @@ export const databaseOptionsSchema = z
     schema: identifier('a schema name').optional(),
     pool: z
       .object({
+        /** Connections kept open when idle (opened on demand, never closed below this). */
         min: z.number().int().min(0).default(0),
         max: z.number().int().min(1).default(10),
         /** Idle connections above `min` close after this many ms. */
