@@ -1,13 +1,14 @@
 import net from 'node:net';
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, type HttpError, PluginLifecycleError, createApp, type App } from '../../index.js';
 import { baseUrl, captureLogs } from '../../../test/support/http.js';
 import { importDriver } from './driver.js';
 import { createDatabasePlugin, type DatabaseOptions } from './index.js';
-import { TARGETS, startApp, tempDir, type Sandbox } from './test-support/targets.js';
+import { TARGETS, removeTempDirs, startApp, tempDir, type Sandbox } from './test-support/targets.js';
 
+afterAll(removeTempDirs);
 const apps: App[] = [];
 const dirs: string[] = [];
 const sandboxes: Sandbox[] = [];

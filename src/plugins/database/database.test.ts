@@ -1,9 +1,11 @@
 import { sql } from 'drizzle-orm';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HttpError, PluginLifecycleError, type App } from '../../index.js';
 import { baseUrl } from '../../../test/support/http.js';
-import { ITEMS_SQL, TARGETS, items, startApp, writeMigrations, type Sandbox, type Started } from './test-support/targets.js';
+import { ITEMS_SQL, TARGETS, items, removeTempDirs, startApp, writeMigrations, type Sandbox, type Started } from './test-support/targets.js';
 
+
+afterAll(removeTempDirs);
 /** One behavioural suite, run against every provider. */
 describe.each(TARGETS)('database plugin on $provider', (target) => {
   describe.skipIf(!target.available)(`${target.provider}`, () => {

@@ -1,9 +1,10 @@
 import { writeFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../../index.js';
-import { ITEMS_SQL, TARGETS, items, startApp, tempDir, writeMigrations, type Sandbox, type Started } from './test-support/targets.js';
+import { ITEMS_SQL, TARGETS, items, removeTempDirs, startApp, tempDir, writeMigrations, type Sandbox, type Started } from './test-support/targets.js';
 
+afterAll(removeTempDirs);
 const postgres = TARGETS.find((target) => target.provider === 'postgres')!;
 const mysql = TARGETS.find((target) => target.provider === 'mysql')!;
 

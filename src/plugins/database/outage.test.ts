@@ -1,11 +1,12 @@
 import { sql } from 'drizzle-orm';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../../index.js';
 import { baseUrl, waitFor } from '../../../test/support/http.js';
 import { SERVICES } from '../../../test/support/services.js';
 import { TcpProxy } from '../../../test/support/tcp-proxy.js';
-import { ITEMS_SQL, TARGETS, items, startApp, writeMigrations, type Sandbox, type Started } from './test-support/targets.js';
+import { ITEMS_SQL, TARGETS, items, removeTempDirs, startApp, writeMigrations, type Sandbox, type Started } from './test-support/targets.js';
 
+afterAll(removeTempDirs);
 const apps: App[] = [];
 const sandboxes: Sandbox[] = [];
 const proxies: TcpProxy[] = [];

@@ -1,9 +1,10 @@
 import { sql } from 'drizzle-orm';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { HttpError, type App, type ServerPlugin } from '../../index.js';
 import { baseUrl } from '../../../test/support/http.js';
-import { ITEMS_SQL, TARGETS, items, startApp, writeMigrations, type Sandbox } from './test-support/targets.js';
+import { ITEMS_SQL, TARGETS, items, removeTempDirs, startApp, writeMigrations, type Sandbox } from './test-support/targets.js';
 
+afterAll(removeTempDirs);
 const apps: App[] = [];
 const sandboxes: Sandbox[] = [];
 afterEach(async () => {

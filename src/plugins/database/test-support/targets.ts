@@ -27,8 +27,17 @@ export interface Target {
 
 export const uniqueName = (prefix = 'qa') => `${prefix}_${randomBytes(5).toString('hex')}`;
 
+const created: string[] = [];
+
+/** A temporary directory, removed by `removeTempDirs()`. */
 export async function tempDir(): Promise<string> {
-  return mkdtemp(path.join(os.tmpdir(), 'qwick-db-'));
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'qwick-db-'));
+  created.push(dir);
+  return dir;
+}
+
+export async function removeTempDirs(): Promise<void> {
+  await Promise.all(created.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 }
 
 async function postgresAdmin<T>(fn: (query: (sql: string) => Promise<unknown>) => Promise<T>): Promise<T> {
