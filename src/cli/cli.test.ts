@@ -115,7 +115,8 @@ describe('qwickapps CLI', () => {
   it('fails a deploy whose release crashes, naming the reason', async () => {
     const run = await cli(['deploy', 'api', 'crash-v3', '--interval', '50'], { ...credentials, CRASH_AFTER: '100' });
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^qwickapps: crash-v3 failed in slot-b: process exited: exit code 1\.\n$/);
+    // The exit usually arrives first; on a loaded machine failing checks may beat it.
+    expect(run.stderr).toMatch(/^qwickapps: crash-v3 failed in slot-b: (process exited: exit code 1|failed 2 consecutive health checks: .*ECONNREFUSED)\.\n$/);
   });
 
   it('asks for credentials on 401 and explains an unreachable gateway (exit status 2)', async () => {

@@ -57,7 +57,9 @@ async function waitForHealth(api: TrafficClient, service: string, version: strin
       report(`${version} is active in ${slotId}.`);
       return view;
     }
-    if (slot.state === 'candidate' && slot.eligible) {
+    // A first release, or one under autoPromote, is promoted by the gateway itself: wait for it.
+    const promotesItself = view.autoPromote || !view.active;
+    if (slot.state === 'candidate' && slot.eligible && !promotesItself) {
       report(`${version} is healthy in ${slotId}; promote it with: qwickapps promote ${service}`);
       return view;
     }

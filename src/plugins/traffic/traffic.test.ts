@@ -103,7 +103,8 @@ describe('traffic over local processes', () => {
     expect(view.slots.find((slot) => slot.id === 'slot-b')).toMatchObject({ colour: 'red' });
     const history = started.traffic.history('api', 100);
     expect(history.some((t) => t.slot === 'slot-b' && t.to === 'active')).toBe(false);
-    expect(history[0]).toMatchObject({ slot: 'slot-b', to: 'failed', reason: 'process exited: exit code 1' });
+    // The exit usually arrives first; on a loaded machine failing checks may beat it.
+    expect(history[0]).toMatchObject({ slot: 'slot-b', to: 'failed', reason: expect.stringMatching(/^(process exited: exit code 1|failed 2 consecutive health checks: .*ECONNREFUSED)$/) });
     expect(await servedVersion(started)).toBe('v1');
     const logs = await api(started, 'GET', '/services/api/slots/slot-b/logs?limit=10');
     expect(logs.body.lines).toContain('release crash-v2 crashing on purpose');
