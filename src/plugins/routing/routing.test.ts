@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, createApp, definePlugin } from '../../index.js';
+import { waitFor } from '../../../test/support/http.js';
 import { createRateLimitPlugin } from '../rate-limit/index.js';
 import { createSecurityPlugin } from '../security/index.js';
 import { createRoutingPlugin } from './index.js';
@@ -88,6 +89,16 @@ describe('proxy routes', () => {
     const line = logs.find((entry) => entry.msg === 'request completed' && entry.requestId === 'client-req-1');
     expect(line).toMatchObject({ req: { method: 'GET', url: '/thing', remoteAddress: '127.0.0.1' }, res: { statusCode: 200 }, route: '/*' });
     expect(typeof line?.responseTime).toBe('number');
+  });
+
+  it('logs request headers at debug level, with credentials redacted', async () => {
+    const service = await upstream();
+    const { url, logs } = await gateway({ routes: [{ match: '/*', target: service.url, health: false }] }, [], 'debug');
+    await fetch(url, { headers: { authorization: 'Bearer secret-token', 'x-request-id': 'debug-1' } });
+    await waitFor(() => logs.some((line) => line.requestId === 'debug-1'), 'log line');
+    const line = logs.find((entry) => entry.requestId === 'debug-1') as { req: { headers: Record<string, string> } };
+    expect(line.req.headers.authorization).toBe('[REDACTED]');
+    expect(service.seen[0].headers.authorization).toBe('Bearer secret-token');
   });
 
   it('keeps and appends to forwarding headers only when the previous hop is trusted', async () => {

@@ -52,13 +52,13 @@ export interface TestGateway {
 }
 
 /** The app under test: createApp with the routing plugin (and any extra plugins), on port 0. */
-export async function startGateway(options: RoutingOptions, extra: NonNullable<AppOptions['plugins']> = []): Promise<TestGateway> {
+export async function startGateway(options: RoutingOptions, extra: NonNullable<AppOptions['plugins']> = [], level: 'info' | 'debug' = 'info'): Promise<TestGateway> {
   const capture = captureLogs();
   const app = createApp({
     name: 'gateway-test',
     port: 0,
     host: '127.0.0.1',
-    logger: { level: 'info', destination: capture.stream, stdout: false },
+    logger: { level, destination: capture.stream, stdout: false },
     shutdown: { signals: false, drainTimeout: 2_000 },
     plugins: [createRoutingPlugin(options), ...extra],
   });
