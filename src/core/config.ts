@@ -76,7 +76,8 @@ const URL_IN_TEXT = /([a-z][a-z0-9+.-]*:\/\/)([^\s/?#]*)(\S*)/gi;
  * parsing is masked too, up to the last `@`.
  */
 export function maskUrlPassword(value: string): string {
-  if (!value.includes('@') || !value.includes('://')) return value;
+  if (!value.includes('@')) return value;
+  if (!value.includes('://')) return maskBareCredentials(value);
   return value.replace(URL_IN_TEXT, (whole, scheme: string, authority: string, rest: string) => {
     const at = authority.lastIndexOf('@');
     if (at >= 0) {
@@ -90,6 +91,16 @@ export function maskUrlPassword(value: string): string {
     if (colon < 0 || restAt < 0 || /^\d*$/.test(authority.slice(colon + 1))) return whole;
     return `${scheme}${authority.slice(0, colon + 1)}${MASK}${rest.slice(restAt)}`;
   });
+}
+
+/**
+ * A mistyped URL (`postgres//user:pw@db`) is no URL, yet still carries a password: mask any
+ * `user:password@host` run. Over-masking a look-alike is harmless; leaking is not.
+ */
+function maskBareCredentials(value: string): string {
+  return value.replace(/(^|[\s/"'=(])([^\s:@/"'()]+):([^\s@/"']+)@(?=[\w[])/g, (whole, before: string, user: string, password: string) =>
+    password === MASK || /^\d+$/.test(password) ? whole : `${before}${user}:${MASK}@`,
+  );
 }
 
 /**

@@ -100,4 +100,10 @@ describe('masking', () => {
     const { report } = inspectEnv({ QA_URL: z.string().startsWith('mysql://') }, { QA_URL: 'postgres://u:raw-env@h/db' });
     expect(report[0]).toMatchObject({ status: 'invalid', value: 'postgres://u:********@h/db' });
   });
+
+  it('masks the password of a mistyped URL that is no URL at all', () => {
+    expect(maskUrlPassword('postgres//user:pw@db:5432/x')).toBe('postgres//user:********@db:5432/x');
+    expect(maskUrlPassword('DATABASE_URL=user:secret@host')).toBe('DATABASE_URL=user:********@host');
+    expect(maskUrlPassword('bob@example.com')).toBe('bob@example.com');
+  });
 });
