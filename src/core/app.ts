@@ -1,6 +1,6 @@
-import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import express, { type Express, type Request, type RequestHandler } from 'express';
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Express } from 'express';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import { inspectEnv, isSecretName, secretKeysOf, toConfigIssues, type EnvSpec } from './config.js';
@@ -15,7 +15,8 @@ import {
   type UpgradeHandler,
   type RouteRecord,
 } from './context.js';
-import { ConfigError, HttpError, PluginGraphError, PluginLifecycleError, errorMessage, type ConfigIssue } from './errors.js';
+import { createAdminGate } from './admin-gate.js';
+import { ConfigError, PluginGraphError, PluginLifecycleError, errorMessage, type ConfigIssue } from './errors.js';
 import { HealthRegistry } from './health-registry.js';
 import { createLogger, flushLogger, type LoggerOptions } from './logger.js';
 import type { PluginStatus, ServerPlugin } from './plugin.js';
@@ -23,6 +24,7 @@ import { errorHandler, notFoundHandler } from './problem.js';
 import { orderPlugins } from './registry.js';
 import { requestLogger } from './request-log.js';
 import { EventBus, ServiceRegistry } from './services.js';
+import { createHttpServer } from './server.js';
 import { runShutdown, installSignalHandlers, type ShutdownOptions } from './shutdown.js';
 import type { UIContribution } from './ui.js';
 import './types.js';
@@ -167,33 +169,13 @@ export function createApp(options: AppOptions): App {
   expressApp.disable('x-powered-by');
   expressApp.set('trust proxy', options.trustProxy ?? false);
 
-  const server = http.createServer((req, res) => {
-    // Once stopping, tell keep-alive clients to leave now instead of being cut by the drain.
-    if (phase === 'stopping') res.shouldKeepAlive = false;
-    for (let index = 0; index < rawHandlers.length; index++) if (rawHandlers[index](req, res)) return;
-    expressApp(req, res);
+  const { server, drain } = createHttpServer({
+    dispatch: expressApp,
+    rawHandlers,
+    upgradeHandlers,
+    isStopping: () => phase === 'stopping',
+    timeouts: options.server,
   });
-  // Requests in progress per socket, so a drain can close sockets that carry none (including
-  // those opened speculatively by clients that never sent a request).
-  const activeRequests = new Map<Socket, number>();
-  server.on('connection', (socket: Socket) => {
-    activeRequests.set(socket, 0);
-    socket.once('close', () => activeRequests.delete(socket));
-  });
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const socket = req.socket;
-    activeRequests.set(socket, (activeRequests.get(socket) ?? 0) + 1);
-    res.once('close', () => {
-      if (activeRequests.has(socket)) activeRequests.set(socket, Math.max(0, activeRequests.get(socket)! - 1));
-    });
-  });
-  server.on('upgrade', (req, socket, head) => {
-    for (const handler of upgradeHandlers) if (handler(req, socket, head)) return;
-    socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-  });
-  server.keepAliveTimeout = options.server?.keepAliveTimeout ?? 5_000;
-  server.headersTimeout = options.server?.headersTimeout ?? 60_000;
-  server.requestTimeout = options.server?.requestTimeout ?? 300_000;
 
   const setState = (record: PluginRecord, state: PluginStatus['state'], error?: unknown) => {
     record.status.state = state;
@@ -225,13 +207,7 @@ export function createApp(options: AppOptions): App {
     adminGuard: () => guard,
   };
 
-  // Without a guard, management routes answer only direct local callers: a request that came
-  // through a proxy (it carries X-Forwarded-For) or from another host is refused.
-  const adminGate: RequestHandler = (req, res, next) => {
-    if (guard) return guard.middleware(req, res, next);
-    if (isDirectLocalRequest(req)) return next();
-    next(new HttpError(401, 'ADMIN_GUARD_REQUIRED', 'Management endpoints need the control panel guard (or a direct local connection).'));
-  };
+  const adminGate = createAdminGate(() => guard);
 
   const mountPlugins = () => {
     expressApp.use(requestLogger(appLogger, context));
@@ -364,7 +340,7 @@ export function createApp(options: AppOptions): App {
       events.emit('app:shutdown', { reason });
       const delay = stopOptions.readinessDelay ?? 0;
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-      await drainServer(server, activeRequests, shutdownSettings.drainTimeout, appLogger);
+      await drain(shutdownSettings.drainTimeout, appLogger);
       await shutdownPlugins(records.filter((record) => record.status.state !== 'registered' && record.status.state !== 'failed'));
       health.stop();
       removeSignalHandlers?.();
@@ -378,41 +354,9 @@ export function createApp(options: AppOptions): App {
   return { express: expressApp, server, context, start, stop };
 }
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
-
-function isDirectLocalRequest(req: Request): boolean {
-  const address = req.socket.remoteAddress ?? '';
-  return LOOPBACK.test(address) && req.headers['x-forwarded-for'] === undefined && req.headers.forwarded === undefined;
-}
-
 function registerPluginHealthCheck(record: PluginRecord, health: HealthRegistry): void {
   const check = record.plugin.healthCheck;
   if (!check) return;
   const definition = typeof check === 'function' ? { run: check } : check;
   health.register({ name: record.plugin.name, plugin: record.plugin.name, ...definition });
-}
-
-/**
- * Stops accepting, lets in-flight requests finish (bounded), and closes idle keep-alive sockets
- * as soon as they become idle so clients reconnect elsewhere.
- */
-async function drainServer(server: http.Server, activeRequests: Map<Socket, number>, timeout: number, logger: Logger): Promise<void> {
-  if (!server.listening) return;
-  const closeIdle = () => {
-    for (const [socket, count] of activeRequests) if (count === 0) socket.destroy();
-  };
-  await new Promise<void>((resolve) => {
-    const sweep = setInterval(closeIdle, 50);
-    const deadline = setTimeout(() => {
-      logger.warn({ timeout }, 'in-flight requests did not finish in time; closing connections');
-      server.closeAllConnections();
-      for (const socket of activeRequests.keys()) socket.destroy();
-    }, timeout);
-    server.close(() => {
-      clearInterval(sweep);
-      clearTimeout(deadline);
-      resolve();
-    });
-    closeIdle();
-  });
 }
