@@ -60,6 +60,9 @@ export class ServiceController {
       this.state = reconcileSlots(saved, this.options.config.slots, this.options.now());
       await this.dispatch({ type: 'restore' });
       this.options.logger.info({ service: this.name, slots: this.state.slots.map((slot) => `${slot.id}:${slot.state}`) }, 'traffic state restored');
+    } else if (this.options.config.initialVersion) {
+      // A first run: bring the configured release up; later runs restore what was routed.
+      await this.dispatch({ type: 'deploy', version: this.options.config.initialVersion, actor: 'system' });
     }
     const { healthInterval } = this.options.config;
     this.timers.push(setInterval(() => this.checkAll(), healthInterval), setInterval(() => this.tick(), this.options.tickInterval));

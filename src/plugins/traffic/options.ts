@@ -31,6 +31,8 @@ const serviceSchema = z
     idleTimeout: z.number().int().positive().default(15 * MINUTE),
     /** Dev: how long a request waits for a sleeping slot to start before a 503. Default 30 s. */
     wakeTimeout: z.number().int().positive().default(30_000),
+    /** Deployed at start-up when the service has no saved state yet (a first run). */
+    initialVersion: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/, 'a version like "v1"').optional(),
     /** Process orchestrator: this service's release command (overrides the orchestrator's). */
     release: releaseCommandSchema.optional(),
     /** Process and docker orchestrators: this service's slot ports. */

@@ -36,6 +36,12 @@ async function portClosed(port: number): Promise<boolean> {
   }
 }
 
+/** With v1 already active: v2 a promotable candidate in slot-b. */
+async function activeV1CandidateV2AfterV1(started: TrafficGateway): Promise<void> {
+  expect((await api(started, 'POST', '/deploy', { service: 'api', version: 'v2' })).status).toBe(202);
+  await waitForService(started, (view) => view.slots.some((slot) => slot.id === 'slot-b' && slot.eligible), 'v2 eligible');
+}
+
 /** v1 active in slot-a, v2 a promotable candidate in slot-b. */
 async function activeV1CandidateV2(started: TrafficGateway): Promise<void> {
   expect((await api(started, 'POST', '/deploy', { service: 'api', version: 'v1' })).status).toBe(202);
@@ -168,6 +174,20 @@ describe('traffic over local processes', () => {
     await waitForService(second, (view) => view.slots.every((slot) => slot.passing > 0), 'both releases back');
     expect((await api(second, 'POST', '/rollback', {})).status).toBe(200);
     expect(await servedVersion(second)).toBe('v1');
+  });
+
+  it('deploys initialVersion on a first run only', async () => {
+    const first = await gateway({ service: { initialVersion: 'v1' } });
+    await waitForService(first, (view) => view.active?.version === 'v1', 'initial v1 active');
+    expect(first.traffic.history('api', 10).at(-1)).toMatchObject({ to: 'starting', actor: 'system', reason: 'deploy v1' });
+    await activeV1CandidateV2AfterV1(first);
+    await api(first, 'POST', '/promote', {});
+    await first.stop();
+    gateways.splice(gateways.indexOf(first), 1);
+    // The saved state wins over initialVersion: v2 stays active.
+    const second = await gateway({ service: { initialVersion: 'v1' } });
+    expect(second.traffic.service('api').active?.version).toBe('v2');
+    await waitFor(async () => (await servedVersion(second)) === 'v2', 'v2 served after the restart');
   });
 
   it('answers bad requests with problem+json', async () => {
