@@ -111,6 +111,21 @@ describe('password guard', () => {
     expect(JSON.stringify(logs)).not.toContain(PASSWORD);
   });
 
+  it('counts concurrent failed logins against the limit even while a slow password hash is verified', async () => {
+    vi.stubEnv('ADMIN_PASSWORD_HASH', await hashPassword('hashed password 1'));
+    try {
+      const { base } = await start({ password: undefined, loginRateLimit: { max: 3, windowMs: 60_000 } });
+      const attempt = (index: number) =>
+        fetch(`${base}/cpanel/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'admin', password: `wrong-${index}` }) });
+      const statuses = (await Promise.all(Array.from({ length: 12 }, (_, index) => attempt(index)))).map((response) => response.status);
+      // Every attempt was checked by the hash only while fewer than `max` were counted.
+      expect(statuses.filter((status) => status === 401)).toHaveLength(3);
+      expect(statuses.filter((status) => status === 429)).toHaveLength(9);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
   it('ends the session on logout: the same cookie is refused afterwards', async () => {
     const { base } = await start();
     const { cookie, csrfToken } = await login(base, 'admin', PASSWORD);

@@ -88,11 +88,25 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
     return userMatches && passwordMatches && (options.passwordHash !== undefined || password !== undefined);
   };
 
-  const refuseIfLimited = (req: Request, res: Response): boolean => {
+  const refuseIfLimited = (req: Request, res: Response): void => {
     const wait = limiter.retryAfter(clientOf(req));
-    if (wait === 0) return false;
+    if (wait === 0) return;
     res.setHeader('retry-after', String(wait));
     throw new HttpError(429, 'CPANEL_LOGIN_RATE_LIMITED', `Too many failed logins; try again in ${wait} s.`, { details: { retryAfter: wait } });
+  };
+
+  /**
+   * Counts the attempt as failed before verifying and forgives it on success: a scrypt hash is
+   * verified off the event loop, so attempts sent in parallel would otherwise all pass the limit
+   * check before the first failure is counted.
+   */
+  const attempt = async (req: Request, res: Response, user: string, given: string): Promise<boolean> => {
+    refuseIfLimited(req, res);
+    const client = clientOf(req);
+    limiter.fail(client);
+    if (!(await verify(user, given))) return false;
+    limiter.succeed(client);
+    return true;
   };
 
   const setCookie = (req: Request, res: Response, value: string, maxAgeSeconds: number) => {
@@ -123,13 +137,10 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
       // because the guard never sends a Basic challenge, so they need no CSRF token.
       const basic = basicCredentials(req);
       if (basic) {
-        refuseIfLimited(req, res);
-        if (await verify(basic.user, basic.password)) {
-          limiter.succeed(clientOf(req));
+        if (await attempt(req, res, basic.user, basic.password)) {
           attached.set(req, { user: basic.user });
           return next();
         }
-        limiter.fail(clientOf(req));
         logger?.warn({ client: clientOf(req), user: basic.user }, 'control panel credentials refused');
         throw new HttpError(401, 'CPANEL_CREDENTIALS_INVALID', 'Wrong user or password.');
       }
@@ -147,12 +158,10 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
       const parsed = loginBody.safeParse(req.body);
       if (!parsed.success) throw new HttpError(400, 'CPANEL_LOGIN_INVALID', 'Send JSON { "user": string, "password": string }.');
       const client = clientOf(req);
-      if (!(await verify(parsed.data.user, parsed.data.password))) {
-        limiter.fail(client);
+      if (!(await attempt(req, res, parsed.data.user, parsed.data.password))) {
         logger?.warn({ client, user: parsed.data.user }, 'control panel login failed');
         throw new HttpError(401, 'CPANEL_LOGIN_FAILED', 'Wrong user or password.');
       }
-      limiter.succeed(client);
       const session = sessions.create(options.user);
       setCookie(req, res, sessions.cookieValue(session), Math.floor(options.sessionTtl / 1000));
       logger?.info({ client, user: session.user }, 'control panel login');
