@@ -60,6 +60,9 @@ describe('password guard', () => {
     const forgedId = `${id.slice(0, -1)}${id.endsWith('A') ? 'B' : 'A'}.${signature}`;
     expect((await fetch(`${base}/api/things`, { headers: { cookie: `${name}=${forgedId}` } })).status).toBe(401);
     expect((await fetch(`${base}/api/things`, { headers: { cookie: `${name}=${id}.${'x'.repeat(signature.length)}` } })).status).toBe(401);
+    const malformed = await fetch(`${base}/api/things`, { headers: { cookie: `${name}=%E0%A4%A` } });
+    expect(malformed.status).toBe(401);
+    expect(((await malformed.json()) as { code: string }).code).toBe('CPANEL_UNAUTHENTICATED');
   });
 
   it('marks the cookie Secure when the request came over HTTPS (through a trusted proxy)', async () => {
