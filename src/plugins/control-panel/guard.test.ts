@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { PluginLifecycleError, definePlugin, type App } from '../../index.js';
+import { ConfigError, PluginLifecycleError, definePlugin, type App } from '../../index.js';
 import { baseUrl } from '../../../test/support/http.js';
 import { createControlPanelPlugin, hashPassword, type ControlPanelGuard } from './index.js';
 import { login, startApp, uiFixture } from './test-support/fixtures.js';
@@ -225,6 +225,19 @@ describe('start-up', () => {
     empty = uiFixture();
   });
   afterAll(() => empty.remove());
+
+  it('refuses a malformed ADMIN_PASSWORD_HASH at start-up, naming the variable', async () => {
+    vi.stubEnv('ADMIN_PASSWORD_HASH', 'scrypt:16384:8:1:c2FsdHNhbHRzYWx0:A');
+    try {
+      const failure = await startApp([createControlPanelPlugin({ uiDir: empty.dir, password: undefined })]).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(ConfigError);
+      const issue = (failure as ConfigError).issues.find((each) => each.name === 'ADMIN_PASSWORD_HASH');
+      expect(issue?.expected).toMatch(/key/);
+      expect(issue?.received).toBe('********');
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
 
   it('fails with a clear error when the UI is not built', async () => {
     const failure = await startApp([createControlPanelPlugin({ uiDir: `${empty.dir}/missing`, password: PASSWORD })]).catch((error: unknown) => error);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { secret } from '../../core/config.js';
+import { passwordHashProblem } from './password.js';
 
 const HEX_COLOUR = /^#[0-9a-f]{6}$/i;
 const MOUNT_PATH = /^\/[a-z0-9][a-z0-9/_-]*[a-z0-9]$|^\/[a-z0-9]$/i;
@@ -22,7 +23,12 @@ export const controlPanelOptionsSchema = z.strictObject({
   /** The password of the built-in guard (env `ADMIN_PASSWORD`). */
   password: secret(z.string().min(8, 'at least 8 characters').max(1024)).optional(),
   /** Or its scrypt hash from `hashPassword()` (env `ADMIN_PASSWORD_HASH`). */
-  passwordHash: secret(z.string().regex(/^scrypt:\d+:\d+:\d+:[\w-]+:[\w-]+$/, 'a hash made by hashPassword(): scrypt:N:r:p:salt:key')).optional(),
+  passwordHash: secret(
+    z.string().superRefine((hash, context) => {
+      const problem = passwordHashProblem(hash);
+      if (problem) context.addIssue({ code: 'custom', message: problem });
+    }),
+  ).optional(),
   /** Key that signs session cookies (env `ADMIN_SESSION_SECRET`); random per process when unset. */
   sessionSecret: secret(z.string().min(32, 'at least 32 characters')).optional(),
   /** Milliseconds a session lasts after login. Default 8 hours. */

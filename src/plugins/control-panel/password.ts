@@ -33,13 +33,41 @@ export async function hashPassword(password: string, cost: { N?: number; r?: num
   return `scrypt:${N}:${r}:${p}:${salt.toString('base64url')}:${key.toString('base64url')}`;
 }
 
-/** True when `password` matches a `hashPassword()` hash; compares in constant time. */
+interface ParsedHash {
+  cost: { N: number; r: number; p: number };
+  salt: Buffer;
+  key: Buffer;
+}
+
+/** Shortest salt and key accepted: a key of a few bytes (or none) would match almost any password. */
+const MIN_SALT_BYTES = 8;
+const MIN_KEY_BYTES = 16;
+
+function parseHash(hash: string): ParsedHash | string {
+  const parts = hash.split(':');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return 'a hash made by hashPassword(): scrypt:N:r:p:salt:key';
+  const [N, r, p] = parts.slice(1, 4).map((part) => (/^\d{1,10}$/.test(part) ? Number(part) : Number.NaN));
+  if (!(N > 1) || (N & (N - 1)) !== 0) return `an scrypt cost N that is a power of two above 1 (got ${parts[1]})`;
+  if (!(r >= 1) || !(p >= 1)) return 'scrypt r and p of at least 1';
+  if (128 * N * r > MAX_MEMORY) return `an scrypt cost within ${MAX_MEMORY / 1024 / 1024} MiB of memory (128 * N * r)`;
+  const [salt, key] = parts.slice(4).map((part) => Buffer.from(part, 'base64url'));
+  if (salt.length < MIN_SALT_BYTES) return `a salt of at least ${MIN_SALT_BYTES} bytes`;
+  if (key.length < MIN_KEY_BYTES) return `a key of at least ${MIN_KEY_BYTES} bytes (the hash looks truncated)`;
+  return { cost: { N, r, p }, salt, key };
+}
+
+/** What is wrong with a hash (for option validation), or undefined when it can be verified against. */
+export function passwordHashProblem(hash: string): string | undefined {
+  const parsed = parseHash(hash);
+  return typeof parsed === 'string' ? parsed : undefined;
+}
+
+/** True when `password` matches a `hashPassword()` hash; compares in constant time. A malformed hash never matches. */
 export async function verifyPasswordHash(password: string, hash: string): Promise<boolean> {
-  const [scheme, n, r, p, salt, key] = hash.split(':');
-  if (scheme !== 'scrypt' || !salt || !key) return false;
-  const expected = Buffer.from(key, 'base64url');
-  const actual = await scryptAsync(password, Buffer.from(salt, 'base64url'), expected.length, { N: Number(n), r: Number(r), p: Number(p) });
-  return timingSafeEqual(actual, expected);
+  const parsed = parseHash(hash);
+  if (typeof parsed === 'string') return false;
+  const actual = await scryptAsync(password, parsed.salt, parsed.key.length, parsed.cost);
+  return timingSafeEqual(actual, parsed.key);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashPassword, verifyPasswordHash } from './password.js';
+import { hashPassword, passwordHashProblem, verifyPasswordHash } from './password.js';
 import { LoginLimiter, SessionStore } from './sessions.js';
 
 describe('SessionStore', () => {
@@ -69,5 +69,17 @@ describe('password hashes', () => {
     expect(await verifyPasswordHash('s3cret value', hash)).toBe(true);
     expect(await verifyPasswordHash('s3cret valuf', hash)).toBe(false);
     expect(await verifyPasswordHash('s3cret value', 'bcrypt:1:2:3:abc:def')).toBe(false);
+  });
+
+  it('never matches a truncated hash whose key decodes to no bytes (any password would equal it)', async () => {
+    const [scheme, n, r, p, salt] = (await hashPassword('s3cret value', { N: 1024 })).split(':');
+    for (const key of ['A', 'AA']) expect(await verifyPasswordHash('anything at all', [scheme, n, r, p, salt, key].join(':'))).toBe(false);
+  });
+
+  it('explains what is wrong with a hash that was not made by hashPassword()', async () => {
+    expect(passwordHashProblem(await hashPassword('s3cret value', { N: 1024 }))).toBeUndefined();
+    expect(passwordHashProblem('scrypt:16384:8:1:c2FsdHNhbHRzYWx0:A')).toMatch(/key/);
+    expect(passwordHashProblem('scrypt:1000:8:1:c2FsdHNhbHRzYWx0:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')).toMatch(/power of two/);
+    expect(passwordHashProblem('scrypt:1048576:8:1:c2FsdHNhbHRzYWx0:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')).toMatch(/memory/);
   });
 });
