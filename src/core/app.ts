@@ -18,7 +18,7 @@ import {
 import { createAdminGate } from './admin-gate.js';
 import { ConfigError, PluginGraphError, PluginLifecycleError, errorMessage, type ConfigIssue } from './errors.js';
 import { HealthRegistry } from './health-registry.js';
-import { createLogger, flushLogger, type LoggerOptions } from './logger.js';
+import { closeLogger, createLogger, flushLogger, type LoggerOptions } from './logger.js';
 import type { PluginStatus, ServerPlugin } from './plugin.js';
 import { errorHandler, notFoundHandler } from './problem.js';
 import { orderPlugins } from './registry.js';
@@ -144,8 +144,10 @@ export function createApp(options: AppOptions): App {
     env: {},
   });
 
-  const logger: Logger =
-    options.logger && 'info' in options.logger ? (options.logger as Logger) : createLogger(options.logger as LoggerOptions | undefined);
+  const ownsLogger = !(options.logger && 'info' in options.logger);
+  const logger: Logger = ownsLogger ? createLogger(options.logger as LoggerOptions | undefined) : (options.logger as Logger);
+  // A logger the app made is released with the app; one passed in belongs to the caller.
+  const releaseLogger = () => (ownsLogger ? closeLogger(logger) : flushLogger(logger));
   const logFile = options.logger && !('info' in options.logger) ? (options.logger as LoggerOptions).file?.path : undefined;
   const appLogger = logger.child({ app: settings.name });
 
@@ -308,7 +310,7 @@ export function createApp(options: AppOptions): App {
       health.stop();
       await shutdownPlugins(initialised);
       appLogger.error({ err: error }, 'start-up failed');
-      await flushLogger(logger);
+      await releaseLogger();
       throw error;
     }
     const address = server.address() as AddressInfo;
@@ -346,7 +348,7 @@ export function createApp(options: AppOptions): App {
       removeSignalHandlers?.();
       phase = 'stopped';
       appLogger.info('stopped');
-      await flushLogger(logger);
+      await releaseLogger();
     })();
     return stopping;
   };

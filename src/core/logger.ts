@@ -74,9 +74,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     streams.push({ level: 'trace', stream: pino.destination({ dest: 1, sync: false, minLength: 4096 }) });
   }
   if (options.destination) streams.push({ level: 'trace', stream: options.destination });
-  if (options.file) streams.push({ level: 'trace', stream: new RotatingFileStream(options.file) });
+  const file = options.file ? new RotatingFileStream(options.file) : undefined;
+  if (file) streams.push({ level: 'trace', stream: file });
   const destination: DestinationStream = streams.length === 1 ? streams[0].stream : flushableMultistream(streams);
-  return pino(
+  const logger = pino(
     {
       level,
       redact: { paths: [...REDACTED_PATHS, ...(options.redact ?? [])], censor: '[REDACTED]' },
@@ -86,6 +87,20 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     },
     destination,
   );
+  if (file) ownedFiles.set(logger, file);
+  return logger;
+}
+
+/** The file a logger made by `createLogger` writes, so `closeLogger` can release its handle. */
+const ownedFiles = new WeakMap<Logger, RotatingFileStream>();
+
+/**
+ * Flushes, then closes the log file a `createLogger` logger holds open (a stopped app must not
+ * keep a file descriptor). Lines logged afterwards still reach stdout but not the file.
+ */
+export async function closeLogger(logger: Logger): Promise<void> {
+  await flushLogger(logger);
+  await ownedFiles.get(logger)?.close();
 }
 
 type Flushable = { flush?: (callback: (error?: Error) => void) => void };
@@ -146,6 +161,7 @@ export class RotatingFileStream implements DestinationStream {
   private written = 0;
   private readonly waiting = new Set<() => void>();
   private reportedError = false;
+  private closing: Promise<void> | undefined;
 
   constructor(options: LogFileOptions) {
     this.path = path.resolve(options.path);
@@ -170,6 +186,8 @@ export class RotatingFileStream implements DestinationStream {
   }
 
   write(chunk: string): void {
+    // sonic-boom throws once ended; a line logged after the app stopped must not crash its caller.
+    if (this.closing) return;
     const size = Buffer.byteLength(chunk);
     this.submitted += size;
     this.boom.write(chunk);
@@ -202,7 +220,18 @@ export class RotatingFileStream implements DestinationStream {
   }
 
   end(): void {
-    this.boom.end();
+    void this.close();
+  }
+
+  /** Writes what is pending and closes the file; resolves once the descriptor is released. */
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      this.boom.once('close', () => resolve());
+      // An error while closing is reported by the 'error' listener; the handle is gone either way.
+      this.boom.once('error', () => resolve());
+      this.boom.end();
+    });
+    return this.closing;
   }
 
   private async rotate(): Promise<void> {
@@ -222,7 +251,8 @@ export class RotatingFileStream implements DestinationStream {
       }
       await rename(this.path, `${this.path}.1`);
       this.bytes = 0;
-      this.boom.reopen();
+      // Closed meanwhile: reopening would open a file nobody closes.
+      if (!this.closing) this.boom.reopen();
     } catch {
       // The file vanished under us (deleted by hand); keep writing where sonic-boom points.
     } finally {
