@@ -193,7 +193,14 @@ export class HealthRegistry {
       const log = result.status === 'healthy' ? this.logger.info.bind(this.logger) : this.logger.warn.bind(this.logger);
       log({ check: definition.name, status: result.status, previous, error: failure }, 'health check changed');
     }
-    for (const listener of this.listeners) listener(snapshot);
+    for (const listener of this.listeners) {
+      // A throwing listener must not stop the check's schedule (nor reject the timer's promise).
+      try {
+        listener(snapshot);
+      } catch (error) {
+        this.logger.error({ err: error, check: definition.name }, 'health result listener failed');
+      }
+    }
   }
 }
 
