@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EnvSpec } from '../src/index.js';
 import { createGateway, type Gateway } from '../src/gateway/index.js';
-import { createCachePlugin, createDatabasePlugin } from '../src/plugins/index.js';
+import { createCachePlugin, createDatabasePlugin, createTrafficPlugin } from '../src/plugins/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // Compiled (dist/demo/*.js) the service runs as plain node; from source (tests) through tsx.
@@ -14,8 +14,10 @@ const PUBLIC_DIR = path.join(repoRoot, 'demo', 'public');
 export interface DemoGatewayOptions {
   port?: number;
   host?: string;
-  /** Where the API service listens. Default 3100. */
+  /** The first slot's port; slot-b takes the next but one. Default 3100 (3100, 3102). */
   servicePort?: number;
+  /** Traffic options for the api service (tests shorten the waits). */
+  traffic?: { promotionDelay?: number; promotionChecks?: number; healthInterval?: number; rollbackWindow?: number; autoRollback?: boolean };
   /** Where embedded data and logs live. Default `./.data`. */
   dataDir?: string;
   /** The gateway's NDJSON log file. Default `<dataDir>/logs/gateway.log`. */
@@ -30,12 +32,14 @@ export interface DemoGatewayOptions {
 
 /**
  * The demo product's GREEN gateway on embedded defaults: the frontend at `/`, the API service
- * (a separate, supervised process) at `/api/v1/*`, the control panel at `/cpanel`. The gateway's
- * own database (PGlite) and cache (memory) keep its state and back its panel pages.
+ * at `/api/v1/*` (separate processes in traffic slots, v1 deployed on the first run), the control
+ * panel at `/cpanel`. The gateway's own database (PGlite) keeps the traffic state; its memory
+ * cache backs the Cache page.
  */
 export function createDemoGateway(options: DemoGatewayOptions = {}): Gateway {
   const dataDir = path.resolve(options.dataDir ?? '.data');
   const servicePort = options.servicePort ?? 3100;
+  const traffic = options.traffic ?? {};
   return createGateway({
     name: 'demo-gateway',
     version: '1.0.0',
@@ -51,17 +55,35 @@ export function createDemoGateway(options: DemoGatewayOptions = {}): Gateway {
       routes: [{ id: 'api', match: '/api/v1/*', target: `http://127.0.0.1:${servicePort}`, health: { path: '/health/ready', interval: 2_000 } }],
     },
     frontend: { root: PUBLIC_DIR, spa: true },
-    services: [
-      {
-        name: 'api',
-        command: process.execPath,
-        args: SERVICE_ARGS,
-        cwd: repoRoot,
-        port: servicePort,
-        env: { VERSION: 'v1', DATA_DIR: dataDir, ...options.serviceEnv },
-      },
-    ],
     controlPanel: { branding: { title: 'Demo operations' }, ...(options.adminPassword ? { password: options.adminPassword } : {}) },
-    plugins: [createDatabasePlugin({ url: `pglite:${path.join(dataDir, 'gateway', 'pglite')}` }), createCachePlugin({ namespace: 'gateway' })],
+    plugins: [
+      createDatabasePlugin({ url: `pglite:${path.join(dataDir, 'gateway', 'pglite')}` }),
+      createCachePlugin({ namespace: 'gateway' }),
+      // The API service runs in slots (3100, 3102): deploy a version beside the active one,
+      // promote it once healthy, roll back while the previous stays warm.
+      createTrafficPlugin({
+        services: [
+          {
+            name: 'api',
+            route: 'api',
+            initialVersion: 'v1',
+            promotionDelay: traffic.promotionDelay ?? 5_000,
+            promotionChecks: traffic.promotionChecks ?? 3,
+            healthInterval: traffic.healthInterval ?? 1_000,
+          },
+        ],
+        rollback: { window: traffic.rollbackWindow ?? 15 * 60_000, automatic: traffic.autoRollback ?? true },
+        orchestrator: {
+          type: 'process',
+          command: process.execPath,
+          args: SERVICE_ARGS,
+          cwd: repoRoot,
+          // PGlite is one process's database: each slot keeps its own folder.
+          env: { VERSION: '{version}', DATA_DIR: path.join(dataDir, '{slot}'), ...options.serviceEnv },
+          ports: { from: servicePort, step: 2 },
+        },
+        store: { path: path.join(dataDir, 'traffic-state.json') },
+      }),
+    ],
   });
 }

@@ -1,7 +1,8 @@
 /**
  * `npm start`: the demo product. The gateway listens on http://localhost:3101 (PORT overrides
- * it) and runs the API service as a separate process on 3100 (SERVICE_PORT). Invalid
- * configuration fails at once, naming every bad variable, before anything listens.
+ * it) and runs the API service in traffic slots, as separate processes on 3100 and 3102
+ * (SERVICE_PORT moves them); v1 is deployed on the first run. Invalid configuration fails at
+ * once, naming every bad variable, before anything listens.
  */
 import { z } from 'zod';
 import { ConfigError, readEnv } from '../src/index.js';
@@ -10,7 +11,7 @@ import { createDemoGateway } from './gateway.js';
 const port = (fallback: number, description: string) => ({ schema: z.coerce.number().int().min(1).max(65535).default(fallback), description });
 const DEMO_ENV = {
   PORT: port(3101, 'Port the gateway listens on'),
-  SERVICE_PORT: port(3100, 'Port of the API service behind the gateway'),
+  SERVICE_PORT: port(3100, 'Port of the first API service slot (the second takes the next but one)'),
   HOST: { schema: z.string().min(1).default('0.0.0.0'), description: 'Interface the gateway binds' },
   DATA_DIR: { schema: z.string().min(1).default('.data'), description: 'Folder for embedded data and logs' },
   DATABASE_URL: { schema: z.string().min(1).optional(), description: 'PostgreSQL or MySQL for the service instead of embedded PGlite' },
@@ -25,12 +26,13 @@ try {
   const gateway = createDemoGateway({ port: env.PORT, servicePort: env.SERVICE_PORT, host: env.HOST, dataDir: env.DATA_DIR, env: DEMO_ENV, serviceEnv });
   await gateway.start();
   const url = gateway.context.url()!;
-  console.log(`\n  demo is running (gateway ${url}, API service on port ${env.SERVICE_PORT})\n`);
+  console.log(`\n  demo is running (gateway ${url}; API service slots on ports ${env.SERVICE_PORT} and ${env.SERVICE_PORT + 2})\n`);
   console.log(`  frontend       ${url}/`);
   console.log(`  API            ${url}/api/v1/hello   ${url}/api/v1/stats`);
   console.log(`  control panel  ${url}/cpanel`);
   console.log(`  probes         ${url}/health/live   ${url}/health/ready`);
-  console.log(`  management     ${url}/api/health   /api/diagnostics   /api/config   /api/logs (guarded)\n`);
+  console.log(`  management     ${url}/api/health   /api/diagnostics   /api/config   /api/logs (guarded)`);
+  console.log(`  deployments    npm run qwickapps -- status | deploy api v2 | promote api | rollback api\n`);
 } catch (error) {
   console.error(error instanceof ConfigError ? error.message : `The demo failed to start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);

@@ -26,3 +26,5 @@ export { createControlPanelPlugin, createPasswordGuard, hashPassword, verifyPass
 export type { Branding, ControlPanelGuard, ControlPanelOptions, GuardSession, PanelDescription, PasswordGuardOptions } from './control-panel/index.js';
 export { createRoutingPlugin } from './routing/index.js';
 export type { CorsConfig, ProxyRouteConfig, RouteConfig, Router, RoutingOptions } from './routing/index.js';
+export { createTrafficPlugin } from './traffic/index.js';
+export type { ServiceView, SlotView, Traffic, TrafficOptions, TrafficPluginOptions, TrafficServiceOptions, TransitionView } from './traffic/index.js';
