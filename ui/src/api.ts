@@ -74,7 +74,8 @@ export async function request(endpoint: string, init: { method?: string; body?: 
   const method = init.method ?? 'GET';
   const headers: Record<string, string> = { accept: 'application/json' };
   if (init.body !== undefined) headers['content-type'] = 'application/json';
-  if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['x-csrf-token'] = csrfToken;
+  // The token is the session's second factor: it goes to this origin only, whatever URL a plugin's descriptor names.
+  if (method !== 'GET' && method !== 'HEAD' && csrfToken && isSameOrigin(endpoint)) headers['x-csrf-token'] = csrfToken;
   const response = await fetch(apiUrl(endpoint), {
     method,
     headers,

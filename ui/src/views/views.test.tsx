@@ -122,6 +122,19 @@ describe('view kinds rendered from descriptors', () => {
     expect(seen.actions.length).toBe(before + 1);
   });
 
+  it('actions: the CSRF token is never sent to another origin a descriptor names', async () => {
+    const other = await startViewServer();
+    try {
+      setCsrfToken('token-789');
+      show({ kind: 'actions', actions: [{ label: 'Elsewhere', endpoint: `${other.base}/api/act` }] });
+      fireEvent.click(screen.getByRole('button', { name: 'Elsewhere' }));
+      await screen.findByText('Elsewhere: Done: {"flushed":true}');
+      expect(other.seen.actions).toEqual([{ method: 'POST', body: undefined, csrf: undefined }]);
+    } finally {
+      await other.app.stop();
+    }
+  });
+
   it('logStream: recent lines, then live ones from SSE; pause holds them back until resume', async () => {
     show({ kind: 'logStream', endpoint: '/api/lines', streamEndpoint: '/api/lines/stream' });
     await screen.findByText('older line');
