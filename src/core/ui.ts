@@ -33,6 +33,18 @@ export interface UIAction {
   body?: unknown;
 }
 
+/**
+ * A button on each card of a `cards` view. `{path}` in its endpoint, confirm text and string body
+ * values is replaced by the card's item value at that dotted path (`{service}`, `{id}`).
+ */
+export interface UICardAction extends UIAction {
+  /** Shows the button only on items whose value at `key` is one of `in` (e.g. state candidate). */
+  when?: { key: string; in: (string | number | boolean)[] };
+}
+
+/** The colours a `cards` view draws; any other value reads as grey. */
+export type UICardColour = 'green' | 'yellow' | 'red' | 'grey';
+
 /** A JSON Schema (draft 2020-12) as `z.toJSONSchema` produces it. */
 export type UIJsonSchema = Record<string, unknown>;
 
@@ -44,6 +56,12 @@ export type UIView = { title?: string } & (
   | { kind: 'health'; endpoint: string; refreshMs?: number }
   | { kind: 'form'; schema: UIJsonSchema; action: string; method?: 'POST' | 'PUT' | 'PATCH'; submitLabel?: string }
   | { kind: 'actions'; actions: UIAction[] }
+  /**
+   * One card per item of the endpoint's array (at `itemsPath`): titled by `titleKey`, its border
+   * and badge coloured by the item's value at `colourKey` (UICardColour), written out as text too.
+   * `badgeKey` puts a word (the state) before the colour in the badge.
+   */
+  | { kind: 'cards'; endpoint: string; itemsPath?: string; titleKey: string; colourKey: string; badgeKey?: string; fields: UIField[]; refreshMs?: number; actions?: UICardAction[] }
   /** Nodes with dependencies (the plugin graph): each item has `name`, `dependencies`, `state`. */
   | { kind: 'graph'; endpoint: string; nodesPath?: string; refreshMs?: number }
   /**

@@ -1,5 +1,6 @@
 import type { UIView } from '../../../src/core/ui.js';
 import { ActionsView } from './ActionsView.js';
+import { CardsView } from './CardsView.js';
 import { CustomView } from './CustomView.js';
 import { FormView } from './FormView.js';
 import { GraphView } from './GraphView.js';
@@ -27,6 +28,8 @@ export function View({ view }: { view: UIView }) {
       return <FormView {...view} />;
     case 'actions':
       return <ActionsView {...view} />;
+    case 'cards':
+      return <CardsView {...view} />;
     case 'graph':
       return <GraphView {...view} />;
     case 'custom':
