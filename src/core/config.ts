@@ -76,21 +76,32 @@ const URL_IN_TEXT = /([a-z][a-z0-9+.-]*:\/\/)([^\s/?#]*)(\S*)/gi;
  * parsing is masked too, up to the last `@`.
  */
 export function maskUrlPassword(value: string): string {
-  if (!value.includes('@')) return value;
-  if (!value.includes('://')) return maskBareCredentials(value);
+  const hasAt = value.includes('@');
+  if (!hasAt && !value.includes('=')) return value;
+  if (!value.includes('://')) return hasAt ? maskBareCredentials(value) : value;
   return value.replace(URL_IN_TEXT, (whole, scheme: string, authority: string, rest: string) => {
     const at = authority.lastIndexOf('@');
     if (at >= 0) {
       const colon = authority.indexOf(':');
-      if (colon < 0 || colon > at || colon === at - 1) return whole;
-      return `${scheme}${authority.slice(0, colon + 1)}${MASK}${authority.slice(at)}${rest}`;
+      if (colon < 0 || colon > at || colon === at - 1) return `${scheme}${authority}${maskQuerySecrets(rest)}`;
+      return `${scheme}${authority.slice(0, colon + 1)}${MASK}${authority.slice(at)}${maskQuerySecrets(rest)}`;
     }
     // No @ in the authority, yet one later: "user:pa/ss@host", a password with a raw "/", "?" or "#".
     const colon = authority.indexOf(':', authority.startsWith('[') ? authority.indexOf(']') : 0);
     const restAt = rest.lastIndexOf('@');
-    if (colon < 0 || restAt < 0 || /^\d*$/.test(authority.slice(colon + 1))) return whole;
-    return `${scheme}${authority.slice(0, colon + 1)}${MASK}${rest.slice(restAt)}`;
+    if (colon < 0 || restAt < 0 || /^\d*$/.test(authority.slice(colon + 1))) return `${scheme}${authority}${maskQuerySecrets(rest)}`;
+    return `${scheme}${authority.slice(0, colon + 1)}${MASK}${maskQuerySecrets(rest.slice(restAt))}`;
   });
+}
+
+const QUERY_PARAMETER = /([?&;])([^=&;#\s]+)=([^&;#\s]*)/g;
+
+/** Drivers read credentials from the query too (`postgres://db/app?password=...`, `?access_token=`). */
+function maskQuerySecrets(rest: string): string {
+  if (!rest.includes('=')) return rest;
+  return rest.replace(QUERY_PARAMETER, (whole, separator: string, name: string, value: string) =>
+    value === '' || value === MASK || !isSecretName(name) ? whole : `${separator}${name}=${MASK}`,
+  );
 }
 
 /**

@@ -12,6 +12,11 @@ describe('masking', () => {
     // A raw "/" in the password breaks URL parsing; the password is still hidden.
     ['postgres://user:pa/ss@db/app', 'postgres://user:********@db/app'],
     ['connect to mysql://root:hunter2@h1/x, then amqp://u:hunter2@h2', 'connect to mysql://root:********@h1/x, then amqp://u:********@h2'],
+    // node-postgres (and others) read credentials from the query string too.
+    ['postgres://user@db/app?sslmode=require&password=hunter2', 'postgres://user@db/app?sslmode=require&password=********'],
+    ['mysql://root:hunter2@h/x?password=hunter2', 'mysql://root:********@h/x?password=********'],
+    ['https://hooks.test/in?access_token=abc123&x=1', 'https://hooks.test/in?access_token=********&x=1'],
+    ['https://example.test/?page=2&sort=name&password=', 'https://example.test/?page=2&sort=name&password='],
     // Left alone: no password, a port, an @ in the path or query, IPv6.
     ['postgres://user@db/app', 'postgres://user@db/app'],
     ['https://host:8443/users/a@b.c', 'https://host:8443/users/a@b.c'],
