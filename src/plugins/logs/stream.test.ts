@@ -161,6 +161,15 @@ describe('GET /api/logs/stream', () => {
     expect(target.logs.stats().tailSessions).toBe(0);
   });
 
+  it('answers a problem, not an empty 200, when the file cannot be followed', async () => {
+    // A folder opens for reading but cannot be read: the follower fails while positioning.
+    const target = await startLoggingApp((dir) => ({ file: dir }));
+    const response = await fetch(`${target.url}/api/logs/stream`);
+    expect(response.status).toBe(500);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(target.logs.stats().tailSessions).toBe(0);
+  });
+
   it('answers 400 for bad filters before opening a stream', async () => {
     const target = await startLoggingApp();
     const response = await fetch(`${target.url}/api/logs/stream?level=loud&requestId=a%20b`);

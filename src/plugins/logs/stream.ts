@@ -58,7 +58,8 @@ export class LogStreams {
         clearInterval(held.ping);
         held.unsubscribe?.();
         this.open.delete(close);
-        if (!res.writableEnded) res.end();
+        // Before the headers, the error handler answers (or the client is gone); ending here would send an empty 200.
+        if (res.headersSent && !res.writableEnded) res.end();
       };
       const send = (line: ParsedLine) => {
         if (closed || !rawMayMatch(line.raw, filter) || !entryMatches(line, filter)) return;
@@ -80,6 +81,8 @@ export class LogStreams {
       });
       if (closed) {
         stop();
+        // Closed by shutdown while positioning: answer rather than leave the request open.
+        if (!res.destroyed) throw new HttpError(503, 'LOGS_STREAM_CLOSED', 'The log stream closed while opening (the app is stopping); reconnect.');
         return;
       }
       held.unsubscribe = stop;
