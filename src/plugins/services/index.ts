@@ -32,6 +32,9 @@ const serviceSchema = z.object({
   stopTimeout: z.number().int().positive().default(10_000),
 });
 
+/** Most output lines one `GET /api/services/:name/logs` answers (the supervisor keeps 1 000). */
+const MAX_LOG_LINES = 1_000;
+
 const servicesOptions = z.object({ services: z.array(serviceSchema).default([]) });
 
 export type ServicesOptions = z.input<typeof servicesOptions>;
@@ -113,7 +116,11 @@ export function createServicesPlugin(options: ServicesOptions = {}): ServerPlugi
         handler: (req, res) => {
           const supervisor = req.context.services.get('localServices').get(String(req.params.name));
           if (!supervisor) throw new HttpError(404, 'SERVICES_NOT_FOUND', `No service named "${req.params.name}".`);
-          const limit = Math.min(Number(req.query.limit ?? 200) || 200, 1_000);
+          const raw = req.query.limit ?? '200';
+          const limit = typeof raw === 'string' && /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
+          if (!(limit >= 1 && limit <= MAX_LOG_LINES)) {
+            throw new HttpError(400, 'SERVICES_INVALID_LIMIT', `limit must be a whole number from 1 to ${MAX_LOG_LINES} (got ${JSON.stringify(String(raw)).slice(0, 40)}).`);
+          }
           res.json({ lines: supervisor.logs(limit) });
         },
       },

@@ -54,6 +54,12 @@ describe('services plugin', () => {
     const logs = await json(fetch(`${baseUrl(app)}/api/services/api/logs`));
     expect(logs.lines).toContain(`tiny-service listening ${port}`);
     expect((await fetch(`${baseUrl(app)}/api/services/nope/logs`)).status).toBe(404);
+    expect((await json(fetch(`${baseUrl(app)}/api/services/api/logs?limit=1`))).lines).toHaveLength(1);
+    for (const limit of ['-1', '0', 'abc', '1001']) {
+      const refused = await fetch(`${baseUrl(app)}/api/services/api/logs?limit=${limit}`);
+      expect(refused.status, limit).toBe(400);
+      expect((await json(refused)).code).toBe('SERVICES_INVALID_LIMIT');
+    }
 
     const pid = listed.services[0].pid as number;
     await app.stop();
