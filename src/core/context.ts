@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { ConfigIssue } from './errors.js';
 import { maskSecrets, type EnvReport, type EnvSpec, inspectEnv } from './config.js';
@@ -24,6 +24,8 @@ export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer
 export interface AdminGuard {
   name: string;
   middleware: RequestHandler;
+  /** Who a request that passed `middleware` acts as, for audit records (a deploy's actor). */
+  identify?(req: Request): string | undefined;
 }
 
 export interface RouteRecord {

@@ -192,6 +192,7 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
     login,
     logout,
     session: (req) => attached.get(req),
+    identify: (req) => attached.get(req)?.user,
     init(context) {
       logger = context.logger;
       if (password !== undefined || options.passwordHash !== undefined) return;

@@ -53,7 +53,10 @@ export function createControlPanelPlugin(options: ControlPanelOptions = {}): Ser
         loginRateLimit: config.loginRateLimit,
       });
       await guard.init?.(ctx as PluginContext<unknown>);
-      ctx.app.setAdminGuard({ name: guard.name, middleware: guard.middleware });
+      const current = guard;
+      // A replacement guard without identify still names its session's user as the actor.
+      const identify = (req: Request) => current.identify?.(req) ?? current.session(req)?.user;
+      ctx.app.setAdminGuard({ name: current.name, middleware: current.middleware, identify });
       ctx.logger.info({ mountPath: config.mountPath, guard: guard.name }, 'control panel ready');
     },
 

@@ -150,7 +150,7 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
       });
     },
 
-    routes: (ctx) => trafficRoutes(ctx.config.apiPath, () => traffic!),
+    routes: (ctx) => trafficRoutes(ctx.config.apiPath, () => traffic!, (req) => ctx.app.adminGuard()?.identify?.(req)),
     ui: (ctx) => trafficPanel(ctx.config.apiPath, ctx.config.services),
 
     // After every onInit, so the database plugin (when present) is open whatever the order.

@@ -25,18 +25,16 @@ function serviceOf(traffic: Traffic, given: string | undefined): string {
   throw new HttpError(400, 'TRAFFIC_SERVICE_REQUIRED', `Name the service: one of ${names.join(', ')}.`);
 }
 
+/** Who is acting on a request that passed the admin gate (the guard's `identify`). */
+export type ActorLookup = (req: Request) => string | undefined;
+
 /**
- * Who asked, for the transition record. The guard already verified Basic credentials; a panel
- * session is not exposed to plugins yet, so it is recorded as the panel.
+ * Who asked, for the transition record: the user the admin guard identified (a panel session or
+ * Basic credentials it verified). Without a guard only direct local callers get through.
  */
-export function actorOf(req: Request): string {
-  const header = req.headers.authorization;
-  if (header?.toLowerCase().startsWith('basic ')) {
-    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon > 0) return decoded.slice(0, colon).slice(0, 128);
-  }
-  return 'control-panel';
+export function actorOf(req: Request, identify: ActorLookup): string {
+  const user = identify(req);
+  return user ? user.slice(0, 128) : 'local';
 }
 
 function limitOf(value: unknown, fallback: number, max: number): number {
@@ -48,7 +46,7 @@ function limitOf(value: unknown, fallback: number, max: number): number {
 const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
 
 /** The guarded HTTP API under `basePath` (default `/cpanel/api/traffic`). */
-export function trafficRoutes(basePath: string, traffic: () => Traffic): RouteDefinition[] {
+export function trafficRoutes(basePath: string, traffic: () => Traffic, identify: ActorLookup = () => undefined): RouteDefinition[] {
   const command = (name: 'promote' | 'rollback' | 'abort', description: string): RouteDefinition => ({
     method: 'post',
     path: `${basePath}/${name}`,
@@ -56,7 +54,7 @@ export function trafficRoutes(basePath: string, traffic: () => Traffic): RouteDe
     description,
     handler: async (req, res) => {
       const body = parse(commandBody, req.body);
-      res.json(await traffic()[name](serviceOf(traffic(), body.service), actorOf(req)));
+      res.json(await traffic()[name](serviceOf(traffic(), body.service), actorOf(req, identify)));
     },
   });
   return [
@@ -84,7 +82,7 @@ export function trafficRoutes(basePath: string, traffic: () => Traffic): RouteDe
       description: 'Starts a version in a free slot; it is promoted once healthy (automatically or on request)',
       handler: async (req, res) => {
         const body = parse(deployBody, req.body);
-        const view = await traffic().deploy(serviceOf(traffic(), body.service), body.version, actorOf(req), body.force);
+        const view = await traffic().deploy(serviceOf(traffic(), body.service), body.version, actorOf(req, identify), body.force);
         res.status(202).json(view);
       },
     },

@@ -72,15 +72,15 @@ describe('traffic over local processes', () => {
     const { body } = await api(started, 'GET', '/history?limit=50');
     const transitions = (body.transitions as { slot: string; from: string; to: string; actor: string; reason: string; at: string }[]).reverse();
     expect(transitions.map((t) => `${t.slot} ${t.from}->${t.to} by ${t.actor}`)).toEqual([
-      'slot-a stopped->starting by control-panel',
+      'slot-a stopped->starting by local',
       'slot-a starting->candidate by system',
       'slot-a candidate->active by system',
-      'slot-b stopped->starting by control-panel',
+      'slot-b stopped->starting by local',
       'slot-b starting->candidate by system',
-      'slot-a active->previous by control-panel',
-      'slot-b candidate->active by control-panel',
-      'slot-a previous->active by control-panel',
-      'slot-b active->candidate by control-panel',
+      'slot-a active->previous by local',
+      'slot-b candidate->active by local',
+      'slot-a previous->active by local',
+      'slot-b active->candidate by local',
     ]);
     for (const transition of transitions) expect(Date.parse(transition.at)).toBeGreaterThan(Date.now() - 60_000);
     expect(transitions[2].reason).toMatch(/^first release: passed \d+ consecutive health checks/);
