@@ -129,9 +129,14 @@ export class ProcessSupervisor extends EventEmitter {
         this.emit('spawn', { pid: child.pid });
         resolve();
       });
-      child.once('error', (error) => {
-        logger.error({ service: name, err: error }, 'process could not be started');
-        if (child.pid === undefined) reject(error);
+      // `on`, not `once`: a later error (a failed kill, say) must be logged, never crash the gateway.
+      child.on('error', (error) => {
+        if (child.pid === undefined) {
+          logger.error({ service: name, err: error }, 'process could not be started');
+          reject(error);
+        } else {
+          logger.warn({ service: name, pid: child.pid, err: error }, 'process error');
+        }
       });
       child.once('exit', (code, signal) => this.onExit(child, code, signal));
     });
