@@ -1,39 +1,68 @@
-import type { UIAction, UIContribution, UIView } from '../../core/ui.js';
+import { z } from 'zod';
+import { formView, type UIAction, type UICardAction, type UIContribution, type UIField, type UIView } from '../../core/ui.js';
 import type { TrafficServiceConfig } from './options.js';
+import { versionSchema } from './routes.js';
 
-/**
- * The Traffic page. Slots are a table whose `state` column the panel colours (active green;
- * starting, candidate, previous yellow; failed red) until a card view kind exists.
- */
-export function trafficPanel(basePath: string, services: readonly TrafficServiceConfig[]): UIContribution {
-  const actions: UIAction[] = services.flatMap((service) => {
+const SLOT_FIELDS: UIField[] = [
+  { path: 'service', label: 'Service' },
+  { path: 'version', label: 'Version' },
+  { path: 'target', label: 'Target' },
+  { path: 'passing', label: 'Passing checks', format: 'number' },
+  { path: 'requiredChecks', label: 'Checks to promote', format: 'number' },
+  { path: 'eligible', label: 'Promotable', format: 'boolean' },
+  { path: 'stopAt', label: 'Rollback until', format: 'date' },
+  { path: 'message', label: 'Message' },
+];
+
+/** Buttons on a slot's own card; the API acts on the service's candidate or previous slot. */
+function cardActions(basePath: string): UICardAction[] {
+  const body = { service: '{service}' };
+  return [
+    { label: 'Promote', endpoint: `${basePath}/promote`, method: 'POST', body, when: { key: 'state', in: ['candidate'] }, confirm: "Switch {service}'s traffic to {version} in {id}? The current release stays warm for rollback." },
+    { label: 'Roll back', endpoint: `${basePath}/rollback`, method: 'POST', body, when: { key: 'state', in: ['previous'] }, destructive: true, confirm: "Switch {service}'s traffic back to {version} in {id} now?" },
+    { label: 'Abort', endpoint: `${basePath}/abort`, method: 'POST', body, when: { key: 'state', in: ['starting', 'candidate'] }, destructive: true, confirm: 'Stop {version} in {id}? It never received traffic.' },
+  ];
+}
+
+function serviceActions(basePath: string, services: readonly TrafficServiceConfig[]): UIAction[] {
+  return services.flatMap((service) => {
     const body = { service: service.name };
     const own = (label: string) => (services.length > 1 ? `${label} ${service.name}` : label);
     if (service.dev) return [];
     return [
       { label: own('Promote'), endpoint: `${basePath}/promote`, method: 'POST', body, confirm: `Switch ${service.name}'s traffic to its healthy candidate? The current release stays warm for rollback.` },
       { label: own('Roll back'), endpoint: `${basePath}/rollback`, method: 'POST', body, destructive: true, confirm: `Switch ${service.name}'s traffic back to the previous release now?` },
-      { label: own('Abort deploy'), endpoint: `${basePath}/abort`, method: 'POST', body, destructive: true, confirm: `Stop ${service.name}'s starting or candidate release?` },
     ];
   });
-  const slots: UIView = {
-    kind: 'table',
+}
+
+/** Deploy a version beside the active one; the service is asked only when there are several. */
+function deployForm(basePath: string, services: readonly TrafficServiceConfig[]): UIView {
+  const names = services.map((service) => service.name);
+  const version = versionSchema.describe('Started in a free slot; promote it once it is healthy.');
+  const schema = names.length > 1 ? z.object({ service: z.enum(names as [string, ...string[]]), version }) : z.object({ version });
+  return formView(schema, `${basePath}/deploy`, { title: 'Deploy a version', submitLabel: 'Deploy' });
+}
+
+/**
+ * The Traffic page: each slot a card coloured as a traffic light (the `colour` of the slot view:
+ * green active, yellow starting, candidate or previous, red dev or failed, grey stopped), with
+ * promote, roll back and abort on the cards they apply to; a deploy form; the transitions.
+ */
+export function trafficPanel(basePath: string, services: readonly TrafficServiceConfig[]): UIContribution {
+  const cards = (actions?: UICardAction[]): UIView => ({
+    kind: 'cards',
     title: 'Slots',
     endpoint: `${basePath}/slots`,
-    rowsPath: 'slots',
+    itemsPath: 'slots',
+    titleKey: 'id',
+    colourKey: 'colour',
+    badgeKey: 'state',
+    fields: SLOT_FIELDS,
     refreshMs: 2_000,
-    columns: [
-      { key: 'service', label: 'Service' },
-      { key: 'id', label: 'Slot' },
-      { key: 'state', label: 'State', format: 'status' },
-      { key: 'version', label: 'Version' },
-      { key: 'target', label: 'Target' },
-      { key: 'passing', label: 'Passing checks', format: 'number' },
-      { key: 'eligible', label: 'Promotable', format: 'boolean' },
-      { key: 'stopAt', label: 'Rollback until', format: 'date' },
-      { key: 'message', label: 'Message' },
-    ],
-  };
+    actions,
+  });
+  const switches = serviceActions(basePath, services);
   return {
     pages: [
       {
@@ -43,14 +72,15 @@ export function trafficPanel(basePath: string, services: readonly TrafficService
         icon: 'traffic',
         order: 50,
         views: [
-          slots,
-          { kind: 'actions', title: 'Deployment', actions },
+          cards(cardActions(basePath)),
+          deployForm(basePath, services),
+          ...(switches.length > 0 ? [{ kind: 'actions' as const, title: 'Switch traffic', actions: switches }] : []),
           {
             kind: 'table',
             title: 'History',
             endpoint: `${basePath}/history?limit=200`,
             rowsPath: 'transitions',
-            refreshMs: 5_000,
+            refreshMs: 2_000,
             columns: [
               { key: 'at', label: 'Time', format: 'date' },
               { key: 'service', label: 'Service' },
@@ -65,6 +95,7 @@ export function trafficPanel(basePath: string, services: readonly TrafficService
         ],
       },
     ],
-    widgets: [{ id: 'traffic-slots', title: 'Traffic', view: slots, order: 50 }],
+    // The dashboard shows the lights only; acting happens on the Traffic page.
+    widgets: [{ id: 'traffic-slots', title: 'Traffic', view: cards(), order: 50 }],
   };
 }

@@ -208,27 +208,39 @@ describe('traffic over local processes', () => {
     expect(limit.status).toBe(400);
   });
 
-  it('contributes a Traffic page with confirmed actions and the history table', async () => {
+  it('contributes a Traffic page: slot cards with per-card actions, a deploy form, confirmed switches, the history', async () => {
     const started = await gateway();
     const contribution = started.app.context.ui().find((entry) => entry.plugin === 'traffic')!.contribution;
     const page = contribution.pages![0];
     expect(page).toMatchObject({ id: 'traffic', route: '/traffic', icon: 'traffic' });
-    const kinds = page.views.map((view) => view.kind);
-    expect(kinds).toEqual(['table', 'actions', 'table']);
-    const actions = page.views[1].kind === 'actions' ? page.views[1].actions : [];
-    expect(actions.map((action) => [action.label, action.endpoint, Boolean(action.confirm)])).toEqual([
+    const [cards, form, switches, history] = page.views;
+    expect(page.views.map((view) => view.kind)).toEqual(['cards', 'form', 'actions', 'table']);
+    if (cards.kind !== 'cards' || form.kind !== 'form' || switches.kind !== 'actions' || history.kind !== 'table') throw new Error('unexpected views');
+    // The cards draw the colour the slot views carry, and each action only where it applies.
+    expect(cards).toMatchObject({ endpoint: '/cpanel/api/traffic/slots', itemsPath: 'slots', titleKey: 'id', colourKey: 'colour', badgeKey: 'state' });
+    expect(cards.actions!.map((action) => [action.label, action.endpoint, action.when?.in, Boolean(action.confirm)])).toEqual([
+      ['Promote', '/cpanel/api/traffic/promote', ['candidate'], true],
+      ['Roll back', '/cpanel/api/traffic/rollback', ['previous'], true],
+      ['Abort', '/cpanel/api/traffic/abort', ['starting', 'candidate'], true],
+    ]);
+    expect(cards.actions!.every((action) => JSON.stringify(action.body) === '{"service":"{service}"}')).toBe(true);
+    expect(form.action).toBe('/cpanel/api/traffic/deploy');
+    expect(form.schema).toMatchObject({ required: ['version'], properties: { version: { type: 'string', pattern: expect.any(String) } } });
+    expect(switches.actions.map((action) => [action.label, action.endpoint, Boolean(action.confirm)])).toEqual([
       ['Promote', '/cpanel/api/traffic/promote', true],
       ['Roll back', '/cpanel/api/traffic/rollback', true],
-      ['Abort deploy', '/cpanel/api/traffic/abort', true],
     ]);
-    // Every endpoint the page reads answers.
-    for (const view of page.views) {
-      if (view.kind !== 'table') continue;
-      const response = await fetch(`${started.url}${view.endpoint}`);
-      expect(response.status).toBe(200);
-      const body = (await response.json()) as Record<string, unknown>;
-      expect(Array.isArray(body[view.rowsPath!])).toBe(true);
-    }
+    // Every endpoint the page reads answers with the array its view expects.
+    const slots = (await (await fetch(`${started.url}${cards.endpoint}`)).json()) as { slots: { colour: string }[] };
+    expect(slots.slots.map((slot) => slot.colour)).toEqual(['grey', 'grey']);
+    const rows = (await (await fetch(`${started.url}${history.endpoint}`)).json()) as Record<string, unknown>;
+    expect(Array.isArray(rows[history.rowsPath!])).toBe(true);
+    // The form's pattern is the API's rule, and valid for a browser's input pattern (the v flag).
+    const pattern = new RegExp(`^(?:${String((form.schema.properties as { version: { pattern: string } }).version.pattern)})$`, 'v');
+    expect(['v2', '1.4.0-rc.1'].every((value) => pattern.test(value))).toBe(true);
+    expect(pattern.test('../x')).toBe(false);
+    const refused = await api(started, 'POST', '/deploy', { version: '-v2' });
+    expect(refused.status).toBe(400);
   });
 });
 
