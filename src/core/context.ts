@@ -26,6 +26,8 @@ export interface AdminGuard {
   middleware: RequestHandler;
   /** Who a request that passed `middleware` acts as, for audit records (a deploy's actor). */
   identify?(req: Request): string | undefined;
+  /** The guard's own cookies (its session): a gateway never forwards them to an upstream. */
+  privateCookies?: readonly string[];
 }
 
 export interface RouteRecord {

@@ -193,6 +193,7 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
     logout,
     session: (req) => attached.get(req),
     identify: (req) => attached.get(req)?.user,
+    privateCookies: [cookieName],
     init(context) {
       logger = context.logger;
       if (password !== undefined || options.passwordHash !== undefined) return;

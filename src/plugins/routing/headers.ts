@@ -68,6 +68,8 @@ export interface RequestHeaderPlan {
   trusted: TrustedProxies;
   preserveHost: boolean;
   edits?: HeaderEdits;
+  /** Cookies that belong to the gateway (the control panel's session): never sent upstream. */
+  privateCookies?: readonly string[];
 }
 
 /** Names listed in `Connection: a, b` are hop-by-hop for this message too. */
@@ -103,6 +105,11 @@ export function upstreamRequestHeaders(req: IncomingMessage, plan: RequestHeader
     }
     if (listed?.has(name)) continue;
     if (removed && removed.length > 0 && removed.some((header) => header.toLowerCase() === name)) continue;
+    if (name === 'cookie' && plan.privateCookies && plan.privateCookies.length > 0) {
+      const kept = withoutCookies(raw[index + 1], plan.privateCookies);
+      if (kept) out.push(raw[index], kept);
+      continue;
+    }
     out.push(raw[index], raw[index + 1]);
   }
   const client = remote.startsWith('::ffff:') ? remote.slice(7) : remote;
@@ -114,6 +121,19 @@ export function upstreamRequestHeaders(req: IncomingMessage, plan: RequestHeader
   out.push('x-request-id', plan.requestId);
   if (plan.edits) for (const [name, value] of Object.entries(plan.edits.add)) replaceHeader(out, name, value);
   return out;
+}
+
+/** A Cookie header without the named cookies; empty when nothing is left. */
+export function withoutCookies(header: string, names: readonly string[]): string {
+  return header
+    .split(';')
+    .filter((pair) => {
+      const equals = pair.indexOf('=');
+      return !names.includes((equals === -1 ? pair : pair.slice(0, equals)).trim());
+    })
+    .map((pair) => pair.trim())
+    .filter(Boolean)
+    .join('; ');
 }
 
 function replaceHeader(list: string[], name: string, value: string): void {

@@ -100,6 +100,7 @@ export function createRoutingPlugin(options: RoutingOptions = {}): ServerPlugin<
       // Proxied requests skip Express middleware: the same limits and headers are applied here.
       router!.useRateLimiter(ctx.tryGet('rateLimit'));
       router!.useDefaultHeaders(ctx.tryGet('security')?.headers() ?? {});
+      router!.usePrivateCookies(ctx.app.adminGuard()?.privateCookies ?? []);
       for (const mounted of statics) await mounted.plugin.onReady?.(mounted.context);
     },
     async onShutdown() {

@@ -19,6 +19,7 @@ export interface ProxyJob {
   /** Headers added unless the upstream set them (the security plugin's defaults), lower-case names. */
   defaultHeaders: string[];
   trusted: TrustedProxies;
+  privateCookies: readonly string[];
   log: RequestLogExtras;
 }
 
@@ -130,7 +131,7 @@ export function forward(job: ProxyJob): void {
       {
         path: job.path,
         method: req.method as Dispatcher.HttpMethod,
-        headers: upstreamRequestHeaders(req, { requestId: job.requestId, trusted: job.trusted, preserveHost: route.preserveHost, edits: route.headers.request }),
+        headers: upstreamRequestHeaders(req, { requestId: job.requestId, trusted: job.trusted, preserveHost: route.preserveHost, edits: route.headers.request, privateCookies: job.privateCookies }),
         body: hasBody ? req : null,
         headersTimeout: route.timeouts.responseHeaders,
         bodyTimeout: route.timeouts.idle,

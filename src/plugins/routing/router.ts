@@ -81,6 +81,7 @@ export class GatewayRouter implements Router {
   private readonly table: CompiledRoute[];
   private readonly cors?: CorsPolicy;
   private readonly trusted: TrustedProxies;
+  private privateCookies: readonly string[] = [];
   private readonly guards: ProxyGuard[] = [];
   private readonly tunnels = new Set<Duplex>();
   private readonly requestLog: Logger;
@@ -152,6 +153,11 @@ export class GatewayRouter implements Router {
   }
 
   /** Proxied requests skip Express, so the rate-limit plugin's limits are applied here. */
+  /** Cookies of the gateway's own (the admin guard's session) are stripped from proxied requests. */
+  usePrivateCookies(names: readonly string[]): void {
+    this.privateCookies = names;
+  }
+
   useRateLimiter(limiter: RateLimiter | undefined): void {
     this.rateLimiter = limiter;
   }
@@ -252,6 +258,7 @@ export class GatewayRouter implements Router {
       extraHeaders: this.cors ? this.cors.responseHeaders(req) : [],
       defaultHeaders: this.defaultHeaders,
       trusted: this.trusted,
+      privateCookies: this.privateCookies,
       log,
     });
   }
@@ -281,7 +288,7 @@ export class GatewayRouter implements Router {
       return true;
     }
     const path = joinPath(upstream.basePath, config.stripPrefix ? route.matcher.rest(target.path) : target.path) + target.query;
-    forwardUpgrade({ req, socket, head, requestId, route: config, upstream, path, trusted: this.trusted, logger: this.logger, tunnels: this.tunnels });
+    forwardUpgrade({ req, socket, head, requestId, route: config, upstream, path, trusted: this.trusted, privateCookies: this.privateCookies, logger: this.logger, tunnels: this.tunnels });
     return true;
   };
 

@@ -25,6 +25,23 @@ async function gateway(...args: Parameters<typeof startGateway>): Promise<TestGa
 }
 
 describe('proxy routes', () => {
+  it("never forwards the admin guard's own session cookie upstream", async () => {
+    const seen: (string | undefined)[] = [];
+    const service = await upstream((req, res) => {
+      seen.push(req.headers.cookie);
+      res.end('ok');
+    });
+    const guard = definePlugin({
+      name: 'guard',
+      onInit: (ctx) => ctx.app.setAdminGuard({ name: 'test', middleware: (_req, _res, next) => next(), privateCookies: ['cpanel_session'] }),
+    });
+    const { url } = await gateway({ routes: [{ match: '/api/*', target: service.url, health: false }] }, [guard]);
+    await (await fetch(`${url}/api/a`, { headers: { cookie: 'theme=dark; cpanel_session=abc.def; lang=en' } })).text();
+    await (await fetch(`${url}/api/b`, { headers: { cookie: 'cpanel_session=abc.def' } })).text();
+    await (await fetch(`${url}/api/c`, { headers: { cookie: 'theme=dark' } })).text();
+    expect(seen).toEqual(['theme=dark; lang=en', undefined, 'theme=dark']);
+  });
+
   it('forwards method, path, query and body, and relays status, headers and body', async () => {
     const service = await upstream((req, res) => {
       let body = '';

@@ -16,6 +16,7 @@ export interface UpgradeJob {
   upstream: Upstream;
   path: string;
   trusted: TrustedProxies;
+  privateCookies: readonly string[];
   logger: Logger;
   /** Open tunnels (client sockets), so a stopping app can close them. */
   tunnels: Set<Duplex>;
@@ -130,7 +131,7 @@ export function forwardUpgrade(job: UpgradeJob): void {
       {
         path: job.path,
         method: 'GET',
-        headers: upstreamRequestHeaders(req, { requestId, trusted: job.trusted, preserveHost: job.route.preserveHost, edits: job.route.headers.request }),
+        headers: upstreamRequestHeaders(req, { requestId, trusted: job.trusted, preserveHost: job.route.preserveHost, edits: job.route.headers.request, privateCookies: job.privateCookies }),
         upgrade: String(req.headers.upgrade ?? 'websocket'),
         headersTimeout: job.route.timeouts.responseHeaders,
       },
