@@ -5,7 +5,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createControlPanelPlugin } from '../plugins/control-panel/index.js';
+import type { SlotView } from '../plugins/traffic/index.js';
 import { freePorts, servedVersion, startTrafficGateway, type TrafficGateway } from '../plugins/traffic/test-support/gateway.js';
+import { formatService, progressLine } from './format.js';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -70,6 +72,11 @@ describe('qwickapps CLI', () => {
     // Progress on stderr while it waits for health; one JSON document on stdout.
     expect(second.stderr).toMatch(/Deploying api v2 to slot-b\.\.\.\nslot-b: /);
     expect(second.stderr).toContain('slot-b: healthy, ');
+    // The shown count stops at the required two checks; the last line says it is promotable.
+    const counts = [...second.stderr.matchAll(/healthy, (\d+)\/(\d+) checks/g)].map((match) => [Number(match[1]), Number(match[2])]);
+    expect(counts.length).toBeGreaterThan(0);
+    expect(counts.every(([shown, required]) => required === 2 && shown <= 2)).toBe(true);
+    expect(second.stderr).toContain('slot-b: healthy, 2/2 checks, promotable\n');
     expect(second.stderr).toContain('v2 is healthy in slot-b; promote it with: qwickapps promote api');
     const deployed = JSON.parse(second.stdout) as { slots: { id: string; state: string; eligible: boolean }[] };
     expect(deployed.slots.find((slot) => slot.id === 'slot-b')).toMatchObject({ state: 'candidate', eligible: true });
@@ -136,5 +143,29 @@ describe('qwickapps CLI', () => {
     const run = await cli(['deploy', 'api', 'v9', '--timeout', 'soon'], credentials);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("option '--timeout <ms>' argument 'soon' is invalid. a whole number of at least 1");
+  });
+});
+
+describe('deploy progress lines', () => {
+  const now = Date.parse('2025-01-02T03:04:05Z');
+  const candidate = (patch: Partial<SlotView>): SlotView => ({
+    service: 'api', id: 'slot-b', state: 'candidate', colour: 'yellow', version: 'v2', since: new Date(now - 5_000).toISOString(),
+    passing: 0, requiredChecks: 3, failing: 0, eligible: false, ...patch,
+  });
+
+  it('counts checks up to the number required and says what is still awaited', () => {
+    expect(progressLine(candidate({ passing: 1, eligibleAt: new Date(now + 2_000).toISOString() }), now)).toBe('slot-b: healthy, 1/3 checks, promotable in 2 s');
+    // More passing checks than required while the promotion delay runs: never "4/3".
+    expect(progressLine(candidate({ passing: 4, eligibleAt: new Date(now + 3_400).toISOString() }), now)).toBe('slot-b: healthy, 3/3 checks, promotable in 4 s');
+    expect(progressLine(candidate({ passing: 7, eligible: true, eligibleAt: new Date(now).toISOString() }), now)).toBe('slot-b: healthy, 3/3 checks, promotable');
+    expect(progressLine(candidate({ passing: 3, eligibleAt: new Date(now - 100).toISOString() }), now)).toBe('slot-b: healthy, 3/3 checks, promotable shortly');
+    expect(progressLine(candidate({ failing: 1, message: 'HTTP 500' }), now)).toBe('slot-b: 1 failing check (HTTP 500), the count starts again');
+    expect(progressLine(candidate({ state: 'starting', colour: 'yellow', target: 'http://127.0.0.1:3102', failing: 2 }), now)).toBe('slot-b: starting v2 at http://127.0.0.1:3102 (waiting for its health endpoint)');
+  });
+
+  it('the status table shows a candidate the same way', () => {
+    const slot = candidate({ passing: 5, eligible: true });
+    const text = formatService({ name: 'api', route: 'api', dev: false, autoPromote: false, slots: [slot] }, false);
+    expect(text).toMatch(/slot-b +● candidate +v2 +3\/3 checks, promotable$/m);
   });
 });

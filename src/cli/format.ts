@@ -16,11 +16,22 @@ function table(rows: string[][], paint: (row: number, column: number, cell: stri
   return rows.map((row, index) => row.map((cell, column) => paint(index, column, cell.padEnd(widths[column]))).join('  ').trimEnd());
 }
 
+/**
+ * A candidate's way to promotion: the consecutive passing checks counted up to the number
+ * required (more only repeat it), and what is still awaited (checks, the promotion delay).
+ */
+export function candidateProgress(slot: SlotView, now: number = Date.now()): string {
+  const checks = `${Math.min(slot.passing, slot.requiredChecks)}/${slot.requiredChecks} checks`;
+  if (slot.eligible) return `${checks}, promotable`;
+  const wait = slot.eligibleAt ? Math.ceil((Date.parse(slot.eligibleAt) - now) / 1000) : 0;
+  return `${checks}, promotable ${wait > 0 ? `in ${wait} s` : 'shortly'}`;
+}
+
 function health(slot: SlotView): string {
   if (slot.state === 'stopped') return slot.asleep ? 'asleep' : '';
   if (slot.state === 'failed') return slot.message ?? '';
   if (slot.failing > 0) return `${slot.failing} failing${slot.message ? `: ${slot.message}` : ''}`;
-  return `${slot.passing} passing${slot.state === 'candidate' ? (slot.eligible ? ', promotable' : `, promotable from ${time(slot.eligibleAt)}`) : ''}`;
+  return slot.state === 'candidate' ? candidateProgress(slot) : `${slot.passing} passing`;
 }
 
 export function formatService(view: ServiceView, colour: boolean): string {
@@ -48,9 +59,10 @@ export function summary(view: ServiceView): string {
   return `${view.name}: ${active}${rollback}`;
 }
 
-/** What a deploy waiting for health shows when its slot changes. */
-export function progressLine(slot: SlotView): string {
+/** What a deploy waiting for health shows when its slot changes (a countdown changes it each second). */
+export function progressLine(slot: SlotView, now: number = Date.now()): string {
   if (slot.state === 'starting') return `${slot.id}: starting ${slot.version}${slot.target ? ` at ${slot.target}` : ''}${slot.failing > 0 ? ' (waiting for its health endpoint)' : ''}`;
-  if (slot.state === 'candidate') return `${slot.id}: healthy, ${slot.passing}/${slot.requiredChecks} checks${slot.eligible ? ', promotable' : `, promotable from ${time(slot.eligibleAt)}`}`;
+  if (slot.state === 'candidate' && slot.failing > 0) return `${slot.id}: ${slot.failing} failing check${slot.failing === 1 ? '' : 's'}${slot.message ? ` (${slot.message})` : ''}, the count starts again`;
+  if (slot.state === 'candidate') return `${slot.id}: healthy, ${candidateProgress(slot, now)}`;
   return `${slot.id}: ${slot.state}${slot.message ? ` (${slot.message})` : ''}`;
 }

@@ -94,7 +94,7 @@ export function promotionBlocker(slot: Slot, now: number, settings: MachineSetti
   if (slot.state !== 'candidate') return `${slot.id} is ${slot.state}, not a candidate`;
   const spanned = slot.passingSince === undefined ? 0 : now - slot.passingSince;
   if (slot.passing < settings.promotionChecks || spanned < settings.promotionDelay) {
-    return `${slot.id} passed ${slot.passing}/${settings.promotionChecks} consecutive health checks over ${seconds(spanned)} of the ${seconds(settings.promotionDelay)} required`;
+    return `${slot.id} passed ${Math.min(slot.passing, settings.promotionChecks)}/${settings.promotionChecks} consecutive health checks over ${seconds(spanned)} of the ${seconds(settings.promotionDelay)} required`;
   }
   return undefined;
 }
