@@ -53,7 +53,8 @@ export type {
 } from './core/health-registry.js';
 export { createLogger, flushLogger, REDACTED_PATHS, RotatingFileStream } from './core/logger.js';
 export type { LogFileOptions, Logger, LoggerOptions } from './core/logger.js';
-export { requestIdOf } from './core/request-log.js';
+export { logWhenDone, requestIdOf, requestLoggers } from './core/request-log.js';
+export type { RequestLogExtras, RequestLoggers } from './core/request-log.js';
 export { orderPlugins } from './core/registry.js';
 export { EventBus, ServiceRegistry } from './core/services.js';
 export type { AppEvents, Services } from './core/services.js';

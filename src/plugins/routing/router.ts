@@ -8,7 +8,8 @@ import type { RateLimiter } from '../rate-limit/index.js';
 import type { ProxyRouteConfig, RouteConfig, RoutingConfig } from './config.js';
 import { CorsPolicy } from './cors.js';
 import { TrustedProxies, framingProblem } from './headers.js';
-import { logWhenDone, requestLineLogger, type RequestLogExtras } from './log.js';
+import { logWhenDone, requestLoggers, type RequestLoggers } from '../../core/request-log.js';
+import type { RequestLogExtras } from './log.js';
 import { bySpecificity, compileMatch, joinPath, normaliseTarget, type PathMatcher } from './path.js';
 import { forward } from './proxy.js';
 import type { Upstream, UpstreamHealth, UpstreamRegistry } from './upstream.js';
@@ -84,7 +85,7 @@ export class GatewayRouter implements Router {
   private privateCookies: readonly string[] = [];
   private readonly guards: ProxyGuard[] = [];
   private readonly tunnels = new Set<Duplex>();
-  private readonly requestLog: Logger;
+  private readonly requestLog: RequestLoggers;
   private rateLimiter?: RateLimiter;
   /** Flat `[name, value, ...]`, lower-case names: added to answers that do not set them. */
   private defaultHeaders: string[] = [];
@@ -103,7 +104,7 @@ export class GatewayRouter implements Router {
         return compiled;
       })
       .sort((a, b) => bySpecificity(a.matcher, b.matcher));
-    this.requestLog = requestLineLogger(logger);
+    this.requestLog = requestLoggers(logger);
     this.cors = config.cors ? new CorsPolicy(config.cors) : undefined;
     this.trusted = new TrustedProxies(config.trustedProxies);
   }
@@ -221,7 +222,7 @@ export class GatewayRouter implements Router {
     }
     const requestId = requestIdOf(req);
     const log: RequestLogExtras = { route: route.id };
-    logWhenDone(this.requestLog, this.logger, req, res, requestId, req.url!, log);
+    logWhenDone(this.requestLog, req, res, requestId, req.url!, log);
     const matched = route;
     const forwardedPath = config.stripPrefix ? matched.matcher.rest(path) : path;
     if (this.rateLimiter?.ruleFor(req) === undefined) {
@@ -302,7 +303,7 @@ export class GatewayRouter implements Router {
   /** A complete answer from the gateway itself, with request id and log line. */
   private answer(req: IncomingMessage, res: ServerResponse, status: number, code: string, detail: string, headers: string[] = []): void {
     const requestId = requestIdOf(req);
-    logWhenDone(this.requestLog, this.logger, req, res, requestId, req.url ?? '/', {});
+    logWhenDone(this.requestLog, req, res, requestId, req.url ?? '/');
     const extra: Record<string, string> = { 'x-request-id': requestId };
     for (let index = 0; index < this.defaultHeaders.length; index += 2) extra[this.defaultHeaders[index]] = this.defaultHeaders[index + 1];
     for (let index = 0; index < headers.length; index += 2) extra[headers[index]] = headers[index + 1];
