@@ -15,6 +15,8 @@ export interface LogFileOptions {
   maxFiles?: number;
   /** Milliseconds `flush` waits for pending writes before giving up. Default 5 000. */
   flushTimeout?: number;
+  /** Buffered lines reach the file at least this often, in ms. Default 100. */
+  flushInterval?: number;
 }
 
 export interface LoggerOptions {
@@ -70,8 +72,11 @@ export const REDACTED_PATHS = [
 export function createLogger(options: LoggerOptions = {}): Logger {
   const streams: pino.StreamEntry[] = [];
   const level = options.level ?? (process.env.LOG_LEVEL as LevelWithSilent | undefined) ?? 'info';
+  const timers: NodeJS.Timeout[] = [];
   if (options.stdout !== false && !options.destination) {
-    streams.push({ level: 'trace', stream: pino.destination({ dest: 1, sync: false, minLength: 4096 }) });
+    const stdout = pino.destination({ dest: 1, sync: false, minLength: BUFFER_BYTES });
+    timers.push(flushEvery(stdout, FLUSH_INTERVAL));
+    streams.push({ level: 'trace', stream: stdout });
   }
   if (options.destination) streams.push({ level: 'trace', stream: options.destination });
   const file = options.file ? new RotatingFileStream(options.file) : undefined;
@@ -88,8 +93,31 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     destination,
   );
   if (file) ownedFiles.set(logger, file);
+  if (timers.length > 0) ownedTimers.set(logger, timers);
   return logger;
 }
+
+/**
+ * Lines are buffered up to BUFFER_BYTES so a busy server makes one write per batch rather than
+ * one per line; a timer writes what is buffered at least every FLUSH_INTERVAL ms, so a quiet
+ * server's lines (and a live tail) are never held back longer than that.
+ */
+const BUFFER_BYTES = 4096;
+const FLUSH_INTERVAL = 100;
+
+function flushEvery(stream: { flush(callback?: (error?: Error) => void): void }, interval: number): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    try {
+      stream.flush(() => undefined);
+    } catch {
+      // Already ended: nothing left to write.
+    }
+  }, interval);
+  timer.unref();
+  return timer;
+}
+
+const ownedTimers = new WeakMap<Logger, NodeJS.Timeout[]>();
 
 /** The file a logger made by `createLogger` writes, so `closeLogger` can release its handle. */
 const ownedFiles = new WeakMap<Logger, RotatingFileStream>();
@@ -99,6 +127,7 @@ const ownedFiles = new WeakMap<Logger, RotatingFileStream>();
  * keep a file descriptor). Lines logged afterwards still reach stdout but not the file.
  */
 export async function closeLogger(logger: Logger): Promise<void> {
+  for (const timer of ownedTimers.get(logger) ?? []) clearInterval(timer);
   await flushLogger(logger);
   await ownedFiles.get(logger)?.close();
 }
@@ -162,6 +191,7 @@ export class RotatingFileStream implements DestinationStream {
   private readonly waiting = new Set<() => void>();
   private reportedError = false;
   private closing: Promise<void> | undefined;
+  private readonly timer: NodeJS.Timeout;
 
   constructor(options: LogFileOptions) {
     this.path = path.resolve(options.path);
@@ -171,7 +201,8 @@ export class RotatingFileStream implements DestinationStream {
     mkdirSync(path.dirname(this.path), { recursive: true });
     // Appending to a file from an earlier run: it counts towards the size limit.
     this.bytes = sizeOf(this.path);
-    this.boom = pino.destination({ dest: this.path, sync: false, mkdir: true, append: true, minLength: 0 });
+    this.boom = pino.destination({ dest: this.path, sync: false, mkdir: true, append: true, minLength: BUFFER_BYTES });
+    this.timer = flushEvery(this.boom, options.flushInterval ?? FLUSH_INTERVAL);
     this.boom.on('write', (count: number) => {
       this.written += count;
       if (this.written >= this.submitted) this.release();
@@ -196,12 +227,19 @@ export class RotatingFileStream implements DestinationStream {
   }
 
   /**
-   * Calls back once every line written so far is on disk (or after `flushTimeout`). sonic-boom's
-   * own flush calls back at once when `minLength` is 0, which we need for a live tail.
+   * Calls back once every line written so far is on disk (or after `flushTimeout`): sonic-boom's
+   * own flush callback does not wait for the write it starts.
    */
   flush(callback?: (error?: Error) => void): void {
     const done = () => callback?.();
     if (this.written >= this.submitted) return done();
+    if (!this.closing) {
+      try {
+        this.boom.flush(() => undefined);
+      } catch {
+        // A write is under way; its 'write' event releases us.
+      }
+    }
     const timer = setTimeout(() => {
       this.waiting.delete(finish);
       done();
@@ -225,6 +263,7 @@ export class RotatingFileStream implements DestinationStream {
 
   /** Writes what is pending and closes the file; resolves once the descriptor is released. */
   close(): Promise<void> {
+    clearInterval(this.timer);
     this.closing ??= new Promise<void>((resolve) => {
       this.boom.once('close', () => resolve());
       // An error while closing is reported by the 'error' listener; the handle is gone either way.
