@@ -54,7 +54,8 @@ export type UIView = { title?: string } & (
   | { kind: 'json'; endpoint: string; path?: string; refreshMs?: number; download?: string }
   | { kind: 'logStream'; endpoint: string; streamEndpoint: string }
   | { kind: 'health'; endpoint: string; refreshMs?: number }
-  | { kind: 'form'; schema: UIJsonSchema; action: string; method?: 'POST' | 'PUT' | 'PATCH'; submitLabel?: string }
+  /** `successMessage` replaces the echoed answer; `{path}` in it is the answer's value there. */
+  | { kind: 'form'; schema: UIJsonSchema; action: string; method?: 'POST' | 'PUT' | 'PATCH'; submitLabel?: string; successMessage?: string }
   | { kind: 'actions'; actions: UIAction[] }
   /**
    * One card per item of the endpoint's array (at `itemsPath`): titled by `titleKey`, its border
@@ -113,7 +114,7 @@ export interface UIContribution {
 export function formView(
   schema: z.ZodType,
   action: string,
-  options: { method?: 'POST' | 'PUT' | 'PATCH'; submitLabel?: string; title?: string } = {},
+  options: { method?: 'POST' | 'PUT' | 'PATCH'; submitLabel?: string; title?: string; successMessage?: string } = {},
 ): UIView {
   const jsonSchema = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as UIJsonSchema;
   return { kind: 'form', schema: jsonSchema, action, ...options };

@@ -11,6 +11,14 @@ export function valueAt(value: unknown, path: string | undefined): unknown {
   return current;
 }
 
+/** A value as plain text: nothing for null or undefined, JSON for objects. */
+export const text = (value: unknown): string => (value === undefined || value === null ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value));
+
+/** `{path}` in a descriptor's template replaced by the value there; `encode` for URL paths. */
+export function fillIn(template: string, value: unknown, encode = false): string {
+  return template.replace(/\{([\w.-]+)\}/g, (_whole, path: string) => (encode ? encodeURIComponent(text(valueAt(value, path))) : text(valueAt(value, path))));
+}
+
 /** Nested objects as dotted keys, so any JSON reads as a list of labelled values. */
 export function flatten(value: unknown, prefix = '', out: [string, unknown][] = [], depth = 0): [string, unknown][] {
   if (value !== null && typeof value === 'object' && !Array.isArray(value) && depth < 4) {

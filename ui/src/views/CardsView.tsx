@@ -1,7 +1,7 @@
 import { useId, useState } from 'react';
 import type { UICardAction, UICardColour, UIField } from '../../../src/core/ui.js';
 import { send } from '../api.js';
-import { valueAt } from '../format.js';
+import { fillIn, text, valueAt } from '../format.js';
 import { useResource } from '../use-resource.js';
 import { ResourceState, ViewFrame } from './common.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
@@ -14,12 +14,6 @@ export function cardColour(value: unknown): UICardColour {
   return COLOURS.includes(value as UICardColour) ? (value as UICardColour) : 'grey';
 }
 
-const text = (value: unknown) => (value === undefined || value === null ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value));
-
-/** `{path}` replaced by the item's value there; `encode` for URL paths. */
-export function fillIn(template: string, item: unknown, encode = false): string {
-  return template.replace(/\{([\w.-]+)\}/g, (_whole, path: string) => (encode ? encodeURIComponent(text(valueAt(item, path))) : text(valueAt(item, path))));
-}
 
 function fillBody(body: unknown, item: unknown): unknown {
   if (typeof body === 'string') return fillIn(body, item);

@@ -1,6 +1,7 @@
 import { useId, useState, type FormEvent } from 'react';
 import type { UIJsonSchema } from '../../../src/core/ui.js';
 import { send } from '../api.js';
+import { fillIn } from '../format.js';
 import { ViewFrame } from './common.js';
 
 interface FieldSchema {
@@ -121,7 +122,7 @@ function Fields({ schema, values, onChange }: { schema: FieldSchema; values: Val
 }
 
 /** A form generated from a JSON Schema (made from a zod schema); submits JSON to `action`. */
-export function FormView({ title, schema, action, method, submitLabel }: { title?: string; schema: UIJsonSchema; action: string; method?: string; submitLabel?: string }) {
+export function FormView({ title, schema, action, method, submitLabel, successMessage }: { title?: string; schema: UIJsonSchema; action: string; method?: string; submitLabel?: string; successMessage?: string }) {
   const root = schema as FieldSchema;
   const [values, setValues] = useState<Values>(() => initialValues(root));
   const [busy, setBusy] = useState(false);
@@ -132,7 +133,8 @@ export function FormView({ title, schema, action, method, submitLabel }: { title
     setOutcome(undefined);
     try {
       const result = await send(action, method ?? 'POST', clean(values));
-      setOutcome({ ok: true, text: result === undefined ? 'Saved.' : `Saved: ${typeof result === 'string' ? result : JSON.stringify(result)}` });
+      const echo = result === undefined ? 'Saved.' : `Saved: ${typeof result === 'string' ? result : JSON.stringify(result)}`;
+      setOutcome({ ok: true, text: successMessage ? fillIn(successMessage, result) : echo });
     } catch (error) {
       setOutcome({ ok: false, text: (error as Error).message });
     } finally {

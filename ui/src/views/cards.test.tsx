@@ -5,7 +5,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { UIView } from '../../../src/core/ui.js';
 import { createApp, definePlugin, type App } from '../../../src/index.js';
 import { setCsrfToken } from '../api.js';
-import { cardColour, fillIn } from './CardsView.js';
+import { fillIn } from '../format.js';
+import { cardColour } from './CardsView.js';
 import { View } from './View.js';
 
 interface Slot {
@@ -125,6 +126,13 @@ describe('cards view', () => {
     await waitFor(() => expect(cardOf('slot-b').className).toContain('card-green'));
     expect(within(cardOf('slot-a')).getByText('previous · yellow')).toBeTruthy();
     expect(screen.queryAllByRole('button')).toHaveLength(0);
+  });
+
+  it('form: a successMessage filled in from the answer replaces the echoed JSON', async () => {
+    render(<View view={{ kind: 'form', title: 'Go', schema: { type: 'object', properties: {} }, action: '/api/promote/web', successMessage: 'Promoted {promoted}.' }} />);
+    fireEvent.click(screen.getByRole('button', { name: 'Submit' }));
+    await screen.findByText('Promoted web.');
+    expect(posted).toHaveLength(1);
   });
 
   it('colour and template helpers', () => {
