@@ -41,7 +41,7 @@ function deployForm(basePath: string, services: readonly TrafficServiceConfig[])
   const names = services.map((service) => service.name);
   const version = versionSchema.describe('Started in a free slot; promote it once it is healthy.');
   const schema = names.length > 1 ? z.object({ service: z.enum(names as [string, ...string[]]), version }) : z.object({ version });
-  return formView(schema, `${basePath}/deploy`, { title: 'Deploy a version', submitLabel: 'Deploy' });
+  return formView(schema, `${basePath}/deploy`, { title: 'Deploy a version', submitLabel: 'Deploy', successMessage: 'Deploying {lastTransition.version} in {lastTransition.slot}; its card turns candidate once healthy.' });
 }
 
 /**

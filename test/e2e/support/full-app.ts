@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { App } from '../../../src/index.js';
-import { createDemoGateway } from '../../../demo/gateway.js';
+import { createDemoGateway, type DemoGatewayOptions } from '../../../demo/gateway.js';
 import { baseUrl, waitFor } from '../../support/http.js';
 
 export const ADMIN_PASSWORD = 'e2e-admin-password';
@@ -38,11 +38,12 @@ function freePort(): Promise<number> {
 /**
  * The demo product as `npm start` runs it: its gateway in this process, its API service as a
  * supervised child process, every built-in page's plugin present. Data and logs in a temp folder.
+ * `traffic` shortens the demo's promotion waits for tests that deploy.
  */
-export async function startFullApp(): Promise<FullApp> {
+export async function startFullApp(options: { traffic?: DemoGatewayOptions['traffic'] } = {}): Promise<FullApp> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cpanel-e2e-'));
   const logFile = path.join(dataDir, 'logs', 'e2e.log');
-  const app = createDemoGateway({ port: 0, host: '127.0.0.1', servicePort: await freePort(), dataDir, logFile, adminPassword: ADMIN_PASSWORD, stdout: false });
+  const app = createDemoGateway({ port: 0, host: '127.0.0.1', servicePort: await freePort(), dataDir, logFile, adminPassword: ADMIN_PASSWORD, stdout: false, traffic: options.traffic });
   const cleanup = async () => {
     await app.stop();
     rmSync(dataDir, { recursive: true, force: true });
