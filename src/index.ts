@@ -65,6 +65,8 @@ export type {
   UIJsonSchema,
   UIViewKind,
   UIAction,
+  UICardAction,
+  UICardColour,
   UIColumn,
   UIColumnFormat,
   UIContribution,
