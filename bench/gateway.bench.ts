@@ -11,13 +11,13 @@
  * alike; the servers' own CPU time per request (Linux /proc) is shown as well.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { load, printTable, startServer, stopServer, type LoadResult } from './support.js';
+import { cpuMs, load, median, printTable, startServer, stopServer, type LoadResult } from './support.js';
 
 const role = process.env.GATEWAY_BENCH_ROLE;
 const upstreamUrl = process.env.UPSTREAM_URL ?? '';
@@ -91,20 +91,6 @@ if (role === 'upstream') {
   }));
 } else {
   await main();
-}
-
-/** CPU time (user + system) a process has used, in milliseconds; Linux /proc, else undefined. */
-function cpuMs(pid: number | undefined): number | undefined {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100)
-  } catch {
-    return undefined;
-  }
-}
-
-function median(values: number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 }
 
 async function main(): Promise<void> {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
@@ -61,4 +62,49 @@ export function printTable(title: string, rows: Record<string, string | number>[
   console.log(line(columns));
   console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
   for (const row of rows) console.log(line(columns.map((column) => String(row[column]))));
+}
+
+/** CPU time (user + system) a process has used, in milliseconds; Linux /proc, else undefined. */
+export function cpuMs(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100)
+  } catch {
+    return undefined;
+  }
+}
+
+export function median(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+}
+
+/**
+ * Measures each target in interleaved rounds (so a burst of load from elsewhere hits all alike)
+ * and keeps, per target, the best round's throughput and the median server CPU per request.
+ */
+export async function compare(
+  targets: { name: string; url: string; child?: ChildProcess }[],
+  options: { rounds: number; duration: number },
+): Promise<Map<string, { best: LoadResult; cpuPerRequest?: number; errors: number }>> {
+  const runs = new Map<string, { result: LoadResult; cpuPerRequest?: number }[]>(targets.map((target) => [target.name, []]));
+  for (let round = 0; round < options.rounds; round++) {
+    for (const target of targets) {
+      const before = cpuMs(target.child?.pid);
+      const result = await load(target.url, { duration: options.duration });
+      const after = cpuMs(target.child?.pid);
+      // Warm-up included in both the time and the count.
+      const requests = result.requestsPerSecond * (options.duration + 2);
+      runs.get(target.name)!.push({ result, cpuPerRequest: before === undefined || after === undefined ? undefined : ((after - before) * 1000) / requests });
+    }
+  }
+  const summary = new Map<string, { best: LoadResult; cpuPerRequest?: number; errors: number }>();
+  for (const [name, list] of runs) {
+    const cpu = list.flatMap((run) => (run.cpuPerRequest === undefined ? [] : [run.cpuPerRequest]));
+    summary.set(name, {
+      best: list.reduce((top, run) => (run.result.requestsPerSecond > top.result.requestsPerSecond ? run : top)).result,
+      cpuPerRequest: cpu.length ? median(cpu) : undefined,
+      errors: list.reduce((sum, run) => sum + run.result.errors + run.result.non2xx, 0),
+    });
+  }
+  return summary;
 }

@@ -3,7 +3,8 @@ import { createApp, definePlugin } from '../../src/index.js';
 import { createConfigPlugin, createDiagnosticsPlugin, createHealthPlugin, createLogsPlugin } from '../../src/plugins/index.js';
 
 // The same handler as the bare Express server, behind the four infrastructure plugins and the
-// kernel's request logging (info level, asynchronous stdout, which the bench sends to /dev/null).
+// kernel's request logging: one line per request at info, to the NDJSON file the logs plugin
+// reads (LOG_FILE), as a product runs it.
 const hello = definePlugin({
   name: 'hello',
   routes: [{ method: 'get', path: '/api/v1/hello', handler: (_req, res) => void res.json({ message: 'Hello, world!', version: 'bench' }) }],
@@ -12,7 +13,7 @@ const app = createApp({
   name: 'bench',
   port: 0,
   host: '127.0.0.1',
-  logger: { level: 'info' },
+  logger: { level: 'info', stdout: false, file: { path: process.env.LOG_FILE ?? '.data/bench/app.log', maxBytes: 50 * 1024 * 1024, maxFiles: 2 } },
   shutdown: { signals: false },
   plugins: [createHealthPlugin(), createDiagnosticsPlugin(), createConfigPlugin(), createLogsPlugin(), hello],
 });

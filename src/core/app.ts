@@ -212,8 +212,10 @@ export function createApp(options: AppOptions): App {
   const adminGate = createAdminGate(() => guard);
 
   const mountPlugins = () => {
-    expressApp.use(requestLogger(appLogger, context));
-    expressApp.use(express.json({ limit: settings.bodyLimit }));
+    // One layer for what every request needs: each Express layer costs a router step.
+    const prepare = requestLogger(appLogger, context);
+    const parseJson = express.json({ limit: settings.bodyLimit });
+    expressApp.use((req, res, next) => prepare(req, res, () => (hasBody(req) ? parseJson(req, res, next) : next())));
     const middleware = records.flatMap((record) => {
       const list = typeof record.plugin.middleware === 'function' ? record.plugin.middleware(record.context!) : (record.plugin.middleware ?? []);
       return [...list].sort((a, b) => (a.order ?? 0) - (b.order ?? 0));
@@ -354,6 +356,11 @@ export function createApp(options: AppOptions): App {
   };
 
   return { express: expressApp, server, context, start, stop };
+}
+
+/** A request carries a body (even an empty one) when it says so, as body-parser decides it. */
+function hasBody(req: http.IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
 }
 
 function registerPluginHealthCheck(record: PluginRecord, health: HealthRegistry): void {

@@ -106,11 +106,16 @@ const BUFFER_BYTES = 4096;
 const FLUSH_INTERVAL = 100;
 
 function flushEvery(stream: { flush(callback?: (error?: Error) => void): void }, interval: number): NodeJS.Timeout {
+  // One flush at a time: while a write is under way sonic-boom queues the flush on 'drain', and
+  // a flush per tick would pile up listeners.
+  let pending = false;
   const timer = setInterval(() => {
+    if (pending) return;
+    pending = true;
     try {
-      stream.flush(() => undefined);
+      stream.flush(() => (pending = false));
     } catch {
-      // Already ended: nothing left to write.
+      pending = false; // Already ended: nothing left to write.
     }
   }, interval);
   timer.unref();
@@ -192,6 +197,7 @@ export class RotatingFileStream implements DestinationStream {
   private reportedError = false;
   private closing: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
+  private flushing = false;
 
   constructor(options: LogFileOptions) {
     this.path = path.resolve(options.path);
@@ -233,11 +239,12 @@ export class RotatingFileStream implements DestinationStream {
   flush(callback?: (error?: Error) => void): void {
     const done = () => callback?.();
     if (this.written >= this.submitted) return done();
-    if (!this.closing) {
+    if (!this.closing && !this.flushing) {
+      this.flushing = true;
       try {
-        this.boom.flush(() => undefined);
+        this.boom.flush(() => (this.flushing = false));
       } catch {
-        // A write is under way; its 'write' event releases us.
+        this.flushing = false; // A write is under way; its 'write' event releases us.
       }
     }
     const timer = setTimeout(() => {

@@ -28,19 +28,13 @@ export function createHttpServer(options: {
     dispatch(req, res);
   });
 
-  // Requests in progress per socket, so a drain can close sockets that carry none (including
-  // those opened speculatively by clients that never sent a request).
-  const activeRequests = new Map<Socket, number>();
+  // Every open socket, so a drain can close those that carry no request, including ones opened
+  // speculatively by clients that never sent a request (closeIdleConnections skips those). Node
+  // attaches the response in progress to its socket (`_httpMessage`), so no per-request bookkeeping.
+  const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
-    activeRequests.set(socket, 0);
-    socket.once('close', () => activeRequests.delete(socket));
-  });
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const socket = req.socket;
-    activeRequests.set(socket, (activeRequests.get(socket) ?? 0) + 1);
-    res.once('close', () => {
-      if (activeRequests.has(socket)) activeRequests.set(socket, Math.max(0, activeRequests.get(socket)! - 1));
-    });
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
   server.on('upgrade', (req, socket, head) => {
     for (const handler of upgradeHandlers) if (handler(req, socket, head)) return;
@@ -57,14 +51,14 @@ export function createHttpServer(options: {
   const drain = async (timeout: number, logger: Logger): Promise<void> => {
     if (!server.listening) return;
     const closeIdle = () => {
-      for (const [socket, count] of activeRequests) if (count === 0) socket.destroy();
+      for (const socket of sockets) if (!(socket as Socket & { _httpMessage?: unknown })._httpMessage) socket.destroy();
     };
     await new Promise<void>((resolve) => {
       const sweep = setInterval(closeIdle, 50);
       const deadline = setTimeout(() => {
         logger.warn({ timeout }, 'in-flight requests did not finish in time; closing connections');
         server.closeAllConnections();
-        for (const socket of activeRequests.keys()) socket.destroy();
+        for (const socket of sockets) socket.destroy();
       }, timeout);
       server.close(() => {
         clearInterval(sweep);
