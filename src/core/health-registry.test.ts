@@ -21,4 +21,32 @@ describe('HealthRegistry', () => {
     expect(registry.summary().checks[0].status).toBe('healthy');
     expect(capture.lines.some((line) => line.msg === 'health result listener failed')).toBe(true);
   });
+
+  it('never starts a run beside one that outlived its timeout, and resumes once it settles', async () => {
+    const registry = new HealthRegistry(createLogger({ destination: captureLogs().stream, level: 'silent' }));
+    let started = 0;
+    let release!: () => void;
+    registry.register({
+      name: 'stuck',
+      interval: 10,
+      timeout: 20,
+      run: () => {
+        started++;
+        return started === 1 ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve();
+      },
+    });
+    try {
+      await registry.start();
+      expect(registry.summary().checks[0].lastError).toBe('timed out after 20 ms');
+      // Several intervals pass while the first run hangs: no second run starts.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(started).toBe(1);
+      expect(registry.summary().checks[0].lastError).toMatch(/^previous run still pending after \d+ s/);
+      release();
+      await vi.waitFor(() => expect(registry.summary().checks[0].status).toBe('healthy'), { timeout: 2_000 });
+      expect(started).toBeGreaterThanOrEqual(2);
+    } finally {
+      registry.stop();
+    }
+  });
 });

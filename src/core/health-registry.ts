@@ -55,6 +55,8 @@ interface Entry {
   snapshot: HealthCheckSnapshot;
   timer?: NodeJS.Timeout;
   running?: Promise<void>;
+  /** A run that outlived its timeout and has not settled yet: no new run starts beside it. */
+  hung?: { since: number };
 }
 
 /**
@@ -163,10 +165,25 @@ export class HealthRegistry {
     let failure: string | undefined;
     let timer: NodeJS.Timeout | undefined;
     try {
+      if (entry.hung) {
+        // A check that never settles would otherwise gain one more stuck run every interval.
+        const seconds = Math.round((Date.now() - entry.hung.since) / 1000);
+        throw new Error(`previous run still pending after ${seconds} s (timeout ${definition.timeout} ms)`);
+      }
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new TimeoutError(`timed out after ${definition.timeout} ms`)), definition.timeout);
       });
-      result = (await Promise.race([definition.run(), timeout])) ?? { status: 'healthy' };
+      const run = Promise.resolve().then(definition.run);
+      const settled = () => {
+        entry.hung = undefined;
+      };
+      result = (await Promise.race([run, timeout]).catch((error: unknown) => {
+        if (error instanceof TimeoutError) {
+          entry.hung = { since: Date.now() };
+          run.then(settled, settled);
+        }
+        throw error;
+      })) ?? { status: 'healthy' };
       if (result.status !== 'healthy') failure = result.message ?? result.status;
     } catch (error) {
       failure = errorMessage(error);
