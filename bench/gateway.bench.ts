@@ -3,7 +3,8 @@
  * upstream, one run on loopback, autocannon -c 100, every server in its own process:
  *   (a) direct to the upstream, (b) our gateway (createApp + routing plugin, one request line per
  *   request at info to stdout, a pipe the bench drains; GATEWAY_LOG=file writes the rotating NDJSON
- *   file instead), (c) Express 5 + http-proxy-middleware with a keep-alive
+ *   file instead; GATEWAY_LOG_LEVEL=warn drops the request lines, to see what they cost),
+ *   (c) Express 5 + http-proxy-middleware with a keep-alive
  *   agent, (d) Fastify + @fastify/http-proxy, (e) a minimal node:http + undici Pool proxy.
  * Goals: (b) >= 1.3x (d) and >= 0.85x (e); p99 added by the gateway <= 2 ms at half its peak rate.
  * The setups are measured in interleaved rounds (BENCH_ROUNDS, default 3, of BENCH_DURATION
@@ -42,7 +43,7 @@ if (role === 'upstream') {
     logger:
       process.env.GATEWAY_LOG === 'file'
         ? { level: 'info', stdout: false, file: { path: path.join(process.env.LOG_DIR!, 'gateway.ndjson'), maxBytes: 50 * 1024 * 1024, maxFiles: 2 } }
-        : { level: 'info' },
+        : { level: (process.env.GATEWAY_LOG_LEVEL ?? 'info') as 'info' },
     shutdown: { signals: false },
     plugins: [createRoutingPlugin({ routes: [{ match: '/*', target: upstreamUrl, health: false }] })],
   });

@@ -1,11 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { definePlugin } from '../../index.js';
-import { startGateway, startUpstream, type TestGateway, type TestUpstream } from './test-support/upstream.js';
+import { startUpstream, type TestUpstream, useTestServers } from './test-support/upstream.js';
+const { cleanups, gateway } = useTestServers();
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
-});
 async function upstream(): Promise<TestUpstream> {
   // The service tries to open itself to everyone; the gateway owns the policy.
   const started = await startUpstream((_req, res) => {
@@ -13,11 +10,6 @@ async function upstream(): Promise<TestUpstream> {
     res.end('from upstream');
   });
   cleanups.push(started.close);
-  return started;
-}
-async function gateway(...args: Parameters<typeof startGateway>): Promise<TestGateway> {
-  const started = await startGateway(...args);
-  cleanups.push(() => started.app.stop());
   return started;
 }
 const own = definePlugin({ name: 'own', routes: [{ method: 'get', path: '/local', handler: (_req, res) => void res.send('from express') }] });

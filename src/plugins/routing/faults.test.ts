@@ -1,22 +1,9 @@
 import http from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/http.js';
-import { nodeRequest, startGateway, startUpstream, unusedPort, type TestGateway, type TestUpstream } from './test-support/upstream.js';
+import { nodeRequest, unusedPort, useTestServers } from './test-support/upstream.js';
+const { cleanups, upstream, gateway } = useTestServers();
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
-});
-async function upstream(handler: http.RequestListener): Promise<TestUpstream> {
-  const started = await startUpstream(handler);
-  cleanups.push(started.close);
-  return started;
-}
-async function gateway(...args: Parameters<typeof startGateway>): Promise<TestGateway> {
-  const started = await startGateway(...args);
-  cleanups.push(() => started.app.stop());
-  return started;
-}
 
 /** The gateway is still serving: a fresh request on a fresh connection gets its answer. */
 async function stillServing(url: string): Promise<void> {

@@ -1,28 +1,15 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, createApp, definePlugin } from '../../index.js';
 import { waitFor } from '../../../test/support/http.js';
 import { createRateLimitPlugin } from '../rate-limit/index.js';
 import { createSecurityPlugin } from '../security/index.js';
 import { createRoutingPlugin } from './index.js';
-import { nodeRequest, rawRequest, startGateway, startUpstream, type TestGateway, type TestUpstream } from './test-support/upstream.js';
+import { nodeRequest, rawRequest, useTestServers } from './test-support/upstream.js';
+const { cleanups, upstream, gateway } = useTestServers();
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
-});
-async function upstream(...args: Parameters<typeof startUpstream>): Promise<TestUpstream> {
-  const started = await startUpstream(...args);
-  cleanups.push(started.close);
-  return started;
-}
-async function gateway(...args: Parameters<typeof startGateway>): Promise<TestGateway> {
-  const started = await startGateway(...args);
-  cleanups.push(() => started.app.stop());
-  return started;
-}
 
 describe('proxy routes', () => {
   it("never forwards the admin guard's own session cookie upstream", async () => {

@@ -1,22 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HttpError } from '../../index.js';
 import { waitFor } from '../../../test/support/http.js';
-import { startGateway, startUpstream, unusedPort, type TestGateway, type TestUpstream } from './test-support/upstream.js';
+import { unusedPort, type TestUpstream, useTestServers } from './test-support/upstream.js';
+const { upstream, gateway } = useTestServers();
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
-});
-async function upstream(...args: Parameters<typeof startUpstream>): Promise<TestUpstream> {
-  const started = await startUpstream(...args);
-  cleanups.push(started.close);
-  return started;
-}
-async function gateway(...args: Parameters<typeof startGateway>): Promise<TestGateway> {
-  const started = await startGateway(...args);
-  cleanups.push(() => started.app.stop());
-  return started;
-}
 const openConnections = (service: TestUpstream) => new Promise<number>((resolve) => service.server.getConnections((_error, count) => resolve(count)));
 
 describe('setTarget', () => {

@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { createApp, type App, type AppOptions } from '../../../index.js';
@@ -102,4 +103,32 @@ export function nodeRequest(
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/**
+ * Upstreams and gateways a test file starts, stopped after each test.
+ * @example const { upstream, gateway } = useTestServers();
+ */
+export function useTestServers(): {
+  cleanups: (() => Promise<void>)[];
+  upstream: (...args: Parameters<typeof startUpstream>) => Promise<TestUpstream>;
+  gateway: (...args: Parameters<typeof startGateway>) => Promise<TestGateway>;
+} {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+  });
+  return {
+    cleanups,
+    upstream: async (...args) => {
+      const started = await startUpstream(...args);
+      cleanups.push(started.close);
+      return started;
+    },
+    gateway: async (...args) => {
+      const started = await startGateway(...args);
+      cleanups.push(() => started.app.stop());
+      return started;
+    },
+  };
 }
