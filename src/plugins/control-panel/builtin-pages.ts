@@ -33,44 +33,7 @@ export type BuiltinPage = UIPage & { provider: string };
 
 export function builtinPages(registered: ReadonlySet<string>, mountPath: string): BuiltinPage[] {
   const pages: BuiltinPage[] = [{ provider: 'control-panel', id: 'dashboard', title: 'Dashboard', route: '/', icon: 'dashboard', order: 0, views: dashboardViews(registered) }];
-  if (registered.has('diagnostics')) {
-    pages.push({
-      provider: 'diagnostics',
-      id: 'diagnostics',
-      title: 'Diagnostics',
-      route: '/diagnostics',
-      icon: 'activity',
-      order: 10,
-      views: [{ kind: 'json', title: 'Report', endpoint: '/api/diagnostics', download: '/api/diagnostics?download=1' }],
-    });
-  }
-  if (registered.has('config')) {
-    pages.push({
-      provider: 'config',
-      id: 'config',
-      title: 'Config',
-      route: '/config',
-      icon: 'settings',
-      order: 20,
-      views: [
-        {
-          kind: 'table',
-          title: 'Environment',
-          endpoint: '/api/config',
-          rowsPath: 'environment',
-          columns: [
-            { key: 'name', label: 'Variable' },
-            { key: 'status', label: 'Status', format: 'status' },
-            { key: 'value', label: 'Value' },
-            { key: 'scope', label: 'Scope' },
-            { key: 'description', label: 'Description' },
-          ],
-        },
-        { kind: 'json', title: 'Application', endpoint: '/api/config', path: 'app' },
-        { kind: 'json', title: 'Plugins', endpoint: '/api/config', path: 'plugins' },
-      ],
-    });
-  }
+  // Diagnostics, Config and Health pages come from those plugins themselves (their `ui`).
   if (registered.has('logs')) {
     pages.push({ provider: 'logs', id: 'logs', title: 'Logs', route: '/logs', icon: 'list', order: 30, views: [{ kind: 'logStream', endpoint: '/api/logs', streamEndpoint: '/api/logs/stream' }] });
   }
