@@ -206,4 +206,38 @@ describe('createApp', () => {
     expect(await (await fetch(`${baseUrl(app)}/api/thing`)).text()).toBe('thing');
     expect(await (await fetch(`${baseUrl(app)}/anything/else`)).text()).toBe('spa');
   });
+
+  it('answers fixed-path routes by lookup with Express semantics: order, next(), errors, letter case', async () => {
+    let firstRuns = 0;
+    const app = track(createApp({
+      name: 't', port: 0, host: '127.0.0.1', logger: quiet(), shutdown: { signals: false },
+      plugins: [
+        { name: 'one', order: 1, routes: [
+          // Fixed paths before any dynamic GET route: answered by the lookup.
+          { method: 'get', path: '/chain', handler: (_req, _res, next) => { firstRuns++; next(); } },
+          { method: 'get', path: '/async-fail', handler: async () => { throw new HttpError(409, 'T_CONFLICT', 'async conflict'); } },
+          { method: 'post', path: '/plain', handler: (req, res) => void res.json({ got: req.body }) },
+          { method: 'get', path: '/items/:id', handler: (req, res) => void res.send(`dynamic ${req.params.id}`) },
+        ] },
+        { name: 'two', order: 2, routes: [
+          { method: 'get', path: '/items/special', handler: (_req, res) => void res.send('static') },
+          { method: 'get', path: '/chain', handler: (_req, res) => void res.send('second') },
+        ] },
+      ],
+    }));
+    await app.start();
+    const url = baseUrl(app);
+    // A dynamic route registered first still wins, as it would in Express.
+    expect(await (await fetch(`${url}/items/special`)).text()).toBe('dynamic special');
+    // next() from a route hands over to the next route for the path, without running it twice.
+    expect(await (await fetch(`${url}/chain`)).text()).toBe('second');
+    expect(firstRuns).toBe(1);
+    const failed = await fetch(`${url}/async-fail`);
+    expect(failed.status).toBe(409);
+    expect((await json(failed)).code).toBe('T_CONFLICT');
+    expect(await json(fetch(`${url}/plain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' }))).toEqual({ got: { a: 1 } });
+    expect(await (await fetch(`${url}/CHAIN/`)).text()).toBe('second');
+    expect(firstRuns).toBe(2);
+    expect((await fetch(`${url}/chain`, { method: 'HEAD' })).status).toBe(200);
+  });
 });

@@ -16,13 +16,14 @@ import {
   type RouteRecord,
 } from './context.js';
 import { createAdminGate } from './admin-gate.js';
+import { FastRoutes } from './fast-routes.js';
 import { ConfigError, PluginGraphError, PluginLifecycleError, errorMessage, type ConfigIssue } from './errors.js';
 import { HealthRegistry } from './health-registry.js';
 import { closeLogger, createLogger, flushLogger, type LoggerOptions } from './logger.js';
 import type { PluginStatus, ServerPlugin } from './plugin.js';
 import { errorHandler, notFoundHandler } from './problem.js';
 import { orderPlugins } from './registry.js';
-import { requestLogger } from './request-log.js';
+import { requestPreparer } from './request-log.js';
 import { EventBus, ServiceRegistry } from './services.js';
 import { createHttpServer } from './server.js';
 import { runShutdown, installSignalHandlers, type ShutdownOptions } from './shutdown.js';
@@ -213,9 +214,13 @@ export function createApp(options: AppOptions): App {
 
   const mountPlugins = () => {
     // One layer for what every request needs: each Express layer costs a router step.
-    const prepare = requestLogger(appLogger, context);
+    const prepare = requestPreparer(appLogger, context);
     const parseJson = express.json({ limit: settings.bodyLimit });
-    expressApp.use((req, res, next) => prepare(req, res, () => (hasBody(req) ? parseJson(req, res, next) : next())));
+    expressApp.use((req, res, next) => {
+      prepare(req, res);
+      if (hasBody(req)) parseJson(req, res, next);
+      else next();
+    });
     const middleware = records.flatMap((record) => {
       const list = typeof record.plugin.middleware === 'function' ? record.plugin.middleware(record.context!) : (record.plugin.middleware ?? []);
       return [...list].sort((a, b) => (a.order ?? 0) - (b.order ?? 0));
@@ -224,13 +229,18 @@ export function createApp(options: AppOptions): App {
       if (entry.path) expressApp.use(entry.path, entry.handler);
       else expressApp.use(entry.handler);
     }
+    const fastRoutes = new FastRoutes();
+    expressApp.use(fastRoutes.middleware());
     const fallbacks: (() => void)[] = [];
     for (const record of records) {
       const routes = typeof record.plugin.routes === 'function' ? record.plugin.routes(record.context!) : (record.plugin.routes ?? []);
       for (const route of routes) {
         const access = route.access ?? 'public';
-        const handlers = Array.isArray(route.handler) ? route.handler : [route.handler];
-        const mount = () => void expressApp[route.method](route.path, ...(access === 'admin' ? [adminGate, ...handlers] : handlers));
+        const handlers = [...(access === 'admin' ? [adminGate] : []), ...(Array.isArray(route.handler) ? route.handler : [route.handler])];
+        const mount = () => {
+          const stepAside = fastRoutes.add(route.method, route.path, handlers);
+          expressApp[route.method](route.path, ...(stepAside ? [stepAside, ...handlers] : handlers));
+        };
         if (route.fallback) fallbacks.push(mount);
         else mount();
         routeRecords.push({ method: route.method, path: route.path, plugin: record.plugin.name, access, description: route.description });

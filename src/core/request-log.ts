@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestHandler } from 'express';
+import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { AppContext } from './context.js';
 
@@ -45,7 +45,8 @@ export function logWhenDone(
   const started = performance.now();
   // The socket may be detached by the time the response closes.
   const remoteAddress = req.socket.remoteAddress;
-  res.once('close', () => {
+  // `on`, not `once`: a response closes once, and this spares a wrapper per request.
+  res.on('close', () => {
     const aborted = !res.writableFinished;
     const level = aborted || res.statusCode >= 500 ? 'warn' : 'info';
     const { plain, redacting } = loggers;
@@ -64,13 +65,12 @@ export function logWhenDone(
 }
 
 /** Assigns the request id, echoes it, gives handlers the context, and logs the request. */
-export function requestLogger(logger: Logger, context: AppContext): RequestHandler {
+export function requestPreparer(logger: Logger, context: AppContext): (req: Request, res: Response) => void {
   const loggers = requestLoggers(logger);
-  return (req, res, next) => {
+  return (req, res) => {
     req.id = requestIdOf(req);
     req.context = context;
     res.setHeader('x-request-id', req.id);
     logWhenDone(loggers, req, res, req.id, req.originalUrl);
-    next();
   };
 }
