@@ -26,7 +26,9 @@ describe('RotatingFileStream', () => {
     }
     await flushed(stream);
     await stream.close();
-    const files = readdirSync(dir).sort((a, b) => (b === 'app.log' ? 1 : a === 'app.log' ? -1 : Number(b.split('.').pop()) - Number(a.split('.').pop())));
+    // Oldest first: the highest rotated number, down to .1, then the active file.
+    const age = (file: string) => (file === 'app.log' ? 0 : Number(file.split('.').pop()));
+    const files = readdirSync(dir).sort((a, b) => age(b) - age(a));
     expect(files.length).toBeGreaterThanOrEqual(3);
     const indexes = files.flatMap((file) => readFileSync(path.join(dir, file), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line).index as number));
     // Oldest rotated file first, the active file last: every line once, in order.

@@ -55,6 +55,7 @@ export class RotatingFileStream implements DestinationStream {
   private dropped = 0;
   private reportedError = false;
   private readonly idle = new Set<() => void>();
+  private rotation: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
 
   constructor(options: LogFileOptions) {
@@ -88,7 +89,8 @@ export class RotatingFileStream implements DestinationStream {
   /** Calls back once every line written so far is on disk (or after `flushTimeout`). */
   flush(callback?: (error?: Error) => void): void {
     const done = () => callback?.();
-    if (!this.writing && this.buffered === 0) return done();
+    // A rotation under way is still writing lines and renaming files: it counts as pending.
+    if (!this.writing && this.buffered === 0 && !this.rotating) return done();
     const timer = setTimeout(() => {
       this.idle.delete(finish);
       done();
@@ -109,6 +111,8 @@ export class RotatingFileStream implements DestinationStream {
   async close(): Promise<void> {
     if (this.closed) return;
     await new Promise<void>((resolve) => this.flush(() => resolve()));
+    // Not while a rotation renames files: the caller would find them half moved.
+    while (this.rotation) await this.rotation;
     this.closed = true;
     clearInterval(this.timer);
     await this.waitForWrite();
@@ -137,7 +141,7 @@ export class RotatingFileStream implements DestinationStream {
   }
 
   private settle(): void {
-    if (this.writing || this.buffered > 0) return;
+    if (this.writing || this.buffered > 0 || this.rotating) return;
     if (this.dropped > 0) {
       this.report(new Error(`${this.dropped} log lines dropped: the disk did not keep up`));
       this.dropped = 0;
@@ -164,7 +168,17 @@ export class RotatingFileStream implements DestinationStream {
     process.stderr.write(`log file ${this.path}: ${error.message}\n`);
   }
 
-  private async rotate(): Promise<void> {
+  private rotate(): Promise<void> {
+    this.rotation = this.rotateFiles().finally(() => {
+      this.rotation = undefined;
+      // Lines logged during a long rotation may already fill the new file.
+      if (this.bytes >= this.maxBytes && !this.closed) void this.rotate();
+      else this.pump();
+    });
+    return this.rotation;
+  }
+
+  private async rotateFiles(): Promise<void> {
     this.rotating = true;
     // Everything logged before the rotation began belongs to the file being rotated; lines
     // logged while it runs wait in memory for the new file.
@@ -208,9 +222,6 @@ export class RotatingFileStream implements DestinationStream {
       this.bytes = this.buffered;
     } finally {
       this.rotating = false;
-      // Lines logged during a long rotation may already fill the new file.
-      if (this.bytes >= this.maxBytes && !this.closed) void this.rotate();
-      else this.pump();
     }
   }
 }
