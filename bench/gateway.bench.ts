@@ -18,7 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuMs, load, median, printTable, startServer, stopServer, type LoadResult } from './support.js';
+import { compare, load, median, printTable, startServer, stopServer } from './support.js';
 
 const role = process.env.GATEWAY_BENCH_ROLE;
 const upstreamUrl = process.env.UPSTREAM_URL ?? '';
@@ -113,28 +113,13 @@ async function main(): Promise<void> {
   try {
     // Every server starts once; an idle one costs nothing while the others are measured.
     for (const setup of setups.slice(1)) Object.assign(setup, await spawnRole(setup.name, env));
-    const runs = new Map<string, { result: LoadResult; cpuPerRequest?: number }[]>(setups.map((setup) => [setup.name, []]));
     // Rounds interleave the setups, so a burst of load from elsewhere on the machine hits them alike.
-    for (let round = 0; round < rounds; round++) {
-      for (const setup of setups) {
-        const before = cpuMs(setup.child?.pid);
-        const result = await load(`${setup.url}/`, { duration });
-        const after = cpuMs(setup.child?.pid);
-        // The proxy's own CPU per request (warm-up included in both the time and the count).
-        const requests = result.requestsPerSecond * (duration + 2);
-        runs.get(setup.name)!.push({ result, cpuPerRequest: before === undefined || after === undefined ? undefined : ((after - before) * 1000) / requests });
-      }
-    }
-    const best = (name: string) => runs.get(name)!.reduce((top, run) => (run.result.requestsPerSecond > top.result.requestsPerSecond ? run : top));
-    const cpu = (name: string) => {
-      const values = runs.get(name)!.flatMap((run) => (run.cpuPerRequest === undefined ? [] : [run.cpuPerRequest]));
-      return values.length ? median(values) : undefined;
-    };
-    const fastify = best('fastify').result.requestsPerSecond;
-    const undici = best('undici').result.requestsPerSecond;
+    const results = await compare(setups.map((setup) => ({ name: setup.name, url: `${setup.url}/`, child: setup.child })), { rounds, duration });
+    const best = (name: string) => results.get(name)!;
+    const fastify = best('fastify').best.requestsPerSecond;
+    const undici = best('undici').best.requestsPerSecond;
     printTable(`Gateway proxy throughput (Node ${process.version}, loopback, autocannon -c 100, best of ${rounds} x ${duration} s)`, setups.map(({ name, label }) => {
-      const { result } = best(name);
-      const perRequest = cpu(name);
+      const { best: result, cpuPerRequest: perRequest, errors } = best(name);
       return {
         setup: label,
         'req/s': Math.round(result.requestsPerSecond),
@@ -143,12 +128,12 @@ async function main(): Promise<void> {
         'x (d)': (result.requestsPerSecond / fastify).toFixed(2),
         'x (e)': (result.requestsPerSecond / undici).toFixed(2),
         'CPU us/req': perRequest === undefined ? '-' : perRequest.toFixed(1),
-        errors: runs.get(name)!.reduce((sum, run) => sum + run.result.errors + run.result.non2xx, 0),
+        errors,
       };
     }));
 
     // Latency added at half the gateway's peak: the same fixed rate, direct and through the gateway.
-    const rate = Math.round(best('gateway').result.requestsPerSecond / 2);
+    const rate = Math.round(best('gateway').best.requestsPerSecond / 2);
     const p99s = { direct: [] as number[], gateway: [] as number[] };
     for (let round = 0; round < rounds; round++) {
       p99s.direct.push((await load(`${upstream.url}/`, { duration, overallRate: rate })).p99);
@@ -159,8 +144,8 @@ async function main(): Promise<void> {
       { setup: '(b) gateway', 'p99 ms (median)': median(p99s.gateway), 'p99 ms (each)': p99s.gateway.join(' / ') },
     ]);
     const added = median(p99s.gateway) - median(p99s.direct);
-    const vsFastify = best('gateway').result.requestsPerSecond / fastify;
-    const vsUndici = best('gateway').result.requestsPerSecond / undici;
+    const vsFastify = best('gateway').best.requestsPerSecond / fastify;
+    const vsUndici = best('gateway').best.requestsPerSecond / undici;
     console.log(`\n(b) >= 1.3x (d): ${vsFastify.toFixed(2)}x ${vsFastify >= 1.3 ? 'yes' : 'NO'}`);
     console.log(`(b) >= 0.85x (e): ${vsUndici.toFixed(2)}x ${vsUndici >= 0.85 ? 'yes' : 'NO'}`);
     console.log(`p99 added at ${rate} req/s: ${added.toFixed(2)} ms ${added <= 2 ? 'yes' : 'NO'} (goal <= 2 ms)`);
