@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RotatingFileStream } from './log-file.js';
+import { BatchedLineStream, RotatingFileStream } from './log-file.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -45,5 +47,54 @@ describe('RotatingFileStream', () => {
     await stream.close();
     stream.write('{"msg":"after close"}\n');
     expect(readFileSync(file, 'utf8')).toBe('{"msg":"one"}\n');
+  });
+});
+
+describe('BatchedLineStream', () => {
+  it('keeps multi-byte characters and lines longer than a buffer whole', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'app.log');
+    const stream = new RotatingFileStream({ path: file });
+    const lines = ['{"msg":"café ☕ 𝄞"}\n', `{"msg":"${'ü'.repeat(70_000)}"}\n`, '{"msg":"after"}\n'];
+    for (const line of lines) stream.write(line);
+    await stream.close();
+    expect(readFileSync(file, 'utf8')).toBe(lines.join(''));
+  });
+
+  it('writes everything to a pipe whose reader is slow: partial writes and EAGAIN lose nothing', async () => {
+    // The child reads nothing for 300 ms, so the pipe fills (64 KiB) and writes to it, which is
+    // non-blocking, come back short or with EAGAIN until the reader catches up.
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => process.stdin.pipe(process.stdout), 300)'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const received: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => received.push(chunk));
+    const fd = (child.stdin as unknown as { _handle: { fd: number } })._handle.fd;
+    const stream = new BatchedLineStream(fd, 'pipe', { flushInterval: 5 });
+    const total = 20_000;
+    for (let index = 0; index < total; index++) {
+      stream.write(`${JSON.stringify({ index, pad: 'x'.repeat(40) })}\n`);
+      if (index % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await new Promise<void>((resolve) => stream.flush(() => resolve()));
+    await stream.close();
+    child.stdin.end();
+    await once(child, 'exit');
+    const indexes = Buffer.concat(received).toString('utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line).index as number);
+    expect(indexes).toEqual(Array.from({ length: total }, (_, index) => index));
+  });
+
+  it('writes the lines still in memory when the process exits', async () => {
+    const logger = new URL('./logger.ts', import.meta.url).href;
+    const script = `
+      const { createLogger } = await import(${JSON.stringify(logger)});
+      const log = createLogger({ level: 'info' });
+      for (let index = 0; index < 1000; index++) log.info({ index }, 'line');
+      process.exit(0);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const received: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => received.push(chunk));
+    await once(child, 'exit');
+    const indexes = Buffer.concat(received).toString('utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line).index as number);
+    expect(indexes).toEqual(Array.from({ length: 1000 }, (_, index) => index));
   });
 });

@@ -1,26 +1,32 @@
-import { close, mkdirSync, openSync, statSync, write } from 'node:fs';
+import { close, mkdirSync, openSync, statSync, write, writeSync, writev } from 'node:fs';
 import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { DestinationStream } from 'pino';
 
+/** How a batched destination holds and writes its lines. */
+export interface BatchOptions {
+  /** Milliseconds `flush` waits for pending writes before giving up. Default 5 000. */
+  flushTimeout?: number;
+  /** Buffered lines are written at least this often, in ms. Default 100. */
+  flushInterval?: number;
+  /** Lines held in memory while the destination is slow, in bytes, before new ones are dropped. Default 64 MiB. */
+  maxBufferedBytes?: number;
+}
+
 /** Where a file destination writes, and when it rotates. */
-export interface LogFileOptions {
+export interface LogFileOptions extends BatchOptions {
   /** Path of the active NDJSON file; rotated files are `<path>.1`, `<path>.2`, ... (1 is newest). */
   path: string;
   /** Rotate once the active file grows past this many bytes. Default 10 MiB. */
   maxBytes?: number;
   /** How many rotated files to keep. Default 5. */
   maxFiles?: number;
-  /** Milliseconds `flush` waits for pending writes before giving up. Default 5 000. */
-  flushTimeout?: number;
-  /** Buffered lines reach the file at least this often, in ms. Default 100. */
-  flushInterval?: number;
-  /** Lines held in memory while the disk is slow, in bytes, before new ones are dropped. Default 64 MiB. */
-  maxBufferedBytes?: number;
 }
 
 /** A batch is written once it reaches this size (or on the flush timer). */
 const BATCH_BYTES = 16 * 1024;
+/** Lines are encoded into buffers of this size (a longer line gets one of its own). */
+const CHUNK_BYTES = 64 * 1024;
 
 function sizeOf(file: string): number {
   try {
@@ -31,66 +37,139 @@ function sizeOf(file: string): number {
 }
 
 /**
- * An NDJSON file that rotates by size. Lines are batched in memory and written with one
- * asynchronous `fs.write` at a time, at least every `flushInterval` ms: a fraction of the CPU a
- * write per line costs, and the event loop never waits on the disk. Rotation waits for the write
- * in flight, renames with async calls and reopens; lines logged meanwhile wait in memory, never lost.
+ * Lines encoded into shared buffers as they are logged and taken a batch at a time: a batch is
+ * written as it is, with no joining of strings and no second encoding.
  */
-export class RotatingFileStream implements DestinationStream {
-  readonly path: string;
-  private readonly maxBytes: number;
-  private readonly maxFiles: number;
+class LineBatch {
+  private chunks: Buffer[] = [];
+  private current: Buffer | undefined;
+  private used = 0;
+  /** Bytes added and not yet taken. */
+  bytes = 0;
+
+  add(line: string): number {
+    // A UTF-16 unit never takes more than 3 bytes in UTF-8.
+    if (!this.current || line.length * 3 > this.current.length - this.used) {
+      if (this.current && this.used > 0) this.chunks.push(this.current.subarray(0, this.used));
+      this.current = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, line.length * 3));
+      this.used = 0;
+    }
+    const written = this.current.write(line, this.used);
+    this.used += written;
+    this.bytes += written;
+    return written;
+  }
+
+  take(): Buffer[] {
+    const taken = this.chunks;
+    if (this.current && this.used > 0) {
+      taken.push(this.current.subarray(0, this.used));
+      // The rest of the buffer is untouched memory the next lines go into.
+      this.current = this.current.subarray(this.used);
+      this.used = 0;
+    }
+    this.chunks = [];
+    this.bytes = 0;
+    return taken;
+  }
+}
+
+/** What is left of `buffers` once `count` bytes of them are written. */
+function skipBytes(buffers: Buffer[], count: number): Buffer[] {
+  const rest: Buffer[] = [];
+  for (const buffer of buffers) {
+    if (count >= buffer.length) count -= buffer.length;
+    else {
+      rest.push(count > 0 ? buffer.subarray(count) : buffer);
+      count = 0;
+    }
+  }
+  return rest;
+}
+
+/**
+ * Writes every byte: after a partial write it goes on with the rest, and while a non-blocking
+ * descriptor (a full pipe) answers EAGAIN it tries again shortly.
+ */
+function writeFully(fd: number, buffers: Buffer[], done: (error: NodeJS.ErrnoException | null) => void): void {
+  const next = (error: NodeJS.ErrnoException | null, written: number) => {
+    if (error?.code === 'EAGAIN') {
+      setTimeout(() => writeFully(fd, buffers, done), 10).unref();
+      return;
+    }
+    if (error) return done(error);
+    const rest = skipBytes(buffers, written);
+    if (rest.length === 0) done(null);
+    else writeFully(fd, rest, done);
+  };
+  if (buffers.length === 1) write(fd, buffers[0], 0, buffers[0].length, null, next);
+  else writev(fd, buffers, null, next);
+}
+
+/** Streams with lines still in memory; on exit they are written synchronously, as pino does. */
+const live = new Set<BatchedLineStream>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const stream of live) stream.flushSync();
+  });
+}
+
+/**
+ * A log destination that batches lines in memory and writes them with one asynchronous write at
+ * a time, once a batch fills or at least every `flushInterval` ms: a fraction of the CPU a write
+ * per line costs, and the event loop never waits on the disk or a slow reader of a pipe. Used for
+ * stdout (`new BatchedLineStream(1, 'stdout')`) and, with rotation, for log files.
+ */
+export class BatchedLineStream implements DestinationStream {
+  protected fd: number;
+  private readonly batch = new LineBatch();
   private readonly flushTimeout: number;
   private readonly maxBufferedBytes: number;
-  private fd: number;
-  /** After a rotation the descriptor comes from an async open; the handle keeps it alive. */
-  private handle: FileHandle | undefined;
-  private parts: string[] = [];
-  private buffered = 0;
-  /** Bytes in the active file, counting those still buffered. */
-  private bytes: number;
   private writing = false;
-  private rotating = false;
-  private closed = false;
+  protected closed = false;
+  /** Set while a subclass moves files around: lines wait in memory meanwhile. */
+  protected held = false;
   private dropped = 0;
   private reportedError = false;
   private readonly idle = new Set<() => void>();
-  private rotation: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(options: LogFileOptions) {
-    this.path = path.resolve(options.path);
-    this.maxBytes = options.maxBytes ?? 10 * 1024 * 1024;
-    this.maxFiles = options.maxFiles ?? 5;
+  constructor(
+    fd: number,
+    private readonly label: string,
+    options: BatchOptions = {},
+  ) {
+    this.fd = fd;
     this.flushTimeout = options.flushTimeout ?? 5_000;
     this.maxBufferedBytes = options.maxBufferedBytes ?? 64 * 1024 * 1024;
-    mkdirSync(path.dirname(this.path), { recursive: true });
-    // Appending to a file from an earlier run: it counts towards the size limit.
-    this.bytes = sizeOf(this.path);
-    this.fd = openSync(this.path, 'a');
     this.timer = setInterval(() => this.pump(), options.flushInterval ?? 100);
     this.timer.unref();
+    live.add(this);
+    installExitHook();
   }
 
   write(chunk: string): void {
     // A line logged after the app stopped must not crash its caller.
     if (this.closed) return;
-    if (this.buffered >= this.maxBufferedBytes) {
+    if (this.batch.bytes >= this.maxBufferedBytes) {
       this.dropped++;
       return;
     }
-    this.parts.push(chunk);
-    this.buffered += chunk.length;
-    this.bytes += chunk.length;
-    if (this.bytes >= this.maxBytes && !this.rotating) void this.rotate();
-    else if (this.buffered >= BATCH_BYTES) this.pump();
+    this.added(this.batch.add(chunk));
+    if (this.batch.bytes >= BATCH_BYTES) this.pump();
   }
 
-  /** Calls back once every line written so far is on disk (or after `flushTimeout`). */
+  /** Called with the size of each line logged (the file counts towards rotation). */
+  protected added(_bytes: number): void {}
+
+  /** Calls back once every line written so far is written (or after `flushTimeout`). */
   flush(callback?: (error?: Error) => void): void {
     const done = () => callback?.();
     // A rotation under way is still writing lines and renaming files: it counts as pending.
-    if (!this.writing && this.buffered === 0 && !this.rotating) return done();
+    if (!this.writing && this.batch.bytes === 0 && !this.held) return done();
     const timer = setTimeout(() => {
       this.idle.delete(finish);
       done();
@@ -103,47 +182,87 @@ export class RotatingFileStream implements DestinationStream {
     this.pump();
   }
 
+  /** Writes what is left in memory synchronously: for the process's last moments. */
+  flushSync(): void {
+    if (this.closed || this.held || this.batch.bytes === 0) return;
+    for (const buffer of this.batch.take()) {
+      try {
+        for (let offset = 0, attempts = 0; offset < buffer.length && attempts < 100; attempts++) {
+          try {
+            offset += writeSync(this.fd, buffer, offset, buffer.length - offset);
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+          }
+        }
+      } catch {
+        return; // Nowhere left to report it.
+      }
+    }
+  }
+
   end(): void {
     void this.close();
   }
 
-  /** Writes what is pending and closes the file; resolves once the descriptor is released. */
+  /** Writes what is pending and stops; resolves once the descriptor is released. */
   async close(): Promise<void> {
     if (this.closed) return;
     await new Promise<void>((resolve) => this.flush(() => resolve()));
-    // Not while a rotation renames files: the caller would find them half moved.
-    while (this.rotation) await this.rotation;
+    await this.settled();
     this.closed = true;
+    live.delete(this);
     clearInterval(this.timer);
     await this.waitForWrite();
-    await this.closeDescriptor();
+    // Lines logged while the last write was in flight.
+    const rest = this.batch.take();
+    if (rest.length > 0) await new Promise<void>((resolve) => writeFully(this.fd, rest, () => resolve()));
+    await this.release();
   }
 
-  private async closeDescriptor(): Promise<void> {
-    const handle = this.handle;
-    if (handle) await handle.close().catch(() => undefined);
-    else await new Promise<void>((resolve) => close(this.fd, () => resolve()));
-  }
+  /** Waits for work of a subclass's own (a rotation) before closing. */
+  protected async settled(): Promise<void> {}
+
+  /** Releases the descriptor; stdout's stays open. */
+  protected async release(): Promise<void> {}
 
   /** Starts a write of everything buffered, unless one is in flight (it will come back here). */
-  private pump(): void {
-    if (this.writing || this.rotating || this.closed) return;
-    if (this.buffered === 0) return this.settle();
-    const data = this.parts.length === 1 ? this.parts[0] : this.parts.join('');
-    this.parts = [];
-    this.buffered = 0;
+  protected pump(): void {
+    if (this.writing || this.held || this.closed) return;
+    if (this.batch.bytes === 0) return this.settle();
+    const buffers = this.batch.take();
     this.writing = true;
-    write(this.fd, data, null, 'utf8', (error) => {
+    writeFully(this.fd, buffers, (error) => {
       this.writing = false;
       if (error) this.report(error);
-      this.pump();
+      // Lines that came in meanwhile wait for a full batch, the timer or a flush: writing them at
+      // once would make one small write per write completed, each a trip through the thread pool.
+      if (this.batch.bytes >= BATCH_BYTES || this.idle.size > 0 || this.batch.bytes === 0) this.pump();
     });
   }
 
+  /** Takes everything logged so far, to be written by the caller (a rotation, to the old file). */
+  protected takePending(): Buffer[] {
+    return this.batch.take();
+  }
+
+  protected get pendingBytes(): number {
+    return this.batch.bytes;
+  }
+
+  protected writeNow(buffers: Buffer[]): Promise<void> {
+    if (buffers.length === 0) return Promise.resolve();
+    return new Promise((resolve) =>
+      writeFully(this.fd, buffers, (error) => {
+        if (error) this.report(error);
+        resolve();
+      }),
+    );
+  }
+
   private settle(): void {
-    if (this.writing || this.buffered > 0 || this.rotating) return;
+    if (this.writing || this.batch.bytes > 0 || this.held) return;
     if (this.dropped > 0) {
-      this.report(new Error(`${this.dropped} log lines dropped: the disk did not keep up`));
+      this.report(new Error(`${this.dropped} log lines dropped: writing did not keep up`));
       this.dropped = 0;
     }
     const callbacks = [...this.idle];
@@ -151,7 +270,7 @@ export class RotatingFileStream implements DestinationStream {
     for (const callback of callbacks) callback();
   }
 
-  private waitForWrite(): Promise<void> {
+  protected waitForWrite(): Promise<void> {
     if (!this.writing) return Promise.resolve();
     return new Promise((resolve) => {
       const check = setInterval(() => {
@@ -162,10 +281,53 @@ export class RotatingFileStream implements DestinationStream {
     });
   }
 
-  private report(error: Error): void {
+  protected report(error: Error): void {
     if (this.reportedError) return;
     this.reportedError = true;
-    process.stderr.write(`log file ${this.path}: ${error.message}\n`);
+    process.stderr.write(`log ${this.label}: ${error.message}\n`);
+  }
+}
+
+/**
+ * An NDJSON file that rotates by size, batched as `BatchedLineStream` describes. Rotation waits
+ * for the write in flight, renames with async calls and reopens; lines logged meanwhile wait in
+ * memory, never lost.
+ */
+export class RotatingFileStream extends BatchedLineStream {
+  readonly path: string;
+  private readonly maxBytes: number;
+  private readonly maxFiles: number;
+  /** After a rotation the descriptor comes from an async open; the handle keeps it alive. */
+  private handle: FileHandle | undefined;
+  /** Bytes in the active file, counting those still buffered. */
+  private bytes: number;
+  private rotation: Promise<void> | undefined;
+
+  constructor(options: LogFileOptions) {
+    const file = path.resolve(options.path);
+    mkdirSync(path.dirname(file), { recursive: true });
+    super(openSync(file, 'a'), file, options);
+    this.path = file;
+    this.maxBytes = options.maxBytes ?? 10 * 1024 * 1024;
+    this.maxFiles = options.maxFiles ?? 5;
+    // Appending to a file from an earlier run: it counts towards the size limit.
+    this.bytes = sizeOf(this.path);
+  }
+
+  protected override added(bytes: number): void {
+    this.bytes += bytes;
+    if (this.bytes >= this.maxBytes && !this.held) void this.rotate();
+  }
+
+  protected override async settled(): Promise<void> {
+    // Not while a rotation renames files: the caller would find them half moved.
+    while (this.rotation) await this.rotation;
+  }
+
+  protected override async release(): Promise<void> {
+    const handle = this.handle;
+    if (handle) await handle.close().catch(() => undefined);
+    else await new Promise<void>((resolve) => close(this.fd, () => resolve()));
   }
 
   private rotate(): Promise<void> {
@@ -179,22 +341,13 @@ export class RotatingFileStream implements DestinationStream {
   }
 
   private async rotateFiles(): Promise<void> {
-    this.rotating = true;
+    this.held = true;
     // Everything logged before the rotation began belongs to the file being rotated; lines
     // logged while it runs wait in memory for the new file.
-    const pending = this.parts.join('');
-    this.parts = [];
-    this.buffered = 0;
+    const pending = this.takePending();
     try {
       await this.waitForWrite();
-      if (pending) {
-        await new Promise<void>((resolve) =>
-          write(this.fd, pending, null, 'utf8', (error) => {
-            if (error) this.report(error);
-            resolve();
-          }),
-        );
-      }
+      await this.writeNow(pending);
       // Only the rotated files that exist are moved, oldest first, so a rotation takes a few
       // renames rather than maxFiles of them.
       const base = path.basename(this.path);
@@ -210,18 +363,18 @@ export class RotatingFileStream implements DestinationStream {
       await rename(this.path, `${this.path}.1`);
       if (!this.closed) {
         const next = await open(this.path, 'a');
-        await this.closeDescriptor();
+        await this.release();
         this.handle = next;
         this.fd = next.fd;
       }
-      this.bytes = this.buffered;
+      this.bytes = this.pendingBytes;
     } catch (error) {
       // The file vanished under us (deleted by hand): keep writing where the descriptor points,
       // and count afresh so a failing rotation is not retried on every line.
       this.report(error as Error);
-      this.bytes = this.buffered;
+      this.bytes = this.pendingBytes;
     } finally {
-      this.rotating = false;
+      this.held = false;
     }
   }
 }
