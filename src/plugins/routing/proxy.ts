@@ -21,6 +21,8 @@ export interface ProxyJob {
   trusted: TrustedProxies;
   privateCookies: readonly string[];
   log: RequestLogExtras;
+  /** Something (the rate limiter, a guard) may have set headers on the response already. */
+  headersPreset: boolean;
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -46,8 +48,8 @@ function problemFor(error: Error & { code?: string }, job: ProxyJob): { status: 
  * on the response, Node's writeHead would set the list pair by pair and keep only the last of
  * repeated names (two Set-Cookie headers become one), so the list is appended instead.
  */
-function writeHead(res: ServerResponse, statusCode: number, list: string[]): void {
-  if (res.getHeaderNames().length === 0) {
+function writeHead(res: ServerResponse, statusCode: number, list: string[], preset: boolean): void {
+  if (!preset || res.getHeaderNames().length === 0) {
     res.writeHead(statusCode, list);
     return;
   }
@@ -65,80 +67,99 @@ function writeHead(res: ServerResponse, statusCode: number, list: string[]): voi
  * A client that goes away aborts the upstream request.
  */
 export function forward(job: ProxyJob): void {
-  const { req, res, route } = job;
+  const { req } = job;
   const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
-  let controller: Dispatcher.DispatchController | undefined;
-  let clientGone = false;
-  let responded = false;
-
   if (hasBody) req.on('error', noop); // a client abort mid-upload surfaces through undici instead
-  res.once('close', () => {
-    if (res.writableFinished) return;
-    clientGone = true;
-    controller?.abort(new ClientGone('client closed the connection'));
-  });
-
-  const resume = () => controller?.resume();
-  const handler: Dispatcher.DispatchHandler = {
-    onRequestStart(started) {
-      controller = started;
-      if (clientGone) started.abort(new ClientGone('client closed the connection'));
-    },
-    onResponseStart(_controller, statusCode, headers) {
-      if (statusCode < 200 || res.destroyed) return;
-      responded = true;
-      const list = clientResponseHeaders(headers, job.requestId, route.headers.response);
-      for (let index = 0; index < job.extraHeaders.length; index++) list.push(job.extraHeaders[index]);
-      const defaults = job.defaultHeaders;
-      for (let index = 0; index < defaults.length; index += 2) if (headers[defaults[index]] === undefined) list.push(defaults[index], defaults[index + 1]);
-      try {
-        writeHead(res, statusCode, list);
-      } catch (error) {
-        // Upstream headers Node refuses to write: nothing valid can be relayed.
-        job.log.upstreamError = `invalid response headers: ${(error as Error).message}`;
-        res.destroy();
-        controller?.abort(error as Error);
-      }
-    },
-    onResponseData(paused, chunk) {
-      if (res.destroyed) return;
-      if (!res.write(chunk)) {
-        paused.pause();
-        res.once('drain', resume);
-      }
-    },
-    onResponseEnd() {
-      if (!res.destroyed) res.end();
-    },
-    onResponseError(_controller, error: Error & { code?: string }) {
-      if (error instanceof ClientGone || clientGone) return;
-      job.log.upstreamError = error.code ? `${error.code}: ${error.message}` : error.message;
-      if (responded || res.headersSent) {
-        res.destroy();
-        return;
-      }
-      const problem = problemFor(error, job);
-      const headers: Record<string, string> = { 'x-request-id': job.requestId };
-      for (const list of [job.defaultHeaders, job.extraHeaders]) for (let index = 0; index < list.length; index += 2) headers[list[index]] = list[index + 1];
-      // The rest of an unread body would otherwise be parsed as the next request.
-      if (hasBody && !req.complete) headers.connection = 'close';
-      sendProblem(res, problemBody(problem.status, problem.code, problem.detail, { instance: req.url, requestId: job.requestId }), headers);
-    },
-  };
-
+  const exchange = new Exchange(job, hasBody);
+  // `on`, not `once`: a response closes once, and this spares a wrapper per request.
+  job.res.on('close', exchange.onClientClose);
   try {
     job.upstream.pool.dispatch(
       {
         path: job.path,
         method: req.method as Dispatcher.HttpMethod,
-        headers: upstreamRequestHeaders(req, { requestId: job.requestId, trusted: job.trusted, preserveHost: route.preserveHost, edits: route.headers.request, privateCookies: job.privateCookies }),
+        headers: upstreamRequestHeaders(req, { requestId: job.requestId, trusted: job.trusted, preserveHost: job.route.preserveHost, edits: job.route.headers.request, privateCookies: job.privateCookies }),
         body: hasBody ? req : null,
-        headersTimeout: route.timeouts.responseHeaders,
-        bodyTimeout: route.timeouts.idle,
+        headersTimeout: job.route.timeouts.responseHeaders,
+        bodyTimeout: job.route.timeouts.idle,
       },
-      handler,
+      exchange,
     );
   } catch (error) {
-    handler.onResponseError!(controller as Dispatcher.DispatchController, error as Error);
+    exchange.onResponseError(undefined, error as Error);
+  }
+}
+
+/** One proxied request's handler: undici calls it as the upstream answers. */
+class Exchange implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private clientGone = false;
+  private responded = false;
+  private resume: (() => void) | undefined;
+
+  constructor(
+    private readonly job: ProxyJob,
+    private readonly hasBody: boolean,
+  ) {}
+
+  readonly onClientClose = (): void => {
+    if (this.job.res.writableFinished) return;
+    this.clientGone = true;
+    this.controller?.abort(new ClientGone('client closed the connection'));
+  };
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.clientGone) controller.abort(new ClientGone('client closed the connection'));
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    const { job } = this;
+    const { res } = job;
+    if (statusCode < 200 || res.destroyed) return;
+    this.responded = true;
+    const list = clientResponseHeaders(headers, job.requestId, job.route.headers.response);
+    for (let index = 0; index < job.extraHeaders.length; index++) list.push(job.extraHeaders[index]);
+    const defaults = job.defaultHeaders;
+    for (let index = 0; index < defaults.length; index += 2) if (headers[defaults[index]] === undefined) list.push(defaults[index], defaults[index + 1]);
+    try {
+      writeHead(res, statusCode, list, job.headersPreset);
+    } catch (error) {
+      // Upstream headers Node refuses to write: nothing valid can be relayed.
+      job.log.upstreamError = `invalid response headers: ${(error as Error).message}`;
+      res.destroy();
+      controller.abort(error as Error);
+    }
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const { res } = this.job;
+    if (res.destroyed) return;
+    if (!res.write(chunk)) {
+      controller.pause();
+      this.resume ??= () => this.controller?.resume();
+      res.once('drain', this.resume);
+    }
+  }
+
+  onResponseEnd(): void {
+    if (!this.job.res.destroyed) this.job.res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error & { code?: string }): void {
+    const { job } = this;
+    const { req, res } = job;
+    if (error instanceof ClientGone || this.clientGone) return;
+    job.log.upstreamError = error.code ? `${error.code}: ${error.message}` : error.message;
+    if (this.responded || res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const problem = problemFor(error, job);
+    const headers: Record<string, string> = { 'x-request-id': job.requestId };
+    for (const list of [job.defaultHeaders, job.extraHeaders]) for (let index = 0; index < list.length; index += 2) headers[list[index]] = list[index + 1];
+    // The rest of an unread body would otherwise be parsed as the next request.
+    if (this.hasBody && !req.complete) headers.connection = 'close';
+    sendProblem(res, problemBody(problem.status, problem.code, problem.detail, { instance: req.url, requestId: job.requestId }), headers);
   }
 }

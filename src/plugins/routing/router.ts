@@ -226,7 +226,7 @@ export class GatewayRouter implements Router {
     const matched = route;
     const forwardedPath = config.stripPrefix ? matched.matcher.rest(path) : path;
     if (this.rateLimiter?.ruleFor(req) === undefined) {
-      this.proceed(req, res, matched, requestId, forwardedPath, target.query, log);
+      this.proceed(req, res, matched, requestId, forwardedPath, target.query, log, false);
       return true;
     }
     // The limiter answers 429 itself, with the request id the kernel's requests would carry.
@@ -234,7 +234,7 @@ export class GatewayRouter implements Router {
     res.setHeader('x-request-id', requestId);
     this.rateLimiter.check(req, res).then(
       (allowed) => {
-        if (allowed && !res.destroyed) this.proceed(req, res, matched, requestId, forwardedPath, target.query, log);
+        if (allowed && !res.destroyed) this.proceed(req, res, matched, requestId, forwardedPath, target.query, log, true);
       },
       () => res.destroy(),
     );
@@ -242,7 +242,16 @@ export class GatewayRouter implements Router {
   };
 
   /** Guards, then the upstream; the route's upstream is read once, so a switch never splits a request. */
-  private proceed(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, requestId: string, path: string, query: string, log: RequestLogExtras): void {
+  private proceed(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: CompiledRoute,
+    requestId: string,
+    path: string,
+    query: string,
+    log: RequestLogExtras,
+    headersPreset: boolean,
+  ): void {
     const upstream = route.upstream!;
     log.upstream = upstream.target;
     if (this.guards.length > 0) {
@@ -261,6 +270,7 @@ export class GatewayRouter implements Router {
       trusted: this.trusted,
       privateCookies: this.privateCookies,
       log,
+      headersPreset: headersPreset || this.guards.length > 0,
     });
   }
 
