@@ -8,10 +8,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { compare, printTable, startServer, stopServer } from './support.js';
+import { compare, printTable, sibling, startServer, stopServer } from './support.js';
 
-const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+const here = (file: string) => sibling(import.meta.url, file);
 const duration = Number(process.env.BENCH_DURATION ?? 8);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const logDir = mkdtempSync(path.join(tmpdir(), 'app-bench-'));

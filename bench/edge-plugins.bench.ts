@@ -1,13 +1,12 @@
 /**
- * `node --import tsx bench/edge-plugins.bench.ts`: what the security headers and a memory rate
+ * `tsc -p tsconfig.build.json && node dist/bench/edge-plugins.bench.js`: what the security headers and a memory rate
  * limit add to an Express route, and how fast the static plugin answers a hashed asset (plain and
  * precompressed) and the SPA fallback. One run on loopback, autocannon -c 100.
  */
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { printTable, startServer, stopServer } from './support.js';
+import { printTable, sibling, startServer, stopServer } from './support.js';
 
-const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+const here = (file: string) => sibling(import.meta.url, file);
 const duration = Number(process.env.BENCH_DURATION ?? 5);
 
 async function measure(url: string, headers: Record<string, string> = {}) {

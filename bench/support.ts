@@ -1,12 +1,23 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+
+/**
+ * A bench script next to `from` (an `import.meta.url`), compiled or not as `from` is: the npm
+ * scripts run the compiled JavaScript (what users run), `node --import tsx bench/x.bench.ts` the source.
+ */
+export function sibling(from: string, file: string): string {
+  const self = fileURLToPath(from);
+  return fileURLToPath(new URL(file.replace(/\.ts$/, path.extname(self)), from));
+}
 
 /** Starts a bench server in its own process (so it never shares an event loop with the load). */
 export async function startServer(script: string, env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const child = spawn(process.execPath, script.endsWith('.ts') ? ['--import', 'tsx', script] : [script], {
     env: { ...process.env, NODE_ENV: 'production', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -107,4 +118,76 @@ export async function compare(
     });
   }
   return summary;
+}
+
+export interface PacedResult {
+  /** Requests answered inside the measured window. */
+  completed: number;
+  errors: number;
+  /** Latency percentiles in milliseconds, from the moment each request was sent. */
+  p50: number;
+  p99: number;
+  p999: number;
+}
+
+/**
+ * Open-loop load at a steady rate: requests leave evenly spaced (a batch each millisecond), each
+ * on a free keep-alive connection, whatever the server's answers are doing. autocannon's `-R`
+ * spends each connection's per-second quota back to back at the start of every second, so at
+ * "half the peak rate" it saturates the server half of each second and reports queueing, not
+ * the latency a proxy adds at that rate. Latency is measured in microseconds.
+ */
+export async function paced(url: string, options: { rate: number; duration: number; connections?: number }): Promise<PacedResult> {
+  const { Pool } = await import('undici');
+  const target = new URL(url);
+  const pool = new Pool(target.origin, { connections: options.connections ?? 100, pipelining: 1 });
+  const path = target.pathname + target.search;
+  const run = (seconds: number, record: boolean) =>
+    new Promise<{ latencies: number[]; errors: number }>((resolve) => {
+      const latencies: number[] = [];
+      const total = Math.round(options.rate * seconds);
+      let sent = 0;
+      let settled = 0;
+      let errors = 0;
+      const started = performance.now();
+      const settle = () => {
+        if (++settled === total) resolve({ latencies, errors });
+      };
+      const send = () => {
+        const at = performance.now();
+        pool.dispatch(
+          { path, method: 'GET' },
+          {
+            onRequestStart() {},
+            onResponseStart() {},
+            onResponseData() {},
+            onResponseEnd() {
+              if (record) latencies.push(performance.now() - at);
+              settle();
+            },
+            onResponseError() {
+              errors++;
+              settle();
+            },
+          },
+        );
+      };
+      const tick = setInterval(() => {
+        const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * options.rate));
+        while (sent < due) {
+          sent++;
+          send();
+        }
+        if (sent === total) clearInterval(tick);
+      }, 1);
+    });
+  try {
+    await run(2, false); // warm-up: connections opened, JIT settled
+    const { latencies, errors } = await run(options.duration, true);
+    const sorted = Float64Array.from(latencies).sort();
+    const at = (fraction: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? NaN) * 100) / 100;
+    return { completed: sorted.length, errors, p50: at(0.5), p99: at(0.99), p999: at(0.999) };
+  } finally {
+    await pool.close();
+  }
 }
