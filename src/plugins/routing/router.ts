@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { HttpError } from '../../core/errors.js';
@@ -299,7 +300,31 @@ export class GatewayRouter implements Router {
       return true;
     }
     const path = joinPath(upstream.basePath, config.stripPrefix ? route.matcher.rest(target.path) : target.path) + target.query;
-    forwardUpgrade({ req, socket, head, requestId, route: config, upstream, path, trusted: this.trusted, privateCookies: this.privateCookies, logger: this.logger, tunnels: this.tunnels });
+    const proceed = () =>
+      forwardUpgrade({ req, socket, head, requestId, route: config, upstream, path, trusted: this.trusted, privateCookies: this.privateCookies, logger: this.logger, tunnels: this.tunnels });
+    if (this.rateLimiter?.ruleFor(req) === undefined) {
+      proceed();
+      return true;
+    }
+    // An upgrade counts against the same limits as a request: the limiter answers through an
+    // ordinary response on the socket (429 problem+json), and the socket is handed back to the
+    // tunnel when the upgrade may go on.
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    res.once('finish', () => socket.end());
+    (req as IncomingMessage & { id?: string }).id = requestId;
+    res.setHeader('x-request-id', requestId);
+    socket.on('error', () => socket.destroy());
+    this.rateLimiter.check(req, res).then(
+      (allowed) => {
+        if (!allowed) return;
+        res.removeAllListeners('finish');
+        res.detachSocket(socket as Socket);
+        if (!socket.destroyed) proceed();
+      },
+      () => socket.destroy(),
+    );
     return true;
   };
 

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
+import { createRateLimitPlugin } from '../rate-limit/index.js';
 import { rawRequest, startGateway, unusedPort, type TestGateway } from './test-support/upstream.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -89,6 +90,29 @@ describe('WebSocket upgrades', () => {
     await expect(open(`${base}/ws/private`)).rejects.toThrow('unexpected 401');
     const sameOrigin = await open(`${base}/ws/x`, { origin: url });
     sameOrigin.close();
+  });
+
+  it('counts upgrades against the rate limit: over it, 429 problem+json and nothing reaches the service', async () => {
+    const service = await echoService();
+    const { url, port } = await gateway({ routes: [{ match: '/ws/*', target: service.url, ws: true, health: false }] }, [
+      createRateLimitPlugin({ rules: [{ match: '/ws/*', windowMs: 60_000, limit: 2 }] }),
+    ]);
+    const base = url.replace('http', 'ws');
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const socket = await open(`${base}/ws/x`);
+      const reply = next(socket);
+      socket.send(`hi ${attempt}`);
+      expect(await reply).toBe(`echo: hi ${attempt}`);
+      socket.close();
+    }
+    const refused = await rawRequest(
+      port,
+      'GET /ws/x HTTP/1.1\r\nHost: g\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    expect(refused).toMatch(/^HTTP\/1\.1 429 /);
+    expect(refused).toMatch(/content-type: application\/problem\+json/i);
+    expect(refused).toContain('"code":"RATE_LIMIT_EXCEEDED"');
+    expect(service.upgrades).toHaveLength(2);
   });
 
   it('closes the client side when the upstream side goes away', async () => {
