@@ -9,7 +9,7 @@ const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as
 const pluginFolders = readdirSync(pluginsDir).filter((entry) => statSync(path.join(pluginsDir, entry)).isDirectory() && entry !== 'test-support');
 
 /** Libraries that must only load inside a plugin that uses them. */
-const HEAVY = ['undici', 'drizzle-orm', '@electric-sql/pglite', 'pg', 'mysql2', 'better-sqlite3', 'keyv', '@keyv/redis', '@redis/client', 'helmet', 'express-rate-limit', 'rate-limit-redis', '@kubernetes/client-node', 'react', 'react-dom', 'ws'];
+const HEAVY = ['undici', 'drizzle-orm', '@electric-sql/pglite', 'pg', 'mysql2', 'better-sqlite3', 'keyv', '@keyv/redis', '@redis/client', 'helmet', 'express-rate-limit', 'rate-limit-redis', 'react', 'react-dom', 'ws'];
 
 /** Static (non-type) imports of a source file: what loading it loads. */
 function staticImports(file: string): string[] {
