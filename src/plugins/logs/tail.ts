@@ -60,7 +60,10 @@ export class LogTail {
     try {
       await this.opening;
     } catch (error) {
-      unsubscribe();
+      // Released before the caller answers, so a failed subscribe leaves no session behind.
+      subscribed = false;
+      this.listeners.delete(listener);
+      await this.release();
       throw error;
     }
     return unsubscribe;
