@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { createServer, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/http.js';
 import { nodeRequest, unusedPort, useTestServers } from './test-support/upstream.js';
@@ -35,6 +36,30 @@ describe('upstream faults', () => {
     expect(await response.json()).toMatchObject({ code: 'ROUTING_UPSTREAM_TIMEOUT' });
     expect(elapsed).toBeGreaterThanOrEqual(190);
     expect(elapsed).toBeLessThan(1_900);
+  });
+
+  it('answers 504 once the connect timeout passes without a connection', async () => {
+    // The connection counts as open once TLS is up: a listener that accepts and never answers
+    // the handshake stands for an upstream whose host does not answer.
+    const silent = new Set<Socket>();
+    const server = createServer((socket) => void silent.add(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(async () => {
+      for (const socket of silent) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    });
+    const port = (server.address() as { port: number }).port;
+    const { url, logs } = await gateway({ routes: [{ match: '/api/*', target: `https://127.0.0.1:${port}`, health: false, timeouts: { connect: 200 } }] });
+    const started = performance.now();
+    const response = await fetch(`${url}/api/x`, { headers: { 'x-request-id': 'connect-1' } });
+    const elapsed = performance.now() - started;
+    expect(response.status).toBe(504);
+    expect(await response.json()).toMatchObject({ code: 'ROUTING_UPSTREAM_TIMEOUT', requestId: 'connect-1' });
+    expect(elapsed).toBeGreaterThanOrEqual(190);
+    expect(elapsed).toBeLessThan(1_900);
+    await waitFor(() => logs.some((line) => line.requestId === 'connect-1'), 'log line');
+    expect(logs.find((line) => line.requestId === 'connect-1')).toMatchObject({ upstreamError: expect.stringContaining('UND_ERR_CONNECT_TIMEOUT') });
+    await stillServing(url);
   });
 
   it('aborts the client connection when the upstream dies mid-response, and logs it', async () => {
