@@ -48,13 +48,12 @@ export interface LoadResult {
 }
 
 /** One autocannon run; a short warm-up first so the JIT has settled. */
-export async function load(url: string, options: { connections?: number; duration?: number; overallRate?: number } = {}): Promise<LoadResult> {
+export async function load(url: string, options: { connections?: number; duration?: number } = {}): Promise<LoadResult> {
   await autocannon({ url, connections: options.connections ?? 100, duration: 2 });
   const result = await autocannon({
     url,
     connections: options.connections ?? 100,
     duration: options.duration ?? 10,
-    ...(options.overallRate ? { overallRate: options.overallRate } : {}),
   });
   return {
     requestsPerSecond: result.requests.average,
