@@ -214,8 +214,7 @@ export class BatchedLineStream implements DestinationStream {
     clearInterval(this.timer);
     await this.waitForWrite();
     // Lines logged while the last write was in flight.
-    const rest = this.batch.take();
-    if (rest.length > 0) await new Promise<void>((resolve) => writeFully(this.fd, rest, () => resolve()));
+    await this.writeNow(this.batch.take());
     await this.release();
   }
 

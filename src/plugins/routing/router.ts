@@ -230,17 +230,24 @@ export class GatewayRouter implements Router {
       this.proceed(req, res, matched, requestId, forwardedPath, target.query, log, false);
       return true;
     }
-    // The limiter answers 429 itself, with the request id the kernel's requests would carry.
+    this.limitThen(req, res, requestId, () => this.proceed(req, res, matched, requestId, forwardedPath, target.query, log, true));
+    return true;
+  };
+
+  /**
+   * Runs `proceed` once the rate limiter lets the request through. Over the limit the limiter
+   * answers 429 itself, with the request id the kernel's requests would carry.
+   */
+  private limitThen(req: IncomingMessage, res: ServerResponse, requestId: string, proceed: () => void): void {
     (req as IncomingMessage & { id?: string }).id = requestId;
     res.setHeader('x-request-id', requestId);
-    this.rateLimiter.check(req, res).then(
+    this.rateLimiter!.check(req, res).then(
       (allowed) => {
-        if (allowed && !res.destroyed) this.proceed(req, res, matched, requestId, forwardedPath, target.query, log, true);
+        if (allowed && !res.destroyed) proceed();
       },
       () => res.destroy(),
     );
-    return true;
-  };
+  }
 
   /** Guards, then the upstream; the route's upstream is read once, so a switch never splits a request. */
   private proceed(
@@ -313,18 +320,12 @@ export class GatewayRouter implements Router {
     res.shouldKeepAlive = false;
     res.assignSocket(socket as Socket);
     res.once('finish', () => socket.end());
-    (req as IncomingMessage & { id?: string }).id = requestId;
-    res.setHeader('x-request-id', requestId);
     socket.on('error', () => socket.destroy());
-    this.rateLimiter.check(req, res).then(
-      (allowed) => {
-        if (!allowed) return;
-        res.removeAllListeners('finish');
-        res.detachSocket(socket as Socket);
-        if (!socket.destroyed) proceed();
-      },
-      () => socket.destroy(),
-    );
+    this.limitThen(req, res, requestId, () => {
+      res.removeAllListeners('finish');
+      res.detachSocket(socket as Socket);
+      if (!socket.destroyed) proceed();
+    });
     return true;
   };
 
