@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,6 +61,12 @@ describe('the demo gateway', () => {
     expect(await page.text()).toContain('<title>Demo product</title>');
     expect((await fetch(`${base}/health/live`)).status).toBe(200);
     expect((await fetch(`${base}/api/health`)).status).toBe(401);
+  });
+
+  it('keeps its traffic state in a file, with no embedded database in the always-up gateway', async () => {
+    expect(gateway.context.services.tryGet('database')).toBeUndefined();
+    const state = JSON.parse(readFileSync(path.join(dataDir, 'traffic-state.json'), 'utf8')) as unknown;
+    expect(JSON.stringify(state)).toContain('"v1"');
   });
 
   it('keeps answering while the service process is killed: live 200, API 502/503 problem+json, then back', async () => {

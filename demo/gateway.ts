@@ -28,13 +28,19 @@ export interface DemoGatewayOptions {
   env?: EnvSpec;
   /** Passed to the service process (DATABASE_URL, REDIS_URL, ...). */
   serviceEnv?: Record<string, string>;
+  /**
+   * A database server for the gateway's own traffic state (`DATABASE_URL` when it names
+   * PostgreSQL or MySQL). Without one the state is a file: an embedded database would cost the
+   * always-up gateway several hundred MiB of memory for a few rows.
+   */
+  databaseUrl?: string;
 }
 
 /**
  * The demo product's GREEN gateway on embedded defaults: the frontend at `/`, the API service
  * at `/api/v1/*` (separate processes in traffic slots, v1 deployed on the first run), the control
- * panel at `/cpanel`. The gateway's own database (PGlite) keeps the traffic state; its memory
- * cache backs the Cache page.
+ * panel at `/cpanel`. The traffic state is a file under `dataDir` (or a table on the database
+ * server `databaseUrl` names); its memory cache backs the Cache page.
  */
 export function createDemoGateway(options: DemoGatewayOptions = {}): Gateway {
   const dataDir = path.resolve(options.dataDir ?? '.data');
@@ -57,7 +63,7 @@ export function createDemoGateway(options: DemoGatewayOptions = {}): Gateway {
     frontend: { root: PUBLIC_DIR, spa: true },
     controlPanel: { branding: { title: 'Demo operations' }, ...(options.adminPassword ? { password: options.adminPassword } : {}) },
     plugins: [
-      createDatabasePlugin({ url: `pglite:${path.join(dataDir, 'gateway', 'pglite')}` }),
+      ...(options.databaseUrl ? [createDatabasePlugin({ url: options.databaseUrl })] : []),
       createCachePlugin({ namespace: 'gateway' }),
       // The API service runs in slots (3100, 3102): deploy a version beside the active one,
       // promote it once healthy, roll back while the previous stays warm.

@@ -14,7 +14,10 @@ const DEMO_ENV = {
   SERVICE_PORT: port(3100, 'Port of the first API service slot (the second takes the next but one)'),
   HOST: { schema: z.string().min(1).default('0.0.0.0'), description: 'Interface the gateway binds' },
   DATA_DIR: { schema: z.string().min(1).default('.data'), description: 'Folder for embedded data and logs' },
-  DATABASE_URL: { schema: z.string().min(1).optional(), description: 'PostgreSQL or MySQL for the service instead of embedded PGlite' },
+  DATABASE_URL: {
+    schema: z.string().min(1).optional(),
+    description: "PostgreSQL or MySQL for the service instead of embedded PGlite, and for the gateway's traffic state instead of a file",
+  },
   REDIS_URL: { schema: z.string().min(1).optional(), description: 'Redis for the service instead of the memory cache' },
 };
 
@@ -23,7 +26,9 @@ try {
   const serviceEnv: Record<string, string> = {};
   if (env.DATABASE_URL) serviceEnv.DATABASE_URL = env.DATABASE_URL;
   if (env.REDIS_URL) serviceEnv.REDIS_URL = env.REDIS_URL;
-  const gateway = createDemoGateway({ port: env.PORT, servicePort: env.SERVICE_PORT, host: env.HOST, dataDir: env.DATA_DIR, env: DEMO_ENV, serviceEnv });
+  // Only a database server is worth the gateway's while; an embedded one is the service's alone.
+  const databaseUrl = env.DATABASE_URL && /^(postgres(ql)?|mysql|mariadb):/i.test(env.DATABASE_URL) ? env.DATABASE_URL : undefined;
+  const gateway = createDemoGateway({ port: env.PORT, servicePort: env.SERVICE_PORT, host: env.HOST, dataDir: env.DATA_DIR, env: DEMO_ENV, serviceEnv, databaseUrl });
   await gateway.start();
   const url = gateway.context.url()!;
   console.log(`\n  demo is running (gateway ${url}; API service slots on ports ${env.SERVICE_PORT} and ${env.SERVICE_PORT + 2})\n`);

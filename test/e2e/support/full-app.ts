@@ -43,7 +43,10 @@ function freePort(): Promise<number> {
 export async function startFullApp(options: { traffic?: DemoGatewayOptions['traffic'] } = {}): Promise<FullApp> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cpanel-e2e-'));
   const logFile = path.join(dataDir, 'logs', 'e2e.log');
-  const app = createDemoGateway({ port: 0, host: '127.0.0.1', servicePort: await freePort(), dataDir, logFile, adminPassword: ADMIN_PASSWORD, stdout: false, traffic: options.traffic });
+  const app = createDemoGateway({ port: 0, host: '127.0.0.1', servicePort: await freePort(), dataDir, logFile, adminPassword: ADMIN_PASSWORD, stdout: false, traffic: options.traffic,
+    // The panel's Database page needs a database plugin; the demo gateway has one only when
+    // DATABASE_URL names a server, so the browser tests give it an in-memory one.
+    databaseUrl: 'memory://' });
   const cleanup = async () => {
     await app.stop();
     rmSync(dataDir, { recursive: true, force: true });
