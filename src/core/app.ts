@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import { inspectEnv, isSecretName, secretKeysOf, toConfigIssues, type EnvSpec } from './config.js';
@@ -16,6 +16,7 @@ import {
   type RouteRecord,
 } from './context.js';
 import { createAdminGate } from './admin-gate.js';
+import { ControlPlane } from './control-plane.js';
 import { FastRoutes } from './fast-routes.js';
 import { ConfigError, PluginGraphError, PluginLifecycleError, errorMessage, type ConfigIssue } from './errors.js';
 import { HealthRegistry } from './health-registry.js';
@@ -165,6 +166,8 @@ export function createApp(options: AppOptions): App {
   const rawHandlers: RawHandler[] = [];
   const upgradeHandlers: UpgradeHandler[] = [];
   let guard: AdminGuard | undefined;
+  const controlPlane = new ControlPlane();
+  const controlPlaneHooks: RequestHandler[] = [];
   let phase: AppPhase = 'created';
   let listeningUrl: string | undefined;
 
@@ -208,6 +211,8 @@ export function createApp(options: AppOptions): App {
       guard = next;
     },
     adminGuard: () => guard,
+    isControlPlane: (req) => controlPlane.includes(req),
+    addControlPlaneHook: (handler) => void controlPlaneHooks.push(handler),
   };
 
   const adminGate = createAdminGate(() => guard);
@@ -236,14 +241,20 @@ export function createApp(options: AppOptions): App {
       const routes = typeof record.plugin.routes === 'function' ? record.plugin.routes(record.context!) : (record.plugin.routes ?? []);
       for (const route of routes) {
         const access = route.access ?? 'public';
-        const handlers = [...(access === 'admin' ? [adminGate] : []), ...(Array.isArray(route.handler) ? route.handler : [route.handler])];
+        const plane = route.plane ?? (access === 'admin' ? 'control' : 'data');
+        if (plane === 'control') controlPlane.add(route.path);
+        const handlers = [
+          ...(access === 'admin' ? [adminGate] : []),
+          ...(plane === 'control' ? controlPlaneHooks : []),
+          ...(Array.isArray(route.handler) ? route.handler : [route.handler]),
+        ];
         const mount = () => {
           const stepAside = fastRoutes.add(route.method, route.path, handlers);
           expressApp[route.method](route.path, ...(stepAside ? [stepAside, ...handlers] : handlers));
         };
         if (route.fallback) fallbacks.push(mount);
         else mount();
-        routeRecords.push({ method: route.method, path: route.path, plugin: record.plugin.name, access, description: route.description });
+        routeRecords.push({ method: route.method, path: route.path, plugin: record.plugin.name, access, plane, description: route.description });
       }
       const ui = typeof record.plugin.ui === 'function' ? record.plugin.ui(record.context!) : record.plugin.ui;
       if (ui) uiContributions.push({ plugin: record.plugin.name, contribution: ui });

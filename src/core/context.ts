@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { ConfigIssue } from './errors.js';
 import { maskSecrets, type EnvReport, type EnvSpec, inspectEnv } from './config.js';
 import type { HealthCheckDefinition, HealthRegistry } from './health-registry.js';
-import type { HttpMethod, PluginStatus, RouteAccess } from './plugin.js';
+import type { HttpMethod, PluginStatus, RouteAccess, RoutePlane } from './plugin.js';
 import type { EventBus, ServiceRegistry, Services } from './services.js';
 import type { UIContribution } from './ui.js';
 
@@ -35,6 +35,7 @@ export interface RouteRecord {
   path: string;
   plugin: string;
   access: RouteAccess;
+  plane: RoutePlane;
   description?: string;
 }
 
@@ -47,9 +48,25 @@ export interface ConfigScope {
 }
 
 /** The effective configuration of the app and each plugin, kept for display (always masked). */
+/** Something an operator should know about the configuration in force (shown on the Config page). */
+export interface ConfigNotice {
+  scope: string;
+  level: 'info' | 'warn';
+  message: string;
+}
+
 export class ConfigRegistry {
   private readonly scopes: ConfigScope[] = [];
   private readonly envSpecs: { scope: string; spec: EnvSpec }[] = [];
+  private readonly noticeList: ConfigNotice[] = [];
+
+  addNotice(notice: ConfigNotice): void {
+    this.noticeList.push(notice);
+  }
+
+  notices(): ConfigNotice[] {
+    return this.noticeList.map((notice) => ({ ...notice }));
+  }
 
   addScope(scope: ConfigScope): void {
     this.scopes.push(scope);
@@ -102,6 +119,13 @@ export interface AppContext {
   addUpgradeHandler(handler: UpgradeHandler): void;
   setAdminGuard(guard: AdminGuard): void;
   adminGuard(): AdminGuard | undefined;
+  /** Whether a request is for a control-plane route (see RoutePlane). */
+  isControlPlane(req: IncomingMessage): boolean;
+  /**
+   * Adds a step that runs on every control-plane route, after the admin guard (so it knows who
+   * is calling): the rate-limit plugin counts operators there. Register it in `onInit`.
+   */
+  addControlPlaneHook(handler: RequestHandler): void;
 }
 
 /** What a plugin receives in its hooks and route factories. */

@@ -12,12 +12,21 @@ export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete' | 'head' | 
  */
 export type RouteAccess = 'public' | 'admin';
 
+/**
+ * Whose traffic a route carries. `control`: operators managing the product (every `admin`
+ * route, and the control panel's own pages and login); it is rate-limited in a bucket of its own,
+ * after the guard, so product traffic never crowds it out. `data`: the product's users.
+ */
+export type RoutePlane = 'control' | 'data';
+
 export interface RouteDefinition {
   method: HttpMethod;
   path: string;
   handler: RequestHandler | RequestHandler[];
   /** Default `public`. */
   access?: RouteAccess;
+  /** Default `control` for `admin` routes, else `data`. */
+  plane?: RoutePlane;
   /**
    * A catch-all (a frontend's SPA fallback) mounted after every other plugin's routes, whatever
    * the plugin order, so it never shadows them. Default false.

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { inspectEnv, type EnvReport } from '../../core/config.js';
-import type { AppContext } from '../../core/context.js';
+import type { AppContext, ConfigNotice } from '../../core/context.js';
 import { HttpError } from '../../core/errors.js';
 import type { RouteDefinition, ServerPlugin } from '../../core/plugin.js';
 import type { UIContribution } from '../../core/ui.js';
@@ -15,6 +15,8 @@ export interface ConfigReport {
   plugins: Record<string, unknown>;
   /** The environment variables the app reads, as they are now: set, missing or invalid. */
   environment: (EnvReport & { scope: string })[];
+  /** What plugins say about the settings in force (the rate limit, a missing trustProxy, ...). */
+  notices: ConfigNotice[];
 }
 
 /** Reads the app's config registry; the masking happens there, so every reader shows the same. */
@@ -22,7 +24,7 @@ export function configReport(app: AppContext): ConfigReport {
   const effective = app.config.effective();
   const plugins: Record<string, unknown> = {};
   for (const status of app.plugins()) plugins[status.name] = effective[status.name] ?? {};
-  return { app: (effective.app as Record<string, unknown> | undefined) ?? {}, plugins, environment: app.config.environment() };
+  return { app: (effective.app as Record<string, unknown> | undefined) ?? {}, plugins, environment: app.config.environment(), notices: app.config.notices() };
 }
 
 function refuseQuery(req: Request): void {
@@ -82,6 +84,16 @@ export function createConfigPlugin(options: ConfigPluginOptions = {}): ServerPlu
           icon: 'settings',
           order: 30,
           views: [
+            {
+              kind: 'table',
+              endpoint: context.config.path,
+              rowsPath: 'notices',
+              columns: [
+                { key: 'level', label: 'Level', format: 'status' },
+                { key: 'scope', label: 'From' },
+                { key: 'message', label: 'Notice' },
+              ],
+            },
             {
               kind: 'table',
               endpoint: context.config.path,

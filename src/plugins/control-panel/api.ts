@@ -98,7 +98,7 @@ export function panelRoutes(options: { mountPath: string; branding: Branding; gu
     },
   ];
   if (guard.login) {
-    routes.push({ method: 'post', path: `${api}/login`, description: 'Log in to the control panel', handler: [noStore, guard.login] });
+    routes.push({ method: 'post', path: `${api}/login`, plane: 'control', description: 'Log in to the control panel', handler: [noStore, guard.login] });
   }
   routes.push({
     method: 'post',

@@ -69,6 +69,7 @@ export function createControlPanelPlugin(options: ControlPanelOptions = {}): Ser
         {
           method: 'get',
           path: `${mountPath}{/*rest}`,
+          plane: 'control',
           description: 'The control panel UI (index.html for every page route, hashed assets)',
           handler: [
             shell.asset,

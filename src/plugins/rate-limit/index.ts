@@ -1,7 +1,8 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { Store } from 'express-rate-limit';
+import type { PluginContext } from '../../core/context.js';
 import type { ServerPlugin } from '../../core/plugin.js';
-import type { RateLimiter } from './limiter.js';
+import type { RateLimiter, RateLimitRuleInfo } from './limiter.js';
 import { rateLimitOptionsSchema, type RateLimitConfig, type RateLimitPluginOptions } from './options.js';
 import type { RedisLimitStores } from './redis-store.js';
 
@@ -39,7 +40,7 @@ export function createRateLimitPlugin(options: RateLimitPluginOptions): ServerPl
     name: 'rate-limit',
     // Early, so limited requests are refused before other plugins' middleware does any work.
     order: 20,
-    config: { schema: rateLimitOptionsSchema, options, env: { store: 'REDIS_URL' } },
+    config: { schema: rateLimitOptionsSchema, options, env: { store: 'REDIS_URL', trustProxy: 'TRUST_PROXY' } },
     async onInit(ctx) {
       const config = ctx.config;
       const library = await import('express-rate-limit');
@@ -56,13 +57,17 @@ export function createRateLimitPlugin(options: RateLimitPluginOptions): ServerPl
         memoryStores.push(store);
         return store;
       };
-      const built = buildRateLimiter(library, config, { logger: ctx.logger, storeFor });
+      const app = ctx.app;
+      const built = buildRateLimiter(library, config, {
+        logger: ctx.logger,
+        storeFor,
+        isControlPlane: (req) => app.isControlPlane(req),
+        identify: (req) => app.adminGuard()?.identify?.(req as Request),
+      });
       middleware = built.middleware;
+      if (built.controlPlane) app.addControlPlaneHook(built.controlPlane);
       ctx.provide('rateLimit', built.limiter);
-      ctx.logger.info(
-        { rules: built.limiter.rules().map((rule) => rule.name), store: redis ? 'redis' : 'memory', trustProxy: config.trustProxy },
-        'rate limits ready',
-      );
+      announceLimits(ctx, built.limiter.rules(), redis ? 'redis' : 'memory');
     },
     middleware: () => [{ handler: middleware! }],
     async onShutdown() {
@@ -71,4 +76,27 @@ export function createRateLimitPlugin(options: RateLimitPluginOptions): ServerPl
       redis = undefined;
     },
   };
+}
+
+function describeRule(rule: RateLimitRuleInfo): string {
+  const window = rule.windowMs % 60_000 === 0 ? `${rule.windowMs / 60_000} min` : `${rule.windowMs / 1000} s`;
+  const who = rule.name === 'control-plane' ? 'per operator (per address before login)' : 'per client address';
+  return `${rule.name === 'default' || rule.name === 'control-plane' ? rule.name : `${rule.match}`}: ${rule.limit} requests per ${window} ${who}`;
+}
+
+/**
+ * Says at start-up, and on the Config page, which limits are in force and, without
+ * `trustProxy`, that every client behind a proxy shares one address, so one bucket.
+ */
+function announceLimits(ctx: PluginContext<RateLimitConfig>, rules: RateLimitRuleInfo[], store: 'memory' | 'redis'): void {
+  const summary = `Rate limits in force (${store} store): ${rules.map(describeRule).join('; ')}.`;
+  ctx.logger.info({ rules: rules.map((rule) => rule.name), store, trustProxy: ctx.config.trustProxy }, summary);
+  ctx.app.config.addNotice({ scope: ctx.name, level: 'info', message: summary });
+  if (ctx.config.trustProxy !== false) return;
+  const warning =
+    'trustProxy is not set: clients are told apart by the address of the TCP peer, so behind a proxy or load balancer ' +
+    'every client shares one address and one rate-limit bucket. Set trustProxy to the number of proxies in front of ' +
+    'the app or to their addresses (TRUST_PROXY=1, or TRUST_PROXY=10.0.0.0/8) to count each client on its own.';
+  ctx.logger.warn({ trustProxy: false }, warning);
+  ctx.app.config.addNotice({ scope: ctx.name, level: 'warn', message: warning });
 }

@@ -19,9 +19,9 @@ export interface RateLimiter {
   check(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
   /** The name of the rule that applies to a request, if any. */
   ruleFor(req: IncomingMessage): string | undefined;
-  /** The rules in the order they are checked (the default last). */
+  /** The rules in the order they are checked (the default, then the control plane's, last). */
   rules(): RateLimitRuleInfo[];
-  /** Forgets the count of one client key under every rule. */
+  /** Forgets the count of one client key (an address, or `user:NAME` on the control plane) under every rule. */
   reset(key: string): Promise<void>;
 }
 
@@ -64,12 +64,25 @@ function describeWindow(windowMs: number): string {
   return `${windowMs / 1000} s`;
 }
 
-/** Builds one express-rate-limit instance per rule and the two ways to apply them. */
+export interface RateLimiterWiring {
+  logger: Logger;
+  storeFor: StoreFactory;
+  /** Whether a request is for the control plane (the app's `isControlPlane`). */
+  isControlPlane?: (req: IncomingMessage) => boolean;
+  /** Who a request that passed the admin guard acts as. */
+  identify?: (req: IncomingMessage) => string | undefined;
+}
+
+/**
+ * Builds one express-rate-limit instance per rule and the ways to apply them: `middleware` for
+ * the product's requests in Express, `limiter.check` for those answered before Express, and
+ * `controlPlane` for management routes, after the guard.
+ */
 export function buildRateLimiter(
   library: RateLimitModule,
   config: RateLimitConfig,
-  options: { logger: Logger; storeFor: StoreFactory },
-): { limiter: RateLimiter; middleware: RequestHandler } {
+  options: RateLimiterWiring,
+): { limiter: RateLimiter; middleware: RequestHandler; controlPlane?: RequestHandler } {
   const { logger } = options;
   const ipOf = createClientIp(config.trustProxy);
   const libraryLogger = {
@@ -77,7 +90,8 @@ export function buildRateLimiter(
     warn: (error: unknown, message?: string) => logger.warn({ err: error }, message ?? 'rate limiter warning'),
   };
 
-  const compile = (info: RateLimitRuleInfo): CompiledRule => {
+  const ipKey = (req: IncomingMessage) => library.ipKeyGenerator(ipOf(req), config.ipv6Subnet);
+  const compile = (info: RateLimitRuleInfo, keyOf?: (req: IncomingMessage) => string): CompiledRule => {
     const limiterOptions: Partial<Options> = {
       windowMs: info.windowMs,
       limit: info.limit,
@@ -87,10 +101,7 @@ export function buildRateLimiter(
       store: options.storeFor(info.name),
       passOnStoreError: config.failOpen,
       logger: libraryLogger,
-      keyGenerator: async (req) => {
-        const ip = ipOf(req);
-        return config.keyGenerator ? await config.keyGenerator(req, ip) : library.ipKeyGenerator(ip, config.ipv6Subnet);
-      },
+      keyGenerator: keyOf ?? (async (req) => (config.keyGenerator ? await config.keyGenerator(req, ipOf(req)) : ipKey(req))),
       handler: (req, res) => {
         const retryAfter = Number(res.getHeader('retry-after')) || Math.ceil(info.windowMs / 1000);
         logger.debug({ rule: info.name, url: req.originalUrl ?? req.url }, 'rate limit exceeded');
@@ -116,6 +127,14 @@ export function buildRateLimiter(
     compile({ name: ruleName(rule), match: rule.match, windowMs: rule.windowMs, limit: rule.limit, methods: rule.methods }),
   );
   const fallback = config.default ? compile({ name: 'default', match: '/', ...config.default }) : undefined;
+  // Operators count per user once the guard has said who they are; an anonymous caller per address.
+  const operatorKey = (req: IncomingMessage) => {
+    const user = options.identify?.(req);
+    return user === undefined ? `ip:${ipKey(req)}` : `user:${user}`;
+  };
+  const control = config.controlPlane ? compile({ name: 'control-plane', match: '/', ...config.controlPlane }, operatorKey) : undefined;
+  const all = [...rules, ...(fallback ? [fallback] : []), ...(control ? [control] : [])];
+  const isControlPlane = control && options.isControlPlane;
 
   const pick = (req: IncomingMessage): CompiledRule | undefined => {
     const path = matchablePath((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/');
@@ -139,9 +158,7 @@ export function buildRateLimiter(
     return new HttpError(503, 'RATE_LIMIT_UNAVAILABLE', 'Rate limiting is unavailable right now; try again shortly.', { cause: error });
   };
 
-  const middleware: RequestHandler = (req, res, next) => {
-    const rule = pick(req);
-    if (!rule) return next();
+  const apply = (rule: CompiledRule, req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1], next: Parameters<RequestHandler>[2]) => {
     enforce(rule, req, res).then(
       ({ allowed, error }) => {
         if (error !== undefined) next(unavailable(rule, error));
@@ -149,6 +166,14 @@ export function buildRateLimiter(
       },
       (error: unknown) => next(unavailable(rule, error)),
     );
+  };
+
+  const middleware: RequestHandler = (req, res, next) => {
+    // The control plane is counted after the guard, in its own bucket (controlPlane below).
+    if (isControlPlane?.(req)) return next();
+    const rule = pick(req);
+    if (!rule) return next();
+    apply(rule, req, res, next);
   };
 
   const limiter: RateLimiter = {
@@ -162,10 +187,10 @@ export function buildRateLimiter(
       return false;
     },
     ruleFor: (req) => pick(req)?.info.name,
-    rules: () => [...rules, ...(fallback ? [fallback] : [])].map((rule) => ({ ...rule.info })),
+    rules: () => all.map((rule) => ({ ...rule.info })),
     async reset(key) {
-      await Promise.all([...rules, ...(fallback ? [fallback] : [])].map((rule) => rule.handler.resetKey(key)));
+      await Promise.all(all.map((rule) => rule.handler.resetKey(key)));
     },
   };
-  return { limiter, middleware };
+  return { limiter, middleware, controlPlane: control && ((req, res, next) => apply(control, req, res, next)) };
 }

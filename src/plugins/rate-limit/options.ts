@@ -4,6 +4,8 @@ import { trustEntryProblem, type TrustProxy } from './client-ip.js';
 
 /** The longest window a timer can hold (2^31 - 1 ms, about 24.8 days). */
 const MAX_WINDOW_MS = 2 ** 31 - 1;
+/** What an operator (or a CI key) may do on the control plane in a minute: pages poll, deploys follow. */
+export const DEFAULT_CONTROL_PLANE_LIMIT = { windowMs: 60_000, limit: 1_200 };
 /** Milliseconds to wait for Redis at start-up before failing. */
 export const DEFAULT_REDIS_CONNECT_TIMEOUT = 5_000;
 /** Keys in Redis start with this, then the rule name, then the client key. */
@@ -71,6 +73,11 @@ export const rateLimitOptionsSchema = z
     rules: z.array(rule).default([]),
     /** Applies to requests no rule matches; without it they are not limited. */
     default: z.strictObject({ windowMs, limit }).optional(),
+    /**
+     * Management routes and the control panel count here instead, after the guard, per operator
+     * once known (else per address); `false` counts them with everything else.
+     */
+    controlPlane: z.union([z.strictObject({ windowMs, limit }), z.literal(false)]).default(DEFAULT_CONTROL_PLANE_LIMIT),
     trustProxy: trustProxy.default(false),
     store: store.default('memory'),
     keyGenerator: z.custom<RateLimitKeyGenerator>((value) => typeof value === 'function', { error: 'a function (req, ip) => key' }).optional(),
@@ -81,16 +88,19 @@ export const rateLimitOptionsSchema = z
     ipv6Subnet: z.union([z.number().int().min(32).max(64), z.literal(false)]).default(56),
   })
   .superRefine((options, ctx) => {
-    if (options.rules.length === 0 && !options.default) {
+    if (options.rules.length === 0 && !options.default && !options.controlPlane) {
       ctx.addIssue({ code: 'custom', path: ['rules'], message: 'at least one rule, or a default limit', input: options.rules });
     }
-    // The default limit counts under the name "default"; a rule of that name would share its keys.
-    const seen = new Map<string, number | 'default'>(options.default ? [['default', 'default']] : []);
+    // The default and control-plane limits count under their own names; a rule so named would share their keys.
+    const seen = new Map<string, number | 'default' | 'control-plane'>([
+      ...(options.default ? [['default', 'default'] as const] : []),
+      ['control-plane', 'control-plane'] as const,
+    ]);
     options.rules.forEach((entry, index) => {
       const name = ruleName(entry);
       const first = seen.get(name);
       if (first !== undefined) {
-        const other = first === 'default' ? 'the default limit' : `rules[${first}]`;
+        const other = first === 'default' ? 'the default limit' : first === 'control-plane' ? 'the control-plane limit' : `rules[${first}]`;
         ctx.addIssue({ code: 'custom', path: ['rules', index, 'name'], message: `a unique rule name ("${name}" is also ${other}; set name)`, input: name });
       }
       seen.set(name, index);
@@ -123,6 +133,13 @@ export interface RateLimitPluginOptions {
   rules?: RateLimitRule[];
   /** A limit for requests no rule matches. */
   default?: { windowMs: number; limit: number };
+  /**
+   * The control plane's own limit: management routes (`access: 'admin'`) and the control panel
+   * count here, per operator once the guard knows who calls (else per address), never in the
+   * product's buckets. Default `DEFAULT_CONTROL_PLANE_LIMIT` (1,200 a minute); `false` counts them
+   * under `rules` and `default` like any other request.
+   */
+  controlPlane?: { windowMs: number; limit: number } | false;
   /** Default `false`: X-Forwarded-For is ignored. See {@link TrustProxy}. */
   trustProxy?: TrustProxy | string;
   /** Default `'memory'` (per process), or `REDIS_URL` when set: `{ redis: url }` shares limits between instances. */
