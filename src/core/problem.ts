@@ -2,6 +2,7 @@ import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { HttpError } from './errors.js';
+import { redactUrl } from './redact-url.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -98,7 +99,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const problem = toProblem(error);
     if (problem.status >= 500) {
-      logger.error({ err: error, requestId: req.id, method: req.method, url: req.originalUrl }, 'request failed');
+      logger.error({ err: error, requestId: req.id, method: req.method, url: redactUrl(req.originalUrl) }, 'request failed');
     }
     sendProblem(
       res,

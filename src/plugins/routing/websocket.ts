@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { PROBLEM_CONTENT_TYPE, problemBody } from '../../core/problem.js';
+import { redactUrl } from '../../core/redact-url.js';
 import type { ProxyRouteConfig } from './config.js';
 import { upstreamRequestHeaders, type TrustedProxies } from './headers.js';
 import type { Upstream } from './upstream.js';
@@ -64,7 +65,7 @@ export function forwardUpgrade(job: UpgradeJob): void {
     settled = true;
     const entry = {
       requestId,
-      req: { method: req.method, url: req.url, remoteAddress },
+      req: { method: req.method, url: redactUrl(req.url ?? '/'), remoteAddress },
       res: { statusCode },
       responseTime: Math.round((performance.now() - started) * 100) / 100,
       route: job.route.id ?? job.route.match,
