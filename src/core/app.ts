@@ -177,6 +177,7 @@ export function createApp(options: AppOptions): App {
     rawHandlers,
     upgradeHandlers,
     isStopping: () => phase === 'stopping',
+    logger: appLogger,
     timeouts: options.server,
   });
 

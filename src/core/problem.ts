@@ -1,4 +1,5 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { HttpError } from './errors.js';
@@ -54,6 +55,19 @@ export function sendProblem(
     'cache-control': 'no-store',
   });
   res.end(payload);
+}
+
+/**
+ * Writes a complete problem+json answer on a socket that has not been upgraded (a refused
+ * WebSocket upgrade), then closes it.
+ */
+export function writeRawProblem(socket: Duplex, status: number, code: string, detail: string, requestId: string, instance?: string): void {
+  if (socket.destroyed || !socket.writable) return;
+  const body = JSON.stringify(problemBody(status, code, detail, { requestId, instance }));
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `cache-control: no-store\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** Errors thrown by body-parser carry a `type`; these are the client's fault, never a 500. */

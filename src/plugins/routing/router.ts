@@ -3,18 +3,18 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { HttpError } from '../../core/errors.js';
-import { problemBody, sendProblem } from '../../core/problem.js';
+import { problemBody, sendProblem, writeRawProblem } from '../../core/problem.js';
 import { requestIdOf } from '../../core/request-log.js';
 import type { RateLimiter } from '../rate-limit/index.js';
 import type { ProxyRouteConfig, RouteConfig, RoutingConfig } from './config.js';
 import { CorsPolicy } from './cors.js';
-import { TrustedProxies, framingProblem } from './headers.js';
+import { TrustedProxies } from './headers.js';
 import { logWhenDone, requestLoggers, type RequestLoggers } from '../../core/request-log.js';
 import type { RequestLogExtras } from './log.js';
 import { bySpecificity, compileMatch, joinPath, normaliseTarget, type PathMatcher } from './path.js';
 import { forward } from './proxy.js';
 import type { Upstream, UpstreamHealth, UpstreamRegistry } from './upstream.js';
-import { forwardUpgrade, writeRawProblem } from './websocket.js';
+import { forwardUpgrade } from './websocket.js';
 
 export type RouteKind = 'proxy' | 'rewrite' | 'redirect' | 'static';
 
@@ -215,12 +215,8 @@ export class GatewayRouter implements Router {
       }
       return false;
     }
+    // Ambiguous framing and duplicate Host headers were refused by the core server already.
     const config = route.config as ProxyRouteConfig;
-    const framing = framingProblem(req);
-    if (framing) {
-      this.answer(req, res, 400, 'ROUTING_AMBIGUOUS_FRAMING', `The request framing is ambiguous: ${framing}.`, ['connection', 'close']);
-      return true;
-    }
     const requestId = requestIdOf(req);
     const log: RequestLogExtras = { route: route.id };
     logWhenDone(this.requestLog, req, res, requestId, req.url!, log);
