@@ -36,6 +36,19 @@ export class TrustedProxies {
   }
 }
 
+/**
+ * Whether the client reached us over TLS: on this socket, or per the `X-Forwarded-Proto` of a
+ * trusted proxy (the first value, as Express reads it), the same belief the upstream is given.
+ */
+export function arrivedOverTls(req: IncomingMessage, trusted: TrustedProxies): boolean {
+  if ((req.socket as { encrypted?: boolean }).encrypted) return true;
+  if (trusted.empty) return false;
+  const proto = req.headers['x-forwarded-proto'];
+  if (typeof proto !== 'string' || !trusted.has(req.socket.remoteAddress)) return false;
+  const comma = proto.indexOf(',');
+  return (comma === -1 ? proto : proto.slice(0, comma)).trim() === 'https';
+}
+
 export interface RequestHeaderPlan {
   requestId: string;
   trusted: TrustedProxies;
