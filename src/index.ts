@@ -54,6 +54,7 @@ export type {
 export { createLogger, flushLogger, REDACTED_PATHS, RotatingFileStream } from './core/logger.js';
 export type { LogFileOptions, Logger, LoggerOptions } from './core/logger.js';
 export { logWhenDone, requestIdOf, requestLoggers } from './core/request-log.js';
+export { REDACTED_QUERY_PARAMS, redactUrl } from './core/redact-url.js';
 export type { RequestLogExtras, RequestLoggers } from './core/request-log.js';
 export { orderPlugins } from './core/registry.js';
 export { EventBus, ServiceRegistry } from './core/services.js';

@@ -26,7 +26,7 @@ import { errorHandler, notFoundHandler } from './problem.js';
 import { orderPlugins } from './registry.js';
 import { requestPreparer } from './request-log.js';
 import { EventBus, ServiceRegistry } from './services.js';
-import { createHttpServer } from './server.js';
+import { createHttpServer, SERVER_DEFAULTS, type ServerOptions } from './server.js';
 import { runShutdown, installSignalHandlers, type ShutdownOptions } from './shutdown.js';
 import type { UIContribution } from './ui.js';
 import './types.js';
@@ -48,8 +48,8 @@ export interface AppOptions {
   trustProxy?: boolean | number | string | string[];
   /** Environment variables the app reads (validated with the rest, listed by the config plugin). */
   env?: EnvSpec;
-  /** Node server timeouts, in milliseconds. */
-  server?: { keepAliveTimeout?: number; headersTimeout?: number; requestTimeout?: number };
+  /** The node:http server's timeouts (milliseconds) and connection caps; see {@link ServerOptions}. */
+  server?: ServerOptions;
 }
 
 export interface App {
@@ -68,7 +68,27 @@ const appOptionsSchema = z.object({
   port: z.number().int().min(0).max(65535).default(3000),
   host: z.string().min(1).default('0.0.0.0'),
   bodyLimit: z.union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, 'a size like "1mb"')]).default('1mb'),
+  server: serverOptionsSchema(),
 });
+
+/** Each limit must be a positive whole number: 0 would mean "no limit" to Node. */
+function serverOptionsSchema() {
+  const limit = (fallback: number, what: string) => z.number({ error: `${what} (a positive whole number)` }).int(`${what} (a positive whole number)`).positive(`${what} (a positive whole number)`).default(fallback);
+  return z
+    .strictObject({
+      keepAliveTimeout: limit(SERVER_DEFAULTS.keepAliveTimeout, 'milliseconds'),
+      headersTimeout: limit(SERVER_DEFAULTS.headersTimeout, 'milliseconds'),
+      requestTimeout: limit(SERVER_DEFAULTS.requestTimeout, 'milliseconds'),
+      connectionsCheckingInterval: limit(SERVER_DEFAULTS.connectionsCheckingInterval, 'milliseconds'),
+      maxConnections: limit(SERVER_DEFAULTS.maxConnections, 'a connection count'),
+      maxConnectionsPerAddress: limit(SERVER_DEFAULTS.maxConnectionsPerAddress, 'a connection count'),
+    })
+    .refine((server) => server.headersTimeout <= server.requestTimeout, {
+      path: ['headersTimeout'],
+      error: 'at most server.requestTimeout (a request head cannot take longer than the whole request)',
+    })
+    .prefault({});
+}
 
 interface PluginRecord {
   plugin: ServerPlugin<unknown>;
@@ -141,7 +161,15 @@ export function createApp(options: AppOptions): App {
   const settings = parsedOptions.data!;
   configRegistry.addScope({
     scope: 'app',
-    values: { name: settings.name, version: settings.version, port: settings.port, host: settings.host, bodyLimit: settings.bodyLimit, trustProxy: options.trustProxy ?? false },
+    values: {
+      name: settings.name,
+      version: settings.version,
+      port: settings.port,
+      host: settings.host,
+      bodyLimit: settings.bodyLimit,
+      trustProxy: options.trustProxy ?? false,
+      server: settings.server,
+    },
     secretKeys: new Set(),
     env: {},
   });
@@ -180,7 +208,8 @@ export function createApp(options: AppOptions): App {
     rawHandlers,
     upgradeHandlers,
     isStopping: () => phase === 'stopping',
-    timeouts: options.server,
+    logger: appLogger,
+    limits: settings.server,
   });
 
   const setState = (record: PluginRecord, state: PluginStatus['state'], error?: unknown) => {

@@ -1,7 +1,9 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { HttpError } from './errors.js';
+import { redactUrl } from './redact-url.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -55,6 +57,19 @@ export function sendProblem(
   res.end(payload);
 }
 
+/**
+ * Writes a complete problem+json answer on a socket that has not been upgraded (a refused
+ * WebSocket upgrade), then closes it.
+ */
+export function writeRawProblem(socket: Duplex, status: number, code: string, detail: string, requestId: string, instance?: string): void {
+  if (socket.destroyed || !socket.writable) return;
+  const body = JSON.stringify(problemBody(status, code, detail, { requestId, instance }));
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `cache-control: no-store\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
 /** Errors thrown by body-parser carry a `type`; these are the client's fault, never a 500. */
 const BODY_PARSER_CODES: Record<string, { status: number; code: string; detail: string }> = {
   'entity.parse.failed': { status: 400, code: 'REQUEST_MALFORMED_JSON', detail: 'The request body is not valid JSON.' },
@@ -98,7 +113,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const problem = toProblem(error);
     if (problem.status >= 500) {
-      logger.error({ err: error, requestId: req.id, method: req.method, url: req.originalUrl }, 'request failed');
+      logger.error({ err: error, requestId: req.id, method: req.method, url: redactUrl(req.originalUrl) }, 'request failed');
     }
     sendProblem(
       res,

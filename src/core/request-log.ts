@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { AppContext } from './context.js';
+import { redactUrl } from './redact-url.js';
 
 const WELL_FORMED_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -33,6 +34,7 @@ export function requestLoggers(logger: Logger): RequestLoggers {
 /**
  * Logs one line when the response is done or the client went away, in one shape whether Express
  * or a raw handler answered: `requestId`, `req`, `res.statusCode`, `responseTime`, `aborted`.
+ * The URL is logged with its credential parameters redacted (`redactUrl`).
  */
 export function logWhenDone(
   loggers: RequestLoggers,
@@ -52,9 +54,10 @@ export function logWhenDone(
     const { plain, redacting } = loggers;
     if (!plain.isLevelEnabled(level)) return;
     const debug = plain.isLevelEnabled('debug');
+    const logged = redactUrl(url);
     const entry: Record<string, unknown> = {
       requestId,
-      req: debug ? { method: req.method, url, remoteAddress, headers: req.headers } : { method: req.method, url, remoteAddress },
+      req: debug ? { method: req.method, url: logged, remoteAddress, headers: loggedHeaders(req.headers) } : { method: req.method, url: logged, remoteAddress },
       res: { statusCode: res.statusCode },
       responseTime: Math.round((performance.now() - started) * 100) / 100,
     };
@@ -62,6 +65,14 @@ export function logWhenDone(
     if (aborted) entry.aborted = true;
     (debug ? redacting : plain)[level](entry, aborted ? 'request aborted' : 'request completed');
   });
+}
+
+/** The headers as a debug line shows them: a Referer's query is redacted like the request's own. */
+function loggedHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const referer = headers.referer;
+  if (referer === undefined) return headers;
+  const redacted = redactUrl(referer);
+  return redacted === referer ? headers : { ...headers, referer: redacted };
 }
 
 /** Assigns the request id, echoes it, gives handlers the context, and logs the request. */

@@ -1,13 +1,46 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { RawHandler, UpgradeHandler } from './context.js';
+import { ConnectionsPerAddress, throttledWarning } from './connection-limits.js';
+import { problemBody, sendProblem, writeRawProblem } from './problem.js';
+import { redactUrl } from './redact-url.js';
+import { requestHeadProblem, type HeadProblem } from './request-head.js';
+import { logWhenDone, requestIdOf, requestLoggers } from './request-log.js';
 
-export interface ServerTimeouts {
+/**
+ * Limits of the node:http server, chosen for a server on the internet. Times in milliseconds.
+ * Node applies `headersTimeout` from the moment a connection is accepted (and, on a kept-alive
+ * connection, from the first byte of the next request), so it also closes a connection that
+ * sends nothing at all; `connectionsCheckingInterval` is how often those two timeouts are checked.
+ */
+export interface ServerOptions {
+  /** How long a kept-alive connection may sit idle between requests. Default 5 000. */
   keepAliveTimeout?: number;
+  /** How long a client has to send a complete request head; slow or silent clients are cut (408). Default 10 000. */
   headersTimeout?: number;
+  /** How long a client has to send a whole request, body included. Default 300 000. */
   requestTimeout?: number;
+  /** How often headersTimeout and requestTimeout are enforced (Node's default is 30 000). Default 1 000. */
+  connectionsCheckingInterval?: number;
+  /** Open connections the server accepts in all; more are closed at accept. Default 10 000. */
+  maxConnections?: number;
+  /**
+   * Open connections one client address may hold (IPv6: one /64); more are closed at accept.
+   * Raise it behind a load balancer that connects from few addresses. Default 256.
+   */
+  maxConnectionsPerAddress?: number;
 }
+
+export const SERVER_DEFAULTS: Readonly<Required<ServerOptions>> = {
+  keepAliveTimeout: 5_000,
+  headersTimeout: 10_000,
+  requestTimeout: 300_000,
+  connectionsCheckingInterval: 1_000,
+  maxConnections: 10_000,
+  maxConnectionsPerAddress: 256,
+};
 
 /**
  * The app's node:http server: raw handlers see each request before Express, upgrade handlers
@@ -18,12 +51,19 @@ export function createHttpServer(options: {
   rawHandlers: readonly RawHandler[];
   upgradeHandlers: readonly UpgradeHandler[];
   isStopping: () => boolean;
-  timeouts?: ServerTimeouts;
+  /** Where refused requests are logged (the app logger). */
+  logger: Logger;
+  limits?: ServerOptions;
 }): { server: http.Server; drain(timeout: number, logger: Logger): Promise<void> } {
-  const { dispatch, rawHandlers, upgradeHandlers, isStopping } = options;
-  const server = http.createServer((req, res) => {
+  const { dispatch, rawHandlers, upgradeHandlers, isStopping, logger } = options;
+  const limits = { ...SERVER_DEFAULTS, ...options.limits };
+  const requestLog = requestLoggers(logger);
+  const server = http.createServer({ connectionsCheckingInterval: limits.connectionsCheckingInterval }, (req, res) => {
     // Once stopping, tell keep-alive clients to leave now instead of being cut by the drain.
     if (isStopping()) res.shouldKeepAlive = false;
+    // Here, before any handler, so Express routes, raw handlers and upgrades refuse alike.
+    const problem = requestHeadProblem(req);
+    if (problem) return refuseRequest(req, res, problem);
     for (let index = 0; index < rawHandlers.length; index++) if (rawHandlers[index](req, res)) return;
     dispatch(req, res);
   });
@@ -32,17 +72,44 @@ export function createHttpServer(options: {
   // speculatively by clients that never sent a request (closeIdleConnections skips those). Node
   // attaches the response in progress to its socket (`_httpMessage`), so no per-request bookkeeping.
   const sockets = new Set<Socket>();
+  const perAddress = new ConnectionsPerAddress(limits.maxConnectionsPerAddress, logger);
   server.on('connection', (socket: Socket) => {
+    const counted = perAddress.admit(socket.remoteAddress);
+    if (counted === undefined) return void socket.destroy();
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    socket.once('close', () => {
+      sockets.delete(socket);
+      perAddress.release(counted);
+    });
   });
+  const warnDropped = throttledWarning((dropped) =>
+    logger.warn({ dropped, maxConnections: limits.maxConnections }, 'connections refused: the server is at server.maxConnections'),
+  );
+  server.on('drop', () => warnDropped(''));
   server.on('upgrade', (req, socket, head) => {
+    // Node stops listening for errors on a socket it hands over; a reset must not crash the app.
+    socket.on('error', () => socket.destroy());
+    const problem = requestHeadProblem(req);
+    if (problem) return refuseUpgrade(req, socket, problem);
     for (const handler of upgradeHandlers) if (handler(req, socket, head)) return;
     socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
   });
-  server.keepAliveTimeout = options.timeouts?.keepAliveTimeout ?? 5_000;
-  server.headersTimeout = options.timeouts?.headersTimeout ?? 60_000;
-  server.requestTimeout = options.timeouts?.requestTimeout ?? 300_000;
+  const refuseRequest = (req: http.IncomingMessage, res: http.ServerResponse, problem: HeadProblem) => {
+    const requestId = requestIdOf(req);
+    logWhenDone(requestLog, req, res, requestId, req.url ?? '/');
+    // The rest of this connection cannot be trusted to be read the same way either.
+    sendProblem(res, problemBody(400, problem.code, problem.detail, { instance: req.url, requestId }), { 'x-request-id': requestId, connection: 'close' });
+  };
+  const refuseUpgrade = (req: http.IncomingMessage, socket: Duplex, problem: HeadProblem) => {
+    const requestId = requestIdOf(req);
+    const entry = { requestId, req: { method: req.method, url: redactUrl(req.url ?? '/'), remoteAddress: req.socket.remoteAddress }, res: { statusCode: 400 }, upgrade: true };
+    logger.info(entry, 'request completed');
+    writeRawProblem(socket, 400, problem.code, problem.detail, requestId, req.url);
+  };
+  server.keepAliveTimeout = limits.keepAliveTimeout;
+  server.headersTimeout = limits.headersTimeout;
+  server.requestTimeout = limits.requestTimeout;
+  server.maxConnections = limits.maxConnections;
 
   /**
    * Stops accepting, lets in-flight requests finish (bounded by `timeout`), and closes sockets

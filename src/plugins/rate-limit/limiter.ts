@@ -5,6 +5,7 @@ import type { Options, RateLimitRequestHandler, Store } from 'express-rate-limit
 import type { Logger } from 'pino';
 import { HttpError } from '../../core/errors.js';
 import { problemBody, sendProblem } from '../../core/problem.js';
+import { redactUrl } from '../../core/redact-url.js';
 import { createClientIp } from './client-ip.js';
 import { compileMatch, matchablePath } from './match.js';
 import { ruleName, type RateLimitConfig } from './options.js';
@@ -104,7 +105,7 @@ export function buildRateLimiter(
       keyGenerator: keyOf ?? (async (req) => (config.keyGenerator ? await config.keyGenerator(req, ipOf(req)) : ipKey(req))),
       handler: (req, res) => {
         const retryAfter = Number(res.getHeader('retry-after')) || Math.ceil(info.windowMs / 1000);
-        logger.debug({ rule: info.name, url: req.originalUrl ?? req.url }, 'rate limit exceeded');
+        logger.debug({ rule: info.name, url: redactUrl(req.originalUrl ?? req.url ?? '/') }, 'rate limit exceeded');
         sendProblem(
           res,
           problemBody(429, 'RATE_LIMIT_EXCEEDED', `Too many requests: at most ${info.limit} per ${describeWindow(info.windowMs)}. Retry after ${retryAfter} s.`, {

@@ -7,33 +7,6 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transf
 /** Set by the gateway from the real connection; a client's own values are dropped unless trusted. */
 const FORWARDING = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-prefix', 'forwarded', 'x-real-ip']);
 
-/**
- * Refuses framing a proxy could read differently from its upstream (request smuggling). Node's
- * parser already rejects most of these; this is the second line, reading the raw headers.
- * @returns a reason, or undefined when the framing is unambiguous
- */
-export function framingProblem(req: IncomingMessage): string | undefined {
-  const raw = req.rawHeaders;
-  let lengths = 0;
-  let encodings = 0;
-  let encoding = '';
-  for (let index = 0; index < raw.length; index += 2) {
-    const name = raw[index];
-    if (name.length === 14 && name.toLowerCase() === 'content-length') {
-      lengths++;
-      if (!/^\d{1,15}$/.test(raw[index + 1])) return 'Content-Length is not a plain decimal number';
-    } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
-      encodings++;
-      encoding = raw[index + 1];
-    }
-  }
-  if (lengths > 1) return 'more than one Content-Length header';
-  if (encodings > 1) return 'more than one Transfer-Encoding header';
-  if (lengths === 1 && encodings === 1) return 'both Content-Length and Transfer-Encoding';
-  if (encodings === 1 && encoding.toLowerCase() !== 'chunked') return 'a Transfer-Encoding other than exactly "chunked"';
-  return undefined;
-}
-
 /** The same names Express's `trust proxy` and the rate-limit plugin's `trustProxy` accept. */
 const NAMED_RANGES: Record<string, readonly string[]> = {
   loopback: ['127.0.0.0/8', '::1/128'],
@@ -61,6 +34,19 @@ export class TrustedProxies {
     const plain = address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
     return this.list.check(plain, isIPv4(plain) ? 'ipv4' : 'ipv6');
   }
+}
+
+/**
+ * Whether the client reached us over TLS: on this socket, or per the `X-Forwarded-Proto` of a
+ * trusted proxy (the first value, as Express reads it), the same belief the upstream is given.
+ */
+export function arrivedOverTls(req: IncomingMessage, trusted: TrustedProxies): boolean {
+  if ((req.socket as { encrypted?: boolean }).encrypted) return true;
+  if (trusted.empty) return false;
+  const proto = req.headers['x-forwarded-proto'];
+  if (typeof proto !== 'string' || !trusted.has(req.socket.remoteAddress)) return false;
+  const comma = proto.indexOf(',');
+  return (comma === -1 ? proto : proto.slice(0, comma)).trim() === 'https';
 }
 
 export interface RequestHeaderPlan {

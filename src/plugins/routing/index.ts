@@ -99,7 +99,8 @@ export function createRoutingPlugin(options: RoutingOptions = {}): ServerPlugin<
       router!.protectOwnPaths(ctx.app.routes().map((route) => route.path));
       // Proxied requests skip Express middleware: the same limits and headers are applied here.
       router!.useRateLimiter(ctx.tryGet('rateLimit'));
-      router!.useDefaultHeaders(ctx.tryGet('security')?.headers() ?? {});
+      const security = ctx.tryGet('security');
+      router!.useDefaultHeaders(security?.headers() ?? {}, security?.hsts());
       router!.usePrivateCookies(ctx.app.adminGuard()?.privateCookies ?? []);
       for (const mounted of statics) await mounted.plugin.onReady?.(mounted.context);
     },

@@ -3,18 +3,18 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { HttpError } from '../../core/errors.js';
-import { problemBody, sendProblem } from '../../core/problem.js';
+import { problemBody, sendProblem, writeRawProblem } from '../../core/problem.js';
 import { requestIdOf } from '../../core/request-log.js';
 import type { RateLimiter } from '../rate-limit/index.js';
 import type { ProxyRouteConfig, RouteConfig, RoutingConfig } from './config.js';
 import { CorsPolicy } from './cors.js';
-import { TrustedProxies, framingProblem } from './headers.js';
+import { TrustedProxies, arrivedOverTls } from './headers.js';
 import { logWhenDone, requestLoggers, type RequestLoggers } from '../../core/request-log.js';
 import type { RequestLogExtras } from './log.js';
 import { bySpecificity, compileMatch, joinPath, normaliseTarget, type PathMatcher } from './path.js';
 import { forward } from './proxy.js';
 import type { Upstream, UpstreamHealth, UpstreamRegistry } from './upstream.js';
-import { forwardUpgrade, writeRawProblem } from './websocket.js';
+import { forwardUpgrade } from './websocket.js';
 
 export type RouteKind = 'proxy' | 'rewrite' | 'redirect' | 'static';
 
@@ -90,6 +90,8 @@ export class GatewayRouter implements Router {
   private rateLimiter?: RateLimiter;
   /** Flat `[name, value, ...]`, lower-case names: added to answers that do not set them. */
   private defaultHeaders: string[] = [];
+  /** The same with Strict-Transport-Security, for requests that arrived over TLS. */
+  private tlsDefaultHeaders: string[] = [];
   /** Paths of the app's own routes (`/api/routing/routes`, ...), which proxy routes never shadow. */
   private ownPaths?: RegExp;
 
@@ -164,9 +166,17 @@ export class GatewayRouter implements Router {
     this.rateLimiter = limiter;
   }
 
-  /** Headers every gateway answer carries unless the upstream set its own (security headers). */
-  useDefaultHeaders(headers: Record<string, string>): void {
+  /**
+   * Headers every gateway answer carries unless the upstream set its own (security headers);
+   * `hsts` only on answers to requests that arrived over TLS.
+   */
+  useDefaultHeaders(headers: Record<string, string>, hsts?: string): void {
     this.defaultHeaders = Object.entries(headers).flatMap(([name, value]) => [name.toLowerCase(), value]);
+    this.tlsDefaultHeaders = hsts === undefined ? this.defaultHeaders : [...this.defaultHeaders, 'strict-transport-security', hsts];
+  }
+
+  private defaultHeadersFor(req: IncomingMessage): string[] {
+    return this.tlsDefaultHeaders !== this.defaultHeaders && arrivedOverTls(req, this.trusted) ? this.tlsDefaultHeaders : this.defaultHeaders;
   }
 
   /** Called once the app's routes are mounted. */
@@ -215,12 +225,8 @@ export class GatewayRouter implements Router {
       }
       return false;
     }
+    // Ambiguous framing and duplicate Host headers were refused by the core server already.
     const config = route.config as ProxyRouteConfig;
-    const framing = framingProblem(req);
-    if (framing) {
-      this.answer(req, res, 400, 'ROUTING_AMBIGUOUS_FRAMING', `The request framing is ambiguous: ${framing}.`, ['connection', 'close']);
-      return true;
-    }
     const requestId = requestIdOf(req);
     const log: RequestLogExtras = { route: route.id };
     logWhenDone(this.requestLog, req, res, requestId, req.url!, log);
@@ -274,7 +280,7 @@ export class GatewayRouter implements Router {
       upstream,
       path: joinPath(upstream.basePath, path) + query,
       extraHeaders: this.cors ? this.cors.responseHeaders(req) : [],
-      defaultHeaders: this.defaultHeaders,
+      defaultHeaders: this.defaultHeadersFor(req),
       trusted: this.trusted,
       privateCookies: this.privateCookies,
       log,
@@ -341,7 +347,8 @@ export class GatewayRouter implements Router {
     const requestId = requestIdOf(req);
     logWhenDone(this.requestLog, req, res, requestId, req.url ?? '/');
     const extra: Record<string, string> = { 'x-request-id': requestId };
-    for (let index = 0; index < this.defaultHeaders.length; index += 2) extra[this.defaultHeaders[index]] = this.defaultHeaders[index + 1];
+    const defaults = this.defaultHeadersFor(req);
+    for (let index = 0; index < defaults.length; index += 2) extra[defaults[index]] = defaults[index + 1];
     for (let index = 0; index < headers.length; index += 2) extra[headers[index]] = headers[index + 1];
     if (status >= 400) {
       sendProblem(res, problemBody(status, code, detail, { instance: req.url, requestId }), extra);

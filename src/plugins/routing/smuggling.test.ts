@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { framingProblem } from './headers.js';
+import { requestHeadProblem } from '../../core/request-head.js';
 import { rawRequest, startGateway, startUpstream, type TestGateway, type TestUpstream } from './test-support/upstream.js';
 
 let service: TestUpstream;
@@ -50,9 +50,10 @@ describe('request smuggling', () => {
     expect(sized).toMatch(/^HTTP\/1\.1 200 [\s\S]*saw \/ok2$/);
   });
 
-  // Node's parser refuses most of the above before any handler runs; the gateway's own check
+  // Node's parser refuses most of the above before any handler runs; the core server's own check
   // covers the rest and any future parser leniency. It reads only the raw headers.
   it('has its own framing check behind the parser', () => {
+    const framingProblem = (req: IncomingMessage) => requestHeadProblem(req)?.detail;
     const req = (...raw: string[]) => ({ rawHeaders: raw }) as unknown as IncomingMessage;
     expect(framingProblem(req('Content-Length', '3'))).toBeUndefined();
     expect(framingProblem(req('Transfer-Encoding', 'Chunked'))).toBeUndefined();

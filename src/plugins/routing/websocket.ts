@@ -2,7 +2,8 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import { PROBLEM_CONTENT_TYPE, problemBody } from '../../core/problem.js';
+import { writeRawProblem } from '../../core/problem.js';
+import { redactUrl } from '../../core/redact-url.js';
 import type { ProxyRouteConfig } from './config.js';
 import { upstreamRequestHeaders, type TrustedProxies } from './headers.js';
 import type { Upstream } from './upstream.js';
@@ -23,16 +24,6 @@ export interface UpgradeJob {
 }
 
 const noop = () => undefined;
-
-/** Writes a complete HTTP answer on a socket that has not been upgraded, then closes it. */
-export function writeRawProblem(socket: Duplex, status: number, code: string, detail: string, requestId: string, instance?: string): void {
-  if (socket.destroyed || !socket.writable) return;
-  const body = JSON.stringify(problemBody(status, code, detail, { requestId, instance }));
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-      `cache-control: no-store\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
-  );
-}
 
 function headerLines(headers: Record<string, string | string[] | undefined>): string {
   let out = '';
@@ -64,7 +55,7 @@ export function forwardUpgrade(job: UpgradeJob): void {
     settled = true;
     const entry = {
       requestId,
-      req: { method: req.method, url: req.url, remoteAddress },
+      req: { method: req.method, url: redactUrl(req.url ?? '/'), remoteAddress },
       res: { statusCode },
       responseTime: Math.round((performance.now() - started) * 100) / 100,
       route: job.route.id ?? job.route.match,

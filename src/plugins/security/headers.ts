@@ -15,7 +15,7 @@ function helmet(options: HelmetOptions): ReturnType<typeof Helmet> {
 export type CspDirectiveValue = string | readonly string[] | null;
 export type CspDirectives = Record<string, CspDirectiveValue>;
 
-/** HTTP Strict Transport Security; browsers ignore it over plain HTTP. */
+/** HTTP Strict Transport Security, sent only on answers to requests that arrived over TLS. */
 export interface HstsOptions {
   /** Seconds. Default one year. */
   maxAge?: number;

@@ -8,8 +8,13 @@ export type { CspDirectiveValue, CspDirectives, HstsOptions, SecurityHeaderOptio
 
 /** The headers every Express response carries, for plugins answering outside Express. */
 export interface SecurityService {
-  /** Lower-case header names to values, e.g. `content-security-policy`. */
+  /** Headers for every answer: lower-case names to values, e.g. `content-security-policy`. */
   headers(): Record<string, string>;
+  /**
+   * The `Strict-Transport-Security` value, for answers to requests that arrived over TLS
+   * (directly, or through a proxy the app trusts to say so); undefined when HSTS is off.
+   */
+  hsts(): string | undefined;
 }
 
 declare module '../../core/services.js' {
@@ -19,6 +24,8 @@ declare module '../../core/services.js' {
 }
 
 export type SecurityPluginOptions = SecurityHeaderOptions;
+
+const HSTS = 'strict-transport-security';
 
 const directiveValue = z.union([z.string(), z.array(z.string()), z.null()], { error: "a source list like [\"'self'\"], or null to remove" });
 
@@ -37,7 +44,9 @@ const securityOptionsSchema = z
   .transform((options, ctx) => {
     // Helmet checks the values (quoted keywords, known tokens); its message names the header.
     try {
-      return { ...options, headers: securityHeaders(options as SecurityHeaderOptions) };
+      // HSTS is held apart: sent over plain HTTP it would only advertise a policy that is not in force.
+      const { [HSTS]: hsts, ...headers } = securityHeaders(options as SecurityHeaderOptions);
+      return { ...options, headers, hsts };
     } catch (error) {
       const message = errorMessage(error);
       const path = message.startsWith('Content-Security-Policy') ? 'csp' : message.startsWith('Strict-Transport-Security') ? 'hsts' : 'helmet';
@@ -52,7 +61,9 @@ export type SecurityConfig = z.output<typeof securityOptionsSchema>;
  * Secure response headers through helmet, with a Content-Security-Policy that allows only this
  * origin (the control panel works under it) and HSTS. Headers are computed once at start-up and
  * copied onto every Express response; `ctx.get('security').headers()` gives them to plugins that
- * answer before Express. CORS belongs to the routing plugin.
+ * answer before Express. HSTS goes only on answers to requests that arrived over TLS: directly,
+ * or with `X-Forwarded-Proto: https` from a proxy the app trusts (Express's `trust proxy`, the
+ * app's `trustProxy` option). CORS belongs to the routing plugin.
  * @example
  * createSecurityPlugin({ csp: { 'img-src': ["'self'", 'data:', 'https://images.example.com'] }, hsts: { maxAge: 63072000, preload: true } })
  */
@@ -63,15 +74,18 @@ export function createSecurityPlugin(options: SecurityPluginOptions = {}): Serve
     order: 10,
     config: { schema: securityOptionsSchema as z.ZodType<SecurityConfig>, options },
     onInit(ctx) {
-      const headers = ctx.config.headers;
-      ctx.provide('security', { headers: () => ({ ...headers }) });
+      const { headers, hsts } = ctx.config;
+      ctx.provide('security', { headers: () => ({ ...headers }), hsts: () => hsts });
     },
     middleware: (ctx) => {
       const entries = Object.entries(ctx.config.headers);
+      const hsts = ctx.config.hsts;
       return [
         {
-          handler: (_req, res, next) => {
+          handler: (req, res, next) => {
             for (let index = 0; index < entries.length; index++) res.setHeader(entries[index][0], entries[index][1]);
+            // `req.secure`: TLS on this socket, or X-Forwarded-Proto from a proxy under `trust proxy`.
+            if (hsts !== undefined && req.secure) res.setHeader(HSTS, hsts);
             next();
           },
         },

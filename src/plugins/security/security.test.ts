@@ -1,23 +1,26 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, createApp, definePlugin, type App, type ServerPlugin } from '../../index.js';
+import { ConfigError, createApp, definePlugin, type App, type AppOptions, type ServerPlugin } from '../../index.js';
 import { baseUrl } from '../../../test/support/http.js';
+import { httpsGet, serveOverTls } from '../../../test/support/tls.js';
+import { createRoutingPlugin } from '../routing/index.js';
+import { startUpstream } from '../routing/test-support/upstream.js';
 import { createSecurityPlugin, securityHeaders, type SecurityPluginOptions } from './index.js';
 
-const apps: App[] = [];
+const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.stop()));
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function start(options?: SecurityPluginOptions, extra: ServerPlugin[] = []): Promise<{ app: App; url: string }> {
+async function start(options?: SecurityPluginOptions, extra: ServerPlugin[] = [], appOptions: Partial<AppOptions> = {}): Promise<{ app: App; url: string }> {
   const app = createApp({
-    name: 'sec', port: 0, host: '127.0.0.1', logger: { level: 'silent' }, shutdown: { signals: false },
+    name: 'sec', port: 0, host: '127.0.0.1', logger: { level: 'silent' }, shutdown: { signals: false }, ...appOptions,
     plugins: [
       createSecurityPlugin(options),
       definePlugin({ name: 'hello', routes: [{ method: 'get', path: '/hello', handler: (_req, res) => void res.json({ hello: 'world' }) }] }),
       ...extra,
     ],
   });
-  apps.push(app);
+  cleanups.push(() => app.stop());
   await app.start();
   return { app, url: baseUrl(app) };
 }
@@ -32,7 +35,8 @@ describe('security plugin', () => {
     for (const path of ['/hello', '/missing']) {
       const res = await fetch(`${url}${path}`);
       expect(res.headers.get('content-security-policy'), path).toBe(EXPECTED_CSP);
-      expect(res.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+      // Plain HTTP: HSTS would only advertise a policy that is not in force.
+      expect(res.headers.get('strict-transport-security')).toBeNull();
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
       expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
       expect(res.headers.get('referrer-policy')).toBe('no-referrer');
@@ -69,12 +73,63 @@ describe('security plugin', () => {
     const { url } = await start(undefined, [probe]);
     const res = await fetch(`${url}/hello`);
     for (const [name, value] of Object.entries(seen)) expect(res.headers.get(name), name).toBe(value);
-    expect(seen).toEqual(securityHeaders());
+    const { 'strict-transport-security': hsts, ...always } = securityHeaders();
+    expect(seen).toEqual(always);
+    expect(hsts).toBe('max-age=31536000; includeSubDomains');
   });
 
   it('refuses an invalid policy at start-up, naming the option and the reason', () => {
     const attempt = () => createApp({ name: 'sec', logger: { level: 'silent' }, plugins: [createSecurityPlugin({ csp: { 'script-src': ['self'] } })] });
     expect(attempt).toThrow(ConfigError);
     expect(attempt).toThrow(/plugins\.security\.csp: expected valid csp settings \(Content-Security-Policy.*script-src/);
+  });
+});
+
+describe('Strict-Transport-Security', () => {
+  const HSTS = 'max-age=31536000; includeSubDomains';
+
+  /** An app with an Express route and a proxied route, reachable over plain HTTP and over TLS. */
+  async function lanes(options: { trustProxy?: AppOptions['trustProxy']; trustedProxies?: string[]; security?: SecurityPluginOptions } = {}) {
+    const service = await startUpstream();
+    cleanups.push(service.close);
+    const routing = createRoutingPlugin({ routes: [{ match: '/proxied/*', target: service.url, health: false }], trustedProxies: options.trustedProxies ?? [] });
+    const { app, url } = await start(options.security, [routing], { trustProxy: options.trustProxy });
+    const tls = await serveOverTls(app.server);
+    cleanups.push(tls.close);
+    const hstsOf = async (base: string, path: string, headers: Record<string, string> = {}) => {
+      const answer = base.startsWith('https:') ? await httpsGet(`${base}${path}`, headers) : await fetch(`${base}${path}`, { headers });
+      const value = answer.headers instanceof Headers ? answer.headers.get('strict-transport-security') : answer.headers['strict-transport-security'];
+      expect(answer.status, path).toBe(200);
+      return value ?? null;
+    };
+    return { url, tlsUrl: tls.url, hstsOf };
+  }
+
+  it('is sent over TLS and never over plain HTTP, on Express and proxied routes alike', async () => {
+    const { url, tlsUrl, hstsOf } = await lanes();
+    for (const path of ['/hello', '/proxied/a']) {
+      expect(await hstsOf(url, path), `http ${path}`).toBeNull();
+      expect(await hstsOf(tlsUrl, path), `https ${path}`).toBe(HSTS);
+      // Without a trusted proxy, a client cannot claim TLS for itself.
+      expect(await hstsOf(url, path, { 'x-forwarded-proto': 'https' }), `claimed ${path}`).toBeNull();
+    }
+  });
+
+  it('believes X-Forwarded-Proto only from proxies the app trusts', async () => {
+    const { url, hstsOf } = await lanes({ trustProxy: 'loopback', trustedProxies: ['loopback'] });
+    for (const path of ['/hello', '/proxied/a']) {
+      expect(await hstsOf(url, path, { 'x-forwarded-proto': 'https' }), path).toBe(HSTS);
+      expect(await hstsOf(url, path, { 'x-forwarded-proto': 'http' }), path).toBeNull();
+      expect(await hstsOf(url, path), path).toBeNull();
+    }
+    // Each lane asks its own trust setting: Express `trustProxy`, the routing plugin `trustedProxies`.
+    const expressOnly = await lanes({ trustProxy: 'loopback' });
+    expect(await expressOnly.hstsOf(expressOnly.url, '/hello', { 'x-forwarded-proto': 'https' })).toBe(HSTS);
+    expect(await expressOnly.hstsOf(expressOnly.url, '/proxied/a', { 'x-forwarded-proto': 'https' })).toBeNull();
+  });
+
+  it('is not sent over TLS either when turned off', async () => {
+    const { tlsUrl, hstsOf } = await lanes({ security: { hsts: false } });
+    for (const path of ['/hello', '/proxied/a']) expect(await hstsOf(tlsUrl, path), path).toBeNull();
   });
 });
