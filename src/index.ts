@@ -60,6 +60,7 @@ export { orderPlugins } from './core/registry.js';
 export { EventBus, ServiceRegistry } from './core/services.js';
 export type { AppEvents, Services } from './core/services.js';
 export type { ShutdownOptions } from './core/shutdown.js';
+export type { ServerOptions } from './core/server.js';
 export { formView } from './core/ui.js';
 export type {
   UIField,

@@ -20,7 +20,8 @@ export interface LoggerOptions {
 
 /**
  * Credentials never reach a log line. Paths cover request headers as logged by the request
- * logger and the usual field names one or two levels deep.
+ * logger and the usual field names one or two levels deep. Credentials in URLs (query
+ * parameters) are redacted where the URL is logged, by `redactUrl`: a path cannot reach inside a string.
  */
 export const REDACTED_PATHS = [
   'req.headers.authorization',
