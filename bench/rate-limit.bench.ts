@@ -24,7 +24,7 @@ function request(): { req: http.IncomingMessage; res: http.ServerResponse } {
 }
 
 const config = rateLimitOptionsSchema.parse({ default: { windowMs: 60_000, limit: 1_000_000_000 } });
-const { limiter } = buildRateLimiter(library, config, { logger: pino({ level: 'silent' }), storeFor: () => new library.MemoryStore() });
+const { limiter } = buildRateLimiter(library, config, { logger: pino({ level: 'silent' }), storeFor: () => new library.MemoryStore(), clientAddress: (req) => req.socket.remoteAddress ?? '' });
 const pairs = Array.from({ length: 1_000 }, request);
 
 const results: number[] = [];

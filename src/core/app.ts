@@ -16,6 +16,7 @@ import {
   type RouteRecord,
 } from './context.js';
 import { createAdminGate } from './admin-gate.js';
+import { createClientAddresses, parseTrustProxy, trustProxyProblem, type TrustProxy } from './client-address.js';
 import { ControlPlane } from './control-plane.js';
 import { FastRoutes } from './fast-routes.js';
 import { ConfigError, PluginGraphError, PluginLifecycleError, errorMessage, type ConfigIssue } from './errors.js';
@@ -44,8 +45,14 @@ export interface AppOptions {
   shutdown?: ShutdownOptions;
   /** Largest JSON body accepted, in bytes or a size string. Default `1mb`. */
   bodyLimit?: number | string;
-  /** Express's `trust proxy`; X-Forwarded-* is ignored unless set. Default false. */
-  trustProxy?: boolean | number | string | string[];
+  /**
+   * Which proxies in front of the app may speak for the client (X-Forwarded-For, -Proto, -Host):
+   * the number of hops (`1` behind one load balancer) or their addresses and subnets
+   * (`['10.0.0.0/8', 'loopback']`). One setting for routing, rate limits, request lines, the
+   * guards and the security headers; never a blanket `true`. Default `TRUST_PROXY`, else false:
+   * the client is the TCP peer.
+   */
+  trustProxy?: TrustProxy | string;
   /** Environment variables the app reads (validated with the rest, listed by the config plugin). */
   env?: EnvSpec;
   /** The node:http server's timeouts (milliseconds) and connection caps; see {@link ServerOptions}. */
@@ -147,6 +154,13 @@ export function createApp(options: AppOptions): App {
   const parsedOptions = appOptionsSchema.safeParse(options);
   if (!parsedOptions.success) issues.push(...toConfigIssues(parsedOptions.error, options, { prefix: '' }));
 
+  const trustProxy = parseTrustProxy(options.trustProxy ?? process.env.TRUST_PROXY ?? false);
+  const trustProblem = trustProxyProblem(trustProxy);
+  if (trustProblem) {
+    const name = options.trustProxy === undefined ? 'TRUST_PROXY' : 'trustProxy';
+    issues.push({ name, expected: trustProblem, received: JSON.stringify(options.trustProxy ?? process.env.TRUST_PROXY) });
+  }
+
   const configRegistry = new ConfigRegistry();
   if (options.env) {
     configRegistry.addEnv('app', options.env);
@@ -167,7 +181,7 @@ export function createApp(options: AppOptions): App {
       port: settings.port,
       host: settings.host,
       bodyLimit: settings.bodyLimit,
-      trustProxy: options.trustProxy ?? false,
+      trustProxy,
       server: settings.server,
     },
     secretKeys: new Set(),
@@ -201,7 +215,9 @@ export function createApp(options: AppOptions): App {
 
   const expressApp = express();
   expressApp.disable('x-powered-by');
-  expressApp.set('trust proxy', options.trustProxy ?? false);
+  const clients = createClientAddresses(trustProxy as TrustProxy);
+  // Express answers req.ip and req.secure from the same setting as every other reader.
+  expressApp.set('trust proxy', clients.expressTrust);
 
   const { server, drain } = createHttpServer({
     dispatch: expressApp,
@@ -209,6 +225,7 @@ export function createApp(options: AppOptions): App {
     upgradeHandlers,
     isStopping: () => phase === 'stopping',
     logger: appLogger,
+    clientOf: (req) => clients.of(req),
     limits: settings.server,
   });
 
@@ -240,6 +257,7 @@ export function createApp(options: AppOptions): App {
       guard = next;
     },
     adminGuard: () => guard,
+    clients,
     isControlPlane: (req) => controlPlane.includes(req),
     addControlPlaneHook: (handler) => void controlPlaneHooks.push(handler),
   };

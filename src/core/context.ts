@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import type { ClientAddresses } from './client-address.js';
 import type { ConfigIssue } from './errors.js';
 import { maskSecrets, type EnvReport, type EnvSpec, inspectEnv } from './config.js';
 import type { HealthCheckDefinition, HealthRegistry } from './health-registry.js';
@@ -119,6 +120,8 @@ export interface AppContext {
   addUpgradeHandler(handler: UpgradeHandler): void;
   setAdminGuard(guard: AdminGuard): void;
   adminGuard(): AdminGuard | undefined;
+  /** Who the client of a request is, and whether it came over TLS, under the app's one `trustProxy`. */
+  readonly clients: ClientAddresses;
   /** Whether a request is for a control-plane route (see RoutePlane). */
   isControlPlane(req: IncomingMessage): boolean;
   /**

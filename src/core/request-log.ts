@@ -25,10 +25,12 @@ export type RequestLogExtras = Record<string, string | undefined>;
 export interface RequestLoggers {
   plain: Logger;
   redacting: Logger;
+  /** The client's address as the line shows it: the app's one trustProxy decides. */
+  clientOf: (req: IncomingMessage) => string | undefined;
 }
 
-export function requestLoggers(logger: Logger): RequestLoggers {
-  return { plain: logger.child({}, { redact: [] }), redacting: logger };
+export function requestLoggers(logger: Logger, clientOf: (req: IncomingMessage) => string | undefined = (req) => req.socket.remoteAddress): RequestLoggers {
+  return { plain: logger.child({}, { redact: [] }), redacting: logger, clientOf };
 }
 
 /**
@@ -46,7 +48,7 @@ export function logWhenDone(
 ): void {
   const started = performance.now();
   // The socket may be detached by the time the response closes.
-  const remoteAddress = req.socket.remoteAddress;
+  const remoteAddress = loggers.clientOf(req);
   // `on`, not `once`: a response closes once, and this spares a wrapper per request.
   res.on('close', () => {
     const aborted = !res.writableFinished;
@@ -77,7 +79,7 @@ function loggedHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
 
 /** Assigns the request id, echoes it, gives handlers the context, and logs the request. */
 export function requestPreparer(logger: Logger, context: AppContext): (req: Request, res: Response) => void {
-  const loggers = requestLoggers(logger);
+  const loggers = requestLoggers(logger, context.clients.of);
   return (req, res) => {
     req.id = requestIdOf(req);
     req.context = context;

@@ -53,11 +53,13 @@ export function createHttpServer(options: {
   isStopping: () => boolean;
   /** Where refused requests are logged (the app logger). */
   logger: Logger;
+  /** The client's address under the app's trustProxy, for those lines. */
+  clientOf?: (req: http.IncomingMessage) => string;
   limits?: ServerOptions;
 }): { server: http.Server; drain(timeout: number, logger: Logger): Promise<void> } {
   const { dispatch, rawHandlers, upgradeHandlers, isStopping, logger } = options;
   const limits = { ...SERVER_DEFAULTS, ...options.limits };
-  const requestLog = requestLoggers(logger);
+  const requestLog = requestLoggers(logger, options.clientOf);
   const server = http.createServer({ connectionsCheckingInterval: limits.connectionsCheckingInterval }, (req, res) => {
     // Once stopping, tell keep-alive clients to leave now instead of being cut by the drain.
     if (isStopping()) res.shouldKeepAlive = false;
@@ -102,7 +104,7 @@ export function createHttpServer(options: {
   };
   const refuseUpgrade = (req: http.IncomingMessage, socket: Duplex, problem: HeadProblem) => {
     const requestId = requestIdOf(req);
-    const entry = { requestId, req: { method: req.method, url: redactUrl(req.url ?? '/'), remoteAddress: req.socket.remoteAddress }, res: { statusCode: 400 }, upgrade: true };
+    const entry = { requestId, req: { method: req.method, url: redactUrl(req.url ?? '/'), remoteAddress: requestLog.clientOf(req) }, res: { statusCode: 400 }, upgrade: true };
     logger.info(entry, 'request completed');
     writeRawProblem(socket, 400, problem.code, problem.detail, requestId, req.url);
   };

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ConfigError, PluginLifecycleError, definePlugin, type App } from '../../index.js';
+import { ConfigError, PluginLifecycleError, definePlugin, type App, type AppOptions } from '../../index.js';
 import { baseUrl } from '../../../test/support/http.js';
 import { createControlPanelPlugin, hashPassword, type ControlPanelGuard } from './index.js';
 import { login, startApp, uiFixture } from './test-support/fixtures.js';
@@ -22,7 +22,7 @@ const management = definePlugin({
   ],
 });
 
-async function start(options: Parameters<typeof createControlPanelPlugin>[0] = {}, extra: { trustProxy?: boolean } = {}) {
+async function start(options: Parameters<typeof createControlPanelPlugin>[0] = {}, extra: Pick<AppOptions, 'trustProxy'> = {}) {
   const { app, logs } = await startApp([createControlPanelPlugin({ uiDir: ui.dir, password: PASSWORD, ...options }), management], extra);
   apps.push(app);
   return { base: baseUrl(app), logs, app };
@@ -66,7 +66,7 @@ describe('password guard', () => {
   });
 
   it('marks the cookie Secure when the request came over HTTPS (through a trusted proxy)', async () => {
-    const { base } = await start({}, { trustProxy: true });
+    const { base } = await start({}, { trustProxy: ['loopback'] });
     const response = await fetch(`${base}/cpanel/api/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-forwarded-proto': 'https' },

@@ -8,6 +8,7 @@ import { createControlPanelPlugin } from '../control-panel/index.js';
 import { freePorts, servedVersion, startTrafficGateway, waitForService, type TrafficGateway } from '../traffic/test-support/gateway.js';
 import { createRateLimitPlugin } from './index.js';
 import type { RateLimitPluginOptions } from './options.js';
+import type { AppOptions } from '../../core/app.js';
 
 /**
  * The control plane apart from the data plane: operators (management routes, the control panel,
@@ -22,7 +23,7 @@ const basic = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
 let directory: string;
 let gateway: TrafficGateway | undefined;
 
-async function start(limits: RateLimitPluginOptions): Promise<TrafficGateway> {
+async function start(limits: RateLimitPluginOptions, trustProxy?: AppOptions['trustProxy']): Promise<TrafficGateway> {
   const uiDir = path.join(directory, 'ui');
   await mkdir(uiDir, { recursive: true });
   await writeFile(path.join(uiDir, 'index.html'), '<!doctype html><title>panel</title>');
@@ -30,6 +31,7 @@ async function start(limits: RateLimitPluginOptions): Promise<TrafficGateway> {
     ports: await freePorts(2),
     statePath: path.join(directory, 'state.json'),
     service: { promotionDelay: 0, promotionChecks: 1 },
+    trustProxy,
     plugins: [createControlPanelPlugin({ user: USER, password: PASSWORD, uiDir }), createConfigPlugin(), createRateLimitPlugin(limits)],
   });
   return gateway;
@@ -102,7 +104,7 @@ describe('control plane apart from data plane', () => {
     expect(logged?.level).toBe('warn');
     await started.stop();
 
-    const trusting = await start({ default: { windowMs: 60_000, limit: 6_000 }, trustProxy: 1 });
+    const trusting = await start({ default: { windowMs: 60_000, limit: 6_000 } }, 1);
     const trusted = (await (await fetch(`${trusting.url}/api/config`, { headers: { authorization: basic } })).json()) as { notices: { level: string }[] };
     expect(trusted.notices.some((notice) => notice.level === 'warn')).toBe(false);
   });

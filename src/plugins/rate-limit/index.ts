@@ -6,8 +6,8 @@ import type { RateLimiter, RateLimitRuleInfo } from './limiter.js';
 import { rateLimitOptionsSchema, type RateLimitConfig, type RateLimitPluginOptions } from './options.js';
 import type { RedisLimitStores } from './redis-store.js';
 
-export { clientIp, createClientIp, normaliseIp } from './client-ip.js';
-export type { ClientIpResolver, TrustProxy } from './client-ip.js';
+export { clientIp, createClientIp, normaliseIp } from '../../core/client-address.js';
+export type { ClientIpResolver, TrustProxy } from '../../core/client-address.js';
 export { matchablePath } from './match.js';
 export type { RateLimiter, RateLimitRuleInfo } from './limiter.js';
 export type { RateLimitKeyGenerator, RateLimitPluginOptions, RateLimitRule } from './options.js';
@@ -23,12 +23,12 @@ declare module '../../core/services.js' {
  * Per-route rate limits (express-rate-limit): the first matching rule applies, else `default`.
  * Counts live in memory, or in Redis to share one limit between instances. Answers 429
  * problem+json with `RateLimit`/`RateLimit-Policy` and `Retry-After` headers. The client is the
- * TCP peer unless `trustProxy` says which proxies may speak for it.
+ * TCP peer unless the app's `trustProxy` says which proxies may speak for it. Management routes
+ * and the control panel count apart, per operator (`controlPlane`).
  * @example
  * createRateLimitPlugin({
  *   rules: [{ match: '/api/login', methods: ['POST'], windowMs: 60_000, limit: 5 }],
  *   default: { windowMs: 60_000, limit: 600 },
- *   trustProxy: 1,
  *   store: { redis: 'redis://localhost:6379' },
  * })
  */
@@ -40,7 +40,7 @@ export function createRateLimitPlugin(options: RateLimitPluginOptions): ServerPl
     name: 'rate-limit',
     // Early, so limited requests are refused before other plugins' middleware does any work.
     order: 20,
-    config: { schema: rateLimitOptionsSchema, options, env: { store: 'REDIS_URL', trustProxy: 'TRUST_PROXY' } },
+    config: { schema: rateLimitOptionsSchema, options, env: { store: 'REDIS_URL' } },
     async onInit(ctx) {
       const config = ctx.config;
       const library = await import('express-rate-limit');
@@ -61,6 +61,7 @@ export function createRateLimitPlugin(options: RateLimitPluginOptions): ServerPl
       const built = buildRateLimiter(library, config, {
         logger: ctx.logger,
         storeFor,
+        clientAddress: (req) => app.clients.of(req),
         isControlPlane: (req) => app.isControlPlane(req),
         identify: (req) => app.adminGuard()?.identify?.(req as Request),
       });
@@ -90,13 +91,14 @@ function describeRule(rule: RateLimitRuleInfo): string {
  */
 function announceLimits(ctx: PluginContext<RateLimitConfig>, rules: RateLimitRuleInfo[], store: 'memory' | 'redis'): void {
   const summary = `Rate limits in force (${store} store): ${rules.map(describeRule).join('; ')}.`;
-  ctx.logger.info({ rules: rules.map((rule) => rule.name), store, trustProxy: ctx.config.trustProxy }, summary);
+  const { trustProxy } = ctx.app.clients;
+  ctx.logger.info({ rules: rules.map((rule) => rule.name), store, trustProxy }, summary);
   ctx.app.config.addNotice({ scope: ctx.name, level: 'info', message: summary });
-  if (ctx.config.trustProxy !== false) return;
+  if (trustProxy !== false && trustProxy !== 0) return;
   const warning =
     'trustProxy is not set: clients are told apart by the address of the TCP peer, so behind a proxy or load balancer ' +
-    'every client shares one address and one rate-limit bucket. Set trustProxy to the number of proxies in front of ' +
-    'the app or to their addresses (TRUST_PROXY=1, or TRUST_PROXY=10.0.0.0/8) to count each client on its own.';
+    'every client shares one address and one rate-limit bucket. Set createApp({ trustProxy }) to the number of proxies ' +
+    'in front of the app or to their addresses (or TRUST_PROXY=1, TRUST_PROXY=10.0.0.0/8) to count each client on its own.';
   ctx.logger.warn({ trustProxy: false }, warning);
   ctx.app.config.addNotice({ scope: ctx.name, level: 'warn', message: warning });
 }

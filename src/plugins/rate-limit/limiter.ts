@@ -6,7 +6,6 @@ import type { Logger } from 'pino';
 import { HttpError } from '../../core/errors.js';
 import { problemBody, sendProblem } from '../../core/problem.js';
 import { redactUrl } from '../../core/redact-url.js';
-import { createClientIp } from './client-ip.js';
 import { compileMatch, matchablePath } from './match.js';
 import { ruleName, type RateLimitConfig } from './options.js';
 
@@ -68,6 +67,8 @@ function describeWindow(windowMs: number): string {
 export interface RateLimiterWiring {
   logger: Logger;
   storeFor: StoreFactory;
+  /** The client address under the app's one trustProxy. */
+  clientAddress: (req: IncomingMessage) => string;
   /** Whether a request is for the control plane (the app's `isControlPlane`). */
   isControlPlane?: (req: IncomingMessage) => boolean;
   /** Who a request that passed the admin guard acts as. */
@@ -85,7 +86,7 @@ export function buildRateLimiter(
   options: RateLimiterWiring,
 ): { limiter: RateLimiter; middleware: RequestHandler; controlPlane?: RequestHandler } {
   const { logger } = options;
-  const ipOf = createClientIp(config.trustProxy);
+  const ipOf = options.clientAddress;
   const libraryLogger = {
     error: (error: unknown, message?: string) => logger.error({ err: error }, message ?? 'rate limiter error'),
     warn: (error: unknown, message?: string) => logger.warn({ err: error }, message ?? 'rate limiter warning'),

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
-import { trustEntryProblem, type TrustProxy } from './client-ip.js';
+import { MOVED_TRUST_PROXY } from '../../core/client-address.js';
 
 /** The longest window a timer can hold (2^31 - 1 ms, about 24.8 days). */
 const MAX_WINDOW_MS = 2 ** 31 - 1;
@@ -11,7 +11,7 @@ export const DEFAULT_REDIS_CONNECT_TIMEOUT = 5_000;
 /** Keys in Redis start with this, then the rule name, then the client key. */
 export const DEFAULT_REDIS_PREFIX = 'qwickapps:rl:';
 
-/** Returns the key requests are counted under; `ip` is the client address under `trustProxy`. */
+/** Returns the key requests are counted under; `ip` is the client address under the app's `trustProxy`. */
 export type RateLimitKeyGenerator = (req: IncomingMessage, ip: string) => string | Promise<string>;
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -47,27 +47,6 @@ const store = z.preprocess(
   z.union([z.literal('memory'), redisStore], { error: "'memory' or { redis: 'redis://host:6379' }" }),
 );
 
-// TRUST_PROXY arrives as text: "1" (hops) or "10.0.0.0/8,loopback" (trusted addresses).
-const trustProxy = z.preprocess(
-  (value) => {
-    if (typeof value !== 'string') return value;
-    if (value === 'false' || value === '') return false;
-    if (/^\d+$/.test(value)) return Number(value);
-    return value.split(',').map((entry) => entry.trim()).filter(Boolean);
-  },
-  z.union(
-    [
-      z.literal(false),
-      z.number().int().min(0).max(100),
-      z.array(z.string().superRefine((entry, ctx) => {
-        const problem = trustEntryProblem(entry);
-        if (problem) ctx.addIssue({ code: 'custom', message: problem, input: entry });
-      })).min(1),
-    ],
-    { error: 'false, a number of proxy hops, or a list of trusted proxy addresses/subnets' },
-  ),
-);
-
 export const rateLimitOptionsSchema = z
   .strictObject({
     rules: z.array(rule).default([]),
@@ -78,7 +57,8 @@ export const rateLimitOptionsSchema = z
      * once known (else per address); `false` counts them with everything else.
      */
     controlPlane: z.union([z.strictObject({ windowMs, limit }), z.literal(false)]).default(DEFAULT_CONTROL_PLANE_LIMIT),
-    trustProxy: trustProxy.default(false),
+    /** Moved: the app's one `trustProxy` says who the client is. */
+    trustProxy: z.unknown().optional(),
     store: store.default('memory'),
     keyGenerator: z.custom<RateLimitKeyGenerator>((value) => typeof value === 'function', { error: 'a function (req, ip) => key' }).optional(),
     standardHeaders: z.enum(['draft-7', 'draft-8']).default('draft-7'),
@@ -88,6 +68,9 @@ export const rateLimitOptionsSchema = z
     ipv6Subnet: z.union([z.number().int().min(32).max(64), z.literal(false)]).default(56),
   })
   .superRefine((options, ctx) => {
+    if (options.trustProxy !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['trustProxy'], message: MOVED_TRUST_PROXY, input: options.trustProxy });
+    }
     if (options.rules.length === 0 && !options.default && !options.controlPlane) {
       ctx.addIssue({ code: 'custom', path: ['rules'], message: 'at least one rule, or a default limit', input: options.rules });
     }
@@ -140,8 +123,6 @@ export interface RateLimitPluginOptions {
    * under `rules` and `default` like any other request.
    */
   controlPlane?: { windowMs: number; limit: number } | false;
-  /** Default `false`: X-Forwarded-For is ignored. See {@link TrustProxy}. */
-  trustProxy?: TrustProxy | string;
   /** Default `'memory'` (per process), or `REDIS_URL` when set: `{ redis: url }` shares limits between instances. */
   store?: 'memory' | string | { redis: string; prefix?: string; connectTimeout?: number };
   /** Default: the client IP (IPv6 grouped by `ipv6Subnet`). */

@@ -1,5 +1,5 @@
-import { isIP } from 'node:net';
 import { z } from 'zod';
+import { MOVED_TRUST_PROXY } from '../../core/client-address.js';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
@@ -99,22 +99,12 @@ const corsSchema = z
     path: ['credentials'],
   });
 
-const ipOrCidr = z.string().refine((value) => {
-  if (value === 'loopback' || value === 'linklocal' || value === 'uniquelocal') return true;
-  const [address, bits, extra] = value.split('/');
-  const family = isIP(address);
-  if (family === 0 || extra !== undefined) return false;
-  if (bits === undefined) return true;
-  const prefix = Number(bits);
-  return Number.isInteger(prefix) && prefix >= 0 && prefix <= (family === 4 ? 32 : 128);
-}, 'an IP address, a subnet such as "10.0.0.0/8", or loopback/linklocal/uniquelocal');
-
 export const routingSchema = z
   .object({
     routes: z.array(z.union([proxyRoute, rewriteRoute, redirectRoute, staticRoute])).default([]),
     cors: corsSchema.optional(),
-    /** Previous hops whose X-Forwarded-* / Forwarded headers are kept and appended to. Default none. */
-    trustedProxies: z.array(ipOrCidr).default([]),
+    /** Moved: the app's one `trustProxy` decides which previous hops' X-Forwarded-* are kept. */
+    trustedProxies: z.unknown().optional(),
     /** Origins absolute redirect targets may point to (anything else is an open redirect). */
     allowedRedirectOrigins: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin like "https://example.com"')).default([]),
     /** Keep-alive connections per upstream origin. Default 128. */
@@ -126,6 +116,9 @@ export const routingSchema = z
   })
   .strict()
   .superRefine((config, issues) => {
+    if (config.trustedProxies !== undefined) {
+      issues.addIssue({ code: 'custom', path: ['trustedProxies'], message: MOVED_TRUST_PROXY, input: config.trustedProxies });
+    }
     const seen = new Set<string>();
     config.routes.forEach((route, index) => {
       const id = route.id ?? route.match;

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { BlockList, isIPv4 } from 'node:net';
+import type { ClientAddresses } from '../../core/client-address.js';
 import type { HeaderEdits } from './config.js';
 
 /** Hop-by-hop headers (RFC 9110 section 7.6.1) plus the ones a proxy must never pass on. */
@@ -7,51 +7,10 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transf
 /** Set by the gateway from the real connection; a client's own values are dropped unless trusted. */
 const FORWARDING = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-prefix', 'forwarded', 'x-real-ip']);
 
-/** The same names Express's `trust proxy` and the rate-limit plugin's `trustProxy` accept. */
-const NAMED_RANGES: Record<string, readonly string[]> = {
-  loopback: ['127.0.0.0/8', '::1/128'],
-  linklocal: ['169.254.0.0/16', 'fe80::/10'],
-  uniquelocal: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
-};
-
-/** The previous hops whose forwarding headers are believed. */
-export class TrustedProxies {
-  private readonly list = new BlockList();
-  readonly empty: boolean;
-
-  constructor(entries: readonly string[]) {
-    this.empty = entries.length === 0;
-    for (const entry of entries.flatMap((item) => NAMED_RANGES[item] ?? [item])) {
-      const [address, bits] = entry.split('/');
-      const family = isIPv4(address) ? 'ipv4' : 'ipv6';
-      if (bits === undefined) this.list.addAddress(address, family);
-      else this.list.addSubnet(address, Number(bits), family);
-    }
-  }
-
-  has(address: string | undefined): boolean {
-    if (this.empty || !address) return false;
-    const plain = address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
-    return this.list.check(plain, isIPv4(plain) ? 'ipv4' : 'ipv6');
-  }
-}
-
-/**
- * Whether the client reached us over TLS: on this socket, or per the `X-Forwarded-Proto` of a
- * trusted proxy (the first value, as Express reads it), the same belief the upstream is given.
- */
-export function arrivedOverTls(req: IncomingMessage, trusted: TrustedProxies): boolean {
-  if ((req.socket as { encrypted?: boolean }).encrypted) return true;
-  if (trusted.empty) return false;
-  const proto = req.headers['x-forwarded-proto'];
-  if (typeof proto !== 'string' || !trusted.has(req.socket.remoteAddress)) return false;
-  const comma = proto.indexOf(',');
-  return (comma === -1 ? proto : proto.slice(0, comma)).trim() === 'https';
-}
-
 export interface RequestHeaderPlan {
   requestId: string;
-  trusted: TrustedProxies;
+  /** The app's one trustProxy: whether the TCP peer may speak for the client. */
+  trusted: ClientAddresses;
   preserveHost: boolean;
   edits?: HeaderEdits;
   /** Cookies that belong to the gateway (the control panel's session): never sent upstream. */
@@ -73,7 +32,7 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
 export function upstreamRequestHeaders(req: IncomingMessage, plan: RequestHeaderPlan): string[] {
   const raw = req.rawHeaders;
   const remote = req.socket.remoteAddress ?? '';
-  const trusted = plan.trusted.has(remote);
+  const trusted = plan.trusted.peerTrusted(req);
   const listed = connectionTokens(req.headers.connection);
   const removed = plan.edits?.remove;
   const out: string[] = [];

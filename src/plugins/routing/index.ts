@@ -57,7 +57,7 @@ export function createRoutingPlugin(options: RoutingOptions = {}): ServerPlugin<
         ctx.logger,
       );
       // Request lines go to the app logger so they look exactly like the kernel's.
-      router = new GatewayRouter(config, upstreams, ctx.app.logger);
+      router = new GatewayRouter(config, upstreams, ctx.app.logger, ctx.app.clients);
       for (const route of router.proxyRoutes()) {
         const health = route.config.health;
         if (health === false) continue;

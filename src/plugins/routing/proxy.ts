@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { problemBody, sendProblem } from '../../core/problem.js';
 import type { ProxyRouteConfig } from './config.js';
-import { clientResponseHeaders, upstreamRequestHeaders, type TrustedProxies } from './headers.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import type { ClientAddresses } from '../../core/client-address.js';
 import type { RequestLogExtras } from './log.js';
 import type { Upstream } from './upstream.js';
 
@@ -18,7 +19,7 @@ export interface ProxyJob {
   extraHeaders: string[];
   /** Headers added unless the upstream set them (the security plugin's defaults), lower-case names. */
   defaultHeaders: string[];
-  trusted: TrustedProxies;
+  trusted: ClientAddresses;
   privateCookies: readonly string[];
   log: RequestLogExtras;
   /** Something (the rate limiter, a guard) may have set headers on the response already. */

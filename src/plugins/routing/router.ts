@@ -8,7 +8,7 @@ import { requestIdOf } from '../../core/request-log.js';
 import type { RateLimiter } from '../rate-limit/index.js';
 import type { ProxyRouteConfig, RouteConfig, RoutingConfig } from './config.js';
 import { CorsPolicy } from './cors.js';
-import { TrustedProxies, arrivedOverTls } from './headers.js';
+import type { ClientAddresses } from '../../core/client-address.js';
 import { logWhenDone, requestLoggers, type RequestLoggers } from '../../core/request-log.js';
 import type { RequestLogExtras } from './log.js';
 import { bySpecificity, compileMatch, joinPath, normaliseTarget, type PathMatcher } from './path.js';
@@ -82,7 +82,6 @@ function sameOrigin(origin: string, host: string | undefined): boolean {
 export class GatewayRouter implements Router {
   private readonly table: CompiledRoute[];
   private readonly cors?: CorsPolicy;
-  private readonly trusted: TrustedProxies;
   private privateCookies: readonly string[] = [];
   private readonly guards: ProxyGuard[] = [];
   private readonly tunnels = new Set<Duplex>();
@@ -99,6 +98,8 @@ export class GatewayRouter implements Router {
     private readonly config: RoutingConfig,
     private readonly upstreams: UpstreamRegistry,
     private readonly logger: Logger,
+    /** The app's one trustProxy: who the client is, whether it came over TLS. */
+    private readonly trusted: ClientAddresses,
   ) {
     this.table = config.routes
       .map((route) => {
@@ -107,9 +108,8 @@ export class GatewayRouter implements Router {
         return compiled;
       })
       .sort((a, b) => bySpecificity(a.matcher, b.matcher));
-    this.requestLog = requestLoggers(logger);
+    this.requestLog = requestLoggers(logger, trusted.of);
     this.cors = config.cors ? new CorsPolicy(config.cors) : undefined;
-    this.trusted = new TrustedProxies(config.trustedProxies);
   }
 
   routes(): RouteInfo[] {
@@ -176,7 +176,7 @@ export class GatewayRouter implements Router {
   }
 
   private defaultHeadersFor(req: IncomingMessage): string[] {
-    return this.tlsDefaultHeaders !== this.defaultHeaders && arrivedOverTls(req, this.trusted) ? this.tlsDefaultHeaders : this.defaultHeaders;
+    return this.tlsDefaultHeaders !== this.defaultHeaders && this.trusted.secure(req) ? this.tlsDefaultHeaders : this.defaultHeaders;
   }
 
   /** Called once the app's routes are mounted. */

@@ -107,7 +107,7 @@ describe('proxy routes', () => {
 
   it('keeps and appends to forwarding headers only when the previous hop is trusted', async () => {
     const service = await upstream();
-    const { url } = await gateway({ routes: [{ match: '/*', target: service.url, health: false }], trustedProxies: ['loopback'] });
+    const { url } = await gateway({ routes: [{ match: '/*', target: service.url, health: false }] }, [], 'info', { trustProxy: ['loopback'] });
     await fetch(url, { headers: { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'shop.example' } });
     const seen = service.seen[0].headers;
     expect(seen['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1');

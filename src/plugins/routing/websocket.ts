@@ -5,7 +5,8 @@ import type { Dispatcher } from 'undici';
 import { writeRawProblem } from '../../core/problem.js';
 import { redactUrl } from '../../core/redact-url.js';
 import type { ProxyRouteConfig } from './config.js';
-import { upstreamRequestHeaders, type TrustedProxies } from './headers.js';
+import { upstreamRequestHeaders } from './headers.js';
+import type { ClientAddresses } from '../../core/client-address.js';
 import type { Upstream } from './upstream.js';
 
 export interface UpgradeJob {
@@ -16,7 +17,7 @@ export interface UpgradeJob {
   route: ProxyRouteConfig;
   upstream: Upstream;
   path: string;
-  trusted: TrustedProxies;
+  trusted: ClientAddresses;
   privateCookies: readonly string[];
   logger: Logger;
   /** Open tunnels (client sockets), so a stopping app can close them. */
@@ -43,7 +44,7 @@ function headerLines(headers: Record<string, string | string[] | undefined>): st
 export function forwardUpgrade(job: UpgradeJob): void {
   const { req, socket, logger, requestId } = job;
   const started = performance.now();
-  const remoteAddress = req.socket.remoteAddress;
+  const remoteAddress = job.trusted.of(req);
   let controller: Dispatcher.DispatchController | undefined;
   let settled = false;
   socket.on('error', noop);

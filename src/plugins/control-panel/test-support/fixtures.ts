@@ -19,7 +19,7 @@ export function uiFixture(): { dir: string; asset: string; assetBody: string; re
 }
 
 /** Starts an app on a free loopback port with quiet, captured logs. */
-export async function startApp(plugins: AppOptions['plugins'], extra: { trustProxy?: boolean } = {}): Promise<{ app: App; logs: Record<string, unknown>[] }> {
+export async function startApp(plugins: AppOptions['plugins'], extra: Pick<AppOptions, 'trustProxy'> = {}): Promise<{ app: App; logs: Record<string, unknown>[] }> {
   const capture = captureLogs();
   const app = createApp({
     name: 'cpanel-test',

@@ -53,7 +53,12 @@ export interface TestGateway {
 }
 
 /** The app under test: createApp with the routing plugin (and any extra plugins), on port 0. */
-export async function startGateway(options: RoutingOptions, extra: NonNullable<AppOptions['plugins']> = [], level: 'info' | 'debug' = 'info'): Promise<TestGateway> {
+export async function startGateway(
+  options: RoutingOptions,
+  extra: NonNullable<AppOptions['plugins']> = [],
+  level: 'info' | 'debug' = 'info',
+  appOptions: Pick<AppOptions, 'trustProxy'> = {},
+): Promise<TestGateway> {
   const capture = captureLogs();
   const app = createApp({
     name: 'gateway-test',
@@ -61,6 +66,7 @@ export async function startGateway(options: RoutingOptions, extra: NonNullable<A
     host: '127.0.0.1',
     logger: { level, destination: capture.stream, stdout: false },
     shutdown: { signals: false, drainTimeout: 2_000 },
+    ...appOptions,
     plugins: [createRoutingPlugin(options), ...extra],
   });
   await app.start();

@@ -41,6 +41,7 @@ export interface GatewaySetup {
   /** Extra plugins (the control panel, the database). */
   plugins?: AppOptions['plugins'];
   routeTarget?: string;
+  trustProxy?: AppOptions['trustProxy'];
 }
 
 /** A gateway (routing + traffic over the process orchestrator) with fast health settings. */
@@ -52,6 +53,7 @@ export async function startTrafficGateway(setup: GatewaySetup): Promise<TrafficG
     host: '127.0.0.1',
     logger: { level: 'info', destination: capture.stream, stdout: false },
     shutdown: { signals: false, drainTimeout: 5_000 },
+    trustProxy: setup.trustProxy,
     plugins: [
       ...(setup.plugins ?? []),
       createRoutingPlugin({

@@ -83,18 +83,78 @@ export function createClientIp(trust: TrustProxy = false): ClientIpResolver {
   };
 }
 
-// Resolvers for list settings are memoised by the caller's array, so a shared helper stays cheap
-// on a hot path; the map holds nothing once the caller's options are gone.
-const resolvers = new WeakMap<readonly string[], ClientIpResolver>();
-
 /**
- * The client address of a request under `trust`; the routing plugin and the rate limiter use it
- * so both agree on who the client is.
+ * The client address of a request under `trust` (a one-off; hot paths build a resolver once with
+ * `createClientIp`).
  * @example clientIp(req, ['10.0.0.0/8']) // X-Forwarded-For believed only from the private network
  */
 export function clientIp(req: IncomingMessage, trust: TrustProxy = false): string {
-  if (typeof trust !== 'object') return createClientIp(trust)(req);
-  let resolver = resolvers.get(trust);
-  if (!resolver) resolvers.set(trust, (resolver = createClientIp(trust)));
-  return resolver(req);
+  return createClientIp(trust)(req);
 }
+
+/**
+ * The app's one answer to "who is the client, and did it come over TLS?", from its one
+ * `trustProxy` setting: routing (X-Forwarded-* sent upstream), rate limits, request lines, the
+ * admin guard and the security headers all ask it, so none of them can disagree.
+ */
+export interface ClientAddresses {
+  readonly trustProxy: TrustProxy;
+  /** The client's address: the TCP peer, or what trusted proxies say in X-Forwarded-For. */
+  of(req: IncomingMessage): string;
+  /** Whether the TCP peer is a proxy allowed to speak for the client. */
+  peerTrusted(req: IncomingMessage): boolean;
+  /** Whether the client reached us over TLS: on this socket, or per a trusted proxy's X-Forwarded-Proto. */
+  secure(req: IncomingMessage): boolean;
+  /** Express's `trust proxy` as a function of the same setting (so `req.ip` and `req.secure` agree). */
+  expressTrust(address: string, hop: number): boolean;
+}
+
+export function createClientAddresses(trust: TrustProxy = false): ClientAddresses {
+  const of = createClientIp(trust);
+  const isTrusted: (address: string, hop: number) => boolean =
+    trust === false || trust === 0 ? () => false : typeof trust === 'number' ? (_address, hop) => hop < trust : trustedList(trust);
+  const peerTrusted = (req: IncomingMessage) => isTrusted(normaliseIp(req.socket.remoteAddress), 0);
+  return {
+    trustProxy: trust,
+    of,
+    peerTrusted,
+    secure(req) {
+      if ((req.socket as { encrypted?: boolean }).encrypted) return true;
+      const proto = req.headers['x-forwarded-proto'];
+      if (typeof proto !== 'string' || !peerTrusted(req)) return false;
+      // The first value, as Express reads it.
+      const comma = proto.indexOf(',');
+      return (comma === -1 ? proto : proto.slice(0, comma)).trim().toLowerCase() === 'https';
+    },
+    expressTrust: (address, hop) => isTrusted(normaliseIp(address), hop),
+  };
+}
+
+/**
+ * Reads a `trustProxy` setting as configuration gives it: `false`, a hop count, a list, or the
+ * text of `TRUST_PROXY` ("1", "10.0.0.0/8,loopback"). A blanket `true` is refused: it would let
+ * any client choose its own address.
+ */
+export function trustProxyProblem(value: unknown): string | undefined {
+  if (value === true) return 'true would believe any client about its own address: give the number of proxies in front of the app (1) or their addresses (10.0.0.0/8, loopback)';
+  if (value === false) return undefined;
+  if (typeof value === 'number') return Number.isInteger(value) && value >= 0 && value <= 100 ? undefined : `a whole number of proxy hops from 0 to 100 (got ${value})`;
+  if (Array.isArray(value) && value.length > 0 && value.every((entry) => typeof entry === 'string')) {
+    const problems = value.map((entry) => trustEntryProblem(entry as string)).filter(Boolean);
+    return problems.length > 0 ? problems.join('; ') : undefined;
+  }
+  return 'false, a number of proxy hops, or a list of trusted proxy addresses/subnets';
+}
+
+/** `TRUST_PROXY` text (or a value as given) as a setting; `trustProxyProblem` says what is wrong with it. */
+export function parseTrustProxy(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const text = value.trim();
+  if (text === 'false' || text === '') return false;
+  if (text === 'true') return true;
+  if (/^\d+$/.test(text)) return Number(text);
+  return text.split(',').map((entry) => entry.trim()).filter(Boolean);
+}
+
+/** What a plugin-level trust option (from before the app had one) now says at start-up. */
+export const MOVED_TRUST_PROXY = 'moved to createApp({ trustProxy }) (or TRUST_PROXY): one setting for routing, rate limits, logs and guards';
