@@ -1,8 +1,16 @@
 import type { Request, RequestHandler } from 'express';
 import type { AdminGuard } from './context.js';
 import { HttpError } from './errors.js';
+import { crossSiteReason, isLocalHost } from './origin-check.js';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** How management routes answer when no guard is installed (the app's `management` option). */
+export interface ManagementSettings {
+  /** Host names besides the loopback ones that direct local callers may name. */
+  allowedHosts: readonly string[];
+}
 
 /** A direct caller on this machine: loopback peer, and no proxy in between. */
 export function isDirectLocalRequest(req: Request): boolean {
@@ -11,16 +19,33 @@ export function isDirectLocalRequest(req: Request): boolean {
 }
 
 /**
+ * Why a direct local request may not use management routes, or undefined when it may. A loopback
+ * peer is not enough: a page in a browser on this machine reaches loopback ports too, through
+ * DNS rebinding (its requests then name the attacker's host) or as a blind cross-site form post.
+ */
+function localRefusal(req: Request, settings: ManagementSettings): HttpError | undefined {
+  if (!isLocalHost(req.headers.host, settings.allowedHosts)) {
+    return new HttpError(403, 'ADMIN_HOST_REFUSED', 'Management endpoints answer only requests addressed to this machine (localhost, 127.0.0.1, [::1]) or an allowed host.');
+  }
+  const reason = SAFE_METHODS.has(req.method) ? undefined : crossSiteReason(req);
+  if (reason) return new HttpError(403, 'ADMIN_CROSS_SITE', `Management endpoints refuse state-changing calls from another site's page (${reason}).`);
+  return undefined;
+}
+
+/**
  * What stands before every `admin` route. With a guard installed, the guard decides. Without
  * one, only direct local callers pass: a request that came through a proxy (it carries
  * X-Forwarded-For) or from another host is refused, so a service behind a gateway never exposes
- * its management routes through the proxy.
+ * its management routes through the proxy; one that names a foreign Host, or a state-changing
+ * call from a browser page of another origin, is refused too.
  */
-export function createAdminGate(currentGuard: () => AdminGuard | undefined): RequestHandler {
+export function createAdminGate(currentGuard: () => AdminGuard | undefined, settings: ManagementSettings): RequestHandler {
   return (req, res, next) => {
     const guard = currentGuard();
     if (guard) return guard.middleware(req, res, next);
-    if (isDirectLocalRequest(req)) return next();
-    next(new HttpError(401, 'ADMIN_GUARD_REQUIRED', 'Management endpoints need the control panel guard (or a direct local connection).'));
+    if (!isDirectLocalRequest(req)) {
+      return next(new HttpError(401, 'ADMIN_GUARD_REQUIRED', 'Management endpoints need the control panel guard (or a direct local connection).'));
+    }
+    next(localRefusal(req, settings));
   };
 }

@@ -49,6 +49,16 @@ export interface AppOptions {
   env?: EnvSpec;
   /** Node server timeouts, in milliseconds. */
   server?: { keepAliveTimeout?: number; headersTimeout?: number; requestTimeout?: number };
+  /** How `admin` routes answer when no guard (the control panel) is installed. */
+  management?: ManagementOptions;
+}
+
+export interface ManagementOptions {
+  /**
+   * Host names, besides localhost, *.localhost, 127.x.x.x and [::1], that a direct local caller
+   * may address management routes to (any port). Default none.
+   */
+  allowedHosts?: string[];
 }
 
 export interface App {
@@ -67,6 +77,11 @@ const appOptionsSchema = z.object({
   port: z.number().int().min(0).max(65535).default(3000),
   host: z.string().min(1).default('0.0.0.0'),
   bodyLimit: z.union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, 'a size like "1mb"')]).default('1mb'),
+  management: z
+    .strictObject({
+      allowedHosts: z.array(z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$|^\[[0-9a-f:.]+\]$/i, 'a host name like "api.internal" (no port)').transform((host) => host.toLowerCase())).default([]),
+    })
+    .prefault({}),
 });
 
 interface PluginRecord {
@@ -140,7 +155,15 @@ export function createApp(options: AppOptions): App {
   const settings = parsedOptions.data!;
   configRegistry.addScope({
     scope: 'app',
-    values: { name: settings.name, version: settings.version, port: settings.port, host: settings.host, bodyLimit: settings.bodyLimit, trustProxy: options.trustProxy ?? false },
+    values: {
+      name: settings.name,
+      version: settings.version,
+      port: settings.port,
+      host: settings.host,
+      bodyLimit: settings.bodyLimit,
+      trustProxy: options.trustProxy ?? false,
+      management: settings.management,
+    },
     secretKeys: new Set(),
     env: {},
   });
@@ -210,7 +233,7 @@ export function createApp(options: AppOptions): App {
     adminGuard: () => guard,
   };
 
-  const adminGate = createAdminGate(() => guard);
+  const adminGate = createAdminGate(() => guard, settings.management);
 
   const mountPlugins = () => {
     // One layer for what every request needs: each Express layer costs a router step.

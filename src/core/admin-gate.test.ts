@@ -1,0 +1,103 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, createApp, type App, type AppOptions } from '../index.js';
+import { baseUrl, captureLogs, rawRequest } from '../../test/support/http.js';
+
+const apps: App[] = [];
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.stop()));
+});
+
+/** An app without a guard: one admin read, one admin write, one public write. */
+async function start(options: Partial<AppOptions> = {}): Promise<{ base: string; port: number }> {
+  const app = createApp({
+    name: 'gate',
+    port: 0,
+    host: '127.0.0.1',
+    logger: { destination: captureLogs().stream, level: 'silent' },
+    shutdown: { signals: false },
+    plugins: [
+      {
+        name: 'ops',
+        routes: [
+          { method: 'get', path: '/api/config', access: 'admin', handler: (_req, res) => void res.json({ config: 'everything' }) },
+          { method: 'post', path: '/api/cache/flush', access: 'admin', handler: (_req, res) => void res.json({ flushed: true }) },
+          { method: 'post', path: '/api/v1/echo', handler: (req, res) => void res.json({ got: req.body ?? null }) },
+        ],
+      },
+    ],
+    ...options,
+  });
+  apps.push(app);
+  await app.start();
+  const base = baseUrl(app);
+  return { base, port: Number(new URL(base).port) };
+}
+
+const codeOf = (text: string) => (JSON.parse(text) as { code: string }).code;
+
+describe('admin routes without a guard', () => {
+  it('refuse a local caller that names a foreign Host (DNS rebinding) with 403 problem+json', async () => {
+    const { base, port } = await start();
+    for (const host of [`rebind.evil.example:${port}`, 'evil.example', `127.0.0.1.evil.example:${port}`, `localhost.evil.example:${port}`, `user@localhost:${port}`]) {
+      const answer = await rawRequest(`${base}/api/config`, { headers: { host } });
+      expect(answer.status, host).toBe(403);
+      expect(answer.headers['content-type'], host).toContain('application/problem+json');
+      expect(codeOf(answer.text), host).toBe('ADMIN_HOST_REFUSED');
+      expect(answer.text).not.toContain('everything');
+    }
+  });
+
+  it('answer a local caller that names a loopback Host, with any port', async () => {
+    const { base, port } = await start();
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'LOCALHOST', `ops.localhost:${port}`, `127.1.2.3:${port}`, `[::1]:${port}`]) {
+      const answer = await rawRequest(`${base}/api/config`, { headers: { host } });
+      expect(answer.status, host).toBe(200);
+      expect(JSON.parse(answer.text)).toEqual({ config: 'everything' });
+    }
+  });
+
+  it('answer hosts listed in management.allowedHosts, and only those', async () => {
+    const { base } = await start({ management: { allowedHosts: ['API.internal'] } });
+    expect((await rawRequest(`${base}/api/config`, { headers: { host: 'api.internal:8080' } })).status).toBe(200);
+    expect((await rawRequest(`${base}/api/config`, { headers: { host: 'other.internal:8080' } })).status).toBe(403);
+  });
+
+  it('refuse state-changing calls from another origin: foreign Origin, Origin null, Sec-Fetch-Site not same-origin', async () => {
+    const { base, port } = await start();
+    const refused: Record<string, string>[] = [
+      { origin: 'https://evil.example' },
+      { origin: 'null' },
+      { origin: `https://127.0.0.1:${port}` },
+      { origin: 'not a url' },
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+      { origin: base, 'sec-fetch-site': 'cross-site' },
+    ];
+    for (const headers of refused) {
+      const answer = await rawRequest(`${base}/api/cache/flush`, { method: 'POST', headers: { ...headers, 'content-type': 'text/plain' }, body: 'x' });
+      expect(answer.status, JSON.stringify(headers)).toBe(403);
+      expect(answer.headers['content-type']).toContain('application/problem+json');
+      expect(codeOf(answer.text)).toBe('ADMIN_CROSS_SITE');
+    }
+    const allowed: Record<string, string>[] = [{}, { origin: base }, { origin: `http://localhost:${port}`, host: `localhost:${port}` }, { 'sec-fetch-site': 'same-origin' }, { 'sec-fetch-site': 'none' }];
+    for (const headers of allowed) {
+      const answer = await rawRequest(`${base}/api/cache/flush`, { method: 'POST', headers: { ...headers, 'content-type': 'text/plain' }, body: 'x' });
+      expect(answer.status, JSON.stringify(headers)).toBe(200);
+      expect(JSON.parse(answer.text)).toEqual({ flushed: true });
+    }
+    // Reads are not state-changing; public routes are not the gate's business.
+    expect((await rawRequest(`${base}/api/config`, { headers: { origin: 'https://evil.example' } })).status).toBe(200);
+    expect((await rawRequest(`${base}/api/v1/echo`, { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/json' }, body: '{}' })).status).toBe(200);
+  });
+
+  it('fails start-up naming management.allowedHosts when an entry is not a host name', () => {
+    let failure: unknown;
+    try {
+      createApp({ name: 'gate', management: { allowedHosts: ['api.internal:8080'] } });
+    } catch (error) {
+      failure = error;
+    }
+    expect(failure).toBeInstanceOf(ConfigError);
+    expect((failure as ConfigError).issues.map((issue) => issue.name)).toEqual(['management.allowedHosts.0']);
+  });
+});
