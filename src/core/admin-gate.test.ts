@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, createApp, type App, type AppOptions } from '../index.js';
 import { baseUrl, captureLogs, rawRequest } from '../../test/support/http.js';
 
@@ -8,12 +8,13 @@ afterEach(async () => {
 });
 
 /** An app without a guard: one admin read, one admin write, one public write. */
-async function start(options: Partial<AppOptions> = {}): Promise<{ base: string; port: number }> {
+async function start(options: Partial<AppOptions> = {}): Promise<{ base: string; port: number; app: App; logs: Record<string, unknown>[] }> {
+  const capture = captureLogs();
   const app = createApp({
     name: 'gate',
     port: 0,
     host: '127.0.0.1',
-    logger: { destination: captureLogs().stream, level: 'silent' },
+    logger: { destination: capture.stream, level: 'info' },
     shutdown: { signals: false },
     plugins: [
       {
@@ -30,7 +31,7 @@ async function start(options: Partial<AppOptions> = {}): Promise<{ base: string;
   apps.push(app);
   await app.start();
   const base = baseUrl(app);
-  return { base, port: Number(new URL(base).port) };
+  return { base, port: Number(new URL(base).port), app, logs: capture.lines };
 }
 
 const codeOf = (text: string) => (JSON.parse(text) as { code: string }).code;
@@ -99,5 +100,70 @@ describe('admin routes without a guard', () => {
     }
     expect(failure).toBeInstanceOf(ConfigError);
     expect((failure as ConfigError).issues.map((issue) => issue.name)).toEqual(['management.allowedHosts.0']);
+  });
+});
+
+const TOKEN = 'management-token-0123456789abcdefghijkl';
+
+describe('admin routes with a management token', () => {
+  it('need Authorization: Bearer <token>: a loopback caller without it is refused, one with it passes from anywhere', async () => {
+    const { base, logs } = await start({ management: { token: TOKEN } });
+    const missing = await rawRequest(`${base}/api/config`);
+    expect(missing.status).toBe(401);
+    expect(missing.headers['content-type']).toContain('application/problem+json');
+    expect(missing.headers['www-authenticate']).toBe('Bearer realm="management"');
+    expect(codeOf(missing.text)).toBe('ADMIN_TOKEN_REQUIRED');
+    for (const authorization of [`Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, -1)}`, 'Bearer ', `Basic ${Buffer.from(`admin:${TOKEN}`).toString('base64')}`]) {
+      const wrong = await rawRequest(`${base}/api/config`, { headers: { authorization } });
+      expect(wrong.status, authorization).toBe(401);
+      expect(wrong.text).not.toContain('everything');
+    }
+    expect(codeOf((await rawRequest(`${base}/api/config`, { headers: { authorization: 'Bearer nope' } })).text)).toBe('ADMIN_TOKEN_INVALID');
+    expect(logs.some((line) => line.msg === 'management token refused')).toBe(true);
+    expect(JSON.stringify(logs)).not.toContain(TOKEN);
+
+    const right = await rawRequest(`${base}/api/config`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(right.status).toBe(200);
+    expect(JSON.parse(right.text)).toEqual({ config: 'everything' });
+    // The gateway holds the token; it may reach the service through a proxy or another host.
+    const forwarded = await rawRequest(`${base}/api/cache/flush`, { method: 'POST', headers: { authorization: `bearer ${TOKEN}`, 'x-forwarded-for': '203.0.113.9', host: 'api-slot-a.internal' } });
+    expect(forwarded.status).toBe(200);
+  });
+
+  it('read the token from MANAGEMENT_TOKEN and show it masked in the configuration', async () => {
+    vi.stubEnv('MANAGEMENT_TOKEN', TOKEN);
+    try {
+      const { base, app } = await start();
+      expect((await rawRequest(`${base}/api/config`)).status).toBe(401);
+      expect((await rawRequest(`${base}/api/config`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+      expect(app.context.managementToken()).toBe(TOKEN);
+      expect(JSON.stringify(app.context.config.effective())).not.toContain(TOKEN);
+      expect(app.context.config.environment().find((row) => row.name === 'MANAGEMENT_TOKEN')).toMatchObject({ status: 'set', value: '********', secret: true });
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it('fail start-up naming MANAGEMENT_TOKEN (or management.token) when the token is too short, without showing it', () => {
+    const failureOf = (make: () => unknown) => {
+      try {
+        make();
+      } catch (error) {
+        return error as ConfigError;
+      }
+      throw new Error('createApp accepted a short token');
+    };
+    vi.stubEnv('MANAGEMENT_TOKEN', 'short-token');
+    try {
+      const fromEnv = failureOf(() => createApp({ name: 'gate' }));
+      expect(fromEnv).toBeInstanceOf(ConfigError);
+      expect(fromEnv.issues).toEqual([expect.objectContaining({ name: 'MANAGEMENT_TOKEN', expected: 'at least 32 characters' })]);
+      expect(fromEnv.message).not.toContain('short-token');
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    const fromOption = failureOf(() => createApp({ name: 'gate', management: { token: 'short-token' } }));
+    expect(fromOption.issues.map((issue) => issue.name)).toEqual(['management.token']);
+    expect(fromOption.message).not.toContain('short-token');
   });
 });

@@ -1,4 +1,6 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
+import type { Logger } from 'pino';
 import type { AdminGuard } from './context.js';
 import { HttpError } from './errors.js';
 import { crossSiteReason, isLocalHost } from './origin-check.js';
@@ -8,6 +10,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** How management routes answer when no guard is installed (the app's `management` option). */
 export interface ManagementSettings {
+  /** When set, the only credential admin routes take: `Authorization: Bearer <token>`. */
+  token?: string;
   /** Host names besides the loopback ones that direct local callers may name. */
   allowedHosts: readonly string[];
 }
@@ -16,6 +20,22 @@ export interface ManagementSettings {
 export function isDirectLocalRequest(req: Request): boolean {
   const address = req.socket.remoteAddress ?? '';
   return LOOPBACK.test(address) && req.headers['x-forwarded-for'] === undefined && req.headers.forwarded === undefined;
+}
+
+/**
+ * Compares a presented token with the configured one in constant time whatever their lengths:
+ * both are reduced to HMAC digests of equal size under a per-process key first.
+ */
+function tokenVerifier(token: string): (given: string) => boolean {
+  const key = randomBytes(32);
+  const digest = (value: string) => createHmac('sha256', key).update(value).digest();
+  const expected = digest(token);
+  return (given) => timingSafeEqual(digest(given), expected);
+}
+
+function bearerOf(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  return header !== undefined && /^bearer /i.test(header) ? header.slice(7).trim() : undefined;
 }
 
 /**
@@ -34,15 +54,29 @@ function localRefusal(req: Request, settings: ManagementSettings): HttpError | u
 
 /**
  * What stands before every `admin` route. With a guard installed, the guard decides. Without
- * one, only direct local callers pass: a request that came through a proxy (it carries
- * X-Forwarded-For) or from another host is refused, so a service behind a gateway never exposes
- * its management routes through the proxy; one that names a foreign Host, or a state-changing
- * call from a browser page of another origin, is refused too.
+ * one and with a management token, only `Authorization: Bearer <token>` passes (a bearer token
+ * is no ambient credential a browser page could borrow, so it needs no Host or Origin check).
+ * Without either, only direct local callers pass: a request that came through a proxy (it
+ * carries X-Forwarded-For) or from another host is refused, so a service behind a gateway never
+ * exposes its management routes through the proxy; one that names a foreign Host, or a
+ * state-changing call from a browser page of another origin, is refused too.
  */
-export function createAdminGate(currentGuard: () => AdminGuard | undefined, settings: ManagementSettings): RequestHandler {
+export function createAdminGate(currentGuard: () => AdminGuard | undefined, settings: ManagementSettings, logger: Logger): RequestHandler {
+  const verify = settings.token === undefined ? undefined : tokenVerifier(settings.token);
   return (req, res, next) => {
     const guard = currentGuard();
     if (guard) return guard.middleware(req, res, next);
+    if (verify) {
+      const given = bearerOf(req);
+      if (given !== undefined && verify(given)) return next();
+      if (given !== undefined) logger.warn({ requestId: req.id, client: req.socket.remoteAddress, url: req.originalUrl }, 'management token refused');
+      res.setHeader('www-authenticate', 'Bearer realm="management"');
+      return next(
+        given === undefined
+          ? new HttpError(401, 'ADMIN_TOKEN_REQUIRED', 'Management endpoints need Authorization: Bearer <MANAGEMENT_TOKEN>.')
+          : new HttpError(401, 'ADMIN_TOKEN_INVALID', 'The management token is wrong.'),
+      );
+    }
     if (!isDirectLocalRequest(req)) {
       return next(new HttpError(401, 'ADMIN_GUARD_REQUIRED', 'Management endpoints need the control panel guard (or a direct local connection).'));
     }

@@ -17,6 +17,7 @@ import {
 } from './context.js';
 import { createAdminGate } from './admin-gate.js';
 import { FastRoutes } from './fast-routes.js';
+import { MANAGEMENT_TOKEN_ENV, managementEnv, managementSchema, withManagementEnv, type ManagementOptions } from './management.js';
 import { ConfigError, PluginGraphError, PluginLifecycleError, errorMessage, type ConfigIssue } from './errors.js';
 import { HealthRegistry } from './health-registry.js';
 import { closeLogger, createLogger, flushLogger, type LoggerOptions } from './logger.js';
@@ -53,14 +54,6 @@ export interface AppOptions {
   management?: ManagementOptions;
 }
 
-export interface ManagementOptions {
-  /**
-   * Host names, besides localhost, *.localhost, 127.x.x.x and [::1], that a direct local caller
-   * may address management routes to (any port). Default none.
-   */
-  allowedHosts?: string[];
-}
-
 export interface App {
   express: Express;
   server: http.Server;
@@ -77,11 +70,7 @@ const appOptionsSchema = z.object({
   port: z.number().int().min(0).max(65535).default(3000),
   host: z.string().min(1).default('0.0.0.0'),
   bodyLimit: z.union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, 'a size like "1mb"')]).default('1mb'),
-  management: z
-    .strictObject({
-      allowedHosts: z.array(z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$|^\[[0-9a-f:.]+\]$/i, 'a host name like "api.internal" (no port)').transform((host) => host.toLowerCase())).default([]),
-    })
-    .prefault({}),
+  management: managementSchema,
 });
 
 interface PluginRecord {
@@ -138,14 +127,16 @@ function validatePluginConfigs(plugins: readonly ServerPlugin<unknown>[], regist
  */
 export function createApp(options: AppOptions): App {
   const issues: ConfigIssue[] = [];
-  const parsedOptions = appOptionsSchema.safeParse(options);
-  if (!parsedOptions.success) issues.push(...toConfigIssues(parsedOptions.error, options, { prefix: '' }));
+  const management = withManagementEnv(options);
+  const parsedOptions = appOptionsSchema.safeParse(management.input);
+  if (!parsedOptions.success) issues.push(...toConfigIssues(parsedOptions.error, management.input, { rename: management.rename }));
 
   const configRegistry = new ConfigRegistry();
   if (options.env) {
     configRegistry.addEnv('app', options.env);
     issues.push(...inspectEnv(options.env).issues);
   }
+  if (!options.env?.[MANAGEMENT_TOKEN_ENV]) configRegistry.addEnv('app', managementEnv);
   const ordered = orderPlugins((options.plugins ?? []) as ServerPlugin<unknown>[]);
   if (ordered.some((plugin) => plugin.name === 'app')) {
     throw new PluginGraphError('PLUGIN_DUPLICATE', 'A plugin cannot be named "app": the name is reserved for the app itself.');
@@ -164,7 +155,7 @@ export function createApp(options: AppOptions): App {
       trustProxy: options.trustProxy ?? false,
       management: settings.management,
     },
-    secretKeys: new Set(),
+    secretKeys: new Set(['management.token']),
     env: {},
   });
 
@@ -231,9 +222,10 @@ export function createApp(options: AppOptions): App {
       guard = next;
     },
     adminGuard: () => guard,
+    managementToken: () => settings.management.token,
   };
 
-  const adminGate = createAdminGate(() => guard, settings.management);
+  const adminGate = createAdminGate(() => guard, settings.management, appLogger);
 
   const mountPlugins = () => {
     // One layer for what every request needs: each Express layer costs a router step.

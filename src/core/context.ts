@@ -102,6 +102,12 @@ export interface AppContext {
   addUpgradeHandler(handler: UpgradeHandler): void;
   setAdminGuard(guard: AdminGuard): void;
   adminGuard(): AdminGuard | undefined;
+  /**
+   * The bearer token admin routes take when no guard is installed (`management.token`, env
+   * `MANAGEMENT_TOKEN`). A gateway hands it to the service processes it starts, so it holds the
+   * credential to their management routes.
+   */
+  managementToken(): string | undefined;
 }
 
 /** What a plugin receives in its hooks and route factories. */
