@@ -42,7 +42,9 @@ export function crossSiteReason(req: OriginCheckRequest): string | undefined {
     return 'Origin is not a URL';
   }
   const host = req.headers.host === undefined ? undefined : normalHost(req.protocol, req.headers.host);
-  if (parsed.protocol !== `${req.protocol}:` || host === undefined || parsed.host !== host) return 'Origin is not this server';
+  if (host === undefined || parsed.host !== host) return 'Origin names another host than this request';
+  // Most often a TLS-terminating proxy the app does not trust, so it sees http.
+  if (parsed.protocol !== `${req.protocol}:`) return `Origin is ${parsed.protocol.slice(0, -1)} but the request came over ${req.protocol} (behind a TLS proxy, set trustProxy)`;
   return undefined;
 }
 
