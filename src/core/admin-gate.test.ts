@@ -167,3 +167,17 @@ describe('admin routes with a management token', () => {
     expect(fromOption.message).not.toContain('short-token');
   });
 });
+
+describe('admin route answers', () => {
+  it('are Cache-Control: no-store: answers, refusals, and a guard\'s own answers', async () => {
+    const { base, app } = await start();
+    expect((await rawRequest(`${base}/api/config`)).headers['cache-control']).toBe('no-store');
+    expect((await rawRequest(`${base}/api/config`, { headers: { host: 'evil.example' } })).headers['cache-control']).toBe('no-store');
+    app.context.setAdminGuard({ name: 'teapot', middleware: (_req, res) => void res.status(418).json({ guard: 'answered' }) });
+    const guarded = await rawRequest(`${base}/api/config`);
+    expect(guarded.status).toBe(418);
+    expect(guarded.headers['cache-control']).toBe('no-store');
+    // Public routes are not the gate's business.
+    expect((await rawRequest(`${base}/api/v1/echo`, { method: 'POST' })).headers['cache-control']).toBeUndefined();
+  });
+});

@@ -53,7 +53,8 @@ function localRefusal(req: Request, settings: ManagementSettings): HttpError | u
 }
 
 /**
- * What stands before every `admin` route. With a guard installed, the guard decides. Without
+ * What stands before every `admin` route; every answer behind it is `Cache-Control: no-store`.
+ * With a guard installed, the guard decides. Without
  * one and with a management token, only `Authorization: Bearer <token>` passes (a bearer token
  * is no ambient credential a browser page could borrow, so it needs no Host or Origin check).
  * Without either, only direct local callers pass: a request that came through a proxy (it
@@ -64,6 +65,9 @@ function localRefusal(req: Request, settings: ManagementSettings): HttpError | u
 export function createAdminGate(currentGuard: () => AdminGuard | undefined, settings: ManagementSettings, logger: Logger): RequestHandler {
   const verify = settings.token === undefined ? undefined : tokenVerifier(settings.token);
   return (req, res, next) => {
+    // Set before anything answers, so refusals, errors and a guard's own answers carry it too:
+    // what a guarded route says is for this caller only, never for a shared or browser cache.
+    res.setHeader('cache-control', 'no-store');
     const guard = currentGuard();
     if (guard) return guard.middleware(req, res, next);
     if (verify) {
