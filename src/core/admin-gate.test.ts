@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ConfigError, createApp, type App, type AppOptions } from '../index.js';
+import { ConfigError, HttpError, createApp, type App, type AppOptions } from '../index.js';
 import { baseUrl, captureLogs, rawRequest } from '../../test/support/http.js';
 
 const apps: App[] = [];
@@ -23,6 +23,7 @@ async function start(options: Partial<AppOptions> = {}): Promise<{ base: string;
           { method: 'get', path: '/api/config', access: 'admin', handler: (_req, res) => void res.json({ config: 'everything' }) },
           { method: 'post', path: '/api/cache/flush', access: 'admin', handler: (_req, res) => void res.json({ flushed: true }) },
           { method: 'post', path: '/api/v1/echo', handler: (req, res) => void res.json({ got: req.body ?? null }) },
+          { method: 'post', path: '/api/ops/:id/echo', access: 'admin', handler: (req, res) => void res.json({ id: req.params.id, got: req.body ?? null }) },
         ],
       },
     ],
@@ -179,5 +180,56 @@ describe('admin route answers', () => {
     expect(guarded.headers['cache-control']).toBe('no-store');
     // Public routes are not the gate's business.
     expect((await rawRequest(`${base}/api/v1/echo`, { method: 'POST' })).headers['cache-control']).toBeUndefined();
+  });
+});
+
+describe('admin route bodies', () => {
+  const twoMiB = 2 * 1024 * 1024;
+  const part = Buffer.alloc(64 * 1024, 'x');
+  /** A server that waits for the rest of the body never answers; say so instead of timing out. */
+  const beforeTheBody = <T>(answer: Promise<T>) =>
+    Promise.race([answer, new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('no answer while the body was still being sent')), 3_000))]);
+
+  it('are not read before the gate: an unauthenticated 2 MiB body is answered 401 while still being sent', async () => {
+    const { base } = await start({ management: { token: TOKEN } });
+    // The answer arrives while most of the body is still unsent, so the server did not wait for it.
+    const declared = await beforeTheBody(rawRequest(`${base}/api/cache/flush`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(twoMiB) }, body: part, end: false }));
+    expect(declared.status).toBe(401);
+    expect(codeOf(declared.text)).toBe('ADMIN_TOKEN_REQUIRED');
+    const chunked = await beforeTheBody(rawRequest(`${base}/api/ops/7/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: part, end: false }));
+    expect(chunked.status).toBe(401);
+    // Matched as Express routes it: letter case and a trailing slash do not change the order.
+    const variant = await beforeTheBody(rawRequest(`${base}/API/Cache/Flush/`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(twoMiB) }, body: part, end: false }));
+    expect(variant.status).toBe(401);
+  });
+
+  it('are read once the gate passes: parsed for the handler, and over the limit 413', async () => {
+    const { base } = await start({ management: { token: TOKEN } });
+    const authorization = `Bearer ${TOKEN}`;
+    const echoed = await rawRequest(`${base}/api/ops/7/echo`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: '{"a":1}' });
+    expect(echoed.status).toBe(200);
+    expect(JSON.parse(echoed.text)).toEqual({ id: '7', got: { a: 1 } });
+    // body-parser reads a refused body to its end before answering, so this one is sent whole.
+    const large = await rawRequest(`${base}/api/ops/7/echo`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: Buffer.alloc(twoMiB, ' ') });
+    expect(large.status).toBe(413);
+    expect(codeOf(large.text)).toBe('REQUEST_BODY_TOO_LARGE');
+    const malformed = await rawRequest(`${base}/api/ops/7/echo`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: '{nope' });
+    expect(codeOf(malformed.text)).toBe('REQUEST_MALFORMED_JSON');
+    // Public routes read their bodies as before.
+    const open = await rawRequest(`${base}/api/v1/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"b":2}' });
+    expect(JSON.parse(open.text)).toEqual({ got: { b: 2 } });
+  });
+
+  it('are not read before an installed guard refuses either', async () => {
+    const { base, app } = await start();
+    app.context.setAdminGuard({
+      name: 'header',
+      middleware: (req, _res, next) => next(req.headers['x-ops'] === 'yes' ? undefined : new HttpError(401, 'T_UNAUTHENTICATED', 'Say x-ops: yes.')),
+    });
+    const refused = await beforeTheBody(rawRequest(`${base}/api/ops/7/echo`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(twoMiB) }, body: part, end: false }));
+    expect(refused.status).toBe(401);
+    expect(codeOf(refused.text)).toBe('T_UNAUTHENTICATED');
+    const passed = await rawRequest(`${base}/api/ops/7/echo`, { method: 'POST', headers: { 'x-ops': 'yes', 'content-type': 'application/json' }, body: '[1,2]' });
+    expect(JSON.parse(passed.text)).toEqual({ id: '7', got: [1, 2] });
   });
 });

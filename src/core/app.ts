@@ -16,6 +16,7 @@ import {
   type RouteRecord,
 } from './context.js';
 import { createAdminGate } from './admin-gate.js';
+import { BodyReader, hasBody } from './body.js';
 import { FastRoutes } from './fast-routes.js';
 import { MANAGEMENT_TOKEN_ENV, managementEnv, managementSchema, withManagementEnv, type ManagementOptions } from './management.js';
 import { ConfigError, PluginGraphError, PluginLifecycleError, errorMessage, type ConfigIssue } from './errors.js';
@@ -230,10 +231,13 @@ export function createApp(options: AppOptions): App {
   const mountPlugins = () => {
     // One layer for what every request needs: each Express layer costs a router step.
     const prepare = requestPreparer(appLogger, context);
-    const parseJson = express.json({ limit: settings.bodyLimit });
+    const body = new BodyReader(express.json({ limit: settings.bodyLimit }), {
+      caseSensitive: expressApp.enabled('case sensitive routing'),
+      strict: expressApp.enabled('strict routing'),
+    });
     expressApp.use((req, res, next) => {
       prepare(req, res);
-      if (hasBody(req)) parseJson(req, res, next);
+      if (hasBody(req)) body.read(req, res, next);
       else next();
     });
     const middleware = records.flatMap((record) => {
@@ -251,7 +255,9 @@ export function createApp(options: AppOptions): App {
       const routes = typeof record.plugin.routes === 'function' ? record.plugin.routes(record.context!) : (record.plugin.routes ?? []);
       for (const route of routes) {
         const access = route.access ?? 'public';
-        const handlers = [...(access === 'admin' ? [adminGate] : []), ...(Array.isArray(route.handler) ? route.handler : [route.handler])];
+        // An admin route reads its body only after the gate: a refusal comes before the upload.
+        if (access === 'admin') body.deferFor(route.method, route.path);
+        const handlers = [...(access === 'admin' ? [adminGate, body.afterGate] : []), ...(Array.isArray(route.handler) ? route.handler : [route.handler])];
         const mount = () => {
           const stepAside = fastRoutes.add(route.method, route.path, handlers);
           expressApp[route.method](route.path, ...(stepAside ? [stepAside, ...handlers] : handlers));
@@ -381,11 +387,6 @@ export function createApp(options: AppOptions): App {
   };
 
   return { express: expressApp, server, context, start, stop };
-}
-
-/** A request carries a body (even an empty one) when it says so, as body-parser decides it. */
-function hasBody(req: http.IncomingMessage): boolean {
-  return req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
 }
 
 function registerPluginHealthCheck(record: PluginRecord, health: HealthRegistry): void {
