@@ -49,6 +49,15 @@ describe('admin routes without a guard', () => {
     }
   });
 
+  it('refuse a loopback peer that came through a proxy, whichever forwarding header says so', async () => {
+    const { base } = await start();
+    for (const [name, value] of [['x-forwarded-for', '203.0.113.9'], ['forwarded', 'for=203.0.113.9'], ['x-real-ip', '203.0.113.9'], ['x-forwarded-host', 'api.example.com'], ['x-forwarded-proto', 'https'], ['via', '1.1 proxy']]) {
+      const answer = await rawRequest(`${base}/api/config`, { headers: { [name]: value } });
+      expect(answer.status, name).toBe(401);
+      expect(codeOf(answer.text), name).toBe('ADMIN_GUARD_REQUIRED');
+    }
+  });
+
   it('answer a local caller that names a loopback Host, with any port', async () => {
     const { base, port } = await start();
     for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'LOCALHOST', `ops.localhost:${port}`, `127.1.2.3:${port}`, `[::1]:${port}`]) {

@@ -16,10 +16,16 @@ export interface ManagementSettings {
   allowedHosts: readonly string[];
 }
 
+/**
+ * Headers a reverse proxy adds. A proxy on this machine is a loopback peer too; any one of them
+ * says the request came through it (nginx, for one, may send X-Real-IP and no X-Forwarded-For).
+ */
+const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'via'] as const;
+
 /** A direct caller on this machine: loopback peer, and no proxy in between. */
 export function isDirectLocalRequest(req: Request): boolean {
   const address = req.socket.remoteAddress ?? '';
-  return LOOPBACK.test(address) && req.headers['x-forwarded-for'] === undefined && req.headers.forwarded === undefined;
+  return LOOPBACK.test(address) && PROXY_HEADERS.every((name) => req.headers[name] === undefined);
 }
 
 /**
@@ -54,13 +60,13 @@ function localRefusal(req: Request, settings: ManagementSettings): HttpError | u
 
 /**
  * What stands before every `admin` route; every answer behind it is `Cache-Control: no-store`.
- * With a guard installed, the guard decides. Without
- * one and with a management token, only `Authorization: Bearer <token>` passes (a bearer token
- * is no ambient credential a browser page could borrow, so it needs no Host or Origin check).
- * Without either, only direct local callers pass: a request that came through a proxy (it
- * carries X-Forwarded-For) or from another host is refused, so a service behind a gateway never
- * exposes its management routes through the proxy; one that names a foreign Host, or a
- * state-changing call from a browser page of another origin, is refused too.
+ * With a guard installed, the guard decides. Without one but with a management token, only
+ * `Authorization: Bearer <token>` passes (a bearer token is no ambient credential a browser page
+ * could borrow, so it needs no Host or Origin check). Without either, only direct local callers
+ * pass: a request that came through a proxy (it carries X-Forwarded-For) or from another host is
+ * refused, so a service behind a gateway never exposes its management routes through the proxy;
+ * one that names a foreign Host, or a state-changing call from a browser page of another origin,
+ * is refused too.
  */
 export function createAdminGate(currentGuard: () => AdminGuard | undefined, settings: ManagementSettings, logger: Logger): RequestHandler {
   const verify = settings.token === undefined ? undefined : tokenVerifier(settings.token);
