@@ -69,6 +69,22 @@ describe('the demo gateway', () => {
     expect(JSON.stringify(state)).toContain('"v1"');
   });
 
+  it("closes the service's management routes to all but the gateway's random per-run token; its probes stay open", async () => {
+    const traffic = gateway.context.services.get('traffic');
+    await waitFor(() => traffic.service('api').active?.slot === 'slot-a', 'slot-a active', 30_000);
+    const service = traffic.service('api').active!.target!;
+    const token = gateway.context.managementToken();
+    expect(token).toMatch(/^[\w-]{43}$/);
+    const anonymous = await fetch(`${service}/api/config`);
+    expect(anonymous.status).toBe(401);
+    expect((await json(anonymous)).code).toBe('ADMIN_TOKEN_REQUIRED');
+    const config = await fetch(`${service}/api/config`, { headers: { authorization: `Bearer ${token}` } });
+    expect(config.status).toBe(200);
+    expect(JSON.stringify(await json(config))).not.toContain(token);
+    expect((await fetch(`${service}/health/ready`)).status).toBe(200);
+    expect((await fetch(`${service}/health/live`)).status).toBe(200);
+  });
+
   it('keeps answering while the service process is killed: live 200, API 502/503 problem+json, then back', async () => {
     const traffic = gateway.context.services.get('traffic');
     // Killed while still starting, a release is failed, not revived: wait until it is active.

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EnvSpec } from '../src/index.js';
@@ -34,6 +35,11 @@ export interface DemoGatewayOptions {
    * always-up gateway several hundred MiB of memory for a few rows.
    */
   databaseUrl?: string;
+  /**
+   * The token the services' management routes take (the gateway hands it to them). Default
+   * `MANAGEMENT_TOKEN`, else a random one per run: nothing but this gateway can call them.
+   */
+  managementToken?: string;
 }
 
 /**
@@ -52,6 +58,7 @@ export function createDemoGateway(options: DemoGatewayOptions = {}): Gateway {
     port: options.port ?? 3101,
     host: options.host ?? '0.0.0.0',
     env: options.env,
+    management: { token: options.managementToken ?? (process.env.MANAGEMENT_TOKEN || randomBytes(32).toString('base64url')) },
     logger: {
       level: 'info',
       stdout: options.stdout ?? false,

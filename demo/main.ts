@@ -37,6 +37,7 @@ try {
   console.log(`  control panel  ${url}/cpanel`);
   console.log(`  probes         ${url}/health/live   ${url}/health/ready`);
   console.log(`  management     ${url}/api/health   /api/diagnostics   /api/config   /api/logs (guarded)`);
+  console.log(`  slot admin     /api/* on the slot ports need Authorization: Bearer $MANAGEMENT_TOKEN (random per run unless set)`);
   console.log(`  deployments    npm run qwickapps -- status | deploy api v2 | promote api | rollback api\n`);
 } catch (error) {
   console.error(error instanceof ConfigError ? error.message : `The demo failed to start: ${error instanceof Error ? error.message : String(error)}`);

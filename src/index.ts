@@ -4,6 +4,10 @@
  */
 export { createApp } from './core/app.js';
 export type { App, AppOptions } from './core/app.js';
+export { MANAGEMENT_TOKEN_ENV } from './core/management.js';
+export type { ManagementOptions } from './core/management.js';
+export { crossSiteReason, isLocalHost } from './core/origin-check.js';
+export type { OriginCheckRequest } from './core/origin-check.js';
 export { definePlugin } from './core/plugin.js';
 export type {
   HttpMethod,

@@ -18,7 +18,9 @@ import {
 import { createAdminGate } from './admin-gate.js';
 import { createClientAddresses, parseTrustProxy, trustProxyProblem, type TrustProxy } from './client-address.js';
 import { ControlPlane } from './control-plane.js';
+import { BodyReader, hasBody } from './body.js';
 import { FastRoutes } from './fast-routes.js';
+import { MANAGEMENT_TOKEN_ENV, managementEnv, managementSchema, withManagementEnv, type ManagementOptions } from './management.js';
 import { ConfigError, PluginGraphError, PluginLifecycleError, errorMessage, type ConfigIssue } from './errors.js';
 import { HealthRegistry } from './health-registry.js';
 import { closeLogger, createLogger, flushLogger, type LoggerOptions } from './logger.js';
@@ -57,6 +59,8 @@ export interface AppOptions {
   env?: EnvSpec;
   /** The node:http server's timeouts (milliseconds) and connection caps; see {@link ServerOptions}. */
   server?: ServerOptions;
+  /** How `admin` routes answer when no guard (the control panel) is installed. */
+  management?: ManagementOptions;
 }
 
 export interface App {
@@ -76,6 +80,7 @@ const appOptionsSchema = z.object({
   host: z.string().min(1).default('0.0.0.0'),
   bodyLimit: z.union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, 'a size like "1mb"')]).default('1mb'),
   server: serverOptionsSchema(),
+  management: managementSchema,
 });
 
 /** Each limit must be a positive whole number: 0 would mean "no limit" to Node. */
@@ -151,8 +156,9 @@ function validatePluginConfigs(plugins: readonly ServerPlugin<unknown>[], regist
  */
 export function createApp(options: AppOptions): App {
   const issues: ConfigIssue[] = [];
-  const parsedOptions = appOptionsSchema.safeParse(options);
-  if (!parsedOptions.success) issues.push(...toConfigIssues(parsedOptions.error, options, { prefix: '' }));
+  const management = withManagementEnv(options);
+  const parsedOptions = appOptionsSchema.safeParse(management.input);
+  if (!parsedOptions.success) issues.push(...toConfigIssues(parsedOptions.error, management.input, { rename: management.rename }));
 
   const trustProxy = parseTrustProxy(options.trustProxy ?? process.env.TRUST_PROXY ?? false);
   const trustProblem = trustProxyProblem(trustProxy);
@@ -166,6 +172,7 @@ export function createApp(options: AppOptions): App {
     configRegistry.addEnv('app', options.env);
     issues.push(...inspectEnv(options.env).issues);
   }
+  if (!options.env?.[MANAGEMENT_TOKEN_ENV]) configRegistry.addEnv('app', managementEnv);
   const ordered = orderPlugins((options.plugins ?? []) as ServerPlugin<unknown>[]);
   if (ordered.some((plugin) => plugin.name === 'app')) {
     throw new PluginGraphError('PLUGIN_DUPLICATE', 'A plugin cannot be named "app": the name is reserved for the app itself.');
@@ -183,8 +190,9 @@ export function createApp(options: AppOptions): App {
       bodyLimit: settings.bodyLimit,
       trustProxy,
       server: settings.server,
+      management: settings.management,
     },
-    secretKeys: new Set(),
+    secretKeys: new Set(['management.token']),
     env: {},
   });
 
@@ -260,17 +268,21 @@ export function createApp(options: AppOptions): App {
     clients,
     isControlPlane: (req) => controlPlane.includes(req),
     addControlPlaneHook: (handler) => void controlPlaneHooks.push(handler),
+    managementToken: () => settings.management.token,
   };
 
-  const adminGate = createAdminGate(() => guard);
+  const adminGate = createAdminGate(() => guard, settings.management, appLogger);
 
   const mountPlugins = () => {
     // One layer for what every request needs: each Express layer costs a router step.
     const prepare = requestPreparer(appLogger, context);
-    const parseJson = express.json({ limit: settings.bodyLimit });
+    const body = new BodyReader(express.json({ limit: settings.bodyLimit }), {
+      caseSensitive: expressApp.enabled('case sensitive routing'),
+      strict: expressApp.enabled('strict routing'),
+    });
     expressApp.use((req, res, next) => {
       prepare(req, res);
-      if (hasBody(req)) parseJson(req, res, next);
+      if (hasBody(req)) body.read(req, res, next);
       else next();
     });
     const middleware = records.flatMap((record) => {
@@ -290,8 +302,10 @@ export function createApp(options: AppOptions): App {
         const access = route.access ?? 'public';
         const plane = route.plane ?? (access === 'admin' ? 'control' : 'data');
         if (plane === 'control') controlPlane.add(route.path);
+        // An admin route reads its body only after the gate: a refusal comes before the upload.
+        if (access === 'admin') body.deferFor(route.method, route.path);
         const handlers = [
-          ...(access === 'admin' ? [adminGate] : []),
+          ...(access === 'admin' ? [adminGate, body.afterGate] : []),
           ...(plane === 'control' ? controlPlaneHooks : []),
           ...(Array.isArray(route.handler) ? route.handler : [route.handler]),
         ];
@@ -424,11 +438,6 @@ export function createApp(options: AppOptions): App {
   };
 
   return { express: expressApp, server, context, start, stop };
-}
-
-/** A request carries a body (even an empty one) when it says so, as body-parser decides it. */
-function hasBody(req: http.IncomingMessage): boolean {
-  return req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
 }
 
 function registerPluginHealthCheck(record: PluginRecord, health: HealthRegistry): void {

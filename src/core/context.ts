@@ -129,6 +129,12 @@ export interface AppContext {
    * is calling): the rate-limit plugin counts operators there. Register it in `onInit`.
    */
   addControlPlaneHook(handler: RequestHandler): void;
+  /**
+   * The bearer token admin routes take when no guard is installed (`management.token`, env
+   * `MANAGEMENT_TOKEN`). A gateway hands it to the service processes it starts, so it holds the
+   * credential to their management routes.
+   */
+  managementToken(): string | undefined;
 }
 
 /** What a plugin receives in its hooks and route factories. */

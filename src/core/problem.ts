@@ -86,6 +86,16 @@ interface ErrorWithStatus {
   expose?: boolean;
   type?: string;
   message?: string;
+  syscall?: unknown;
+  path?: unknown;
+}
+
+/**
+ * A Node system error (fs, net) given a client status by a library, as send does for a file it
+ * cannot stat: its message names files or addresses of this machine, so it stays in the log.
+ */
+function isSystemError(candidate: ErrorWithStatus): boolean {
+  return typeof candidate.syscall === 'string' || typeof candidate.path === 'string';
 }
 
 /** Maps any thrown value to a problem; only HttpError and known client errors expose a message. */
@@ -97,7 +107,7 @@ export function toProblem(error: unknown): { status: number; code: string; detai
   if (candidate.type && BODY_PARSER_CODES[candidate.type]) return BODY_PARSER_CODES[candidate.type];
   const status = candidate.status ?? candidate.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500 && candidate.expose !== false) {
-    return { status, code: 'REQUEST_INVALID', detail: candidate.message };
+    return { status, code: 'REQUEST_INVALID', detail: isSystemError(candidate) ? `${STATUS_CODES[status] ?? 'Client error'}.` : candidate.message };
   }
   return { status: 500, code: 'INTERNAL_ERROR', detail: 'An unexpected error occurred.' };
 }
@@ -114,6 +124,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const problem = toProblem(error);
     if (problem.status >= 500) {
       logger.error({ err: error, requestId: req.id, method: req.method, url: redactUrl(req.originalUrl) }, 'request failed');
+    } else if (!(error instanceof HttpError) && typeof error === 'object' && error !== null && isSystemError(error as ErrorWithStatus)) {
+      logger.warn({ err: error, requestId: req.id, method: req.method, url: redactUrl(req.originalUrl), status: problem.status }, 'request refused by a system error');
     }
     sendProblem(
       res,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireBuiltUi, startFullApp, type FullApp } from './support/full-app.js';
+import { ADMIN_PASSWORD, requireBuiltUi, startFullApp, type FullApp } from './support/full-app.js';
 
 /**
  * Every route the full app registers, enumerated from the app itself: each admin route and each
@@ -16,16 +16,49 @@ afterAll(async () => {
   await target?.stop();
 });
 
+/** Route parameters that name something the demo has, so a guarded read answers 200. */
+const KNOWN: Record<string, string> = { service: 'api', slot: 'slot-a' };
+
 /** A concrete URL for a route pattern: parameters and wildcards get a harmless value. */
 function concrete(path: string): string {
   return path
     .replace(/\{\/\*\w+\}/g, '/x')
     .replace(/\*\w+/g, 'x')
-    .replace(/:(\w+)/g, 'x')
+    .replace(/:(\w+)/g, (_whole, name: string) => KNOWN[name] ?? 'x')
     .replace(/[{}]/g, '');
 }
 
+const basic = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`;
+
 describe('guarded routes', () => {
+  // First: the other test spends wrong Basic credentials, which locks the client out for a minute.
+  it('marks every answer of every admin route Cache-Control: no-store, refused or answered', async () => {
+    const admin = target.app.context.routes().filter((route) => route.access === 'admin');
+    const paths = admin.map((route) => route.path);
+    for (const named of ['/api/database', '/api/routing/routes', '/api/static/releases', '/cpanel/api/traffic', '/cpanel/api/traffic/slots', '/cpanel/api/traffic/history', '/cpanel/api/traffic/services/:service/slots/:slot/logs']) {
+      expect(paths).toContain(named);
+    }
+    const cacheable: string[] = [];
+    const answered = new Set<string>();
+    for (const route of admin) {
+      const method = route.method === 'all' ? 'GET' : route.method.toUpperCase();
+      // Writes name a service that does not exist, so nothing the demo runs changes.
+      const body = method === 'GET' || method === 'HEAD' ? undefined : JSON.stringify({ service: 'nope' });
+      for (const headers of [{}, { authorization: basic }] as Record<string, string>[]) {
+        const response = await fetch(`${target.base}${concrete(route.path)}`, { method, headers: { ...headers, 'content-type': 'application/json' }, body });
+        const label = `${method} ${route.path} -> ${response.status}${headers.authorization ? ' (logged in)' : ''}`;
+        if (!/(^|,)\s*no-store\s*(,|$)/.test(response.headers.get('cache-control') ?? '')) cacheable.push(`${label}: ${response.headers.get('cache-control')}`);
+        if (headers.authorization && response.status < 300) answered.add(route.path);
+        await response.body?.cancel();
+      }
+    }
+    expect(cacheable).toEqual([]);
+    // The table covers real answers, not only refusals.
+    for (const path of ['/api/database', '/api/routing/routes', '/api/static/releases', '/cpanel/api/traffic', '/cpanel/api/traffic/slots', '/cpanel/api/traffic/history', '/cpanel/api/traffic/services/:service/slots/:slot/logs', '/api/logs/stream']) {
+      expect([...answered], path).toContain(path);
+    }
+  });
+
   it('refuses every admin route and every /cpanel/api route except login without credentials', async () => {
     const routes = target.app.context.routes();
     const guarded = routes.filter((route) => route.access === 'admin' || route.path.startsWith('/cpanel/api/'));

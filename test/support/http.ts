@@ -1,3 +1,4 @@
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { App } from '../../src/index.js';
@@ -34,4 +35,30 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, messa
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function json(response: Response | Promise<Response>): Promise<any> {
   return (await response).json();
+}
+
+/**
+ * One request over node:http, for headers fetch will not send as given (Host) and bodies sent in
+ * parts. `body` chunks are written in order; `end: false` leaves the body unfinished.
+ */
+export function rawRequest(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer | (string | Buffer)[]; end?: boolean } = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text });
+        req.destroy();
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    const chunks = options.body === undefined ? [] : Array.isArray(options.body) ? options.body : [options.body];
+    for (const chunk of chunks) req.write(chunk);
+    if (options.end !== false) req.end();
+  });
 }

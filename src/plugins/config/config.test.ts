@@ -111,7 +111,9 @@ describe('config plugin', () => {
     for (const raw of Object.values(RAW)) expect(text).not.toContain(raw);
 
     const rows = Object.fromEntries(body.environment.map((row) => [row.name, row]));
-    expect(Object.keys(rows).sort()).toEqual([...ALL_ENV_NAMES].sort());
+    // Every app reads MANAGEMENT_TOKEN (the admin routes' bearer token when no guard is installed).
+    expect(Object.keys(rows).sort()).toEqual([...ALL_ENV_NAMES, 'MANAGEMENT_TOKEN'].sort());
+    expect(rows.MANAGEMENT_TOKEN).toMatchObject({ scope: 'app', status: 'missing', secret: true });
     expect(rows.QA_CFG_PORT).toMatchObject({ scope: 'app', status: 'set', value: '8080', secret: false });
     expect(rows.QA_CFG_DATABASE_URL).toMatchObject({ status: 'set', value: 'postgres://reader:********@127.0.0.1:5432/app', description: 'Primary database' });
     expect(rows.QA_CFG_REGION).toMatchObject({ scope: 'app', status: 'missing' });
@@ -135,6 +137,7 @@ describe('config plugin', () => {
     const app = await startApp({ env: ['QA_CFG_HTTP_PROXY', 'QA_CFG_NODE_EXTRA'] });
     const { body } = await getConfig(app);
     expect(body.environment.filter((row) => row.scope === 'app')).toEqual([
+      expect.objectContaining({ name: 'MANAGEMENT_TOKEN', status: 'missing' }),
       expect.objectContaining({ name: 'QA_CFG_HTTP_PROXY', status: 'set', value: 'http://proxy:********@127.0.0.1:3128' }),
       expect.objectContaining({ name: 'QA_CFG_NODE_EXTRA', status: 'missing' }),
     ]);

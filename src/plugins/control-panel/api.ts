@@ -63,7 +63,10 @@ export function describePanel(app: AppContext, mountPath: string, branding: Bran
   };
 }
 
-/** The panel's own API. Everything but login is `admin`, so it goes through the guard. */
+/**
+ * The panel's own API. Everything but login is `admin`, so it goes through the guard (and the
+ * admin gate marks each answer no-store); login, public, says no-store itself.
+ */
 export function panelRoutes(options: { mountPath: string; branding: Branding; guard: ControlPanelGuard; logger: Logger }): RouteDefinition[] {
   const { mountPath, guard } = options;
   const api = `${mountPath}/api`;
@@ -77,24 +80,21 @@ export function panelRoutes(options: { mountPath: string; branding: Branding; gu
       path: `${api}/session`,
       access: 'admin',
       description: 'Who is logged in, and the CSRF token for state-changing calls',
-      handler: [noStore, (req, res) => void res.json(guard.session(req) ?? { user: 'unknown' })],
+      handler: (req, res) => void res.json(guard.session(req) ?? { user: 'unknown' }),
     },
     {
       method: 'get',
       path: `${api}/ui`,
       access: 'admin',
       description: 'Pages, navigation and widgets contributed by every plugin',
-      handler: [
-        noStore,
-        (req, res) => void res.json({ ...describePanel(req.context, mountPath, options.branding, options.logger), user: guard.session(req)?.user }),
-      ],
+      handler: (req, res) => void res.json({ ...describePanel(req.context, mountPath, options.branding, options.logger), user: guard.session(req)?.user }),
     },
     {
       method: 'get',
       path: `${api}/plugins`,
       access: 'admin',
       description: 'Every plugin with its state, version and dependencies',
-      handler: [noStore, (req, res) => void res.json({ plugins: req.context.plugins() })],
+      handler: (req, res) => void res.json({ plugins: req.context.plugins() }),
     },
   ];
   if (guard.login) {

@@ -91,6 +91,45 @@ describe('password guard', () => {
     expect(await right.json()).toEqual({ flushed: true });
   });
 
+  it('refuses a state-changing call from another origin even with the right CSRF token', async () => {
+    const { base } = await start();
+    const { cookie, csrfToken } = await login(base, 'admin', PASSWORD);
+    const flush = (headers: Record<string, string>) => fetch(`${base}/api/things/flush`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrfToken, ...headers } });
+    for (const headers of [
+      { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+      { origin: 'https://evil.example' },
+      { origin: 'null' },
+      { 'sec-fetch-site': 'same-site' },
+      { origin: base.replace('http:', 'https:') },
+    ] as Record<string, string>[]) {
+      const refused = await flush(headers);
+      expect(refused.status, JSON.stringify(headers)).toBe(403);
+      expect(refused.headers.get('content-type')).toContain('application/problem+json');
+      expect(((await refused.json()) as { code: string }).code).toBe('CPANEL_CROSS_SITE');
+    }
+    // The panel's own page: same origin, as a browser says it.
+    const own = await flush({ origin: base, 'sec-fetch-site': 'same-origin' });
+    expect(own.status).toBe(200);
+    expect(await own.json()).toEqual({ flushed: true });
+    // Reads stay open to the session whatever the origin (the browser keeps the answer from another site).
+    expect((await fetch(`${base}/api/things`, { headers: { cookie, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } })).status).toBe(200);
+  });
+
+  it('refuses a login from another origin, even with the right password, and sets no cookie', async () => {
+    const { base } = await start();
+    const attempt = (headers: Record<string, string>) =>
+      fetch(`${base}/cpanel/api/login`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ user: 'admin', password: PASSWORD }) });
+    for (const headers of [{ origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }, { origin: 'null' }] as Record<string, string>[]) {
+      const refused = await attempt(headers);
+      expect(refused.status, JSON.stringify(headers)).toBe(403);
+      expect(((await refused.json()) as { code: string }).code).toBe('CPANEL_CROSS_SITE');
+      expect(refused.headers.get('set-cookie')).toBeNull();
+    }
+    const own = await attempt({ origin: base, 'sec-fetch-site': 'same-origin' });
+    expect(own.status).toBe(200);
+    expect(own.headers.get('set-cookie')).toContain('cpanel_session=');
+  });
+
   it('accepts Basic credentials for scripts and refuses wrong ones', async () => {
     const { base } = await start({ user: 'ops' });
     expect((await fetch(`${base}/api/things`, { headers: { authorization: basic('ops', PASSWORD) } })).status).toBe(200);

@@ -2,6 +2,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { AdminGuard, PluginContext } from '../../core/context.js';
 import { HttpError } from '../../core/errors.js';
+import { crossSiteReason } from '../../core/origin-check.js';
 import { createConstantTimeComparer, generateOneTimePassword, verifyPasswordHash } from './password.js';
 import { LoginLimiter, SessionStore, type PanelSession } from './sessions.js';
 
@@ -132,6 +133,9 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
       const session = sessions.fromCookie(cookieOf(req, cookieName));
       if (session) {
         if (!SAFE_METHODS.has(req.method)) {
+          // The token alone would let a page elsewhere that obtained it act with the cookie.
+          const crossSite = crossSiteReason(req);
+          if (crossSite) throw new HttpError(403, 'CPANEL_CROSS_SITE', `State-changing calls must come from the control panel's own page (${crossSite}).`);
           const token = req.headers['x-csrf-token'];
           if (typeof token !== 'string' || !same(token, session.csrfToken)) {
             throw new HttpError(403, 'CPANEL_CSRF_INVALID', 'Missing or wrong x-csrf-token header; reload the control panel.');
@@ -161,6 +165,9 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
 
   const login: RequestHandler = async (req, res, next) => {
     try {
+      // A page elsewhere must not log the browser in (login CSRF) nor use it to try passwords.
+      const crossSite = crossSiteReason(req);
+      if (crossSite) throw new HttpError(403, 'CPANEL_CROSS_SITE', `Log in from the control panel's own page (${crossSite}).`);
       refuseIfLimited(req, res);
       const parsed = loginBody.safeParse(req.body);
       if (!parsed.success) throw new HttpError(400, 'CPANEL_LOGIN_INVALID', 'Send JSON { "user": string, "password": string }.');

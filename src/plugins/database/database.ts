@@ -63,7 +63,8 @@ function createDatabase(driver: Driver, shared: Shared): Database {
       const run = (handle: TransactionHandle) => store.run(handle, () => fn(transactionOf(dialect, handle, store)));
       return current ? current.savepoint(run) : driver.transaction(run);
     },
-    ping: (timeout = config.healthCheck.timeout) => withTimeout(driver.ping(), timeout, `${driver.provider} at ${driver.target}`),
+    // The timeout may reach an answer: it names the provider, not the target (a PGlite folder, a host).
+    ping: (timeout = config.healthCheck.timeout) => withTimeout(driver.ping(), timeout, `The ${driver.provider} database`),
     poolStats: () => driver.poolStats(),
     migrate: () => applyMigrations(driver, sets.folders(dialect), migrateOptions),
     migrations: () => listMigrations(driver, config.migrationsTable),

@@ -81,7 +81,7 @@ describe('GET /api/logs/stream', () => {
     const stream = await openStream(target);
     expect(stream.response.status).toBe(200);
     expect(stream.response.headers.get('content-type')).toMatch(/^text\/event-stream/);
-    expect(stream.response.headers.get('cache-control')).toMatch(/no-cache/);
+    expect(stream.response.headers.get('cache-control')).toMatch(/^no-store\b/);
     expect(stream.response.headers.get('x-accel-buffering')).toBe('no');
 
     const hello = await fetch(`${target.url}/api/v1/hello`, { headers: { 'x-request-id': 'stream-check-1' } });

@@ -17,7 +17,8 @@ export interface StreamSettings {
 
 export const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache, no-transform',
+  // Every guarded answer is no-store; no-transform keeps proxies from buffering to compress.
+  'cache-control': 'no-store, no-transform',
   connection: 'keep-alive',
   'x-accel-buffering': 'no',
 } as const;

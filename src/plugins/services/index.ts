@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HttpError } from '../../core/errors.js';
+import { MANAGEMENT_TOKEN_ENV } from '../../core/management.js';
 import type { ServerPlugin } from '../../core/plugin.js';
 import { ProcessSupervisor, type SupervisedStatus } from './supervisor.js';
 
@@ -65,6 +66,9 @@ export function createServicesPlugin(options: ServicesOptions = {}): ServerPlugi
     order: 90,
     config: { schema: servicesOptions, options },
     onInit(ctx) {
+      // Each service gets the gateway's management token, so the gateway holds the credential to its admin routes.
+      const token = ctx.app.managementToken();
+      const childEnv: Record<string, string> = token === undefined ? {} : { [MANAGEMENT_TOKEN_ENV]: token };
       for (const service of ctx.config.services) {
         const url = `http://${service.host}:${service.port}`;
         const supervisor = new ProcessSupervisor({
@@ -72,7 +76,7 @@ export function createServicesPlugin(options: ServicesOptions = {}): ServerPlugi
           command: service.command,
           args: service.args,
           cwd: service.cwd,
-          env: { ...service.env, PORT: String(service.port), HOST: service.host },
+          env: { ...childEnv, ...service.env, PORT: String(service.port), HOST: service.host },
           logger: ctx.logger,
           restart: service.restart,
           stopTimeout: service.stopTimeout,

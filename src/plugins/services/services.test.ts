@@ -66,6 +66,25 @@ describe('services plugin', () => {
     expect(alive(pid)).toBe(false);
   });
 
+  it("gives each service the gateway's management token, which the service's own env may override", async () => {
+    const [first, second] = [await freePort(), await freePort()];
+    const token = 'gateway-management-token-0123456789abcdef';
+    app = createApp({
+      name: 'gw', port: 0, host: '127.0.0.1', logger: { level: 'silent' }, shutdown: { signals: false }, management: { token },
+      plugins: [createServicesPlugin({ services: [
+        { name: 'api', command: process.execPath, args: [fixture], port: first },
+        { name: 'own', command: process.execPath, args: [fixture], port: second, env: { MANAGEMENT_TOKEN: 'its-own-token-0123456789abcdef0123' } },
+      ] })],
+    });
+    await app.start();
+    const answer = async (port: number) => {
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}`).catch(() => undefined))?.ok === true, `service on ${port} answers`);
+      return json(fetch(`http://127.0.0.1:${port}`));
+    };
+    expect((await answer(first)).managementToken).toBe(token);
+    expect((await answer(second)).managementToken).toBe('its-own-token-0123456789abcdef0123');
+  });
+
   it('keeps the gateway ready while a service is down (its check is informational)', async () => {
     const port = await freePort();
     app = createApp({

@@ -36,8 +36,9 @@ declare module '../../core/services.js' {
   }
 }
 
-function releasesDisabled(root: string): HttpError {
-  return new HttpError(409, 'STATIC_RELEASES_DISABLED', `${root} is served as one folder, not as releases/<version>/; set releases: true to use releases.`);
+/** The root stays in the log (start-up names it): an answer never names a path of this machine. */
+function releasesDisabled(): HttpError {
+  return new HttpError(409, 'STATIC_RELEASES_DISABLED', 'The static root is served as one folder, not as releases/<version>/; set releases: true to use releases.');
 }
 
 /**
@@ -84,7 +85,7 @@ export function createStaticPlugin(options: StaticPluginOptions): ServerPlugin<S
           active: () => undefined,
           list: async () => [],
           activate: async () => {
-            throw releasesDisabled(root);
+            throw releasesDisabled();
           },
         };
       }

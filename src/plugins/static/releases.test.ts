@@ -1,4 +1,5 @@
 import { mkdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HttpError, createApp, type App } from '../../index.js';
@@ -134,6 +135,28 @@ describe('static plugin: releases', () => {
     const res = await fetch(`${url}/api/static/releases/v1/activate`, { method: 'POST' });
     expect(res.status).toBe(409);
     expect(await res.json()).toMatchObject({ code: 'STATIC_RELEASES_DISABLED' });
+  });
+
+  it('names no path of this machine in its error answers', async () => {
+    // A folder where the `current` file belongs: recording the active release fails (a 500).
+    await mkdir(path.join(root, 'current'));
+    const { url } = await start({ release: 'v1' });
+    const machine = [site.dir, root, os.tmpdir(), process.cwd()];
+    const answers = [
+      await fetch(`${url}/api/static/releases/v7/activate`, { method: 'POST' }),
+      await fetch(`${url}/api/static/releases/v2/activate`, { method: 'POST' }),
+    ];
+    expect(answers.map((answer) => answer.status)).toEqual([404, 500]);
+    await writeTree(path.join(site.dir, 'plain'), { 'index.html': '<title>plain</title>' });
+    root = path.join(site.dir, 'plain');
+    const plain = await start();
+    answers.push(await fetch(`${plain.url}/api/static/releases/v1/activate`, { method: 'POST' }));
+    expect(answers[2].status).toBe(409);
+    for (const answer of answers) {
+      const text = await answer.text();
+      expect(answer.headers.get('content-type')).toBe('application/problem+json');
+      for (const folder of machine) expect(text, text).not.toContain(folder);
+    }
   });
 
   it('fails start-up clearly when the root does not exist', async () => {

@@ -63,7 +63,8 @@ async function writeCurrent(root: string, version: string): Promise<void> {
     await rename(temporary, path.join(root, CURRENT_FILE));
   } catch (error) {
     await unlink(temporary).catch(() => undefined);
-    throw new HttpError(500, 'STATIC_RELEASE_PERSIST_FAILED', `Could not record the active release in ${path.join(root, CURRENT_FILE)}.`, { cause: error });
+    // The cause (logged with the 500) names the file; the answer does not.
+    throw new HttpError(500, 'STATIC_RELEASE_PERSIST_FAILED', `Could not record the active release in the "${CURRENT_FILE}" file of the releases folder.`, { cause: error });
   }
 }
 
@@ -123,7 +124,7 @@ export class ReleaseSet {
     }
     const dir = path.join(this.root, version);
     if (!(await exists(dir, 'directory'))) {
-      throw new HttpError(404, 'STATIC_RELEASE_NOT_FOUND', `No release "${version}" in ${this.root}.`, { details: { available: await releaseNames(this.root) } });
+      throw new HttpError(404, 'STATIC_RELEASE_NOT_FOUND', `No release "${version}" in the releases folder.`, { details: { available: await releaseNames(this.root) } });
     }
     if (this.index && !(await exists(path.join(dir, this.index), 'file'))) {
       throw new HttpError(409, 'STATIC_RELEASE_INCOMPLETE', `Release "${version}" has no ${this.index}; it would serve nothing.`);

@@ -1,4 +1,5 @@
 import type { PluginContext } from '../../core/context.js';
+import { MANAGEMENT_TOKEN_ENV } from '../../core/management.js';
 import type { ServerPlugin } from '../../core/plugin.js';
 import type { Router } from '../routing/index.js';
 import type { ServiceController } from './controller.js';
@@ -109,7 +110,9 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
         import('./guard.js'),
       ]);
       const layout: ServiceLayout[] = config.services.map(({ name, slots, release, ports, image }) => ({ name, slots, release, ports, image }));
-      orchestrator = await createOrchestrator(config.orchestrator, layout, ctx.logger);
+      // Releases get the gateway's management token: it then holds the credential to their admin routes.
+      const token = ctx.app.managementToken();
+      orchestrator = await createOrchestrator(config.orchestrator, layout, ctx.logger, token === undefined ? {} : { [MANAGEMENT_TOKEN_ENV]: token });
       for (const service of config.services) {
         const controller: ServiceController = new ServiceController({
           config: service,

@@ -4,12 +4,20 @@ import type { Orchestrator, ServiceLayout } from './types.js';
 
 export type { Orchestrator, ReleaseSpec, ServiceLayout, SlotRef, SlotRuntime } from './types.js';
 
-/** Builds the configured orchestrator; each is imported only when chosen. */
-export async function createOrchestrator(config: OrchestratorConfig, layout: readonly ServiceLayout[], logger: Logger): Promise<Orchestrator> {
+/**
+ * Builds the configured orchestrator; each is imported only when chosen. `childEnv` is what
+ * every local release process gets besides its own env (the gateway's MANAGEMENT_TOKEN).
+ */
+export async function createOrchestrator(
+  config: OrchestratorConfig,
+  layout: readonly ServiceLayout[],
+  logger: Logger,
+  childEnv: Readonly<Record<string, string>> = {},
+): Promise<Orchestrator> {
   switch (config.type) {
     case 'process': {
       const { ProcessOrchestrator } = await import('./process.js');
-      return new ProcessOrchestrator(config, layout, logger);
+      return new ProcessOrchestrator(config, layout, logger, childEnv);
     }
     case 'kubernetes': {
       const { KubernetesOrchestrator } = await import('./kubernetes.js');

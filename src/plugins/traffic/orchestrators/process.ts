@@ -34,6 +34,8 @@ export class ProcessOrchestrator implements Orchestrator {
     private readonly config: ProcessOrchestratorConfig,
     private readonly layout: readonly ServiceLayout[],
     private readonly logger: Logger,
+    /** Set for every release before its own env, which may override it. */
+    private readonly childEnv: Readonly<Record<string, string>> = {},
   ) {
     this.ports = slotPorts(layout, config.ports);
   }
@@ -53,7 +55,7 @@ export class ProcessOrchestrator implements Orchestrator {
       command: fillTemplate(command.command, values),
       args: command.args.map((arg) => fillTemplate(arg, values)),
       cwd: command.cwd === undefined ? undefined : fillTemplate(command.cwd, values),
-      env: { ...env, PORT: String(port), HOST: this.config.host },
+      env: { ...this.childEnv, ...env, PORT: String(port), HOST: this.config.host },
       logger: this.logger,
       restart: false,
       stopTimeout: this.config.stopTimeout,
