@@ -18,6 +18,8 @@ import {
 import { createAdminGate } from './admin-gate.js';
 import { createClientAddresses, parseTrustProxy, trustProxyProblem, type TrustProxy } from './client-address.js';
 import { ControlPlane } from './control-plane.js';
+import { EdgePipeline, type EdgeExchange } from './edge.js';
+import { normaliseTarget } from './path.js';
 import { BodyReader, hasBody } from './body.js';
 import { FastRoutes } from './fast-routes.js';
 import { MANAGEMENT_TOKEN_ENV, managementEnv, managementSchema, withManagementEnv, type ManagementOptions } from './management.js';
@@ -217,6 +219,7 @@ export function createApp(options: AppOptions): App {
   const upgradeHandlers: UpgradeHandler[] = [];
   let guard: AdminGuard | undefined;
   const controlPlane = new ControlPlane();
+  const edge = new EdgePipeline();
   const controlPlaneHooks: RequestHandler[] = [];
   let phase: AppPhase = 'created';
   let listeningUrl: string | undefined;
@@ -265,6 +268,7 @@ export function createApp(options: AppOptions): App {
       guard = next;
     },
     adminGuard: () => guard,
+    edge,
     clients,
     isControlPlane: (req) => controlPlane.includes(req),
     addControlPlaneHook: (handler) => void controlPlaneHooks.push(handler),
@@ -280,10 +284,26 @@ export function createApp(options: AppOptions): App {
       caseSensitive: expressApp.enabled('case sensitive routing'),
       strict: expressApp.enabled('strict routing'),
     });
-    expressApp.use((req, res, next) => {
-      prepare(req, res);
+    const readBody = (req: express.Request, res: express.Response, next: express.NextFunction) => {
       if (hasBody(req)) body.read(req, res, next);
       else next();
+    };
+    const hooked = edge.has('express');
+    expressApp.use((req, res, next) => {
+      prepare(req, res);
+      if (!hooked) return readBody(req, res, next);
+      // The edge hooks (rate limits, security headers) before the body is read: a refused request
+      // is answered without reading its upload.
+      const exchange = expressExchange(req, res);
+      edge.run(
+        exchange,
+        () => {
+          const defaults = exchange.defaultHeaders;
+          for (let index = 0; index < defaults.length; index += 2) res.setHeader(defaults[index], defaults[index + 1]);
+          readBody(req, res, next);
+        },
+        next,
+      );
     });
     const middleware = records.flatMap((record) => {
       const list = typeof record.plugin.middleware === 'function' ? record.plugin.middleware(record.context!) : (record.plugin.middleware ?? []);
@@ -445,4 +465,14 @@ function registerPluginHealthCheck(record: PluginRecord, health: HealthRegistry)
   if (!check) return;
   const definition = typeof check === 'function' ? { run: check } : check;
   health.register({ name: record.plugin.name, plugin: record.plugin.name, ...definition });
+}
+
+/** An Express-lane request as the edge hooks see it: Express matches its route later. */
+function expressExchange(req: express.Request, res: express.Response): EdgeExchange {
+  const url = req.url;
+  const target = normaliseTarget(url);
+  const end = url.indexOf('?');
+  // A path routing would refuse still counts, as what it says (Express answers it).
+  const path = 'error' in target ? (end === -1 ? url : url.slice(0, end)) : target.path;
+  return { req, res, lane: 'express', upgrade: false, path, route: undefined, requestId: req.id, defaultHeaders: [] };
 }

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { ClientAddresses } from './client-address.js';
+import type { EdgePipeline } from './edge.js';
 import type { ConfigIssue } from './errors.js';
 import { maskSecrets, type EnvReport, type EnvSpec, inspectEnv } from './config.js';
 import type { HealthCheckDefinition, HealthRegistry } from './health-registry.js';
@@ -120,6 +121,12 @@ export interface AppContext {
   addUpgradeHandler(handler: UpgradeHandler): void;
   setAdminGuard(guard: AdminGuard): void;
   adminGuard(): AdminGuard | undefined;
+  /**
+   * The edge pipeline every request and upgrade goes through, in both lanes: plugins add their
+   * cross-cutting steps as hooks in a named phase (`edge.add({ name, phase: 'limit', run })`),
+   * in `onInit`; a raw handler that answers requests itself runs them with `edge.run`.
+   */
+  readonly edge: EdgePipeline;
   /** Who the client of a request is, and whether it came over TLS, under the app's one `trustProxy`. */
   readonly clients: ClientAddresses;
   /** Whether a request is for a control-plane route (see RoutePlane). */

@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request } from 'express';
 import type { Store } from 'express-rate-limit';
 import type { PluginContext } from '../../core/context.js';
 import type { ServerPlugin } from '../../core/plugin.js';
@@ -33,13 +33,10 @@ declare module '../../core/services.js' {
  * })
  */
 export function createRateLimitPlugin(options: RateLimitPluginOptions): ServerPlugin<RateLimitConfig> {
-  let middleware: RequestHandler | undefined;
   let redis: RedisLimitStores | undefined;
   const memoryStores: { shutdown(): void }[] = [];
   return {
     name: 'rate-limit',
-    // Early, so limited requests are refused before other plugins' middleware does any work.
-    order: 20,
     config: { schema: rateLimitOptionsSchema, options, env: { store: 'REDIS_URL' } },
     async onInit(ctx) {
       const config = ctx.config;
@@ -65,12 +62,11 @@ export function createRateLimitPlugin(options: RateLimitPluginOptions): ServerPl
         isControlPlane: (req) => app.isControlPlane(req),
         identify: (req) => app.adminGuard()?.identify?.(req as Request),
       });
-      middleware = built.middleware;
+      app.edge.add(built.hook);
       if (built.controlPlane) app.addControlPlaneHook(built.controlPlane);
       ctx.provide('rateLimit', built.limiter);
       announceLimits(ctx, built.limiter.rules(), redis ? 'redis' : 'memory');
     },
-    middleware: () => [{ handler: middleware! }],
     async onShutdown() {
       for (const store of memoryStores.splice(0)) store.shutdown();
       await redis?.close();

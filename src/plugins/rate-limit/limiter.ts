@@ -3,9 +3,10 @@ import type { RequestHandler } from 'express';
 import type * as RateLimitLibrary from 'express-rate-limit';
 import type { Options, RateLimitRequestHandler, Store } from 'express-rate-limit';
 import type { Logger } from 'pino';
+import type { EdgeHook } from '../../core/edge.js';
 import { HttpError } from '../../core/errors.js';
-import { problemBody, sendProblem } from '../../core/problem.js';
 import { redactUrl } from '../../core/redact-url.js';
+import { problemBody, sendProblem } from '../../core/problem.js';
 import { compileMatch, matchablePath } from './match.js';
 import { ruleName, type RateLimitConfig } from './options.js';
 
@@ -76,15 +77,16 @@ export interface RateLimiterWiring {
 }
 
 /**
- * Builds one express-rate-limit instance per rule and the ways to apply them: `middleware` for
- * the product's requests in Express, `limiter.check` for those answered before Express, and
+ * Builds one express-rate-limit instance per rule and the ways to apply them: `hook` for the
+ * product's requests in the edge pipeline (both lanes, upgrades), `limiter.check` for a
+ * plugin's own raw handler, and
  * `controlPlane` for management routes, after the guard.
  */
 export function buildRateLimiter(
   library: RateLimitModule,
   config: RateLimitConfig,
   options: RateLimiterWiring,
-): { limiter: RateLimiter; middleware: RequestHandler; controlPlane?: RequestHandler } {
+): { limiter: RateLimiter; hook: EdgeHook; controlPlane?: RequestHandler } {
   const { logger } = options;
   const ipOf = options.clientAddress;
   const libraryLogger = {
@@ -138,8 +140,8 @@ export function buildRateLimiter(
   const all = [...rules, ...(fallback ? [fallback] : []), ...(control ? [control] : [])];
   const isControlPlane = control && options.isControlPlane;
 
-  const pick = (req: IncomingMessage): CompiledRule | undefined => {
-    const path = matchablePath((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/');
+  /** `path` as the edge normalised it, or a request's URL for `check` and `ruleFor`. */
+  const pick = (req: IncomingMessage, path = matchablePath((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/')): CompiledRule | undefined => {
     for (const rule of rules) {
       if ((!rule.methods || rule.methods.has(req.method ?? 'GET')) && rule.matches(path)) return rule;
     }
@@ -170,23 +172,35 @@ export function buildRateLimiter(
     );
   };
 
-  const middleware: RequestHandler = (req, res, next) => {
-    // The control plane is counted after the guard, in its own bucket (controlPlane below).
-    if (isControlPlane?.(req)) return next();
-    const rule = pick(req);
-    if (!rule) return next();
-    apply(rule, req, res, next);
+  /** Resolves true when the request may proceed; false when it was answered (429, or 503). */
+  const admit = async (rule: CompiledRule, req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const outcome = await enforce(rule, req, withAppend(res)).catch((error: unknown) => ({ allowed: false, error }));
+      if (outcome.error === undefined) return outcome.allowed;
+    const problem = unavailable(rule, outcome.error);
+    sendProblem(res, problemBody(problem.status, problem.code, problem.message, { instance: redactUrl(req.url ?? '/'), requestId: (req as { id?: string }).id }));
+    return false;
+  };
+
+  /**
+   * The edge hook (limit phase), for both lanes and upgrades: the first rule that matches the
+   * path the edge normalised, else the default. The control plane is counted after the admin
+   * guard instead, in its own bucket (`controlPlane`).
+   */
+  const hook: EdgeHook = {
+    name: 'rate-limit',
+    phase: 'limit',
+    run({ req, res, path, lane }) {
+      if (lane === 'express' && isControlPlane?.(req)) return false;
+      const rule = pick(req, path.toLowerCase());
+      if (!rule) return false;
+      return admit(rule, req, res).then((allowed) => !allowed);
+    },
   };
 
   const limiter: RateLimiter = {
     async check(req, res) {
       const rule = pick(req);
-      if (!rule) return true;
-      const outcome = await enforce(rule, req, withAppend(res)).catch((error: unknown) => ({ allowed: false, error }));
-      if (outcome.error === undefined) return outcome.allowed;
-      const problem = unavailable(rule, outcome.error);
-      sendProblem(res, problemBody(problem.status, problem.code, problem.message, { instance: req.url }));
-      return false;
+      return rule ? admit(rule, req, res) : true;
     },
     ruleFor: (req) => pick(req)?.info.name,
     rules: () => all.map((rule) => ({ ...rule.info })),
@@ -194,5 +208,5 @@ export function buildRateLimiter(
       await Promise.all(all.map((rule) => rule.handler.resetKey(key)));
     },
   };
-  return { limiter, middleware, controlPlane: control && ((req, res, next) => apply(control, req, res, next)) };
+  return { limiter, hook, controlPlane: control && ((req, res, next) => apply(control, req, res, next)) };
 }

@@ -3,12 +3,9 @@ import { routingSchema, type RoutingConfig, type RoutingOptions } from './config
 import type { GatewayRouter, Router } from './router.js';
 import { mountStaticRoutes, staticMiddleware, staticRoutes, type MountedStatic } from './static.js';
 import type { UpstreamRegistry } from './upstream.js';
-// Type-only: brings the `rateLimit` and `security` services into the Services map.
-import type {} from '../rate-limit/index.js';
-import type {} from '../security/index.js';
 
 export type { CorsConfig, HeaderEdits, ProxyRouteConfig, RouteConfig, RoutingConfig, RoutingOptions } from './config.js';
-export type { GuardedRoute, ProxyGuard, RouteInfo, RouteKind, Router } from './router.js';
+export type { RouteInfo, RouteKind, Router } from './router.js';
 export type { UpstreamHealth } from './upstream.js';
 
 declare module '../../core/services.js' {
@@ -57,7 +54,7 @@ export function createRoutingPlugin(options: RoutingOptions = {}): ServerPlugin<
         ctx.logger,
       );
       // Request lines go to the app logger so they look exactly like the kernel's.
-      router = new GatewayRouter(config, upstreams, ctx.app.logger, ctx.app.clients);
+      router = new GatewayRouter(config, upstreams, ctx.app.logger, ctx.app.clients, ctx.app.edge);
       for (const route of router.proxyRoutes()) {
         const health = route.config.health;
         if (health === false) continue;
@@ -97,10 +94,6 @@ export function createRoutingPlugin(options: RoutingOptions = {}): ServerPlugin<
     ],
     async onReady(ctx) {
       router!.protectOwnPaths(ctx.app.routes().map((route) => route.path));
-      // Proxied requests skip Express middleware: the same limits and headers are applied here.
-      router!.useRateLimiter(ctx.tryGet('rateLimit'));
-      const security = ctx.tryGet('security');
-      router!.useDefaultHeaders(security?.headers() ?? {}, security?.hsts());
       router!.usePrivateCookies(ctx.app.adminGuard()?.privateCookies ?? []);
       for (const mounted of statics) await mounted.plugin.onReady?.(mounted.context);
     },

@@ -4,14 +4,14 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { HttpError } from '../../core/errors.js';
 import { problemBody, sendProblem, writeRawProblem } from '../../core/problem.js';
-import { requestIdOf } from '../../core/request-log.js';
-import type { RateLimiter } from '../rate-limit/index.js';
+import { redactUrl } from '../../core/redact-url.js';
+import type { EdgeExchange, EdgePipeline, EdgeRoute } from '../../core/edge.js';
 import type { ProxyRouteConfig, RouteConfig, RoutingConfig } from './config.js';
 import { CorsPolicy } from './cors.js';
 import type { ClientAddresses } from '../../core/client-address.js';
-import { logWhenDone, requestLoggers, type RequestLoggers } from '../../core/request-log.js';
+import { logWhenDone, requestIdOf, requestLoggers, type RequestLoggers } from '../../core/request-log.js';
 import type { RequestLogExtras } from './log.js';
-import { bySpecificity, compileMatch, joinPath, normaliseTarget, type PathMatcher } from './path.js';
+import { bySpecificity, compileMatch, joinPath, normaliseTarget, type PathMatcher } from '../../core/path.js';
 import { forward } from './proxy.js';
 import type { Upstream, UpstreamHealth, UpstreamRegistry } from './upstream.js';
 import { forwardUpgrade } from './websocket.js';
@@ -30,18 +30,6 @@ export interface RouteInfo {
   health?: UpstreamHealth;
 }
 
-/** The proxy route a guarded request matched, and the upstream it is about to go to. */
-export interface GuardedRoute {
-  id: string;
-  target: string;
-}
-
-/**
- * Runs before a request is proxied (proxied requests skip Express middleware); returns true when
- * it answered (a rate limit, a wake-up hold). `req.url` is already normalised.
- */
-export type ProxyGuard = (req: IncomingMessage, res: ServerResponse, route: GuardedRoute) => boolean;
-
 /**
  * The routing service (`ctx.get('routing')`), used by the traffic plugin to switch targets.
  * @example router.setTarget('api', 'http://127.0.0.1:3102') // new requests only; in-flight ones finish
@@ -50,8 +38,6 @@ export interface Router {
   routes(): RouteInfo[];
   /** Points a proxy route (by id or match) at a new upstream, atomically. */
   setTarget(routeIdOrMatch: string, target: string): void;
-  /** Adds a check run before each proxied request, in the order added. */
-  addGuard(guard: ProxyGuard): void;
 }
 
 interface CompiledRoute {
@@ -83,14 +69,8 @@ export class GatewayRouter implements Router {
   private readonly table: CompiledRoute[];
   private readonly cors?: CorsPolicy;
   private privateCookies: readonly string[] = [];
-  private readonly guards: ProxyGuard[] = [];
   private readonly tunnels = new Set<Duplex>();
   private readonly requestLog: RequestLoggers;
-  private rateLimiter?: RateLimiter;
-  /** Flat `[name, value, ...]`, lower-case names: added to answers that do not set them. */
-  private defaultHeaders: string[] = [];
-  /** The same with Strict-Transport-Security, for requests that arrived over TLS. */
-  private tlsDefaultHeaders: string[] = [];
   /** Paths of the app's own routes (`/api/routing/routes`, ...), which proxy routes never shadow. */
   private ownPaths?: RegExp;
 
@@ -100,6 +80,8 @@ export class GatewayRouter implements Router {
     private readonly logger: Logger,
     /** The app's one trustProxy: who the client is, whether it came over TLS. */
     private readonly trusted: ClientAddresses,
+    /** The app's edge pipeline: rate limits, guards and headers are hooks the router never names. */
+    private readonly edge: EdgePipeline,
   ) {
     this.table = config.routes
       .map((route) => {
@@ -152,31 +134,9 @@ export class GatewayRouter implements Router {
     this.logger.info({ route: route.id, from: previous.target, to: target }, 'route target switched');
   }
 
-  addGuard(guard: ProxyGuard): void {
-    this.guards.push(guard);
-  }
-
-  /** Proxied requests skip Express, so the rate-limit plugin's limits are applied here. */
   /** Cookies of the gateway's own (the admin guard's session) are stripped from proxied requests. */
   usePrivateCookies(names: readonly string[]): void {
     this.privateCookies = names;
-  }
-
-  useRateLimiter(limiter: RateLimiter | undefined): void {
-    this.rateLimiter = limiter;
-  }
-
-  /**
-   * Headers every gateway answer carries unless the upstream set its own (security headers);
-   * `hsts` only on answers to requests that arrived over TLS.
-   */
-  useDefaultHeaders(headers: Record<string, string>, hsts?: string): void {
-    this.defaultHeaders = Object.entries(headers).flatMap(([name, value]) => [name.toLowerCase(), value]);
-    this.tlsDefaultHeaders = hsts === undefined ? this.defaultHeaders : [...this.defaultHeaders, 'strict-transport-security', hsts];
-  }
-
-  private defaultHeadersFor(req: IncomingMessage): string[] {
-    return this.tlsDefaultHeaders !== this.defaultHeaders && this.trusted.secure(req) ? this.tlsDefaultHeaders : this.defaultHeaders;
   }
 
   /** Called once the app's routes are mounted. */
@@ -202,20 +162,27 @@ export class GatewayRouter implements Router {
     const target = normaliseTarget(url);
     if ('error' in target) {
       if (url.charCodeAt(0) !== 47) return false; // `*` or absolute-form: Express answers
-      this.answer(req, res, 400, 'ROUTING_INVALID_PATH', `The request path is ambiguous: ${target.error}.`);
+      this.answer(this.exchange(req, res, url, undefined), 400, 'ROUTING_INVALID_PATH', `The request path is ambiguous: ${target.error}.`);
       return true;
     }
     let { path } = target;
     if (path.length + target.query.length !== url.length) req.url = path + target.query;
     let route = this.find(path);
-    if (route?.kind === 'redirect') return this.redirect(req, res, route, path, target.query);
+    if (route?.kind === 'redirect') {
+      const config = route.config as { redirect: string; status: number };
+      const location = substitute(config.redirect, route.matcher, path) + target.query;
+      const exchange = this.exchange(req, res, path, route);
+      this.edge.run(exchange, () => this.answer(exchange, config.status, '', '', ['location', location]), (error) => this.failed(exchange, error));
+      return true;
+    }
     if (route?.kind === 'rewrite') {
       path = substitute((route.config as { rewrite: string }).rewrite, route.matcher, path);
       req.url = path + target.query;
       route = this.find(path, true);
     }
     if (this.cors && CorsPolicy.isPreflight(req)) {
-      this.answer(req, res, 204, '', '', this.cors.preflightHeaders(req));
+      const exchange = this.exchange(req, res, path, route);
+      this.edge.run(exchange, () => this.answer(exchange, 204, '', '', this.cors!.preflightHeaders(req)), (error) => this.failed(exchange, error));
       return true;
     }
     if (route?.kind !== 'proxy' || this.ownPaths?.test(path)) {
@@ -227,64 +194,56 @@ export class GatewayRouter implements Router {
     }
     // Ambiguous framing and duplicate Host headers were refused by the core server already.
     const config = route.config as ProxyRouteConfig;
-    const requestId = requestIdOf(req);
     const log: RequestLogExtras = { route: route.id };
-    logWhenDone(this.requestLog, req, res, requestId, req.url!, log);
+    const exchange = this.exchange(req, res, path, route, log);
     const matched = route;
     const forwardedPath = config.stripPrefix ? matched.matcher.rest(path) : path;
-    if (this.rateLimiter?.ruleFor(req) === undefined) {
-      this.proceed(req, res, matched, requestId, forwardedPath, target.query, log, false);
-      return true;
-    }
-    this.limitThen(req, res, requestId, () => this.proceed(req, res, matched, requestId, forwardedPath, target.query, log, true));
+    this.edge.run(exchange, () => this.proceed(exchange, matched, forwardedPath, target.query, log), (error) => this.failed(exchange, error));
     return true;
   };
 
   /**
-   * Runs `proceed` once the rate limiter lets the request through. Over the limit the limiter
-   * answers 429 itself, with the request id the kernel's requests would carry.
+   * The request id and the one request line (the core's own identify step), then what every
+   * hook sees: the path normalised once and the route matched once.
    */
-  private limitThen(req: IncomingMessage, res: ServerResponse, requestId: string, proceed: () => void): void {
-    (req as IncomingMessage & { id?: string }).id = requestId;
-    res.setHeader('x-request-id', requestId);
-    this.rateLimiter!.check(req, res).then(
-      (allowed) => {
-        if (allowed && !res.destroyed) proceed();
-      },
-      () => res.destroy(),
-    );
+  private exchange(req: IncomingMessage, res: ServerResponse, path: string, route: CompiledRoute | undefined, log?: RequestLogExtras, upgrade = false): EdgeExchange {
+    const requestId = requestIdOf(req);
+    if (!upgrade) logWhenDone(this.requestLog, req, res, requestId, req.url ?? '/', log);
+    const edgeRoute: EdgeRoute | undefined = route && { id: route.id, plane: 'data', target: route.upstream?.target };
+    if (this.edge.has('proxy')) {
+      // Hooks that answer (a 429) answer with the id the kernel's requests carry.
+      (req as IncomingMessage & { id?: string }).id = requestId;
+      res.setHeader('x-request-id', requestId);
+    }
+    return { req, res, lane: 'proxy', upgrade, path, route: edgeRoute, requestId, defaultHeaders: [] };
   }
 
-  /** Guards, then the upstream; the route's upstream is read once, so a switch never splits a request. */
-  private proceed(
-    req: IncomingMessage,
-    res: ServerResponse,
-    route: CompiledRoute,
-    requestId: string,
-    path: string,
-    query: string,
-    log: RequestLogExtras,
-    headersPreset: boolean,
-  ): void {
+  /** A hook that threw: the request ends with a 500 problem, the error in the log. */
+  private failed(exchange: EdgeExchange, error: unknown): void {
+    this.logger.error({ err: error, requestId: exchange.requestId, url: redactUrl(exchange.req.url ?? '/') }, 'edge hook failed');
+    if (exchange.res.headersSent) exchange.res.destroy();
+    else this.answer(exchange, 500, 'ROUTING_EDGE_FAILED', 'The gateway could not process the request.');
+  }
+
+  /** Then the upstream; the route's upstream is read once, so a switch never splits a request. */
+  private proceed(exchange: EdgeExchange, route: CompiledRoute, path: string, query: string, log: RequestLogExtras): void {
+    const { req, res } = exchange;
     const upstream = route.upstream!;
     log.upstream = upstream.target;
-    if (this.guards.length > 0) {
-      const guarded = { id: route.id, target: upstream.target };
-      for (let index = 0; index < this.guards.length; index++) if (this.guards[index](req, res, guarded)) return;
-    }
     forward({
       req,
       res,
-      requestId,
+      requestId: exchange.requestId,
       route: route.config as ProxyRouteConfig,
       upstream,
       path: joinPath(upstream.basePath, path) + query,
       extraHeaders: this.cors ? this.cors.responseHeaders(req) : [],
-      defaultHeaders: this.defaultHeadersFor(req),
+      defaultHeaders: exchange.defaultHeaders,
       trusted: this.trusted,
       privateCookies: this.privateCookies,
       log,
-      headersPreset: headersPreset || this.guards.length > 0,
+      // A hook may have set headers on the response already (a rate limit's RateLimit headers).
+      headersPreset: this.edge.has('proxy'),
     });
   }
 
@@ -304,22 +263,24 @@ export class GatewayRouter implements Router {
     const route = this.find(target.path, true);
     if (route?.kind !== 'proxy' || !(route.config as ProxyRouteConfig).ws) return false;
     const config = route.config as ProxyRouteConfig;
-    const upstream = route.upstream!;
-    const requestId = requestIdOf(req);
     const origin = req.headers.origin;
     if (origin !== undefined && !this.cors?.allows(origin) && !sameOrigin(origin, req.headers.host)) {
       // Browsers neither preflight WebSockets nor apply CORS to them: a foreign page is refused here.
-      writeRawProblem(socket, 403, 'ROUTING_ORIGIN_FORBIDDEN', 'This origin may not open WebSockets here.', requestId, req.url);
+      writeRawProblem(socket, 403, 'ROUTING_ORIGIN_FORBIDDEN', 'This origin may not open WebSockets here.', requestIdOf(req), req.url);
       return true;
     }
-    const path = joinPath(upstream.basePath, config.stripPrefix ? route.matcher.rest(target.path) : target.path) + target.query;
-    const proceed = () =>
+    const forwardedPath = config.stripPrefix ? route.matcher.rest(target.path) : target.path;
+    const proceed = (requestId: string) => {
+      // Read at the last moment, as for requests: a switch while a hook waited is honoured.
+      const upstream = route.upstream!;
+      const path = joinPath(upstream.basePath, forwardedPath) + target.query;
       forwardUpgrade({ req, socket, head, requestId, route: config, upstream, path, trusted: this.trusted, privateCookies: this.privateCookies, logger: this.logger, tunnels: this.tunnels });
-    if (this.rateLimiter?.ruleFor(req) === undefined) {
-      proceed();
+    };
+    if (!this.edge.has('proxy')) {
+      proceed(requestIdOf(req));
       return true;
     }
-    // An upgrade counts against the same limits as a request: the limiter answers through an
+    // An upgrade goes through the same hooks as a request (limits, guards): a hook answers with an
     // ordinary response on the socket (429 problem+json), and the socket is handed back to the
     // tunnel when the upgrade may go on.
     const res = new ServerResponse(req);
@@ -327,31 +288,27 @@ export class GatewayRouter implements Router {
     res.assignSocket(socket as Socket);
     res.once('finish', () => socket.end());
     socket.on('error', () => socket.destroy());
-    this.limitThen(req, res, requestId, () => {
-      res.removeAllListeners('finish');
-      res.detachSocket(socket as Socket);
-      if (!socket.destroyed) proceed();
-    });
+    const exchange = this.exchange(req, res, target.path, route, undefined, true);
+    this.edge.run(
+      exchange,
+      () => {
+        res.removeAllListeners('finish');
+        res.detachSocket(socket as Socket);
+        if (!socket.destroyed) proceed(exchange.requestId);
+      },
+      (error) => this.failed(exchange, error),
+    );
     return true;
   };
 
-  private redirect(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, path: string, query: string): true {
-    const config = route.config as { redirect: string; status: number };
-    const location = substitute(config.redirect, route.matcher, path) + query;
-    this.answer(req, res, config.status, '', '', ['location', location]);
-    return true;
-  }
-
-  /** A complete answer from the gateway itself, with request id and log line. */
-  private answer(req: IncomingMessage, res: ServerResponse, status: number, code: string, detail: string, headers: string[] = []): void {
-    const requestId = requestIdOf(req);
-    logWhenDone(this.requestLog, req, res, requestId, req.url ?? '/');
+  /** A complete answer from the gateway itself (its request line is already on its way). */
+  private answer(exchange: EdgeExchange, status: number, code: string, detail: string, headers: string[] = []): void {
+    const { req, res, requestId, defaultHeaders } = exchange;
     const extra: Record<string, string> = { 'x-request-id': requestId };
-    const defaults = this.defaultHeadersFor(req);
-    for (let index = 0; index < defaults.length; index += 2) extra[defaults[index]] = defaults[index + 1];
+    for (let index = 0; index < defaultHeaders.length; index += 2) extra[defaultHeaders[index]] = defaultHeaders[index + 1];
     for (let index = 0; index < headers.length; index += 2) extra[headers[index]] = headers[index + 1];
     if (status >= 400) {
-      sendProblem(res, problemBody(status, code, detail, { instance: req.url, requestId }), extra);
+      sendProblem(res, problemBody(status, code, detail, { instance: redactUrl(req.url ?? '/'), requestId }), extra);
       return;
     }
     res.writeHead(status, { ...extra, 'content-length': '0' });

@@ -225,15 +225,19 @@ describe('static routes and guards', () => {
     expect(app.context.services.has('static')).toBe(true);
   });
 
-  it('runs guards before proxying, with the matched route, and lets them answer', async () => {
+  it('runs edge guards before proxying, with the matched route, and lets them answer', async () => {
     const service = await upstream();
     const { url, app } = await gateway({ routes: [{ id: 'api', match: '/api/*', target: service.url, health: false }] });
     const seen: unknown[] = [];
-    app.context.services.get('routing').addGuard((req, res, route) => {
-      seen.push({ url: req.url, ...route });
-      if (req.url !== '/api/blocked') return false;
-      res.writeHead(429).end();
-      return true;
+    app.context.edge.add({
+      name: 'test-guard',
+      phase: 'guard',
+      run: ({ req, res, route }) => {
+        seen.push({ url: req.url, id: route?.id, target: route?.target });
+        if (req.url !== '/api/blocked') return false;
+        res.writeHead(429).end();
+        return true;
+      },
     });
     expect((await fetch(`${url}/api/blocked`)).status).toBe(429);
     expect((await fetch(`${url}/api/./open`)).status).toBe(200);

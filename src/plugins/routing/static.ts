@@ -2,7 +2,7 @@ import { createPluginContext, type PluginContext } from '../../core/context.js';
 import { HttpError } from '../../core/errors.js';
 import type { MiddlewareDefinition, RouteDefinition, ServerPlugin } from '../../core/plugin.js';
 import type { RouteConfig } from './config.js';
-import { compileMatch } from './path.js';
+import { compileMatch } from '../../core/path.js';
 
 type StaticRouteConfig = Extract<RouteConfig, { static: string }>;
 

@@ -76,20 +76,20 @@ export function createSecurityPlugin(options: SecurityPluginOptions = {}): Serve
     onInit(ctx) {
       const { headers, hsts } = ctx.config;
       ctx.provide('security', { headers: () => ({ ...headers }), hsts: () => hsts });
-    },
-    middleware: (ctx) => {
-      const entries = Object.entries(ctx.config.headers);
-      const hsts = ctx.config.hsts;
-      return [
-        {
-          handler: (req, res, next) => {
-            for (let index = 0; index < entries.length; index++) res.setHeader(entries[index][0], entries[index][1]);
-            // `req.secure`: TLS on this socket, or X-Forwarded-Proto from a proxy under `trust proxy`.
-            if (hsts !== undefined && req.secure) res.setHeader(HSTS, hsts);
-            next();
-          },
+      // Flat lists computed once: every answer, and answers to requests that arrived over TLS.
+      const plain = Object.entries(headers).flatMap(([name, value]) => [name.toLowerCase(), value]);
+      const overTls = hsts === undefined ? plain : [...plain, HSTS, hsts];
+      const clients = ctx.app.clients;
+      ctx.app.edge.add({
+        name: 'security',
+        phase: 'headers',
+        run(exchange) {
+          // TLS on this socket, or X-Forwarded-Proto from a proxy under the app's trustProxy.
+          const list = overTls !== plain && clients.secure(exchange.req) ? overTls : plain;
+          exchange.defaultHeaders.push(...list);
+          return false;
         },
-      ];
+      });
     },
   };
 }

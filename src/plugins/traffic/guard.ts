@@ -1,6 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ProxyGuard, Router } from '../routing/index.js';
-import { bySpecificity, compileMatch, type PathMatcher } from '../routing/path.js';
+import type { EdgeExchange, EdgeHook } from '../../core/edge.js';
+import type { Router } from '../routing/index.js';
 import { forwardAfterWake, unavailable } from './dev-wake.js';
 import type { ServiceController } from './controller.js';
 
@@ -13,35 +12,27 @@ export interface GuardedService {
 }
 
 /**
- * A routing guard that sees every proxied request: it counts each answer against the slot it
- * was routed to (the 5xx rate behind automatic rollback), notes activity for dev slots, and
- * holds requests for a sleeping dev slot until it is up (bounded; then 503).
+ * The traffic plugin's edge hook (guard phase, proxy lane): it sees every proxied request and
+ * WebSocket upgrade with the route the router matched, counts each answer against the slot it
+ * was routed to (the 5xx rate behind automatic rollback), notes activity for dev slots, and holds
+ * requests for a sleeping dev slot until it is up (bounded; then 503).
  */
-export function createTrafficGuard(router: Router, services: readonly GuardedService[], now: () => number): ProxyGuard {
-  // The router answers with its most specific proxy route; so does this table.
-  const proxyRoutes = router
-    .routes()
-    .filter((route) => route.kind === 'proxy')
-    .map((route) => ({ id: route.id, match: route.match, matcher: compileMatch(route.match) }))
-    .sort((a, b) => bySpecificity(a.matcher, b.matcher));
+export function createTrafficGuard(router: Router, services: readonly GuardedService[], now: () => number): EdgeHook {
+  const proxyRoutes = router.routes().filter((route) => route.kind === 'proxy');
   const byRoute = new Map<string, GuardedService>();
   for (const service of services) {
     const route = proxyRoutes.find((entry) => entry.id === service.route) ?? proxyRoutes.find((entry) => entry.match === service.route);
     if (route) byRoute.set(route.id, service);
   }
-  const matchers: { id: string; matcher: PathMatcher }[] = proxyRoutes;
   const lastNoted = new Map<ServiceController, number>();
 
-  return (req: IncomingMessage, res: ServerResponse): boolean => {
-    const url = req.url ?? '/';
-    const query = url.indexOf('?');
-    const path = query === -1 ? url : url.slice(0, query);
-    const route = matchers.find((entry) => entry.matcher.test(path));
+  const run = ({ req, res, route, upgrade }: EdgeExchange): boolean | Promise<boolean> => {
     const service = route && byRoute.get(route.id);
     if (!service) return false;
     const { controller } = service;
     const slot = controller.routedSlot;
-    if (slot !== undefined) {
+    // An upgrade's answer is a tunnel, not a status to count against the slot.
+    if (slot !== undefined && !upgrade) {
       res.once('close', () => controller.responses.record(slot, res.writableFinished ? res.statusCode : 502, now()));
     }
     if (!service.dev) return false;
@@ -56,11 +47,14 @@ export function createTrafficGuard(router: Router, services: readonly GuardedSer
       void controller.dispatch({ type: 'request' }).catch(() => undefined);
     }
     if (serving) return false;
-    void controller.whenServing(service.wakeTimeout).then((ready) => {
+    return controller.whenServing(service.wakeTimeout).then((ready) => {
       const target = controller.state.slots.find((entry) => entry.state === 'dev')?.target;
+      // A woken upgrade goes on through the pipeline to the route, which now points at the slot.
+      if (ready && target && upgrade) return false;
       if (ready && target) forwardAfterWake(req, res, target, service.wakeTimeout);
       else unavailable(req, res, 503, 'TRAFFIC_SERVICE_WAKING', `${controller.name} is starting; try again shortly.`, Math.ceil(service.wakeTimeout / 1000));
+      return true;
     });
-    return true;
   };
+  return { name: 'traffic', phase: 'guard', lanes: ['proxy'], run };
 }

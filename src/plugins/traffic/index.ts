@@ -131,7 +131,7 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
       orchestrator.onExit((ref, message) => managed.get(ref.service)?.controller.exited(ref.slot, message));
       traffic = new Traffic(managed, orchestrator, now);
       ctx.provide('traffic', traffic);
-      router.addGuard(
+      ctx.app.edge.add(
         createTrafficGuard(
           router,
           config.services.map((service) => ({ controller: managed.get(service.name)!.controller, route: routes.get(service.name)!, dev: service.dev, wakeTimeout: service.wakeTimeout })),

@@ -1,0 +1,116 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RoutePlane } from './plugin.js';
+
+/**
+ * The phases of the edge pipeline, in the order they run. Each cross-cutting step is a hook its
+ * own plugin registers in one of them (`ctx.app.addEdgeHook`); the router knows none of them.
+ * - `identify`: who is calling at the network level (the request id, the client address and the
+ *   one request line are the core's own, before any hook);
+ * - `authenticate`: who the user is (session, bearer token, API key);
+ * - `limit`: rate limits, after identity so that limits can be per user;
+ * - `guard`: what may pass (the traffic plugin's guards; admin routes add the admin guard);
+ * - `headers`: what every answer carries (security headers).
+ */
+export const EDGE_PHASES = ['identify', 'authenticate', 'limit', 'guard', 'headers'] as const;
+export type EdgePhase = (typeof EDGE_PHASES)[number];
+
+/** Which way a request is answered: proxied by the gateway (raw lane), or by an Express route. */
+export type EdgeLane = 'proxy' | 'express';
+
+/** The route a request matched, once, before any hook runs. */
+export interface EdgeRoute {
+  /** The routing plugin's route id (proxy lane), or the kernel's name for the Express lane. */
+  id: string;
+  plane: RoutePlane;
+  /** Proxy lane: the upstream the route points at as the request is matched. */
+  target?: string;
+}
+
+/** One request (or WebSocket upgrade) on its way through the pipeline. */
+export interface EdgeExchange {
+  readonly req: IncomingMessage;
+  /** For an upgrade, an HTTP response written on the raw socket: a hook answers as usual. */
+  readonly res: ServerResponse;
+  readonly lane: EdgeLane;
+  readonly upgrade: boolean;
+  /** The path, normalised once (see `normaliseTarget`); every hook matches on it. */
+  readonly path: string;
+  /** The matched route (proxy lane), or undefined in the Express lane, where Express matches. */
+  readonly route: EdgeRoute | undefined;
+  readonly requestId: string;
+  /**
+   * Headers for the answer unless its handler or upstream sets its own, as a flat
+   * `[name, value, ...]` list (the security headers): a `headers` hook appends to it.
+   */
+  readonly defaultHeaders: string[];
+}
+
+/** True when the hook answered the request (nothing later runs); a promise for async hooks. */
+export type EdgeOutcome = boolean | Promise<boolean>;
+
+export interface EdgeHook {
+  /** Names the hook in errors and tests (`rate-limit`, `traffic`). */
+  name: string;
+  phase: EdgePhase;
+  /** Which lanes the hook runs in. Default both. */
+  lanes?: readonly EdgeLane[];
+  run(exchange: EdgeExchange): EdgeOutcome;
+}
+
+const PHASE_ORDER = new Map<EdgePhase, number>(EDGE_PHASES.map((phase, index) => [phase, index]));
+
+/**
+ * The hooks of one app, sorted by phase (registration order within a phase), run for each
+ * request of either lane. Synchronous hooks run without a promise or a microtask; the pipeline
+ * waits only for a hook that returns a promise.
+ */
+export class EdgePipeline {
+  private readonly byLane: Record<EdgeLane, EdgeHook[]> = { proxy: [], express: [] };
+
+  add(hook: EdgeHook): void {
+    if (!PHASE_ORDER.has(hook.phase)) {
+      throw new TypeError(`Edge hook "${hook.name}": phase "${hook.phase}" is not one of ${EDGE_PHASES.join(', ')}.`);
+    }
+    for (const lane of hook.lanes ?? (['proxy', 'express'] as const)) {
+      const list = this.byLane[lane];
+      list.push(hook);
+      // Stable: hooks of one phase keep the order they were added in.
+      list.sort((a, b) => PHASE_ORDER.get(a.phase)! - PHASE_ORDER.get(b.phase)!);
+    }
+  }
+
+  /** Whether any hook runs in the lane (a lane with none skips building an exchange's extras). */
+  has(lane: EdgeLane): boolean {
+    return this.byLane[lane].length > 0;
+  }
+
+  /**
+   * Runs the lane's hooks in order, then `proceed` unless one answered. A hook that throws or
+   * rejects ends the request through `fail`.
+   */
+  run(exchange: EdgeExchange, proceed: () => void, fail: (error: unknown) => void): void {
+    runFrom(this.byLane[exchange.lane], 0, exchange, proceed, fail);
+  }
+}
+
+function runFrom(hooks: readonly EdgeHook[], start: number, exchange: EdgeExchange, proceed: () => void, fail: (error: unknown) => void): void {
+  for (let index = start; index < hooks.length; index++) {
+    let outcome: EdgeOutcome;
+    try {
+      outcome = hooks[index].run(exchange);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    if (outcome === true) return;
+    if (outcome === false) continue;
+    outcome.then(
+      (answered) => {
+        if (!answered && !exchange.res.destroyed) runFrom(hooks, index + 1, exchange, proceed, fail);
+      },
+      fail,
+    );
+    return;
+  }
+  proceed();
+}
