@@ -62,4 +62,38 @@ describe('public surface', () => {
     expect(seen.size).toBeGreaterThan(pluginFolders.length);
     expect(offenders).toEqual([]);
   });
+
+  it('lets no plugin load another plugin\'s code at run time, but a companion it brings', () => {
+    // A plugin reaches another through its declared dependency and the service registry (types
+    // only); the one exception is a plugin it brings along as a companion, named here.
+    const companions: Record<string, string[]> = { routing: ['static'] };
+    const offenders: string[] = [];
+    for (const folder of pluginFolders) {
+      for (const file of sourceFiles(path.join(pluginsDir, folder))) {
+        for (const specifier of [...staticImports(file), ...dynamicImports(file)]) {
+          if (!specifier.startsWith('.')) continue;
+          const target = path.relative(pluginsDir, path.resolve(path.dirname(file), specifier));
+          const sibling = target.split(path.sep)[0];
+          if (target.startsWith('..') || sibling === folder || !pluginFolders.includes(sibling)) continue;
+          if (!(companions[folder] ?? []).includes(sibling)) offenders.push(`${path.relative(root, file)} loads ${specifier}`);
+        }
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
 });
+
+/** `import('...')` calls: code a file loads lazily. */
+function dynamicImports(file: string): string[] {
+  return [...readFileSync(file, 'utf8').matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)].map((match) => match[1]);
+}
+
+/** A plugin folder's own source, tests and test helpers left out. */
+function sourceFiles(directory: string): string[] {
+  return readdirSync(directory, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(directory, entry.name);
+    if (entry.isDirectory()) return entry.name === 'test-support' ? [] : sourceFiles(full);
+    return /\.tsx?$/.test(entry.name) && !/\.test\.tsx?$/.test(entry.name) ? [full] : [];
+  });
+}
+

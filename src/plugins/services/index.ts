@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { HttpError } from '../../core/errors.js';
 import { MANAGEMENT_TOKEN_ENV } from '../../core/management.js';
 import type { ServerPlugin } from '../../core/plugin.js';
-import { ProcessSupervisor, type SupervisedStatus } from './supervisor.js';
+import { ProcessSupervisor, type SupervisedStatus } from '../../core/supervisor.js';
 
-export { ProcessSupervisor } from './supervisor.js';
-export type { RestartPolicy, SupervisedState, SupervisedStatus, SupervisorOptions } from './supervisor.js';
+export { ProcessSupervisor } from '../../core/supervisor.js';
+export type { RestartPolicy, SupervisedState, SupervisedStatus, SupervisorOptions } from '../../core/supervisor.js';
 
 const restartSchema = z
   .object({

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { ProcessSupervisor } from '../../services/supervisor.js';
+import { ProcessSupervisor } from '../../../core/supervisor.js';
 import { fillTemplate, type ProcessOrchestratorConfig, type ReleaseCommand } from './options.js';
 import { slotKey, slotPorts } from './ports.js';
 import type { Orchestrator, ReleaseSpec, ServiceLayout, SlotRef, SlotRuntime } from './types.js';
