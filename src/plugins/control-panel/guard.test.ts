@@ -154,8 +154,10 @@ describe('password guard', () => {
     expect(hash).toMatch(/^scrypt:1024:8:1:[\w-]+:[\w-]+$/);
     vi.stubEnv('ADMIN_PASSWORD_HASH', hash);
     try {
-      const { base } = await start({ password: undefined });
+      const { base, logs } = await start({ password: undefined });
       expect((await fetch(`${base}/api/things`, { headers: { authorization: basic('admin', 'hashed password 1') } })).status).toBe(200);
+      // Made with a lower cost than today's default: it works, and the operator is told to renew it.
+      expect(logs.some((line) => line.level === 'warn' && String(line.msg).includes('lower scrypt cost'))).toBe(true);
       expect((await fetch(`${base}/api/things`, { headers: { authorization: basic('admin', 'hashed password 2') } })).status).toBe(401);
     } finally {
       vi.unstubAllEnvs();

@@ -2,7 +2,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { AdminGuard, PluginContext } from '../../core/context.js';
 import { HttpError } from '../../core/errors.js';
-import { createConstantTimeComparer, generateOneTimePassword, verifyPasswordHash } from './password.js';
+import { createConstantTimeComparer, generateOneTimePassword, isWeakerThanDefault, verifyPasswordHash } from './password.js';
 import { LoginLimiter, SessionStore, type PanelSession } from './sessions.js';
 
 /** Who a guarded request belongs to, as the panel shows it. */
@@ -196,6 +196,10 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
     privateCookies: [cookieName],
     init(context) {
       logger = context.logger;
+      if (options.passwordHash && isWeakerThanDefault(options.passwordHash)) {
+        // Still verified (the hash carries its own cost), but cheaper to guess than a new one.
+        context.logger.warn('ADMIN_PASSWORD_HASH was made with a lower scrypt cost than hashPassword() uses now; make a new one');
+      }
       if (password !== undefined || options.passwordHash !== undefined) return;
       if (process.env.NODE_ENV === 'production') {
         throw new Error(

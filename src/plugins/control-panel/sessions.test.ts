@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashPassword, passwordHashProblem, verifyPasswordHash } from './password.js';
+import { hashPassword, isWeakerThanDefault, passwordHashProblem, verifyPasswordHash } from './password.js';
 import { LoginLimiter, SessionStore } from './sessions.js';
 
 describe('SessionStore', () => {
@@ -74,6 +74,33 @@ describe('password hashes', () => {
   it('never matches a truncated hash whose key decodes to no bytes (any password would equal it)', async () => {
     const [scheme, n, r, p, salt] = (await hashPassword('s3cret value', { N: 1024 })).split(':');
     for (const key of ['A', 'AA']) expect(await verifyPasswordHash('anything at all', [scheme, n, r, p, salt, key].join(':'))).toBe(false);
+  });
+
+  it('hashes with the ASVS 5.0 scrypt cost by default and still verifies hashes made with an older, lower cost', async () => {
+    const hash = await hashPassword('s3cret value');
+    expect(hash).toMatch(/^scrypt:131072:8:1:[\w-]{22}:[\w-]{43}$/);
+    expect(await verifyPasswordHash('s3cret value', hash)).toBe(true);
+    expect(isWeakerThanDefault(hash)).toBe(false);
+    const older = await hashPassword('s3cret value', { N: 16_384 });
+    expect(await verifyPasswordHash('s3cret value', older)).toBe(true);
+    expect(await verifyPasswordHash('s3cret valuf', older)).toBe(false);
+    expect(isWeakerThanDefault(older)).toBe(true);
+  });
+
+  it('refuses hash parameters that would make one login allocate or compute without bound', async () => {
+    const [salt, key] = (await hashPassword('s3cret value', { N: 1024 })).split(':').slice(4);
+    const withCost = (cost: string) => `scrypt:${cost}:${salt}:${key}`;
+    // 128 * r * N: 2 GiB, and 16 MiB blocks times a billion lanes.
+    expect(passwordHashProblem(withCost('16:1048576:1'))).toMatch(/r of at most 32/);
+    expect(passwordHashProblem(withCost('1024:8:1000000000'))).toMatch(/p of at most 16/);
+    expect(passwordHashProblem(withCost('262144:16:1'))).toMatch(/MiB of memory/);
+    expect(passwordHashProblem(withCost('131072:8:16'))).toMatch(/N \* r \* p of at most/);
+    expect(passwordHashProblem(`scrypt:1024:8:1:${salt}:${'A'.repeat(200)}`)).toMatch(/key of at most 64 bytes/);
+    expect(passwordHashProblem(`scrypt:1024:8:1:${'A'.repeat(200)}:${key}`)).toMatch(/salt of 8 to 64 bytes/);
+    expect(await verifyPasswordHash('s3cret value', withCost('1024:8:1000000000'))).toBe(false);
+    // The bounds leave room for OWASP's equivalent settings and one step up.
+    for (const cost of ['262144:8:1', '65536:8:2', '8192:8:10']) expect(passwordHashProblem(withCost(cost))).toBeUndefined();
+    await expect(hashPassword('s3cret value', { p: 1_000 })).rejects.toThrow(/p of at most 16/);
   });
 
   it('explains what is wrong with a hash that was not made by hashPassword()', async () => {
