@@ -82,12 +82,20 @@ function clientOf(req: Request): string {
  */
 export function createPasswordGuard(options: PasswordGuardOptions): ControlPanelGuard {
   const cookieName = options.cookieName ?? 'cpanel_session';
-  const sessions = new SessionStore({ secret: options.sessionSecret, ttl: options.sessionTtl, maxSessions: options.maxSessions, now: options.now });
+  let logger: PluginContext<unknown>['logger'] | undefined;
+  const sessions = new SessionStore({
+    secret: options.sessionSecret,
+    ttl: options.sessionTtl,
+    maxSessions: options.maxSessions,
+    now: options.now,
+    onListenerError: (error) => logger?.error({ err: error }, 'a control panel session-end listener failed'),
+  });
   const limiter = new LoginLimiter({ ...options.loginRateLimit, now: options.now });
   const same = createConstantTimeComparer();
   const attached = new WeakMap<Request, GuardSession>();
+  /** The session id a request was let in with (absent for Basic credentials, which have none). */
+  const sessionIds = new WeakMap<Request, string>();
   let password = options.password;
-  let logger: PluginContext<unknown>['logger'] | undefined;
 
   const verify = async (user: string, given: string): Promise<boolean> => {
     const userMatches = same(user, options.user);
@@ -138,6 +146,7 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
           }
         }
         attached.set(req, toGuardSession(session));
+        sessionIds.set(req, session.id);
         return next();
       }
       // Basic credentials serve scripts (curl). Browsers never hold them as ambient credentials
@@ -181,7 +190,7 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
 
   const logout: RequestHandler = (req, res) => {
     const session = sessions.fromCookie(cookieOf(req, cookieName));
-    if (session) sessions.delete(session.id);
+    if (session) sessions.end(session.id, 'logout');
     setCookie(req, res, '', 0);
     res.status(204).end();
   };
@@ -193,6 +202,10 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
     logout,
     session: (req) => attached.get(req),
     identify: (req) => attached.get(req)?.user,
+    onSessionEnd(req, listener) {
+      const id = sessionIds.get(req);
+      return id === undefined ? () => undefined : sessions.onEnd(id, listener);
+    },
     privateCookies: [cookieName],
     init(context) {
       logger = context.logger;

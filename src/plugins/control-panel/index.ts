@@ -56,7 +56,13 @@ export function createControlPanelPlugin(options: ControlPanelOptions = {}): Ser
       const current = guard;
       // A replacement guard without identify still names its session's user as the actor.
       const identify = (req: Request) => current.identify?.(req) ?? current.session(req)?.user;
-      ctx.app.setAdminGuard({ name: current.name, middleware: current.middleware, identify, privateCookies: current.privateCookies });
+      ctx.app.setAdminGuard({
+        name: current.name,
+        middleware: current.middleware,
+        identify,
+        privateCookies: current.privateCookies,
+        onSessionEnd: current.onSessionEnd?.bind(current),
+      });
       ctx.logger.info({ mountPath: config.mountPath, guard: guard.name }, 'control panel ready');
     },
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { hashPassword, isWeakerThanDefault, passwordHashProblem, verifyPasswordHash } from './password.js';
 import { LoginLimiter, SessionStore } from './sessions.js';
 
@@ -32,6 +32,68 @@ describe('SessionStore', () => {
     expect(one.fromCookie(`${id}.${foreignSignature}`)).toBeUndefined();
     expect(one.fromCookie(id)).toBeUndefined();
     expect(one.fromCookie(one.cookieValue(session))?.user).toBe('a');
+  });
+});
+
+describe('SessionStore end listeners', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('arms one expiry timer per watched session, only while someone listens', () => {
+    vi.useFakeTimers();
+    const store = new SessionStore({ ttl: 60_000, maxSessions: 10 });
+    const session = store.create('a');
+    expect(vi.getTimerCount()).toBe(0);
+    const reasons: string[] = [];
+    const stopFirst = store.onEnd(session.id, (reason) => reasons.push(`first ${reason}`));
+    const stopSecond = store.onEnd(session.id, (reason) => reasons.push(`second ${reason}`));
+    expect(vi.getTimerCount()).toBe(1);
+    stopFirst();
+    expect(vi.getTimerCount()).toBe(1);
+    stopSecond();
+    expect(vi.getTimerCount()).toBe(0);
+
+    store.onEnd(session.id, (reason) => reasons.push(`third ${reason}`));
+    vi.advanceTimersByTime(59_999);
+    expect(reasons).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(reasons).toEqual(['third expired']);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(store.fromCookie(store.cookieValue(session))).toBeUndefined();
+  });
+
+  it('does not fire early for a lifetime beyond what one setTimeout can wait (about 24.8 days)', () => {
+    vi.useFakeTimers();
+    const day = 86_400_000;
+    const store = new SessionStore({ ttl: 30 * day, maxSessions: 10 });
+    const session = store.create('a');
+    const reasons: string[] = [];
+    store.onEnd(session.id, (reason) => reasons.push(reason));
+    vi.advanceTimersByTime(29 * day);
+    expect(reasons).toEqual([]);
+    vi.advanceTimersByTime(day);
+    expect(reasons).toEqual(['expired']);
+  });
+
+  it('tells listeners why: logout, eviction by newer sessions; a listener that throws does not stop the others', async () => {
+    const errors: unknown[] = [];
+    const store = new SessionStore({ ttl: 60_000, maxSessions: 2, onListenerError: (error) => errors.push(error) });
+    const [first, second] = [store.create('a'), store.create('a')];
+    const reasons: string[] = [];
+    store.onEnd(first.id, () => {
+      throw new Error('listener failed');
+    });
+    store.onEnd(first.id, (reason) => reasons.push(`first ${reason}`));
+    store.onEnd(second.id, (reason) => reasons.push(`second ${reason}`));
+    store.create('a');
+    expect(reasons).toEqual(['first evicted']);
+    expect(errors).toHaveLength(1);
+    store.end(second.id, 'logout');
+    expect(reasons).toEqual(['first evicted', 'second logout']);
+    // Already ended: told at once (on a microtask), so a late registration cannot wait forever.
+    const late = await new Promise((resolve) => store.onEnd(second.id, resolve));
+    expect(late).toBe('expired');
   });
 });
 

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { SessionEndReason } from '../../core/context.js';
 
 export interface PanelSession {
   id: string;
@@ -9,6 +10,26 @@ export interface PanelSession {
   expiresAt: number;
 }
 
+export type SessionEndListener = (reason: SessionEndReason) => void;
+
+/** What a session's end is waiting on: its listeners, and the timer for its expiry while any listen. */
+interface EndWatch {
+  listeners: Set<SessionEndListener>;
+  timer?: NodeJS.Timeout;
+}
+
+/** setTimeout fires at once beyond 2^31 - 1 ms (about 24.8 days); longer expiries re-arm. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+export interface SessionStoreOptions {
+  secret?: string;
+  ttl: number;
+  maxSessions: number;
+  now?: () => number;
+  /** Told when a session-end listener throws; the other listeners still run. */
+  onListenerError?: (error: unknown) => void;
+}
+
 /**
  * Server-side sessions in memory, referenced by a signed cookie.
  *
@@ -16,14 +37,17 @@ export interface PanelSession {
  * (a stateless token stays valid until it expires), and the CSRF token lives beside the session.
  * The cost is that sessions do not survive a restart and are not shared between gateway
  * instances; an operator simply logs in again. The map is bounded by `maxSessions`.
+ *
+ * Whatever ends a session (logout, expiry, eviction) tells its end listeners, so responses
+ * opened with it (event streams) end with it. Expiry is found by one timer per session that
+ * has listeners, armed for its `expiresAt` and cleared when the last listener leaves.
  */
 export class SessionStore {
   private readonly sessions = new Map<string, PanelSession>();
+  private readonly watches = new Map<string, EndWatch>();
   private readonly key: Buffer;
 
-  constructor(
-    private readonly options: { secret?: string; ttl: number; maxSessions: number; now?: () => number },
-  ) {
+  constructor(private readonly options: SessionStoreOptions) {
     this.key = options.secret ? Buffer.from(options.secret) : randomBytes(32);
   }
 
@@ -34,8 +58,7 @@ export class SessionStore {
   create(user: string): PanelSession {
     this.sweep();
     while (this.sessions.size >= this.options.maxSessions) {
-      const oldest = this.sessions.keys().next().value as string;
-      this.sessions.delete(oldest);
+      this.end(this.sessions.keys().next().value as string, 'evicted');
     }
     const now = this.now();
     const session: PanelSession = {
@@ -66,14 +89,63 @@ export class SessionStore {
     const session = this.sessions.get(id);
     if (!session) return undefined;
     if (session.expiresAt <= this.now()) {
-      this.sessions.delete(id);
+      this.end(id, 'expired');
       return undefined;
     }
     return session;
   }
 
-  delete(id: string): void {
+  /** Ends a session: it is refused from now on, and its end listeners run. */
+  end(id: string, reason: SessionEndReason): void {
     this.sessions.delete(id);
+    const watch = this.watches.get(id);
+    if (!watch) return;
+    this.watches.delete(id);
+    clearTimeout(watch.timer);
+    for (const listener of [...watch.listeners]) {
+      try {
+        listener(reason);
+      } catch (error) {
+        this.options.onListenerError?.(error);
+      }
+    }
+  }
+
+  /**
+   * Calls `listener` once when the session ends, or soon (on a microtask) when it already has.
+   * Returns the function that removes it; the expiry timer goes with the last listener.
+   */
+  onEnd(id: string, listener: SessionEndListener): () => void {
+    const session = this.sessions.get(id);
+    if (!session || session.expiresAt <= this.now()) {
+      queueMicrotask(() => listener('expired'));
+      return () => undefined;
+    }
+    let watch = this.watches.get(id);
+    if (!watch) {
+      watch = { listeners: new Set() };
+      this.watches.set(id, watch);
+      this.armExpiry(session, watch);
+    }
+    const own = watch;
+    // Wrapped so the same function may be registered twice and removed once each.
+    const entry: SessionEndListener = (reason) => listener(reason);
+    own.listeners.add(entry);
+    return () => {
+      if (!own.listeners.delete(entry) || own.listeners.size > 0) return;
+      clearTimeout(own.timer);
+      if (this.watches.get(id) === own) this.watches.delete(id);
+    };
+  }
+
+  private armExpiry(session: PanelSession, watch: EndWatch): void {
+    const delay = Math.min(Math.max(session.expiresAt - this.now(), 0), MAX_TIMER_DELAY);
+    watch.timer = setTimeout(() => {
+      if (session.expiresAt <= this.now()) this.end(session.id, 'expired');
+      else this.armExpiry(session, watch);
+    }, delay);
+    // An open stream keeps the process alive on its own; its expiry timer need not.
+    watch.timer.unref();
   }
 
   get size(): number {
@@ -86,7 +158,7 @@ export class SessionStore {
 
   private sweep(): void {
     const now = this.now();
-    for (const [id, session] of this.sessions) if (session.expiresAt <= now) this.sessions.delete(id);
+    for (const [id, session] of this.sessions) if (session.expiresAt <= now) this.end(id, 'expired');
   }
 }
 
