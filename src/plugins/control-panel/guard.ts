@@ -8,9 +8,21 @@ import { LoginLimiter, SessionStore, type PanelSession } from './sessions.js';
 /** Who a guarded request belongs to, as the panel shows it. */
 export interface GuardSession {
   user: string;
+  /** The session's public id, as `sessions()` lists it (not the secret its cookie carries). */
+  id?: string;
   /** The token the UI sends as `x-csrf-token` on state-changing calls. */
   csrfToken?: string;
   expiresAt?: string;
+}
+
+/** One session of a user as `GET <mount>/api/sessions` lists it: nothing in it lets anyone use the session. */
+export interface SessionInfo {
+  id: string;
+  createdAt: string;
+  expiresAt: string;
+  /** The client address the login came from. */
+  client?: string;
+  userAgent?: string;
 }
 
 /**
@@ -28,6 +40,13 @@ export interface ControlPanelGuard extends AdminGuard {
   session(req: Request): GuardSession | undefined;
   /** Called from the panel's onInit. */
   init?(context: PluginContext<unknown>): void | Promise<void>;
+  /** The live sessions of `user`, oldest first. */
+  sessions?(user: string): SessionInfo[];
+  /**
+   * Ends every session of `user` except the one whose id is `keep`: each is refused from then
+   * on and what was opened with it (log streams) closes. Returns how many ended.
+   */
+  revokeSessions?(user: string, options?: { keep?: string }): number;
 }
 
 export interface PasswordGuardOptions {
@@ -131,6 +150,7 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
 
   const toGuardSession = (session: PanelSession): GuardSession => ({
     user: session.user,
+    id: session.handle,
     csrfToken: session.csrfToken,
     expiresAt: new Date(session.expiresAt).toISOString(),
   });
@@ -178,7 +198,7 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
         logger?.warn({ client, user: parsed.data.user }, 'control panel login failed');
         throw new HttpError(401, 'CPANEL_LOGIN_FAILED', 'Wrong user or password.');
       }
-      const session = sessions.create(options.user);
+      const session = sessions.create(options.user, { client, userAgent: req.headers['user-agent'] });
       setCookie(req, res, sessions.cookieValue(session), Math.floor(options.sessionTtl / 1000));
       logger?.info({ client, user: session.user }, 'control panel login');
       res.setHeader('cache-control', 'no-store');
@@ -205,6 +225,19 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
     onSessionEnd(req, listener) {
       const id = sessionIds.get(req);
       return id === undefined ? () => undefined : sessions.onEnd(id, listener);
+    },
+    sessions: (user) =>
+      sessions.ofUser(user).map((session) => ({
+        id: session.handle,
+        createdAt: new Date(session.createdAt).toISOString(),
+        expiresAt: new Date(session.expiresAt).toISOString(),
+        client: session.client,
+        userAgent: session.userAgent,
+      })),
+    revokeSessions(user, revoke = {}) {
+      const revoked = sessions.revoke(user, revoke.keep);
+      logger?.info({ user, revoked, kept: revoke.keep !== undefined }, 'control panel sessions revoked');
+      return revoked;
     },
     privateCookies: [cookieName],
     init(context) {

@@ -7,7 +7,7 @@ import { controlPanelEnv, controlPanelOptionsSchema, type ControlPanelConfig, ty
 import { defaultUiDir, loadUi } from './static.js';
 
 export type { Branding, ControlPanelConfig } from './options.js';
-export type { ControlPanelGuard, GuardSession, PasswordGuardOptions } from './guard.js';
+export type { ControlPanelGuard, GuardSession, PasswordGuardOptions, SessionInfo } from './guard.js';
 export type { PanelDescription } from './api.js';
 export { createPasswordGuard } from './guard.js';
 export { hashPassword, verifyPasswordHash } from './password.js';

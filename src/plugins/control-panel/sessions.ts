@@ -2,8 +2,14 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SessionEndReason } from '../../core/context.js';
 
 export interface PanelSession {
+  /** Secret: the cookie carries it (signed). Never listed or logged. */
   id: string;
+  /** Names the session in lists and revocations without giving away the id. */
+  handle: string;
   user: string;
+  /** Where the login came from, to tell sessions apart in a list. */
+  client?: string;
+  userAgent?: string;
   /** Sent back by the UI as `x-csrf-token` on every state-changing call. */
   csrfToken: string;
   createdAt: number;
@@ -17,6 +23,9 @@ interface EndWatch {
   listeners: Set<SessionEndListener>;
   timer?: NodeJS.Timeout;
 }
+
+/** A user agent is kept only to tell sessions apart; a long one is cut. */
+const MAX_USER_AGENT_LENGTH = 256;
 
 /** setTimeout fires at once beyond 2^31 - 1 ms (about 24.8 days); longer expiries re-arm. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
@@ -55,7 +64,7 @@ export class SessionStore {
     return this.options.now?.() ?? Date.now();
   }
 
-  create(user: string): PanelSession {
+  create(user: string, origin: { client?: string; userAgent?: string } = {}): PanelSession {
     this.sweep();
     while (this.sessions.size >= this.options.maxSessions) {
       this.end(this.sessions.keys().next().value as string, 'evicted');
@@ -63,7 +72,10 @@ export class SessionStore {
     const now = this.now();
     const session: PanelSession = {
       id: randomBytes(24).toString('base64url'),
+      handle: randomBytes(12).toString('base64url'),
       user,
+      client: origin.client,
+      userAgent: origin.userAgent?.slice(0, MAX_USER_AGENT_LENGTH),
       csrfToken: randomBytes(24).toString('base64url'),
       createdAt: now,
       expiresAt: now + this.options.ttl,
@@ -109,6 +121,23 @@ export class SessionStore {
         this.options.onListenerError?.(error);
       }
     }
+  }
+
+  /** The live sessions of `user`, oldest first. */
+  ofUser(user: string): PanelSession[] {
+    this.sweep();
+    return [...this.sessions.values()].filter((session) => session.user === user);
+  }
+
+  /** Ends every session of `user` except the one whose handle is `keep`; returns how many ended. */
+  revoke(user: string, keep?: string): number {
+    let revoked = 0;
+    for (const session of this.ofUser(user)) {
+      if (session.handle === keep) continue;
+      this.end(session.id, 'revoked');
+      revoked++;
+    }
+    return revoked;
   }
 
   /**

@@ -73,6 +73,25 @@ describe('a log stream ends with the session it was opened with', () => {
     expect(target.logs.stats().streams).toBe(0);
   });
 
+  it('ends at revocation: revoking the other sessions closes their streams and keeps the caller\'s', async () => {
+    const target = await startGuarded();
+    const [caller, other] = [await login(target.url, 'admin', PASSWORD), await login(target.url, 'admin', PASSWORD)];
+    const kept = await openStream(target, agent, '', { cookie: caller.cookie });
+    const revoked = [await openStream(target, agent, '', { cookie: other.cookie }), await openStream(target, agent, '?level=error', { cookie: other.cookie })];
+    const answer = await fetch(`${target.url}/cpanel/api/sessions/revoke`, {
+      method: 'POST',
+      headers: { cookie: caller.cookie, 'x-csrf-token': caller.csrfToken, 'content-type': 'application/json' },
+      body: JSON.stringify({ keepCurrent: true }),
+    });
+    expect(await answer.json()).toEqual({ revoked: 1 });
+    await waitFor(() => revoked.every((stream) => stream.ended()), 'both streams of the revoked session to close', 1_000);
+    for (const stream of revoked) expect(stream.named).toEqual([{ event: 'session-ended', data: { reason: 'revoked' } }]);
+    await request(target, 'after-revoke');
+    await waitFor(() => kept.events.some((event) => event.requestId === 'after-revoke'), "the line on the caller's stream", 1_000);
+    expect(target.logs.stats().streams).toBe(1);
+    kept.close();
+  });
+
   it('leaves a stream opened with Basic credentials to the client (there is no session to end)', async () => {
     const target = await startGuarded();
     const session = await login(target.url, 'admin', PASSWORD);
