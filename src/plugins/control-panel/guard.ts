@@ -2,6 +2,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { AdminGuard, PluginContext } from '../../core/context.js';
 import { HttpError } from '../../core/errors.js';
+import { GuardCookie } from './cookies.js';
 import { createConstantTimeComparer, generateOneTimePassword, isWeakerThanDefault, verifyPasswordHash } from './password.js';
 import { LoginLimiter, SessionStore, type PanelSession } from './sessions.js';
 
@@ -57,30 +58,13 @@ export interface PasswordGuardOptions {
   sessionTtl: number;
   maxSessions: number;
   loginRateLimit: { max: number; windowMs: number };
-  /** Name of the session cookie. Default `cpanel_session`. */
+  /** Name of the session cookie, `__Host-` prefixed over HTTPS. Default `cpanel_session`. */
   cookieName?: string;
   now?: () => number;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const loginBody = z.object({ user: z.string().max(256), password: z.string().max(1024) });
-
-function cookieOf(req: Request, name: string): string | undefined {
-  const header = req.headers.cookie;
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) {
-      // A malformed escape is no session (401), not a server error.
-      try {
-        return decodeURIComponent(part.slice(eq + 1).trim());
-      } catch {
-        return undefined;
-      }
-    }
-  }
-  return undefined;
-}
 
 function basicCredentials(req: Request): { user: string; password: string } | undefined {
   const header = req.headers.authorization;
@@ -100,7 +84,7 @@ function clientOf(req: Request): string {
  * @example createControlPanelPlugin({ guard: createPasswordGuard({ user: 'ops', password, sessionTtl: 3_600_000, maxSessions: 100, loginRateLimit: { max: 5, windowMs: 60_000 } }) })
  */
 export function createPasswordGuard(options: PasswordGuardOptions): ControlPanelGuard {
-  const cookieName = options.cookieName ?? 'cpanel_session';
+  const cookie = new GuardCookie(options.cookieName ?? 'cpanel_session');
   let logger: PluginContext<unknown>['logger'] | undefined;
   const sessions = new SessionStore({
     secret: options.sessionSecret,
@@ -143,10 +127,9 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
     return true;
   };
 
-  const setCookie = (req: Request, res: Response, value: string, maxAgeSeconds: number) => {
-    const secure = req.secure ? '; Secure' : '';
-    res.append('set-cookie', `${cookieName}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure}`);
-  };
+  /** The live sessions the request's cookies name: usually one, two when both cookie names hold one. */
+  const sessionsOf = (req: Request): PanelSession[] =>
+    cookie.values(req).flatMap((value) => sessions.fromCookie(value) ?? []);
 
   const toGuardSession = (session: PanelSession): GuardSession => ({
     user: session.user,
@@ -157,7 +140,7 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
 
   const middleware: RequestHandler = async (req, res, next) => {
     try {
-      const session = sessions.fromCookie(cookieOf(req, cookieName));
+      const [session] = sessionsOf(req);
       if (session) {
         if (!SAFE_METHODS.has(req.method)) {
           const token = req.headers['x-csrf-token'];
@@ -199,7 +182,7 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
         throw new HttpError(401, 'CPANEL_LOGIN_FAILED', 'Wrong user or password.');
       }
       const session = sessions.create(options.user, { client, userAgent: req.headers['user-agent'] });
-      setCookie(req, res, sessions.cookieValue(session), Math.floor(options.sessionTtl / 1000));
+      cookie.set(req, res, sessions.cookieValue(session), Math.floor(options.sessionTtl / 1000));
       logger?.info({ client, user: session.user }, 'control panel login');
       res.setHeader('cache-control', 'no-store');
       res.json(toGuardSession(session));
@@ -209,9 +192,8 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
   };
 
   const logout: RequestHandler = (req, res) => {
-    const session = sessions.fromCookie(cookieOf(req, cookieName));
-    if (session) sessions.end(session.id, 'logout');
-    setCookie(req, res, '', 0);
+    for (const session of sessionsOf(req)) sessions.end(session.id, 'logout');
+    cookie.clear(req, res);
     res.status(204).end();
   };
 
@@ -239,7 +221,7 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
       logger?.info({ user, revoked, kept: revoke.keep !== undefined }, 'control panel sessions revoked');
       return revoked;
     },
-    privateCookies: [cookieName],
+    privateCookies: cookie.names,
     init(context) {
       logger = context.logger;
       if (options.passwordHash && isWeakerThanDefault(options.passwordHash)) {
