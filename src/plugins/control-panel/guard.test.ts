@@ -41,7 +41,7 @@ describe('password guard', () => {
 
     const right = await fetch(`${base}/cpanel/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'admin', password: PASSWORD }) });
     expect(right.status).toBe(200);
-    const cookie = right.headers.get('set-cookie')!;
+    const cookie = right.headers.getSetCookie()[0];
     expect(cookie).toMatch(/^cpanel_session=[\w-]+\.[\w-]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=28800$/);
     expect(cookie).not.toContain('Secure');
 
@@ -70,16 +70,16 @@ describe('password guard', () => {
     const loginWith = (base: string, headers: Record<string, string>) =>
       fetch(`${base}/cpanel/api/login`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ user: 'admin', password: PASSWORD }) });
     const { base, app } = await start({}, { trustProxy: true });
-    const secure = (await loginWith(base, overTls)).headers.get('set-cookie')!;
+    const secure = (await loginWith(base, overTls)).headers.getSetCookie()[0];
     // __Host- needs Secure, Path=/ and no Domain, or browsers drop the cookie.
     expect(secure).toMatch(/^__Host-cpanel_session=[\w-]+\.[\w-]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=28800; Secure$/);
     expect(secure).not.toMatch(/domain=/i);
     const hostCookie = secure.split(';')[0];
     expect((await fetch(`${base}/api/things`, { headers: { cookie: hostCookie, ...overTls } })).status).toBe(200);
-    // The gateway keeps both names from upstreams.
-    expect(app.context.adminGuard()?.privateCookies).toEqual(['__Host-cpanel_session', 'cpanel_session']);
+    // The gateway keeps both names of the guard's cookies from upstreams.
+    expect(app.context.adminGuard()?.privateCookies).toEqual(['__Host-cpanel_session', 'cpanel_session', '__Host-cpanel_device', 'cpanel_device']);
 
-    const plain = (await loginWith(base, {})).headers.get('set-cookie')!;
+    const plain = (await loginWith(base, {})).headers.getSetCookie()[0];
     expect(plain).toMatch(/^cpanel_session=[\w-]+\.[\w-]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=28800$/);
     const plainCookie = plain.split(';')[0];
     // A session made over http survives the move to HTTPS.
@@ -97,7 +97,7 @@ describe('password guard', () => {
 
     // X-Forwarded-Proto from a proxy the app was not told to trust changes nothing.
     const untrusted = await start();
-    expect((await loginWith(untrusted.base, overTls)).headers.get('set-cookie')).toMatch(/^cpanel_session=[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=28800$/);
+    expect((await loginWith(untrusted.base, overTls)).headers.getSetCookie()[0]).toMatch(/^cpanel_session=[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=28800$/);
   });
 
   it('demands the session CSRF token on state-changing calls made with the cookie', async () => {

@@ -3,8 +3,11 @@ import { z } from 'zod';
 import type { AdminGuard, PluginContext } from '../../core/context.js';
 import { HttpError } from '../../core/errors.js';
 import { GuardCookie } from './cookies.js';
+import { DEFAULT_TRUSTED_DEVICE_TTL } from './devices.js';
+import { DEFAULT_ACCOUNT_DELAY, type AccountDelaySettings } from './login-limit.js';
+import { LoginThrottle, clientOf } from './login-throttle.js';
 import { createConstantTimeComparer, generateOneTimePassword, isWeakerThanDefault, verifyPasswordHash } from './password.js';
-import { LoginLimiter, SessionStore, type PanelSession } from './sessions.js';
+import { SessionStore, type PanelSession } from './sessions.js';
 
 /** Who a guarded request belongs to, as the panel shows it. */
 export interface GuardSession {
@@ -57,9 +60,16 @@ export interface PasswordGuardOptions {
   sessionSecret?: string;
   sessionTtl: number;
   maxSessions: number;
+  /** Failed logins per client address within a window, then 429. */
   loginRateLimit: { max: number; windowMs: number };
+  /** Per account, from any address: a wait that doubles with each failure beyond `freeFailures`. Defaults in DEFAULT_ACCOUNT_DELAY. */
+  accountLoginDelay?: Partial<AccountDelaySettings>;
+  /** Milliseconds a browser that logged in skips the account delay (its device cookie); 0 for never. Default 30 days. */
+  trustedDeviceTtl?: number;
   /** Name of the session cookie, `__Host-` prefixed over HTTPS. Default `cpanel_session`. */
   cookieName?: string;
+  /** Name of the trusted-device cookie, `__Host-` prefixed over HTTPS. Default `cpanel_device`. */
+  deviceCookieName?: string;
   now?: () => number;
 }
 
@@ -74,13 +84,10 @@ function basicCredentials(req: Request): { user: string; password: string } | un
   return colon < 0 ? undefined : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-function clientOf(req: Request): string {
-  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
-}
-
 /**
  * The built-in guard: one user and a password (or its scrypt hash), a signed session cookie,
- * CSRF tokens bound to the session, and failed logins limited per client address.
+ * CSRF tokens bound to the session, failed logins limited per client address, and a growing
+ * delay per account that browsers which logged in before skip.
  * @example createControlPanelPlugin({ guard: createPasswordGuard({ user: 'ops', password, sessionTtl: 3_600_000, maxSessions: 100, loginRateLimit: { max: 5, windowMs: 60_000 } }) })
  */
 export function createPasswordGuard(options: PasswordGuardOptions): ControlPanelGuard {
@@ -93,7 +100,18 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
     now: options.now,
     onListenerError: (error) => logger?.error({ err: error }, 'a control panel session-end listener failed'),
   });
-  const limiter = new LoginLimiter({ ...options.loginRateLimit, now: options.now });
+  const deviceCookie = new GuardCookie(options.deviceCookieName ?? 'cpanel_device');
+  const trustedDeviceTtl = options.trustedDeviceTtl ?? DEFAULT_TRUSTED_DEVICE_TTL;
+  const throttle = new LoginThrottle({
+    account: options.user,
+    perAddress: options.loginRateLimit,
+    perAccount: { ...DEFAULT_ACCOUNT_DELAY, ...options.accountLoginDelay },
+    trustedDeviceTtl,
+    deviceCookie,
+    secret: options.sessionSecret,
+    now: options.now,
+    logger: () => logger,
+  });
   const same = createConstantTimeComparer();
   const attached = new WeakMap<Request, GuardSession>();
   /** The session id a request was let in with (absent for Basic credentials, which have none). */
@@ -106,26 +124,8 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
     return userMatches && passwordMatches && (options.passwordHash !== undefined || password !== undefined);
   };
 
-  const refuseIfLimited = (req: Request, res: Response): void => {
-    const wait = limiter.retryAfter(clientOf(req));
-    if (wait === 0) return;
-    res.setHeader('retry-after', String(wait));
-    throw new HttpError(429, 'CPANEL_LOGIN_RATE_LIMITED', `Too many failed logins; try again in ${wait} s.`, { details: { retryAfter: wait } });
-  };
-
-  /**
-   * Counts the attempt as failed before verifying and forgives it on success: a scrypt hash is
-   * verified off the event loop, so attempts sent in parallel would otherwise all pass the limit
-   * check before the first failure is counted.
-   */
-  const attempt = async (req: Request, res: Response, user: string, given: string): Promise<boolean> => {
-    refuseIfLimited(req, res);
-    const client = clientOf(req);
-    limiter.fail(client);
-    if (!(await verify(user, given))) return false;
-    limiter.succeed(client);
-    return true;
-  };
+  const refuseIfLimited = (req: Request, res: Response): void => throttle.refuse(req, res);
+  const attempt = (req: Request, res: Response, user: string, given: string): Promise<boolean> => throttle.attempt(req, res, () => verify(user, given));
 
   /** The live sessions the request's cookies name: usually one, two when both cookie names hold one. */
   const sessionsOf = (req: Request): PanelSession[] =>
@@ -183,6 +183,7 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
       }
       const session = sessions.create(options.user, { client, userAgent: req.headers['user-agent'] });
       cookie.set(req, res, sessions.cookieValue(session), Math.floor(options.sessionTtl / 1000));
+      throttle.trustDevice(req, res);
       logger?.info({ client, user: session.user }, 'control panel login');
       res.setHeader('cache-control', 'no-store');
       res.json(toGuardSession(session));
@@ -221,7 +222,7 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
       logger?.info({ user, revoked, kept: revoke.keep !== undefined }, 'control panel sessions revoked');
       return revoked;
     },
-    privateCookies: cookie.names,
+    privateCookies: [...cookie.names, ...deviceCookie.names],
     init(context) {
       logger = context.logger;
       if (options.passwordHash && isWeakerThanDefault(options.passwordHash)) {

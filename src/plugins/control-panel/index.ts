@@ -51,6 +51,8 @@ export function createControlPanelPlugin(options: ControlPanelOptions = {}): Ser
         sessionTtl: config.sessionTtl,
         maxSessions: config.maxSessions,
         loginRateLimit: config.loginRateLimit,
+        accountLoginDelay: config.accountLoginDelay,
+        trustedDeviceTtl: config.trustedDeviceTtl,
       });
       await guard.init?.(ctx as PluginContext<unknown>);
       const current = guard;

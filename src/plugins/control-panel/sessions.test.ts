@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { hashPassword, isWeakerThanDefault, passwordHashProblem, verifyPasswordHash } from './password.js';
-import { LoginLimiter, SessionStore } from './sessions.js';
+import { SessionStore } from './sessions.js';
 
 describe('SessionStore', () => {
   it('expires sessions after their ttl and keeps at most maxSessions, oldest out first', () => {
@@ -94,32 +94,6 @@ describe('SessionStore end listeners', () => {
     // Already ended: told at once (on a microtask), so a late registration cannot wait forever.
     const late = await new Promise((resolve) => store.onEnd(second.id, resolve));
     expect(late).toBe('expired');
-  });
-});
-
-describe('LoginLimiter', () => {
-  it('blocks a client after max failures until its window ends, other clients unaffected; success resets', () => {
-    let now = 0;
-    const limiter = new LoginLimiter({ max: 3, windowMs: 60_000, now: () => now });
-    for (let index = 0; index < 3; index++) limiter.fail('10.0.0.1');
-    expect(limiter.retryAfter('10.0.0.1')).toBe(60);
-    expect(limiter.retryAfter('10.0.0.2')).toBe(0);
-    now = 30_500;
-    expect(limiter.retryAfter('10.0.0.1')).toBe(30);
-    now = 60_000;
-    expect(limiter.retryAfter('10.0.0.1')).toBe(0);
-    limiter.fail('10.0.0.3');
-    limiter.fail('10.0.0.3');
-    limiter.succeed('10.0.0.3');
-    limiter.fail('10.0.0.3');
-    expect(limiter.retryAfter('10.0.0.3')).toBe(0);
-  });
-
-  it('stays bounded when many addresses fail', () => {
-    const limiter = new LoginLimiter({ max: 1, windowMs: 60_000, maxClients: 100 });
-    for (let index = 0; index < 1_000; index++) limiter.fail(`10.0.${index >> 8}.${index & 255}`);
-    expect(limiter.retryAfter('10.0.3.231')).toBeGreaterThan(0);
-    expect(limiter.retryAfter('10.0.0.0')).toBe(0);
   });
 });
 
