@@ -28,8 +28,10 @@ export type {
   PluginContext,
   RawHandler,
   RouteRecord,
+  SessionEndReason,
   UpgradeHandler,
 } from './core/context.js';
+export { onSessionEnd } from './core/admin-gate.js';
 export { ConfigRegistry } from './core/context.js';
 export { HttpError, ConfigError, PluginGraphError, PluginLifecycleError, errorMessage } from './core/errors.js';
 export type { ConfigIssue } from './core/errors.js';

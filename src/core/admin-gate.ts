@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import type { AdminGuard } from './context.js';
+import type { AdminGuard, SessionEndReason } from './context.js';
 import { HttpError } from './errors.js';
 import { crossSiteReason, isLocalHost } from './origin-check.js';
 
@@ -92,4 +92,17 @@ export function createAdminGate(currentGuard: () => AdminGuard | undefined, sett
     }
     next(localRefusal(req, settings));
   };
+}
+
+const keepListening = () => undefined;
+
+/**
+ * Ties a long-lived response to the session it was opened with: `listener` runs once when that
+ * session ends (logout, expiry, revocation), and the response should end then. Returns the
+ * function that removes the listener; call it when the response closes first. Without a guard,
+ * or for a request the guard let in without a session, nothing can end and it returns a no-op.
+ * @example const stopWatching = onSessionEnd(req, () => res.end()); res.once('close', stopWatching);
+ */
+export function onSessionEnd(req: Request, listener: (reason: SessionEndReason) => void): () => void {
+  return req.context.adminGuard()?.onSessionEnd?.(req, listener) ?? keepListening;
 }

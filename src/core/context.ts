@@ -22,6 +22,9 @@ export type RawHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
 /** Sees an HTTP upgrade (WebSocket) request; returns true when it took the socket. */
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 
+/** Why a session ended: its user logged out, its absolute lifetime ran out, it was revoked, or pushed out by newer ones. */
+export type SessionEndReason = 'logout' | 'expired' | 'revoked' | 'evicted';
+
 /** Decides whether a request may reach `admin` routes; the control panel installs one. */
 export interface AdminGuard {
   name: string;
@@ -30,6 +33,14 @@ export interface AdminGuard {
   identify?(req: Request): string | undefined;
   /** The guard's own cookies (its session): a gateway never forwards them to an upstream. */
   privateCookies?: readonly string[];
+  /**
+   * Calls `listener` once when the session a request that passed `middleware` was let in with
+   * ends (logout, expiry, revocation), so a long-lived response opened with it (an event
+   * stream) ends too. Returns the function that removes the listener, for when the response
+   * closes first. A guard whose sessions never end early, or a request without a session
+   * (Basic credentials), returns a no-op.
+   */
+  onSessionEnd?(req: Request, listener: (reason: SessionEndReason) => void): () => void;
 }
 
 export interface RouteRecord {

@@ -1,5 +1,7 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
+import { z } from 'zod';
 import type { AppContext } from '../../core/context.js';
+import { HttpError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { RouteDefinition } from '../../core/plugin.js';
 import type { UINavigationItem, UIPage, UIView, UIWidget } from '../../core/ui.js';
@@ -97,6 +99,7 @@ export function panelRoutes(options: { mountPath: string; branding: Branding; gu
       handler: (req, res) => void res.json({ plugins: req.context.plugins() }),
     },
   ];
+  routes.push(...sessionRoutes(api, guard, noStore));
   if (guard.login) {
     routes.push({ method: 'post', path: `${api}/login`, plane: 'control', description: 'Log in to the control panel', handler: [noStore, guard.login] });
   }
@@ -108,4 +111,47 @@ export function panelRoutes(options: { mountPath: string; branding: Branding; gu
     handler: guard.logout ?? ((_req, res) => void res.status(204).end()),
   });
   return routes;
+}
+
+const revokeBody = z.strictObject({ keepCurrent: z.boolean().default(false) }).default({ keepCurrent: false });
+
+/** `GET` and revoke the calling user's sessions, when the guard keeps sessions it can list and end. */
+function sessionRoutes(api: string, guard: ControlPanelGuard, noStore: RequestHandler): RouteDefinition[] {
+  const { sessions, revokeSessions } = guard;
+  if (!sessions || !revokeSessions) return [];
+  const userOf = (req: Request): string => {
+    const user = guard.session(req)?.user;
+    if (user === undefined) throw new HttpError(403, 'CPANEL_USER_UNKNOWN', 'The guard did not say which user this request acts as.');
+    return user;
+  };
+  return [
+    {
+      method: 'get',
+      path: `${api}/sessions`,
+      access: 'admin',
+      description: "The calling user's live sessions (never their secrets)",
+      handler: [
+        noStore,
+        (req, res) => {
+          const current = guard.session(req)?.id;
+          res.json({ sessions: sessions.call(guard, userOf(req)).map((session) => ({ ...session, current: session.id === current })) });
+        },
+      ],
+    },
+    {
+      method: 'post',
+      path: `${api}/sessions/revoke`,
+      access: 'admin',
+      description: "End every session of the calling user (`{ keepCurrent: true }` keeps this one); their log streams close",
+      handler: [
+        noStore,
+        (req, res) => {
+          const parsed = revokeBody.safeParse(req.body);
+          if (!parsed.success) throw new HttpError(400, 'CPANEL_REVOKE_INVALID', 'Send JSON { "keepCurrent"?: boolean } or no body.');
+          const keep = parsed.data.keepCurrent ? guard.session(req)?.id : undefined;
+          res.json({ revoked: revokeSessions.call(guard, userOf(req), { keep }) });
+        },
+      ],
+    },
+  ];
 }

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError, PluginLifecycleError, definePlugin, type App, type AppOptions } from '../../index.js';
-import { baseUrl } from '../../../test/support/http.js';
+import { baseUrl, json } from '../../../test/support/http.js';
 import { createControlPanelPlugin, hashPassword, type ControlPanelGuard } from './index.js';
 import { login, startApp, uiFixture } from './test-support/fixtures.js';
 
@@ -41,7 +41,7 @@ describe('password guard', () => {
 
     const right = await fetch(`${base}/cpanel/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'admin', password: PASSWORD }) });
     expect(right.status).toBe(200);
-    const cookie = right.headers.get('set-cookie')!;
+    const cookie = right.headers.getSetCookie()[0];
     expect(cookie).toMatch(/^cpanel_session=[\w-]+\.[\w-]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=28800$/);
     expect(cookie).not.toContain('Secure');
 
@@ -65,14 +65,39 @@ describe('password guard', () => {
     expect(((await malformed.json()) as { code: string }).code).toBe('CPANEL_UNAUTHENTICATED');
   });
 
-  it('marks the cookie Secure when the request came over HTTPS (through a trusted proxy)', async () => {
-    const { base } = await start({}, { trustProxy: ['loopback'] });
-    const response = await fetch(`${base}/cpanel/api/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-forwarded-proto': 'https' },
-      body: JSON.stringify({ user: 'admin', password: PASSWORD }),
-    });
-    expect(response.headers.get('set-cookie')).toContain('; Secure');
+  it('names the cookie __Host-cpanel_session with Secure over HTTPS through a trusted proxy; plain http keeps the plain name', async () => {
+    const overTls = { 'x-forwarded-proto': 'https' };
+    const loginWith = (base: string, headers: Record<string, string>) =>
+      fetch(`${base}/cpanel/api/login`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ user: 'admin', password: PASSWORD }) });
+    const { base, app } = await start({}, { trustProxy: ['loopback'] });
+    const secure = (await loginWith(base, overTls)).headers.getSetCookie()[0];
+    // __Host- needs Secure, Path=/ and no Domain, or browsers drop the cookie.
+    expect(secure).toMatch(/^__Host-cpanel_session=[\w-]+\.[\w-]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=28800; Secure$/);
+    expect(secure).not.toMatch(/domain=/i);
+    const hostCookie = secure.split(';')[0];
+    expect((await fetch(`${base}/api/things`, { headers: { cookie: hostCookie, ...overTls } })).status).toBe(200);
+    // The gateway keeps both names of the guard's cookies from upstreams.
+    expect(app.context.adminGuard()?.privateCookies).toEqual(['__Host-cpanel_session', 'cpanel_session', '__Host-cpanel_device', 'cpanel_device']);
+
+    const plain = (await loginWith(base, {})).headers.getSetCookie()[0];
+    expect(plain).toMatch(/^cpanel_session=[\w-]+\.[\w-]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=28800$/);
+    const plainCookie = plain.split(';')[0];
+    // A session made over http survives the move to HTTPS.
+    expect((await fetch(`${base}/api/things`, { headers: { cookie: plainCookie, ...overTls } })).status).toBe(200);
+
+    // Logout clears both names and ends the session under each.
+    const session = await json(fetch(`${base}/cpanel/api/session`, { headers: { cookie: `${hostCookie}; ${plainCookie}`, ...overTls } }));
+    const logout = await fetch(`${base}/cpanel/api/logout`, { method: 'POST', headers: { cookie: `${hostCookie}; ${plainCookie}`, 'x-csrf-token': session.csrfToken, ...overTls } });
+    expect(logout.status).toBe(204);
+    expect(logout.headers.getSetCookie()).toEqual([
+      '__Host-cpanel_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0; Secure',
+      'cpanel_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0; Secure',
+    ]);
+    for (const cookie of [hostCookie, plainCookie]) expect((await fetch(`${base}/api/things`, { headers: { cookie, ...overTls } })).status).toBe(401);
+
+    // X-Forwarded-Proto from a proxy the app was not told to trust changes nothing.
+    const untrusted = await start();
+    expect((await loginWith(untrusted.base, overTls)).headers.getSetCookie()[0]).toMatch(/^cpanel_session=[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=28800$/);
   });
 
   it('demands the session CSRF token on state-changing calls made with the cookie', async () => {
@@ -193,8 +218,10 @@ describe('password guard', () => {
     expect(hash).toMatch(/^scrypt:1024:8:1:[\w-]+:[\w-]+$/);
     vi.stubEnv('ADMIN_PASSWORD_HASH', hash);
     try {
-      const { base } = await start({ password: undefined });
+      const { base, logs } = await start({ password: undefined });
       expect((await fetch(`${base}/api/things`, { headers: { authorization: basic('admin', 'hashed password 1') } })).status).toBe(200);
+      // Made with a lower cost than today's default: it works, and the operator is told to renew it.
+      expect(logs.some((line) => line.level === 'warn' && String(line.msg).includes('lower scrypt cost'))).toBe(true);
       expect((await fetch(`${base}/api/things`, { headers: { authorization: basic('admin', 'hashed password 2') } })).status).toBe(401);
     } finally {
       vi.unstubAllEnvs();

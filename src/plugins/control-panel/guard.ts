@@ -3,15 +3,31 @@ import { z } from 'zod';
 import type { AdminGuard, PluginContext } from '../../core/context.js';
 import { HttpError } from '../../core/errors.js';
 import { crossSiteReason } from '../../core/origin-check.js';
-import { createConstantTimeComparer, generateOneTimePassword, verifyPasswordHash } from './password.js';
-import { LoginLimiter, SessionStore, type PanelSession } from './sessions.js';
+import { GuardCookie } from './cookies.js';
+import { DEFAULT_TRUSTED_DEVICE_TTL } from './devices.js';
+import { DEFAULT_ACCOUNT_DELAY, type AccountDelaySettings } from './login-limit.js';
+import { LoginThrottle, clientOf } from './login-throttle.js';
+import { createConstantTimeComparer, generateOneTimePassword, isWeakerThanDefault, verifyPasswordHash } from './password.js';
+import { SessionStore, type PanelSession } from './sessions.js';
 
 /** Who a guarded request belongs to, as the panel shows it. */
 export interface GuardSession {
   user: string;
+  /** The session's public id, as `sessions()` lists it (not the secret its cookie carries). */
+  id?: string;
   /** The token the UI sends as `x-csrf-token` on state-changing calls. */
   csrfToken?: string;
   expiresAt?: string;
+}
+
+/** One session of a user as `GET <mount>/api/sessions` lists it: nothing in it lets anyone use the session. */
+export interface SessionInfo {
+  id: string;
+  createdAt: string;
+  expiresAt: string;
+  /** The client address the login came from. */
+  client?: string;
+  userAgent?: string;
 }
 
 /**
@@ -29,6 +45,13 @@ export interface ControlPanelGuard extends AdminGuard {
   session(req: Request): GuardSession | undefined;
   /** Called from the panel's onInit. */
   init?(context: PluginContext<unknown>): void | Promise<void>;
+  /** The live sessions of `user`, oldest first. */
+  sessions?(user: string): SessionInfo[];
+  /**
+   * Ends every session of `user` except the one whose id is `keep`: each is refused from then
+   * on and what was opened with it (log streams) closes. Returns how many ended.
+   */
+  revokeSessions?(user: string, options?: { keep?: string }): number;
 }
 
 export interface PasswordGuardOptions {
@@ -38,31 +61,21 @@ export interface PasswordGuardOptions {
   sessionSecret?: string;
   sessionTtl: number;
   maxSessions: number;
+  /** Failed logins per client address within a window, then 429. */
   loginRateLimit: { max: number; windowMs: number };
-  /** Name of the session cookie. Default `cpanel_session`. */
+  /** Per account, from any address: a wait that doubles with each failure beyond `freeFailures`. Defaults in DEFAULT_ACCOUNT_DELAY. */
+  accountLoginDelay?: Partial<AccountDelaySettings>;
+  /** Milliseconds a browser that logged in skips the account delay (its device cookie); 0 for never. Default 30 days. */
+  trustedDeviceTtl?: number;
+  /** Name of the session cookie, `__Host-` prefixed over HTTPS. Default `cpanel_session`. */
   cookieName?: string;
+  /** Name of the trusted-device cookie, `__Host-` prefixed over HTTPS. Default `cpanel_device`. */
+  deviceCookieName?: string;
   now?: () => number;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const loginBody = z.object({ user: z.string().max(256), password: z.string().max(1024) });
-
-function cookieOf(req: Request, name: string): string | undefined {
-  const header = req.headers.cookie;
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) {
-      // A malformed escape is no session (401), not a server error.
-      try {
-        return decodeURIComponent(part.slice(eq + 1).trim());
-      } catch {
-        return undefined;
-      }
-    }
-  }
-  return undefined;
-}
 
 function basicCredentials(req: Request): { user: string; password: string } | undefined {
   const header = req.headers.authorization;
@@ -72,23 +85,39 @@ function basicCredentials(req: Request): { user: string; password: string } | un
   return colon < 0 ? undefined : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-function clientOf(req: Request): string {
-  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
-}
-
 /**
  * The built-in guard: one user and a password (or its scrypt hash), a signed session cookie,
- * CSRF tokens bound to the session, and failed logins limited per client address.
+ * CSRF tokens bound to the session, failed logins limited per client address, and a growing
+ * delay per account that browsers which logged in before skip.
  * @example createControlPanelPlugin({ guard: createPasswordGuard({ user: 'ops', password, sessionTtl: 3_600_000, maxSessions: 100, loginRateLimit: { max: 5, windowMs: 60_000 } }) })
  */
 export function createPasswordGuard(options: PasswordGuardOptions): ControlPanelGuard {
-  const cookieName = options.cookieName ?? 'cpanel_session';
-  const sessions = new SessionStore({ secret: options.sessionSecret, ttl: options.sessionTtl, maxSessions: options.maxSessions, now: options.now });
-  const limiter = new LoginLimiter({ ...options.loginRateLimit, now: options.now });
+  const cookie = new GuardCookie(options.cookieName ?? 'cpanel_session');
+  let logger: PluginContext<unknown>['logger'] | undefined;
+  const sessions = new SessionStore({
+    secret: options.sessionSecret,
+    ttl: options.sessionTtl,
+    maxSessions: options.maxSessions,
+    now: options.now,
+    onListenerError: (error) => logger?.error({ err: error }, 'a control panel session-end listener failed'),
+  });
+  const deviceCookie = new GuardCookie(options.deviceCookieName ?? 'cpanel_device');
+  const trustedDeviceTtl = options.trustedDeviceTtl ?? DEFAULT_TRUSTED_DEVICE_TTL;
+  const throttle = new LoginThrottle({
+    account: options.user,
+    perAddress: options.loginRateLimit,
+    perAccount: { ...DEFAULT_ACCOUNT_DELAY, ...options.accountLoginDelay },
+    trustedDeviceTtl,
+    deviceCookie,
+    secret: options.sessionSecret,
+    now: options.now,
+    logger: () => logger,
+  });
   const same = createConstantTimeComparer();
   const attached = new WeakMap<Request, GuardSession>();
+  /** The session id a request was let in with (absent for Basic credentials, which have none). */
+  const sessionIds = new WeakMap<Request, string>();
   let password = options.password;
-  let logger: PluginContext<unknown>['logger'] | undefined;
 
   const verify = async (user: string, given: string): Promise<boolean> => {
     const userMatches = same(user, options.user);
@@ -96,41 +125,23 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
     return userMatches && passwordMatches && (options.passwordHash !== undefined || password !== undefined);
   };
 
-  const refuseIfLimited = (req: Request, res: Response): void => {
-    const wait = limiter.retryAfter(clientOf(req));
-    if (wait === 0) return;
-    res.setHeader('retry-after', String(wait));
-    throw new HttpError(429, 'CPANEL_LOGIN_RATE_LIMITED', `Too many failed logins; try again in ${wait} s.`, { details: { retryAfter: wait } });
-  };
+  const refuseIfLimited = (req: Request, res: Response): void => throttle.refuse(req, res);
+  const attempt = (req: Request, res: Response, user: string, given: string): Promise<boolean> => throttle.attempt(req, res, () => verify(user, given));
 
-  /**
-   * Counts the attempt as failed before verifying and forgives it on success: a scrypt hash is
-   * verified off the event loop, so attempts sent in parallel would otherwise all pass the limit
-   * check before the first failure is counted.
-   */
-  const attempt = async (req: Request, res: Response, user: string, given: string): Promise<boolean> => {
-    refuseIfLimited(req, res);
-    const client = clientOf(req);
-    limiter.fail(client);
-    if (!(await verify(user, given))) return false;
-    limiter.succeed(client);
-    return true;
-  };
-
-  const setCookie = (req: Request, res: Response, value: string, maxAgeSeconds: number) => {
-    const secure = req.secure ? '; Secure' : '';
-    res.append('set-cookie', `${cookieName}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure}`);
-  };
+  /** The live sessions the request's cookies name: usually one, two when both cookie names hold one. */
+  const sessionsOf = (req: Request): PanelSession[] =>
+    cookie.values(req).flatMap((value) => sessions.fromCookie(value) ?? []);
 
   const toGuardSession = (session: PanelSession): GuardSession => ({
     user: session.user,
+    id: session.handle,
     csrfToken: session.csrfToken,
     expiresAt: new Date(session.expiresAt).toISOString(),
   });
 
   const middleware: RequestHandler = async (req, res, next) => {
     try {
-      const session = sessions.fromCookie(cookieOf(req, cookieName));
+      const [session] = sessionsOf(req);
       if (session) {
         if (!SAFE_METHODS.has(req.method)) {
           // The token alone would let a page elsewhere that obtained it act with the cookie.
@@ -142,6 +153,7 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
           }
         }
         attached.set(req, toGuardSession(session));
+        sessionIds.set(req, session.id);
         return next();
       }
       // Basic credentials serve scripts (curl). Browsers never hold them as ambient credentials
@@ -176,8 +188,9 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
         logger?.warn({ client, user: parsed.data.user }, 'control panel login failed');
         throw new HttpError(401, 'CPANEL_LOGIN_FAILED', 'Wrong user or password.');
       }
-      const session = sessions.create(options.user);
-      setCookie(req, res, sessions.cookieValue(session), Math.floor(options.sessionTtl / 1000));
+      const session = sessions.create(options.user, { client, userAgent: req.headers['user-agent'] });
+      cookie.set(req, res, sessions.cookieValue(session), Math.floor(options.sessionTtl / 1000));
+      throttle.trustDevice(req, res);
       logger?.info({ client, user: session.user }, 'control panel login');
       res.setHeader('cache-control', 'no-store');
       res.json(toGuardSession(session));
@@ -187,9 +200,8 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
   };
 
   const logout: RequestHandler = (req, res) => {
-    const session = sessions.fromCookie(cookieOf(req, cookieName));
-    if (session) sessions.delete(session.id);
-    setCookie(req, res, '', 0);
+    for (const session of sessionsOf(req)) sessions.end(session.id, 'logout');
+    cookie.clear(req, res);
     res.status(204).end();
   };
 
@@ -200,9 +212,30 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
     logout,
     session: (req) => attached.get(req),
     identify: (req) => attached.get(req)?.user,
-    privateCookies: [cookieName],
+    onSessionEnd(req, listener) {
+      const id = sessionIds.get(req);
+      return id === undefined ? () => undefined : sessions.onEnd(id, listener);
+    },
+    sessions: (user) =>
+      sessions.ofUser(user).map((session) => ({
+        id: session.handle,
+        createdAt: new Date(session.createdAt).toISOString(),
+        expiresAt: new Date(session.expiresAt).toISOString(),
+        client: session.client,
+        userAgent: session.userAgent,
+      })),
+    revokeSessions(user, revoke = {}) {
+      const revoked = sessions.revoke(user, revoke.keep);
+      logger?.info({ user, revoked, kept: revoke.keep !== undefined }, 'control panel sessions revoked');
+      return revoked;
+    },
+    privateCookies: [...cookie.names, ...deviceCookie.names],
     init(context) {
       logger = context.logger;
+      if (options.passwordHash && isWeakerThanDefault(options.passwordHash)) {
+        // Still verified (the hash carries its own cost), but cheaper to guess than a new one.
+        context.logger.warn('ADMIN_PASSWORD_HASH was made with a lower scrypt cost than hashPassword() uses now; make a new one');
+      }
       if (password !== undefined || options.passwordHash !== undefined) return;
       if (process.env.NODE_ENV === 'production') {
         throw new Error(

@@ -7,7 +7,7 @@ import { controlPanelEnv, controlPanelOptionsSchema, type ControlPanelConfig, ty
 import { defaultUiDir, loadUi } from './static.js';
 
 export type { Branding, ControlPanelConfig } from './options.js';
-export type { ControlPanelGuard, GuardSession, PasswordGuardOptions } from './guard.js';
+export type { ControlPanelGuard, GuardSession, PasswordGuardOptions, SessionInfo } from './guard.js';
 export type { PanelDescription } from './api.js';
 export { createPasswordGuard } from './guard.js';
 export { hashPassword, verifyPasswordHash } from './password.js';
@@ -51,12 +51,20 @@ export function createControlPanelPlugin(options: ControlPanelOptions = {}): Ser
         sessionTtl: config.sessionTtl,
         maxSessions: config.maxSessions,
         loginRateLimit: config.loginRateLimit,
+        accountLoginDelay: config.accountLoginDelay,
+        trustedDeviceTtl: config.trustedDeviceTtl,
       });
       await guard.init?.(ctx as PluginContext<unknown>);
       const current = guard;
       // A replacement guard without identify still names its session's user as the actor.
       const identify = (req: Request) => current.identify?.(req) ?? current.session(req)?.user;
-      ctx.app.setAdminGuard({ name: current.name, middleware: current.middleware, identify, privateCookies: current.privateCookies });
+      ctx.app.setAdminGuard({
+        name: current.name,
+        middleware: current.middleware,
+        identify,
+        privateCookies: current.privateCookies,
+        onSessionEnd: current.onSessionEnd?.bind(current),
+      });
       ctx.logger.info({ mountPath: config.mountPath, guard: guard.name }, 'control panel ready');
     },
 

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { secret } from '../../core/config.js';
+import { DEFAULT_TRUSTED_DEVICE_TTL } from './devices.js';
+import { DEFAULT_ACCOUNT_DELAY } from './login-limit.js';
 import { passwordHashProblem } from './password.js';
 
 const HEX_COLOUR = /^#[0-9a-f]{6}$/i;
@@ -43,6 +45,23 @@ export const controlPanelOptionsSchema = z.strictObject({
       windowMs: z.number().int().min(1_000).max(86_400_000).default(60_000),
     })
     .default({ max: 5, windowMs: 60_000 }),
+  /**
+   * Failed logins for the account from any address (which `loginRateLimit` cannot see): after
+   * `freeFailures`, each attempt waits `baseDelay` ms after the last failure, doubling per failure up
+   * to `maxDelay`; forgotten after `forgetAfter` ms without a failure; reset by a login. A browser that
+   * logged in before skips the wait (see `trustedDeviceTtl`), so it is a delay, never a lockout.
+   */
+  accountLoginDelay: z
+    .strictObject({
+      freeFailures: z.number().int().min(0).max(1_000).default(DEFAULT_ACCOUNT_DELAY.freeFailures),
+      baseDelay: z.number().int().min(1).max(3_600_000).default(DEFAULT_ACCOUNT_DELAY.baseDelay),
+      maxDelay: z.number().int().min(1).max(86_400_000).default(DEFAULT_ACCOUNT_DELAY.maxDelay),
+      forgetAfter: z.number().int().min(1_000).max(30 * 86_400_000).default(DEFAULT_ACCOUNT_DELAY.forgetAfter),
+    })
+    .refine((delay) => delay.maxDelay >= delay.baseDelay, { message: 'maxDelay of at least baseDelay', path: ['maxDelay'] })
+    .default(DEFAULT_ACCOUNT_DELAY),
+  /** Milliseconds a browser that logged in skips `accountLoginDelay` (a signed device cookie); 0 for never. Default 30 days. */
+  trustedDeviceTtl: z.number().int().min(0).max(400 * 86_400_000).default(DEFAULT_TRUSTED_DEVICE_TTL),
 });
 
 export type ControlPanelConfig = z.output<typeof controlPanelOptionsSchema>;

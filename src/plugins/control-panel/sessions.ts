@@ -1,12 +1,42 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { SessionEndReason } from '../../core/context.js';
 
 export interface PanelSession {
+  /** Secret: the cookie carries it (signed). Never listed or logged. */
   id: string;
+  /** Names the session in lists and revocations without giving away the id. */
+  handle: string;
   user: string;
+  /** Where the login came from, to tell sessions apart in a list. */
+  client?: string;
+  userAgent?: string;
   /** Sent back by the UI as `x-csrf-token` on every state-changing call. */
   csrfToken: string;
   createdAt: number;
   expiresAt: number;
+}
+
+export type SessionEndListener = (reason: SessionEndReason) => void;
+
+/** What a session's end is waiting on: its listeners, and the timer for its expiry while any listen. */
+interface EndWatch {
+  listeners: Set<SessionEndListener>;
+  timer?: NodeJS.Timeout;
+}
+
+/** A user agent is kept only to tell sessions apart; a long one is cut. */
+const MAX_USER_AGENT_LENGTH = 256;
+
+/** setTimeout fires at once beyond 2^31 - 1 ms (about 24.8 days); longer expiries re-arm. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+export interface SessionStoreOptions {
+  secret?: string;
+  ttl: number;
+  maxSessions: number;
+  now?: () => number;
+  /** Told when a session-end listener throws; the other listeners still run. */
+  onListenerError?: (error: unknown) => void;
 }
 
 /**
@@ -16,14 +46,17 @@ export interface PanelSession {
  * (a stateless token stays valid until it expires), and the CSRF token lives beside the session.
  * The cost is that sessions do not survive a restart and are not shared between gateway
  * instances; an operator simply logs in again. The map is bounded by `maxSessions`.
+ *
+ * Whatever ends a session (logout, expiry, eviction) tells its end listeners, so responses
+ * opened with it (event streams) end with it. Expiry is found by one timer per session that
+ * has listeners, armed for its `expiresAt` and cleared when the last listener leaves.
  */
 export class SessionStore {
   private readonly sessions = new Map<string, PanelSession>();
+  private readonly watches = new Map<string, EndWatch>();
   private readonly key: Buffer;
 
-  constructor(
-    private readonly options: { secret?: string; ttl: number; maxSessions: number; now?: () => number },
-  ) {
+  constructor(private readonly options: SessionStoreOptions) {
     this.key = options.secret ? Buffer.from(options.secret) : randomBytes(32);
   }
 
@@ -31,16 +64,18 @@ export class SessionStore {
     return this.options.now?.() ?? Date.now();
   }
 
-  create(user: string): PanelSession {
+  create(user: string, origin: { client?: string; userAgent?: string } = {}): PanelSession {
     this.sweep();
     while (this.sessions.size >= this.options.maxSessions) {
-      const oldest = this.sessions.keys().next().value as string;
-      this.sessions.delete(oldest);
+      this.end(this.sessions.keys().next().value as string, 'evicted');
     }
     const now = this.now();
     const session: PanelSession = {
       id: randomBytes(24).toString('base64url'),
+      handle: randomBytes(12).toString('base64url'),
       user,
+      client: origin.client,
+      userAgent: origin.userAgent?.slice(0, MAX_USER_AGENT_LENGTH),
       csrfToken: randomBytes(24).toString('base64url'),
       createdAt: now,
       expiresAt: now + this.options.ttl,
@@ -66,14 +101,80 @@ export class SessionStore {
     const session = this.sessions.get(id);
     if (!session) return undefined;
     if (session.expiresAt <= this.now()) {
-      this.sessions.delete(id);
+      this.end(id, 'expired');
       return undefined;
     }
     return session;
   }
 
-  delete(id: string): void {
+  /** Ends a session: it is refused from now on, and its end listeners run. */
+  end(id: string, reason: SessionEndReason): void {
     this.sessions.delete(id);
+    const watch = this.watches.get(id);
+    if (!watch) return;
+    this.watches.delete(id);
+    clearTimeout(watch.timer);
+    for (const listener of [...watch.listeners]) {
+      try {
+        listener(reason);
+      } catch (error) {
+        this.options.onListenerError?.(error);
+      }
+    }
+  }
+
+  /** The live sessions of `user`, oldest first. */
+  ofUser(user: string): PanelSession[] {
+    this.sweep();
+    return [...this.sessions.values()].filter((session) => session.user === user);
+  }
+
+  /** Ends every session of `user` except the one whose handle is `keep`; returns how many ended. */
+  revoke(user: string, keep?: string): number {
+    let revoked = 0;
+    for (const session of this.ofUser(user)) {
+      if (session.handle === keep) continue;
+      this.end(session.id, 'revoked');
+      revoked++;
+    }
+    return revoked;
+  }
+
+  /**
+   * Calls `listener` once when the session ends, or soon (on a microtask) when it already has.
+   * Returns the function that removes it; the expiry timer goes with the last listener.
+   */
+  onEnd(id: string, listener: SessionEndListener): () => void {
+    const session = this.sessions.get(id);
+    if (!session || session.expiresAt <= this.now()) {
+      queueMicrotask(() => listener('expired'));
+      return () => undefined;
+    }
+    let watch = this.watches.get(id);
+    if (!watch) {
+      watch = { listeners: new Set() };
+      this.watches.set(id, watch);
+      this.armExpiry(session, watch);
+    }
+    const own = watch;
+    // Wrapped so the same function may be registered twice and removed once each.
+    const entry: SessionEndListener = (reason) => listener(reason);
+    own.listeners.add(entry);
+    return () => {
+      if (!own.listeners.delete(entry) || own.listeners.size > 0) return;
+      clearTimeout(own.timer);
+      if (this.watches.get(id) === own) this.watches.delete(id);
+    };
+  }
+
+  private armExpiry(session: PanelSession, watch: EndWatch): void {
+    const delay = Math.min(Math.max(session.expiresAt - this.now(), 0), MAX_TIMER_DELAY);
+    watch.timer = setTimeout(() => {
+      if (session.expiresAt <= this.now()) this.end(session.id, 'expired');
+      else this.armExpiry(session, watch);
+    }, delay);
+    // An open stream keeps the process alive on its own; its expiry timer need not.
+    watch.timer.unref();
   }
 
   get size(): number {
@@ -86,51 +187,6 @@ export class SessionStore {
 
   private sweep(): void {
     const now = this.now();
-    for (const [id, session] of this.sessions) if (session.expiresAt <= now) this.sessions.delete(id);
-  }
-}
-
-/**
- * Counts failed logins per client address in a fixed window. Bounded: when `maxClients`
- * addresses are tracked, expired windows are dropped, then the oldest.
- */
-export class LoginLimiter {
-  private readonly failures = new Map<string, { count: number; resetAt: number }>();
-
-  constructor(private readonly options: { max: number; windowMs: number; maxClients?: number; now?: () => number }) {}
-
-  private now(): number {
-    return this.options.now?.() ?? Date.now();
-  }
-
-  /** Seconds until the client may try again, or 0 when it may try now. */
-  retryAfter(client: string): number {
-    const entry = this.failures.get(client);
-    if (!entry) return 0;
-    const now = this.now();
-    if (entry.resetAt <= now) {
-      this.failures.delete(client);
-      return 0;
-    }
-    return entry.count >= this.options.max ? Math.ceil((entry.resetAt - now) / 1000) : 0;
-  }
-
-  fail(client: string): void {
-    const now = this.now();
-    const entry = this.failures.get(client);
-    if (entry && entry.resetAt > now) {
-      entry.count++;
-      return;
-    }
-    const limit = this.options.maxClients ?? 10_000;
-    if (this.failures.size >= limit) {
-      for (const [key, value] of this.failures) if (value.resetAt <= now) this.failures.delete(key);
-      while (this.failures.size >= limit) this.failures.delete(this.failures.keys().next().value as string);
-    }
-    this.failures.set(client, { count: 1, resetAt: now + this.options.windowMs });
-  }
-
-  succeed(client: string): void {
-    this.failures.delete(client);
+    for (const [id, session] of this.sessions) if (session.expiresAt <= now) this.end(id, 'expired');
   }
 }

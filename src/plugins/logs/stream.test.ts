@@ -1,11 +1,11 @@
 import { readdirSync, readlinkSync } from 'node:fs';
-import { Agent, fetch as fetchWith, type Response as UndiciResponse } from 'undici';
+import { Agent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { json, waitFor } from '../../../test/support/http.js';
 import { emit, startLoggingApp, stopLoggingApps, type LoggingApp } from './test-support/apps.js';
+import { openStream as openOn } from './test-support/stream-client.js';
 
-// Streams use their own connection pool, destroyed after each test: after an aborted stream the
-// shared pool keeps a spare connection open, which would hold up the app's graceful stop.
+// Streams use their own connection pool, destroyed after each test (see openStream).
 let agent: Agent;
 beforeEach(() => {
   agent = new Agent();
@@ -15,46 +15,7 @@ afterEach(async () => {
   await stopLoggingApps();
 });
 
-/** An open SSE connection whose `data:` events are parsed as they arrive (complete events only). */
-interface Stream {
-  response: UndiciResponse;
-  events: Record<string, unknown>[];
-  text: () => string;
-  ended: () => boolean;
-  close: () => void;
-}
-
-async function openStream(target: LoggingApp, query = ''): Promise<Stream> {
-  const abort = new AbortController();
-  const response = await fetchWith(`${target.url}/api/logs/stream${query}`, { signal: abort.signal, dispatcher: agent });
-  const events: Record<string, unknown>[] = [];
-  let raw = '';
-  let ended = false;
-  if (response.status === 200) {
-    void (async () => {
-      const reader = response.body!.getReader();
-      const decoder = new TextDecoder();
-      try {
-        for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-          raw += decoder.decode(chunk.value, { stream: true });
-          events.splice(0, events.length, ...parseEvents(raw));
-        }
-      } catch {
-        // aborted by the test
-      }
-      ended = true;
-    })();
-  }
-  return { response, events, text: () => raw, ended: () => ended, close: () => abort.abort() };
-}
-
-function parseEvents(raw: string): Record<string, unknown>[] {
-  return raw
-    .split('\n\n')
-    .slice(0, -1)
-    .flatMap((block) => block.split('\n').filter((line) => line.startsWith('data: ')))
-    .map((line) => JSON.parse(line.slice(6)) as Record<string, unknown>);
-}
+const openStream = (target: LoggingApp, query = '') => openOn(target, agent, query);
 
 /** Descriptors this process holds on `file` for reading (the logger's own writer excluded), or 0 without /proc. */
 function openDescriptorsOf(file: string): number {

@@ -1,4 +1,6 @@
 import type { RequestHandler } from 'express';
+import { onSessionEnd } from '../../core/admin-gate.js';
+import type { SessionEndReason } from '../../core/context.js';
 import { HttpError } from '../../core/errors.js';
 import { entryMatches, rawMayMatch, type ParsedLine } from './filter.js';
 import { parseStreamFilter } from './params.js';
@@ -23,7 +25,11 @@ export const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 } as const;
 
-/** The live streams of one app: one `data:` event per new log line matching each client's filter. */
+/**
+ * The live streams of one app: one `data:` event per new log line matching each client's filter.
+ * A stream lives no longer than the session it was opened with: when that ends (logout, expiry,
+ * revocation) the stream gets `event: session-ended` and closes.
+ */
 export class LogStreams {
   private readonly open = new Set<() => void>();
 
@@ -51,13 +57,15 @@ export class LogStreams {
       }
 
       // Filled in once subscribed; `close` may run before that (client gone while positioning).
-      const held: { unsubscribe?: () => void; ping?: NodeJS.Timeout } = {};
+      const held: { unsubscribe?: () => void; ping?: NodeJS.Timeout; stopWatchingSession?: () => void } = {};
       let closed = false;
+      let sessionEnded: SessionEndReason | undefined;
       const close = () => {
         if (closed) return;
         closed = true;
         clearInterval(held.ping);
         held.unsubscribe?.();
+        held.stopWatchingSession?.();
         this.open.delete(close);
         // Before the headers, the error handler answers (or the client is gone); ending here would send an empty 200.
         if (res.headersSent && !res.writableEnded) res.end();
@@ -73,6 +81,12 @@ export class LogStreams {
       };
       this.open.add(close);
       res.once('close', close);
+      held.stopWatchingSession = onSessionEnd(req, (reason) => {
+        sessionEnded = reason;
+        // Said before closing, so a client knows not to reconnect with the same credentials.
+        if (res.headersSent && !res.writableEnded) res.write(`event: session-ended\ndata: ${JSON.stringify({ reason })}\n\n`);
+        close();
+      });
 
       // Positioned at the end of the file before the client sees the headers, so every line
       // logged after that moment is delivered.
@@ -82,9 +96,10 @@ export class LogStreams {
       });
       if (closed) {
         stop();
-        // Closed by shutdown while positioning: answer rather than leave the request open.
-        if (!res.destroyed) throw new HttpError(503, 'LOGS_STREAM_CLOSED', 'The log stream closed while opening (the app is stopping); reconnect.');
-        return;
+        if (res.destroyed) return;
+        // Closed while positioning: answer rather than leave the request open.
+        if (sessionEnded) throw new HttpError(401, 'LOGS_SESSION_ENDED', `The session this stream was opened with ended (${sessionEnded}); log in again.`);
+        throw new HttpError(503, 'LOGS_STREAM_CLOSED', 'The log stream closed while opening (the app is stopping); reconnect.');
       }
       held.unsubscribe = stop;
       res.writeHead(200, SSE_HEADERS);

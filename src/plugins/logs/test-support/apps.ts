@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createApp, definePlugin, flushLogger, type App, type LogFileOptions } from '../../../index.js';
+import { createApp, definePlugin, flushLogger, type App, type AppOptions, type LogFileOptions } from '../../../index.js';
 import { baseUrl } from '../../../../test/support/http.js';
 import { createLogsPlugin, type LogsOptions, type LogsService } from '../index.js';
 
@@ -36,11 +36,13 @@ const started: { app: App; dir: string }[] = [];
 
 /**
  * Starts an app whose logger writes `<tmpdir>/app.log` at debug level, with the logs plugin.
- * `logs` may be a function of the temporary directory, to point the plugin at another file there.
+ * `logs` may be a function of the temporary directory, to point the plugin at another file there;
+ * `others` are more plugins (a control panel, whose guard then stands before the logs routes).
  */
 export async function startLoggingApp(
   logs: LogsOptions | ((dir: string) => LogsOptions) = {},
   file: Partial<LogFileOptions> = {},
+  others: AppOptions['plugins'] = [],
 ): Promise<LoggingApp> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'qwick-logs-'));
   const logFile = path.join(dir, 'app.log');
@@ -50,7 +52,7 @@ export async function startLoggingApp(
     host: '127.0.0.1',
     logger: { file: { path: logFile, maxBytes: 10 * 1024 * 1024, ...file }, stdout: false, level: 'debug' },
     shutdown: { signals: false },
-    plugins: [createLogsPlugin(typeof logs === 'function' ? logs(dir) : logs), emitter],
+    plugins: [createLogsPlugin(typeof logs === 'function' ? logs(dir) : logs), emitter, ...others],
   });
   started.push({ app, dir });
   await app.start();
