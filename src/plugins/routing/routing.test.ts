@@ -231,6 +231,27 @@ describe('static routes and guards', () => {
     expect(config.plugins['static:/app']).toMatchObject({ root: dir, spa: true, mountPath: '/app' });
   });
 
+  it('serves a whole site from one routing plugin: API proxied, a rewrite, the SPA at /*, CORS', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'routing-static-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(path.join(dir, 'index.html'), '<title>site</title>');
+    await writeFile(path.join(dir, 'new'), 'the new page');
+    const service = await upstream((req, res) => void res.end(`api ${req.url}`));
+    const origin = 'https://app.example.com';
+    const { url } = await gateway({
+      routes: [{ match: '/api/*', target: service.url, health: false }, { match: '/old', rewrite: '/new' }, { match: '/*', static: dir, spa: true }],
+      cors: { origin: [origin], credentials: true },
+    });
+    const api = await fetch(`${url}/api/items`, { headers: { origin } });
+    expect(await api.text()).toBe('api /api/items');
+    expect(api.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(api.headers.get('access-control-allow-credentials')).toBe('true');
+    const html = { accept: 'text/html' };
+    expect(await (await fetch(`${url}/old`, { headers: html })).text()).toBe('the new page');
+    expect(await (await fetch(`${url}/any/page`, { headers: html })).text()).toBe('<title>site</title>');
+    expect((await fetch(`${url}/missing.js`)).status).toBe(404);
+  });
+
   it('fails createApp with a ConfigError naming the bad option of a static route', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'routing-static-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
