@@ -28,7 +28,7 @@ import { HealthRegistry } from './health-registry.js';
 import { closeLogger, createLogger, flushLogger, type LoggerOptions } from './logger.js';
 import type { PluginStatus, ServerPlugin } from './plugin.js';
 import { errorHandler, notFoundHandler } from './problem.js';
-import { orderPlugins } from './registry.js';
+import { flattenPlugins, orderPlugins } from './registry.js';
 import { requestPreparer } from './request-log.js';
 import { EventBus, ServiceRegistry } from './services.js';
 import { createHttpServer, SERVER_DEFAULTS, type ServerOptions } from './server.js';
@@ -175,7 +175,9 @@ export function createApp(options: AppOptions): App {
     issues.push(...inspectEnv(options.env).issues);
   }
   if (!options.env?.[MANAGEMENT_TOKEN_ENV]) configRegistry.addEnv('app', managementEnv);
-  const ordered = orderPlugins((options.plugins ?? []) as ServerPlugin<unknown>[]);
+  const registered = flattenPlugins((options.plugins ?? []) as ServerPlugin<unknown>[]);
+  const companionOf = new Map(registered.map(({ plugin, companionOf: parent }) => [plugin, parent]));
+  const ordered = orderPlugins(registered.map(({ plugin }) => plugin));
   if (ordered.some((plugin) => plugin.name === 'app')) {
     throw new PluginGraphError('PLUGIN_DUPLICATE', 'A plugin cannot be named "app": the name is reserved for the app itself.');
   }
@@ -211,7 +213,7 @@ export function createApp(options: AppOptions): App {
   const records: PluginRecord[] = ordered.map((plugin) => ({
     plugin,
     config: pluginConfigs.get(plugin.name),
-    status: { name: plugin.name, version: plugin.version, dependencies: plugin.dependencies ?? [], state: 'registered' },
+    status: { name: plugin.name, version: plugin.version, dependencies: plugin.dependencies ?? [], companionOf: companionOf.get(plugin), state: 'registered' },
   }));
   const routeRecords: RouteRecord[] = [];
   const uiContributions: { plugin: string; contribution: UIContribution }[] = [];

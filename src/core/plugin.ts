@@ -96,6 +96,13 @@ export interface ServerPlugin<TConfig = unknown> {
   healthCheck?: (() => Promise<HealthCheckResult | void>) | PluginHealthCheck;
 
   ui?: UIContribution | ContextFunction<TConfig, UIContribution>;
+
+  /**
+   * Companion plugins this one brings (the routing plugin's static routes are static plugins):
+   * the app registers each beside it like any plugin it was given, so each is validated, ordered,
+   * initialised, health-checked, listed and stopped on its own, under its own unique name.
+   */
+  plugins?: ServerPlugin<unknown>[];
 }
 
 /** Only adds types: `definePlugin({ ... })` infers the config type from the schema. */
@@ -109,6 +116,8 @@ export interface PluginStatus {
   name: string;
   version?: string;
   dependencies: string[];
+  /** The plugin that brought this one (see `ServerPlugin.plugins`). */
+  companionOf?: string;
   state: PluginState;
   error?: string;
   initMs?: number;

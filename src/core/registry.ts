@@ -3,6 +3,20 @@ import type { ServerPlugin } from './plugin.js';
 
 const DEFAULT_ORDER = 100;
 
+/** A plugin as the app registers it: given directly, or brought by another (`companionOf`). */
+export interface RegisteredPlugin {
+  plugin: ServerPlugin<unknown>;
+  companionOf?: string;
+}
+
+/**
+ * The plugins given, each followed by the companions it brings (and theirs), so the app treats a
+ * companion like any plugin it was given. Names are checked later, by `orderPlugins`.
+ */
+export function flattenPlugins(plugins: readonly ServerPlugin<unknown>[], companionOf?: string): RegisteredPlugin[] {
+  return plugins.flatMap((plugin) => [{ plugin, companionOf }, ...flattenPlugins(plugin.plugins ?? [], plugin.name)]);
+}
+
 /**
  * Orders plugins: dependencies first (topological), then `order`, then the order given.
  * A missing dependency or a cycle fails with the whole path named (`users -> database -> users`);

@@ -40,7 +40,10 @@ export interface GatewayOptions extends Omit<AppOptions, 'plugins'> {
 export interface Gateway extends App {
   /** The routing service (after `start()`): `setTarget(route, url)` switches an upstream atomically. */
   readonly routing: Router;
-  /** The frontend's releases (after `start()`), when a frontend is served. */
+  /**
+   * The frontend's releases (after `start()`), when a frontend is served; without `frontend`, those
+   * of the first static route (the `static` service; see `StaticPluginOptions.name`).
+   */
   readonly frontend: StaticController | undefined;
 }
 

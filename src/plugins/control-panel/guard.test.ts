@@ -305,6 +305,12 @@ describe('start-up', () => {
     }
   });
 
+  it('refuses a mount path the UI cannot be served under, naming the option', async () => {
+    const failure = await startApp([createControlPanelPlugin({ uiDir: empty.dir, password: PASSWORD, mountPath: '/ops//panel' })]).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ConfigError);
+    expect((failure as ConfigError).issues.map((issue) => issue.name)).toEqual(['plugins.control-panel.mountPath']);
+  });
+
   it('fails with a clear error when the UI is not built', async () => {
     const failure = await startApp([createControlPanelPlugin({ uiDir: `${empty.dir}/missing`, password: PASSWORD })]).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(PluginLifecycleError);

@@ -1,10 +1,10 @@
 import type { Request } from 'express';
 import type { PluginContext } from '../../core/context.js';
-import type { ServerPlugin } from '../../core/plugin.js';
+import type { RouteDefinition, ServerPlugin } from '../../core/plugin.js';
 import { panelRoutes } from './api.js';
 import { createPasswordGuard, type ControlPanelGuard } from './guard.js';
 import { controlPanelEnv, controlPanelOptionsSchema, type ControlPanelConfig, type ControlPanelSettings } from './options.js';
-import { defaultUiDir, loadUi } from './static.js';
+import { defaultUiDir, panelUiRoute } from './shell.js';
 
 export type { Branding, ControlPanelConfig } from './options.js';
 export type { ControlPanelGuard, GuardSession, PasswordGuardOptions, SessionInfo } from './guard.js';
@@ -28,7 +28,7 @@ export type ControlPanelOptions = ControlPanelSettings & {
 export function createControlPanelPlugin(options: ControlPanelOptions = {}): ServerPlugin<ControlPanelConfig> {
   const { guard: customGuard, ...settings } = options;
   let guard: ControlPanelGuard | undefined = customGuard;
-  let ui: ReturnType<typeof loadUi> | undefined;
+  let uiRoute: RouteDefinition | undefined;
 
   return {
     name: 'control-panel',
@@ -38,7 +38,7 @@ export function createControlPanelPlugin(options: ControlPanelOptions = {}): Ser
 
     async onInit(ctx: PluginContext<ControlPanelConfig>) {
       const config = ctx.config;
-      ui = loadUi(config.uiDir ?? defaultUiDir(), {
+      uiRoute = panelUiRoute(config.uiDir ?? defaultUiDir(), {
         mountPath: config.mountPath,
         branding: config.branding,
         loginUrl: customGuard && !customGuard.login ? customGuard.loginUrl : undefined,
@@ -70,22 +70,7 @@ export function createControlPanelPlugin(options: ControlPanelOptions = {}): Ser
 
     routes(ctx) {
       const { mountPath, branding } = ctx.config;
-      const shell = ui!;
-      const isInternal = (req: Request) => req.path.startsWith(`${mountPath}/api/`) || req.path.startsWith(`${mountPath}/assets/`);
-      return [
-        ...panelRoutes({ mountPath, branding, guard: guard!, logger: ctx.logger }),
-        {
-          method: 'get',
-          path: `${mountPath}{/*rest}`,
-          plane: 'control',
-          description: 'The control panel UI (index.html for every page route, hashed assets)',
-          handler: [
-            shell.asset,
-            // Unknown API or asset paths fall through to the app's 404; every other path is a page.
-            (req, res, next) => (isInternal(req) ? next() : shell.index(req, res, next)),
-          ],
-        },
-      ];
+      return [...panelRoutes({ mountPath, branding, guard: guard!, logger: ctx.logger }), uiRoute!];
     },
   };
 }

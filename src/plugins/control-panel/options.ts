@@ -16,7 +16,12 @@ export const brandingSchema = z.strictObject({
 
 export const controlPanelOptionsSchema = z.strictObject({
   /** Where the panel lives; its API is under `<mountPath>/api`. Default `/cpanel`. */
-  mountPath: z.string().regex(MOUNT_PATH, 'a path like "/cpanel" (no trailing slash)').default('/cpanel'),
+  mountPath: z
+    .string()
+    .regex(MOUNT_PATH, 'a path like "/cpanel" (no trailing slash)')
+    // The UI is served by the static plugin's code, whose mount paths have no empty segment.
+    .refine((path) => !path.includes('//'), 'a path like "/cpanel" (no "//")')
+    .default('/cpanel'),
   branding: brandingSchema.default({ title: 'Control panel', accentColor: '#2563eb' }),
   /** Directory of the built UI. Default `<package>/dist-ui/cpanel`. */
   uiDir: z.string().min(1).optional(),

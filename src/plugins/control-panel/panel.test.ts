@@ -1,10 +1,12 @@
-import { gunzipSync } from 'node:zlib';
+import { get } from 'node:http';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { definePlugin, type App, type UIContribution } from '../../index.js';
-import { baseUrl } from '../../../test/support/http.js';
+import { baseUrl, rawRequest } from '../../../test/support/http.js';
 import type { PanelDescription } from './index.js';
 import { createControlPanelPlugin } from './index.js';
-import { CONTENT_SECURITY_POLICY } from './static.js';
+import { CONTENT_SECURITY_POLICY } from './shell.js';
+import { rawRequest as socketRequest } from '../static/test-support/fixtures.js';
 import { login, startApp, uiFixture } from './test-support/fixtures.js';
 
 const PASSWORD = 'correct horse battery';
@@ -27,7 +29,8 @@ const named = (name: string, contribution?: UIContribution, dependencies: string
 describe('serving the UI', () => {
   it('serves index.html uncached with the mount path, branding and a strict CSP, for every page route', async () => {
     const { base } = await start([], { mountPath: '/ops', branding: { title: 'Acme <ops>', accentColor: '#ff0000' } });
-    for (const path of ['/ops', '/ops/', '/ops/logs', '/ops/some/deep/page']) {
+    // index.html by name too: the file on disk has neither the base href nor the settings.
+    for (const path of ['/ops', '/ops/', '/ops/logs', '/ops/some/deep/page', '/ops/index.html', '/ops//index.html']) {
       const response = await fetch(`${base}${path}`);
       expect(response.status, path).toBe(200);
       expect(response.headers.get('cache-control')).toBe('no-cache');
@@ -50,19 +53,37 @@ describe('serving the UI', () => {
     expect(plain.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(await plain.text()).toBe(ui.assetBody);
     const etag = plain.headers.get('etag')!;
-    expect((await fetch(`${base}/cpanel/${ui.asset}`, { headers: { 'if-none-match': etag } })).status).toBe(304);
+    // Over node:http: fetch adds Cache-Control: no-cache to a conditional request, which asks for
+    // the whole file. Each encoding has its own ETag, so the same one is revalidated.
+    const revalidated = await rawRequest(`${base}/cpanel/${ui.asset}`, { headers: { 'accept-encoding': 'identity', 'if-none-match': etag } });
+    expect(revalidated.status).toBe(304);
 
-    const response = await new Promise<{ encoding?: string; body: Buffer }>((resolve, reject) => {
-      import('node:http').then(({ get }) =>
-        get(`${base}/cpanel/${ui.asset}`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
+    const encoded = (acceptEncoding: string) =>
+      new Promise<{ encoding?: string; vary?: string; body: Buffer }>((resolve, reject) => {
+        get(`${base}/cpanel/${ui.asset}`, { headers: { 'accept-encoding': acceptEncoding } }, (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }));
-        }).on('error', reject),
-      );
-    });
-    expect(response.encoding).toBe('gzip');
-    expect(gunzipSync(response.body).toString()).toBe(ui.assetBody);
+          res.on('end', () => resolve({ encoding: res.headers['content-encoding'], vary: res.headers.vary, body: Buffer.concat(chunks) }));
+        }).on('error', reject);
+      });
+    const gzipped = await encoded('gzip');
+    expect(gzipped.encoding).toBe('gzip');
+    expect(gunzipSync(gzipped.body).toString()).toBe(ui.assetBody);
+    // The build's brotli sibling is preferred when the browser takes both.
+    const brotli = await encoded('gzip, deflate, br');
+    expect(brotli).toMatchObject({ encoding: 'br', vary: 'Accept-Encoding' });
+    expect(brotliDecompressSync(brotli.body).toString()).toBe(ui.assetBody);
+  });
+
+  it('refuses paths that try to leave the UI folder with 400 problem+json, not the page', async () => {
+    const { base } = await start();
+    // Over a raw socket: a URL-parsing client would resolve the dots before sending.
+    for (const path of ['/cpanel/%2e%2e/package.json', '/cpanel/assets/..%2findex.html', '/cpanel/assets/%2e%2e/%2e%2e/x']) {
+      const response = await socketRequest(base, path, { accept: 'text/html' });
+      expect(response.status, path).toBe(400);
+      expect(response.text, path).toContain('application/problem+json');
+      expect(response.text, path).toContain('STATIC_PATH_INVALID');
+    }
   });
 
   it('answers unknown assets and unknown panel API paths with 404 problem+json, not the page', async () => {

@@ -76,7 +76,8 @@ const redirectRoute = z
   })
   .strict();
 
-const staticRoute = z
+/** Served by a static plugin of its own (`static:<prefix>`), whose schema checks `options`. */
+export const staticRoute = z
   .object({ ...base, static: z.string().min(1), spa: z.boolean().default(false), options: z.record(z.string(), z.unknown()).default({}) })
   .strict();
 
@@ -125,7 +126,7 @@ export const routingSchema = z
       if (seen.has(id)) issues.addIssue({ code: 'custom', path: ['routes', index, 'id'], message: `a unique route id ("${id}" is used twice; set "id")` });
       seen.add(id);
       if ('static' in route && config.routes.findIndex((other) => 'static' in other) !== index) {
-        issues.addIssue({ code: 'custom', path: ['routes', index, 'static'], message: 'one static route (more frontends: add createStaticPlugin instances yourself)' });
+        issues.addIssue({ code: 'custom', path: ['routes', index, 'static'], message: 'one static route (more sites: add createStaticPlugin({ name: "static:/docs", ... }) plugins yourself)' });
       }
       if ('redirect' in route && !redirectAllowed(route.redirect, config.allowedRedirectOrigins)) {
         issues.addIssue({

@@ -1,7 +1,7 @@
 import type { ServerPlugin } from '../../core/plugin.js';
 import { routingSchema, type RoutingConfig, type RoutingOptions } from './config.js';
 import type { GatewayRouter, Router } from './router.js';
-import { mountStaticRoutes, staticMiddleware, staticRoutes, type MountedStatic } from './static.js';
+import { staticRoutePlugins } from './static.js';
 import type { UpstreamRegistry } from './upstream.js';
 
 export type { CorsConfig, HeaderEdits, ProxyRouteConfig, RouteConfig, RoutingConfig, RoutingOptions } from './config.js';
@@ -16,8 +16,9 @@ declare module '../../core/services.js' {
 
 /**
  * The gateway's router: proxy routes answered before Express over keep-alive undici pools,
- * rewrites, redirects, static routes (delegated to the static plugin), WebSocket upgrades and
- * CORS. Provides the `routing` service, whose `setTarget` switches a route's upstream atomically.
+ * rewrites, redirects, static routes (each a static plugin the app registers beside this one,
+ * named `static:<prefix>`), WebSocket upgrades and CORS. Provides the `routing` service, whose
+ * `setTarget` switches a route's upstream atomically.
  * @example
  * createRoutingPlugin({
  *   routes: [
@@ -30,12 +31,12 @@ declare module '../../core/services.js' {
 export function createRoutingPlugin(options: RoutingOptions = {}): ServerPlugin<RoutingConfig> {
   let router: GatewayRouter | undefined;
   let upstreams: UpstreamRegistry | undefined;
-  let statics: MountedStatic[] = [];
   return {
     name: 'routing',
     // After the plugins that answer before Express (health probes), so a `/*` route never hides them.
     order: 200,
     config: { schema: routingSchema, options },
+    plugins: staticRoutePlugins(options.routes),
     async onInit(ctx) {
       const [{ Pool }, { GatewayRouter }, { UpstreamRegistry }] = await Promise.all([
         import('undici'),
@@ -74,14 +75,12 @@ export function createRoutingPlugin(options: RoutingOptions = {}): ServerPlugin<
           },
         });
       }
-      statics = await mountStaticRoutes(config.routes, ctx);
       ctx.provide('routing', router);
       ctx.app.addRawHandler(router.handleRequest);
       ctx.app.addUpgradeHandler(router.handleUpgrade);
       const activeRouter = router;
       ctx.events.on('app:shutdown', () => activeRouter.closeTunnels());
     },
-    middleware: () => staticMiddleware(statics),
     routes: () => [
       {
         method: 'get',
@@ -90,15 +89,12 @@ export function createRoutingPlugin(options: RoutingOptions = {}): ServerPlugin<
         description: 'Routes with their match, kind, current target and upstream health',
         handler: (_req, res) => void res.json({ routes: router!.routes() }),
       },
-      ...staticRoutes(statics),
     ],
     async onReady(ctx) {
       router!.protectOwnPaths(ctx.app.routes().map((route) => route.path));
       router!.usePrivateCookies(ctx.app.adminGuard()?.privateCookies ?? []);
-      for (const mounted of statics) await mounted.plugin.onReady?.(mounted.context);
     },
     async onShutdown() {
-      for (const mounted of [...statics].reverse()) await mounted.plugin.onShutdown?.(mounted.context);
       await upstreams?.closeAll();
     },
   };

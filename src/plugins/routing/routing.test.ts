@@ -4,8 +4,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, createApp, definePlugin } from '../../index.js';
 import { waitFor } from '../../../test/support/http.js';
+import { createConfigPlugin } from '../config/index.js';
 import { createRateLimitPlugin } from '../rate-limit/index.js';
 import { createSecurityPlugin } from '../security/index.js';
+import { createStaticPlugin } from '../static/index.js';
 import { createRoutingPlugin } from './index.js';
 import { nodeRequest, rawRequest, useTestServers } from './test-support/upstream.js';
 const { cleanups, upstream, gateway } = useTestServers();
@@ -216,13 +218,69 @@ describe('static routes and guards', () => {
         { match: '/app/*', static: dir, spa: true },
         { match: '/app/api/*', target: service.url, health: false },
       ],
-    });
+    }, [createConfigPlugin()]);
     const html = { accept: 'text/html' };
     expect(await (await fetch(`${url}/app/assets/app.js`)).text()).toBe('console.log(1)');
     expect(await (await fetch(`${url}/app/some/page`, { headers: html })).text()).toBe('<title>spa</title>');
     expect(await (await fetch(`${url}/app/api/items`)).text()).toBe('api /app/api/items');
     expect((await fetch(`${url}/elsewhere`, { headers: html })).status).toBe(404);
     expect(app.context.services.has('static')).toBe(true);
+    // A plugin the app registered itself: listed, and its configuration shown like any other.
+    expect(app.context.plugins()).toContainEqual(expect.objectContaining({ name: 'static:/app', companionOf: 'routing', state: 'ready' }));
+    const config = (await (await fetch(`${url}/api/config`)).json()) as { plugins: Record<string, Record<string, unknown>> };
+    expect(config.plugins['static:/app']).toMatchObject({ root: dir, spa: true, mountPath: '/app' });
+  });
+
+  it('serves a whole site from one routing plugin: API proxied, a rewrite, the SPA at /*, CORS', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'routing-static-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(path.join(dir, 'index.html'), '<title>site</title>');
+    await writeFile(path.join(dir, 'new'), 'the new page');
+    const service = await upstream((req, res) => void res.end(`api ${req.url}`));
+    const origin = 'https://app.example.com';
+    const { url } = await gateway({
+      routes: [{ match: '/api/*', target: service.url, health: false }, { match: '/old', rewrite: '/new' }, { match: '/*', static: dir, spa: true }],
+      cors: { origin: [origin], credentials: true },
+    });
+    const api = await fetch(`${url}/api/items`, { headers: { origin } });
+    expect(await api.text()).toBe('api /api/items');
+    expect(api.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(api.headers.get('access-control-allow-credentials')).toBe('true');
+    const html = { accept: 'text/html' };
+    expect(await (await fetch(`${url}/old`, { headers: html })).text()).toBe('the new page');
+    expect(await (await fetch(`${url}/any/page`, { headers: html })).text()).toBe('<title>site</title>');
+    expect((await fetch(`${url}/missing.js`)).status).toBe(404);
+  });
+
+  it('fails createApp with a ConfigError naming the bad option of a static route', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'routing-static-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const failure = (() => {
+      try {
+        createApp({ name: 'bad-static', logger: { level: 'silent' }, plugins: [createRoutingPlugin({ routes: [{ match: '/docs/*', static: dir, options: { cache: { maxAge: -1 }, colour: 'red' } }] })] });
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(failure).toBeInstanceOf(ConfigError);
+    expect((failure as ConfigError).issues.map((issue) => issue.name)).toEqual(expect.arrayContaining(['plugins.static:/docs.cache.maxAge', 'plugins.static:/docs']));
+    expect((failure as ConfigError).message).toContain('colour');
+  });
+
+  it("leaves the static service and the releases API to the app's frontend beside a static route", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'routing-static-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    await mkdir(path.join(dir, 'docs'));
+    await mkdir(path.join(dir, 'releases', 'v1'), { recursive: true });
+    await writeFile(path.join(dir, 'docs', 'guide.txt'), 'the guide');
+    await writeFile(path.join(dir, 'releases', 'v1', 'index.html'), '<title>v1</title>');
+    const { url, app } = await gateway({ routes: [{ match: '/docs/*', static: path.join(dir, 'docs') }] }, [createStaticPlugin({ root: path.join(dir, 'releases'), spa: true })]);
+    expect(await (await fetch(`${url}/docs/guide.txt`)).text()).toBe('the guide');
+    expect(await (await fetch(`${url}/some/page`, { headers: { accept: 'text/html' } })).text()).toBe('<title>v1</title>');
+    expect(app.context.services.get('static')).toMatchObject({ releases: true });
+    expect(app.context.services.list()).toContainEqual({ key: 'static', provider: 'static' });
+    expect(await (await fetch(`${url}/api/static/releases`)).json()).toMatchObject({ enabled: true, active: 'v1' });
+    expect(app.context.plugins().map((plugin) => plugin.name)).toEqual(expect.arrayContaining(['routing', 'static:/docs', 'static']));
   });
 
   it('runs edge guards before proxying, with the matched route, and lets them answer', async () => {

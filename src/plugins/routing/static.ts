@@ -1,53 +1,27 @@
-import { createPluginContext, type PluginContext } from '../../core/context.js';
-import { HttpError } from '../../core/errors.js';
-import type { MiddlewareDefinition, RouteDefinition, ServerPlugin } from '../../core/plugin.js';
-import type { RouteConfig } from './config.js';
+import type { ServerPlugin } from '../../core/plugin.js';
+import { createStaticPlugin } from '../static/index.js';
+import { staticRoute } from './config.js';
 import { compileMatch } from '../../core/path.js';
 
-type StaticRouteConfig = Extract<RouteConfig, { static: string }>;
-
-/** A static plugin mounted at a route's prefix, driven through its own lifecycle hooks. */
-export interface MountedStatic {
-  plugin: ServerPlugin<unknown>;
-  context: PluginContext<unknown>;
-}
-
 /**
- * Delegates a `{ match, static, spa }` route to the static plugin, mounted at the route's prefix:
- * its options validated by its own schema, initialised with a context of its own. Its catch-all
- * is mounted with the routing plugin's routes; it falls through (next) for anything it does not
- * own, so later routes still answer.
+ * The static plugins that serve `{ match, static, spa, options }` routes, one per route, named
+ * `static:<prefix>` and mounted there. The routing plugin brings them as companions, so the app
+ * validates their options (a ConfigError names `plugins.static:/docs.<option>`), runs their
+ * lifecycle and lists them like any plugin. Their catch-all falls through (next) for anything
+ * they do not own, so later routes still answer.
+ *
+ * Read from the raw options, because companions must exist before the app validates anything:
+ * a route the routing schema refuses brings no plugin, and the routing plugin's own issues name it.
  */
-export async function mountStaticRoutes(routes: readonly RouteConfig[], parent: PluginContext<unknown>): Promise<MountedStatic[]> {
-  const statics = routes.filter((route): route is StaticRouteConfig => 'static' in route);
-  if (statics.length === 0) return [];
-  // Loaded only when a static route exists, so a gateway without one never pays for it.
-  const { createStaticPlugin } = await import('../static/index.js');
-  const mounted: MountedStatic[] = [];
-  for (const route of statics) {
-    const prefix = compileMatch(route.match).prefix;
-    const plugin = createStaticPlugin({ ...route.options, root: route.static, spa: route.spa, mountPath: prefix || '/' }) as ServerPlugin<unknown>;
-    let config: unknown = undefined;
-    if (plugin.config) {
-      const parsed = plugin.config.schema.safeParse(plugin.config.options);
-      if (!parsed.success) {
-        const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'options'}: ${issue.message}`).join('; ');
-        throw new HttpError(500, 'ROUTING_STATIC_INVALID', `Static route ${route.match} has invalid options: ${problems}`);
-      }
-      config = parsed.data;
-    }
-    // Named like the plugin it stands for, so its logs and the service it provides read as usual.
-    const context = createPluginContext(parent.app, plugin.name, config);
-    await plugin.onInit?.(context);
-    mounted.push({ plugin, context });
-  }
-  return mounted;
-}
-
-export function staticMiddleware(mounted: readonly MountedStatic[]): MiddlewareDefinition[] {
-  return mounted.flatMap(({ plugin, context }) => (typeof plugin.middleware === 'function' ? plugin.middleware(context) : (plugin.middleware ?? [])));
-}
-
-export function staticRoutes(mounted: readonly MountedStatic[]): RouteDefinition[] {
-  return mounted.flatMap(({ plugin, context }) => (typeof plugin.routes === 'function' ? plugin.routes(context) : (plugin.routes ?? [])));
+export function staticRoutePlugins(routes: unknown): ServerPlugin<unknown>[] {
+  if (!Array.isArray(routes)) return [];
+  return routes.flatMap((raw: unknown) => {
+    const parsed = staticRoute.safeParse(raw);
+    if (!parsed.success) return [];
+    const route = parsed.data;
+    const mountPath = compileMatch(route.match).prefix || '/';
+    return [
+      createStaticPlugin({ ...route.options, root: route.static, spa: route.spa, mountPath, name: `static:${mountPath}` }) as ServerPlugin<unknown>,
+    ];
+  });
 }

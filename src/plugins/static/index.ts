@@ -52,13 +52,15 @@ function releasesDisabled(): HttpError {
  * await ctx.get('static').activate('v2') // and back: activate('v1')
  */
 export function createStaticPlugin(options: StaticPluginOptions): ServerPlugin<StaticConfig> {
+  const { name = 'static', ...settings } = options;
   let controller: StaticController | undefined;
   let currentSite: () => Site | undefined = () => undefined;
+  let ownsService = false;
   return {
-    name: 'static',
+    name,
     // Last: the catch-all route must come after every other plugin's routes.
     order: 1000,
-    config: { schema: staticOptionsSchema, options },
+    config: { schema: staticOptionsSchema, options: settings },
     async onInit(ctx) {
       const config = ctx.config;
       const root = path.resolve(config.root);
@@ -89,13 +91,16 @@ export function createStaticPlugin(options: StaticPluginOptions): ServerPlugin<S
           },
         };
       }
-      ctx.provide('static', controller);
+      // One frontend per app answers `ctx.get('static')` and the releases API: the plugin named
+      // `static` (a gateway's frontend) even beside a static route's, else the first to start.
+      ownsService = ctx.name === 'static' || (!ctx.app.plugins().some((plugin) => plugin.name === 'static') && !ctx.tryGet('static'));
+      if (ownsService) ctx.provide('static', controller);
       ctx.logger.info({ root, releases, spa: config.spa, mountPath: config.mountPath }, 'static files ready');
     },
     routes: (ctx) => {
       const config = ctx.config;
       const routes: RouteDefinition[] = [];
-      if (config.adminRoutes) {
+      if (config.adminRoutes && ownsService) {
         const list: RequestHandler = async (_req, res) => {
           res.json({ enabled: controller!.releases, active: controller!.active() ?? null, releases: await controller!.list() });
         };

@@ -43,7 +43,10 @@ export const staticOptionsSchema = z.strictObject({
   /** The release to start with when no `current` file records one; default the highest version. */
   release: releaseName.optional(),
   spaExclude: z.array(z.string().startsWith('/')).default(DEFAULT_SPA_EXCLUDE),
-  /** GET /api/static/releases and POST /api/static/releases/:version/activate (admin access). */
+  /**
+   * GET /api/static/releases and POST /api/static/releases/:version/activate (admin access), on
+   * the one static plugin that provides the `static` service.
+   */
   adminRoutes: z.boolean().default(true),
   lookupCacheTtl: z.number().int().min(0).default(DEFAULT_LOOKUP_CACHE_TTL),
   lookupCacheSize: z.number().int().positive().default(DEFAULT_LOOKUP_CACHE_SIZE),
@@ -54,6 +57,12 @@ export type StaticConfig = z.output<typeof staticOptionsSchema>;
 export { releaseName as releaseNameSchema };
 
 export interface StaticPluginOptions {
+  /**
+   * The plugin's name. Default `static`; a second static plugin in one app needs a name of its
+   * own, e.g. `static:/docs`. The one named `static` (or, without one, the first to start)
+   * provides the `static` service and the releases API.
+   */
+  name?: string;
   /** The folder to serve, or a releases folder holding `<version>/` folders. */
   root: string;
   /** Answer GET/HEAD requests for unknown extension-less paths that accept text/html with `index`. Default false. */
@@ -80,7 +89,7 @@ export interface StaticPluginOptions {
   release?: string;
   /** Path prefixes never given the SPA fallback. Default `['/api', '/health']`. */
   spaExclude?: string[];
-  /** Default true. */
+  /** The releases API (admin access), on the static plugin that provides the `static` service. Default true. */
   adminRoutes?: boolean;
   /** Milliseconds a file lookup is remembered. Default 2000; 0 looks every time. */
   lookupCacheTtl?: number;

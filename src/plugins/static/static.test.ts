@@ -89,6 +89,23 @@ describe('static plugin: SPA fallback', () => {
   });
 });
 
+describe('static plugin: several in one app', () => {
+  it('serves each under its own name; the first to start provides the static service and the releases API', async () => {
+    const app = createApp({
+      name: 'sites', port: 0, host: '127.0.0.1', logger: { level: 'silent' }, shutdown: { signals: false },
+      plugins: [createStaticPlugin({ name: 'static:/a', root, mountPath: '/a' }), createStaticPlugin({ name: 'static:/b', root, mountPath: '/b' })],
+    });
+    apps.push(app);
+    await app.start();
+    const url = baseUrl(app);
+    expect((await request(url, '/a/assets/style.css')).body.toString()).toBe('body{}');
+    expect((await request(url, '/b/assets/style.css')).body.toString()).toBe('body{}');
+    expect(app.context.services.list()).toContainEqual({ key: 'static', provider: 'static:/a' });
+    expect(app.context.routes().filter((route) => route.path === '/api/static/releases').map((route) => route.plugin)).toEqual(['static:/a']);
+    expect(app.context.plugins().map((plugin) => plugin.name)).toEqual(['static:/a', 'static:/b']);
+  });
+});
+
 describe('static plugin: caching and encodings', () => {
   it('marks hashed assets immutable, revalidates HTML and uses maxAge for the rest', async () => {
     const url = await start({ cache: { maxAge: 60_000 } });

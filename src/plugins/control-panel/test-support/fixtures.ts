@@ -1,19 +1,26 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { createApp, type App, type AppOptions } from '../../../index.js';
 import { captureLogs } from '../../../../test/support/http.js';
 
-/** A built UI in miniature (index.html and one hashed asset), so these tests do not need `npm run build:ui`. */
+/**
+ * A built UI in miniature (index.html and one hashed asset, precompressed as `npm run build:ui`
+ * leaves it), so these tests do not need the build.
+ */
 export function uiFixture(): { dir: string; asset: string; assetBody: string; remove: () => void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cpanel-ui-'));
   mkdirSync(path.join(dir, 'assets'));
-  const asset = 'assets/index-abc123.js';
+  // Named as Vite names its output: `<name>-<8-character hash>.<ext>`.
+  const asset = 'assets/index-B2x_k9Qa.js';
   const assetBody = `console.log(${JSON.stringify('x'.repeat(4096))});\n`;
   writeFileSync(path.join(dir, asset), assetBody);
+  writeFileSync(path.join(dir, `${asset}.br`), brotliCompressSync(assetBody));
+  writeFileSync(path.join(dir, `${asset}.gz`), gzipSync(assetBody));
   writeFileSync(
     path.join(dir, 'index.html'),
-    '<!doctype html><html><head><meta charset="utf-8" /><title>Control panel</title><script type="module" src="./assets/index-abc123.js"></script></head><body><div id="root"></div></body></html>',
+    '<!doctype html><html><head><meta charset="utf-8" /><title>Control panel</title><script type="module" src="./assets/index-B2x_k9Qa.js"></script></head><body><div id="root"></div></body></html>',
   );
   return { dir, asset, assetBody, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
