@@ -48,11 +48,12 @@ export function createRateLimitPlugin(options: RateLimitPluginOptions): ServerPl
         const shared = redis;
         ctx.addHealthCheck({ name: 'rate-limit-store', critical: false, run: () => shared.ping() });
       }
-      const storeFor = (rule: string): Store => {
+      const { WindowCounter } = await import('./window-counter.js');
+      const storeFor = (rule: string, windowMs: number): Store => {
         if (redis) return redis.storeFor(rule);
-        const store = new library.MemoryStore();
-        memoryStores.push(store);
-        return store;
+        const counter = new WindowCounter(windowMs);
+        memoryStores.push(counter);
+        return counter;
       };
       const app = ctx.app;
       const built = buildRateLimiter(library, config, {

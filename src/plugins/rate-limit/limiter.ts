@@ -8,6 +8,7 @@ import { HttpError } from '../../core/errors.js';
 import { redactUrl } from '../../core/redact-url.js';
 import { problemBody, sendProblem } from '../../core/problem.js';
 import { compileMatch, matchablePath } from './match.js';
+import { WindowCounter, partitionKey } from './window-counter.js';
 import { ruleName, type RateLimitConfig } from './options.js';
 
 /** The limits as other plugins see them (`ctx.get('rateLimit')`). */
@@ -38,11 +39,18 @@ interface CompiledRule {
   info: RateLimitRuleInfo;
   matches: (path: string) => boolean;
   methods?: ReadonlySet<string>;
-  handler: RateLimitRequestHandler;
+  keyOf: (req: IncomingMessage) => string | Promise<string>;
+  /** Memory: counted here, synchronously. */
+  counter?: WindowCounter;
+  /** Redis: counted by express-rate-limit in its store. */
+  handler?: RateLimitRequestHandler;
+  /** `RateLimit-Policy` for draft-7, computed once. */
+  policy: string;
+  windowSeconds: number;
 }
 
 /** Creates the store a rule counts in; each rule needs its own (their keys would collide). */
-export type StoreFactory = (rule: string) => Store;
+export type StoreFactory = (rule: string, windowMs: number) => Store;
 
 type RateLimitModule = typeof RateLimitLibrary;
 type Outcome = { allowed: boolean; error?: unknown };
@@ -95,36 +103,76 @@ export function buildRateLimiter(
   };
 
   const ipKey = (req: IncomingMessage) => library.ipKeyGenerator(ipOf(req), config.ipv6Subnet);
-  const compile = (info: RateLimitRuleInfo, keyOf?: (req: IncomingMessage) => string): CompiledRule => {
-    const limiterOptions: Partial<Options> = {
+  const clientKey = (req: IncomingMessage) => (config.keyGenerator ? config.keyGenerator(req, ipOf(req)) : ipKey(req));
+
+  /** Answers 429 problem+json; `retryAfter` in seconds. */
+  const refuse = (info: RateLimitRuleInfo, req: IncomingMessage, res: ServerResponse, retryAfter: number) => {
+    const url = redactUrl((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/');
+    logger.debug({ rule: info.name, url }, 'rate limit exceeded');
+    sendProblem(
+      res,
+      problemBody(429, 'RATE_LIMIT_EXCEEDED', `Too many requests: at most ${info.limit} per ${describeWindow(info.windowMs)}. Retry after ${retryAfter} s.`, {
+        instance: url,
+        requestId: (req as { id?: string }).id,
+        details: { limit: info.limit, windowMs: info.windowMs, retryAfter },
+      }),
+    );
+  };
+
+  const compile = (info: RateLimitRuleInfo, keyOf: CompiledRule['keyOf'] = clientKey): CompiledRule => {
+    const store = options.storeFor(info.name, info.windowMs);
+    const windowSeconds = Math.ceil(info.windowMs / 1000);
+    const compiled: CompiledRule = {
+      info,
+      matches: compileMatch(info.match),
+      methods: info.methods ? new Set(info.methods) : undefined,
+      keyOf,
+      policy: `${info.limit};w=${windowSeconds}`,
+      windowSeconds,
+    };
+    if (store instanceof WindowCounter) {
+      compiled.counter = store;
+      return compiled;
+    }
+    compiled.handler = library.rateLimit({
       windowMs: info.windowMs,
       limit: info.limit,
       standardHeaders: config.standardHeaders,
       legacyHeaders: false,
       identifier: info.name,
-      store: options.storeFor(info.name),
+      store,
       passOnStoreError: config.failOpen,
       logger: libraryLogger,
-      keyGenerator: keyOf ?? (async (req) => (config.keyGenerator ? await config.keyGenerator(req, ipOf(req)) : ipKey(req))),
-      handler: (req, res) => {
-        const retryAfter = Number(res.getHeader('retry-after')) || Math.ceil(info.windowMs / 1000);
-        logger.debug({ rule: info.name, url: redactUrl(req.originalUrl ?? req.url ?? '/') }, 'rate limit exceeded');
-        sendProblem(
-          res,
-          problemBody(429, 'RATE_LIMIT_EXCEEDED', `Too many requests: at most ${info.limit} per ${describeWindow(info.windowMs)}. Retry after ${retryAfter} s.`, {
-            instance: req.originalUrl ?? req.url,
-            requestId: (req as { id?: string }).id,
-            details: { limit: info.limit, windowMs: info.windowMs, retryAfter },
-          }),
-        );
-      },
-    };
-    return {
-      info,
-      matches: compileMatch(info.match),
-      methods: info.methods ? new Set(info.methods) : undefined,
-      handler: library.rateLimit(limiterOptions),
-    };
+      keyGenerator: async (req) => keyOf(req),
+      handler: (req, res) => refuse(info, req, res, Number(res.getHeader('retry-after')) || windowSeconds),
+    } satisfies Partial<Options>);
+    return compiled;
+  };
+
+  /**
+   * One count in memory, and its headers (the library's, draft-7 or draft-8); true when the
+   * request may proceed, false when it was refused with 429.
+   */
+  const count = (rule: CompiledRule, counter: WindowCounter, key: string, req: IncomingMessage, res: ServerResponse): boolean => {
+    const now = Date.now();
+    const client = counter.hit(key, now);
+    const { limit } = rule.info;
+    const remaining = limit > client.hits ? limit - client.hits : 0;
+    const reset = client.resetAt > now ? Math.ceil((client.resetAt - now) / 1000) : 0;
+    if (!res.headersSent) {
+      if (config.standardHeaders === 'draft-7') {
+        res.setHeader('ratelimit-policy', rule.policy);
+        res.setHeader('ratelimit', `limit=${limit}, remaining=${remaining}, reset=${reset}`);
+      } else {
+        client.partitionKey ??= partitionKey(key);
+        res.setHeader('ratelimit', `"${rule.info.name}"; r=${remaining}; t=${reset}`);
+        res.setHeader('ratelimit-policy', `"${rule.info.name}"; q=${limit}; w=${rule.windowSeconds}; pk=:${client.partitionKey}:`);
+      }
+    }
+    if (client.hits <= limit) return true;
+    if (!res.headersSent) res.setHeader('retry-after', String(reset));
+    refuse(rule.info, req, res, reset);
+    return false;
   };
 
   const rules = config.rules.map((rule) =>
@@ -148,37 +196,37 @@ export function buildRateLimiter(
     return fallback;
   };
 
-  const enforce = async (rule: CompiledRule, req: IncomingMessage, res: ServerResponse): Promise<Outcome> => {
+  const enforce = async (handler: RateLimitRequestHandler, req: IncomingMessage, res: ServerResponse): Promise<Outcome> => {
     let outcome: Outcome = { allowed: false };
-    // The library answers 429 itself (our handler) and calls next only to let a request through.
-    await rule.handler(req as never, res as never, (error?: unknown) => {
+    // The library answers 429 itself (refuse) and calls next only to let a request through.
+    await handler(req as never, res as never, (error?: unknown) => {
       outcome = error === undefined ? { allowed: true } : { allowed: false, error };
     });
     return outcome;
   };
 
-  const unavailable = (rule: CompiledRule, error: unknown) => {
+  /** A failing store with `failOpen: false`: 503 problem+json. */
+  const unavailable = (rule: CompiledRule, req: IncomingMessage, res: ServerResponse, error: unknown): false => {
     logger.error({ err: error, rule: rule.info.name }, 'rate limit store failed; request refused (failOpen is false)');
-    return new HttpError(503, 'RATE_LIMIT_UNAVAILABLE', 'Rate limiting is unavailable right now; try again shortly.', { cause: error });
-  };
-
-  const apply = (rule: CompiledRule, req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1], next: Parameters<RequestHandler>[2]) => {
-    enforce(rule, req, res).then(
-      ({ allowed, error }) => {
-        if (error !== undefined) next(unavailable(rule, error));
-        else if (allowed) next();
-      },
-      (error: unknown) => next(unavailable(rule, error)),
-    );
-  };
-
-  /** Resolves true when the request may proceed; false when it was answered (429, or 503). */
-  const admit = async (rule: CompiledRule, req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
-    const outcome = await enforce(rule, req, withAppend(res)).catch((error: unknown) => ({ allowed: false, error }));
-      if (outcome.error === undefined) return outcome.allowed;
-    const problem = unavailable(rule, outcome.error);
+    const problem = new HttpError(503, 'RATE_LIMIT_UNAVAILABLE', 'Rate limiting is unavailable right now; try again shortly.', { cause: error });
     sendProblem(res, problemBody(problem.status, problem.code, problem.message, { instance: redactUrl(req.url ?? '/'), requestId: (req as { id?: string }).id }));
     return false;
+  };
+
+  /**
+   * True when the request may proceed; false when it was answered (429, or 503). Synchronous
+   * for the memory store unless a custom key generator answers with a promise.
+   */
+  const admit = (rule: CompiledRule, req: IncomingMessage, res: ServerResponse): boolean | Promise<boolean> => {
+    const { counter, handler } = rule;
+    if (counter) {
+      const key = rule.keyOf(req);
+      return typeof key === 'string' ? count(rule, counter, key, req, res) : key.then((resolved) => count(rule, counter, resolved, req, res));
+    }
+    return enforce(handler!, req, withAppend(res)).then(
+      ({ allowed, error }) => (error === undefined ? allowed : unavailable(rule, req, res, error)),
+      (error: unknown) => unavailable(rule, req, res, error),
+    );
   };
 
   /**
@@ -193,7 +241,8 @@ export function buildRateLimiter(
       if (lane === 'express' && isControlPlane?.(req)) return false;
       const rule = pick(req, path.toLowerCase());
       if (!rule) return false;
-      return admit(rule, req, res).then((allowed) => !allowed);
+      const allowed = admit(rule, req, res);
+      return typeof allowed === 'boolean' ? !allowed : allowed.then((proceed) => !proceed);
     },
   };
 
@@ -205,8 +254,15 @@ export function buildRateLimiter(
     ruleFor: (req) => pick(req)?.info.name,
     rules: () => all.map((rule) => ({ ...rule.info })),
     async reset(key) {
-      await Promise.all(all.map((rule) => rule.handler.resetKey(key)));
+      await Promise.all(all.map((rule) => (rule.counter ? rule.counter.resetKey(key) : rule.handler!.resetKey(key))));
     },
   };
-  return { limiter, hook, controlPlane: control && ((req, res, next) => apply(control, req, res, next)) };
+  const controlPlane: RequestHandler | undefined =
+    control &&
+    ((req, res, next) => {
+      const allowed = admit(control, req, res);
+      if (allowed === true) next();
+      else if (allowed !== false) allowed.then((proceed) => proceed && next(), next);
+    });
+  return { limiter, hook, controlPlane };
 }
