@@ -31,6 +31,11 @@ export class WindowCounter implements Store {
     this.timer.unref();
   }
 
+  /** How many clients the counter holds (at most those seen in the last two windows). */
+  get size(): number {
+    return this.current.size + this.previous.size;
+  }
+
   /** Counts one request of `key` and answers its window. */
   hit(key: string, now = Date.now()): WindowClient {
     let client = this.current.get(key);
