@@ -36,7 +36,7 @@ for (let round = 0; round < ROUNDS + 1; round++) {
   for (let index = 0; index < PER_ROUND; index++) {
     const { req, res } = pairs[index % pairs.length];
     // The edge hook as the pipeline calls it for a proxied request: true would mean refused.
-    const answered = hook.run({ req, res, lane: 'proxy', upgrade: false, path: '/api/v1/hello', route: { id: 'api', plane: 'data' }, requestId: 'bench', defaultHeaders: [] });
+    const answered = hook.run({ req, res, lane: 'proxy', upgrade: false, path: '/api/v1/hello', route: { id: 'api', plane: 'data' }, requestId: 'bench', defaultHeaders: [], headers: [] });
     if (answered !== false) throw new Error('refused or asynchronous: the bench limit is meant never to refuse, in memory');
   }
   const used = process.cpuUsage(started);

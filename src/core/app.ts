@@ -300,8 +300,9 @@ export function createApp(options: AppOptions): App {
       edge.run(
         exchange,
         () => {
-          const defaults = exchange.defaultHeaders;
-          for (let index = 0; index < defaults.length; index += 2) res.setHeader(defaults[index], defaults[index + 1]);
+          const { defaultHeaders, headers } = exchange;
+          for (let index = 0; index < defaultHeaders.length; index += 2) res.setHeader(defaultHeaders[index], defaultHeaders[index + 1]);
+          for (let index = 0; index < headers.length; index += 2) res.setHeader(headers[index], headers[index + 1]);
           readBody(req, res, next);
         },
         next,
@@ -476,5 +477,5 @@ function expressExchange(req: express.Request, res: express.Response): EdgeExcha
   const end = url.indexOf('?');
   // A path routing would refuse still counts, as what it says (Express answers it).
   const path = 'error' in target ? (end === -1 ? url : url.slice(0, end)) : target.path;
-  return { req, res, lane: 'express', upgrade: false, path, route: undefined, requestId: req.id, defaultHeaders: [] };
+  return { req, res, lane: 'express', upgrade: false, path, route: undefined, requestId: req.id, defaultHeaders: [], headers: [] };
 }

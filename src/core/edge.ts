@@ -43,6 +43,12 @@ export interface EdgeExchange {
    * `[name, value, ...]` list (the security headers): a `headers` hook appends to it.
    */
   readonly defaultHeaders: string[];
+  /**
+   * Headers the answer carries whatever its handler or upstream sets (a rate limit's RateLimit
+   * headers), flat like `defaultHeaders`. Written with the answer's head in one go, which costs
+   * less than setting them on the response one by one.
+   */
+  readonly headers: string[];
 }
 
 /** True when the hook answered the request (nothing later runs); a promise for async hooks. */

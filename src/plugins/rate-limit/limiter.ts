@@ -108,12 +108,14 @@ export function buildRateLimiter(
   /** Answers 429 problem+json; `retryAfter` in seconds. */
   const refuse = (info: RateLimitRuleInfo, req: IncomingMessage, res: ServerResponse, retryAfter: number) => {
     const url = redactUrl((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/');
+    const requestId = (req as { id?: string }).id;
     logger.debug({ rule: info.name, url }, 'rate limit exceeded');
+    if (requestId !== undefined && !res.headersSent) res.setHeader('x-request-id', requestId);
     sendProblem(
       res,
       problemBody(429, 'RATE_LIMIT_EXCEEDED', `Too many requests: at most ${info.limit} per ${describeWindow(info.windowMs)}. Retry after ${retryAfter} s.`, {
         instance: url,
-        requestId: (req as { id?: string }).id,
+        requestId,
         details: { limit: info.limit, windowMs: info.windowMs, retryAfter },
       }),
     );
@@ -153,23 +155,32 @@ export function buildRateLimiter(
    * One count in memory, and its headers (the library's, draft-7 or draft-8); true when the
    * request may proceed, false when it was refused with 429.
    */
-  const count = (rule: CompiledRule, counter: WindowCounter, key: string, req: IncomingMessage, res: ServerResponse): boolean => {
+  const count = (rule: CompiledRule, counter: WindowCounter, key: string, req: IncomingMessage, res: ServerResponse, headers?: string[]): boolean => {
     const now = Date.now();
     const client = counter.hit(key, now);
     const { limit } = rule.info;
     const remaining = limit > client.hits ? limit - client.hits : 0;
     const reset = client.resetAt > now ? Math.ceil((client.resetAt - now) / 1000) : 0;
-    if (!res.headersSent) {
-      if (config.standardHeaders === 'draft-7') {
-        res.setHeader('ratelimit-policy', rule.policy);
-        res.setHeader('ratelimit', `limit=${limit}, remaining=${remaining}, reset=${reset}`);
-      } else {
-        client.partitionKey ??= partitionKey(key);
-        res.setHeader('ratelimit', `"${rule.info.name}"; r=${remaining}; t=${reset}`);
-        res.setHeader('ratelimit-policy', `"${rule.info.name}"; q=${limit}; w=${rule.windowSeconds}; pk=:${client.partitionKey}:`);
-      }
+    let policy: string, state: string;
+    if (config.standardHeaders === 'draft-7') {
+      policy = rule.policy;
+      state = `limit=${limit}, remaining=${remaining}, reset=${reset}`;
+    } else {
+      client.partitionKey ??= partitionKey(key);
+      policy = `"${rule.info.name}"; q=${limit}; w=${rule.windowSeconds}; pk=:${client.partitionKey}:`;
+      state = `"${rule.info.name}"; r=${remaining}; t=${reset}`;
     }
-    if (client.hits <= limit) return true;
+    const allowed = client.hits <= limit;
+    // Going on: the headers ride with the answer's head (the edge's list); refused: set here.
+    if (allowed && headers) {
+      headers.push('ratelimit-policy', policy, 'ratelimit', state);
+      return true;
+    }
+    if (!res.headersSent) {
+      res.setHeader('ratelimit-policy', policy);
+      res.setHeader('ratelimit', state);
+    }
+    if (allowed) return true;
     if (!res.headersSent) res.setHeader('retry-after', String(reset));
     refuse(rule.info, req, res, reset);
     return false;
@@ -217,11 +228,11 @@ export function buildRateLimiter(
    * True when the request may proceed; false when it was answered (429, or 503). Synchronous
    * for the memory store unless a custom key generator answers with a promise.
    */
-  const admit = (rule: CompiledRule, req: IncomingMessage, res: ServerResponse): boolean | Promise<boolean> => {
+  const admit = (rule: CompiledRule, req: IncomingMessage, res: ServerResponse, headers?: string[]): boolean | Promise<boolean> => {
     const { counter, handler } = rule;
     if (counter) {
       const key = rule.keyOf(req);
-      return typeof key === 'string' ? count(rule, counter, key, req, res) : key.then((resolved) => count(rule, counter, resolved, req, res));
+      return typeof key === 'string' ? count(rule, counter, key, req, res, headers) : key.then((resolved) => count(rule, counter, resolved, req, res, headers));
     }
     return enforce(handler!, req, withAppend(res)).then(
       ({ allowed, error }) => (error === undefined ? allowed : unavailable(rule, req, res, error)),
@@ -237,11 +248,11 @@ export function buildRateLimiter(
   const hook: EdgeHook = {
     name: 'rate-limit',
     phase: 'limit',
-    run({ req, res, path, lane }) {
+    run({ req, res, path, lane, headers }) {
       if (lane === 'express' && isControlPlane?.(req)) return false;
       const rule = pick(req, path.toLowerCase());
       if (!rule) return false;
-      const allowed = admit(rule, req, res);
+      const allowed = admit(rule, req, res, headers);
       return typeof allowed === 'boolean' ? !allowed : allowed.then((proceed) => !proceed);
     },
   };

@@ -210,12 +210,9 @@ export class GatewayRouter implements Router {
     const requestId = requestIdOf(req);
     if (!upgrade) logWhenDone(this.requestLog, req, res, requestId, req.url ?? '/', log);
     const edgeRoute: EdgeRoute | undefined = route && { id: route.id, plane: 'data', target: route.upstream?.target };
-    if (this.edge.has('proxy')) {
-      // Hooks that answer (a 429) answer with the id the kernel's requests carry.
-      (req as IncomingMessage & { id?: string }).id = requestId;
-      res.setHeader('x-request-id', requestId);
-    }
-    return { req, res, lane: 'proxy', upgrade, path, route: edgeRoute, requestId, defaultHeaders: [] };
+    // A hook that answers (a 429) answers with the id the request line carries, as `req.id`.
+    (req as IncomingMessage & { id?: string }).id = requestId;
+    return { req, res, lane: 'proxy', upgrade, path, route: edgeRoute, requestId, defaultHeaders: [], headers: [] };
   }
 
   /** A hook that threw: the request ends with a 500 problem, the error in the log. */
@@ -237,7 +234,7 @@ export class GatewayRouter implements Router {
       route: route.config as ProxyRouteConfig,
       upstream,
       path: joinPath(upstream.basePath, path) + query,
-      extraHeaders: this.cors ? this.cors.responseHeaders(req) : [],
+      extraHeaders: this.cors ? [...this.cors.responseHeaders(req), ...exchange.headers] : exchange.headers,
       defaultHeaders: exchange.defaultHeaders,
       trusted: this.trusted,
       privateCookies: this.privateCookies,
@@ -306,6 +303,7 @@ export class GatewayRouter implements Router {
     const { req, res, requestId, defaultHeaders } = exchange;
     const extra: Record<string, string> = { 'x-request-id': requestId };
     for (let index = 0; index < defaultHeaders.length; index += 2) extra[defaultHeaders[index]] = defaultHeaders[index + 1];
+    for (let index = 0; index < exchange.headers.length; index += 2) extra[exchange.headers[index]] = exchange.headers[index + 1];
     for (let index = 0; index < headers.length; index += 2) extra[headers[index]] = headers[index + 1];
     if (status >= 400) {
       sendProblem(res, problemBody(status, code, detail, { instance: redactUrl(req.url ?? '/'), requestId }), extra);

@@ -14,7 +14,7 @@ export function forwardAfterWake(req: IncomingMessage, res: ServerResponse, targ
   for (const [name, value] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(name)) headers[name] = value;
   const peer = req.socket.remoteAddress;
   headers['x-forwarded-for'] = peer ?? 'unknown';
-  headers['x-request-id'] = requestIdOf(req);
+  headers['x-request-id'] = (req as IncomingMessage & { id?: string }).id ?? requestIdOf(req);
   const upstream = http.request(url, { method: req.method, headers, agent: false, timeout }, (answer) => {
     const out: http.OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(answer.headers)) if (!HOP_BY_HOP.has(name)) out[name] = value;
@@ -33,7 +33,8 @@ export function unavailable(req: IncomingMessage, res: ServerResponse, status: n
     res.destroy();
     return;
   }
-  const requestId = requestIdOf(req);
+  // The id the request line carries (the edge set it); a fresh one only for a request it never saw.
+  const requestId = (req as IncomingMessage & { id?: string }).id ?? requestIdOf(req);
   const headers: Record<string, string> = { 'x-request-id': requestId };
   if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
   sendProblem(res, problemBody(status, code, detail, { instance: req.url, requestId }), headers);
