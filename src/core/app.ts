@@ -18,7 +18,7 @@ import {
 import { createAdminGate } from './admin-gate.js';
 import { createClientAddresses, parseTrustProxy, trustProxyProblem, type TrustProxy } from './client-address.js';
 import { ControlPlane } from './control-plane.js';
-import { EdgePipeline, type EdgeExchange } from './edge.js';
+import { EdgePipeline, type EdgeExchange, type EdgeNext } from './edge.js';
 import { normaliseTarget } from './path.js';
 import { BodyReader, hasBody } from './body.js';
 import { FastRoutes } from './fast-routes.js';
@@ -291,22 +291,21 @@ export function createApp(options: AppOptions): App {
       else next();
     };
     const hooked = edge.has('express');
+    // One continuation for the lane; each request's own `next` rides on its exchange.
+    const afterHooks: EdgeNext<ExpressExchange> = {
+      proceed({ req, res, next, defaultHeaders, headers }) {
+        for (let index = 0; index < defaultHeaders.length; index += 2) res.setHeader(defaultHeaders[index], defaultHeaders[index + 1]);
+        for (let index = 0; index < headers.length; index += 2) res.setHeader(headers[index], headers[index + 1]);
+        readBody(req as express.Request, res as express.Response, next);
+      },
+      fail: (exchange, error) => exchange.next(error),
+    };
     expressApp.use((req, res, next) => {
       prepare(req, res);
       if (!hooked) return readBody(req, res, next);
       // The edge hooks (rate limits, security headers) before the body is read: a refused request
       // is answered without reading its upload.
-      const exchange = expressExchange(req, res);
-      edge.run(
-        exchange,
-        () => {
-          const { defaultHeaders, headers } = exchange;
-          for (let index = 0; index < defaultHeaders.length; index += 2) res.setHeader(defaultHeaders[index], defaultHeaders[index + 1]);
-          for (let index = 0; index < headers.length; index += 2) res.setHeader(headers[index], headers[index + 1]);
-          readBody(req, res, next);
-        },
-        next,
-      );
+      edge.run(expressExchange(req, res, next), afterHooks);
     });
     const middleware = records.flatMap((record) => {
       const list = typeof record.plugin.middleware === 'function' ? record.plugin.middleware(record.context!) : (record.plugin.middleware ?? []);
@@ -470,12 +469,16 @@ function registerPluginHealthCheck(record: PluginRecord, health: HealthRegistry)
   health.register({ name: record.plugin.name, plugin: record.plugin.name, ...definition });
 }
 
+interface ExpressExchange extends EdgeExchange {
+  readonly next: express.NextFunction;
+}
+
 /** An Express-lane request as the edge hooks see it: Express matches its route later. */
-function expressExchange(req: express.Request, res: express.Response): EdgeExchange {
+function expressExchange(req: express.Request, res: express.Response, next: express.NextFunction): ExpressExchange {
   const url = req.url;
   const target = normaliseTarget(url);
   const end = url.indexOf('?');
   // A path routing would refuse still counts, as what it says (Express answers it).
   const path = 'error' in target ? (end === -1 ? url : url.slice(0, end)) : target.path;
-  return { req, res, lane: 'express', upgrade: false, path, route: undefined, requestId: req.id, defaultHeaders: [], headers: [] };
+  return { req, res, next, lane: 'express', upgrade: false, path, route: undefined, requestId: req.id, defaultHeaders: [], headers: [] };
 }

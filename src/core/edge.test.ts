@@ -69,7 +69,7 @@ describe('EdgePipeline', () => {
     pipeline.add(hook('authenticate', 'authenticate'));
     const exchange = { lane: 'proxy', res: { destroyed: false } } as unknown as EdgeExchange;
     let proceeded = false;
-    pipeline.run(exchange, () => (proceeded = true), (error) => { throw error; });
+    pipeline.run(exchange, { proceed: () => (proceeded = true), fail: (_exchange, error) => { throw error; } });
     // Synchronous up to the first promise: identify and authenticate ran, the rest waits.
     expect(order).toEqual(['identify', 'authenticate', 'limit']);
     expect(proceeded).toBe(false);
@@ -85,12 +85,12 @@ describe('EdgePipeline', () => {
     pipeline.add({ name: 'never', phase: 'guard', run: () => { throw new Error('must not run'); } });
     const exchange = { lane: 'express', res: { destroyed: false } } as unknown as EdgeExchange;
     let outcome = 'none';
-    pipeline.run(exchange, () => (outcome = 'proceeded'), () => (outcome = 'failed'));
+    pipeline.run(exchange, { proceed: () => (outcome = 'proceeded'), fail: () => (outcome = 'failed') });
     expect(outcome).toBe('none');
 
     const failing = new EdgePipeline();
     failing.add({ name: 'throws', phase: 'guard', run: () => { throw new Error('boom'); } });
-    failing.run(exchange, () => (outcome = 'proceeded'), (error) => (outcome = (error as Error).message));
+    failing.run(exchange, { proceed: () => (outcome = 'proceeded'), fail: (_exchange, error) => (outcome = (error as Error).message) });
     expect(outcome).toBe('boom');
   });
 });

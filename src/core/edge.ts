@@ -51,6 +51,15 @@ export interface EdgeExchange {
   readonly headers: string[];
 }
 
+/**
+ * What follows the hooks: `proceed` when none answered, `fail` when one threw or rejected. One
+ * object per lane, not per request: the exchange carries the request's own state.
+ */
+export interface EdgeNext<E extends EdgeExchange = EdgeExchange> {
+  proceed(exchange: E): void;
+  fail(exchange: E, error: unknown): void;
+}
+
 /** True when the hook answered the request (nothing later runs); a promise for async hooks. */
 export type EdgeOutcome = boolean | Promise<boolean>;
 
@@ -91,32 +100,32 @@ export class EdgePipeline {
   }
 
   /**
-   * Runs the lane's hooks in order, then `proceed` unless one answered. A hook that throws or
-   * rejects ends the request through `fail`.
+   * Runs the lane's hooks in order, then `next.proceed` unless one answered. A hook that throws
+   * or rejects ends the request through `next.fail`.
    */
-  run(exchange: EdgeExchange, proceed: () => void, fail: (error: unknown) => void): void {
-    runFrom(this.byLane[exchange.lane], 0, exchange, proceed, fail);
+  run<E extends EdgeExchange>(exchange: E, next: EdgeNext<E>): void {
+    runFrom(this.byLane[exchange.lane], 0, exchange, next);
   }
 }
 
-function runFrom(hooks: readonly EdgeHook[], start: number, exchange: EdgeExchange, proceed: () => void, fail: (error: unknown) => void): void {
+function runFrom<E extends EdgeExchange>(hooks: readonly EdgeHook[], start: number, exchange: E, next: EdgeNext<E>): void {
   for (let index = start; index < hooks.length; index++) {
     let outcome: EdgeOutcome;
     try {
       outcome = hooks[index].run(exchange);
     } catch (error) {
-      fail(error);
+      next.fail(exchange, error);
       return;
     }
     if (outcome === true) return;
     if (outcome === false) continue;
     outcome.then(
       (answered) => {
-        if (!answered && !exchange.res.destroyed) runFrom(hooks, index + 1, exchange, proceed, fail);
+        if (!answered && !exchange.res.destroyed) runFrom(hooks, index + 1, exchange, next);
       },
-      fail,
+      (error: unknown) => next.fail(exchange, error),
     );
     return;
   }
-  proceed();
+  next.proceed(exchange);
 }
