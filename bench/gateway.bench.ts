@@ -10,7 +10,9 @@
  *   (e) Fastify + @fastify/http-proxy,
  *   (f) a minimal node:http + undici Pool proxy.
  * GATEWAY_LOG=stdout writes the request lines to stdout (a pipe the bench drains) instead of the
- * file; GATEWAY_LOG_LEVEL=warn drops them, to see what they cost.
+ * file; GATEWAY_LOG_LEVEL=warn drops them, to see what they cost. GATEWAY_COMPARE_WRITERS=1 adds
+ * the preset once more with pino's own sonic-boom file destination (batched with `minLength`)
+ * instead of the core's log writer, measured in the same interleaved rounds.
  * Goals: (b) >= 0.85x (f) and >= 1.5x (e); (c) >= 0.95x (f).
  * The setups are measured in interleaved rounds (BENCH_ROUNDS, default 3, of BENCH_DURATION
  * seconds, default 8) and the best round counts, so load from elsewhere on the machine hits all
@@ -36,15 +38,20 @@ if (role === 'upstream') {
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length });
     res.end(body);
   }));
-} else if (role === 'preset' || role === 'routing') {
+} else if (role === 'preset' || role === 'routing' || role === 'preset-sonic-boom') {
   const level = (process.env.GATEWAY_LOG_LEVEL ?? 'info') as 'info';
+  const file = path.join(process.env.LOG_DIR!, `${role}.ndjson`);
+  const { default: pino } = await import('pino');
   const logger =
-    process.env.GATEWAY_LOG === 'stdout'
-      ? { level }
-      : { level, stdout: false, file: { path: path.join(process.env.LOG_DIR!, `${role}.ndjson`), maxBytes: 50 * 1024 * 1024, maxFiles: 2 } };
+    role === 'preset-sonic-boom'
+      ? // The same pino options; only the destination differs: sonic-boom, asynchronous, batched (minLength must stay under its 16 KiB maxWrite).
+        { level, stdout: false, destination: pino.destination({ dest: file, sync: false, minLength: 8 * 1024, periodicFlush: 100, mkdir: true }) }
+      : process.env.GATEWAY_LOG === 'stdout'
+        ? { level }
+        : { level, stdout: false, file: { path: file, maxBytes: 50 * 1024 * 1024, maxFiles: 2 } };
   const route = { id: 'upstream', match: '/*', target: upstreamUrl, health: false as const };
   let app;
-  if (role === 'preset') {
+  if (role !== 'routing') {
     const { createGateway } = await import('../src/gateway/index.js');
     app = createGateway({
       name: 'bench-preset',
@@ -126,6 +133,7 @@ async function main(): Promise<void> {
     { name: 'express', label: '(d) Express 5 + http-proxy-middleware' },
     { name: 'fastify', label: '(e) Fastify + @fastify/http-proxy' },
     { name: 'undici', label: '(f) node:http + undici Pool' },
+    ...(process.env.GATEWAY_COMPARE_WRITERS ? [{ name: 'preset-sonic-boom', label: '(b2) the preset, sonic-boom file destination' }] : []),
   ];
   try {
     // Every server starts once; an idle one costs nothing while the others are measured.
