@@ -48,6 +48,30 @@ describe('RotatingFileStream', () => {
     stream.write('{"msg":"after close"}\n');
     expect(readFileSync(file, 'utf8')).toBe('{"msg":"one"}\n');
   });
+
+  it('writes a line logged while a batch is being written, with nothing logged after it', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'app.log');
+    const stream = new RotatingFileStream({ path: file, flushInterval: 20 });
+    // A full batch starts a write at once; the last line arrives while it is in flight.
+    const big = `{"msg":"${'x'.repeat(20 * 1024)}"}\n`;
+    stream.write(big);
+    stream.write('{"msg":"last"}\n');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(readFileSync(file, 'utf8')).toBe(`${big}{"msg":"last"}\n`);
+    await stream.close();
+  });
+
+  it('holds its exit listener only while open, with no module-wide registry', async () => {
+    const dir = tempDir();
+    const listeners = process.listenerCount('exit');
+    const streams = Array.from({ length: 12 }, (_, index) => new RotatingFileStream({ path: path.join(dir, `app-${index}.log`) }));
+    expect(process.listenerCount('exit')).toBe(listeners + 12);
+    // Twelve open streams raised the warning threshold with them: no MaxListenersExceededWarning.
+    expect(process.getMaxListeners()).toBeGreaterThanOrEqual(process.listenerCount('exit'));
+    await Promise.all(streams.map((stream) => stream.close()));
+    expect(process.listenerCount('exit')).toBe(listeners);
+  });
 });
 
 describe('BatchedLineStream', () => {

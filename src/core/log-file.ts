@@ -106,17 +106,6 @@ function writeFully(fd: number, buffers: Buffer[], done: (error: NodeJS.ErrnoExc
   else writev(fd, buffers, null, next);
 }
 
-/** Streams with lines still in memory; on exit they are written synchronously, as pino does. */
-const live = new Set<BatchedLineStream>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const stream of live) stream.flushSync();
-  });
-}
-
 /**
  * A log destination that batches lines in memory and writes them with one asynchronous write at
  * a time, once a batch fills or at least every `flushInterval` ms: a fraction of the CPU a write
@@ -135,7 +124,13 @@ export class BatchedLineStream implements DestinationStream {
   private dropped = 0;
   private reportedError = false;
   private readonly idle = new Set<() => void>();
-  private readonly timer: NodeJS.Timeout;
+  /** Called when the write in flight completes (close waits on it). */
+  private readonly written = new Set<() => void>();
+  private readonly flushInterval: number;
+  /** Armed when a line arrives in an empty batch; none while nothing waits, so no polling. */
+  private timer: NodeJS.Timeout | undefined;
+  /** Lines still in memory are written synchronously at exit, as pino's destinations do. */
+  private readonly onExit = () => this.flushSync();
 
   constructor(
     fd: number,
@@ -145,10 +140,10 @@ export class BatchedLineStream implements DestinationStream {
     this.fd = fd;
     this.flushTimeout = options.flushTimeout ?? 5_000;
     this.maxBufferedBytes = options.maxBufferedBytes ?? 64 * 1024 * 1024;
-    this.timer = setInterval(() => this.pump(), options.flushInterval ?? 100);
-    this.timer.unref();
-    live.add(this);
-    installExitHook();
+    this.flushInterval = options.flushInterval ?? 100;
+    // One listener per open stream: a process with many apps raises the warning threshold with it.
+    process.setMaxListeners(process.getMaxListeners() + 1);
+    process.on('exit', this.onExit);
   }
 
   write(chunk: string): void {
@@ -160,7 +155,15 @@ export class BatchedLineStream implements DestinationStream {
     }
     this.added(this.batch.add(chunk));
     if (this.batch.bytes >= BATCH_BYTES) this.pump();
+    else this.timer ??= setTimeout(this.onTimer, this.flushInterval).unref();
   }
+
+  private readonly onTimer = () => {
+    this.timer = undefined;
+    // Held by a rotation: try again after it; the write in flight re-arms the timer itself.
+    if (this.held && !this.closed) this.timer = setTimeout(this.onTimer, this.flushInterval).unref();
+    else this.pump();
+  };
 
   /** Called with the size of each line logged (the file counts towards rotation). */
   protected added(_bytes: number): void {}
@@ -210,8 +213,10 @@ export class BatchedLineStream implements DestinationStream {
     await new Promise<void>((resolve) => this.flush(() => resolve()));
     await this.settled();
     this.closed = true;
-    live.delete(this);
-    clearInterval(this.timer);
+    process.off('exit', this.onExit);
+    process.setMaxListeners(Math.max(0, process.getMaxListeners() - 1));
+    clearTimeout(this.timer);
+    this.timer = undefined;
     await this.waitForWrite();
     // Lines logged while the last write was in flight.
     await this.writeNow(this.batch.take());
@@ -233,9 +238,15 @@ export class BatchedLineStream implements DestinationStream {
     writeFully(this.fd, buffers, (error) => {
       this.writing = false;
       if (error) this.report(error);
+      if (this.written.size > 0) {
+        const waiting = [...this.written];
+        this.written.clear();
+        for (const resume of waiting) resume();
+      }
       // Lines that came in meanwhile wait for a full batch, the timer or a flush: writing them at
       // once would make one small write per write completed, each a trip through the thread pool.
       if (this.batch.bytes >= BATCH_BYTES || this.idle.size > 0 || this.batch.bytes === 0) this.pump();
+      else this.timer ??= setTimeout(this.onTimer, this.flushInterval).unref();
     });
   }
 
@@ -271,13 +282,7 @@ export class BatchedLineStream implements DestinationStream {
 
   protected waitForWrite(): Promise<void> {
     if (!this.writing) return Promise.resolve();
-    return new Promise((resolve) => {
-      const check = setInterval(() => {
-        if (this.writing) return;
-        clearInterval(check);
-        resolve();
-      }, 5);
-    });
+    return new Promise((resolve) => this.written.add(resolve));
   }
 
   protected report(error: Error): void {
