@@ -80,6 +80,7 @@ export type {
   UIColumn,
   UIColumnFormat,
   UIContribution,
+  NavigationItem,
   UINavigationItem,
   UIPage,
   UIView,
