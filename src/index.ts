@@ -33,6 +33,8 @@ export type {
 } from './core/context.js';
 export { onSessionEnd } from './core/admin-gate.js';
 export { ConfigRegistry } from './core/context.js';
+export { durationSchema, formatDuration, MAX_TIMER_DELAY, parseDuration, toMilliseconds } from './core/duration.js';
+export type { Duration, DurationRules, DurationUnit } from './core/duration.js';
 export { HttpError, ConfigError, PluginGraphError, PluginLifecycleError, errorMessage } from './core/errors.js';
 export type { ConfigIssue } from './core/errors.js';
 export { PROBLEM_CONTENT_TYPE, problemBody, sendProblem, toProblem } from './core/problem.js';
@@ -78,6 +80,7 @@ export type {
   UIColumn,
   UIColumnFormat,
   UIContribution,
+  NavigationItem,
   UINavigationItem,
   UIPage,
   UIView,

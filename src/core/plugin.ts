@@ -3,6 +3,9 @@ import type { z } from 'zod';
 import type { PluginContext } from './context.js';
 import type { HealthCheckResult } from './health-registry.js';
 import type { UIContribution } from './ui.js';
+// Route handlers see `req.id` and `req.context` wherever RouteDefinition is seen, so a product
+// importing only `@qwickapps/server/plugins` (or one plugin's subpath) gets them typed too.
+import './types.js';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete' | 'head' | 'options' | 'all';
 

@@ -94,6 +94,9 @@ export interface UINavigationItem {
   order?: number;
 }
 
+/** A navigation entry of the control panel, under the name the plugin interface is written with. */
+export type NavigationItem = UINavigationItem;
+
 export interface UIWidget {
   id: string;
   title: string;

@@ -73,10 +73,13 @@ describe.each(providers)('cache on $name', ({ available, options }) => {
   });
 
   it.skipIf(!available)('expires entries after their ttl, per entry and by default', async () => {
-    const { cache } = await open({ ttl: 150 });
-    await cache.set('short', 'x', 60);
+    const { cache } = await open({ ttl: '150ms' });
+    await cache.set('short', 'x', '60ms');
     await cache.set('default', 'y');
     await cache.set('forever', 'z', { ttl: 0 });
+    // A bare number is seconds, as for the plugin's ttl: 1 is a second, not a millisecond.
+    await cache.set('second', 'w', 1);
+    await cache.getOrSet('loaded', () => 'v', { ttl: 1 });
     expect(await cache.get('short')).toBe('x');
     await sleep(90);
     expect(await cache.get('short')).toBeUndefined();
@@ -85,6 +88,8 @@ describe.each(providers)('cache on $name', ({ available, options }) => {
     await sleep(120);
     expect(await cache.get('default')).toBeUndefined();
     expect(await cache.get('forever')).toBe('z');
+    expect(await cache.get('second')).toBe('w');
+    expect(await cache.get('loaded')).toBe('v');
   });
 
   it.skipIf(!available)('calls the loader once for 50 concurrent misses of one key', async () => {
@@ -155,7 +160,7 @@ describe.each(providers)('cache on $name', ({ available, options }) => {
     const { cache } = await open();
     await cache.set('post:1', 'a', { tags: ['author:9', 'feed'] });
     await cache.set('post:2', 'b', { tags: ['author:9'] });
-    await cache.set('post:3', 'c', { tags: ['feed'], ttl: 60_000 });
+    await cache.set('post:3', 'c', { tags: ['feed'], ttl: '1m' });
     await cache.set('other', 'd');
     expect(await cache.invalidateTag('author:9')).toBe(2);
     expect(await cache.get('post:1')).toBeUndefined();
@@ -216,6 +221,7 @@ describe.each(providers)('cache on $name', ({ available, options }) => {
     await expect(cache.get('')).rejects.toMatchObject({ code: 'CACHE_INVALID_ARGUMENT' });
     await expect(cache.getOrSet('', () => 1)).rejects.toMatchObject({ code: 'CACHE_INVALID_ARGUMENT' });
     await expect(cache.set('k', 1, -5)).rejects.toMatchObject({ code: 'CACHE_INVALID_ARGUMENT', message: expect.stringMatching(/ttl/) });
+    await expect(cache.set('k', 1, '5 minutes' as never)).rejects.toMatchObject({ code: 'CACHE_INVALID_ARGUMENT', message: expect.stringMatching(/ttl must be a duration like "1h"/) });
     await expect(cache.set('k', 1, { tags: [''] })).rejects.toMatchObject({ code: 'CACHE_INVALID_ARGUMENT', message: expect.stringMatching(/tag/) });
   });
 

@@ -1,8 +1,9 @@
 import { Keyv } from 'keyv';
 import type { Logger } from 'pino';
+import { durationExpected, toMilliseconds, type Duration } from '../../core/duration.js';
 import { HttpError, errorMessage } from '../../core/errors.js';
 import type { CacheBackend } from './backend.js';
-import type { CacheConfig, CacheProvider } from './config.js';
+import { TTL_RULES, type CacheConfig, type CacheProvider } from './config.js';
 import { assertJsonSafe } from './json-safe.js';
 import { CacheCounters, LatencyRing } from './stats.js';
 import type { Cache, CacheSetOptions, CacheStats } from './types.js';
@@ -98,7 +99,7 @@ export class KeyvCache implements Cache {
     return value;
   }
 
-  async set(key: string, value: unknown, options?: number | CacheSetOptions): Promise<void> {
+  async set(key: string, value: unknown, options?: Duration | CacheSetOptions): Promise<void> {
     checkKey(key);
     const { ttl, tags } = this.entryOptions(options);
     assertJsonSafe(key, value);
@@ -132,7 +133,7 @@ export class KeyvCache implements Cache {
     }
   }
 
-  getOrSet<T>(key: string, loader: () => T | Promise<T>, options?: number | CacheSetOptions): Promise<T> {
+  getOrSet<T>(key: string, loader: () => T | Promise<T>, options?: Duration | CacheSetOptions): Promise<T> {
     // Not async (joiners must get the very same promise), so refusals are turned into rejections here.
     try {
       checkKey(key);
@@ -245,10 +246,11 @@ export class KeyvCache implements Cache {
     return this.backend.close();
   }
 
-  private entryOptions(options: number | CacheSetOptions | undefined): { ttl: number; tags: string[] } {
-    const given = typeof options === 'number' ? { ttl: options } : (options ?? {});
-    const ttl = given.ttl ?? this.config.ttl;
-    if (!Number.isInteger(ttl) || ttl < 0) throw invalid(`Cache ttl must be a whole number of milliseconds, 0 or more (got ${String(ttl)}).`);
+  private entryOptions(options: Duration | CacheSetOptions | undefined): { ttl: number; tags: string[] } {
+    const given = typeof options === 'number' || typeof options === 'string' ? { ttl: options } : (options ?? {});
+    // The same reading as the plugin's `ttl` option: a bare number is seconds.
+    const ttl = given.ttl === undefined ? this.config.ttl : toMilliseconds(given.ttl, TTL_RULES);
+    if (ttl === undefined) throw invalid(`Cache ttl must be ${durationExpected(TTL_RULES)}; 0 keeps the entry (got ${JSON.stringify(given.ttl)}).`);
     const tags = given.tags ?? [];
     for (const tag of tags) checkKey(tag, 'tag');
     return { ttl, tags };

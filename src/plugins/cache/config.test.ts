@@ -53,6 +53,24 @@ describe('cache options', () => {
     expect(config.timeouts).toEqual({ connect: 5_000, operation: 1_000, bulk: 30_000 });
   });
 
+  it('reads ttl as a duration or a number of seconds, and other durations as strings or milliseconds', () => {
+    expect(cacheConfigSchema.parse({ ttl: 3600 }).ttl).toBe(3_600_000);
+    expect(cacheConfigSchema.parse({ ttl: '15m' }).ttl).toBe(900_000);
+    expect(cacheConfigSchema.parse({ ttl: '30d' }).ttl).toBe(2_592_000_000);
+    expect(cacheConfigSchema.parse({ ttl: 0 }).ttl).toBe(0);
+    const config = cacheConfigSchema.parse({ timeouts: { operation: '1s', connect: 250 }, healthCheck: { interval: '30s' }, sweepInterval: '5m' });
+    expect(config.timeouts).toMatchObject({ operation: 1_000, connect: 250 });
+    expect(config.healthCheck).toMatchObject({ interval: 30_000, timeout: 2_000 });
+    expect(config.sweepInterval).toBe(300_000);
+  });
+
+  it('refuses a ttl that is not a duration, naming the option and the forms it takes', () => {
+    const error = configError(() => build({ ttl: '1 hour' as never, timeouts: { connect: '30d' } }));
+    expect(error.issues.map((issue) => issue.name)).toEqual(['plugins.cache.ttl', 'plugins.cache.timeouts.connect']);
+    expect(error.issues[0].expected).toMatch(/"1h", "15m", "30s", "500ms" or "1d", or a number of seconds/);
+    expect(error.issues[1].expected).toMatch(/at most 24\.8d/);
+  });
+
   it('infers redis from a redis:// or rediss:// url, and ignores the url for memory and sqlite', () => {
     expect(cacheConfigSchema.parse({ url: 'rediss://cache.internal:6380' }).provider).toBe('redis');
     expect(cacheConfigSchema.parse({ provider: 'memory', url: 'not a url' }).provider).toBe('memory');

@@ -18,6 +18,7 @@ declare module '../../core/services.js' {
 /**
  * A shared key-value cache on Keyv: `memory` (default, bounded LRU), `redis` or `sqlite`.
  * Provides `ctx.get('cache')`, `GET /api/cache/stats` and `POST /api/cache/flush` (admin).
+ * `ttl` is a duration (`'1h'`, `'15m'`) or a number of seconds, in the options and per entry alike.
  * `REDIS_URL` switches it to Redis with no code change. When Redis is away, calls fail soft
  * (misses, skipped writes, counted errors) unless `failOpen: false`, and health degrades.
  *
@@ -26,7 +27,7 @@ declare module '../../core/services.js' {
  * has what a fail-soft cache needs (a disabled offline queue so calls fail at once while
  * disconnected, a reconnect strategy, SCAN iterators), so no second Redis client is installed.
  * @example
- * const app = createApp({ name: 'api', plugins: [createCachePlugin({ namespace: 'api', ttl: 60_000 })] });
+ * const app = createApp({ name: 'api', plugins: [createCachePlugin({ namespace: 'api', ttl: '10m' })] });
  * // in a plugin: const user = await ctx.get('cache').getOrSet(`user:${id}`, () => loadUser(id), { tags: [`user:${id}`] });
  */
 export function createCachePlugin(options: CacheOptions = {}): ServerPlugin<CacheConfig> {

@@ -1,9 +1,13 @@
+import type { Duration } from '../../core/duration.js';
 import type { CacheProvider } from './config.js';
 
-/** Per-entry options of `set` and `getOrSet`; a bare number is the TTL. */
+/** Per-entry options of `set` and `getOrSet`; a bare duration is the TTL. */
 export interface CacheSetOptions {
-  /** Milliseconds to live; 0 keeps the entry until evicted or deleted. Default: the plugin's `ttl`. */
-  ttl?: number;
+  /**
+   * Time to live: `'15m'`, `'30s'`, `'500ms'`, or a number of SECONDS (as the plugin's `ttl`);
+   * 0 keeps the entry until evicted or deleted. Default: the plugin's `ttl`.
+   */
+  ttl?: Duration;
   /** Labels for `invalidateTag`, e.g. `['user:42']`. */
   tags?: string[];
 }
@@ -62,7 +66,7 @@ export interface Cache {
   readonly provider: CacheProvider;
   readonly namespace: string;
   get<T = unknown>(key: string): Promise<T | undefined>;
-  set(key: string, value: unknown, options?: number | CacheSetOptions): Promise<void>;
+  set(key: string, value: unknown, options?: Duration | CacheSetOptions): Promise<void>;
   /** True when an entry was removed. */
   delete(key: string): Promise<boolean>;
   has(key: string): Promise<boolean>;
@@ -70,7 +74,7 @@ export interface Cache {
    * The cached value, or the loader's result stored and returned. Concurrent misses of one key
    * in this process call the loader once. An `undefined` result is returned but not stored.
    */
-  getOrSet<T>(key: string, loader: () => T | Promise<T>, options?: number | CacheSetOptions): Promise<T>;
+  getOrSet<T>(key: string, loader: () => T | Promise<T>, options?: Duration | CacheSetOptions): Promise<T>;
   /** Removes every key starting with `prefix`; returns how many. */
   invalidatePrefix(prefix: string): Promise<number>;
   /** Removes every key set with `tag`; returns how many. */

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
+import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, type HttpError, PluginLifecycleError, createApp, type App } from '../../index.js';
 import { baseUrl, captureLogs } from '../../../test/support/http.js';
@@ -62,6 +63,50 @@ describe('database configuration', () => {
     expect(mismatch.issues[0]).toMatchObject({ name: 'plugins.database.url' });
     expect(mismatch.issues[0].expected).toContain('the URL names postgres');
     expect(configIssues({ provider: 'postgres' }).issues[0].expected).toContain('DATABASE_URL');
+  });
+
+  it('opens a SQLite file given as a plain path, as drizzle-kit and better-sqlite3 users write it', async () => {
+    const dir = await tempDir();
+    dirs.push(dir);
+    const file = `./${path.relative(process.cwd(), path.join(dir, 'app.db'))}`;
+    const { app, db } = await startApp({ provider: 'sqlite', url: file });
+    apps.push(app);
+    if (!db.is('sqlite')) throw new Error(`expected sqlite, got ${db.dialect}`);
+    db.drizzle.run(sql`CREATE TABLE kept (id integer PRIMARY KEY)`);
+    db.drizzle.run(sql`INSERT INTO kept VALUES (7)`);
+    const body = (await (await fetch(`${baseUrl(app)}/api/database`)).json()) as { provider: string; target: string };
+    expect(body).toMatchObject({ provider: 'sqlite', target: file });
+    await app.stop();
+    const again = await startApp({ provider: 'sqlite', url: path.join(dir, 'app.db') });
+    apps.push(again.app);
+    if (!again.db.is('sqlite')) throw new Error('expected sqlite');
+    expect(again.db.drizzle.all(sql`SELECT id FROM kept`)).toEqual([{ id: 7 }]);
+  });
+
+  it('opens SQLite in memory for url ":memory:"', async () => {
+    const { app, db } = await startApp({ provider: 'sqlite', url: ':memory:' });
+    apps.push(app);
+    const body = (await (await fetch(`${baseUrl(app)}/api/database`)).json()) as { provider: string; target: string };
+    expect([db.provider, body.target]).toEqual(['sqlite', 'memory']);
+  });
+
+  it('refuses a plain path for a provider other than SQLite, saying which provider it needs', () => {
+    for (const options of [{ url: './app.db' }, { provider: 'postgres', url: './app.db' }] as const) {
+      const error = configIssues(options);
+      expect(error.issues.map((issue) => issue.name)).toEqual(['plugins.database.url']);
+      expect(error.issues[0].expected).toContain('set provider: "sqlite"');
+    }
+  });
+
+  it('takes healthCheck: true, false or an object with durations', async () => {
+    const off = await startApp({ provider: 'sqlite', url: ':memory:', healthCheck: false });
+    apps.push(off.app);
+    expect(off.app.context.health.summary().checks).toEqual([]);
+    const on = await startApp({ provider: 'sqlite', url: ':memory:', healthCheck: true });
+    apps.push(on.app);
+    expect(on.app.context.health.summary().checks.map((check) => `${check.name}:${check.status}`)).toEqual(['database:healthy']);
+    const tuned = configIssues({ healthCheck: { interval: '10 seconds' as never }, connectTimeout: '5s', startupTimeout: '1 minute' as never });
+    expect(tuned.issues.map((issue) => issue.name)).toEqual(['plugins.database.healthCheck', 'plugins.database.startupTimeout']);
   });
 
   it('infers the provider from DATABASE_URL when none is given', async () => {

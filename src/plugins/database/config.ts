@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationSchema } from '../../core/duration.js';
 import type { DatabaseDialect, DatabaseProvider } from './types.js';
 
 export const PROVIDERS = ['pglite', 'postgres', 'mysql', 'sqlite'] as const satisfies readonly DatabaseProvider[];
@@ -26,10 +27,20 @@ export function providerOfUrl(url: string): DatabaseProvider | undefined {
 }
 
 /**
+ * A file path rather than a URL (`./app.db`, `/var/lib/app.db`, `C:\data\app.db`, `:memory:`):
+ * what drizzle-kit and better-sqlite3 users write for SQLite. Taken as written, never URL-decoded.
+ */
+export function isPlainPath(url: string): boolean {
+  return url === ':memory:' || /^[a-z]:[\\/]/i.test(url) || (url !== '' && !/^[a-z][a-z0-9+.-]*:/i.test(url));
+}
+
+/**
  * Where an embedded database keeps its data: a path, or undefined for in-memory.
- * `pglite:./data/pg`, `pglite:///abs/dir`, `memory://`, `sqlite:./app.db`, `file:/abs/app.db`, `sqlite::memory:`.
+ * `pglite:./data/pg`, `pglite:///abs/dir`, `memory://`, `sqlite:./app.db`, `file:/abs/app.db`, `sqlite::memory:`,
+ * or for SQLite a plain path: `./app.db`, `:memory:`.
  */
 export function embeddedLocation(url: string | undefined): string | undefined {
+  if (url && isPlainPath(url)) return url === ':memory:' ? undefined : url;
   if (!url || /^memory:/i.test(url)) return undefined;
   const rest = url.replace(/^(pglite|sqlite|file):/i, '').replace(/^\/\/(?=\/)/, '');
   if (rest === '' || rest === ':memory:' || rest === '//memory' || rest === 'memory' || rest === '//:memory:') return undefined;
@@ -51,16 +62,28 @@ function urlProblem(url: string): string | undefined {
 }
 
 const identifier = (what: string) => z.string().regex(/^[a-z_][a-z0-9_]{0,47}$/, `${what}: lower-case letters, digits and _ (at most 48)`);
-const milliseconds = (fallback: number) => z.number().int().min(0).default(fallback);
+/** A length of time: `'30s'`, `'500ms'`, or a bare number of milliseconds. */
+const milliseconds = (fallback: number, min = 0) => durationSchema({ unit: 'ms', min }).default(fallback);
 const folder = z.union([z.string().min(1), z.instanceof(URL)]);
+
+const healthCheckSchema = z.object({
+  enabled: z.boolean().default(true),
+  /** Between runs (`'10s'`, or milliseconds; at least 10 ms). */
+  interval: milliseconds(10_000, 10),
+  /** Before a run counts as failed (`'2s'`, or milliseconds). */
+  timeout: milliseconds(2_000, 1),
+  /** The pool counts as saturated once callers have waited (or all connections were busy) this long. */
+  saturatedAfter: milliseconds(5_000),
+});
 
 export const databaseOptionsSchema = z
   .object({
     /** Default: inferred from `url`, else `pglite`. */
     provider: z.enum(PROVIDERS).optional(),
-    /** Connection URL; falls back to `DATABASE_URL`. */
+    /** Connection URL; falls back to `DATABASE_URL`. With `provider: 'sqlite'`, a file path (`./app.db`) or `:memory:`. */
     url: z.string().superRefine((url, ctx) => {
-      const problem = urlProblem(url);
+      // A plain path is a SQLite file; whether the provider is SQLite is checked below, once it is known.
+      const problem = isPlainPath(url) ? undefined : urlProblem(url);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     }).optional(),
     /** PostgreSQL/PGlite schema the app's tables live in (search_path). Default `public`. */
@@ -70,31 +93,29 @@ export const databaseOptionsSchema = z
         /** Connections kept open when idle (opened on demand, never closed below this). */
         min: z.number().int().min(0).default(0),
         max: z.number().int().min(1).default(10),
-        /** Idle connections above `min` close after this many ms. */
+        /** Idle connections above `min` close after this long (`'30s'`, or milliseconds). */
         idleTimeout: milliseconds(30_000),
       })
       .prefault({}),
     /** The app's own migrations: one folder, or one per dialect. */
     migrations: z.union([folder, z.object({ postgres: folder.optional(), mysql: folder.optional(), sqlite: folder.optional() })]).optional(),
     migrationsTable: identifier('a table name').default('qwickapps_migrations'),
-    /** How long a starter waits for another instance to finish migrating. */
+    /** How long a starter waits for another instance to finish migrating (`'1m'`, or milliseconds). */
     migrationLockTimeout: milliseconds(60_000),
+    /** `true` (default) contributes the `database` and `database-pool` checks to /api/health; `false` none; an object tunes them. */
     healthCheck: z
-      .object({
-        enabled: z.boolean().default(true),
-        interval: z.number().int().min(10).default(10_000),
-        timeout: z.number().int().min(1).default(2_000),
-        /** The pool counts as saturated once callers have waited (or all connections were busy) this long. */
-        saturatedAfter: milliseconds(5_000),
-      })
-      .prefault({}),
+      .union([z.boolean(), healthCheckSchema])
+      .default(true)
+      .transform((value) => (typeof value === 'boolean' ? { ...healthCheckSchema.parse({}), enabled: value } : value)),
+    /** Opening a connection (`'5s'`, or milliseconds). */
     connectTimeout: milliseconds(5_000),
-    /** Server-side limit per statement (0 = none). SQLite: how long to wait for a lock. */
+    /** Server-side limit per statement (0 = none; `'30s'`, or milliseconds). SQLite: how long to wait for a lock. */
     statementTimeout: milliseconds(30_000),
-    /** How long start-up keeps retrying an unreachable server before failing. */
+    /** How long start-up keeps retrying an unreachable server before failing (`'30s'`, or milliseconds). */
     startupTimeout: milliseconds(30_000),
+    /** Backoff between start-up attempts: doubles from `initialDelay` up to `maxDelay` (durations, or milliseconds). */
     startupRetry: z
-      .object({ initialDelay: z.number().int().min(1).default(250), maxDelay: z.number().int().min(1).default(5_000) })
+      .object({ initialDelay: milliseconds(250, 1), maxDelay: milliseconds(5_000, 1) })
       .prefault({}),
     /** Debug-log each statement with its duration. */
     logQueries: z.boolean().default(false),
@@ -109,6 +130,9 @@ export const databaseOptionsSchema = z
       ctx.addIssue({ code: 'custom', path: ['url'], message: `a ${options.provider} URL (provider is "${options.provider}", the URL names ${fromUrl})` });
     }
     const provider = options.provider ?? fromUrl ?? 'pglite';
+    if (options.url !== undefined && isPlainPath(options.url) && provider !== 'sqlite') {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: `${URL_EXAMPLES} (a plain file path like "./app.db" is a SQLite file: set provider: "sqlite")` });
+    }
     if ((provider === 'postgres' || provider === 'mysql') && !options.url) {
       ctx.addIssue({ code: 'custom', path: ['url'], message: `a connection URL for provider "${provider}" (or DATABASE_URL)` });
     }

@@ -31,7 +31,9 @@ declare module '../../core/services.js' {
  * tenant (PostgreSQL/PGlite), health checks and `GET /api/database`. Provides `database`.
  *
  * `url` (or `DATABASE_URL`) picks the provider by its scheme: `postgres://`, `mysql://`,
- * `sqlite:./app.db`, `pglite:./data/pg`, `memory://`. Drivers are optional dependencies: install
+ * `sqlite:./app.db`, `pglite:./data/pg`, `memory://`; with `provider: 'sqlite'` a plain file path
+ * (`./app.db`) or `:memory:` works too. `healthCheck: false` contributes no check; durations take
+ * `'30s'`-style strings or milliseconds. Drivers are optional dependencies: install
  * `pg`, `mysql2` or `better-sqlite3` for the provider you use.
  *
  * Migrations are drizzle-kit folders (`NNNN_name.sql`, statements split by

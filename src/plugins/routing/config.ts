@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationSchema } from '../../core/duration.js';
 import { MOVED_TRUST_PROXY } from '../../core/client-address.js';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -23,14 +24,17 @@ const headerEdits = z
   })
   .strict();
 
+/** A length of time: `'5s'`, `'500ms'`, or a bare number of milliseconds. */
+const milliseconds = (fallback: number) => durationSchema({ unit: 'ms', min: 1 }).default(fallback);
+
 const timeouts = z
   .object({
-    /** Opening the TCP (and TLS) connection. Default 5 000 ms. */
-    connect: z.number().int().positive().default(5_000),
+    /** Opening the TCP (and TLS) connection (`'5s'`, or milliseconds). Default 5 000 ms. */
+    connect: milliseconds(5_000),
     /** From sending the request to the upstream's response headers. Default 30 000 ms; 504 after it. */
-    responseHeaders: z.number().int().positive().default(30_000),
+    responseHeaders: milliseconds(30_000),
     /** Longest silence between two body chunks of the response. Default 60 000 ms. */
-    idle: z.number().int().positive().default(60_000),
+    idle: milliseconds(60_000),
   })
   .strict()
   .default({ connect: 5_000, responseHeaders: 30_000, idle: 60_000 });
@@ -41,8 +45,10 @@ const health = z
     path: z.string().regex(/^\//, 'a path starting with "/"').default('/health/ready'),
     /** A critical check makes the gateway's readiness fail while the upstream is down. Default false. */
     critical: z.boolean().default(false),
-    interval: z.number().int().positive().default(10_000),
-    timeout: z.number().int().positive().default(2_000),
+    /** Between checks: `'10s'`, or milliseconds. */
+    interval: milliseconds(10_000),
+    /** Before a check counts as failed: `'2s'`, or milliseconds. */
+    timeout: milliseconds(2_000),
   })
   .strict();
 
@@ -91,8 +97,10 @@ const corsSchema = z
     headers: z.array(headerName).default(['content-type', 'authorization', 'x-request-id']),
     /** Response headers scripts may read. */
     exposedHeaders: z.array(headerName).default(['x-request-id']),
-    /** Seconds a browser may cache a preflight answer. Default 600. */
-    maxAge: z.number().int().min(0).default(600),
+    /** How long a browser may cache a preflight answer: `'10m'`, or a number of seconds (as the header reads it). Default 600. */
+    maxAge: durationSchema({ unit: 's', max: Number.MAX_SAFE_INTEGER })
+      .transform((ms) => Math.floor(ms / 1000))
+      .default(600),
   })
   .strict()
   .refine((cors) => !(cors.origin === '*' && cors.credentials), {
@@ -110,10 +118,10 @@ export const routingSchema = z
     allowedRedirectOrigins: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin like "https://example.com"')).default([]),
     /** Keep-alive connections per upstream origin. Default 128. */
     connectionsPerUpstream: z.number().int().positive().default(128),
-    /** How long an idle upstream connection stays open. Default 4 000 ms (below Node's 5 s server default). */
-    keepAliveTimeout: z.number().int().positive().default(4_000),
-    /** How long a replaced upstream may take to finish its in-flight requests before it is closed hard. Default 30 000 ms. */
-    drainTimeout: z.number().int().positive().default(30_000),
+    /** How long an idle upstream connection stays open (`'4s'`, or milliseconds). Default 4 000 ms (below Node's 5 s server default). */
+    keepAliveTimeout: milliseconds(4_000),
+    /** How long a replaced upstream may take to finish its in-flight requests before it is closed hard (`'30s'`, or milliseconds). Default 30 000 ms. */
+    drainTimeout: milliseconds(30_000),
   })
   .strict()
   .superRefine((config, issues) => {

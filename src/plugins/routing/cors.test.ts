@@ -63,6 +63,12 @@ describe('CORS', () => {
     expect(service.seen).toHaveLength(0);
   });
 
+  it('takes the preflight maxAge as a duration, or a number of seconds as the header reads it', async () => {
+    const service = await upstream();
+    const { url } = await gateway({ routes: [{ match: '/api/*', target: service.url, health: false }], cors: { origin: [APP], maxAge: '1h' } });
+    expect((await preflight(`${url}/api/x`, APP)).headers.get('access-control-max-age')).toBe('3600');
+  });
+
   it('answers any origin with * when so configured', async () => {
     const service = await upstream();
     const { url } = await gateway({ routes: [{ match: '/api/*', target: service.url, health: false }], cors: { origin: '*' } });

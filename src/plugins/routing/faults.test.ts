@@ -1,7 +1,9 @@
 import http from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { createApp } from '../../index.js';
 import { waitFor } from '../../../test/support/http.js';
+import { createRoutingPlugin } from './index.js';
 import { nodeRequest, unusedPort, useTestServers } from './test-support/upstream.js';
 const { cleanups, upstream, gateway } = useTestServers();
 
@@ -36,6 +38,17 @@ describe('upstream faults', () => {
     expect(await response.json()).toMatchObject({ code: 'ROUTING_UPSTREAM_TIMEOUT' });
     expect(elapsed).toBeGreaterThanOrEqual(190);
     expect(elapsed).toBeLessThan(1_900);
+  });
+
+  it('takes its timeouts as duration strings, and names the option for a bad one', async () => {
+    const service = await upstream((_req, res) => void setTimeout(() => res.end('late'), 2_000));
+    const { url } = await gateway({ routes: [{ match: '/*', target: service.url, health: false, timeouts: { responseHeaders: '200ms' } }] });
+    const started = performance.now();
+    expect((await fetch(`${url}/slow`)).status).toBe(504);
+    expect(performance.now() - started).toBeLessThan(1_900);
+    const attempt = () =>
+      createApp({ name: 'bad', logger: { level: 'silent' }, plugins: [createRoutingPlugin({ drainTimeout: '30 seconds' as never, routes: [] })] });
+    expect(attempt).toThrow(/plugins\.routing\.drainTimeout: expected a duration like "1h", "15m", "30s", "500ms" or "1d", or a number of milliseconds/);
   });
 
   it('answers 504 once the connect timeout passes without a connection', async () => {

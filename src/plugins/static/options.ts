@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationSchema, type Duration } from '../../core/duration.js';
 
 /**
  * Build tools name fingerprinted assets `name.<hash>.ext` or `name-<hash>.ext` (Vite: `index-B2x_k9Qa.js`).
@@ -27,8 +28,8 @@ export const staticOptionsSchema = z.strictObject({
   index: z.union([z.string().regex(/^[^/\\]+$/, 'a file name like "index.html"'), z.literal(false)]).default('index.html'),
   cache: z
     .strictObject({
-      /** Milliseconds browsers may reuse files that are neither hashed nor HTML. */
-      maxAge: z.number().int().min(0).default(0),
+      /** How long browsers may reuse files that are neither hashed nor HTML: `'1d'`, or milliseconds. */
+      maxAge: durationSchema({ unit: 'ms', max: Number.MAX_SAFE_INTEGER }).default(0),
       /** Fingerprinted assets are cached for a year and marked immutable. */
       immutable: z.boolean().default(true),
       hashPattern: z.instanceof(RegExp, { error: 'a regular expression' }).default(DEFAULT_HASH_PATTERN),
@@ -48,7 +49,7 @@ export const staticOptionsSchema = z.strictObject({
    * the one static plugin that provides the `static` service.
    */
   adminRoutes: z.boolean().default(true),
-  lookupCacheTtl: z.number().int().min(0).default(DEFAULT_LOOKUP_CACHE_TTL),
+  lookupCacheTtl: durationSchema({ unit: 'ms', max: Number.MAX_SAFE_INTEGER }).default(DEFAULT_LOOKUP_CACHE_TTL),
   lookupCacheSize: z.number().int().positive().default(DEFAULT_LOOKUP_CACHE_SIZE),
 });
 
@@ -72,8 +73,11 @@ export interface StaticPluginOptions {
   /** Default `index.html`; `false` disables directory indexes and the SPA fallback. */
   index?: string | false;
   cache?: {
-    /** Milliseconds for files neither hashed nor HTML. Default 0 (revalidate with ETag). */
-    maxAge?: number;
+    /**
+     * How long browsers may reuse files neither hashed nor HTML: `'1d'`, `'1h'`, or a number of
+     * milliseconds (sent as whole seconds in `max-age`). Default 0 (revalidate with ETag).
+     */
+    maxAge?: Duration;
     /** Default true: hashed assets get `public, max-age=31536000, immutable`. */
     immutable?: boolean;
     /** Default {@link DEFAULT_HASH_PATTERN}, tested against the file name. */
@@ -91,8 +95,8 @@ export interface StaticPluginOptions {
   spaExclude?: string[];
   /** The releases API (admin access), on the static plugin that provides the `static` service. Default true. */
   adminRoutes?: boolean;
-  /** Milliseconds a file lookup is remembered. Default 2000; 0 looks every time. */
-  lookupCacheTtl?: number;
+  /** How long a file lookup is remembered: `'2s'`, or milliseconds. Default 2000; 0 looks every time. */
+  lookupCacheTtl?: Duration;
   /** Default 10 000 entries. */
   lookupCacheSize?: number;
 }

@@ -115,6 +115,14 @@ describe('static plugin: caching and encodings', () => {
     expect((await request(url, '/assets/style.css')).headers['cache-control']).toBe('public, max-age=60');
   });
 
+  it('takes maxAge as a duration string, and names the option for one that is not', async () => {
+    const url = await start({ cache: { maxAge: '1d' } });
+    expect((await request(url, '/assets/style.css')).headers['cache-control']).toBe('public, max-age=86400');
+    expect(() => createApp({ name: 'bad', logger: { level: 'silent' }, plugins: [createStaticPlugin({ root, cache: { maxAge: 'a day' as never } })] })).toThrow(
+      /plugins\.static\.cache\.maxAge: expected a duration like "1h"/,
+    );
+  });
+
   it('chooses the precompressed sibling by Accept-Encoding, keeping the original content type', async () => {
     const url = await start();
     const asset = '/assets/app-B2x_k9Qa.js';
