@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { versionSchema } from './version.js';
 import { orchestratorSchema, portsSchema, releaseCommandSchema } from './orchestrators/options.js';
 
 const MINUTE = 60_000;
@@ -32,7 +33,7 @@ const serviceSchema = z
     /** Dev: how long a request waits for a sleeping slot to start before a 503. Default 30 s. */
     wakeTimeout: z.number().int().positive().default(30_000),
     /** Deployed at start-up when the service has no saved state yet (a first run). */
-    initialVersion: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/, 'a version like "v1"').optional(),
+    initialVersion: versionSchema.optional(),
     /** Process orchestrator: this service's release command (overrides the orchestrator's). */
     release: releaseCommandSchema.optional(),
     /** Process and docker orchestrators: this service's slot ports. */

@@ -196,6 +196,12 @@ describe('traffic over local processes', () => {
     expect(badVersion.status).toBe(400);
     expect(badVersion.body).toMatchObject({ code: 'TRAFFIC_INVALID_REQUEST' });
     expect(String(badVersion.body.detail)).toContain('version');
+    // Only what every orchestrator carries: an image tag and a Kubernetes label value.
+    for (const version of ['1.0.0+build.5', 'x'.repeat(64), 'v2-']) {
+      const refused = await api(started, 'POST', '/deploy', { service: 'api', version });
+      expect(refused).toMatchObject({ status: 400, body: { code: 'TRAFFIC_INVALID_REQUEST' } });
+      expect(String(refused.body.detail)).toContain('at most 63 letters, digits');
+    }
     const unknown = await api(started, 'POST', '/promote', { service: 'nope' });
     expect(unknown).toMatchObject({ status: 404, body: { code: 'TRAFFIC_SERVICE_NOT_FOUND' } });
     const extra = await api(started, 'POST', '/abort', { service: 'api', surprise: true });
@@ -239,6 +245,7 @@ describe('traffic over local processes', () => {
     const pattern = new RegExp(`^(?:${String((form.schema.properties as { version: { pattern: string } }).version.pattern)})$`, 'v');
     expect(['v2', '1.4.0-rc.1'].every((value) => pattern.test(value))).toBe(true);
     expect(pattern.test('../x')).toBe(false);
+    expect(pattern.test('1.0.0+build')).toBe(false);
     const refused = await api(started, 'POST', '/deploy', { version: '-v2' });
     expect(refused.status).toBe(400);
   });
