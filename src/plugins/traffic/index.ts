@@ -133,8 +133,14 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
       ctx.provide('traffic', traffic);
       ctx.app.edge.add(
         createTrafficGuard(
-          router,
-          config.services.map((service) => ({ controller: managed.get(service.name)!.controller, route: routes.get(service.name)!, dev: service.dev, wakeTimeout: service.wakeTimeout })),
+          config.services.map((service) => ({
+            controller: managed.get(service.name)!.controller,
+            route: routes.get(service.name)!,
+            dev: service.dev,
+            wakeTimeout: service.wakeTimeout,
+            healthInterval: service.healthInterval,
+            promotionChecks: service.promotionChecks,
+          })),
           now,
         ),
       );
