@@ -9,7 +9,11 @@ const slotId = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$/, 'a slot 
 const serviceSchema = z
   .strictObject({
     name: z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'a lower-case service name like "api"'),
-    /** The routing plugin's proxy route (id or match) that follows the active slot. Default the service name. */
+    /**
+     * The routing plugin's proxy route (id or match) that follows the active slot. Default: the
+     * proxy route whose id is the service name, else the only one whose match starts with
+     * `/<name>` as its first segment (`api`: `/api/*`, `/api/v1/*`); none or two fail start-up.
+     */
     route: z.string().min(1).optional(),
     slots: z.array(slotId).min(1).default(['slot-a', 'slot-b']),
     /** GET on a release; 2xx and 3xx answers pass. Default `/health/ready`. */
