@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, waitFor } from '../test/support/http.js';
 import { SERVICES, serviceAvailable } from '../test/support/services.js';
+import { waitForFirstRelease } from './first-release.js';
 import { createDemoGateway } from './gateway.js';
 import { createDemoService } from './service.js';
 import type { Gateway } from '../src/gateway/index.js';
@@ -36,6 +37,70 @@ describe('npm start', () => {
     expect(stderr).toContain('SERVICE_PORT');
     expect(stderr).not.toContain('    at ');
   });
+});
+
+describe('npm start, running', () => {
+  it('says the demo is running only once the API answers through the gateway', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'demo-main-'));
+    const [port, servicePort] = [await freePort(), await freePort()];
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'main.ts')], {
+      env: { ...process.env, PORT: String(port), SERVICE_PORT: String(servicePort), HOST: '127.0.0.1', DATA_DIR: dataDir, ADMIN_PASSWORD: 'demo-main-password', MANAGEMENT_TOKEN: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    let output = '';
+    try {
+      const hello = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no "demo is running" within 60 s; output so far:\n${output}`)), 60_000);
+        child.stderr.on('data', (chunk) => (output += chunk));
+        child.stdout.on('data', (chunk) => {
+          output += chunk;
+          if (!output.includes('demo is running')) return;
+          clearTimeout(timer);
+          // The very moment it says so, the API answers.
+          fetch(`http://127.0.0.1:${port}/api/v1/hello`).then(async (answer) => {
+            await answer.body?.cancel();
+            resolve(answer.status);
+          }, reject);
+        });
+        child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
+      });
+      expect(hello).toBe(200);
+      expect(output).toMatch(/demo is running \(gateway http:\/\/[^;]+; API v1 active in slot-a;/);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
+
+describe('waiting for the first release', () => {
+  it('says why the first release is not active: failed with its reason, still starting at the bound; then it is', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'demo-first-'));
+    // Something else holds slot-a's port: v1 cannot start there.
+    const blocker = net.createServer((socket) => socket.destroy());
+    const servicePort = await freePort();
+    await new Promise<void>((resolve) => blocker.listen(servicePort, '127.0.0.1', resolve));
+    const gateway = createDemoGateway({ port: 0, host: '127.0.0.1', servicePort, dataDir, adminPassword: 'demo-test-password', traffic: { healthInterval: 200 } });
+    try {
+      await gateway.start();
+      const traffic = gateway.context.services.get('traffic');
+      const failed = await waitForFirstRelease(traffic, 'api', 60_000);
+      expect(failed).toEqual({ active: false, reason: `slot-a (v1) failed: could not start: port ${servicePort} is already in use by another process` });
+      await new Promise((resolve) => blocker.close(resolve));
+      await traffic.deploy('api', 'v1', 'ops');
+      // Three passing checks 200 ms apart cannot happen within 50 ms.
+      const early = await waitForFirstRelease(traffic, 'api', 50);
+      expect(early).toEqual({ active: false, reason: expect.stringMatching(/^slot-a \(v1\) is still starting after 0 s, 0\/3 health checks passed/) });
+      const ready = await waitForFirstRelease(traffic, 'api', 60_000);
+      expect(ready).toMatchObject({ active: true, view: { active: { slot: 'slot-a', version: 'v1' } } });
+    } finally {
+      await gateway.stop();
+      blocker.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
 
 describe('the demo gateway', () => {

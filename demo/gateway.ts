@@ -65,6 +65,8 @@ export function createDemoGateway(options: DemoGatewayOptions = {}): Gateway {
       file: { path: options.logFile ?? path.join(dataDir, 'logs', 'gateway.log'), maxBytes: 10 * 1024 * 1024, maxFiles: 5 },
     },
     routing: {
+      // The target is where slot-a will answer; the traffic plugin answers 503 until a release is
+      // active there, then points the route at the active slot.
       routes: [{ id: 'api', match: '/api/v1/*', target: `http://127.0.0.1:${servicePort}`, health: { path: '/health/ready', interval: 2_000 } }],
     },
     frontend: { root: PUBLIC_DIR, spa: true },

@@ -161,6 +161,7 @@ describe('deploy progress lines', () => {
     expect(progressLine(candidate({ passing: 3, eligibleAt: new Date(now - 100).toISOString() }), now)).toBe('slot-b: healthy, 3/3 checks, promotable shortly');
     expect(progressLine(candidate({ failing: 1, message: 'HTTP 500' }), now)).toBe('slot-b: 1 failing check (HTTP 500), the count starts again');
     expect(progressLine(candidate({ state: 'starting', colour: 'yellow', target: 'http://127.0.0.1:3102', failing: 2 }), now)).toBe('slot-b: starting v2 at http://127.0.0.1:3102 (waiting for its health endpoint)');
+    expect(progressLine(candidate({ state: 'starting', colour: 'yellow', id: 'slot-a', version: 'v1', passing: 2 }), now)).toBe('slot-a: healthy, 2/3 checks, active once all pass (first release)');
   });
 
   it('the status table shows a candidate the same way', () => {

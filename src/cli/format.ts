@@ -61,6 +61,8 @@ export function summary(view: ServiceView): string {
 
 /** What a deploy waiting for health shows when its slot changes (a countdown changes it each second). */
 export function progressLine(slot: SlotView, now: number = Date.now()): string {
+  // Passing checks while still starting: a first release, which becomes active by itself.
+  if (slot.state === 'starting' && slot.passing > 0) return `${slot.id}: healthy, ${Math.min(slot.passing, slot.requiredChecks)}/${slot.requiredChecks} checks, active once all pass (first release)`;
   if (slot.state === 'starting') return `${slot.id}: starting ${slot.version}${slot.target ? ` at ${slot.target}` : ''}${slot.failing > 0 ? ' (waiting for its health endpoint)' : ''}`;
   if (slot.state === 'candidate' && slot.failing > 0) return `${slot.id}: ${slot.failing} failing check${slot.failing === 1 ? '' : 's'}${slot.message ? ` (${slot.message})` : ''}, the count starts again`;
   if (slot.state === 'candidate') return `${slot.id}: healthy, ${candidateProgress(slot, now)}`;

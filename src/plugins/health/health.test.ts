@@ -38,6 +38,35 @@ describe('health probes', () => {
     }
   });
 
+  it('answers the bare /health with the cached readiness, like /health/ready, open behind a guard', async () => {
+    let failing = false;
+    const app = await startApp([
+      createHealthPlugin({ checks: [{ type: 'custom', name: 'queue', interval: 50, run: async () => { if (failing) throw new Error('queue down'); } }] }),
+      definePlugin({
+        name: 'guard',
+        onInit: (context) => context.app.setAdminGuard({ name: 'deny', middleware: (_req, _res, next) => next(new HttpError(401, 'GUARD_DENIED', 'Sign in first.')) }),
+      }),
+    ]);
+    const url = baseUrl(app);
+    const healthy = await probe(`${url}/health?verbose=1`);
+    expect(healthy).toMatchObject({ status: 200, body: '{"status":"ok"}' });
+    expect(healthy.headers.get('cache-control')).toBe('no-store');
+    expect(await probe(`${url}/health`, 'HEAD')).toMatchObject({ status: 200, body: '' });
+    // A critical check fails: both readiness answers turn 503 together; liveness stays 200.
+    failing = true;
+    await waitFor(async () => (await probe(`${url}/health/ready`)).status === 503, 'readiness 503');
+    expect(await probe(`${url}/health`)).toMatchObject({ status: 503, body: '{"status":"unavailable"}' });
+    expect((await probe(`${url}/health/live`)).status).toBe(200);
+    const post = await fetch(`${url}/health`, { method: 'POST' });
+    expect(post.status).toBe(405);
+    expect(await post.json()).toMatchObject({ code: 'HEALTH_METHOD_NOT_ALLOWED', instance: '/health' });
+    failing = false;
+    await waitFor(async () => (await probe(`${url}/health`)).status === 200, 'readiness back');
+    const stopping = app.stop({ readinessDelay: 300 });
+    expect(await probe(`${url}/health`)).toMatchObject({ status: 503, body: '{"status":"shutting_down"}' });
+    await stopping;
+  });
+
   it('refuses other methods with 405 problem+json and leaves unknown /health paths to the normal 404', async () => {
     const app = await startApp([createHealthPlugin()]);
     const post = await fetch(`${baseUrl(app)}/health/live`, { method: 'POST', body: 'x' });
@@ -46,7 +75,7 @@ describe('health probes', () => {
     expect(post.headers.get('content-type')).toBe('application/problem+json');
     expect(await post.json()).toMatchObject({ status: 405, code: 'HEALTH_METHOD_NOT_ALLOWED', instance: '/health/live' });
 
-    for (const path of ['/health/foo', '/health/live/extra', '/health']) {
+    for (const path of ['/health/foo', '/health/live/extra', '/health/', '/healthz']) {
       const missing = await fetch(`${baseUrl(app)}${path}`);
       expect(missing.status).toBe(404);
       expect(await missing.json()).toMatchObject({ code: 'ROUTE_NOT_FOUND' });

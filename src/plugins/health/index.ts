@@ -51,6 +51,8 @@ const ui: UIContribution = {
  *
  * - `GET|HEAD /health/live`, `/health/ready`, `/health/startup` (public): answered before Express
  *   from cached state, `{ "status": "ok" | "starting" | "unavailable" | "shutting_down" }`, 200 or 503.
+ *   `GET|HEAD /health` is readiness too (the same answer as `/health/ready`), for tools that ask
+ *   the bare path.
  * - `GET /api/health` (admin): `{ status, phase, ready, uptimeSeconds, checks }`. It answers 200
  *   even when unhealthy: it is a report for people and the control panel, and readiness is the
  *   probe that machines act on. Read `status` (or `ready`) from the body.

@@ -34,11 +34,15 @@ export function probeStatus(app: AppContext, probe: ProbeName): ProbeStatus {
 }
 
 /**
- * Answers `${prefix}/live|ready|startup` before Express (exact path, query string ignored).
+ * Answers `${prefix}` (readiness) and `${prefix}/live|ready|startup` before Express (exact path,
+ * query string ignored).
  * Other methods get 405; other paths fall through to Express (so `/health/foo` is a normal 404).
  */
 export function createProbeHandler(app: AppContext, prefix = '/health'): RawHandler {
   const probes = new Map<string, ProbeName>([
+    // The bare prefix is what load balancers and deploy tools ask by default (`healthEndpoint:
+    // '/health'`): it is the aggregated readiness, the same cached answer as /ready.
+    [prefix, 'ready'],
     [`${prefix}/live`, 'live'],
     [`${prefix}/ready`, 'ready'],
     [`${prefix}/startup`, 'startup'],

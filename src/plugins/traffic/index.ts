@@ -1,11 +1,11 @@
 import type { PluginContext } from '../../core/context.js';
 import { MANAGEMENT_TOKEN_ENV } from '../../core/management.js';
 import type { ServerPlugin } from '../../core/plugin.js';
-import type { Router } from '../routing/index.js';
 import type { ServiceController } from './controller.js';
 import { trafficSchema, type TrafficConfig, type TrafficOptions, type TrafficServiceConfig } from './options.js';
 import type { Orchestrator, ServiceLayout } from './orchestrators/types.js';
 import { trafficPanel } from './panel.js';
+import { resolveRoute } from './route.js';
 import { trafficRoutes } from './routes.js';
 import type { MachineSettings } from './state.js';
 import type { TrafficStore } from './store.js';
@@ -46,19 +46,6 @@ export function machineSettings(service: TrafficServiceConfig, config: TrafficCo
     idleTimeout: service.idleTimeout,
     historyLimit: config.historyLimit,
   };
-}
-
-/** The routing plugin's id for the service's route; a start-up error names the routes there are. */
-function resolveRoute(router: Router, service: TrafficServiceConfig): string {
-  const wanted = service.route ?? service.name;
-  const proxies = router.routes().filter((route) => route.kind === 'proxy');
-  const route = proxies.find((entry) => entry.id === wanted) ?? proxies.find((entry) => entry.match === wanted);
-  if (!route) {
-    throw new Error(
-      `Traffic service "${service.name}" needs a proxy route "${wanted}" in the routing plugin (known: ${proxies.map((entry) => entry.id).join(', ') || 'none'}); set "route" or add { id: '${wanted}', match, target }.`,
-    );
-  }
-  return route.id;
 }
 
 async function openStore(ctx: PluginContext<TrafficConfig>): Promise<TrafficStore> {
@@ -102,7 +89,8 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
     async onInit(ctx) {
       const config = ctx.config;
       const router = ctx.get('routing');
-      const routes = new Map(config.services.map((service) => [service.name, resolveRoute(router, service)]));
+      const known = router.routes();
+      const routes = new Map(config.services.map((service, index) => [service.name, resolveRoute(known, service, index)]));
       const [{ createOrchestrator }, { ServiceController }, { Traffic }, { createTrafficGuard }] = await Promise.all([
         import('./orchestrators/index.js'),
         import('./controller.js'),
@@ -133,8 +121,14 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
       ctx.provide('traffic', traffic);
       ctx.app.edge.add(
         createTrafficGuard(
-          router,
-          config.services.map((service) => ({ controller: managed.get(service.name)!.controller, route: routes.get(service.name)!, dev: service.dev, wakeTimeout: service.wakeTimeout })),
+          config.services.map((service) => ({
+            controller: managed.get(service.name)!.controller,
+            route: routes.get(service.name)!,
+            dev: service.dev,
+            wakeTimeout: service.wakeTimeout,
+            healthInterval: service.healthInterval,
+            promotionChecks: service.promotionChecks,
+          })),
           now,
         ),
       );

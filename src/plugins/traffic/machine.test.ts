@@ -13,15 +13,17 @@ describe('deploy and the first release', () => {
     ]);
   });
 
-  it('keeps a booting release starting while it refuses checks, and makes it a candidate on its first pass', () => {
+  it('keeps a booting release starting while it refuses checks; beside an active one it becomes a candidate on its first pass', () => {
     const machine = new Harness();
     machine.deploy('v1', 'http://127.0.0.1:3100');
-    expect(machine.slot('slot-a').target).toBe('http://127.0.0.1:3100');
-    machine.fail('slot-a', 10, 'ECONNREFUSED');
-    expect(machine.slot('slot-a').state).toBe('starting');
-    machine.apply({ type: 'check', slot: 'slot-a', ok: true });
-    expect(machine.slot('slot-a')).toMatchObject({ state: 'candidate', passing: 1, passingSince: machine.now });
-    expect(machine.routes()).toEqual([]);
+    machine.pass('slot-a');
+    machine.deploy('v2', 'http://127.0.0.1:3102');
+    expect(machine.slot('slot-b').target).toBe('http://127.0.0.1:3102');
+    machine.fail('slot-b', 10, 'ECONNREFUSED');
+    expect(machine.slot('slot-b').state).toBe('starting');
+    machine.apply({ type: 'check', slot: 'slot-b', ok: true });
+    expect(machine.slot('slot-b')).toMatchObject({ state: 'candidate', passing: 1, passingSince: machine.now });
+    expect(machine.routes()).toEqual(['http://127.0.0.1:3100']);
   });
 
   it('fails a release that is not healthy by its start deadline', () => {
@@ -35,17 +37,36 @@ describe('deploy and the first release', () => {
     expect(machine.state.history.at(-1)).toMatchObject({ from: 'starting', to: 'failed', actor: 'system' });
   });
 
-  it('activates the first release by itself once it passed N checks spanning promotionDelay', () => {
+  it('makes the first release active as soon as it passed N checks, never a candidate, without waiting out promotionDelay', () => {
     const machine = new Harness();
     machine.deploy('v1', 'http://127.0.0.1:3100');
-    // Three passes but only 8 s apart in total: not yet.
-    machine.pass('slot-a', 3, 4_000);
-    expect(machine.slot('slot-a').state).toBe('candidate');
-    machine.advance(2_000);
+    // Two passes: still starting and unrouted, and not promotable by hand either.
+    machine.pass('slot-a', 2, 1_000);
+    expect(machine.slot('slot-a')).toMatchObject({ state: 'starting', passing: 2 });
+    expect(machine.routes()).toEqual([]);
+    expect(machine.refuse({ type: 'promote', actor: 'ops' })).toMatchObject({
+      status: 409,
+      code: 'TRAFFIC_FIRST_RELEASE',
+      message: 'slot-a (v1) is the first release: it becomes active by itself once it passed 3 consecutive health checks (2 so far).',
+    });
+    // The third pass, 2 s after the first (promotionDelay is 10 s): active at once.
+    machine.advance(1_000);
     const effects = machine.apply({ type: 'check', slot: 'slot-a', ok: true });
     expect(effects).toEqual([{ type: 'route', slot: 'slot-a', target: 'http://127.0.0.1:3100' }]);
     expect(machine.slot('slot-a').state).toBe('active');
-    expect(machine.state.history.at(-1)?.reason).toMatch(/^first release: passed 4 consecutive health checks over 10 s/);
+    expect(machine.state.history.map((t) => `${t.from}->${t.to}`)).toEqual(['stopped->starting', 'starting->active']);
+    expect(machine.state.history.at(-1)).toMatchObject({
+      actor: 'system',
+      reason: 'first release, nothing to compare against: active after 3 consecutive passing health checks (no promotion delay)',
+    });
+  });
+
+  it('activates a candidate left without an active slot (state saved by an older gateway) once it passed N checks', () => {
+    const machine = new Harness();
+    machine.deploy('v1', 'http://127.0.0.1:3100');
+    machine.state = { ...machine.state, slots: machine.state.slots.map((slot) => (slot.id === 'slot-a' ? { ...slot, state: 'candidate' as const } : slot)) };
+    machine.pass('slot-a', 3, 100);
+    expect(machine.slot('slot-a').state).toBe('active');
   });
 
   it('restarts the count when a check fails', () => {
@@ -53,9 +74,10 @@ describe('deploy and the first release', () => {
     machine.deploy('v1', 'http://127.0.0.1:3100');
     machine.pass('slot-a', 2);
     machine.fail('slot-a', 1);
-    expect(machine.slot('slot-a')).toMatchObject({ state: 'candidate', passing: 0, passingSince: undefined, failing: 1 });
-    machine.advance(5_000);
-    machine.pass('slot-a', 3);
+    expect(machine.slot('slot-a')).toMatchObject({ state: 'starting', passing: 0, passingSince: undefined, failing: 1 });
+    machine.pass('slot-a', 2);
+    expect(machine.slot('slot-a').state).toBe('starting');
+    machine.pass('slot-a', 1);
     expect(machine.slot('slot-a').state).toBe('active');
   });
 
@@ -63,8 +85,11 @@ describe('deploy and the first release', () => {
     const machine = new Harness();
     machine.deploy('v1', 'http://127.0.0.1:3100');
     expect(machine.refuse({ type: 'deploy', version: 'v2', actor: 'ops' })).toMatchObject({ status: 409, code: 'TRAFFIC_DEPLOY_IN_PROGRESS' });
-    machine.apply({ type: 'check', slot: 'slot-a', ok: true });
-    expect(machine.refuse({ type: 'deploy', version: 'v2', actor: 'ops' }).code).toBe('TRAFFIC_DEPLOY_IN_PROGRESS');
+    expect(machine.refuse({ type: 'deploy', version: 'v2', actor: 'ops' }).message).toBe('slot-a (v1) is starting; wait until it is healthy or abort it before deploying again.');
+    machine.pass('slot-a');
+    machine.deploy('v2', 'http://127.0.0.1:3102');
+    machine.apply({ type: 'check', slot: 'slot-b', ok: true });
+    expect(machine.refuse({ type: 'deploy', version: 'v3', actor: 'ops' })).toMatchObject({ code: 'TRAFFIC_DEPLOY_IN_PROGRESS', message: 'slot-b (v2) is candidate; promote or abort it before deploying again.' });
   });
 });
 

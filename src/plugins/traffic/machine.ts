@@ -148,7 +148,8 @@ function slotForDeploy(step: Step, force: boolean): Slot | StepResult {
 function onDeploy(step: Step, event: Extract<TrafficEvent, { type: 'deploy' }>): StepResult | undefined {
   const busy = step.state.slots.find((slot) => slot.state === 'starting' || (slot.state === 'candidate' && !slot.held));
   if (busy) {
-    return reject(409, 'TRAFFIC_DEPLOY_IN_PROGRESS', `${busy.id} (${busy.version}) is ${busy.state}; promote or abort it before deploying again.`, { slot: busy.id });
+    const next = busy.state === 'starting' ? 'wait until it is healthy or abort it' : 'promote or abort it';
+    return reject(409, 'TRAFFIC_DEPLOY_IN_PROGRESS', `${busy.id} (${busy.version}) is ${busy.state}; ${next} before deploying again.`, { slot: busy.id });
   }
   const chosen = slotForDeploy(step, event.force === true);
   if ('ok' in chosen) return chosen;
@@ -179,9 +180,11 @@ function onCheck(step: Step, slot: Slot, ok: boolean, message: string | undefine
           other.asleep = undefined;
           if (other.state === 'dev') step.retire(other, 'stopped', SYSTEM_ACTOR, `replaced by ${slot.id} (${slot.version})`);
         }
-      } else {
+      } else if (step.find('active')) {
         step.move(slot, 'candidate', SYSTEM_ACTOR, 'passed its first health check');
       }
+      // No active release: nothing to compare against, so no candidate stage; `settle` makes
+      // it active once it passed its checks, and until then it stays starting (and unrouted).
     }
     return;
   }
@@ -258,14 +261,27 @@ function onRestore(step: Step): void {
   }
 }
 
-/** Promotes on its own: the first release of a service, or any eligible candidate with autoPromote. */
+/**
+ * Promotes on its own. The first release of a service (no active slot) has nothing to compare
+ * against: it becomes active as soon as it passed `promotionChecks` consecutive checks, without
+ * waiting out `promotionDelay`, which is there to compare a new release with a serving one.
+ * With an active slot, an eligible candidate is promoted only under autoPromote.
+ */
 function settle(step: Step): void {
   if (step.settings.dev) return;
+  if (!step.find('active')) {
+    // A candidate without an active slot only comes from state saved by an older gateway.
+    const first = step.state.slots.find((slot) => (slot.state === 'starting' || slot.state === 'candidate') && slot.passing >= step.settings.promotionChecks);
+    if (first) {
+      const reason = `first release, nothing to compare against: active after ${first.passing} consecutive passing health checks (no promotion delay)`;
+      promote(step, first, SYSTEM_ACTOR, reason);
+    }
+    return;
+  }
   const candidate = step.state.slots.find((slot) => slot.state === 'candidate' && promotionBlocker(slot, step.now, step.settings) === undefined);
-  if (!candidate) return;
+  if (!candidate || !step.settings.autoPromote || candidate.held) return;
   const reason = `passed ${candidate.passing} consecutive health checks over ${seconds(step.now - candidate.passingSince!)}`;
-  if (!step.find('active')) promote(step, candidate, SYSTEM_ACTOR, `first release: ${reason}`);
-  else if (step.settings.autoPromote && !candidate.held) promote(step, candidate, SYSTEM_ACTOR, `automatic promotion: ${reason}`);
+  promote(step, candidate, SYSTEM_ACTOR, `automatic promotion: ${reason}`);
 }
 
 function onCommand(step: Step, event: Extract<TrafficEvent, { type: 'promote' | 'rollback' | 'abort' }>): StepResult | undefined {
@@ -274,6 +290,10 @@ function onCommand(step: Step, event: Extract<TrafficEvent, { type: 'promote' | 
     const candidate = step.find('candidate');
     if (!candidate) {
       const starting = step.find('starting');
+      if (starting && !step.find('active')) {
+        const { promotionChecks } = step.settings;
+        return reject(409, 'TRAFFIC_FIRST_RELEASE', `${starting.id} (${starting.version}) is the first release: it becomes active by itself once it passed ${promotionChecks} consecutive health checks (${Math.min(starting.passing, promotionChecks)} so far).`, { slot: starting.id, passing: starting.passing });
+      }
       return starting
         ? reject(409, 'TRAFFIC_NOT_HEALTHY', `${starting.id} (${starting.version}) has not passed a health check yet.`, { slot: starting.id })
         : reject(409, 'TRAFFIC_NO_CANDIDATE', `${step.state.service} has no candidate to promote; deploy a version first.`);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { versionSchema } from './version.js';
 import { orchestratorSchema, portsSchema, releaseCommandSchema } from './orchestrators/options.js';
 
 const MINUTE = 60_000;
@@ -8,7 +9,11 @@ const slotId = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$/, 'a slot 
 const serviceSchema = z
   .strictObject({
     name: z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'a lower-case service name like "api"'),
-    /** The routing plugin's proxy route (id or match) that follows the active slot. Default the service name. */
+    /**
+     * The routing plugin's proxy route (id or match) that follows the active slot. Default: the
+     * proxy route whose id is the service name, else the only one whose match starts with
+     * `/<name>` as its first segment (`api`: `/api/*`, `/api/v1/*`); none or two fail start-up.
+     */
     route: z.string().min(1).optional(),
     slots: z.array(slotId).min(1).default(['slot-a', 'slot-b']),
     /** GET on a release; 2xx and 3xx answers pass. Default `/health/ready`. */
@@ -32,7 +37,7 @@ const serviceSchema = z
     /** Dev: how long a request waits for a sleeping slot to start before a 503. Default 30 s. */
     wakeTimeout: z.number().int().positive().default(30_000),
     /** Deployed at start-up when the service has no saved state yet (a first run). */
-    initialVersion: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/, 'a version like "v1"').optional(),
+    initialVersion: versionSchema.optional(),
     /** Process orchestrator: this service's release command (overrides the orchestrator's). */
     release: releaseCommandSchema.optional(),
     /** Process and docker orchestrators: this service's slot ports. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { formView, type UIAction, type UICardAction, type UIContribution, type UIField, type UIView } from '../../core/ui.js';
 import type { TrafficServiceConfig } from './options.js';
-import { versionSchema } from './routes.js';
+import { versionSchema } from './version.js';
 
 const SLOT_FIELDS: UIField[] = [
   { path: 'service', label: 'Service' },

@@ -3,13 +3,8 @@ import { z } from 'zod';
 import { HttpError } from '../../core/errors.js';
 import type { RouteDefinition } from '../../core/plugin.js';
 import type { Traffic } from './traffic.js';
+import { versionSchema } from './version.js';
 
-/**
- * Versions end up in commands, image tags and environment values: a conservative alphabet. The
- * escaped `-` keeps the pattern valid as an HTML input pattern (the `v` flag) in the deploy form.
- */
-// eslint-disable-next-line no-useless-escape -- required by the `v` flag browsers compile input patterns with
-export const versionSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+\-]{0,63}$/, 'a version like "v2" or "1.4.0" (letters, digits, . _ + -; at most 64)');
 const serviceName = z.string().min(1).max(64);
 const deployBody = z.strictObject({ service: serviceName.optional(), version: versionSchema, force: z.boolean().optional() });
 const commandBody = z.strictObject({ service: serviceName.optional() });

@@ -73,8 +73,7 @@ describe('traffic over local processes', () => {
     const transitions = (body.transitions as { slot: string; from: string; to: string; actor: string; reason: string; at: string }[]).reverse();
     expect(transitions.map((t) => `${t.slot} ${t.from}->${t.to} by ${t.actor}`)).toEqual([
       'slot-a stopped->starting by local',
-      'slot-a starting->candidate by system',
-      'slot-a candidate->active by system',
+      'slot-a starting->active by system',
       'slot-b stopped->starting by local',
       'slot-b starting->candidate by system',
       'slot-a active->previous by local',
@@ -83,7 +82,44 @@ describe('traffic over local processes', () => {
       'slot-b active->candidate by local',
     ]);
     for (const transition of transitions) expect(Date.parse(transition.at)).toBeGreaterThan(Date.now() - 60_000);
-    expect(transitions[2].reason).toMatch(/^first release: passed \d+ consecutive health checks/);
+    expect(transitions[1].reason).toBe('first release, nothing to compare against: active after 2 consecutive passing health checks (no promotion delay)');
+  });
+
+  it('gives a first release no traffic until it is active: the route answers 503 naming the reason, then v1 with no candidate stage', async () => {
+    // The route's own target is the first slot's port, as in the demo: only the guard keeps requests off it.
+    const started = await gateway({ routeTarget: `http://127.0.0.1:${ports[0]}`, service: { promotionChecks: 6, healthInterval: 250, promotionDelay: 60_000 } });
+    const nothing = await fetch(`${started.url}/api/v1/hello`);
+    expect(nothing.status).toBe(503);
+    expect(nothing.headers.get('content-type')).toBe('application/problem+json');
+    expect(await nothing.json()).toMatchObject({ code: 'TRAFFIC_NO_ACTIVE_RELEASE', detail: 'api has no active release: nothing is deployed. Deploy a version (qwickapps deploy api <version>).' });
+
+    expect((await api(started, 'POST', '/deploy', { version: 'v1' })).status).toBe(202);
+    let refusedWhileUp = 0;
+    await waitFor(async () => {
+      const before = started.traffic.service('api');
+      const direct = await fetch(`http://127.0.0.1:${ports[0]}/api/v1/hello`).then((answer) => answer.status, () => 0);
+      const through = await fetch(`${started.url}/api/v1/hello`);
+      const after = started.traffic.service('api');
+      if (before.active || after.active) {
+        await through.body?.cancel();
+        return true;
+      }
+      // The release answers on its own port, yet the gateway gives it nothing while it is starting.
+      expect(slotState(after, 'slot-a')).toBe('starting');
+      expect(through.status).toBe(503);
+      expect(Number(through.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      const problem = (await through.json()) as { code: string; detail: string };
+      expect(problem.code).toBe('TRAFFIC_NO_ACTIVE_RELEASE');
+      expect(problem.detail).toMatch(/^api has no active release yet: slot-a \(v1\) is starting and becomes active once it passed 6 consecutive health checks \([0-6] so far\)\.$/);
+      if (direct === 200) refusedWhileUp++;
+      return false;
+    }, 'v1 active', 15_000);
+    expect(refusedWhileUp).toBeGreaterThan(0);
+    expect(await servedVersion(started)).toBe('v1');
+    // Active long before promotionDelay, and never a candidate to promote or abort.
+    expect(started.traffic.history('api', 10).map((t) => `${t.from}->${t.to}`)).toEqual(['starting->active', 'stopped->starting']);
+    // So the next deploy is accepted at once.
+    expect((await api(started, 'POST', '/deploy', { version: 'v2' })).status).toBe(202);
   });
 
   it('stops the previous release when the rollback window ends', async () => {
@@ -196,6 +232,12 @@ describe('traffic over local processes', () => {
     expect(badVersion.status).toBe(400);
     expect(badVersion.body).toMatchObject({ code: 'TRAFFIC_INVALID_REQUEST' });
     expect(String(badVersion.body.detail)).toContain('version');
+    // Only what every orchestrator carries: an image tag and a Kubernetes label value.
+    for (const version of ['1.0.0+build.5', 'x'.repeat(64), 'v2-']) {
+      const refused = await api(started, 'POST', '/deploy', { service: 'api', version });
+      expect(refused).toMatchObject({ status: 400, body: { code: 'TRAFFIC_INVALID_REQUEST' } });
+      expect(String(refused.body.detail)).toContain('at most 63 letters, digits');
+    }
     const unknown = await api(started, 'POST', '/promote', { service: 'nope' });
     expect(unknown).toMatchObject({ status: 404, body: { code: 'TRAFFIC_SERVICE_NOT_FOUND' } });
     const extra = await api(started, 'POST', '/abort', { service: 'api', surprise: true });
@@ -239,6 +281,7 @@ describe('traffic over local processes', () => {
     const pattern = new RegExp(`^(?:${String((form.schema.properties as { version: { pattern: string } }).version.pattern)})$`, 'v');
     expect(['v2', '1.4.0-rc.1'].every((value) => pattern.test(value))).toBe(true);
     expect(pattern.test('../x')).toBe(false);
+    expect(pattern.test('1.0.0+build')).toBe(false);
     const refused = await api(started, 'POST', '/deploy', { version: '-v2' });
     expect(refused.status).toBe(400);
   });

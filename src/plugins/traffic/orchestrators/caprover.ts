@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { errorMessage } from '../../../core/errors.js';
 import { fillTemplate, type CaproverOrchestratorConfig } from './options.js';
 import type { Orchestrator, ReleaseSpec, ServiceLayout, SlotRef, SlotRuntime } from './types.js';
 
@@ -22,7 +23,8 @@ interface AppDefinition {
 /**
  * One CapRover app per slot (`api-slot-b`), deployed from an image through CapRover's API
  * (`/api/v2`): register the app once, set its port, environment and instance count, then deploy
- * a captain definition naming the image. Stopping scales the app to zero instances.
+ * a captain definition naming the image. Stopping scales the app to zero instances. Calls carry
+ * the configured token, or one from logging in with the password (renewed when refused).
  */
 export class CaproverOrchestrator implements Orchestrator {
   readonly type = 'caprover';
@@ -32,7 +34,9 @@ export class CaproverOrchestrator implements Orchestrator {
     private readonly config: CaproverOrchestratorConfig,
     private readonly layout: readonly ServiceLayout[],
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.token = config.token;
+  }
 
   async start(release: ReleaseSpec): Promise<{ target: string }> {
     const appName = this.appName(release);
@@ -85,8 +89,13 @@ export class CaproverOrchestrator implements Orchestrator {
     return data?.appDefinitions ?? [];
   }
 
-  private async login(): Promise<string> {
-    const answer = await this.send<{ token: string }>('POST', '/login', { password: this.config.password });
+  private async login(refused?: CaptainAnswer<unknown>): Promise<string> {
+    const { password } = this.config;
+    if (password === undefined) {
+      const why = refused ? `CapRover refused the configured token (status ${refused.status}: ${refused.description ?? 'no description'})` : 'No CapRover token';
+      throw new Error(`${why}: set a fresh orchestrator.token (CAPROVER_TOKEN), or orchestrator.password so the gateway logs in itself.`);
+    }
+    const answer = await this.send<{ token: string }>('POST', '/login', { password });
     if (answer.status !== OK || !answer.data?.token) throw new Error(`CapRover login failed: ${answer.description ?? `status ${answer.status}`}`);
     return answer.data.token;
   }
@@ -96,7 +105,7 @@ export class CaproverOrchestrator implements Orchestrator {
     this.token ??= await this.login();
     let answer = await this.send<T>(method, path, body, this.token);
     if (answer.status === AUTH_TOKEN_INVALID) {
-      this.token = await this.login();
+      this.token = await this.login(answer);
       answer = await this.send<T>(method, path, body, this.token);
     }
     if (answer.status !== OK && answer.status !== DEPLOY_STARTED) {
@@ -109,11 +118,15 @@ export class CaproverOrchestrator implements Orchestrator {
     const headers: Record<string, string> = { 'x-namespace': 'captain' };
     if (token) headers['x-captain-auth'] = token;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${this.config.url.replace(/\/$/, '')}/api/v2${path}`, {
+    const url = `${this.config.url.replace(/\/$/, '')}/api/v2${path}`;
+    const response = await fetch(url, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(this.config.requestTimeout),
+    }).catch((error: unknown) => {
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? errorMessage(error);
+      throw new Error(`CapRover at ${this.config.url} could not be reached (${method} ${path}: ${cause}); check orchestrator.url (CAPROVER_URL).`, { cause: error });
     });
     if (!response.ok) throw new Error(`CapRover ${method} ${path} answered HTTP ${response.status}`);
     return (await response.json()) as CaptainAnswer<T>;

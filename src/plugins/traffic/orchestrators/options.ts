@@ -60,20 +60,46 @@ export const kubernetesOrchestratorSchema = z.strictObject({
   requestTimeout,
 });
 
-export const caproverOrchestratorSchema = z.strictObject({
-  type: z.literal('caprover'),
-  /** The CapRover dashboard URL, e.g. `https://captain.example.com`. */
-  url: http,
-  password: secret(z.string().min(1)),
-  /** App name per slot. */
-  appTemplate: z.string().default('{service}-{slot}'),
-  image: z.string().min(1),
-  containerPort: port.default(3000),
-  env: envTemplate,
-  /** Address of a slot's app as the gateway reaches it (CapRover's overlay network name by default). */
-  targetTemplate: z.string().default('http://srv-captain--{app}:{port}'),
-  requestTimeout,
-});
+/** The image a container orchestrator deploys when neither it nor the service names one. */
+export const DEFAULT_IMAGE = '{service}:{version}';
+
+const CAPTAIN_URL = 'the CapRover dashboard URL, e.g. "https://captain.example.com" (is CAPROVER_URL set?)';
+
+export const caproverOrchestratorSchema = z
+  .strictObject({
+    type: z.literal('caprover'),
+    /**
+     * The CapRover dashboard URL, e.g. `https://captain.example.com`. Typed to take
+     * `process.env.CAPROVER_URL` as it is: a missing one is reported by name at start-up.
+     */
+    url: z.string().optional().pipe(z.string({ error: CAPTAIN_URL }).regex(/^https?:\/\/[^\s]+$/, CAPTAIN_URL)),
+    /**
+     * An `x-captain-auth` token CapRover issued (`POST /api/v2/login`). With `password` too, the
+     * gateway logs in again when CapRover stops accepting the token.
+     */
+    token: secret(z.string().min(1)).optional(),
+    /** The dashboard password: the gateway logs in (`POST /api/v2/login`) and renews its token itself. */
+    password: secret(z.string().min(1)).optional(),
+    /** App name per slot. */
+    appTemplate: z.string().default('{service}-{slot}'),
+    /**
+     * Image per release; a service's own `image` wins. Default `{service}:{version}` (`api:v2`):
+     * the image named after the service, tagged with the version, from the registries CapRover
+     * pulls from (or built on its host).
+     */
+    image: z.string().min(1).default(DEFAULT_IMAGE),
+    containerPort: port.default(3000),
+    env: envTemplate,
+    /** Address of a slot's app as the gateway reaches it (CapRover's overlay network name by default). */
+    targetTemplate: z.string().default('http://srv-captain--{app}:{port}'),
+    requestTimeout,
+  })
+  // `when`: reported beside a missing url too, so one start-up names every problem.
+  .refine((config) => config.token !== undefined || config.password !== undefined, {
+    path: ['token'],
+    message: 'a CapRover token (is CAPROVER_TOKEN set?) or password, so the gateway can call its API',
+    when: ({ value }) => typeof value === 'object' && value !== null,
+  });
 
 export const dockerOrchestratorSchema = z.strictObject({
   type: z.literal('docker'),

@@ -148,6 +148,46 @@ describe('caprover orchestrator (CapRover /api/v2)', () => {
     const wrong = new CaproverOrchestrator(caproverOrchestratorSchema.parse({ type: 'caprover', url: captain.url, password: 'nope', image: 'api:{version}' }), layout, logger);
     await expect(wrong.start({ service: 'api', slot: 'slot-a', version: 'v1' })).rejects.toThrow('CapRover login failed: Password is incorrect.');
   });
+
+  it('calls with a configured token and never logs in; the image defaults to {service}:{version}', async () => {
+    const caprover = new CaproverOrchestrator(caproverOrchestratorSchema.parse({ type: 'caprover', url: captain.url, token: captain.token }), layout, logger);
+    await caprover.start({ service: 'api', slot: 'slot-a', version: 'v1' });
+    expect(captain.apps.get('api-slot-a')?.deployedImages).toEqual(['api:v1']);
+    expect(captain.logins).toBe(0);
+    expect(captain.requests.some((r) => r.path === '/api/v2/login')).toBe(false);
+    // A service's own image still wins over the default.
+    const own = new CaproverOrchestrator(caproverOrchestratorSchema.parse({ type: 'caprover', url: captain.url, token: captain.token }), [{ ...layout[0], image: 'registry.example.com/shop-api:{version}' }], logger);
+    await own.start({ service: 'api', slot: 'slot-b', version: 'v2' });
+    expect(captain.apps.get('api-slot-b')?.deployedImages).toEqual(['registry.example.com/shop-api:v2']);
+  });
+
+  it('says what to do when the token is refused and there is no password to log in with', async () => {
+    const caprover = new CaproverOrchestrator(caproverOrchestratorSchema.parse({ type: 'caprover', url: captain.url, token: 'expired' }), layout, logger);
+    await expect(caprover.start({ service: 'api', slot: 'slot-a', version: 'v1' })).rejects.toThrow(
+      'CapRover refused the configured token (status 1106: Auth token corrupted): set a fresh orchestrator.token (CAPROVER_TOKEN), or orchestrator.password so the gateway logs in itself.',
+    );
+    // With the password as well, a refused token is renewed by logging in.
+    const renewing = new CaproverOrchestrator(caproverOrchestratorSchema.parse({ type: 'caprover', url: captain.url, token: 'expired', password: 'captain42' }), layout, logger);
+    await renewing.start({ service: 'api', slot: 'slot-a', version: 'v1' });
+    expect(captain.logins).toBe(1);
+  });
+
+  it('names the server it could not reach', async () => {
+    const url = captain.url;
+    await captain.close();
+    const caprover = new CaproverOrchestrator(caproverOrchestratorSchema.parse({ type: 'caprover', url, token: 't' }), layout, logger);
+    await expect(caprover.start({ service: 'api', slot: 'slot-a', version: 'v1' })).rejects.toThrow(
+      `CapRover at ${url} could not be reached (GET /user/apps/appDefinitions: ECONNREFUSED); check orchestrator.url (CAPROVER_URL).`,
+    );
+  });
+
+  it('needs a url, and a token or a password, naming both when both are missing', () => {
+    const result = caproverOrchestratorSchema.safeParse({ type: 'caprover', url: undefined, token: undefined });
+    expect(result.error?.issues.map((issue) => [issue.path.join('.'), issue.message])).toEqual([
+      ['url', 'the CapRover dashboard URL, e.g. "https://captain.example.com" (is CAPROVER_URL set?)'],
+      ['token', 'a CapRover token (is CAPROVER_TOKEN set?) or password, so the gateway can call its API'],
+    ]);
+  });
 });
 
 describe('docker orchestrator (Engine API over a unix socket)', () => {
