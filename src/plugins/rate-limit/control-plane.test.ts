@@ -81,8 +81,8 @@ describe('control plane apart from data plane', () => {
     expect(refused.status).toBe(429);
     expect(refused.headers.get('content-type')).toContain('application/problem+json');
     expect(await refused.json()).toMatchObject({ code: 'RATE_LIMIT_EXCEEDED', limit: 5 });
-    // The product's users are not the operator: its bucket is untouched.
-    expect(await servedVersion(started)).toBe(502);
+    // The product's users are not the operator: its bucket is untouched (503: nothing deployed yet).
+    expect(await servedVersion(started)).toBe(503);
   });
 
   it('never spends the product bucket on control-plane calls', async () => {
