@@ -85,6 +85,12 @@ export interface UIPage {
   /** A page may stack several views. */
   views: UIView[];
   order?: number;
+  /**
+   * Several plugins may fill one page (the Services page: the routing plugin's routes, the
+   * services plugin's processes): when every page with this id is `shared`, they become one page,
+   * views joined in page `order`. Without it, a second page with a taken id is dropped.
+   */
+  shared?: boolean;
 }
 
 export interface UINavigationItem {

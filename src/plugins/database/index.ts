@@ -4,6 +4,7 @@ import type { Driver } from './driver.js';
 import { databaseHealthChecks } from './health.js';
 import { databaseRoutes } from './routes.js';
 import type { Database } from './types.js';
+import { databasePanel } from './panel.js';
 
 export type { DatabaseConfig, DatabaseOptions } from './config.js';
 export type {
@@ -51,6 +52,7 @@ export function createDatabasePlugin(options: DatabaseOptions = {}): ServerPlugi
   let driver: Driver | undefined;
   return {
     name: 'database',
+    ui: databasePanel,
     order: 10,
     config: { schema: databaseOptionsSchema, options, env: { url: 'DATABASE_URL' } },
     async onInit(ctx) {

@@ -7,6 +7,7 @@ import { queryLogs, type LogPage } from './query.js';
 import { emptyReadStats, type ReadStats } from './reverse-reader.js';
 import { LogStreams, notConfigured } from './stream.js';
 import { LogTail } from './tail.js';
+import { logsPanel } from './panel.js';
 
 export type { LogsOptions } from './config.js';
 export type { LogPage } from './query.js';
@@ -75,6 +76,7 @@ export function createLogsPlugin(options: LogsOptions = {}): ServerPlugin<LogsSe
 
   return {
     name: 'logs',
+    ui: logsPanel,
     config: { schema: logsOptionsSchema, options },
     onInit(ctx) {
       const configured = ctx.config.file ?? ctx.app.logFile;

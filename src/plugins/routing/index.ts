@@ -3,6 +3,7 @@ import { routingSchema, type RoutingConfig, type RoutingOptions } from './config
 import type { GatewayRouter, Router } from './router.js';
 import { staticRoutePlugins } from './static.js';
 import type { UpstreamRegistry } from './upstream.js';
+import { routingPanel } from './panel.js';
 
 export type { CorsConfig, HeaderEdits, ProxyRouteConfig, RouteConfig, RoutingConfig, RoutingOptions } from './config.js';
 export type { RouteInfo, RouteKind, Router } from './router.js';
@@ -33,6 +34,7 @@ export function createRoutingPlugin(options: RoutingOptions = {}): ServerPlugin<
   let upstreams: UpstreamRegistry | undefined;
   return {
     name: 'routing',
+    ui: routingPanel,
     // After the plugins that answer before Express (health probes), so a `/*` route never hides them.
     order: 200,
     config: { schema: routingSchema, options },

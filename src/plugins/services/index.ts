@@ -3,6 +3,7 @@ import { HttpError } from '../../core/errors.js';
 import { MANAGEMENT_TOKEN_ENV } from '../../core/management.js';
 import type { ServerPlugin } from '../../core/plugin.js';
 import { ProcessSupervisor, type SupervisedStatus } from '../../core/supervisor.js';
+import { servicesPanel } from './panel.js';
 
 export { ProcessSupervisor } from '../../core/supervisor.js';
 export type { RestartPolicy, SupervisedState, SupervisedStatus, SupervisorOptions } from '../../core/supervisor.js';
@@ -63,6 +64,7 @@ export function createServicesPlugin(options: ServicesOptions = {}): ServerPlugi
   const supervisors = new Map<string, { supervisor: ProcessSupervisor; url: string }>();
   return {
     name: 'services',
+    ui: servicesPanel,
     order: 90,
     config: { schema: servicesOptions, options },
     onInit(ctx) {
