@@ -8,7 +8,7 @@ export { MANAGEMENT_TOKEN_ENV } from './core/management.js';
 export type { ManagementOptions } from './core/management.js';
 export { crossSiteReason, isLocalHost } from './core/origin-check.js';
 export type { OriginCheckRequest } from './core/origin-check.js';
-export { definePlugin } from './core/plugin.js';
+export { definePlugin, PLUGIN_ORDER } from './core/plugin.js';
 export type {
   HttpMethod,
   MiddlewareDefinition,

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import type { PluginContext } from '../../core/context.js';
-import type { RouteDefinition, ServerPlugin } from '../../core/plugin.js';
+import { PLUGIN_ORDER, type RouteDefinition, type ServerPlugin } from '../../core/plugin.js';
 import { panelRoutes } from './api.js';
 import { createPasswordGuard, type ControlPanelGuard } from './guard.js';
 import { controlPanelEnv, controlPanelOptionsSchema, type ControlPanelConfig, type ControlPanelSettings } from './options.js';
@@ -33,7 +33,7 @@ export function createControlPanelPlugin(options: ControlPanelOptions = {}): Ser
   return {
     name: 'control-panel',
     // Early, so the guard is installed before any plugin serves an admin route.
-    order: 10,
+    order: PLUGIN_ORDER.early,
     config: { schema: controlPanelOptionsSchema, options: settings, env: controlPanelEnv },
 
     async onInit(ctx: PluginContext<ControlPanelConfig>) {

@@ -1,4 +1,4 @@
-import type { ServerPlugin } from '../../core/plugin.js';
+import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
 import { databaseOptionsSchema, type DatabaseConfig, type DatabaseOptions } from './config.js';
 import type { Driver } from './driver.js';
 import { databaseHealthChecks } from './health.js';
@@ -53,7 +53,7 @@ export function createDatabasePlugin(options: DatabaseOptions = {}): ServerPlugi
   return {
     name: 'database',
     ui: databasePanel,
-    order: 10,
+    order: PLUGIN_ORDER.early,
     config: { schema: databaseOptionsSchema, options, env: { url: 'DATABASE_URL' } },
     async onInit(ctx) {
       // Imported here so that importing the plugin list never loads drizzle or a driver.

@@ -1,4 +1,4 @@
-import type { ServerPlugin } from '../../core/plugin.js';
+import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
 import { routingSchema, type RoutingConfig, type RoutingOptions } from './config.js';
 import type { GatewayRouter, Router } from './router.js';
 import { staticRoutePlugins } from './static.js';
@@ -36,7 +36,7 @@ export function createRoutingPlugin(options: RoutingOptions = {}): ServerPlugin<
     name: 'routing',
     ui: routingPanel,
     // After the plugins that answer before Express (health probes), so a `/*` route never hides them.
-    order: 200,
+    order: PLUGIN_ORDER.routing,
     config: { schema: routingSchema, options },
     plugins: staticRoutePlugins(options.routes),
     async onInit(ctx) {

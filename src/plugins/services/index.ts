@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { HttpError } from '../../core/errors.js';
 import { MANAGEMENT_TOKEN_ENV } from '../../core/management.js';
-import type { ServerPlugin } from '../../core/plugin.js';
+import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
 import { ProcessSupervisor, type SupervisedStatus } from '../../core/supervisor.js';
 import { servicesPanel } from './panel.js';
 
@@ -65,7 +65,7 @@ export function createServicesPlugin(options: ServicesOptions = {}): ServerPlugi
   return {
     name: 'services',
     ui: servicesPanel,
-    order: 90,
+    order: PLUGIN_ORDER.processes,
     config: { schema: servicesOptions, options },
     onInit(ctx) {
       // Each service gets the gateway's management token, so the gateway holds the credential to its admin routes.

@@ -97,6 +97,8 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
   return {
     name: 'traffic',
     dependencies: ['routing'],
+    // The slot store lives in the database when there is one, so it must be open first.
+    optionalDependencies: ['database'],
     config: { schema: trafficSchema, options: settings },
 
     async onInit(ctx) {
