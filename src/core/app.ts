@@ -220,6 +220,9 @@ export function createApp(options: AppOptions): App {
   const rawHandlers: RawHandler[] = [];
   const upgradeHandlers: UpgradeHandler[] = [];
   let guard: AdminGuard | undefined;
+  // Who installed the guard, to name both when a second one would replace it.
+  let guardOwner = '';
+  let initialising: string | undefined;
   const controlPlane = new ControlPlane();
   const edge = new EdgePipeline();
   const controlPlaneHooks: RequestHandler[] = [];
@@ -267,7 +270,10 @@ export function createApp(options: AppOptions): App {
     addRawHandler: (handler) => void rawHandlers.push(handler),
     addUpgradeHandler: (handler) => void upgradeHandlers.push(handler),
     setAdminGuard: (next) => {
+      const owner = initialising === undefined ? 'setAdminGuard' : `plugin "${initialising}"`;
+      if (guard) throw secondGuardError(guard, guardOwner, next, owner);
       guard = next;
+      guardOwner = owner;
     },
     adminGuard: () => guard,
     edge,
@@ -381,11 +387,14 @@ export function createApp(options: AppOptions): App {
         record.context = createPluginContext(context, record.plugin.name, record.config);
         setState(record, 'initialising');
         const begun = performance.now();
+        initialising = record.plugin.name;
         try {
           await record.plugin.onInit?.(record.context);
         } catch (error) {
           setState(record, 'failed', error);
           throw new PluginLifecycleError(record.plugin.name, 'onInit', error);
+        } finally {
+          initialising = undefined;
         }
         record.status.initMs = Math.round(performance.now() - begun);
         initialised.push(record);
@@ -477,4 +486,18 @@ function expressExchange(req: express.Request, res: express.Response): EdgeExcha
   // A path routing would refuse still counts, as what it says (Express answers it).
   const path = 'error' in target ? (end === -1 ? url : url.slice(0, end)) : target.path;
   return { req, res, lane: 'express', upgrade: false, path, route: undefined, requestId: req.id, defaultHeaders: [] };
+}
+
+/**
+ * One admin guard per app: a second one would silently replace the first (the control panel's
+ * `guard` option and another plugin's `setAdminGuard` both installing one), so it fails start-up.
+ */
+function secondGuardError(installed: AdminGuard, installedBy: string, next: AdminGuard, nextBy: string): ConfigError {
+  return new ConfigError([
+    {
+      name: 'admin guard',
+      received: `a second guard "${next.name}" from ${nextBy}`,
+      expected: `one guard; "${installed.name}" from ${installedBy} is already installed (give a custom guard as the control panel's guard option, or install one with setAdminGuard, not both)`,
+    },
+  ]);
 }

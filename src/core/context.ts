@@ -130,6 +130,10 @@ export interface AppContext {
   addRawHandler(handler: RawHandler): void;
   /** Adds a handler for upgrade requests; unclaimed upgrades are refused with 404. */
   addUpgradeHandler(handler: UpgradeHandler): void;
+  /**
+   * Installs the one guard before `admin` routes (the control panel does, from its `guard` option
+   * or its password guard). A second guard throws a `ConfigError` naming both, never replaces one.
+   */
   setAdminGuard(guard: AdminGuard): void;
   adminGuard(): AdminGuard | undefined;
   /**
