@@ -33,8 +33,8 @@ export type {
 } from './core/context.js';
 export { onSessionEnd } from './core/admin-gate.js';
 export { ConfigRegistry } from './core/context.js';
-export { HttpError, ConfigError, PluginGraphError, PluginLifecycleError, errorMessage } from './core/errors.js';
-export type { ConfigIssue } from './core/errors.js';
+export { HttpError, ConfigError, PluginGraphError, PluginLifecycleError, errorMessage, CORE_ERRORS, STARTUP_ERRORS } from './core/errors.js';
+export type { ConfigIssue, ErrorCodeTable } from './core/errors.js';
 export { PROBLEM_CONTENT_TYPE, problemBody, sendProblem, toProblem } from './core/problem.js';
 export type { ProblemDetails } from './core/problem.js';
 export {

@@ -9,6 +9,7 @@ import { cachePanel } from './panel.js';
 
 export type { CacheOptions, CacheProvider } from './config.js';
 export type { Cache, CacheLatency, CacheMemory, CacheSetOptions, CacheStats } from './types.js';
+export { CACHE_ERRORS } from './errors.js';
 
 declare module '../../core/services.js' {
   interface Services {

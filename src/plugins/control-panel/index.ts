@@ -12,6 +12,7 @@ export type { PanelDescription } from './api.js';
 export { createPasswordGuard } from './guard.js';
 export { hashPassword, verifyPasswordHash } from './password.js';
 export { builtinPages } from './builtin-pages.js';
+export { CPANEL_ERRORS } from './errors.js';
 
 export type ControlPanelOptions = ControlPanelSettings & {
   /** Replaces the built-in password guard, e.g. with an auth plugin's. */

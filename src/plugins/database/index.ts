@@ -7,6 +7,7 @@ import type { Database } from './types.js';
 import { databasePanel } from './panel.js';
 
 export type { DatabaseConfig, DatabaseOptions } from './config.js';
+export { DATABASE_ERRORS } from './errors.js';
 export type {
   Database,
   DatabaseDialect,

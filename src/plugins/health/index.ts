@@ -17,6 +17,7 @@ export type {
   TcpCheckOptions,
 } from './options.js';
 export type { ProbeName, ProbeStatus } from './probes.js';
+export { HEALTH_ERRORS } from './errors.js';
 
 /** The body of `GET /api/health`. */
 export interface HealthReport {

@@ -12,6 +12,7 @@ import { logsPanel } from './panel.js';
 export type { LogsOptions } from './config.js';
 export type { LogPage } from './query.js';
 export type { ReadStats } from './reverse-reader.js';
+export { LOGS_ERRORS } from './errors.js';
 
 /** Running totals of the logs plugin, for diagnostics and for checking its memory bounds. */
 export interface LogsStats extends ReadStats {

@@ -8,6 +8,7 @@ import { routingPanel } from './panel.js';
 export type { CorsConfig, HeaderEdits, ProxyRouteConfig, RouteConfig, RoutingConfig, RoutingOptions } from './config.js';
 export type { RouteInfo, RouteKind, Router } from './router.js';
 export type { UpstreamHealth } from './upstream.js';
+export { ROUTING_ERRORS } from './errors.js';
 
 declare module '../../core/services.js' {
   interface Services {

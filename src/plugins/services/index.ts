@@ -7,6 +7,7 @@ import { servicesPanel } from './panel.js';
 
 export { ProcessSupervisor } from '../../core/supervisor.js';
 export type { RestartPolicy, SupervisedState, SupervisedStatus, SupervisorOptions } from '../../core/supervisor.js';
+export { SERVICES_ERRORS } from './errors.js';
 
 const restartSchema = z
   .object({

@@ -11,6 +11,7 @@ import { createSite, type Site } from './site.js';
 export { DEFAULT_HASH_PATTERN, DEFAULT_SPA_EXCLUDE } from './options.js';
 export type { StaticPluginOptions } from './options.js';
 export type { StaticRelease } from './releases.js';
+export { STATIC_ERRORS } from './errors.js';
 
 /** Frontend releases, switched at run time (`ctx.get('static')`). */
 export interface StaticController {

@@ -20,6 +20,7 @@ export type { ServiceView, SlotColour, SlotView, TransitionView } from './view.j
 export type { Traffic } from './traffic.js';
 export { step, promotionBlocker, warmPrevious } from './machine.js';
 export { initialServiceState } from './state.js';
+export { TRAFFIC_ERRORS } from './errors.js';
 
 declare module '../../core/services.js' {
   interface Services {
