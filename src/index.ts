@@ -37,17 +37,8 @@ export { HttpError, ConfigError, PluginGraphError, PluginLifecycleError, errorMe
 export type { ConfigIssue, ErrorCodeTable } from './core/errors.js';
 export { PROBLEM_CONTENT_TYPE, problemBody, sendProblem, toProblem } from './core/problem.js';
 export type { ProblemDetails } from './core/problem.js';
-export {
-  MASK,
-  inspectEnv,
-  isSecretName,
-  isSecretSchema,
-  maskSecrets,
-  maskUrlPassword,
-  readEnv,
-  secret,
-  secretKeysOf,
-} from './core/config.js';
+export { inspectEnv, readEnv } from './core/config.js';
+export { MASK, isSecretName, isSecretSchema, maskSecrets, maskUrlPassword, secret, secretKeysOf } from './core/masking.js';
 export type { EnvReport, EnvSpec, EnvValues, EnvVariable } from './core/config.js';
 export { HealthRegistry, overallStatus } from './core/health-registry.js';
 export type {

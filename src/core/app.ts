@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import express, { type Express, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Logger } from 'pino';
-import { inspectEnv, isSecretName, secretKeysOf, toConfigIssues, type EnvSpec } from './config.js';
+import { inspectEnv, toConfigIssues, type EnvSpec } from './config.js';
+import { isSecretName, secretKeysOf } from './masking.js';
 import {
   ConfigRegistry,
   createPluginContext,
