@@ -2,7 +2,7 @@ import http from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/http.js';
-import { nodeRequest, unusedPort, useTestServers } from './test-support/upstream.js';
+import { nodeRequest, unusedPort, useTestServers } from '../../../test/support/upstream.js';
 const { cleanups, upstream, gateway } = useTestServers();
 
 
