@@ -88,9 +88,12 @@ export interface UIPage {
   /**
    * Several plugins may fill one page (the Services page: the routing plugin's routes, the
    * services plugin's processes): when every page with this id is `shared`, they become one page,
-   * views joined in page `order`. Without it, a second page with a taken id is dropped.
+   * the lowest `order` placing it and views joined by `viewOrder`. Without it, a second page with
+   * a taken id is dropped.
    */
   shared?: boolean;
+  /** Where this plugin's views go on a shared page, lowest first. Default the page's `order`. */
+  viewOrder?: number;
 }
 
 export interface UINavigationItem {

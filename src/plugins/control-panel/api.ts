@@ -35,7 +35,8 @@ export function describePanel(app: AppContext, mountPath: string, branding: Bran
   const contributions = app.ui();
   const pages: PanelDescription['pages'] = builtins.map((page) => ({ ...page, plugin: 'control-panel' }));
   const contributed = contributions.flatMap(({ plugin, contribution }) => (contribution.pages ?? []).map((page) => ({ ...page, plugin })));
-  for (const page of joinSharedPages(contributed)) {
+  // How pages were joined is no concern of the UI.
+  for (const { shared: _shared, viewOrder: _viewOrder, ...page } of joinSharedPages(contributed)) {
     const clash = pages.find((existing) => existing.id === page.id || existing.route === page.route);
     if (clash) {
       logger.warn({ plugin: page.plugin, page: page.id, route: page.route, taken: clash.plugin }, 'control panel page dropped: id or route already taken');
@@ -61,7 +62,7 @@ export function describePanel(app: AppContext, mountPath: string, branding: Bran
 
 /**
  * Shared pages with one id become one, where the first of them stood: the lowest `order` gives
- * its place, title, route, icon and plugin; views follow in page order.
+ * its place, title, route, icon and plugin; views follow by `viewOrder`.
  */
 function joinSharedPages(pages: PanelDescription['pages']): PanelDescription['pages'] {
   const groups: PanelDescription['pages'][] = [];
@@ -72,7 +73,9 @@ function joinSharedPages(pages: PanelDescription['pages']): PanelDescription['pa
   }
   return groups.map((group) => {
     const [host, ...rest] = [...group].sort(byOrder);
-    return rest.length === 0 ? host : { ...host, views: [host, ...rest].flatMap((page) => page.views) };
+    if (rest.length === 0) return host;
+    const byViewOrder = (a: UIPage, b: UIPage) => (a.viewOrder ?? a.order ?? 100) - (b.viewOrder ?? b.order ?? 100);
+    return { ...host, views: [host, ...rest].sort(byViewOrder).flatMap((page) => page.views) };
   });
 }
 

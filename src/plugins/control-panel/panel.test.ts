@@ -152,7 +152,10 @@ describe('GET /cpanel/api/ui', () => {
     const { base } = await start([createServicesPlugin()]);
     const { cookie } = await login(base, 'admin', PASSWORD);
     const panel = (await (await fetch(`${base}/cpanel/api/ui`, { headers: { cookie } })).json()) as PanelDescription;
-    expect(panel.pages.find((page) => page.id === 'services')!.views.map((view) => view.title)).toEqual(['Local processes']);
+    const alone = panel.pages.find((page) => page.id === 'services')!;
+    expect(alone).toMatchObject({ title: 'Services', route: '/services', order: 60, plugin: 'services' });
+    expect(alone.views.map((view) => view.title)).toEqual(['Local processes']);
+    expect(Object.keys(alone)).not.toContain('shared');
   });
 
   it('serves the plugin graph with states and versions at /cpanel/api/plugins', async () => {

@@ -4,7 +4,7 @@ const ROUTES_REFRESH_MS = 5_000;
 
 /**
  * The routes and their upstreams, on the Services page it shares with the services plugin (the
- * processes it runs); the lower `order` puts this view first and gives the page its place.
+ * processes it runs), above them.
  */
 export const routingPanel: UIContribution = {
   pages: [
@@ -15,6 +15,7 @@ export const routingPanel: UIContribution = {
       icon: 'server',
       order: 60,
       shared: true,
+      viewOrder: 60,
       views: [
         {
           kind: 'table',

@@ -3,7 +3,7 @@ import type { UIContribution } from '../../core/ui.js';
 const PROCESSES_REFRESH_MS = 5_000;
 
 /**
- * The local processes, on the Services page it shares with the routing plugin; `order` 61 puts
+ * The local processes, on the Services page it shares with the routing plugin; `viewOrder` puts
  * this view after the routes when both plugins are there.
  */
 export const servicesPanel: UIContribution = {
@@ -13,8 +13,9 @@ export const servicesPanel: UIContribution = {
       title: 'Services',
       route: '/services',
       icon: 'server',
-      order: 61,
+      order: 60,
       shared: true,
+      viewOrder: 61,
       views: [
         {
           kind: 'table',
