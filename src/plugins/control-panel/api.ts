@@ -61,8 +61,8 @@ export function describePanel(app: AppContext, mountPath: string, branding: Bran
 }
 
 /**
- * Shared pages with one id become one, where the first of them stood: the lowest `order` gives
- * its place, title, route, icon and plugin; views follow by `viewOrder`.
+ * Shared pages with one id become one, where the first of them stood, at the lowest `order`;
+ * views follow by `viewOrder`, and the first of them gives the title, route, icon and plugin.
  */
 function joinSharedPages(pages: PanelDescription['pages']): PanelDescription['pages'] {
   const groups: PanelDescription['pages'][] = [];
@@ -71,11 +71,12 @@ function joinSharedPages(pages: PanelDescription['pages']): PanelDescription['pa
     if (group) group.push(page);
     else groups.push([page]);
   }
+  const byViewOrder = (a: UIPage, b: UIPage) => (a.viewOrder ?? a.order ?? 100) - (b.viewOrder ?? b.order ?? 100);
   return groups.map((group) => {
-    const [host, ...rest] = [...group].sort(byOrder);
-    if (rest.length === 0) return host;
-    const byViewOrder = (a: UIPage, b: UIPage) => (a.viewOrder ?? a.order ?? 100) - (b.viewOrder ?? b.order ?? 100);
-    return { ...host, views: [host, ...rest].sort(byViewOrder).flatMap((page) => page.views) };
+    if (group.length === 1) return group[0];
+    const [host, ...rest] = [...group].sort(byViewOrder);
+    const order = Math.min(...group.map((page) => page.order ?? 100));
+    return { ...host, order, views: [host, ...rest].flatMap((page) => page.views) };
   });
 }
 
