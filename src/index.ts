@@ -8,7 +8,7 @@ export { MANAGEMENT_TOKEN_ENV } from './core/management.js';
 export type { ManagementOptions } from './core/management.js';
 export { crossSiteReason, isLocalHost } from './core/origin-check.js';
 export type { OriginCheckRequest } from './core/origin-check.js';
-export { definePlugin } from './core/plugin.js';
+export { definePlugin, PLUGIN_ORDER } from './core/plugin.js';
 export type {
   HttpMethod,
   MiddlewareDefinition,
@@ -35,21 +35,12 @@ export { onSessionEnd } from './core/admin-gate.js';
 export { ConfigRegistry } from './core/context.js';
 export { durationSchema, formatDuration, MAX_TIMER_DELAY, parseDuration, toMilliseconds } from './core/duration.js';
 export type { Duration, DurationRules, DurationUnit } from './core/duration.js';
-export { HttpError, ConfigError, PluginGraphError, PluginLifecycleError, errorMessage } from './core/errors.js';
-export type { ConfigIssue } from './core/errors.js';
+export { HttpError, ConfigError, PluginGraphError, PluginLifecycleError, errorMessage, CORE_ERRORS, STARTUP_ERRORS } from './core/errors.js';
+export type { ConfigIssue, ErrorCodeTable } from './core/errors.js';
 export { PROBLEM_CONTENT_TYPE, problemBody, sendProblem, toProblem } from './core/problem.js';
 export type { ProblemDetails } from './core/problem.js';
-export {
-  MASK,
-  inspectEnv,
-  isSecretName,
-  isSecretSchema,
-  maskSecrets,
-  maskUrlPassword,
-  readEnv,
-  secret,
-  secretKeysOf,
-} from './core/config.js';
+export { inspectEnv, readEnv } from './core/config.js';
+export { MASK, isSecretName, isSecretSchema, maskSecrets, maskUrlPassword, secret, secretKeysOf } from './core/masking.js';
 export type { EnvReport, EnvSpec, EnvValues, EnvVariable } from './core/config.js';
 export { HealthRegistry, overallStatus } from './core/health-registry.js';
 export type {

@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import type { ClientAddresses } from './client-address.js';
 import type { EdgePipeline } from './edge.js';
 import type { ConfigIssue } from './errors.js';
-import { maskSecrets, type EnvReport, type EnvSpec, inspectEnv } from './config.js';
+import { type EnvReport, type EnvSpec, inspectEnv } from './config.js';
+import { maskSecrets } from './masking.js';
 import type { HealthCheckDefinition, HealthRegistry } from './health-registry.js';
 import type { HttpMethod, PluginStatus, RouteAccess, RoutePlane } from './plugin.js';
 import type { EventBus, ServiceRegistry, Services } from './services.js';
@@ -130,6 +131,10 @@ export interface AppContext {
   addRawHandler(handler: RawHandler): void;
   /** Adds a handler for upgrade requests; unclaimed upgrades are refused with 404. */
   addUpgradeHandler(handler: UpgradeHandler): void;
+  /**
+   * Installs the one guard before `admin` routes (the control panel does, from its `guard` option
+   * or its password guard). A second guard throws a `ConfigError` naming both, never replaces one.
+   */
   setAdminGuard(guard: AdminGuard): void;
   adminGuard(): AdminGuard | undefined;
   /**

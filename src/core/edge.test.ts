@@ -6,7 +6,7 @@ import { definePlugin } from './plugin.js';
 import type { EdgeExchange, EdgeHook } from './edge.js';
 import { EdgePipeline } from './edge.js';
 import { createRateLimitPlugin } from '../plugins/rate-limit/index.js';
-import { rawRequest, startGateway, startUpstream, type TestGateway, type TestUpstream } from '../plugins/routing/test-support/upstream.js';
+import { rawRequest, startGateway, startUpstream, type TestGateway, type TestUpstream } from '../../test/support/upstream.js';
 
 /**
  * The edge pipeline as a gateway runs it: the path normalised once, the route matched once,

@@ -3,7 +3,7 @@ import type { RoutePlane } from './plugin.js';
 
 /**
  * The phases of the edge pipeline, in the order they run. Each cross-cutting step is a hook its
- * own plugin registers in one of them (`ctx.app.addEdgeHook`); the router knows none of them.
+ * own plugin registers in one of them (`ctx.app.edge.add`); the router knows none of them.
  * - `identify`: who is calling at the network level (the request id, the client address and the
  *   one request line are the core's own, before any hook);
  * - `authenticate`: who the user is (session, bearer token, API key);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { secret, type EnvSpec } from './config.js';
+import type { EnvSpec } from './config.js';
+import { secret } from './masking.js';
 
 /** How `admin` routes answer when no guard (the control panel) is installed. */
 export interface ManagementOptions {

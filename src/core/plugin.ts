@@ -66,6 +66,24 @@ export interface PluginConfig<TConfig> {
 }
 
 /**
+ * Where a plugin stands among plugins that do not depend on each other (`ServerPlugin.order`):
+ * lower runs earlier (onInit, routes, raw handlers), and stops later.
+ * @example definePlugin({ name: 'audit', order: PLUGIN_ORDER.early, onInit(ctx) {} })
+ */
+export const PLUGIN_ORDER = {
+  /** What the rest stands on or what wraps every answer: security headers, the admin guard, the database, health probes. */
+  early: 10,
+  /** Local child processes, started before the plugins that serve or route to them. */
+  processes: 90,
+  /** Every plugin that says nothing. */
+  default: 100,
+  /** The proxy router, after the plugins that answer before Express, so a `/*` route never hides them. */
+  routing: 200,
+  /** Catch-all routes (a frontend's SPA fallback), after every other plugin's routes. */
+  last: 1000,
+} as const;
+
+/**
  * A function of the plugin's context, declared with method syntax so that a plugin with a
  * specific config type still fits where any plugin is expected (`ServerPlugin<unknown>[]`).
  */
@@ -82,10 +100,15 @@ type ContextFunction<TConfig, R> = { bivariant(context: PluginContext<TConfig>):
 export interface ServerPlugin<TConfig = unknown> {
   name: string;
   version?: string;
-  /** Lower runs earlier among plugins that do not depend on each other. Default 100. */
+  /** Lower runs earlier among plugins that do not depend on each other. Default `PLUGIN_ORDER.default` (100). */
   order?: number;
-  /** Names of plugins that must initialise first. */
+  /** Names of plugins that must initialise first; start-up fails when one is missing. */
   dependencies?: string[];
+  /**
+   * Plugins this one uses when they are there (`ctx.tryGet`): ordered before it like
+   * `dependencies` when registered, ignored when absent.
+   */
+  optionalDependencies?: string[];
   config?: PluginConfig<TConfig>;
 
   onInit?(context: PluginContext<TConfig>): Promise<void> | void;

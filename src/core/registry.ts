@@ -1,7 +1,5 @@
 import { PluginGraphError } from './errors.js';
-import type { ServerPlugin } from './plugin.js';
-
-const DEFAULT_ORDER = 100;
+import { PLUGIN_ORDER, type ServerPlugin } from './plugin.js';
 
 /** A plugin as the app registers it: given directly, or brought by another (`companionOf`). */
 export interface RegisteredPlugin {
@@ -19,10 +17,11 @@ export function flattenPlugins(plugins: readonly ServerPlugin<unknown>[], compan
 
 /**
  * Orders plugins: dependencies first (topological), then `order`, then the order given.
+ * Optional dependencies that are registered count as dependencies; absent ones are ignored.
  * A missing dependency or a cycle fails with the whole path named (`users -> database -> users`);
  * duplicate names are refused.
  */
-export function orderPlugins<P extends Pick<ServerPlugin, 'name' | 'order' | 'dependencies'>>(plugins: readonly P[]): P[] {
+export function orderPlugins<P extends Pick<ServerPlugin, 'name' | 'order' | 'dependencies' | 'optionalDependencies'>>(plugins: readonly P[]): P[] {
   const byName = new Map<string, P>();
   for (const plugin of plugins) {
     if (byName.has(plugin.name)) {
@@ -42,7 +41,13 @@ export function orderPlugins<P extends Pick<ServerPlugin, 'name' | 'order' | 'de
     }
   }
 
-  const rank = (plugin: P) => plugin.order ?? DEFAULT_ORDER;
+  // Every edge of the graph: the required ones, and the optional ones whose plugin is there.
+  const edges = new Map(
+    plugins.map((plugin) => [plugin.name, [...(plugin.dependencies ?? []), ...(plugin.optionalDependencies ?? []).filter((name) => byName.has(name))]]),
+  );
+  const before = (plugin: P) => edges.get(plugin.name)!;
+
+  const rank = (plugin: P) => plugin.order ?? PLUGIN_ORDER.default;
   const position = new Map(plugins.map((plugin, index) => [plugin.name, index]));
   const byPriority = (a: P, b: P) => rank(a) - rank(b) || position.get(a.name)! - position.get(b.name)!;
 
@@ -56,7 +61,7 @@ export function orderPlugins<P extends Pick<ServerPlugin, 'name' | 'order' | 'de
       throw new PluginGraphError('PLUGIN_CYCLE', `Plugin dependency cycle: ${cycle.join(' -> ')}`);
     }
     state.set(plugin.name, 'visiting');
-    for (const dependency of plugin.dependencies ?? []) visit(byName.get(dependency)!, [...path, plugin.name]);
+    for (const dependency of before(plugin)) visit(byName.get(dependency)!, [...path, plugin.name]);
     state.set(plugin.name, 'done');
   };
   for (const plugin of plugins) visit(plugin, []);
@@ -66,7 +71,7 @@ export function orderPlugins<P extends Pick<ServerPlugin, 'name' | 'order' | 'de
   const placed = new Set<string>();
   const waiting = [...plugins].sort(byPriority);
   while (waiting.length > 0) {
-    const index = waiting.findIndex((plugin) => (plugin.dependencies ?? []).every((name) => placed.has(name)));
+    const index = waiting.findIndex((plugin) => before(plugin).every((name) => placed.has(name)));
     const [next] = waiting.splice(index, 1);
     ordered.push(next);
     placed.add(next.name);

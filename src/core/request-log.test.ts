@@ -8,7 +8,7 @@ import { baseUrl, captureLogs, json, waitFor } from '../../test/support/http.js'
 import { createLogsPlugin } from '../plugins/logs/index.js';
 import { createRateLimitPlugin } from '../plugins/rate-limit/index.js';
 import { createRoutingPlugin } from '../plugins/routing/index.js';
-import { startUpstream, type TestUpstream } from '../plugins/routing/test-support/upstream.js';
+import { startUpstream, type TestUpstream } from '../../test/support/upstream.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

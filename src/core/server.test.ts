@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { definePlugin } from '../index.js';
-import { startGateway, startUpstream, type TestGateway, type TestUpstream } from '../plugins/routing/test-support/upstream.js';
+import { startGateway, startUpstream, type TestGateway, type TestUpstream } from '../../test/support/upstream.js';
 
 /** Sends raw bytes; resolves with what came back and whether the server closed the connection. */
 function exchange(port: number, payload: string, timeout = 2_000): Promise<{ answer: string; closed: boolean }> {

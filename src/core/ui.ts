@@ -85,6 +85,15 @@ export interface UIPage {
   /** A page may stack several views. */
   views: UIView[];
   order?: number;
+  /**
+   * Several plugins may fill one page (the Services page: the routing plugin's routes, the
+   * services plugin's processes): when every page with this id is `shared`, they become one page,
+   * the lowest `order` placing it and views joined by `viewOrder`. Without it, a second page with
+   * a taken id is dropped.
+   */
+  shared?: boolean;
+  /** Where this plugin's views go on a shared page, lowest first. Default the page's `order`. */
+  viewOrder?: number;
 }
 
 export interface UINavigationItem {

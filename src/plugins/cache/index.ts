@@ -5,9 +5,11 @@ import type { KeyvCache } from './cache.js';
 import { cacheConfigSchema, type CacheConfig, type CacheOptions } from './config.js';
 import { cacheRoutes } from './routes.js';
 import type { Cache } from './types.js';
+import { cachePanel } from './panel.js';
 
 export type { CacheOptions, CacheProvider } from './config.js';
 export type { Cache, CacheLatency, CacheMemory, CacheSetOptions, CacheStats } from './types.js';
+export { CACHE_ERRORS } from './errors.js';
 
 declare module '../../core/services.js' {
   interface Services {
@@ -38,6 +40,7 @@ export function createCachePlugin(options: CacheOptions = {}): ServerPlugin<Cach
   };
   return {
     name: 'cache',
+    ui: cachePanel,
     config: { schema: cacheConfigSchema, options, env: { url: 'REDIS_URL' } },
     async onInit(ctx) {
       const { openCache } = await import('./open.js');

@@ -7,6 +7,7 @@ import type { UIContribution } from '../../core/ui.js';
 import { configOptionsSchema, toEnvSpec, type ConfigPluginConfig, type ConfigPluginOptions } from './options.js';
 
 export type { ConfigPluginConfig, ConfigPluginOptions } from './options.js';
+export { CONFIG_ERRORS } from './errors.js';
 
 /** The body of `GET /api/config`. Every value is masked already. */
 export interface ConfigReport {

@@ -24,35 +24,30 @@ const byOrder = (a: { order?: number }, b: { order?: number }) => (a.order ?? 10
 const viewKey = (view: UIView) => ('endpoint' in view ? `${view.kind} ${view.endpoint}` : view.kind);
 
 /**
- * Gathers the built-in pages and every plugin's contribution. A plugin's own page replaces the
- * built-in page with the same id (the plugin knows its configured endpoint); any other page
- * whose id or route is taken is dropped with a warning rather than shadowing one silently.
- * Widgets that repeat a Dashboard view (same kind and endpoint) are left out.
+ * Gathers the built-in pages and every plugin's contribution. Pages that plugins mark `shared`
+ * with the same id become one page (see `UIPage.shared`); any other page whose id or route is
+ * taken is dropped with a warning rather than shadowing one silently. Widgets that repeat a
+ * Dashboard view (same kind and endpoint) are left out.
  */
 export function describePanel(app: AppContext, mountPath: string, branding: Branding, logger: Logger): Omit<PanelDescription, 'user'> {
   const registered = new Set(app.plugins().map((plugin) => plugin.name));
   const builtins = builtinPages(registered, mountPath);
   const contributions = app.ui();
-  const replaced = new Set(
-    contributions.flatMap(({ plugin, contribution }) =>
-      (contribution.pages ?? []).filter((page) => builtins.some((b) => b.provider === plugin && b.id === page.id)).map((page) => page.id),
-    ),
-  );
-  const pages: PanelDescription['pages'] = builtins
-    .filter((page) => !replaced.has(page.id))
-    .map(({ provider: _provider, ...page }) => ({ ...page, plugin: 'control-panel' }));
+  const pages: PanelDescription['pages'] = builtins.map((page) => ({ ...page, plugin: 'control-panel' }));
+  const contributed = contributions.flatMap(({ plugin, contribution }) => (contribution.pages ?? []).map((page) => ({ ...page, plugin })));
+  // How pages were joined is no concern of the UI.
+  for (const { shared: _shared, viewOrder: _viewOrder, ...page } of joinSharedPages(contributed)) {
+    const clash = pages.find((existing) => existing.id === page.id || existing.route === page.route);
+    if (clash) {
+      logger.warn({ plugin: page.plugin, page: page.id, route: page.route, taken: clash.plugin }, 'control panel page dropped: id or route already taken');
+      continue;
+    }
+    pages.push(page);
+  }
   const dashboard = new Set((builtins.find((page) => page.id === 'dashboard')?.views ?? []).map(viewKey));
   const navigation: PanelDescription['navigation'] = [];
   const widgets: PanelDescription['widgets'] = [];
   for (const { plugin, contribution } of contributions) {
-    for (const page of contribution.pages ?? []) {
-      const clash = pages.find((existing) => existing.id === page.id || existing.route === page.route);
-      if (clash) {
-        logger.warn({ plugin, page: page.id, route: page.route, taken: clash.plugin }, 'control panel page dropped: id or route already taken');
-        continue;
-      }
-      pages.push({ ...page, plugin });
-    }
     for (const item of contribution.navigation ?? []) navigation.push({ ...item, plugin });
     for (const widget of contribution.widgets ?? []) if (!dashboard.has(viewKey(widget.view))) widgets.push({ ...widget, plugin });
   }
@@ -63,6 +58,26 @@ export function describePanel(app: AppContext, mountPath: string, branding: Bran
     navigation: navigation.sort(byOrder),
     widgets: widgets.sort(byOrder),
   };
+}
+
+/**
+ * Shared pages with one id become one, where the first of them stood, at the lowest `order`;
+ * views follow by `viewOrder`, and the first of them gives the title, route, icon and plugin.
+ */
+function joinSharedPages(pages: PanelDescription['pages']): PanelDescription['pages'] {
+  const groups: PanelDescription['pages'][] = [];
+  for (const page of pages) {
+    const group = page.shared ? groups.find(([first]) => first.shared && first.id === page.id) : undefined;
+    if (group) group.push(page);
+    else groups.push([page]);
+  }
+  const byViewOrder = (a: UIPage, b: UIPage) => (a.viewOrder ?? a.order ?? 100) - (b.viewOrder ?? b.order ?? 100);
+  return groups.map((group) => {
+    if (group.length === 1) return group[0];
+    const [host, ...rest] = [...group].sort(byViewOrder);
+    const order = Math.min(...group.map((page) => page.order ?? 100));
+    return { ...host, order, views: [host, ...rest].flatMap((page) => page.views) };
+  });
 }
 
 /**

@@ -283,6 +283,24 @@ describe('custom guard', () => {
     const html = await (await fetch(`${base}/cpanel/`)).text();
     expect(html).toContain('&quot;loginUrl&quot;:&quot;/auth/login&quot;');
   });
+
+  it('fails start-up naming both guards when another plugin installs a second one', async () => {
+    const sso = definePlugin({
+      name: 'sso',
+      onInit: (ctx) => ctx.app.setAdminGuard({ name: 'sso-session', middleware: (_req, _res, next) => next() }),
+    });
+    for (const options of [{}, { guard: { name: 'header-token', middleware: () => undefined, session: () => undefined } }]) {
+      const failure = await startApp([createControlPanelPlugin({ uiDir: ui.dir, password: PASSWORD, ...options }), management, sso]).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(PluginLifecycleError);
+      expect((failure as PluginLifecycleError).plugin).toBe('sso');
+      const cause = (failure as PluginLifecycleError).cause;
+      expect(cause).toBeInstanceOf(ConfigError);
+      expect((cause as ConfigError).issues[0].name).toBe('admin guard');
+      const installed = 'guard' in options ? 'header-token' : 'control-panel-password';
+      expect((failure as Error).message).toContain(`"sso-session" from plugin "sso"`);
+      expect((failure as Error).message).toContain(`"${installed}" from plugin "control-panel" is already installed`);
+    }
+  });
 });
 
 describe('start-up', () => {

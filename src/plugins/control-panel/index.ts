@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import type { PluginContext } from '../../core/context.js';
-import type { RouteDefinition, ServerPlugin } from '../../core/plugin.js';
+import { PLUGIN_ORDER, type RouteDefinition, type ServerPlugin } from '../../core/plugin.js';
 import { panelRoutes } from './api.js';
 import { createPasswordGuard, type ControlPanelGuard } from './guard.js';
 import { controlPanelEnv, controlPanelOptionsSchema, type ControlPanelConfig, type ControlPanelSettings } from './options.js';
@@ -12,6 +12,7 @@ export type { PanelDescription } from './api.js';
 export { createPasswordGuard } from './guard.js';
 export { hashPassword, verifyPasswordHash } from './password.js';
 export { builtinPages } from './builtin-pages.js';
+export { CPANEL_ERRORS } from './errors.js';
 
 export type ControlPanelOptions = ControlPanelSettings & {
   /** Replaces the built-in password guard, e.g. with an auth plugin's. */
@@ -33,7 +34,7 @@ export function createControlPanelPlugin(options: ControlPanelOptions = {}): Ser
   return {
     name: 'control-panel',
     // Early, so the guard is installed before any plugin serves an admin route.
-    order: 10,
+    order: PLUGIN_ORDER.early,
     config: { schema: controlPanelOptionsSchema, options: settings, env: controlPanelEnv },
 
     async onInit(ctx: PluginContext<ControlPanelConfig>) {

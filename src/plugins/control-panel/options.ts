@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { secret } from '../../core/config.js';
+import { secret } from '../../core/masking.js';
 import { DEFAULT_TRUSTED_DEVICE_TTL } from './devices.js';
 import { DEFAULT_ACCOUNT_DELAY } from './login-limit.js';
 import { passwordHashProblem } from './password.js';

@@ -1,10 +1,14 @@
 import { get } from 'node:http';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { definePlugin, type App, type UIContribution } from '../../index.js';
+import { definePlugin, type App, type ServerPlugin, type UIContribution } from '../../index.js';
 import { baseUrl, rawRequest } from '../../../test/support/http.js';
 import type { PanelDescription } from './index.js';
 import { createControlPanelPlugin } from './index.js';
+import { createCachePlugin } from '../cache/index.js';
+import { createLogsPlugin } from '../logs/index.js';
+import { createRoutingPlugin } from '../routing/index.js';
+import { createServicesPlugin } from '../services/index.js';
 import { CONTENT_SECURITY_POLICY } from './shell.js';
 import { rawRequest as socketRequest } from '../static/test-support/fixtures.js';
 import { login, startApp, uiFixture } from './test-support/fixtures.js';
@@ -17,7 +21,7 @@ afterEach(async () => {
   await Promise.all(apps.splice(0).map((app) => app.stop()));
 });
 
-async function start(plugins: ReturnType<typeof definePlugin>[] = [], options: Parameters<typeof createControlPanelPlugin>[0] = {}) {
+async function start(plugins: ServerPlugin[] = [], options: Parameters<typeof createControlPanelPlugin>[0] = {}) {
   const { app, logs } = await startApp([createControlPanelPlugin({ uiDir: ui.dir, password: PASSWORD, ...options }), ...plugins]);
   apps.push(app);
   return { base: baseUrl(app), logs, app };
@@ -97,10 +101,10 @@ describe('serving the UI', () => {
 });
 
 describe('GET /cpanel/api/ui', () => {
-  it('lists built-in pages only for registered plugins, lets a provider replace its page, drops clashes and repeated widgets', async () => {
+  it('lists the pages of the registered plugins, drops clashes and repeated widgets', async () => {
     const { base, logs } = await start([
-      named('cache'),
-      named('logs'),
+      createCachePlugin(),
+      createLogsPlugin(),
       named('health', { widgets: [{ id: 'health-summary', title: 'Health', view: { kind: 'health', endpoint: '/api/health' } }] }),
       named('config', { pages: [{ id: 'config', title: 'Settings', route: '/config', views: [{ kind: 'json', endpoint: '/api/settings' }] }] }),
       named('intruder', { pages: [{ id: 'cache-2', title: 'Fake cache', route: '/cache', views: [] }] }),
@@ -117,8 +121,8 @@ describe('GET /cpanel/api/ui', () => {
     expect(panel.user).toBe('admin');
     expect(panel.pages.map((page) => `${page.id}:${page.plugin}`)).toEqual([
       'dashboard:control-panel',
-      'logs:control-panel',
-      'cache:control-panel',
+      'logs:logs',
+      'cache:cache',
       'reports:reports',
       'plugins:control-panel',
       'config:config',
@@ -131,6 +135,27 @@ describe('GET /cpanel/api/ui', () => {
     expect(panel.widgets.map((widget) => widget.id)).toEqual(['report-count']);
     expect(panel.navigation).toEqual([{ label: 'Docs', route: '/reports', order: 1, plugin: 'reports' }]);
     expect(logs.some((line) => line.msg === 'control panel page dropped: id or route already taken' && line.plugin === 'intruder')).toBe(true);
+  });
+
+  it('joins the routing and services plugins\' views into one Services page, routes first, whatever the plugin order', async () => {
+    const routes = ['table /api/routing/routes', 'table /api/services'];
+    for (const plugins of [[createServicesPlugin(), createRoutingPlugin()], [createRoutingPlugin(), createServicesPlugin()]]) {
+      const { base } = await start(plugins);
+      const { cookie } = await login(base, 'admin', PASSWORD);
+      const panel = (await (await fetch(`${base}/cpanel/api/ui`, { headers: { cookie } })).json()) as PanelDescription;
+      const services = panel.pages.filter((page) => page.id === 'services');
+      expect(services).toHaveLength(1);
+      expect(services[0]).toMatchObject({ title: 'Services', route: '/services', icon: 'server', order: 60, plugin: 'routing' });
+      expect(services[0].views.map((view) => ('endpoint' in view ? `${view.kind} ${view.endpoint}` : view.kind))).toEqual(routes);
+      expect(panel.pages.map((page) => page.id)).toEqual(['dashboard', 'services', 'plugins']);
+    }
+    const { base } = await start([createServicesPlugin()]);
+    const { cookie } = await login(base, 'admin', PASSWORD);
+    const panel = (await (await fetch(`${base}/cpanel/api/ui`, { headers: { cookie } })).json()) as PanelDescription;
+    const alone = panel.pages.find((page) => page.id === 'services')!;
+    expect(alone).toMatchObject({ title: 'Services', route: '/services', order: 60, plugin: 'services' });
+    expect(alone.views.map((view) => view.title)).toEqual(['Local processes']);
+    expect(Object.keys(alone)).not.toContain('shared');
   });
 
   it('serves the plugin graph with states and versions at /cpanel/api/plugins', async () => {

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
 import { sql } from 'drizzle-orm';
@@ -160,10 +161,21 @@ describe('database configuration', () => {
     expect(app.server.listening).toBe(false);
   });
 
+  it('fails start-up with a ConfigError naming the migrations option when its folder is missing', async () => {
+    const missing = path.join(os.tmpdir(), 'qwickapps-no-such-migrations');
+    const failure = (await startApp({ url: 'memory://', migrations: missing }).catch((error: unknown) => error)) as PluginLifecycleError;
+    expect(failure).toBeInstanceOf(PluginLifecycleError);
+    const cause = failure.cause as ConfigError;
+    expect(cause).toBeInstanceOf(ConfigError);
+    expect(cause.issues[0]).toMatchObject({ name: 'plugins.database.migrations', expected: 'a readable folder of .sql migrations' });
+    expect(cause.issues[0].received).toContain(missing);
+  });
+
   it('says which package to install when a driver is missing', async () => {
     const missing = 'qwickapps-no-such-driver';
-    const failure = (await importDriver(missing, 'postgres', () => import(missing)).catch((error: unknown) => error)) as HttpError;
-    expect(failure.code).toBe('DATABASE_DRIVER_MISSING');
-    expect(failure.message).toContain(`install ${missing} to use provider postgres`);
+    const failure = (await importDriver(missing, 'postgres', () => import(missing)).catch((error: unknown) => error)) as ConfigError;
+    expect(failure).toBeInstanceOf(ConfigError);
+    expect(failure.issues[0].name).toBe('plugins.database.url');
+    expect(failure.message).toContain(`the ${missing} package installed to use provider postgres (npm install ${missing})`);
   });
 });

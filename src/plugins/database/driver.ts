@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { HttpError } from '../../core/errors.js';
+import { ConfigError } from '../../core/errors.js';
 import type { DatabaseConfig } from './config.js';
 import type { DatabaseDialect, DatabaseProvider, PoolStats } from './types.js';
 
@@ -68,7 +68,11 @@ export async function importDriver<T>(specifier: string, provider: DatabaseProvi
     const code = (error as { code?: string }).code;
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
       const name = specifier.split('/')[0];
-      throw new HttpError(500, 'DATABASE_DRIVER_MISSING', `install ${name} to use provider ${provider} (npm install ${name})`, { cause: error });
+      // What to install is a configuration problem of the app, found at start-up, not a 500.
+      throw Object.assign(
+        new ConfigError([{ name: 'plugins.database.url', received: `provider "${provider}" without its driver`, expected: `the ${name} package installed to use provider ${provider} (npm install ${name})` }]),
+        { cause: error },
+      );
     }
     throw error;
   }

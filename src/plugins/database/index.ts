@@ -1,11 +1,13 @@
-import type { ServerPlugin } from '../../core/plugin.js';
+import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
 import { databaseOptionsSchema, type DatabaseConfig, type DatabaseOptions } from './config.js';
 import type { Driver } from './driver.js';
 import { databaseHealthChecks } from './health.js';
 import { databaseRoutes } from './routes.js';
 import type { Database } from './types.js';
+import { databasePanel } from './panel.js';
 
 export type { DatabaseConfig, DatabaseOptions } from './config.js';
+export { DATABASE_ERRORS } from './errors.js';
 export type {
   Database,
   DatabaseDialect,
@@ -53,7 +55,8 @@ export function createDatabasePlugin(options: DatabaseOptions = {}): ServerPlugi
   let driver: Driver | undefined;
   return {
     name: 'database',
-    order: 10,
+    ui: databasePanel,
+    order: PLUGIN_ORDER.early,
     config: { schema: databaseOptionsSchema, options, env: { url: 'DATABASE_URL' } },
     async onInit(ctx) {
       // Imported here so that importing the plugin list never loads drizzle or a driver.

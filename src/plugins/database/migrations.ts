@@ -3,7 +3,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { HttpError, errorMessage } from '../../core/errors.js';
+import { ConfigError, HttpError, errorMessage } from '../../core/errors.js';
 import { quoteIdentifier, type Driver, type Session } from './driver.js';
 import type { DatabaseDialect, MigrationFolders, MigrationRecord } from './types.js';
 
@@ -37,7 +37,9 @@ export async function readMigrationFolder(plugin: string, folder: string | URL):
     try {
       names = (await readdir(dir)).filter((name) => name.endsWith('.sql')).sort();
     } catch (error) {
-      throw new HttpError(500, 'DATABASE_MIGRATIONS_NOT_FOUND', `Migrations folder of "${plugin}" cannot be read: ${dir} (${errorMessage(error)})`, { cause: error });
+      // A folder that is not there is a wrong option, found at start-up, not a 500.
+      const option = plugin === 'app' ? 'plugins.database.migrations' : `the migrations plugin "${plugin}" registered`;
+      throw Object.assign(new ConfigError([{ name: option, received: `${dir} (${errorMessage(error)})`, expected: 'a readable folder of .sql migrations' }]), { cause: error });
     }
   }
   return Promise.all(

@@ -10,6 +10,7 @@ export { DEFAULT_EVENT_LOOP_RESOLUTION, DEFAULT_SAMPLE_INTERVAL } from './option
 export type { DiagnosticsConfig, DiagnosticsPluginOptions } from './options.js';
 export type { DiagnosticsReport, HostFacts, PluginDiagnostics } from './report.js';
 export type { EventLoopDelay, WindowSample } from './sampler.js';
+export { DIAGNOSTICS_ERRORS } from './errors.js';
 
 const DOWNLOAD_VALUES: Record<string, boolean> = { '1': true, true: true, '0': false, false: false };
 

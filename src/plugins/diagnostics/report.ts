@@ -1,6 +1,7 @@
 import os from 'node:os';
 import v8 from 'node:v8';
-import { maskUrlPassword, type EnvReport } from '../../core/config.js';
+import type { EnvReport } from '../../core/config.js';
+import { maskUrlPassword } from '../../core/masking.js';
 import type { AppContext, AppPhase } from '../../core/context.js';
 import type { PluginState } from '../../core/plugin.js';
 import type { DiagnosticsSampler, WindowSample } from './sampler.js';

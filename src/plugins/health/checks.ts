@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { maskUrlPassword } from '../../core/config.js';
+import { maskUrlPassword } from '../../core/masking.js';
 import { errorMessage } from '../../core/errors.js';
 import type { HealthCheckDefinition, HealthCheckResult } from '../../core/health-registry.js';
 import type { HealthCheckConfig, HttpCheckConfig, TcpCheckConfig } from './options.js';

@@ -1,6 +1,6 @@
 import type { AppContext, AppPhase } from '../../core/context.js';
 import type { HealthCheckSnapshot, HealthStatus } from '../../core/health-registry.js';
-import type { RouteDefinition, ServerPlugin } from '../../core/plugin.js';
+import { PLUGIN_ORDER, type RouteDefinition, type ServerPlugin } from '../../core/plugin.js';
 import type { UIContribution } from '../../core/ui.js';
 import { toHealthCheck } from './checks.js';
 import { healthOptionsSchema, type HealthConfig, type HealthPluginOptions } from './options.js';
@@ -17,6 +17,7 @@ export type {
   TcpCheckOptions,
 } from './options.js';
 export type { ProbeName, ProbeStatus } from './probes.js';
+export { HEALTH_ERRORS } from './errors.js';
 
 /** The body of `GET /api/health`. */
 export interface HealthReport {
@@ -71,7 +72,7 @@ export function createHealthPlugin(options: HealthPluginOptions = {}): ServerPlu
   return {
     name: 'health',
     // Early, so the probe handler runs before other raw handlers (a proxy must not swallow /health/*).
-    order: 10,
+    order: PLUGIN_ORDER.early,
     config: { schema: healthOptionsSchema, options },
     onInit(context) {
       context.app.addRawHandler(createProbeHandler(context.app));

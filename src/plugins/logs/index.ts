@@ -7,10 +7,12 @@ import { queryLogs, type LogPage } from './query.js';
 import { emptyReadStats, type ReadStats } from './reverse-reader.js';
 import { LogStreams, notConfigured } from './stream.js';
 import { LogTail } from './tail.js';
+import { logsPanel } from './panel.js';
 
 export type { LogsOptions } from './config.js';
 export type { LogPage } from './query.js';
 export type { ReadStats } from './reverse-reader.js';
+export { LOGS_ERRORS } from './errors.js';
 
 /** Running totals of the logs plugin, for diagnostics and for checking its memory bounds. */
 export interface LogsStats extends ReadStats {
@@ -75,6 +77,7 @@ export function createLogsPlugin(options: LogsOptions = {}): ServerPlugin<LogsSe
 
   return {
     name: 'logs',
+    ui: logsPanel,
     config: { schema: logsOptionsSchema, options },
     onInit(ctx) {
       const configured = ctx.config.file ?? ctx.app.logFile;

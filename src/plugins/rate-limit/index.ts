@@ -11,6 +11,7 @@ export type { ClientIpResolver, TrustProxy } from '../../core/client-address.js'
 export { matchablePath } from './match.js';
 export type { RateLimiter, RateLimitRuleInfo } from './limiter.js';
 export type { RateLimitKeyGenerator, RateLimitPluginOptions, RateLimitRule } from './options.js';
+export { RATE_LIMIT_ERRORS } from './errors.js';
 
 declare module '../../core/services.js' {
   interface Services {

@@ -1,6 +1,6 @@
 import type { Store } from 'express-rate-limit';
 import type { Logger } from 'pino';
-import { maskUrlPassword } from '../../core/config.js';
+import { maskUrlPassword } from '../../core/masking.js';
 import { errorMessage } from '../../core/errors.js';
 import type { RedisStoreConfig } from './options.js';
 

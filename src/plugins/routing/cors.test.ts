@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { definePlugin } from '../../index.js';
-import { startUpstream, type TestUpstream, useTestServers } from './test-support/upstream.js';
+import { startUpstream, type TestUpstream, useTestServers } from '../../../test/support/upstream.js';
 const { cleanups, gateway } = useTestServers();
 
 async function upstream(): Promise<TestUpstream> {

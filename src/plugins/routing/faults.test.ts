@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createApp } from '../../index.js';
 import { waitFor } from '../../../test/support/http.js';
 import { createRoutingPlugin } from './index.js';
-import { nodeRequest, unusedPort, useTestServers } from './test-support/upstream.js';
+import { nodeRequest, unusedPort, useTestServers } from '../../../test/support/upstream.js';
 const { cleanups, upstream, gateway } = useTestServers();
 
 

@@ -1,12 +1,14 @@
-import type { ServerPlugin } from '../../core/plugin.js';
+import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
 import { routingSchema, type RoutingConfig, type RoutingOptions } from './config.js';
 import type { GatewayRouter, Router } from './router.js';
 import { staticRoutePlugins } from './static.js';
 import type { UpstreamRegistry } from './upstream.js';
+import { routingPanel } from './panel.js';
 
 export type { CorsConfig, HeaderEdits, ProxyRouteConfig, RouteConfig, RoutingConfig, RoutingOptions } from './config.js';
 export type { RouteInfo, RouteKind, Router } from './router.js';
 export type { UpstreamHealth } from './upstream.js';
+export { ROUTING_ERRORS } from './errors.js';
 
 declare module '../../core/services.js' {
   interface Services {
@@ -33,8 +35,9 @@ export function createRoutingPlugin(options: RoutingOptions = {}): ServerPlugin<
   let upstreams: UpstreamRegistry | undefined;
   return {
     name: 'routing',
+    ui: routingPanel,
     // After the plugins that answer before Express (health probes), so a `/*` route never hides them.
-    order: 200,
+    order: PLUGIN_ORDER.routing,
     config: { schema: routingSchema, options },
     plugins: staticRoutePlugins(options.routes),
     async onInit(ctx) {

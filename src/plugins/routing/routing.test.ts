@@ -9,7 +9,7 @@ import { createRateLimitPlugin } from '../rate-limit/index.js';
 import { createSecurityPlugin } from '../security/index.js';
 import { createStaticPlugin } from '../static/index.js';
 import { createRoutingPlugin } from './index.js';
-import { nodeRequest, rawRequest, useTestServers } from './test-support/upstream.js';
+import { nodeRequest, rawRequest, useTestServers } from '../../../test/support/upstream.js';
 const { cleanups, upstream, gateway } = useTestServers();
 
 

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestHeadProblem } from '../../core/request-head.js';
-import { rawRequest, startGateway, startUpstream, type TestGateway, type TestUpstream } from './test-support/upstream.js';
+import { rawRequest, startGateway, startUpstream, type TestGateway, type TestUpstream } from '../../../test/support/upstream.js';
 
 let service: TestUpstream;
 let gateway: TestGateway;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HttpError } from '../../index.js';
 import { waitFor } from '../../../test/support/http.js';
-import { unusedPort, type TestUpstream, useTestServers } from './test-support/upstream.js';
+import { unusedPort, type TestUpstream, useTestServers } from '../../../test/support/upstream.js';
 const { upstream, gateway } = useTestServers();
 
 const openConnections = (service: TestUpstream) => new Promise<number>((resolve) => service.server.getConnections((_error, count) => resolve(count)));

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createRateLimitPlugin } from '../rate-limit/index.js';
-import { rawRequest, startGateway, unusedPort, type TestGateway } from './test-support/upstream.js';
+import { rawRequest, startGateway, unusedPort, type TestGateway } from '../../../test/support/upstream.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ServerPlugin } from '../../core/plugin.js';
+import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
 import { errorMessage } from '../../core/errors.js';
 import { securityHeaders, type SecurityHeaderOptions } from './headers.js';
 
@@ -71,7 +71,7 @@ export function createSecurityPlugin(options: SecurityPluginOptions = {}): Serve
   return {
     name: 'security',
     // First, so every answer (404s and errors included) carries the headers.
-    order: 10,
+    order: PLUGIN_ORDER.early,
     config: { schema: securityOptionsSchema as z.ZodType<SecurityConfig>, options },
     onInit(ctx) {
       const { headers, hsts } = ctx.config;

@@ -3,7 +3,7 @@ import { ConfigError, createApp, definePlugin, type App, type AppOptions, type S
 import { baseUrl } from '../../../test/support/http.js';
 import { httpsGet, serveOverTls } from '../../../test/support/tls.js';
 import { createRoutingPlugin } from '../routing/index.js';
-import { startUpstream } from '../routing/test-support/upstream.js';
+import { startUpstream } from '../../../test/support/upstream.js';
 import { createSecurityPlugin, securityHeaders, type SecurityPluginOptions } from './index.js';
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { HttpError } from '../../core/errors.js';
 import { MANAGEMENT_TOKEN_ENV } from '../../core/management.js';
-import type { ServerPlugin } from '../../core/plugin.js';
+import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
 import { ProcessSupervisor, type SupervisedStatus } from '../../core/supervisor.js';
+import { servicesPanel } from './panel.js';
 
 export { ProcessSupervisor } from '../../core/supervisor.js';
 export type { RestartPolicy, SupervisedState, SupervisedStatus, SupervisorOptions } from '../../core/supervisor.js';
+export { SERVICES_ERRORS } from './errors.js';
 
 const restartSchema = z
   .object({
@@ -63,7 +65,8 @@ export function createServicesPlugin(options: ServicesOptions = {}): ServerPlugi
   const supervisors = new Map<string, { supervisor: ProcessSupervisor; url: string }>();
   return {
     name: 'services',
-    order: 90,
+    ui: servicesPanel,
+    order: PLUGIN_ORDER.processes,
     config: { schema: servicesOptions, options },
     onInit(ctx) {
       // Each service gets the gateway's management token, so the gateway holds the credential to its admin routes.

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { RequestHandler } from 'express';
 import { HttpError } from '../../core/errors.js';
-import type { RouteDefinition, ServerPlugin } from '../../core/plugin.js';
+import { PLUGIN_ORDER, type RouteDefinition, type ServerPlugin } from '../../core/plugin.js';
 import { staticOptionsSchema, type StaticConfig, type StaticPluginOptions } from './options.js';
 import { looksLikeReleases, ReleaseSet, type StaticRelease } from './releases.js';
 import { createStaticHandler } from './serve.js';
@@ -11,6 +11,7 @@ import { createSite, type Site } from './site.js';
 export { DEFAULT_HASH_PATTERN, DEFAULT_SPA_EXCLUDE } from './options.js';
 export type { StaticPluginOptions } from './options.js';
 export type { StaticRelease } from './releases.js';
+export { STATIC_ERRORS } from './errors.js';
 
 /** Frontend releases, switched at run time (`ctx.get('static')`). */
 export interface StaticController {
@@ -59,7 +60,7 @@ export function createStaticPlugin(options: StaticPluginOptions): ServerPlugin<S
   return {
     name,
     // Last: the catch-all route must come after every other plugin's routes.
-    order: 1000,
+    order: PLUGIN_ORDER.last,
     config: { schema: staticOptionsSchema, options: settings },
     async onInit(ctx) {
       const config = ctx.config;

@@ -20,6 +20,7 @@ export type { ServiceView, SlotColour, SlotView, TransitionView } from './view.j
 export type { Traffic } from './traffic.js';
 export { step, promotionBlocker, warmPrevious } from './machine.js';
 export { initialServiceState } from './state.js';
+export { TRAFFIC_ERRORS } from './errors.js';
 
 declare module '../../core/services.js' {
   interface Services {
@@ -84,6 +85,8 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
   return {
     name: 'traffic',
     dependencies: ['routing'],
+    // The slot store lives in the database when there is one, so it must be open first.
+    optionalDependencies: ['database'],
     config: { schema: trafficSchema, options: settings },
 
     async onInit(ctx) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { secret } from '../../../core/config.js';
+import { secret } from '../../../core/masking.js';
 
 /**
  * Orchestrator options. Templates accept `{service}`, `{slot}`, `{version}` and `{port}`

@@ -1,9 +1,9 @@
 import { afterEach } from 'vitest';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { createApp, type App, type AppOptions } from '../../../index.js';
-import { captureLogs } from '../../../../test/support/http.js';
-import { createRoutingPlugin, type RoutingOptions } from '../index.js';
+import { createApp, type App, type AppOptions } from '../../src/index.js';
+import { captureLogs } from './http.js';
+import { createRoutingPlugin, type RoutingOptions } from '../../src/plugins/routing/index.js';
 
 export interface TestUpstream {
   url: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { MASK, isSecretName, isSecretSchema, maskSecrets, maskUrlPassword, secret, secretKeysOf } from '../../index.js';
-import { inspectEnv, toConfigIssues } from '../../core/config.js';
+import { MASK, isSecretName, isSecretSchema, maskSecrets, maskUrlPassword, secret, secretKeysOf } from '../index.js';
+import { inspectEnv, toConfigIssues } from './config.js';
 
 // The rules the config plugin and the diagnostics report rely on, checked value by value.
 describe('masking', () => {
