@@ -1,5 +1,5 @@
 import type { KeyvStoreAdapter } from 'keyv';
-import type { CacheProvider } from './config.js';
+import type { CacheProvider } from './options.js';
 
 /**
  * What a provider adds to its Keyv store: Keyv covers get/set/has/delete with TTL and

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { durationExpected, toMilliseconds, type Duration } from '../../core/duration.js';
 import { HttpError, errorMessage } from '../../core/errors.js';
 import type { CacheBackend } from './backend.js';
-import { TTL_RULES, type CacheConfig, type CacheProvider } from './config.js';
+import { TTL_RULES, type CacheConfig, type CacheProvider } from './options.js';
 import { assertJsonSafe } from './json-safe.js';
 import { CacheCounters, LatencyRing } from './stats.js';
 import type { Cache, CacheSetOptions, CacheStats } from './types.js';

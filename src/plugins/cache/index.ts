@@ -2,12 +2,12 @@ import { errorMessage } from '../../core/errors.js';
 import type { HealthCheckResult } from '../../core/health-registry.js';
 import type { ServerPlugin } from '../../core/plugin.js';
 import type { KeyvCache } from './cache.js';
-import { cacheConfigSchema, type CacheConfig, type CacheOptions } from './config.js';
+import { cacheConfigSchema, type CacheConfig, type CacheOptions } from './options.js';
 import { cacheRoutes } from './routes.js';
 import type { Cache } from './types.js';
 import { cachePanel } from './panel.js';
 
-export type { CacheOptions, CacheProvider } from './config.js';
+export type { CacheOptions, CacheProvider } from './options.js';
 export type { Cache, CacheLatency, CacheMemory, CacheSetOptions, CacheStats } from './types.js';
 export { CACHE_ERRORS } from './errors.js';
 

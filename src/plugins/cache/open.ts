@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { CacheBackend } from './backend.js';
 import { KeyvCache } from './cache.js';
-import type { CacheConfig } from './config.js';
+import type { CacheConfig } from './options.js';
 
 /**
  * Opens the configured store and wraps it in the `Cache` service. Loaded lazily by the plugin,

@@ -3,7 +3,7 @@ import type { KeyvStoreAdapter } from 'keyv';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../core/errors.js';
 import type { CacheBackend } from './backend.js';
-import { redisAddress } from './config.js';
+import { redisAddress } from './options.js';
 
 type RedisClient = ReturnType<typeof createClient>;
 

@@ -1,5 +1,5 @@
 import type { Duration } from '../../core/duration.js';
-import type { CacheProvider } from './config.js';
+import type { CacheProvider } from './options.js';
 
 /** Per-entry options of `set` and `getOrSet`; a bare duration is the TTL. */
 export interface CacheSetOptions {

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
 import { HttpError } from '../../core/errors.js';
-import type { DatabaseConfig } from './config.js';
+import type { DatabaseConfig } from './options.js';
 import type { Driver, TransactionHandle } from './driver.js';
 import { applyMigrations, listMigrations, MigrationSets } from './migrations.js';
 import { openMysql } from './providers/mysql.js';

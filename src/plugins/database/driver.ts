@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ConfigError } from '../../core/errors.js';
-import type { DatabaseConfig } from './config.js';
+import type { DatabaseConfig } from './options.js';
 import type { DatabaseDialect, DatabaseProvider, PoolStats } from './types.js';
 
 /** One connection held exclusively (migrations), with raw SQL. */

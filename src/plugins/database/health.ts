@@ -1,5 +1,5 @@
 import type { HealthCheckDefinition, HealthCheckResult } from '../../core/health-registry.js';
-import type { DatabaseConfig } from './config.js';
+import type { DatabaseConfig } from './options.js';
 import type { Database, PoolStats } from './types.js';
 
 const saturated = (stats: PoolStats) => stats.waiting > 0 || (stats.total >= stats.max && stats.idle === 0);

@@ -1,12 +1,12 @@
 import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
-import { databaseOptionsSchema, type DatabaseConfig, type DatabaseOptions } from './config.js';
+import { databaseOptionsSchema, type DatabaseConfig, type DatabaseOptions } from './options.js';
 import type { Driver } from './driver.js';
 import { databaseHealthChecks } from './health.js';
 import { databaseRoutes } from './routes.js';
 import type { Database } from './types.js';
 import { databasePanel } from './panel.js';
 
-export type { DatabaseConfig, DatabaseOptions } from './config.js';
+export type { DatabaseConfig, DatabaseOptions } from './options.js';
 export { DATABASE_ERRORS } from './errors.js';
 export type {
   Database,

@@ -1,7 +1,7 @@
 import type { RouteDefinition } from '../../core/plugin.js';
 import { HttpError } from '../../core/errors.js';
 import { maskUrlPassword } from '../../core/masking.js';
-import type { DatabaseConfig } from './config.js';
+import type { DatabaseConfig } from './options.js';
 import { describeError } from './startup.js';
 import type { Database } from './types.js';
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { HttpError } from '../../core/errors.js';
-import type { DatabaseConfig } from './config.js';
+import type { DatabaseConfig } from './options.js';
 import type { Driver } from './driver.js';
 
 /** Failures that mean "not reachable yet": worth retrying while a server or network comes up. */

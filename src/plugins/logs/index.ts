@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { RequestHandler } from 'express';
 import type { ServerPlugin } from '../../core/plugin.js';
-import { logsOptionsSchema, type LogsOptions, type LogsSettings } from './config.js';
+import { logsOptionsSchema, type LogsOptions, type LogsSettings } from './options.js';
 import { parsePageRequest } from './params.js';
 import { queryLogs, type LogPage } from './query.js';
 import { emptyReadStats, type ReadStats } from './reverse-reader.js';
@@ -9,7 +9,7 @@ import { LogStreams, notConfigured } from './stream.js';
 import { LogTail } from './tail.js';
 import { logsPanel } from './panel.js';
 
-export type { LogsOptions } from './config.js';
+export type { LogsOptions } from './options.js';
 export type { LogPage } from './query.js';
 export type { ReadStats } from './reverse-reader.js';
 export { LOGS_ERRORS } from './errors.js';

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { CorsConfig } from './config.js';
+import type { CorsConfig } from './options.js';
 
 /**
  * The gateway's CORS policy, applied to proxied and Express routes alike. Without a `cors`

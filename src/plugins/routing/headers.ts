@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { ClientAddresses } from '../../core/client-address.js';
-import type { HeaderEdits } from './config.js';
+import type { HeaderEdits } from './options.js';
 
 /** Hop-by-hop headers (RFC 9110 section 7.6.1) plus the ones a proxy must never pass on. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);

@@ -1,11 +1,11 @@
 import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
-import { routingSchema, type RoutingConfig, type RoutingOptions } from './config.js';
+import { routingSchema, type RoutingConfig, type RoutingOptions } from './options.js';
 import type { GatewayRouter, Router } from './router.js';
 import { staticRoutePlugins } from './static.js';
 import type { UpstreamRegistry } from './upstream.js';
 import { routingPanel } from './panel.js';
 
-export type { CorsConfig, HeaderEdits, ProxyRouteConfig, RouteConfig, RoutingConfig, RoutingOptions } from './config.js';
+export type { CorsConfig, HeaderEdits, ProxyRouteConfig, RouteConfig, RoutingConfig, RoutingOptions } from './options.js';
 export type { RouteInfo, RouteKind, Router } from './router.js';
 export type { UpstreamHealth } from './upstream.js';
 export { ROUTING_ERRORS } from './errors.js';

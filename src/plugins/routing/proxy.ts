@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { problemBody, sendProblem } from '../../core/problem.js';
-import type { ProxyRouteConfig } from './config.js';
+import type { ProxyRouteConfig } from './options.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import type { ClientAddresses } from '../../core/client-address.js';
 import type { RequestLogExtras } from './log.js';

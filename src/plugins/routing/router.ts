@@ -6,7 +6,7 @@ import { HttpError } from '../../core/errors.js';
 import { problemBody, sendProblem, writeRawProblem } from '../../core/problem.js';
 import { redactUrl } from '../../core/redact-url.js';
 import type { EdgeExchange, EdgeNext, EdgePipeline, EdgeRoute } from '../../core/edge.js';
-import type { ProxyRouteConfig, RouteConfig, RoutingConfig } from './config.js';
+import type { ProxyRouteConfig, RouteConfig, RoutingConfig } from './options.js';
 import { CorsPolicy } from './cors.js';
 import type { ClientAddresses } from '../../core/client-address.js';
 import { logWhenDone, requestIdOf, requestLoggers, type RequestLoggers } from '../../core/request-log.js';

@@ -1,6 +1,6 @@
 import type { ServerPlugin } from '../../core/plugin.js';
 import { createStaticPlugin } from '../static/index.js';
-import { staticRoute } from './config.js';
+import { staticRoute } from './options.js';
 import { compileMatch } from '../../core/path.js';
 
 /**

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { writeRawProblem } from '../../core/problem.js';
 import { redactUrl } from '../../core/redact-url.js';
-import type { ProxyRouteConfig } from './config.js';
+import type { ProxyRouteConfig } from './options.js';
 import { upstreamRequestHeaders } from './headers.js';
 import type { ClientAddresses } from '../../core/client-address.js';
 import type { Upstream } from './upstream.js';

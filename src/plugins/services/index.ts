@@ -1,47 +1,18 @@
-import { z } from 'zod';
 import { HttpError } from '../../core/errors.js';
 import { MANAGEMENT_TOKEN_ENV } from '../../core/management.js';
 import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
 import { ProcessSupervisor, type SupervisedStatus } from '../../core/supervisor.js';
+import { servicesOptions, type ServicesConfig, type ServicesOptions } from './options.js';
 import { servicesPanel } from './panel.js';
+
+export type { LocalServiceOptions, ServicesConfig, ServicesOptions } from './options.js';
 
 export { ProcessSupervisor } from '../../core/supervisor.js';
 export type { RestartPolicy, SupervisedState, SupervisedStatus, SupervisorOptions } from '../../core/supervisor.js';
 export { SERVICES_ERRORS } from './errors.js';
 
-const restartSchema = z
-  .object({
-    initialDelay: z.number().int().positive().default(500),
-    maxDelay: z.number().int().positive().default(30_000),
-    factor: z.number().min(1).default(2),
-    resetAfter: z.number().int().positive().default(30_000),
-  })
-  .prefault({});
-
-const serviceSchema = z.object({
-  name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'a lower-case name like "api"'),
-  command: z.string().min(1),
-  args: z.array(z.string()).default([]),
-  cwd: z.string().optional(),
-  env: z.record(z.string(), z.string()).default({}),
-  /** Given to the process as PORT; the health check and routes reach it there. */
-  port: z.number().int().min(1).max(65535),
-  host: z.string().default('127.0.0.1'),
-  /** Readiness endpoint of the service. Default `/health/ready`. */
-  healthPath: z.string().startsWith('/').default('/health/ready'),
-  healthInterval: z.number().int().positive().default(2_000),
-  healthTimeout: z.number().int().positive().default(1_000),
-  restart: z.union([z.literal(false), restartSchema]).default(() => restartSchema.parse({})),
-  stopTimeout: z.number().int().positive().default(10_000),
-});
-
 /** Most output lines one `GET /api/services/:name/logs` answers (the supervisor keeps 1 000). */
 const MAX_LOG_LINES = 1_000;
-
-const servicesOptions = z.object({ services: z.array(serviceSchema).default([]) });
-
-export type ServicesOptions = z.input<typeof servicesOptions>;
-export type LocalServiceOptions = z.input<typeof serviceSchema>;
 
 /** The supervised services of a gateway, for routes and the control panel. */
 export interface LocalServices {
@@ -61,7 +32,7 @@ declare module '../../core/services.js' {
  * and stops it with the gateway.
  * @example createServicesPlugin({ services: [{ name: 'api', command: 'node', args: ['service.js'], port: 3100 }] })
  */
-export function createServicesPlugin(options: ServicesOptions = {}): ServerPlugin<z.output<typeof servicesOptions>> {
+export function createServicesPlugin(options: ServicesOptions = {}): ServerPlugin<ServicesConfig> {
   const supervisors = new Map<string, { supervisor: ProcessSupervisor; url: string }>();
   return {
     name: 'services',

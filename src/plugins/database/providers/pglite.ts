@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
-import { embeddedLocation } from '../config.js';
+import { embeddedLocation } from '../options.js';
 import { drizzleTransaction, importDriver, type Driver, type DriverOptions, type Session } from '../driver.js';
 import { createQueryLog, timed, type QueryLog } from '../query-log.js';
 

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { embeddedLocation } from '../config.js';
+import { embeddedLocation } from '../options.js';
 import { importDriver, type Driver, type DriverOptions, type Session, type TransactionHandle } from '../driver.js';
 import { createQueryLog, timed, type QueryLog } from '../query-log.js';
 

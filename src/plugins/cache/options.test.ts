@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, createApp, PluginLifecycleError, type App } from '../../index.js';
 import { captureLogs } from '../../../test/support/http.js';
 import { SERVICES, serviceAvailable } from '../../../test/support/services.js';
-import { cacheConfigSchema } from './config.js';
+import { cacheConfigSchema } from './options.js';
 import { createCachePlugin, type CacheOptions } from './index.js';
 
 const hasRedis = await serviceAvailable('redis');
