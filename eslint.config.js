@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'dist-ui/**', 'node_modules/**', 'coverage/**', 'artifacts/**', '**/.data/**'] },
@@ -21,4 +22,6 @@ export default tseslint.config(
       'no-empty': ['error', { allowEmptyCatch: true }],
     },
   },
+  // Layout is Prettier's (npm run format); no lint rule argues with it.
+  prettier,
 );
