@@ -16,7 +16,9 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const logDir = mkdtempSync(path.join(tmpdir(), 'app-bench-'));
 
 const bare = await startServer(here('./servers/bare-express.ts'));
-const qwick = await startServer(here('./servers/qwick-app.ts'), { LOG_FILE: path.join(logDir, 'app.log') });
+const qwick = await startServer(here('./servers/qwick-app.ts'), {
+  LOG_FILE: path.join(logDir, 'app.log'),
+});
 try {
   const results = await compare(
     [
@@ -39,15 +41,24 @@ try {
       errors,
     };
   };
-  printTable(`createApp vs bare Express 5 (Node ${process.version}, autocannon -c 100, best of ${rounds} x ${duration} s)`, [
-    row('bare Express 5: GET /api/v1/hello', 'bare'),
-    row('createApp + 4 plugins: GET /api/v1/hello (request log to file)', 'hello'),
-    row('createApp + 4 plugins: GET /health/ready', 'ready'),
-  ]);
+  printTable(
+    `createApp vs bare Express 5 (Node ${process.version}, autocannon -c 100, best of ${rounds} x ${duration} s)`,
+    [
+      row('bare Express 5: GET /api/v1/hello', 'bare'),
+      row('createApp + 4 plugins: GET /api/v1/hello (request log to file)', 'hello'),
+      row('createApp + 4 plugins: GET /health/ready', 'ready'),
+    ],
+  );
   const hello = results.get('hello')!.best.requestsPerSecond / base;
   const ready = results.get('ready')!.best.requestsPerSecond / base;
-  console.log(`\nhello >= 0.9x bare: ${hello.toFixed(2)}x ${hello >= 0.9 ? 'yes' : 'NO'}; /health/ready >= bare hello: ${ready.toFixed(2)}x ${ready >= 1 ? 'yes' : 'NO'}`);
-  console.log(`load average during the run: ${loadavg().map((value) => value.toFixed(2)).join(' ')} on ${availableParallelism()} CPUs`);
+  console.log(
+    `\nhello >= 0.9x bare: ${hello.toFixed(2)}x ${hello >= 0.9 ? 'yes' : 'NO'}; /health/ready >= bare hello: ${ready.toFixed(2)}x ${ready >= 1 ? 'yes' : 'NO'}`,
+  );
+  console.log(
+    `load average during the run: ${loadavg()
+      .map((value) => value.toFixed(2))
+      .join(' ')} on ${availableParallelism()} CPUs`,
+  );
 } finally {
   await stopServer(bare.child);
   await stopServer(qwick.child);

@@ -16,7 +16,13 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const WARMUP_OPS = 3_000;
 const NAMESPACE = `bench-${process.pid}`;
 const KEY = 'user:42';
-const VALUE = { id: 42, name: 'Ada Lovelace', email: 'ada@example.com', roles: ['admin', 'editor'], updatedAt: '2025-01-01T00:00:00.000Z' };
+const VALUE = {
+  id: 42,
+  name: 'Ada Lovelace',
+  email: 'ada@example.com',
+  roles: ['admin', 'editor'],
+  updatedAt: '2025-01-01T00:00:00.000Z',
+};
 
 type Get = () => Promise<unknown>;
 interface Result {
@@ -64,7 +70,9 @@ function quantiles(result: Result): { p50: number; p99: number } {
 
 /** Median over rounds of the per-round ratio to raw: contenders of one round ran back to back. */
 function medianRatio(results: Result[], baseline: Result[], which: 'p50' | 'p99'): string {
-  const ratios = results.map((result, round) => quantiles(result)[which] / quantiles(baseline[round])[which]).sort((a, b) => a - b);
+  const ratios = results
+    .map((result, round) => quantiles(result)[which] / quantiles(baseline[round])[which])
+    .sort((a, b) => a - b);
   return ratios[Math.floor(ratios.length / 2)].toFixed(2);
 }
 
@@ -72,11 +80,24 @@ function merge(results: Result[]) {
   const samples = results.flatMap((result) => result.samples).sort((a, b) => a - b);
   const ops = results.reduce((sum, result) => sum + result.ops, 0);
   const seconds = results.reduce((sum, result) => sum + result.seconds, 0);
-  return { opsPerSecond: ops / seconds, p50: percentile(samples, 50) * 1000, p99: percentile(samples, 99) * 1000 };
+  return {
+    opsPerSecond: ops / seconds,
+    p50: percentile(samples, 50) * 1000,
+    p99: percentile(samples, 99) * 1000,
+  };
 }
 
-async function startCache(options: Parameters<typeof createCachePlugin>[0]): Promise<{ app: App; cache: Cache }> {
-  const app = createApp({ name: 'cache-bench', port: 0, host: '127.0.0.1', logger: { level: 'silent' }, shutdown: { signals: false }, plugins: [createCachePlugin(options)] });
+async function startCache(
+  options: Parameters<typeof createCachePlugin>[0],
+): Promise<{ app: App; cache: Cache }> {
+  const app = createApp({
+    name: 'cache-bench',
+    port: 0,
+    host: '127.0.0.1',
+    logger: { level: 'silent' },
+    shutdown: { signals: false },
+    plugins: [createCachePlugin(options)],
+  });
   await app.start();
   return { app, cache: app.context.services.get('cache') };
 }
@@ -102,11 +123,15 @@ async function main(): Promise<void> {
   ];
   for (const [, get] of contenders) await sequential(get, WARMUP_OPS);
 
-  const runs = new Map<string, { sequential: Result[]; concurrent: Result[] }>(contenders.map(([name]) => [name, { sequential: [], concurrent: [] }]));
+  const runs = new Map<string, { sequential: Result[]; concurrent: Result[] }>(
+    contenders.map(([name]) => [name, { sequential: [], concurrent: [] }]),
+  );
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? contenders : [...contenders].reverse();
-    for (const [name, get] of order) runs.get(name)!.sequential.push(await sequential(get, SEQUENTIAL_OPS));
-    for (const [name, get] of order) runs.get(name)!.concurrent.push(await concurrent(get, CONCURRENT_OPS, CONCURRENCY));
+    for (const [name, get] of order)
+      runs.get(name)!.sequential.push(await sequential(get, SEQUENTIAL_OPS));
+    for (const [name, get] of order)
+      runs.get(name)!.concurrent.push(await concurrent(get, CONCURRENT_OPS, CONCURRENCY));
   }
 
   const rows: Record<string, string | number>[] = [];
@@ -125,8 +150,12 @@ async function main(): Promise<void> {
       });
     }
   }
-  console.log('ratios: median over rounds of the round ratio to raw; ops/s and percentiles: all rounds pooled');
-  console.log(`cache get hits, ${ROUNDS} rounds of ${SEQUENTIAL_OPS} sequential and ${CONCURRENT_OPS} concurrent ops (Node ${process.version})`);
+  console.log(
+    'ratios: median over rounds of the round ratio to raw; ops/s and percentiles: all rounds pooled',
+  );
+  console.log(
+    `cache get hits, ${ROUNDS} rounds of ${SEQUENTIAL_OPS} sequential and ${CONCURRENT_OPS} concurrent ops (Node ${process.version})`,
+  );
   console.table(rows);
 
   await redis.cache.clear();

@@ -49,31 +49,59 @@ async function measure(query: (n: number) => Promise<unknown>): Promise<Round> {
   await Promise.all(Array.from({ length: concurrency }, worker));
   const elapsed = (performance.now() - began) / 1000;
   latencies.sort((a, b) => a - b);
-  const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] * 1000) / 1000;
+  const at = (q: number) =>
+    Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] * 1000) /
+    1000;
   return { perSecond: latencies.length / elapsed, p50: at(0.5), p99: at(0.99) };
 }
 
-const raw = new pg.Pool({ connectionString: url, max: concurrency, options: `-c search_path=${schema}` });
+const raw = new pg.Pool({
+  connectionString: url,
+  max: concurrency,
+  options: `-c search_path=${schema}`,
+});
 await raw.query(`CREATE SCHEMA ${schema}`);
 await raw.query('CREATE TABLE bench_rows (id integer PRIMARY KEY, name text NOT NULL)');
 await raw.query(`INSERT INTO bench_rows SELECT g, 'row ' || g FROM generate_series(1, ${ROWS}) g`);
 
 const app = createApp({
-  name: 'bench', port: 0, host: '127.0.0.1', logger: { level: 'silent' }, shutdown: { signals: false },
+  name: 'bench',
+  port: 0,
+  host: '127.0.0.1',
+  logger: { level: 'silent' },
+  shutdown: { signals: false },
   plugins: [createDatabasePlugin({ url, schema, pool: { max: concurrency } })],
 });
 await app.start();
 const db = app.context.services.get('database');
 if (!db.is('postgresql')) throw new Error('expected PostgreSQL');
-const rows = pgTable('bench_rows', { id: integer('id').primaryKey(), name: text('name').notNull() });
+const rows = pgTable('bench_rows', {
+  id: integer('id').primaryKey(),
+  name: text('name').notNull(),
+});
 
-const plain = drizzle({ client: new pg.Pool({ connectionString: url, max: concurrency, options: `-c search_path=${schema}` }) });
+const plain = drizzle({
+  client: new pg.Pool({
+    connectionString: url,
+    max: concurrency,
+    options: `-c search_path=${schema}`,
+  }),
+});
 const id = (n: number) => (n % ROWS) + 1;
 // Built once, run many times: drizzle's recommended hot path, a named server-side statement,
 // compared with the raw pool using a named statement too.
-const byIdPlugin = db.drizzle.select().from(rows).where(eq(rows.id, sql.placeholder('id'))).prepare('bench_row_by_id');
+const byIdPlugin = db.drizzle
+  .select()
+  .from(rows)
+  .where(eq(rows.id, sql.placeholder('id')))
+  .prepare('bench_row_by_id');
 const rawById = (n: number) => raw.query('SELECT id, name FROM bench_rows WHERE id = $1', [id(n)]);
-const rawByIdNamed = (n: number) => raw.query({ name: 'raw_row_by_id', text: 'SELECT id, name FROM bench_rows WHERE id = $1', values: [id(n)] });
+const rawByIdNamed = (n: number) =>
+  raw.query({
+    name: 'raw_row_by_id',
+    text: 'SELECT id, name FROM bench_rows WHERE id = $1',
+    values: [id(n)],
+  });
 
 type Query = (n: number) => Promise<unknown>;
 const cases: { name: string; variants: Record<string, Query> }[] = [
@@ -95,18 +123,31 @@ const cases: { name: string; variants: Record<string, Query> }[] = [
     name: 'row by primary key, query built per call',
     variants: {
       'raw pg Pool': rawById,
-      'plugin drizzle builder': async (n) => db.drizzle.select().from(rows).where(eq(rows.id, id(n))),
-      'plain drizzle builder (no plugin)': async (n) => plain.select().from(rows).where(eq(rows.id, id(n))),
+      'plugin drizzle builder': async (n) =>
+        db.drizzle
+          .select()
+          .from(rows)
+          .where(eq(rows.id, id(n))),
+      'plain drizzle builder (no plugin)': async (n) =>
+        plain
+          .select()
+          .from(rows)
+          .where(eq(rows.id, id(n))),
     },
   },
 ];
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const table: Record<string, string | number>[] = [];
 const verdicts: string[] = [];
 try {
   // Warm every pool so connection set-up is not measured.
-  const warmers: (() => Promise<unknown>)[] = [() => raw.query('SELECT 1'), () => db.drizzle.execute(sql`SELECT 1`), () => plain.execute(sql`SELECT 1`)];
+  const warmers: (() => Promise<unknown>)[] = [
+    () => raw.query('SELECT 1'),
+    () => db.drizzle.execute(sql`SELECT 1`),
+    () => plain.execute(sql`SELECT 1`),
+  ];
   for (const run of warmers) {
     await Promise.all(Array.from({ length: concurrency }, run));
   }
@@ -128,10 +169,16 @@ try {
         'p99 ms': median(list.map((round) => round.p99)).toFixed(3),
         'x raw': ratio.toFixed(2),
       });
-      if (name.startsWith('plugin')) verdicts.push(`${entry.name}, ${name}: ${ratio.toFixed(2)}x raw (${ratio >= 0.9 ? 'meets' : 'below'} the 0.9x goal)`);
+      if (name.startsWith('plugin'))
+        verdicts.push(
+          `${entry.name}, ${name}: ${ratio.toFixed(2)}x raw (${ratio >= 0.9 ? 'meets' : 'below'} the 0.9x goal)`,
+        );
     }
   }
-  printTable(`database plugin vs raw pg Pool (Node ${process.version}, ${concurrency} concurrent, pool max ${concurrency}, ${roundCount} x ${duration / 1000} s slices, medians)`, table);
+  printTable(
+    `database plugin vs raw pg Pool (Node ${process.version}, ${concurrency} concurrent, pool max ${concurrency}, ${roundCount} x ${duration / 1000} s slices, medians)`,
+    table,
+  );
   console.log(`\n${verdicts.join('\n')}`);
 } finally {
   await app.stop();

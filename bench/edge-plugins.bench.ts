@@ -12,7 +12,12 @@ const duration = Number(process.env.BENCH_DURATION ?? 5);
 async function measure(url: string, headers: Record<string, string> = {}) {
   await autocannon({ url, headers, connections: 100, duration: 2 });
   const result = await autocannon({ url, headers, connections: 100, duration });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, bad: result.errors + result.timeouts + result.non2xx };
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    bad: result.errors + result.timeouts + result.non2xx,
+  };
 }
 
 const plain = await startServer(here('./servers/edge-app.ts'), { EDGE: 'none' });
@@ -23,8 +28,14 @@ const edge = await startServer(here('./servers/edge-app.ts'), { EDGE: 'all' });
 const cases = [
   ['hello, security + rate limit', await measure(`${edge.url}/api/v1/hello`)],
   ['static: hashed asset (4 kB)', await measure(`${edge.url}/assets/app-B2x_k9Qa.js`)],
-  ['static: hashed asset, br variant', await measure(`${edge.url}/assets/app-B2x_k9Qa.js`, { 'accept-encoding': 'br' })],
-  ['static: SPA fallback /users/42', await measure(`${edge.url}/users/42`, { accept: 'text/html' })],
+  [
+    'static: hashed asset, br variant',
+    await measure(`${edge.url}/assets/app-B2x_k9Qa.js`, { 'accept-encoding': 'br' }),
+  ],
+  [
+    'static: SPA fallback /users/42',
+    await measure(`${edge.url}/users/42`, { accept: 'text/html' }),
+  ],
 ] as const;
 await stopServer(edge.child);
 

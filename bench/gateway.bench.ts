@@ -29,15 +29,21 @@ import { compare, printTable, startServer, stopServer } from './support.js';
 
 const role = process.env.GATEWAY_BENCH_ROLE;
 const upstreamUrl = process.env.UPSTREAM_URL ?? '';
-const listening = (server: http.Server) => console.log(`LISTENING http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-const listen = (server: http.Server) => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve)).then(() => listening(server));
+const listening = (server: http.Server) =>
+  console.log(`LISTENING http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+const listen = (server: http.Server) =>
+  new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve)).then(() =>
+    listening(server),
+  );
 
 if (role === 'upstream') {
   const body = 'Hello, world!';
-  await listen(http.createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length });
-    res.end(body);
-  }));
+  await listen(
+    http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length });
+      res.end(body);
+    }),
+  );
 } else if (role === 'preset' || role === 'routing' || role === 'preset-sonic-boom') {
   const level = (process.env.GATEWAY_LOG_LEVEL ?? 'info') as 'info';
   const file = path.join(process.env.LOG_DIR!, `${role}.ndjson`);
@@ -45,7 +51,17 @@ if (role === 'upstream') {
   const logger =
     role === 'preset-sonic-boom'
       ? // The same pino options; only the destination differs: sonic-boom, asynchronous, batched (minLength must stay under its 16 KiB maxWrite).
-        { level, stdout: false, destination: pino.destination({ dest: file, sync: false, minLength: 8 * 1024, periodicFlush: 100, mkdir: true }) }
+        {
+          level,
+          stdout: false,
+          destination: pino.destination({
+            dest: file,
+            sync: false,
+            minLength: 8 * 1024,
+            periodicFlush: 100,
+            mkdir: true,
+          }),
+        }
       : process.env.GATEWAY_LOG === 'stdout'
         ? { level }
         : { level, stdout: false, file: { path: file, maxBytes: 50 * 1024 * 1024, maxFiles: 2 } };
@@ -68,7 +84,14 @@ if (role === 'upstream') {
   } else {
     const { createApp } = await import('../src/index.js');
     const { createRoutingPlugin } = await import('../src/plugins/routing/index.js');
-    app = createApp({ name: 'bench-routing', port: 0, host: '127.0.0.1', logger, shutdown: { signals: false }, plugins: [createRoutingPlugin({ routes: [route] })] });
+    app = createApp({
+      name: 'bench-routing',
+      port: 0,
+      host: '127.0.0.1',
+      logger,
+      shutdown: { signals: false },
+      plugins: [createRoutingPlugin({ routes: [route] })],
+    });
   }
   await app.start();
   listening(app.server);
@@ -76,7 +99,12 @@ if (role === 'upstream') {
   const { default: express } = await import('express');
   const { createProxyMiddleware } = await import('http-proxy-middleware');
   const app = express();
-  app.use(createProxyMiddleware({ target: upstreamUrl, agent: new http.Agent({ keepAlive: true, maxSockets: 128 }) }));
+  app.use(
+    createProxyMiddleware({
+      target: upstreamUrl,
+      agent: new http.Agent({ keepAlive: true, maxSockets: 128 }),
+    }),
+  );
   await listen(http.createServer(app));
 } else if (role === 'fastify') {
   const { default: Fastify } = await import('fastify');
@@ -89,30 +117,37 @@ if (role === 'upstream') {
   // The floor: no routing, no logging, no header hygiene; status, headers and body relayed.
   const { Pool } = await import('undici');
   const pool = new Pool(upstreamUrl, { connections: 128 });
-  await listen(http.createServer((req, res) => {
-    pool.dispatch(
-      { path: req.url!, method: req.method as 'GET', headers: req.headers as Record<string, string>, body: req.method === 'GET' ? null : req },
-      {
-        onRequestStart() {},
-        onResponseStart(_controller, status, headers) {
-          delete headers.connection;
-          delete headers['keep-alive'];
-          delete headers['transfer-encoding'];
-          res.writeHead(status, headers as Record<string, string>);
+  await listen(
+    http.createServer((req, res) => {
+      pool.dispatch(
+        {
+          path: req.url!,
+          method: req.method as 'GET',
+          headers: req.headers as Record<string, string>,
+          body: req.method === 'GET' ? null : req,
         },
-        onResponseData(_controller, chunk) {
-          res.write(chunk);
+        {
+          onRequestStart() {},
+          onResponseStart(_controller, status, headers) {
+            delete headers.connection;
+            delete headers['keep-alive'];
+            delete headers['transfer-encoding'];
+            res.writeHead(status, headers as Record<string, string>);
+          },
+          onResponseData(_controller, chunk) {
+            res.write(chunk);
+          },
+          onResponseEnd() {
+            res.end();
+          },
+          onResponseError() {
+            if (res.headersSent) res.destroy();
+            else res.writeHead(502).end();
+          },
         },
-        onResponseEnd() {
-          res.end();
-        },
-        onResponseError() {
-          if (res.headersSent) res.destroy();
-          else res.writeHead(502).end();
-        },
-      },
-    );
-  }));
+      );
+    }),
+  );
 } else {
   await main();
 }
@@ -122,45 +157,64 @@ async function main(): Promise<void> {
   const duration = Number(process.env.BENCH_DURATION ?? 8);
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
   const logDir = mkdtempSync(path.join(tmpdir(), 'gateway-bench-'));
-  const spawnRole = (name: string, env: Record<string, string> = {}) => startServer(self, { GATEWAY_BENCH_ROLE: name, LOG_DIR: logDir, ...env });
+  const spawnRole = (name: string, env: Record<string, string> = {}) =>
+    startServer(self, { GATEWAY_BENCH_ROLE: name, LOG_DIR: logDir, ...env });
 
   const upstream = await spawnRole('upstream');
   const env = { UPSTREAM_URL: upstream.url };
   const setups: { name: string; label: string; url?: string; child?: ChildProcess }[] = [
-    { name: 'direct', label: '(a) direct to the upstream', url: upstream.url, child: upstream.child },
+    {
+      name: 'direct',
+      label: '(a) direct to the upstream',
+      url: upstream.url,
+      child: upstream.child,
+    },
     { name: 'preset', label: '(b) createGateway preset, defaults' },
     { name: 'routing', label: '(c) createApp + routing only' },
     { name: 'express', label: '(d) Express 5 + http-proxy-middleware' },
     { name: 'fastify', label: '(e) Fastify + @fastify/http-proxy' },
     { name: 'undici', label: '(f) node:http + undici Pool' },
-    ...(process.env.GATEWAY_COMPARE_WRITERS ? [{ name: 'preset-sonic-boom', label: '(b2) the preset, sonic-boom file destination' }] : []),
+    ...(process.env.GATEWAY_COMPARE_WRITERS
+      ? [{ name: 'preset-sonic-boom', label: '(b2) the preset, sonic-boom file destination' }]
+      : []),
   ];
   try {
     // Every server starts once; an idle one costs nothing while the others are measured.
     for (const setup of setups.slice(1)) Object.assign(setup, await spawnRole(setup.name, env));
     // Rounds interleave the setups, so a burst of load from elsewhere on the machine hits them alike.
-    const results = await compare(setups.map((setup) => ({ name: setup.name, url: `${setup.url}/`, child: setup.child })), { rounds, duration });
+    const results = await compare(
+      setups.map((setup) => ({ name: setup.name, url: `${setup.url}/`, child: setup.child })),
+      { rounds, duration },
+    );
     const rps = (name: string) => results.get(name)!.best.requestsPerSecond;
     const log = process.env.GATEWAY_LOG === 'stdout' ? 'stdout' : 'file';
-    printTable(`Gateway proxy throughput (Node ${process.version}, loopback, autocannon -c 100, best of ${rounds} x ${duration} s, request lines: ${log})`, setups.map(({ name, label }) => {
-      const { best: result, cpuPerRequest: perRequest, errors } = results.get(name)!;
-      return {
-        setup: label,
-        'req/s': Math.round(result.requestsPerSecond),
-        'p50 ms': result.p50,
-        'p99 ms': result.p99,
-        'x (e)': (result.requestsPerSecond / rps('fastify')).toFixed(2),
-        'x (f)': (result.requestsPerSecond / rps('undici')).toFixed(2),
-        'CPU us/req': perRequest === undefined ? '-' : perRequest.toFixed(1),
-        errors,
-      };
-    }));
-    const goal = (what: string, ratio: number, target: number) => console.log(`${what} >= ${target}x: ${ratio.toFixed(2)}x ${ratio >= target ? 'yes' : 'NO'}`);
+    printTable(
+      `Gateway proxy throughput (Node ${process.version}, loopback, autocannon -c 100, best of ${rounds} x ${duration} s, request lines: ${log})`,
+      setups.map(({ name, label }) => {
+        const { best: result, cpuPerRequest: perRequest, errors } = results.get(name)!;
+        return {
+          setup: label,
+          'req/s': Math.round(result.requestsPerSecond),
+          'p50 ms': result.p50,
+          'p99 ms': result.p99,
+          'x (e)': (result.requestsPerSecond / rps('fastify')).toFixed(2),
+          'x (f)': (result.requestsPerSecond / rps('undici')).toFixed(2),
+          'CPU us/req': perRequest === undefined ? '-' : perRequest.toFixed(1),
+          errors,
+        };
+      }),
+    );
+    const goal = (what: string, ratio: number, target: number) =>
+      console.log(`${what} >= ${target}x: ${ratio.toFixed(2)}x ${ratio >= target ? 'yes' : 'NO'}`);
     console.log('');
     goal('(b) preset vs (f) undici', rps('preset') / rps('undici'), 0.85);
     goal('(b) preset vs (e) Fastify', rps('preset') / rps('fastify'), 1.5);
     goal('(c) routing vs (f) undici', rps('routing') / rps('undici'), 0.95);
-    console.log(`load average during the run: ${loadavg().map((value) => value.toFixed(2)).join(' ')} on ${availableParallelism()} CPUs`);
+    console.log(
+      `load average during the run: ${loadavg()
+        .map((value) => value.toFixed(2))
+        .join(' ')} on ${availableParallelism()} CPUs`,
+    );
   } finally {
     for (const setup of setups) if (setup.child) await stopServer(setup.child);
     rmSync(logDir, { recursive: true, force: true });

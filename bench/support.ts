@@ -16,11 +16,18 @@ export function sibling(from: string, file: string): string {
 }
 
 /** Starts a bench server in its own process (so it never shares an event loop with the load). */
-export async function startServer(script: string, env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, script.endsWith('.ts') ? ['--import', 'tsx', script] : [script], {
-    env: { ...process.env, NODE_ENV: 'production', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+export async function startServer(
+  script: string,
+  env: Record<string, string> = {},
+): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(
+    process.execPath,
+    script.endsWith('.ts') ? ['--import', 'tsx', script] : [script],
+    {
+      env: { ...process.env, NODE_ENV: 'production', ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const lines = createInterface({ input: child.stdout! });
   for await (const line of lines) {
     const match = /^LISTENING (\S+)/.exec(line);
@@ -48,7 +55,10 @@ export interface LoadResult {
 }
 
 /** One autocannon run; a short warm-up first so the JIT has settled. */
-export async function load(url: string, options: { connections?: number; duration?: number } = {}): Promise<LoadResult> {
+export async function load(
+  url: string,
+  options: { connections?: number; duration?: number } = {},
+): Promise<LoadResult> {
   await autocannon({ url, connections: options.connections ?? 100, duration: 2 });
   const result = await autocannon({
     url,
@@ -67,8 +77,11 @@ export async function load(url: string, options: { connections?: number; duratio
 export function printTable(title: string, rows: Record<string, string | number>[]): void {
   console.log(`\n${title}`);
   const columns = Object.keys(rows[0] ?? {});
-  const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => String(row[column]).length)));
-  const line = (cells: string[]) => `| ${cells.map((cell, index) => cell.padEnd(widths[index])).join(' | ')} |`;
+  const widths = columns.map((column) =>
+    Math.max(column.length, ...rows.map((row) => String(row[column]).length)),
+  );
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, index) => cell.padEnd(widths[index])).join(' | ')} |`;
   console.log(line(columns));
   console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
   for (const row of rows) console.log(line(columns.map((column) => String(row[column]))));
@@ -96,7 +109,9 @@ export async function compare(
   targets: { name: string; url: string; child?: ChildProcess }[],
   options: { rounds: number; duration: number },
 ): Promise<Map<string, { best: LoadResult; cpuPerRequest?: number; errors: number }>> {
-  const runs = new Map<string, { result: LoadResult; cpuPerRequest?: number }[]>(targets.map((target) => [target.name, []]));
+  const runs = new Map<string, { result: LoadResult; cpuPerRequest?: number }[]>(
+    targets.map((target) => [target.name, []]),
+  );
   for (let round = 0; round < options.rounds; round++) {
     for (const target of targets) {
       const before = cpuMs(target.child?.pid);
@@ -104,14 +119,22 @@ export async function compare(
       const after = cpuMs(target.child?.pid);
       // Warm-up included in both the time and the count.
       const requests = result.requestsPerSecond * (options.duration + 2);
-      runs.get(target.name)!.push({ result, cpuPerRequest: before === undefined || after === undefined ? undefined : ((after - before) * 1000) / requests });
+      runs.get(target.name)!.push({
+        result,
+        cpuPerRequest:
+          before === undefined || after === undefined
+            ? undefined
+            : ((after - before) * 1000) / requests,
+      });
     }
   }
   const summary = new Map<string, { best: LoadResult; cpuPerRequest?: number; errors: number }>();
   for (const [name, list] of runs) {
     const cpu = list.flatMap((run) => (run.cpuPerRequest === undefined ? [] : [run.cpuPerRequest]));
     summary.set(name, {
-      best: list.reduce((top, run) => (run.result.requestsPerSecond > top.result.requestsPerSecond ? run : top)).result,
+      best: list.reduce((top, run) =>
+        run.result.requestsPerSecond > top.result.requestsPerSecond ? run : top,
+      ).result,
       cpuPerRequest: cpu.length ? median(cpu) : undefined,
       errors: list.reduce((sum, run) => sum + run.result.errors + run.result.non2xx, 0),
     });

@@ -16,10 +16,13 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const server = net.createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
+    const server = net
+      .createServer()
+      .once('error', reject)
+      .listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as net.AddressInfo;
+        server.close(() => resolve(port));
+      });
   });
 }
 
@@ -44,14 +47,25 @@ describe('npm start, running', () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'demo-main-'));
     const [port, servicePort] = [await freePort(), await freePort()];
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'main.ts')], {
-      env: { ...process.env, PORT: String(port), SERVICE_PORT: String(servicePort), HOST: '127.0.0.1', DATA_DIR: dataDir, ADMIN_PASSWORD: 'demo-main-password', MANAGEMENT_TOKEN: '' },
+      env: {
+        ...process.env,
+        PORT: String(port),
+        SERVICE_PORT: String(servicePort),
+        HOST: '127.0.0.1',
+        DATA_DIR: dataDir,
+        ADMIN_PASSWORD: 'demo-main-password',
+        MANAGEMENT_TOKEN: '',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     let output = '';
     try {
       const hello = await new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no "demo is running" within 60 s; output so far:\n${output}`)), 60_000);
+        const timer = setTimeout(
+          () => reject(new Error(`no "demo is running" within 60 s; output so far:\n${output}`)),
+          60_000,
+        );
         child.stderr.on('data', (chunk) => (output += chunk));
         child.stdout.on('data', (chunk) => {
           output += chunk;
@@ -82,19 +96,37 @@ describe('waiting for the first release', () => {
     const blocker = net.createServer((socket) => socket.destroy());
     const servicePort = await freePort();
     await new Promise<void>((resolve) => blocker.listen(servicePort, '127.0.0.1', resolve));
-    const gateway = createDemoGateway({ port: 0, host: '127.0.0.1', servicePort, dataDir, adminPassword: 'demo-test-password', traffic: { healthInterval: 200 } });
+    const gateway = createDemoGateway({
+      port: 0,
+      host: '127.0.0.1',
+      servicePort,
+      dataDir,
+      adminPassword: 'demo-test-password',
+      traffic: { healthInterval: 200 },
+    });
     try {
       await gateway.start();
       const traffic = gateway.context.services.get('traffic');
       const failed = await waitForFirstRelease(traffic, 'api', 60_000);
-      expect(failed).toEqual({ active: false, reason: `slot-a (v1) failed: could not start: port ${servicePort} is already in use by another process` });
+      expect(failed).toEqual({
+        active: false,
+        reason: `slot-a (v1) failed: could not start: port ${servicePort} is already in use by another process`,
+      });
       await new Promise((resolve) => blocker.close(resolve));
       await traffic.deploy('api', 'v1', 'ops');
       // Three passing checks 200 ms apart cannot happen within 50 ms.
       const early = await waitForFirstRelease(traffic, 'api', 50);
-      expect(early).toEqual({ active: false, reason: expect.stringMatching(/^slot-a \(v1\) is still starting after 0 s, 0\/3 health checks passed/) });
+      expect(early).toEqual({
+        active: false,
+        reason: expect.stringMatching(
+          /^slot-a \(v1\) is still starting after 0 s, 0\/3 health checks passed/,
+        ),
+      });
       const ready = await waitForFirstRelease(traffic, 'api', 60_000);
-      expect(ready).toMatchObject({ active: true, view: { active: { slot: 'slot-a', version: 'v1' } } });
+      expect(ready).toMatchObject({
+        active: true,
+        view: { active: { slot: 'slot-a', version: 'v1' } },
+      });
     } finally {
       await gateway.stop();
       blocker.close();
@@ -109,10 +141,21 @@ describe('the demo gateway', () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'demo-test-'));
 
   beforeAll(async () => {
-    gateway = createDemoGateway({ port: 0, host: '127.0.0.1', servicePort: await freePort(), dataDir, adminPassword: 'demo-test-password', traffic: { promotionDelay: 0, promotionChecks: 1, healthInterval: 200 } });
+    gateway = createDemoGateway({
+      port: 0,
+      host: '127.0.0.1',
+      servicePort: await freePort(),
+      dataDir,
+      adminPassword: 'demo-test-password',
+      traffic: { promotionDelay: 0, promotionChecks: 1, healthInterval: 200 },
+    });
     await gateway.start();
     base = gateway.context.url()!.replace('localhost', '127.0.0.1');
-    await waitFor(async () => (await fetch(`${base}/api/v1/hello`).catch(() => undefined))?.status === 200, 'v1 answers through the gateway', 60_000);
+    await waitFor(
+      async () => (await fetch(`${base}/api/v1/hello`).catch(() => undefined))?.status === 200,
+      'v1 answers through the gateway',
+      60_000,
+    );
   }, 90_000);
   afterAll(async () => {
     await gateway?.stop();
@@ -120,7 +163,10 @@ describe('the demo gateway', () => {
   });
 
   it('serves the frontend, the API from slot-a (v1) and open probes', async () => {
-    expect(await json(fetch(`${base}/api/v1/hello`))).toMatchObject({ version: 'v1', service: 'demo-api' });
+    expect(await json(fetch(`${base}/api/v1/hello`))).toMatchObject({
+      version: 'v1',
+      service: 'demo-api',
+    });
     const page = await fetch(`${base}/some/client/route`, { headers: { accept: 'text/html' } });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<title>Demo product</title>');
@@ -130,7 +176,9 @@ describe('the demo gateway', () => {
 
   it('keeps its traffic state in a file, with no embedded database in the always-up gateway', async () => {
     expect(gateway.context.services.tryGet('database')).toBeUndefined();
-    const state = JSON.parse(readFileSync(path.join(dataDir, 'traffic-state.json'), 'utf8')) as unknown;
+    const state = JSON.parse(
+      readFileSync(path.join(dataDir, 'traffic-state.json'), 'utf8'),
+    ) as unknown;
     expect(JSON.stringify(state)).toContain('"v1"');
   });
 
@@ -143,7 +191,9 @@ describe('the demo gateway', () => {
     const anonymous = await fetch(`${service}/api/config`);
     expect(anonymous.status).toBe(401);
     expect((await json(anonymous)).code).toBe('ADMIN_TOKEN_REQUIRED');
-    const config = await fetch(`${service}/api/config`, { headers: { authorization: `Bearer ${token}` } });
+    const config = await fetch(`${service}/api/config`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(config.status).toBe(200);
     expect(JSON.stringify(await json(config))).not.toContain(token);
     expect((await fetch(`${service}/health/ready`)).status).toBe(200);
@@ -157,21 +207,30 @@ describe('the demo gateway', () => {
     const before = await traffic.runtime('api', 'slot-a');
     process.kill(before.pid!, 'SIGKILL');
     let sawOutage = false;
-    await waitFor(async () => {
-      const live = await fetch(`${base}/health/live`);
-      expect(live.status).toBe(200);
-      const answer = await fetch(`${base}/api/v1/hello`);
-      if (answer.status === 200) {
+    await waitFor(
+      async () => {
+        const live = await fetch(`${base}/health/live`);
+        expect(live.status).toBe(200);
+        const answer = await fetch(`${base}/api/v1/hello`);
+        if (answer.status === 200) {
+          await answer.body?.cancel();
+          return sawOutage && (await traffic.runtime('api', 'slot-a')).pid !== before.pid;
+        }
+        expect([502, 503]).toContain(answer.status);
+        expect(answer.headers.get('content-type')).toBe('application/problem+json');
         await answer.body?.cancel();
-        return sawOutage && (await traffic.runtime('api', 'slot-a')).pid !== before.pid;
-      }
-      expect([502, 503]).toContain(answer.status);
-      expect(answer.headers.get('content-type')).toBe('application/problem+json');
-      await answer.body?.cancel();
-      sawOutage = true;
-      return false;
-    }, 'the service is killed, the API fails cleanly, and the service comes back', 80_000);
-    expect(traffic.history('api', 1)[0]).toMatchObject({ slot: 'slot-a', from: 'active', to: 'active', reason: 'process exited: killed by SIGKILL; restarting' });
+        sawOutage = true;
+        return false;
+      },
+      'the service is killed, the API fails cleanly, and the service comes back',
+      80_000,
+    );
+    expect(traffic.history('api', 1)[0]).toMatchObject({
+      slot: 'slot-a',
+      from: 'active',
+      to: 'active',
+      reason: 'process exited: killed by SIGKILL; restarting',
+    });
     expect(await json(fetch(`${base}/api/v1/hello`))).toMatchObject({ version: 'v1' });
   }, 90_000);
 });
@@ -181,11 +240,22 @@ const dataServers = (await serviceAvailable('postgres')) && (await serviceAvaila
 describe.skipIf(!dataServers)('the demo service', () => {
   it('runs on PostgreSQL and Redis when DATABASE_URL and REDIS_URL are given, with no code change', async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'demo-service-'));
-    const service = createDemoService({ port: 0, host: '127.0.0.1', dataDir, databaseUrl: SERVICES.postgres.url, redisUrl: SERVICES.redis.url });
+    const service = createDemoService({
+      port: 0,
+      host: '127.0.0.1',
+      dataDir,
+      databaseUrl: SERVICES.postgres.url,
+      redisUrl: SERVICES.redis.url,
+    });
     try {
       await service.start();
-      const stats = await json(fetch(`${service.context.url()!.replace('localhost', '127.0.0.1')}/api/v1/stats`));
-      expect(stats).toMatchObject({ database: { provider: 'postgres', dialect: 'postgresql' }, cache: { provider: 'redis' } });
+      const stats = await json(
+        fetch(`${service.context.url()!.replace('localhost', '127.0.0.1')}/api/v1/stats`),
+      );
+      expect(stats).toMatchObject({
+        database: { provider: 'postgres', dialect: 'postgresql' },
+        cache: { provider: 'redis' },
+      });
     } finally {
       await service.stop();
       rmSync(dataDir, { recursive: true, force: true });

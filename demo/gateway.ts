@@ -3,13 +3,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EnvSpec } from '../src/index.js';
 import { createGateway, type Gateway } from '../src/gateway/index.js';
-import { createCachePlugin, createDatabasePlugin, createTrafficPlugin } from '../src/plugins/index.js';
+import {
+  createCachePlugin,
+  createDatabasePlugin,
+  createTrafficPlugin,
+} from '../src/plugins/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // Compiled (dist/demo/*.js) the service runs as plain node; from source (tests) through tsx.
 const compiled = import.meta.url.endsWith('.js');
 const repoRoot = compiled ? path.resolve(here, '..', '..') : path.resolve(here, '..');
-const SERVICE_ARGS = compiled ? [path.join(here, 'service-main.js')] : ['--import', 'tsx', path.join(here, 'service-main.ts')];
+const SERVICE_ARGS = compiled
+  ? [path.join(here, 'service-main.js')]
+  : ['--import', 'tsx', path.join(here, 'service-main.ts')];
 const PUBLIC_DIR = path.join(repoRoot, 'demo', 'public');
 
 export interface DemoGatewayOptions {
@@ -18,7 +24,13 @@ export interface DemoGatewayOptions {
   /** The first slot's port; slot-b takes the next but one. Default 3100 (3100, 3102). */
   servicePort?: number;
   /** Traffic options for the api service (tests shorten the waits). */
-  traffic?: { promotionDelay?: number; promotionChecks?: number; healthInterval?: number; rollbackWindow?: number; autoRollback?: boolean };
+  traffic?: {
+    promotionDelay?: number;
+    promotionChecks?: number;
+    healthInterval?: number;
+    rollbackWindow?: number;
+    autoRollback?: boolean;
+  };
   /** Where embedded data and logs live. Default `./.data`. */
   dataDir?: string;
   /** The gateway's NDJSON log file. Default `<dataDir>/logs/gateway.log`. */
@@ -58,19 +70,37 @@ export function createDemoGateway(options: DemoGatewayOptions = {}): Gateway {
     port: options.port ?? 3101,
     host: options.host ?? '0.0.0.0',
     env: options.env,
-    management: { token: options.managementToken ?? (process.env.MANAGEMENT_TOKEN || randomBytes(32).toString('base64url')) },
+    management: {
+      token:
+        options.managementToken ??
+        (process.env.MANAGEMENT_TOKEN || randomBytes(32).toString('base64url')),
+    },
     logger: {
       level: 'info',
       stdout: options.stdout ?? false,
-      file: { path: options.logFile ?? path.join(dataDir, 'logs', 'gateway.log'), maxBytes: 10 * 1024 * 1024, maxFiles: 5 },
+      file: {
+        path: options.logFile ?? path.join(dataDir, 'logs', 'gateway.log'),
+        maxBytes: 10 * 1024 * 1024,
+        maxFiles: 5,
+      },
     },
     routing: {
       // The target is where slot-a will answer; the traffic plugin answers 503 until a release is
       // active there, then points the route at the active slot.
-      routes: [{ id: 'api', match: '/api/v1/*', target: `http://127.0.0.1:${servicePort}`, health: { path: '/health/ready', interval: 2_000 } }],
+      routes: [
+        {
+          id: 'api',
+          match: '/api/v1/*',
+          target: `http://127.0.0.1:${servicePort}`,
+          health: { path: '/health/ready', interval: 2_000 },
+        },
+      ],
     },
     frontend: { root: PUBLIC_DIR, spa: true },
-    controlPanel: { branding: { title: 'Demo operations' }, ...(options.adminPassword ? { password: options.adminPassword } : {}) },
+    controlPanel: {
+      branding: { title: 'Demo operations' },
+      ...(options.adminPassword ? { password: options.adminPassword } : {}),
+    },
     plugins: [
       ...(options.databaseUrl ? [createDatabasePlugin({ url: options.databaseUrl })] : []),
       createCachePlugin({ namespace: 'gateway' }),
@@ -87,14 +117,21 @@ export function createDemoGateway(options: DemoGatewayOptions = {}): Gateway {
             healthInterval: traffic.healthInterval ?? 1_000,
           },
         ],
-        rollback: { window: traffic.rollbackWindow ?? 15 * 60_000, automatic: traffic.autoRollback ?? true },
+        rollback: {
+          window: traffic.rollbackWindow ?? 15 * 60_000,
+          automatic: traffic.autoRollback ?? true,
+        },
         orchestrator: {
           type: 'process',
           command: process.execPath,
           args: SERVICE_ARGS,
           cwd: repoRoot,
           // PGlite is one process's database: each slot keeps its own folder.
-          env: { VERSION: '{version}', DATA_DIR: path.join(dataDir, '{slot}'), ...options.serviceEnv },
+          env: {
+            VERSION: '{version}',
+            DATA_DIR: path.join(dataDir, '{slot}'),
+            ...options.serviceEnv,
+          },
           ports: { from: servicePort, step: 2 },
         },
         store: { path: path.join(dataDir, 'traffic-state.json') },

@@ -11,7 +11,10 @@ export function createHelloPlugin(version: string): ServerPlugin {
         path: '/api/v1/hello',
         description: 'A greeting from the demo service',
         handler: (req, res) => {
-          const name = typeof req.query.name === 'string' && req.query.name.length <= 64 ? req.query.name : 'world';
+          const name =
+            typeof req.query.name === 'string' && req.query.name.length <= 64
+              ? req.query.name
+              : 'world';
           res.json({ message: `Hello, ${name}!`, version, service: req.context.name });
         },
       },

@@ -6,12 +6,33 @@ import { ConfigError, readEnv } from '../src/index.js';
 import { createDemoService } from './service.js';
 
 const SERVICE_ENV = {
-  PORT: { schema: z.coerce.number().int().min(0).max(65535).default(3100), description: 'Port the service listens on' },
-  HOST: { schema: z.string().min(1).default('127.0.0.1'), description: 'Interface the service binds' },
-  VERSION: { schema: z.string().regex(/^[\w.-]{1,32}$/).default('v1'), description: 'The release this process runs' },
-  DATA_DIR: { schema: z.string().min(1).default('.data'), description: 'Folder for embedded data and logs' },
-  DATABASE_URL: { schema: z.string().min(1).optional(), description: 'PostgreSQL or MySQL instead of embedded PGlite' },
-  REDIS_URL: { schema: z.string().min(1).optional(), description: 'Redis instead of the memory cache' },
+  PORT: {
+    schema: z.coerce.number().int().min(0).max(65535).default(3100),
+    description: 'Port the service listens on',
+  },
+  HOST: {
+    schema: z.string().min(1).default('127.0.0.1'),
+    description: 'Interface the service binds',
+  },
+  VERSION: {
+    schema: z
+      .string()
+      .regex(/^[\w.-]{1,32}$/)
+      .default('v1'),
+    description: 'The release this process runs',
+  },
+  DATA_DIR: {
+    schema: z.string().min(1).default('.data'),
+    description: 'Folder for embedded data and logs',
+  },
+  DATABASE_URL: {
+    schema: z.string().min(1).optional(),
+    description: 'PostgreSQL or MySQL instead of embedded PGlite',
+  },
+  REDIS_URL: {
+    schema: z.string().min(1).optional(),
+    description: 'Redis instead of the memory cache',
+  },
 };
 
 try {
@@ -28,6 +49,10 @@ try {
   await app.start();
   console.log(`demo-api ${env.VERSION} listening on ${app.context.url()}`);
 } catch (error) {
-  console.error(error instanceof ConfigError ? error.message : `The demo service failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(
+    error instanceof ConfigError
+      ? error.message
+      : `The demo service failed to start: ${error instanceof Error ? error.message : String(error)}`,
+  );
   process.exit(1);
 }

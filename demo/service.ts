@@ -42,7 +42,10 @@ const stats = definePlugin({
         const pingMs = Math.round((performance.now() - started) * 100) / 100;
         const views = ((await cache.get<number>('demo:views')) ?? 0) + 1;
         await cache.set('demo:views', views);
-        res.json({ database: { provider: database.provider, dialect: database.dialect, pingMs }, cache: { provider: (await cache.stats()).provider, views } });
+        res.json({
+          database: { provider: database.provider, dialect: database.dialect, pingMs },
+          cache: { provider: (await cache.stats()).provider, views },
+        });
       },
     },
   ],
@@ -58,7 +61,8 @@ export function createDemoService(options: DemoServiceOptions = {}): App {
   const version = options.version ?? 'v1';
   const port = options.port ?? 3100;
   // PGlite is one process's database: each service process (each slot) gets its own folder.
-  const databaseUrl = options.databaseUrl ?? `pglite:${path.join(dataDir, `service-${port}`, 'pglite')}`;
+  const databaseUrl =
+    options.databaseUrl ?? `pglite:${path.join(dataDir, `service-${port}`, 'pglite')}`;
   return createApp({
     name: 'demo-api',
     version,
@@ -68,7 +72,11 @@ export function createDemoService(options: DemoServiceOptions = {}): App {
     logger: {
       level: 'info',
       stdout: options.stdout ?? false,
-      file: { path: path.join(dataDir, 'logs', `service-${port}.log`), maxBytes: 10 * 1024 * 1024, maxFiles: 3 },
+      file: {
+        path: path.join(dataDir, 'logs', `service-${port}.log`),
+        maxBytes: 10 * 1024 * 1024,
+        maxFiles: 3,
+      },
     },
     shutdown: { readinessDelay: 1_000 },
     plugins: [
@@ -77,7 +85,9 @@ export function createDemoService(options: DemoServiceOptions = {}): App {
       createConfigPlugin(),
       createLogsPlugin(),
       createDatabasePlugin({ url: databaseUrl }),
-      createCachePlugin(options.redisUrl ? { url: options.redisUrl, namespace: 'demo' } : { namespace: 'demo' }),
+      createCachePlugin(
+        options.redisUrl ? { url: options.redisUrl, namespace: 'demo' } : { namespace: 'demo' },
+      ),
       createHelloPlugin(version),
       stats,
     ],

@@ -18,14 +18,21 @@ export interface OwnedTable {
 export async function loadErrorTables(): Promise<OwnedTable[]> {
   const pluginsDir = path.join(ROOT, 'src', 'plugins');
   const folders = readdirSync(pluginsDir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && existsSync(path.join(pluginsDir, entry.name, 'errors.ts')))
+    .filter(
+      (entry) => entry.isDirectory() && existsSync(path.join(pluginsDir, entry.name, 'errors.ts')),
+    )
     .map((entry) => entry.name)
     .sort();
   const tables: OwnedTable[] = [{ owner: 'core', table: CORE_ERRORS }];
   for (const folder of folders) {
-    const module = (await import(pathToFileURL(path.join(pluginsDir, folder, 'errors.ts')).href)) as Record<string, ErrorCodeTable>;
+    const module = (await import(
+      pathToFileURL(path.join(pluginsDir, folder, 'errors.ts')).href
+    )) as Record<string, ErrorCodeTable>;
     const exported = Object.values(module);
-    if (exported.length !== 1) throw new Error(`src/plugins/${folder}/errors.ts must export exactly one table (found ${exported.length}).`);
+    if (exported.length !== 1)
+      throw new Error(
+        `src/plugins/${folder}/errors.ts must export exactly one table (found ${exported.length}).`,
+      );
     tables.push({ owner: folder, table: exported[0] });
   }
   return tables;
@@ -43,14 +50,29 @@ export function renderErrorCodes(tables: readonly OwnedTable[]): string {
     '',
   ];
   for (const { owner, table } of tables) {
-    lines.push(`## ${owner === 'core' ? 'Core' : `${owner} plugin`}`, '', '| Code | Status | Meaning |', '| --- | --- | --- |');
-    for (const [code, { status, meaning }] of Object.entries(table).sort(([a], [b]) => a.localeCompare(b))) {
+    lines.push(
+      `## ${owner === 'core' ? 'Core' : `${owner} plugin`}`,
+      '',
+      '| Code | Status | Meaning |',
+      '| --- | --- | --- |',
+    );
+    for (const [code, { status, meaning }] of Object.entries(table).sort(([a], [b]) =>
+      a.localeCompare(b),
+    )) {
       lines.push(`| \`${code}\` | ${status} | ${cell(meaning)} |`);
     }
     lines.push('');
   }
-  lines.push('## Start-up errors', '', 'Thrown by `createApp` or `start()`, never answered over HTTP.', '', '| Code | Meaning |', '| --- | --- |');
-  for (const [code, { meaning }] of Object.entries(STARTUP_ERRORS)) lines.push(`| \`${code}\` | ${cell(meaning)} |`);
+  lines.push(
+    '## Start-up errors',
+    '',
+    'Thrown by `createApp` or `start()`, never answered over HTTP.',
+    '',
+    '| Code | Meaning |',
+    '| --- | --- |',
+  );
+  for (const [code, { meaning }] of Object.entries(STARTUP_ERRORS))
+    lines.push(`| \`${code}\` | ${cell(meaning)} |`);
   lines.push('');
   return lines.join('\n');
 }

@@ -16,8 +16,14 @@ if (!existsSync(indexPath)) {
 const html = readFileSync(indexPath, 'utf8');
 const references = new Set();
 for (const match of html.matchAll(/<script[^>]*\bsrc="([^"]+)"/g)) references.add(match[1]);
-for (const match of html.matchAll(/<link[^>]*\brel="(?:stylesheet|modulepreload)"[^>]*\bhref="([^"]+)"/g)) references.add(match[1]);
-for (const match of html.matchAll(/<link[^>]*\bhref="([^"]+)"[^>]*\brel="(?:stylesheet|modulepreload)"/g)) references.add(match[1]);
+for (const match of html.matchAll(
+  /<link[^>]*\brel="(?:stylesheet|modulepreload)"[^>]*\bhref="([^"]+)"/g,
+))
+  references.add(match[1]);
+for (const match of html.matchAll(
+  /<link[^>]*\bhref="([^"]+)"[^>]*\brel="(?:stylesheet|modulepreload)"/g,
+))
+  references.add(match[1]);
 
 let total = 0;
 const rows = [];
@@ -32,7 +38,9 @@ if (references.size === 0) {
   process.exit(2);
 }
 console.log(rows.join('\n'));
-console.log(`${(total / 1024).toFixed(1).padStart(8)} KiB  initial load, gzipped (budget ${BUDGET_KB} KiB)`);
+console.log(
+  `${(total / 1024).toFixed(1).padStart(8)} KiB  initial load, gzipped (budget ${BUDGET_KB} KiB)`,
+);
 if (total > BUDGET_KB * 1024) {
   console.error(`Over budget by ${((total - BUDGET_KB * 1024) / 1024).toFixed(1)} KiB.`);
   process.exit(1);

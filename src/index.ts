@@ -33,14 +33,36 @@ export type {
 } from './core/context.js';
 export { onSessionEnd } from './core/admin-gate.js';
 export { ConfigRegistry } from './core/context.js';
-export { durationSchema, formatDuration, MAX_TIMER_DELAY, parseDuration, toMilliseconds } from './core/duration.js';
+export {
+  durationSchema,
+  formatDuration,
+  MAX_TIMER_DELAY,
+  parseDuration,
+  toMilliseconds,
+} from './core/duration.js';
 export type { Duration, DurationRules, DurationUnit } from './core/duration.js';
-export { HttpError, ConfigError, PluginGraphError, PluginLifecycleError, errorMessage, CORE_ERRORS, STARTUP_ERRORS } from './core/errors.js';
+export {
+  HttpError,
+  ConfigError,
+  PluginGraphError,
+  PluginLifecycleError,
+  errorMessage,
+  CORE_ERRORS,
+  STARTUP_ERRORS,
+} from './core/errors.js';
 export type { ConfigIssue, ErrorCodeTable } from './core/errors.js';
 export { PROBLEM_CONTENT_TYPE, problemBody, sendProblem, toProblem } from './core/problem.js';
 export type { ProblemDetails } from './core/problem.js';
 export { inspectEnv, readEnv } from './core/config.js';
-export { MASK, isSecretName, isSecretSchema, maskSecrets, maskUrlPassword, secret, secretKeysOf } from './core/masking.js';
+export {
+  MASK,
+  isSecretName,
+  isSecretSchema,
+  maskSecrets,
+  maskUrlPassword,
+  secret,
+  secretKeysOf,
+} from './core/masking.js';
 export type { EnvReport, EnvSpec, EnvValues, EnvVariable } from './core/config.js';
 export { HealthRegistry, overallStatus } from './core/health-registry.js';
 export type {

@@ -5,11 +5,31 @@ import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const pluginsDir = path.join(root, 'src/plugins');
-const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { exports: Record<string, { types: string; default: string }> };
-const pluginFolders = readdirSync(pluginsDir).filter((entry) => statSync(path.join(pluginsDir, entry)).isDirectory() && entry !== 'test-support');
+const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+  exports: Record<string, { types: string; default: string }>;
+};
+const pluginFolders = readdirSync(pluginsDir).filter(
+  (entry) => statSync(path.join(pluginsDir, entry)).isDirectory() && entry !== 'test-support',
+);
 
 /** Libraries that must only load inside a plugin that uses them. */
-const HEAVY = ['undici', 'drizzle-orm', '@electric-sql/pglite', 'pg', 'mysql2', 'better-sqlite3', 'keyv', '@keyv/redis', '@redis/client', 'helmet', 'express-rate-limit', 'rate-limit-redis', 'react', 'react-dom', 'ws'];
+const HEAVY = [
+  'undici',
+  'drizzle-orm',
+  '@electric-sql/pglite',
+  'pg',
+  'mysql2',
+  'better-sqlite3',
+  'keyv',
+  '@keyv/redis',
+  '@redis/client',
+  'helmet',
+  'express-rate-limit',
+  'rate-limit-redis',
+  'react',
+  'react-dom',
+  'ws',
+];
 
 /** Static (non-type) imports of a source file: what loading it loads. */
 function staticImports(file: string): string[] {
@@ -19,7 +39,8 @@ function staticImports(file: string): string[] {
   for (const match of source.matchAll(pattern)) {
     const clause = match[0];
     // `import { type A, type B } from` loads nothing at run time.
-    if (/^\s*(import|export)\s*\{\s*(type\s+\w+\s*(as\s+\w+\s*)?,?\s*)+\}\s*from/.test(clause)) continue;
+    if (/^\s*(import|export)\s*\{\s*(type\s+\w+\s*(as\s+\w+\s*)?,?\s*)+\}\s*from/.test(clause))
+      continue;
     specifiers.push(match[1]);
   }
   return specifiers;
@@ -35,12 +56,21 @@ describe('public surface', () => {
     expect(pluginFolders.length).toBeGreaterThan(0);
     const barrel = await import('../src/plugins/index.js');
     for (const folder of pluginFolders) {
-      expect(pkg.exports[`./plugins/${folder}`], `package.json exports ./plugins/${folder}`).toEqual({
+      expect(
+        pkg.exports[`./plugins/${folder}`],
+        `package.json exports ./plugins/${folder}`,
+      ).toEqual({
         types: `./dist/src/plugins/${folder}/index.d.ts`,
         default: `./dist/src/plugins/${folder}/index.js`,
       });
-      const factory = `create${folder.split('-').map((part) => part[0].toUpperCase() + part.slice(1)).join('')}Plugin`;
-      expect(typeof (barrel as Record<string, unknown>)[factory], `${factory} exported from src/plugins/index.ts`).toBe('function');
+      const factory = `create${folder
+        .split('-')
+        .map((part) => part[0].toUpperCase() + part.slice(1))
+        .join('')}Plugin`;
+      expect(
+        typeof (barrel as Record<string, unknown>)[factory],
+        `${factory} exported from src/plugins/index.ts`,
+      ).toBe('function');
     }
   });
 
@@ -63,11 +93,14 @@ describe('public surface', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('lets no plugin load another plugin\'s code at run time, but the static file server', () => {
+  it("lets no plugin load another plugin's code at run time, but the static file server", () => {
     // A plugin reaches another through its declared dependency and the service registry (types
     // only). The exceptions, named here: routing brings static plugins as companions for its
     // static routes, and the control panel serves its UI with the static plugin's file server.
-    const companions: Record<string, string[]> = { routing: ['static'], 'control-panel': ['static'] };
+    const companions: Record<string, string[]> = {
+      routing: ['static'],
+      'control-panel': ['static'],
+    };
     const offenders: string[] = [];
     for (const folder of pluginFolders) {
       for (const file of sourceFiles(path.join(pluginsDir, folder))) {
@@ -75,8 +108,10 @@ describe('public surface', () => {
           if (!specifier.startsWith('.')) continue;
           const target = path.relative(pluginsDir, path.resolve(path.dirname(file), specifier));
           const sibling = target.split(path.sep)[0];
-          if (target.startsWith('..') || sibling === folder || !pluginFolders.includes(sibling)) continue;
-          if (!(companions[folder] ?? []).includes(sibling)) offenders.push(`${path.relative(root, file)} loads ${specifier}`);
+          if (target.startsWith('..') || sibling === folder || !pluginFolders.includes(sibling))
+            continue;
+          if (!(companions[folder] ?? []).includes(sibling))
+            offenders.push(`${path.relative(root, file)} loads ${specifier}`);
         }
       }
     }
@@ -86,7 +121,9 @@ describe('public surface', () => {
 
 /** `import('...')` calls: code a file loads lazily. */
 function dynamicImports(file: string): string[] {
-  return [...readFileSync(file, 'utf8').matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)].map((match) => match[1]);
+  return [...readFileSync(file, 'utf8').matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)].map(
+    (match) => match[1],
+  );
 }
 
 /** A plugin folder's own source, tests and test helpers left out. */
@@ -97,4 +134,3 @@ function sourceFiles(directory: string): string[] {
     return /\.tsx?$/.test(entry.name) && !/\.test\.tsx?$/.test(entry.name) ? [full] : [];
   });
 }
-

@@ -6,8 +6,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App, type NavigationItem, type ServerPlugin, type UINavigationItem, type UIPage } from '../src/index.js';
-import { createCachePlugin, createDatabasePlugin, createHealthPlugin, createRoutingPlugin, createStaticPlugin } from '../src/plugins/index.js';
+import {
+  createApp,
+  type App,
+  type NavigationItem,
+  type ServerPlugin,
+  type UINavigationItem,
+  type UIPage,
+} from '../src/index.js';
+import {
+  createCachePlugin,
+  createDatabasePlugin,
+  createHealthPlugin,
+  createRoutingPlugin,
+  createStaticPlugin,
+} from '../src/plugins/index.js';
 import { baseUrl, json, rawRequest } from './support/http.js';
 import { SERVICES, serviceAvailable } from './support/services.js';
 
@@ -19,7 +32,10 @@ import { SERVICES, serviceAvailable } from './support/services.js';
  * `./dist-ui`) are relative to a temporary working directory holding those folders.
  */
 
-const [hasPostgres, hasRedis] = await Promise.all([serviceAvailable('postgres'), serviceAvailable('redis')]);
+const [hasPostgres, hasRedis] = await Promise.all([
+  serviceAvailable('postgres'),
+  serviceAvailable('redis'),
+]);
 
 const HASHED_ASSET = 'assets/app-B2x9k_Qa.js';
 const INDEX_HTML = '<!doctype html><title>seed</title><div id="root"></div>';
@@ -33,9 +49,13 @@ beforeAll(async () => {
   await mkdir(path.join(workDir, 'migrations'));
   await writeFile(
     path.join(workDir, 'migrations', '0001_notes.sql'),
-    'CREATE TABLE notes (id integer PRIMARY KEY, body text NOT NULL);\n--> statement-breakpoint\nINSERT INTO notes VALUES (1, \'from the seed\');\n',
+    "CREATE TABLE notes (id integer PRIMARY KEY, body text NOT NULL);\n--> statement-breakpoint\nINSERT INTO notes VALUES (1, 'from the seed');\n",
   );
-  const files: Record<string, string> = { 'index.html': INDEX_HTML, [HASHED_ASSET]: 'console.log("seed");'.repeat(50), 'robots.txt': 'User-agent: *\n' };
+  const files: Record<string, string> = {
+    'index.html': INDEX_HTML,
+    [HASHED_ASSET]: 'console.log("seed");'.repeat(50),
+    'robots.txt': 'User-agent: *\n',
+  };
   for (const [name, content] of Object.entries(files)) {
     const file = path.join(workDir, 'dist-ui', name);
     await mkdir(path.dirname(file), { recursive: true });
@@ -79,7 +99,9 @@ async function start(...plugins: ServerPlugin[]): Promise<{ app: App; url: strin
 
 async function checkNames(url: string): Promise<string[]> {
   const report = await json(fetch(`${url}/api/health`));
-  return report.checks.map((check: { name: string; status: string }) => `${check.name}:${check.status}`);
+  return report.checks.map(
+    (check: { name: string; status: string }) => `${check.name}:${check.status}`,
+  );
 }
 
 describe.skipIf(!hasPostgres)('seed: 1. Database Plugin', () => {
@@ -104,16 +126,18 @@ describe.skipIf(!hasPostgres)('seed: 1. Database Plugin', () => {
   it('runs as written: pooled PostgreSQL, ./migrations applied, a check in /api/health', async () => {
     const { app, url } = await start(
       createDatabasePlugin({
-        provider: 'postgres',  // or 'mysql', 'sqlite'
+        provider: 'postgres', // or 'mysql', 'sqlite'
         url: process.env.DATABASE_URL,
         pool: { min: 2, max: 10 },
         migrations: './migrations',
-        healthCheck: true,  // Contribute to /api/health
+        healthCheck: true, // Contribute to /api/health
       }),
     );
     const info = await json(fetch(`${url}/api/database`));
     expect(info).toMatchObject({ provider: 'postgres', dialect: 'postgresql', pool: { max: 10 } });
-    expect(info.migrations).toEqual([expect.objectContaining({ plugin: 'app', name: '0001_notes' })]);
+    expect(info.migrations).toEqual([
+      expect.objectContaining({ plugin: 'app', name: '0001_notes' }),
+    ]);
     const db = app.context.services.get('database');
     if (!db.is('postgresql')) throw new Error(`expected postgresql, got ${db.dialect}`);
     const { rows } = await db.drizzle.execute<{ body: string }>('SELECT body FROM notes');
@@ -122,7 +146,13 @@ describe.skipIf(!hasPostgres)('seed: 1. Database Plugin', () => {
   });
 
   it('healthCheck: false contributes no check', async () => {
-    const { url } = await start(createDatabasePlugin({ provider: 'postgres', url: process.env.DATABASE_URL, healthCheck: false }));
+    const { url } = await start(
+      createDatabasePlugin({
+        provider: 'postgres',
+        url: process.env.DATABASE_URL,
+        healthCheck: false,
+      }),
+    );
     expect((await checkNames(url)).filter((name) => name.startsWith('database'))).toEqual([]);
   });
 });
@@ -135,10 +165,10 @@ describe.skipIf(!hasRedis)('seed: 3. Cache Plugin', () => {
   it('runs as written: Redis under namespace "app", entries kept for an hour, a check in /api/health', async () => {
     const { app, url } = await start(
       createCachePlugin({
-        provider: 'redis',  // or 'memory', 'sqlite'
+        provider: 'redis', // or 'memory', 'sqlite'
         url: process.env.REDIS_URL,
         namespace: 'app',
-        ttl: 3600,  // Default TTL
+        ttl: 3600, // Default TTL
         healthCheck: true,
       }),
     );
@@ -187,7 +217,13 @@ describe('seed: 4. Routing Plugin', () => {
   /** What answers the rewritten path: the example only rewrites, the app owns `/new-path`. */
   const newPath: ServerPlugin = {
     name: 'new-path',
-    routes: [{ method: 'get', path: '/new-path', handler: (req, res) => void res.json({ page: 'new', url: req.url }) }],
+    routes: [
+      {
+        method: 'get',
+        path: '/new-path',
+        handler: (req, res) => void res.json({ page: 'new', url: req.url }),
+      },
+    ],
   };
 
   it('runs as written: proxy, rewrite, static files with SPA fallback, CORS for the listed origin', async () => {
@@ -211,7 +247,9 @@ describe('seed: 4. Routing Plugin', () => {
       newPath,
     );
 
-    const proxied = await fetch(`${url}/api/v1/users?page=2`, { headers: { origin: 'https://qwickforge.com' } });
+    const proxied = await fetch(`${url}/api/v1/users?page=2`, {
+      headers: { origin: 'https://qwickforge.com' },
+    });
     expect(await proxied.json()).toEqual({ service: 'backend', url: '/api/v1/users?page=2' });
     expect(proxied.headers.get('access-control-allow-origin')).toBe('https://qwickforge.com');
     expect(proxied.headers.get('access-control-allow-credentials')).toBe('true');
@@ -241,10 +279,10 @@ describe('seed: 6. Static Plugin', () => {
     const { url } = await start(
       createStaticPlugin({
         root: './dist-ui',
-        spa: true,  // Fallback to index.html for client-side routing
+        spa: true, // Fallback to index.html for client-side routing
         cache: {
           maxAge: '1d',
-          immutable: true,  // For hashed assets
+          immutable: true, // For hashed assets
         },
         gzip: true,
         brotli: true,
@@ -259,10 +297,14 @@ describe('seed: 6. Static Plugin', () => {
     expect(plain.status).toBe(200);
     expect(plain.headers['cache-control']).toBe('public, max-age=86400');
 
-    const brotli = await rawRequest(`${url}/${HASHED_ASSET}`, { headers: { 'accept-encoding': 'gzip, br' } });
+    const brotli = await rawRequest(`${url}/${HASHED_ASSET}`, {
+      headers: { 'accept-encoding': 'gzip, br' },
+    });
     expect(brotli.headers['content-encoding']).toBe('br');
     expect(brotli.headers['cache-control']).toBe('public, max-age=31536000, immutable');
-    const gzip = await rawRequest(`${url}/${HASHED_ASSET}`, { headers: { 'accept-encoding': 'gzip' } });
+    const gzip = await rawRequest(`${url}/${HASHED_ASSET}`, {
+      headers: { 'accept-encoding': 'gzip' },
+    });
     expect(gzip.headers['content-encoding']).toBe('gzip');
   });
 });

@@ -13,22 +13,41 @@ import { createStaticPlugin } from '../../src/plugins/static/index.js';
 const root = await mkdtemp(path.join(os.tmpdir(), 'qwickapps-bench-static-'));
 const asset = `console.log(${JSON.stringify('x'.repeat(4000))});`;
 await mkdir(path.join(root, 'v1', 'assets'), { recursive: true });
-await writeFile(path.join(root, 'v1', 'index.html'), '<!doctype html><title>bench</title><script type="module" src="/assets/app-B2x_k9Qa.js"></script>');
+await writeFile(
+  path.join(root, 'v1', 'index.html'),
+  '<!doctype html><title>bench</title><script type="module" src="/assets/app-B2x_k9Qa.js"></script>',
+);
 await writeFile(path.join(root, 'v1', 'assets', 'app-B2x_k9Qa.js'), asset);
 await writeFile(path.join(root, 'v1', 'assets', 'app-B2x_k9Qa.js.br'), brotliCompressSync(asset));
 
 const hello = definePlugin({
   name: 'hello',
-  routes: [{ method: 'get', path: '/api/v1/hello', handler: (_req, res) => void res.json({ message: 'Hello, world!' }) }],
+  routes: [
+    {
+      method: 'get',
+      path: '/api/v1/hello',
+      handler: (_req, res) => void res.json({ message: 'Hello, world!' }),
+    },
+  ],
 });
 const edge =
   process.env.EDGE === 'all'
     ? [
         createSecurityPlugin(),
-        createRateLimitPlugin({ store: 'memory', default: { windowMs: 60_000, limit: 100_000_000 } }),
+        createRateLimitPlugin({
+          store: 'memory',
+          default: { windowMs: 60_000, limit: 100_000_000 },
+        }),
         createStaticPlugin({ root, spa: true }),
       ]
     : [];
-const app = createApp({ name: 'bench', port: 0, host: '127.0.0.1', logger: { level: 'info' }, shutdown: { signals: false }, plugins: [...edge, hello] });
+const app = createApp({
+  name: 'bench',
+  port: 0,
+  host: '127.0.0.1',
+  logger: { level: 'info' },
+  shutdown: { signals: false },
+  plugins: [...edge, hello],
+});
 await app.start();
 console.log(`LISTENING http://127.0.0.1:${(app.server.address() as AddressInfo).port}`);

@@ -8,5 +8,6 @@ async function hello() {
   }
 }
 document.getElementById('hello').addEventListener('click', hello);
-if (window.location.pathname !== '/') answer.textContent = `Client-side route ${window.location.pathname}`;
+if (window.location.pathname !== '/')
+  answer.textContent = `Client-side route ${window.location.pathname}`;
 else hello();

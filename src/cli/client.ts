@@ -45,7 +45,10 @@ export class TrafficClient {
   }
 
   history(service: string | undefined, limit: number): Promise<{ transitions: TransitionView[] }> {
-    const query = new URLSearchParams({ limit: String(limit), ...(service === undefined ? {} : { service }) });
+    const query = new URLSearchParams({
+      limit: String(limit),
+      ...(service === undefined ? {} : { service }),
+    });
     return this.call('GET', `/history?${query}`);
   }
 
@@ -64,23 +67,34 @@ export class TrafficClient {
         signal: AbortSignal.timeout(this.options.timeout ?? 10_000),
       });
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-      throw new CliError(`Cannot reach the gateway at ${this.options.url} (${cause}). Is it running? Set --url or QWICKAPPS_URL.`, 2);
+      const cause =
+        (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      throw new CliError(
+        `Cannot reach the gateway at ${this.options.url} (${cause}). Is it running? Set --url or QWICKAPPS_URL.`,
+        2,
+      );
     }
     const text = await response.text();
     let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {
-      throw new CliError(`The gateway at ${this.options.url} answered ${response.status} with something that is not JSON; is --url pointing at a qwickapps gateway?`, 1);
+      throw new CliError(
+        `The gateway at ${this.options.url} answered ${response.status} with something that is not JSON; is --url pointing at a qwickapps gateway?`,
+        1,
+      );
     }
     if (response.ok) return parsed as T;
     const problem = (parsed ?? {}) as { code?: string; detail?: string; title?: string };
     const hint = response.status === 401 ? ' Set ADMIN_USER and ADMIN_PASSWORD.' : '';
-    throw new CliError(`${problem.detail ?? problem.title ?? `HTTP ${response.status}`}${problem.code ? ` [${problem.code}]` : ''}${hint}`, 1, {
-      status: response.status,
-      code: problem.code,
-      detail: problem.detail,
-    });
+    throw new CliError(
+      `${problem.detail ?? problem.title ?? `HTTP ${response.status}`}${problem.code ? ` [${problem.code}]` : ''}${hint}`,
+      1,
+      {
+        status: response.status,
+        code: problem.code,
+        detail: problem.detail,
+      },
+    );
   }
 }

@@ -17,7 +17,8 @@ function packageVersion(): string {
   let directory = path.dirname(fileURLToPath(import.meta.url));
   for (let depth = 0; depth < 5; depth++) {
     const file = path.join(directory, 'package.json');
-    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version ?? '0.0.0';
+    if (existsSync(file))
+      return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version ?? '0.0.0';
     directory = path.dirname(directory);
   }
   return '0.0.0';
@@ -25,14 +26,19 @@ function packageVersion(): string {
 
 const positiveInteger = (value: string) => {
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('a whole number of at least 1');
+  if (!Number.isInteger(parsed) || parsed < 1)
+    throw new InvalidArgumentError('a whole number of at least 1');
   return parsed;
 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function client(options: GlobalOptions): TrafficClient {
-  return new TrafficClient({ url: options.url, user: process.env.ADMIN_USER, password: process.env.ADMIN_PASSWORD });
+  return new TrafficClient({
+    url: options.url,
+    user: process.env.ADMIN_USER,
+    password: process.env.ADMIN_PASSWORD,
+  });
 }
 
 /** Prints the JSON answer with --json, the human text otherwise. */
@@ -44,13 +50,22 @@ function print(options: GlobalOptions, value: unknown, text: string): void {
  * Polls the deployed slot until it is promotable or active (success), failed (exit 1) or the
  * timeout passes (exit 1), printing a line whenever its progress changes.
  */
-async function waitForHealth(api: TrafficClient, service: string, version: string, slotId: string, timeout: number, interval: number, report: (line: string) => void): Promise<ServiceView> {
+async function waitForHealth(
+  api: TrafficClient,
+  service: string,
+  version: string,
+  slotId: string,
+  timeout: number,
+  interval: number,
+  report: (line: string) => void,
+): Promise<ServiceView> {
   const deadline = Date.now() + timeout;
   let last = '';
   for (;;) {
     const view = await api.service(service);
     const slot = view.slots.find((entry) => entry.id === slotId);
-    if (!slot || slot.version !== version) throw new CliError(`${slotId} no longer holds ${version}: another deploy replaced it.`, 1);
+    if (!slot || slot.version !== version)
+      throw new CliError(`${slotId} no longer holds ${version}: another deploy replaced it.`, 1);
     const line = progressLine(slot);
     if (line !== last) report((last = line));
     if (slot.state === 'active' || slot.state === 'dev') {
@@ -64,10 +79,15 @@ async function waitForHealth(api: TrafficClient, service: string, version: strin
       return view;
     }
     if (slot.state === 'failed' || slot.state === 'stopped') {
-      const reason = view.lastTransition?.slot === slotId ? view.lastTransition.reason : slot.message;
+      const reason =
+        view.lastTransition?.slot === slotId ? view.lastTransition.reason : slot.message;
       throw new CliError(`${version} ${slot.state} in ${slotId}${reason ? `: ${reason}` : ''}.`, 1);
     }
-    if (Date.now() >= deadline) throw new CliError(`${version} was not healthy within ${timeout / 1000} s (${line}); it keeps running: abort it with qwickapps abort ${service}.`, 1);
+    if (Date.now() >= deadline)
+      throw new CliError(
+        `${version} was not healthy within ${timeout / 1000} s (${line}); it keeps running: abort it with qwickapps abort ${service}.`,
+        1,
+      );
     await sleep(interval);
   }
 }
@@ -76,10 +96,17 @@ export function buildProgram(): Command {
   const program = new Command('qwickapps')
     .description('Deploy, promote and roll back services behind a qwickapps gateway.')
     .version(packageVersion())
-    .option('--url <url>', 'gateway URL (env QWICKAPPS_URL)', process.env.QWICKAPPS_URL ?? 'http://localhost:3101')
+    .option(
+      '--url <url>',
+      'gateway URL (env QWICKAPPS_URL)',
+      process.env.QWICKAPPS_URL ?? 'http://localhost:3101',
+    )
     .option('--json', 'print JSON instead of text')
     .showHelpAfterError()
-    .addHelpText('after', '\nCredentials come from ADMIN_USER (default "admin") and ADMIN_PASSWORD.');
+    .addHelpText(
+      'after',
+      '\nCredentials come from ADMIN_USER (default "admin") and ADMIN_PASSWORD.',
+    );
   const globals = () => program.opts<GlobalOptions>();
 
   program
@@ -88,7 +115,11 @@ export function buildProgram(): Command {
     .argument('[service]', 'a service name')
     .action(async (service: string | undefined) => {
       const answer = await client(globals()).status(service);
-      print(globals(), answer, answer.services.map((view) => formatService(view, useColour(process.stdout))).join('\n\n'));
+      print(
+        globals(),
+        answer,
+        answer.services.map((view) => formatService(view, useColour(process.stdout))).join('\n\n'),
+      );
     });
 
   program
@@ -100,23 +131,43 @@ export function buildProgram(): Command {
     .option('--no-wait', 'return once the release is starting')
     .option('--timeout <ms>', 'how long to wait for health', positiveInteger, 120_000)
     .option('--interval <ms>', 'how often to poll', positiveInteger, 500)
-    .action(async (service: string, version: string, options: { force?: boolean; wait: boolean; timeout: number; interval: number }) => {
-      const api = client(globals());
-      const started = await api.deploy(service, version, options.force === true);
-      const slot = started.slots.find((entry) => entry.state === 'starting' && entry.version === version);
-      // Progress goes to stderr with --json, so stdout stays one JSON document.
-      const report = (line: string) => (globals().json ? process.stderr : process.stdout).write(`${line}\n`);
-      report(`Deploying ${service} ${version} to ${slot?.id ?? 'a slot'}...`);
-      if (!options.wait || !slot) {
-        if (globals().json) print(globals(), started, '');
-        return;
-      }
-      const view = await waitForHealth(api, service, version, slot.id, options.timeout, options.interval, report);
-      if (globals().json) print(globals(), view, '');
-    });
+    .action(
+      async (
+        service: string,
+        version: string,
+        options: { force?: boolean; wait: boolean; timeout: number; interval: number },
+      ) => {
+        const api = client(globals());
+        const started = await api.deploy(service, version, options.force === true);
+        const slot = started.slots.find(
+          (entry) => entry.state === 'starting' && entry.version === version,
+        );
+        // Progress goes to stderr with --json, so stdout stays one JSON document.
+        const report = (line: string) =>
+          (globals().json ? process.stderr : process.stdout).write(`${line}\n`);
+        report(`Deploying ${service} ${version} to ${slot?.id ?? 'a slot'}...`);
+        if (!options.wait || !slot) {
+          if (globals().json) print(globals(), started, '');
+          return;
+        }
+        const view = await waitForHealth(
+          api,
+          service,
+          version,
+          slot.id,
+          options.timeout,
+          options.interval,
+          report,
+        );
+        if (globals().json) print(globals(), view, '');
+      },
+    );
 
   for (const [name, description] of [
-    ['promote', 'switch traffic to the healthy candidate (the active release stays warm for rollback)'],
+    [
+      'promote',
+      'switch traffic to the healthy candidate (the active release stays warm for rollback)',
+    ],
     ['rollback', 'switch traffic back to the previous release while it is warm'],
     ['abort', 'stop a starting or candidate release'],
   ] as const) {
@@ -150,14 +201,20 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (!(error instanceof CliError)) throw error;
-    if (program.opts<GlobalOptions>().json) process.stdout.write(`${JSON.stringify({ error: { message: error.message, ...error.problem } }, null, 2)}\n`);
+    if (program.opts<GlobalOptions>().json)
+      process.stdout.write(
+        `${JSON.stringify({ error: { message: error.message, ...error.problem } }, null, 2)}\n`,
+      );
     process.stderr.write(`qwickapps: ${error.message}\n`);
     return error.exitCode;
   }
 }
 
 // Run when executed (directly or through npm's bin link), not when imported.
-if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
+if (
+  process.argv[1] &&
+  realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))
+) {
   main(process.argv).then(
     (code) => (process.exitCode = code),
     (error: unknown) => {

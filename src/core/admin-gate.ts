@@ -20,7 +20,14 @@ export interface ManagementSettings {
  * Headers a reverse proxy adds. A proxy on this machine is a loopback peer too; any one of them
  * says the request came through it (nginx, for one, may send X-Real-IP and no X-Forwarded-For).
  */
-const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'via'] as const;
+const PROXY_HEADERS = [
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-real-ip',
+  'via',
+] as const;
 
 /** A direct caller on this machine: loopback peer, and no proxy in between. */
 export function isDirectLocalRequest(req: Request): boolean {
@@ -51,10 +58,19 @@ function bearerOf(req: Request): string | undefined {
  */
 function localRefusal(req: Request, settings: ManagementSettings): HttpError | undefined {
   if (!isLocalHost(req.headers.host, settings.allowedHosts)) {
-    return new HttpError(403, 'ADMIN_HOST_REFUSED', 'Management endpoints answer only requests addressed to this machine (localhost, 127.0.0.1, [::1]) or an allowed host.');
+    return new HttpError(
+      403,
+      'ADMIN_HOST_REFUSED',
+      'Management endpoints answer only requests addressed to this machine (localhost, 127.0.0.1, [::1]) or an allowed host.',
+    );
   }
   const reason = SAFE_METHODS.has(req.method) ? undefined : crossSiteReason(req);
-  if (reason) return new HttpError(403, 'ADMIN_CROSS_SITE', `Management endpoints refuse state-changing calls from another site's page (${reason}).`);
+  if (reason)
+    return new HttpError(
+      403,
+      'ADMIN_CROSS_SITE',
+      `Management endpoints refuse state-changing calls from another site's page (${reason}).`,
+    );
   return undefined;
 }
 
@@ -68,7 +84,11 @@ function localRefusal(req: Request, settings: ManagementSettings): HttpError | u
  * one that names a foreign Host, or a state-changing call from a browser page of another origin,
  * is refused too.
  */
-export function createAdminGate(currentGuard: () => AdminGuard | undefined, settings: ManagementSettings, logger: Logger): RequestHandler {
+export function createAdminGate(
+  currentGuard: () => AdminGuard | undefined,
+  settings: ManagementSettings,
+  logger: Logger,
+): RequestHandler {
   const verify = settings.token === undefined ? undefined : tokenVerifier(settings.token);
   return (req, res, next) => {
     // Set before anything answers, so refusals, errors and a guard's own answers carry it too:
@@ -79,16 +99,30 @@ export function createAdminGate(currentGuard: () => AdminGuard | undefined, sett
     if (verify) {
       const given = bearerOf(req);
       if (given !== undefined && verify(given)) return next();
-      if (given !== undefined) logger.warn({ requestId: req.id, client: req.socket.remoteAddress, url: req.originalUrl }, 'management token refused');
+      if (given !== undefined)
+        logger.warn(
+          { requestId: req.id, client: req.socket.remoteAddress, url: req.originalUrl },
+          'management token refused',
+        );
       res.setHeader('www-authenticate', 'Bearer realm="management"');
       return next(
         given === undefined
-          ? new HttpError(401, 'ADMIN_TOKEN_REQUIRED', 'Management endpoints need Authorization: Bearer <MANAGEMENT_TOKEN>.')
+          ? new HttpError(
+              401,
+              'ADMIN_TOKEN_REQUIRED',
+              'Management endpoints need Authorization: Bearer <MANAGEMENT_TOKEN>.',
+            )
           : new HttpError(401, 'ADMIN_TOKEN_INVALID', 'The management token is wrong.'),
       );
     }
     if (!isDirectLocalRequest(req)) {
-      return next(new HttpError(401, 'ADMIN_GUARD_REQUIRED', 'Management endpoints need the control panel guard (or a direct local connection).'));
+      return next(
+        new HttpError(
+          401,
+          'ADMIN_GUARD_REQUIRED',
+          'Management endpoints need the control panel guard (or a direct local connection).',
+        ),
+      );
     }
     next(localRefusal(req, settings));
   };
@@ -103,6 +137,9 @@ const keepListening = () => undefined;
  * or for a request the guard let in without a session, nothing can end and it returns a no-op.
  * @example const stopWatching = onSessionEnd(req, () => res.end()); res.once('close', stopWatching);
  */
-export function onSessionEnd(req: Request, listener: (reason: SessionEndReason) => void): () => void {
+export function onSessionEnd(
+  req: Request,
+  listener: (reason: SessionEndReason) => void,
+): () => void {
   return req.context.adminGuard()?.onSessionEnd?.(req, listener) ?? keepListening;
 }

@@ -42,7 +42,19 @@ export interface MountTarget {
  * routes behind their hooks), fallbacks last, then the 404 and error handlers.
  */
 export function mountPlugins(target: MountTarget): void {
-  const { expressApp, records, context, logger: appLogger, bodyLimit, edge, adminGate, controlPlane, controlPlaneHooks, routeRecords, uiContributions } = target;
+  const {
+    expressApp,
+    records,
+    context,
+    logger: appLogger,
+    bodyLimit,
+    edge,
+    adminGate,
+    controlPlane,
+    controlPlaneHooks,
+    routeRecords,
+    uiContributions,
+  } = target;
   // One layer for what every request needs: each Express layer costs a router step.
   const prepare = requestPreparer(appLogger, context);
   const body = new BodyReader(express.json({ limit: bodyLimit }), {
@@ -57,8 +69,10 @@ export function mountPlugins(target: MountTarget): void {
   // One continuation for the lane; each request's own `next` rides on its exchange.
   const afterHooks: EdgeNext<ExpressExchange> = {
     proceed({ req, res, next, defaultHeaders, headers }) {
-      for (let index = 0; index < defaultHeaders.length; index += 2) res.setHeader(defaultHeaders[index], defaultHeaders[index + 1]);
-      for (let index = 0; index < headers.length; index += 2) res.setHeader(headers[index], headers[index + 1]);
+      for (let index = 0; index < defaultHeaders.length; index += 2)
+        res.setHeader(defaultHeaders[index], defaultHeaders[index + 1]);
+      for (let index = 0; index < headers.length; index += 2)
+        res.setHeader(headers[index], headers[index + 1]);
       readBody(req as express.Request, res as express.Response, next);
     },
     fail: (exchange, error) => exchange.next(error),
@@ -71,7 +85,10 @@ export function mountPlugins(target: MountTarget): void {
     edge.run(expressExchange(req, res, next), afterHooks);
   });
   const middleware = records.flatMap((record) => {
-    const list = typeof record.plugin.middleware === 'function' ? record.plugin.middleware(record.context!) : (record.plugin.middleware ?? []);
+    const list =
+      typeof record.plugin.middleware === 'function'
+        ? record.plugin.middleware(record.context!)
+        : (record.plugin.middleware ?? []);
     return [...list].sort((a, b) => (a.order ?? 0) - (b.order ?? 0));
   });
   for (const entry of middleware) {
@@ -82,7 +99,10 @@ export function mountPlugins(target: MountTarget): void {
   expressApp.use(fastRoutes.middleware());
   const fallbacks: (() => void)[] = [];
   for (const record of records) {
-    const routes = typeof record.plugin.routes === 'function' ? record.plugin.routes(record.context!) : (record.plugin.routes ?? []);
+    const routes =
+      typeof record.plugin.routes === 'function'
+        ? record.plugin.routes(record.context!)
+        : (record.plugin.routes ?? []);
     for (const route of routes) {
       const access = route.access ?? 'public';
       const plane = route.plane ?? (access === 'admin' ? 'control' : 'data');
@@ -100,9 +120,17 @@ export function mountPlugins(target: MountTarget): void {
       };
       if (route.fallback) fallbacks.push(mount);
       else mount();
-      routeRecords.push({ method: route.method, path: route.path, plugin: record.plugin.name, access, plane, description: route.description });
+      routeRecords.push({
+        method: route.method,
+        path: route.path,
+        plugin: record.plugin.name,
+        access,
+        plane,
+        description: route.description,
+      });
     }
-    const ui = typeof record.plugin.ui === 'function' ? record.plugin.ui(record.context!) : record.plugin.ui;
+    const ui =
+      typeof record.plugin.ui === 'function' ? record.plugin.ui(record.context!) : record.plugin.ui;
     if (ui) uiContributions.push({ plugin: record.plugin.name, contribution: ui });
   }
   for (const mount of fallbacks) mount();
@@ -115,11 +143,26 @@ interface ExpressExchange extends EdgeExchange {
 }
 
 /** An Express-lane request as the edge hooks see it: Express matches its route later. */
-function expressExchange(req: express.Request, res: express.Response, next: express.NextFunction): ExpressExchange {
+function expressExchange(
+  req: express.Request,
+  res: express.Response,
+  next: express.NextFunction,
+): ExpressExchange {
   const url = req.url;
   const target = normaliseTarget(url);
   const end = url.indexOf('?');
   // A path routing would refuse still counts, as what it says (Express answers it).
   const path = 'error' in target ? (end === -1 ? url : url.slice(0, end)) : target.path;
-  return { req, res, next, lane: 'express', upgrade: false, path, route: undefined, requestId: req.id, defaultHeaders: [], headers: [] };
+  return {
+    req,
+    res,
+    next,
+    lane: 'express',
+    upgrade: false,
+    path,
+    route: undefined,
+    requestId: req.id,
+    defaultHeaders: [],
+    headers: [],
+  };
 }

@@ -5,7 +5,13 @@ import { inspectEnv, toConfigIssues, type EnvSpec } from './config.js';
 import { ConfigRegistry } from './context.js';
 import { ConfigError, PluginGraphError, type ConfigIssue } from './errors.js';
 import type { LoggerOptions } from './logger.js';
-import { MANAGEMENT_TOKEN_ENV, managementEnv, managementSchema, withManagementEnv, type ManagementOptions } from './management.js';
+import {
+  MANAGEMENT_TOKEN_ENV,
+  managementEnv,
+  managementSchema,
+  withManagementEnv,
+  type ManagementOptions,
+} from './management.js';
 import { isSecretName, secretKeysOf } from './masking.js';
 import type { ServerPlugin } from './plugin.js';
 import { flattenPlugins, orderPlugins } from './registry.js';
@@ -46,40 +52,67 @@ const appOptionsSchema = z.object({
   version: z.string().optional(),
   port: z.number().int().min(0).max(65535).default(3000),
   host: z.string().min(1).default('0.0.0.0'),
-  bodyLimit: z.union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, 'a size like "1mb"')]).default('1mb'),
+  bodyLimit: z
+    .union([
+      z.number().int().positive(),
+      z.string().regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, 'a size like "1mb"'),
+    ])
+    .default('1mb'),
   server: serverOptionsSchema(),
   management: managementSchema,
 });
 
 /** Each limit must be a positive whole number: 0 would mean "no limit" to Node. */
 function serverOptionsSchema() {
-  const limit = (fallback: number, what: string) => z.number({ error: `${what} (a positive whole number)` }).int(`${what} (a positive whole number)`).positive(`${what} (a positive whole number)`).default(fallback);
+  const limit = (fallback: number, what: string) =>
+    z
+      .number({ error: `${what} (a positive whole number)` })
+      .int(`${what} (a positive whole number)`)
+      .positive(`${what} (a positive whole number)`)
+      .default(fallback);
   return z
     .strictObject({
       keepAliveTimeout: limit(SERVER_DEFAULTS.keepAliveTimeout, 'milliseconds'),
       headersTimeout: limit(SERVER_DEFAULTS.headersTimeout, 'milliseconds'),
       requestTimeout: limit(SERVER_DEFAULTS.requestTimeout, 'milliseconds'),
-      connectionsCheckingInterval: limit(SERVER_DEFAULTS.connectionsCheckingInterval, 'milliseconds'),
+      connectionsCheckingInterval: limit(
+        SERVER_DEFAULTS.connectionsCheckingInterval,
+        'milliseconds',
+      ),
       maxConnections: limit(SERVER_DEFAULTS.maxConnections, 'a connection count'),
-      maxConnectionsPerAddress: limit(SERVER_DEFAULTS.maxConnectionsPerAddress, 'a connection count'),
+      maxConnectionsPerAddress: limit(
+        SERVER_DEFAULTS.maxConnectionsPerAddress,
+        'a connection count',
+      ),
     })
     .refine((server) => server.headersTimeout <= server.requestTimeout, {
       path: ['headersTimeout'],
-      error: 'at most server.requestTimeout (a request head cannot take longer than the whole request)',
+      error:
+        'at most server.requestTimeout (a request head cannot take longer than the whole request)',
     })
     .prefault({});
 }
 
 /** Validates every plugin's options (with its env fallbacks); collects all problems. */
-function validatePluginConfigs(plugins: readonly ServerPlugin<unknown>[], registry: ConfigRegistry, issues: ConfigIssue[]): Map<string, unknown> {
+function validatePluginConfigs(
+  plugins: readonly ServerPlugin<unknown>[],
+  registry: ConfigRegistry,
+  issues: ConfigIssue[],
+): Map<string, unknown> {
   const configs = new Map<string, unknown>();
   for (const plugin of plugins) {
     if (!plugin.config) continue;
     const { schema, options, env = {} } = plugin.config;
-    const input: Record<string, unknown> = { ...((options as Record<string, unknown> | undefined) ?? {}) };
+    const input: Record<string, unknown> = {
+      ...((options as Record<string, unknown> | undefined) ?? {}),
+    };
     const fromEnv: Record<string, string> = {};
     for (const [key, variable] of Object.entries(env)) {
-      if (input[key] === undefined && process.env[variable] !== undefined && process.env[variable] !== '') {
+      if (
+        input[key] === undefined &&
+        process.env[variable] !== undefined &&
+        process.env[variable] !== ''
+      ) {
         input[key] = process.env[variable];
         fromEnv[key] = variable;
       }
@@ -89,7 +122,10 @@ function validatePluginConfigs(plugins: readonly ServerPlugin<unknown>[], regist
       registry.addEnv(
         plugin.name,
         Object.fromEntries(
-          Object.entries(env).map(([key, variable]) => [variable, { schema: z.string().optional(), secret: secretKeys.has(key) || isSecretName(key) }]),
+          Object.entries(env).map(([key, variable]) => [
+            variable,
+            { schema: z.string().optional(), secret: secretKeys.has(key) || isSecretName(key) },
+          ]),
         ),
       );
     }
@@ -101,7 +137,8 @@ function validatePluginConfigs(plugins: readonly ServerPlugin<unknown>[], regist
       issues.push(
         ...toConfigIssues(result.error, input, {
           secretKeys,
-          rename: (path) => fromEnv[path.split('.')[0]] ?? `plugins.${plugin.name}${path ? `.${path}` : ''}`,
+          rename: (path) =>
+            fromEnv[path.split('.')[0]] ?? `plugins.${plugin.name}${path ? `.${path}` : ''}`,
         }),
       );
     }
@@ -128,13 +165,20 @@ export function resolveAppOptions(options: AppOptions): ResolvedApp {
   const issues: ConfigIssue[] = [];
   const management = withManagementEnv(options);
   const parsedOptions = appOptionsSchema.safeParse(management.input);
-  if (!parsedOptions.success) issues.push(...toConfigIssues(parsedOptions.error, management.input, { rename: management.rename }));
+  if (!parsedOptions.success)
+    issues.push(
+      ...toConfigIssues(parsedOptions.error, management.input, { rename: management.rename }),
+    );
 
   const trustProxy = parseTrustProxy(options.trustProxy ?? process.env.TRUST_PROXY ?? false);
   const trustProblem = trustProxyProblem(trustProxy);
   if (trustProblem) {
     const name = options.trustProxy === undefined ? 'TRUST_PROXY' : 'trustProxy';
-    issues.push({ name, expected: trustProblem, received: JSON.stringify(options.trustProxy ?? process.env.TRUST_PROXY) });
+    issues.push({
+      name,
+      expected: trustProblem,
+      received: JSON.stringify(options.trustProxy ?? process.env.TRUST_PROXY),
+    });
   }
 
   const configRegistry = new ConfigRegistry();
@@ -144,10 +188,15 @@ export function resolveAppOptions(options: AppOptions): ResolvedApp {
   }
   if (!options.env?.[MANAGEMENT_TOKEN_ENV]) configRegistry.addEnv('app', managementEnv);
   const registered = flattenPlugins((options.plugins ?? []) as ServerPlugin<unknown>[]);
-  const companionOf = new Map(registered.map(({ plugin, companionOf: parent }) => [plugin, parent]));
+  const companionOf = new Map(
+    registered.map(({ plugin, companionOf: parent }) => [plugin, parent]),
+  );
   const ordered = orderPlugins(registered.map(({ plugin }) => plugin));
   if (ordered.some((plugin) => plugin.name === 'app')) {
-    throw new PluginGraphError('PLUGIN_DUPLICATE', 'A plugin cannot be named "app": the name is reserved for the app itself.');
+    throw new PluginGraphError(
+      'PLUGIN_DUPLICATE',
+      'A plugin cannot be named "app": the name is reserved for the app itself.',
+    );
   }
   const pluginConfigs = validatePluginConfigs(ordered, configRegistry, issues);
   if (issues.length > 0) throw new ConfigError(issues);
@@ -168,5 +217,12 @@ export function resolveAppOptions(options: AppOptions): ResolvedApp {
     env: {},
   });
 
-  return { settings, trustProxy: trustProxy as TrustProxy, configRegistry, ordered, pluginConfigs, companionOf };
+  return {
+    settings,
+    trustProxy: trustProxy as TrustProxy,
+    configRegistry,
+    ordered,
+    pluginConfigs,
+    companionOf,
+  };
 }

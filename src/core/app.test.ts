@@ -1,6 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError, HttpError, PluginLifecycleError, createApp, definePlugin, secret, type App } from '../index.js';
+import {
+  ConfigError,
+  HttpError,
+  PluginLifecycleError,
+  createApp,
+  definePlugin,
+  secret,
+  type App,
+} from '../index.js';
 import { baseUrl, captureLogs, json } from '../../test/support/http.js';
 
 const apps: App[] = [];
@@ -41,9 +49,15 @@ describe('createApp', () => {
     await app.stop();
     expect(app.server.listening).toBe(false);
     expect(calls).toEqual([
-      'init:early', 'init:database', 'init:users',
-      'ready:early', 'ready:database', 'ready:users',
-      'shutdown:users', 'shutdown:database', 'shutdown:early',
+      'init:early',
+      'init:database',
+      'init:users',
+      'ready:early',
+      'ready:database',
+      'ready:users',
+      'shutdown:users',
+      'shutdown:database',
+      'shutdown:early',
     ]);
   });
 
@@ -51,10 +65,19 @@ describe('createApp', () => {
     const stopped: string[] = [];
     const app = track(
       createApp({
-        name: 't', port: 0, logger: quiet(), shutdown: { signals: false },
+        name: 't',
+        port: 0,
+        logger: quiet(),
+        shutdown: { signals: false },
         plugins: [
           { name: 'first', onShutdown: () => void stopped.push('first') },
-          { name: 'broken', dependencies: ['first'], onInit: () => { throw new Error('disk full'); } },
+          {
+            name: 'broken',
+            dependencies: ['first'],
+            onInit: () => {
+              throw new Error('disk full');
+            },
+          },
         ],
       }),
     );
@@ -78,7 +101,10 @@ describe('createApp', () => {
             {
               name: 'cache',
               config: {
-                schema: z.object({ ttl: z.coerce.number().int(), password: secret(z.string().min(8)) }),
+                schema: z.object({
+                  ttl: z.coerce.number().int(),
+                  password: secret(z.string().min(8)),
+                }),
                 options: { password: 'short' },
                 env: { ttl: 'QA_TEST_TTL' },
               },
@@ -86,9 +112,17 @@ describe('createApp', () => {
           ],
         });
       expect(attempt).toThrow(ConfigError);
-      const error = (() => { try { attempt(); } catch (e) { return e as ConfigError; } })()!;
+      const error = (() => {
+        try {
+          attempt();
+        } catch (e) {
+          return e as ConfigError;
+        }
+      })()!;
       const names = error.issues.map((issue) => issue.name);
-      expect(names).toEqual(expect.arrayContaining(['name', 'port', 'QA_TEST_TTL', 'plugins.cache.password']));
+      expect(names).toEqual(
+        expect.arrayContaining(['name', 'port', 'QA_TEST_TTL', 'plugins.cache.password']),
+      );
       expect(error.message).toContain('QA_TEST_TTL');
       expect(error.message).toContain('"soon"');
       expect(error.message).not.toContain('short');
@@ -100,14 +134,31 @@ describe('createApp', () => {
   it('answers problem+json for 404, malformed JSON, oversized bodies, HttpError and unknown errors', async () => {
     const app = track(
       createApp({
-        name: 't', port: 0, host: '127.0.0.1', logger: quiet(), shutdown: { signals: false }, bodyLimit: 1024,
+        name: 't',
+        port: 0,
+        host: '127.0.0.1',
+        logger: quiet(),
+        shutdown: { signals: false },
+        bodyLimit: 1024,
         plugins: [
           {
             name: 'api',
             routes: [
               { method: 'post', path: '/echo', handler: (req, res) => void res.json(req.body) },
-              { method: 'get', path: '/teapot', handler: () => { throw new HttpError(418, 'API_TEAPOT', 'I am a teapot'); } },
-              { method: 'get', path: '/boom', handler: () => { throw new Error('secret database password in stack'); } },
+              {
+                method: 'get',
+                path: '/teapot',
+                handler: () => {
+                  throw new HttpError(418, 'API_TEAPOT', 'I am a teapot');
+                },
+              },
+              {
+                method: 'get',
+                path: '/boom',
+                handler: () => {
+                  throw new Error('secret database password in stack');
+                },
+              },
             ],
           },
         ],
@@ -115,7 +166,12 @@ describe('createApp', () => {
     );
     await app.start();
     const url = baseUrl(app);
-    const post = (body: string) => fetch(`${url}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const post = (body: string) =>
+      fetch(`${url}/echo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
 
     const cases: [Promise<Response>, number, string][] = [
       [fetch(`${url}/nowhere`), 404, 'ROUTE_NOT_FOUND'],
@@ -139,52 +195,113 @@ describe('createApp', () => {
 
   it('keeps a well-formed x-request-id, replaces a malformed one, and echoes it', async () => {
     const logs = captureLogs();
-    const app = track(createApp({
-      name: 't', port: 0, host: '127.0.0.1', logger: { destination: logs.stream, level: 'info' }, shutdown: { signals: false },
-      plugins: [{ name: 'api', routes: [{ method: 'get', path: '/id', handler: (req, res) => void res.json({ id: req.id }) }] }],
-    }));
+    const app = track(
+      createApp({
+        name: 't',
+        port: 0,
+        host: '127.0.0.1',
+        logger: { destination: logs.stream, level: 'info' },
+        shutdown: { signals: false },
+        plugins: [
+          {
+            name: 'api',
+            routes: [
+              { method: 'get', path: '/id', handler: (req, res) => void res.json({ id: req.id }) },
+            ],
+          },
+        ],
+      }),
+    );
     await app.start();
     const kept = await fetch(`${baseUrl(app)}/id`, { headers: { 'x-request-id': 'abc-123' } });
     expect(kept.headers.get('x-request-id')).toBe('abc-123');
     expect(await kept.json()).toEqual({ id: 'abc-123' });
-    const replaced = await fetch(`${baseUrl(app)}/id`, { headers: { 'x-request-id': 'bad id <script>' } });
+    const replaced = await fetch(`${baseUrl(app)}/id`, {
+      headers: { 'x-request-id': 'bad id <script>' },
+    });
     expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     await app.stop();
-    expect(logs.lines.some((line) => line.requestId === 'abc-123' && line.msg === 'request completed')).toBe(true);
+    expect(
+      logs.lines.some((line) => line.requestId === 'abc-123' && line.msg === 'request completed'),
+    ).toBe(true);
   });
 
   it('shares nothing between two apps in one process', async () => {
-    const make = () => track(createApp({ name: 't', port: 0, host: '127.0.0.1', logger: quiet(), shutdown: { signals: false },
-      plugins: [{ name: 'svc', onInit: (ctx) => ctx.provide('thing' as never, {} as never) }] }));
+    const make = () =>
+      track(
+        createApp({
+          name: 't',
+          port: 0,
+          host: '127.0.0.1',
+          logger: quiet(),
+          shutdown: { signals: false },
+          plugins: [{ name: 'svc', onInit: (ctx) => ctx.provide('thing' as never, {} as never) }],
+        }),
+      );
     const a = make();
     const b = make();
     await a.start();
     await b.start();
-    expect(a.context.services.get('thing' as never)).not.toBe(b.context.services.get('thing' as never));
+    expect(a.context.services.get('thing' as never)).not.toBe(
+      b.context.services.get('thing' as never),
+    );
     expect(a.context.health).not.toBe(b.context.health);
   });
 
   it('closes admin routes to proxied or remote callers until a guard is installed', async () => {
-    const app = track(createApp({
-      name: 't', port: 0, host: '127.0.0.1', logger: quiet(), shutdown: { signals: false },
-      plugins: [{ name: 'ops', routes: [{ method: 'get', path: '/api/ops', access: 'admin', handler: (_req, res) => void res.json({ ok: true }) }] }],
-    }));
+    const app = track(
+      createApp({
+        name: 't',
+        port: 0,
+        host: '127.0.0.1',
+        logger: quiet(),
+        shutdown: { signals: false },
+        plugins: [
+          {
+            name: 'ops',
+            routes: [
+              {
+                method: 'get',
+                path: '/api/ops',
+                access: 'admin',
+                handler: (_req, res) => void res.json({ ok: true }),
+              },
+            ],
+          },
+        ],
+      }),
+    );
     await app.start();
     expect((await fetch(`${baseUrl(app)}/api/ops`)).status).toBe(200);
-    const proxied = await fetch(`${baseUrl(app)}/api/ops`, { headers: { 'x-forwarded-for': '203.0.113.9' } });
+    const proxied = await fetch(`${baseUrl(app)}/api/ops`, {
+      headers: { 'x-forwarded-for': '203.0.113.9' },
+    });
     expect(proxied.status).toBe(401);
     expect((await json(proxied)).code).toBe('ADMIN_GUARD_REQUIRED');
-    app.context.setAdminGuard({ name: 'deny', middleware: (_req, res) => void res.status(403).json({ denied: true }) });
+    app.context.setAdminGuard({
+      name: 'deny',
+      middleware: (_req, res) => void res.status(403).json({ denied: true }),
+    });
     expect((await fetch(`${baseUrl(app)}/api/ops`)).status).toBe(403);
-    expect(app.context.routes()).toContainEqual(expect.objectContaining({ path: '/api/ops', access: 'admin', plugin: 'ops' }));
+    expect(app.context.routes()).toContainEqual(
+      expect.objectContaining({ path: '/api/ops', access: 'admin', plugin: 'ops' }),
+    );
   });
 
   it('does not start listening when stopped during start-up', async () => {
     let release!: () => void;
-    const app = track(createApp({
-      name: 't', port: 0, host: '127.0.0.1', logger: quiet(), shutdown: { signals: false },
-      plugins: [{ name: 'slow', onInit: () => new Promise<void>((resolve) => (release = resolve)) }],
-    }));
+    const app = track(
+      createApp({
+        name: 't',
+        port: 0,
+        host: '127.0.0.1',
+        logger: quiet(),
+        shutdown: { signals: false },
+        plugins: [
+          { name: 'slow', onInit: () => new Promise<void>((resolve) => (release = resolve)) },
+        ],
+      }),
+    );
     const starting = app.start();
     const stopping = app.stop();
     release();
@@ -195,13 +312,36 @@ describe('createApp', () => {
   });
 
   it('mounts fallback routes after every other route, whatever the plugin order', async () => {
-    const app = track(createApp({
-      name: 't', port: 0, host: '127.0.0.1', logger: quiet(), shutdown: { signals: false },
-      plugins: [
-        { name: 'frontend', order: 1, routes: [{ method: 'get', path: '/{*path}', fallback: true, handler: (_req, res) => void res.send('spa') }] },
-        { name: 'api', order: 50, routes: [{ method: 'get', path: '/api/thing', handler: (_req, res) => void res.send('thing') }] },
-      ],
-    }));
+    const app = track(
+      createApp({
+        name: 't',
+        port: 0,
+        host: '127.0.0.1',
+        logger: quiet(),
+        shutdown: { signals: false },
+        plugins: [
+          {
+            name: 'frontend',
+            order: 1,
+            routes: [
+              {
+                method: 'get',
+                path: '/{*path}',
+                fallback: true,
+                handler: (_req, res) => void res.send('spa'),
+              },
+            ],
+          },
+          {
+            name: 'api',
+            order: 50,
+            routes: [
+              { method: 'get', path: '/api/thing', handler: (_req, res) => void res.send('thing') },
+            ],
+          },
+        ],
+      }),
+    );
     await app.start();
     expect(await (await fetch(`${baseUrl(app)}/api/thing`)).text()).toBe('thing');
     expect(await (await fetch(`${baseUrl(app)}/anything/else`)).text()).toBe('spa');
@@ -209,22 +349,61 @@ describe('createApp', () => {
 
   it('answers fixed-path routes by lookup with Express semantics: order, next(), errors, letter case', async () => {
     let firstRuns = 0;
-    const app = track(createApp({
-      name: 't', port: 0, host: '127.0.0.1', logger: quiet(), shutdown: { signals: false },
-      plugins: [
-        { name: 'one', order: 1, routes: [
-          // Fixed paths before any dynamic GET route: answered by the lookup.
-          { method: 'get', path: '/chain', handler: (_req, _res, next) => { firstRuns++; next(); } },
-          { method: 'get', path: '/async-fail', handler: async () => { throw new HttpError(409, 'T_CONFLICT', 'async conflict'); } },
-          { method: 'post', path: '/plain', handler: (req, res) => void res.json({ got: req.body }) },
-          { method: 'get', path: '/items/:id', handler: (req, res) => void res.send(`dynamic ${req.params.id}`) },
-        ] },
-        { name: 'two', order: 2, routes: [
-          { method: 'get', path: '/items/special', handler: (_req, res) => void res.send('static') },
-          { method: 'get', path: '/chain', handler: (_req, res) => void res.send('second') },
-        ] },
-      ],
-    }));
+    const app = track(
+      createApp({
+        name: 't',
+        port: 0,
+        host: '127.0.0.1',
+        logger: quiet(),
+        shutdown: { signals: false },
+        plugins: [
+          {
+            name: 'one',
+            order: 1,
+            routes: [
+              // Fixed paths before any dynamic GET route: answered by the lookup.
+              {
+                method: 'get',
+                path: '/chain',
+                handler: (_req, _res, next) => {
+                  firstRuns++;
+                  next();
+                },
+              },
+              {
+                method: 'get',
+                path: '/async-fail',
+                handler: async () => {
+                  throw new HttpError(409, 'T_CONFLICT', 'async conflict');
+                },
+              },
+              {
+                method: 'post',
+                path: '/plain',
+                handler: (req, res) => void res.json({ got: req.body }),
+              },
+              {
+                method: 'get',
+                path: '/items/:id',
+                handler: (req, res) => void res.send(`dynamic ${req.params.id}`),
+              },
+            ],
+          },
+          {
+            name: 'two',
+            order: 2,
+            routes: [
+              {
+                method: 'get',
+                path: '/items/special',
+                handler: (_req, res) => void res.send('static'),
+              },
+              { method: 'get', path: '/chain', handler: (_req, res) => void res.send('second') },
+            ],
+          },
+        ],
+      }),
+    );
     await app.start();
     const url = baseUrl(app);
     // A dynamic route registered first still wins, as it would in Express.
@@ -235,7 +414,15 @@ describe('createApp', () => {
     const failed = await fetch(`${url}/async-fail`);
     expect(failed.status).toBe(409);
     expect((await json(failed)).code).toBe('T_CONFLICT');
-    expect(await json(fetch(`${url}/plain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' }))).toEqual({ got: { a: 1 } });
+    expect(
+      await json(
+        fetch(`${url}/plain`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"a":1}',
+        }),
+      ),
+    ).toEqual({ got: { a: 1 } });
     expect(await (await fetch(`${url}/CHAIN/`)).text()).toBe('second');
     expect(firstRuns).toBe(2);
     expect((await fetch(`${url}/chain`, { method: 'HEAD' })).status).toBe(200);

@@ -46,22 +46,36 @@ export interface App {
  * await app.start();
  */
 export function createApp(options: AppOptions): App {
-  const { settings, trustProxy, configRegistry, ordered, pluginConfigs, companionOf } = resolveAppOptions(options);
+  const { settings, trustProxy, configRegistry, ordered, pluginConfigs, companionOf } =
+    resolveAppOptions(options);
 
   const ownsLogger = !(options.logger && 'info' in options.logger);
-  const logger: Logger = ownsLogger ? createLogger(options.logger as LoggerOptions | undefined) : (options.logger as Logger);
+  const logger: Logger = ownsLogger
+    ? createLogger(options.logger as LoggerOptions | undefined)
+    : (options.logger as Logger);
   // A logger the app made is released with the app; one passed in belongs to the caller.
   const releaseLogger = () => (ownsLogger ? closeLogger(logger) : flushLogger(logger));
-  const logFile = options.logger && !('info' in options.logger) ? (options.logger as LoggerOptions).file?.path : undefined;
+  const logFile =
+    options.logger && !('info' in options.logger)
+      ? (options.logger as LoggerOptions).file?.path
+      : undefined;
   const appLogger = logger.child({ app: settings.name });
 
-  const events = new EventBus((event, error) => appLogger.error({ err: error, event }, 'event listener failed'));
+  const events = new EventBus((event, error) =>
+    appLogger.error({ err: error, event }, 'event listener failed'),
+  );
   const services = new ServiceRegistry();
   const health = new HealthRegistry(appLogger.child({ component: 'health' }));
   const records: PluginRecord[] = ordered.map((plugin) => ({
     plugin,
     config: pluginConfigs.get(plugin.name),
-    status: { name: plugin.name, version: plugin.version, dependencies: plugin.dependencies ?? [], companionOf: companionOf.get(plugin), state: 'registered' },
+    status: {
+      name: plugin.name,
+      version: plugin.version,
+      dependencies: plugin.dependencies ?? [],
+      companionOf: companionOf.get(plugin),
+      state: 'registered',
+    },
   }));
   const routeRecords: RouteRecord[] = [];
   const uiContributions: { plugin: string; contribution: UIContribution }[] = [];
@@ -134,7 +148,19 @@ export function createApp(options: AppOptions): App {
   const adminGate = createAdminGate(() => guard, settings.management, appLogger);
 
   const mount = () =>
-    mountPlugins({ expressApp, records, context, logger: appLogger, bodyLimit: settings.bodyLimit, edge, adminGate, controlPlane, controlPlaneHooks, routeRecords, uiContributions });
+    mountPlugins({
+      expressApp,
+      records,
+      context,
+      logger: appLogger,
+      bodyLimit: settings.bodyLimit,
+      edge,
+      adminGate,
+      controlPlane,
+      controlPlaneHooks,
+      routeRecords,
+      uiContributions,
+    });
 
   const shutdownSettings = {
     readinessDelay: options.shutdown?.readinessDelay ?? 5_000,
@@ -162,7 +188,8 @@ export function createApp(options: AppOptions): App {
   let startup: Promise<void> | undefined;
   const start = () => (startup ??= startApp());
   const startApp = async () => {
-    if (phase !== 'created') throw new Error(`App "${settings.name}" cannot start from phase "${phase}".`);
+    if (phase !== 'created')
+      throw new Error(`App "${settings.name}" cannot start from phase "${phase}".`);
     phase = 'starting';
     const initialised: PluginRecord[] = [];
     try {
@@ -216,13 +243,19 @@ export function createApp(options: AppOptions): App {
     listeningUrl = `http://${host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${address.port}`;
     phase = 'ready';
     if (options.shutdown?.signals !== false) {
-      removeSignalHandlers = installSignalHandlers(options.shutdown?.signals ?? ['SIGTERM', 'SIGINT'], {
-        logger: appLogger,
-        stop: (reason) => stop({ reason, readinessDelay: shutdownSettings.readinessDelay }),
-        exit: options.shutdown?.exit ?? ((code) => process.exit(code)),
-      });
+      removeSignalHandlers = installSignalHandlers(
+        options.shutdown?.signals ?? ['SIGTERM', 'SIGINT'],
+        {
+          logger: appLogger,
+          stop: (reason) => stop({ reason, readinessDelay: shutdownSettings.readinessDelay }),
+          exit: options.shutdown?.exit ?? ((code) => process.exit(code)),
+        },
+      );
     }
-    appLogger.info({ url: listeningUrl, plugins: records.map((r) => r.plugin.name) }, 'app listening');
+    appLogger.info(
+      { url: listeningUrl, plugins: records.map((r) => r.plugin.name) },
+      'app listening',
+    );
     events.emit('app:ready', { url: listeningUrl });
   };
 
@@ -241,7 +274,11 @@ export function createApp(options: AppOptions): App {
       const delay = stopOptions.readinessDelay ?? 0;
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
       await drain(shutdownSettings.drainTimeout, appLogger);
-      await shutdownPlugins(records.filter((record) => record.status.state !== 'registered' && record.status.state !== 'failed'));
+      await shutdownPlugins(
+        records.filter(
+          (record) => record.status.state !== 'registered' && record.status.state !== 'failed',
+        ),
+      );
       health.stop();
       removeSignalHandlers?.();
       phase = 'stopped';
@@ -265,7 +302,12 @@ function registerPluginHealthCheck(record: PluginRecord, health: HealthRegistry)
  * One admin guard per app: a second one would silently replace the first (the control panel's
  * `guard` option and another plugin's `setAdminGuard` both installing one), so it fails start-up.
  */
-function secondGuardError(installed: AdminGuard, installedBy: string, next: AdminGuard, nextBy: string): ConfigError {
+function secondGuardError(
+  installed: AdminGuard,
+  installedBy: string,
+  next: AdminGuard,
+  nextBy: string,
+): ConfigError {
   return new ConfigError([
     {
       name: 'admin guard',

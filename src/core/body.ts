@@ -7,7 +7,9 @@ type Deferrable = Request & { [DEFERRED]?: boolean };
 
 /** A request carries a body (even an empty one) when it says so, as body-parser decides it. */
 export function hasBody(req: http.IncomingMessage): boolean {
-  return req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
+  return (
+    req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined
+  );
 }
 
 /**
@@ -63,7 +65,8 @@ export class BodyReader {
 
   /** One matching router per method (GET serves HEAD too; `all` routes join every one). */
   private build(): Map<string, RequestHandler> {
-    const keysOf = (method: HttpMethod) => (method === 'all' ? ['*'] : method === 'get' ? ['GET', 'HEAD'] : [method.toUpperCase()]);
+    const keysOf = (method: HttpMethod) =>
+      method === 'all' ? ['*'] : method === 'get' ? ['GET', 'HEAD'] : [method.toUpperCase()];
     const keys = new Set(this.admin.flatMap((route) => keysOf(route.method)));
     const mark: RequestHandler = (req, _res, next) => {
       (req as Deferrable)[DEFERRED] = true;
@@ -71,9 +74,13 @@ export class BodyReader {
     };
     const routers = new Map<string, RequestHandler>();
     for (const key of keys) {
-      const router = Router({ caseSensitive: this.routing.caseSensitive, strict: this.routing.strict });
+      const router = Router({
+        caseSensitive: this.routing.caseSensitive,
+        strict: this.routing.strict,
+      });
       for (const route of this.admin) {
-        if (route.method === 'all' || keysOf(route.method).includes(key)) router.all(route.path, mark);
+        if (route.method === 'all' || keysOf(route.method).includes(key))
+          router.all(route.path, mark);
       }
       routers.set(key, router);
     }

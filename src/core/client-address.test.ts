@@ -1,12 +1,20 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { clientIp, createClientAddresses, createClientIp, trustEntryProblem } from './client-address.js';
+import {
+  clientIp,
+  createClientAddresses,
+  createClientIp,
+  trustEntryProblem,
+} from './client-address.js';
 import { createApp, type AppOptions } from './app.js';
 import { ConfigError } from './errors.js';
 
 // The resolver only reads the peer address and one header, so a plain object stands in for a request.
 function request(remoteAddress: string, forwardedFor?: string): IncomingMessage {
-  return { socket: { remoteAddress }, headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor } } as unknown as IncomingMessage;
+  return {
+    socket: { remoteAddress },
+    headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor },
+  } as unknown as IncomingMessage;
 }
 
 describe('clientIp', () => {
@@ -46,7 +54,12 @@ describe('clientIp', () => {
 });
 
 describe('the app-level trustProxy', () => {
-  const build = (trustProxy: unknown) => () => createApp({ name: 'trust', logger: { level: 'silent' }, trustProxy: trustProxy as AppOptions['trustProxy'] });
+  const build = (trustProxy: unknown) => () =>
+    createApp({
+      name: 'trust',
+      logger: { level: 'silent' },
+      trustProxy: trustProxy as AppOptions['trustProxy'],
+    });
 
   it('refuses a blanket true, a bad hop count and a bad address at start-up, naming the option', () => {
     for (const value of [true, -1, 1.5, ['proxy.internal'], 'true']) {
@@ -66,11 +79,17 @@ describe('the app-level trustProxy', () => {
     const previous = process.env.TRUST_PROXY;
     try {
       process.env.TRUST_PROXY = '2';
-      expect(createApp({ name: 'trust', logger: { level: 'silent' } }).context.clients.trustProxy).toBe(2);
+      expect(
+        createApp({ name: 'trust', logger: { level: 'silent' } }).context.clients.trustProxy,
+      ).toBe(2);
       process.env.TRUST_PROXY = '10.0.0.0/8, loopback';
-      expect(createApp({ name: 'trust', logger: { level: 'silent' } }).context.clients.trustProxy).toEqual(['10.0.0.0/8', 'loopback']);
+      expect(
+        createApp({ name: 'trust', logger: { level: 'silent' } }).context.clients.trustProxy,
+      ).toEqual(['10.0.0.0/8', 'loopback']);
       process.env.TRUST_PROXY = 'everyone';
-      expect(() => createApp({ name: 'trust', logger: { level: 'silent' } })).toThrow(/TRUST_PROXY/);
+      expect(() => createApp({ name: 'trust', logger: { level: 'silent' } })).toThrow(
+        /TRUST_PROXY/,
+      );
     } finally {
       if (previous === undefined) delete process.env.TRUST_PROXY;
       else process.env.TRUST_PROXY = previous;
@@ -79,8 +98,14 @@ describe('the app-level trustProxy', () => {
 
   it('answers req.ip, req.secure and the client address from the one setting', () => {
     const clients = createClientAddresses(['10.0.0.0/8']);
-    const viaProxy = { socket: { remoteAddress: '10.1.2.3' }, headers: { 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https' } } as unknown as IncomingMessage;
-    const direct = { socket: { remoteAddress: '198.51.100.4' }, headers: { 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https' } } as unknown as IncomingMessage;
+    const viaProxy = {
+      socket: { remoteAddress: '10.1.2.3' },
+      headers: { 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https' },
+    } as unknown as IncomingMessage;
+    const direct = {
+      socket: { remoteAddress: '198.51.100.4' },
+      headers: { 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https' },
+    } as unknown as IncomingMessage;
     expect(clients.of(viaProxy)).toBe('203.0.113.9');
     expect(clients.secure(viaProxy)).toBe(true);
     expect(clients.of(direct)).toBe('198.51.100.4');

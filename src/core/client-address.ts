@@ -30,11 +30,13 @@ export function trustEntryProblem(entry: string): string | undefined {
   if (NAMED_RANGES[entry]) return undefined;
   const [address, prefix, extra] = entry.split('/');
   const family = isIP(address);
-  if (family === 0 || extra !== undefined) return `"${entry}" is not an IP address, a subnet like 10.0.0.0/8, or loopback/linklocal/uniquelocal`;
+  if (family === 0 || extra !== undefined)
+    return `"${entry}" is not an IP address, a subnet like 10.0.0.0/8, or loopback/linklocal/uniquelocal`;
   if (prefix === undefined) return undefined;
   const bits = Number(prefix);
   const max = family === 4 ? 32 : 128;
-  if (!/^\d+$/.test(prefix) || bits > max) return `"${entry}" has an invalid prefix length (0-${max})`;
+  if (!/^\d+$/.test(prefix) || bits > max)
+    return `"${entry}" has an invalid prefix length (0-${max})`;
   return undefined;
 }
 
@@ -112,7 +114,11 @@ export interface ClientAddresses {
 export function createClientAddresses(trust: TrustProxy = false): ClientAddresses {
   const of = createClientIp(trust);
   const isTrusted: (address: string, hop: number) => boolean =
-    trust === false || trust === 0 ? () => false : typeof trust === 'number' ? (_address, hop) => hop < trust : trustedList(trust);
+    trust === false || trust === 0
+      ? () => false
+      : typeof trust === 'number'
+        ? (_address, hop) => hop < trust
+        : trustedList(trust);
   const peerTrusted = (req: IncomingMessage) => isTrusted(normaliseIp(req.socket.remoteAddress), 0);
   return {
     trustProxy: trust,
@@ -136,10 +142,18 @@ export function createClientAddresses(trust: TrustProxy = false): ClientAddresse
  * any client choose its own address.
  */
 export function trustProxyProblem(value: unknown): string | undefined {
-  if (value === true) return 'true would believe any client about its own address: give the number of proxies in front of the app (1) or their addresses (10.0.0.0/8, loopback)';
+  if (value === true)
+    return 'true would believe any client about its own address: give the number of proxies in front of the app (1) or their addresses (10.0.0.0/8, loopback)';
   if (value === false) return undefined;
-  if (typeof value === 'number') return Number.isInteger(value) && value >= 0 && value <= 100 ? undefined : `a whole number of proxy hops from 0 to 100 (got ${value})`;
-  if (Array.isArray(value) && value.length > 0 && value.every((entry) => typeof entry === 'string')) {
+  if (typeof value === 'number')
+    return Number.isInteger(value) && value >= 0 && value <= 100
+      ? undefined
+      : `a whole number of proxy hops from 0 to 100 (got ${value})`;
+  if (
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every((entry) => typeof entry === 'string')
+  ) {
     const problems = value.map((entry) => trustEntryProblem(entry as string)).filter(Boolean);
     return problems.length > 0 ? problems.join('; ') : undefined;
   }
@@ -153,8 +167,12 @@ export function parseTrustProxy(value: unknown): unknown {
   if (text === 'false' || text === '') return false;
   if (text === 'true') return true;
   if (/^\d+$/.test(text)) return Number(text);
-  return text.split(',').map((entry) => entry.trim()).filter(Boolean);
+  return text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
 }
 
 /** What a plugin-level trust option (from before the app had one) now says at start-up. */
-export const MOVED_TRUST_PROXY = 'moved to createApp({ trustProxy }) (or TRUST_PROXY): one setting for routing, rate limits, logs and guards';
+export const MOVED_TRUST_PROXY =
+  'moved to createApp({ trustProxy }) (or TRUST_PROXY): one setting for routing, rate limits, logs and guards';

@@ -1,6 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError, PluginGraphError, createApp, definePlugin, type App, type ServerPlugin } from '../index.js';
+import {
+  ConfigError,
+  PluginGraphError,
+  createApp,
+  definePlugin,
+  type App,
+  type ServerPlugin,
+} from '../index.js';
 import { baseUrl, captureLogs } from '../../test/support/http.js';
 
 const apps: App[] = [];
@@ -10,7 +17,14 @@ afterEach(async () => {
 
 const quiet = () => ({ destination: captureLogs().stream, level: 'silent' as const });
 const make = (plugins: ServerPlugin<unknown>[]) => {
-  const app = createApp({ name: 't', port: 0, host: '127.0.0.1', logger: quiet(), shutdown: { signals: false }, plugins });
+  const app = createApp({
+    name: 't',
+    port: 0,
+    host: '127.0.0.1',
+    logger: quiet(),
+    shutdown: { signals: false },
+    plugins,
+  });
   apps.push(app);
   return app;
 };
@@ -25,7 +39,13 @@ function companion(name: string, calls: string[], options: unknown, dependencies
     onReady: () => void calls.push(`ready:${name}`),
     onShutdown: () => void calls.push(`shutdown:${name}`),
     healthCheck: async () => ({ status: 'healthy', message: `${name} fine` }),
-    routes: (ctx) => [{ method: 'get', path: `/${name}`, handler: (_req, res) => void res.send(ctx.config.greeting) }],
+    routes: (ctx) => [
+      {
+        method: 'get',
+        path: `/${name}`,
+        handler: (_req, res) => void res.send(ctx.config.greeting),
+      },
+    ],
   }) as ServerPlugin<unknown>;
 }
 
@@ -39,22 +59,52 @@ describe('companion plugins', () => {
       // Depends on a plugin given after its parent: ordered by the graph, not by where it came from.
       plugins: [companion('child', calls, { greeting: 'hello' }, ['database'])],
     });
-    const database = definePlugin({ name: 'database', onInit: () => void calls.push('init:database'), onShutdown: () => void calls.push('shutdown:database') });
+    const database = definePlugin({
+      name: 'database',
+      onInit: () => void calls.push('init:database'),
+      onShutdown: () => void calls.push('shutdown:database'),
+    });
     const app = make([parent, database]);
     await app.start();
 
     expect(await (await fetch(`${baseUrl(app)}/child`)).text()).toBe('hello');
-    expect(app.context.plugins().find((plugin) => plugin.name === 'child')).toMatchObject({ state: 'ready', companionOf: 'parent', dependencies: ['database'] });
-    expect(app.context.plugins().find((plugin) => plugin.name === 'parent')?.companionOf).toBeUndefined();
+    expect(app.context.plugins().find((plugin) => plugin.name === 'child')).toMatchObject({
+      state: 'ready',
+      companionOf: 'parent',
+      dependencies: ['database'],
+    });
+    expect(
+      app.context.plugins().find((plugin) => plugin.name === 'parent')?.companionOf,
+    ).toBeUndefined();
     expect(app.context.config.effective().child).toEqual({ greeting: 'hello' });
-    expect(app.context.health.summary().checks.find((check) => check.name === 'child')).toMatchObject({ plugin: 'child', status: 'healthy' });
-    expect(app.context.routes()).toContainEqual(expect.objectContaining({ path: '/child', plugin: 'child' }));
+    expect(
+      app.context.health.summary().checks.find((check) => check.name === 'child'),
+    ).toMatchObject({ plugin: 'child', status: 'healthy' });
+    expect(app.context.routes()).toContainEqual(
+      expect.objectContaining({ path: '/child', plugin: 'child' }),
+    );
     await app.stop();
-    expect(calls).toEqual(['init:parent', 'init:database', 'init:child:hello', 'ready:child', 'shutdown:child', 'shutdown:database', 'shutdown:parent']);
+    expect(calls).toEqual([
+      'init:parent',
+      'init:database',
+      'init:child:hello',
+      'ready:child',
+      'shutdown:child',
+      'shutdown:database',
+      'shutdown:parent',
+    ]);
   });
 
   it("reports a companion's bad options with the rest, named after the companion", () => {
-    const parent = definePlugin({ name: 'parent', plugins: [definePlugin({ name: 'outer', plugins: [companion('inner', [], { greeting: '' })] }) as ServerPlugin<unknown>] });
+    const parent = definePlugin({
+      name: 'parent',
+      plugins: [
+        definePlugin({
+          name: 'outer',
+          plugins: [companion('inner', [], { greeting: '' })],
+        }) as ServerPlugin<unknown>,
+      ],
+    });
     const failure = (() => {
       try {
         make([parent, companion('sibling', [], { greeting: 42 })]);
@@ -63,11 +113,19 @@ describe('companion plugins', () => {
       }
     })();
     expect(failure).toBeInstanceOf(ConfigError);
-    expect((failure as ConfigError).issues.map((issue) => issue.name)).toEqual(['plugins.inner.greeting', 'plugins.sibling.greeting']);
+    expect((failure as ConfigError).issues.map((issue) => issue.name)).toEqual([
+      'plugins.inner.greeting',
+      'plugins.sibling.greeting',
+    ]);
   });
 
   it('refuses a companion whose name another plugin already has', () => {
-    const parent = definePlugin({ name: 'parent', plugins: [definePlugin({ name: 'cache' }) as ServerPlugin<unknown>] });
-    expect(() => make([parent, definePlugin({ name: 'cache' }) as ServerPlugin<unknown>])).toThrow(PluginGraphError);
+    const parent = definePlugin({
+      name: 'parent',
+      plugins: [definePlugin({ name: 'cache' }) as ServerPlugin<unknown>],
+    });
+    expect(() => make([parent, definePlugin({ name: 'cache' }) as ServerPlugin<unknown>])).toThrow(
+      PluginGraphError,
+    );
   });
 });

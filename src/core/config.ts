@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from './errors.js';
-import { MASK, isSecretName, isSecretPath, isSecretSchema, maskSecrets, maskUrlPassword } from './masking.js';
+import {
+  MASK,
+  isSecretName,
+  isSecretPath,
+  isSecretSchema,
+  maskSecrets,
+  maskUrlPassword,
+} from './masking.js';
 
 function describeReceived(value: unknown, hide: boolean): string {
   if (value === undefined) return 'nothing (not set)';
@@ -49,13 +56,21 @@ function isSecretIssuePath(path: readonly PropertyKey[], secretKeys: ReadonlySet
 export function toConfigIssues(
   error: z.ZodError,
   input: unknown,
-  options: { prefix?: string; secretKeys?: ReadonlySet<string>; rename?: (path: string) => string } = {},
+  options: {
+    prefix?: string;
+    secretKeys?: ReadonlySet<string>;
+    rename?: (path: string) => string;
+  } = {},
 ): ConfigIssue[] {
   return error.issues.map((issue) => {
     const dotted = issue.path.map(String).join('.');
     const name = options.rename ? options.rename(dotted) : `${options.prefix ?? ''}${dotted}`;
     const hide = isSecretIssuePath(issue.path, options.secretKeys ?? new Set());
-    return { name: name || options.prefix?.replace(/\.$/, '') || '(root)', received: describeReceived(valueAt(input, issue.path), hide), expected: describeExpected(issue) };
+    return {
+      name: name || options.prefix?.replace(/\.$/, '') || '(root)',
+      received: describeReceived(valueAt(input, issue.path), hide),
+      expected: describeExpected(issue),
+    };
   });
 }
 
@@ -68,7 +83,11 @@ export interface EnvVariable<T extends z.ZodType = z.ZodType> {
 
 export type EnvSpec = Record<string, EnvVariable | z.ZodType>;
 export type EnvValues<S extends EnvSpec> = {
-  [K in keyof S]: S[K] extends EnvVariable<infer T> ? z.output<T> : S[K] extends z.ZodType ? z.output<S[K]> : never;
+  [K in keyof S]: S[K] extends EnvVariable<infer T>
+    ? z.output<T>
+    : S[K] extends z.ZodType
+      ? z.output<S[K]>
+      : never;
 };
 
 /** What the config plugin shows for each variable the app reads. */
@@ -90,14 +109,20 @@ function normalise(entry: EnvVariable | z.ZodType): EnvVariable {
  * the variable, what it received and what it expects.
  * @example const env = readEnv({ PORT: z.coerce.number().int().min(0).max(65535).default(3101) })
  */
-export function readEnv<S extends EnvSpec>(spec: S, env: NodeJS.ProcessEnv = process.env): EnvValues<S> {
+export function readEnv<S extends EnvSpec>(
+  spec: S,
+  env: NodeJS.ProcessEnv = process.env,
+): EnvValues<S> {
   const { values, issues } = inspectEnv(spec, env);
   if (issues.length > 0) throw new ConfigError(issues);
   return values as EnvValues<S>;
 }
 
 /** Validates without throwing; used by `readEnv` and by the config plugin's report. */
-export function inspectEnv(spec: EnvSpec, env: NodeJS.ProcessEnv = process.env): {
+export function inspectEnv(
+  spec: EnvSpec,
+  env: NodeJS.ProcessEnv = process.env,
+): {
   values: Record<string, unknown>;
   issues: ConfigIssue[];
   report: EnvReport[];
@@ -122,7 +147,14 @@ export function inspectEnv(spec: EnvSpec, env: NodeJS.ProcessEnv = process.env):
     } else {
       const expected = result.error.issues.map(describeExpected).join('; ');
       issues.push({ name, received: describeReceived(raw, hide), expected });
-      report.push({ name, status: 'invalid', value: raw === undefined ? undefined : hide ? MASK : maskUrlPassword(raw), description: variable.description, secret: hide, error: `expected ${expected}` });
+      report.push({
+        name,
+        status: 'invalid',
+        value: raw === undefined ? undefined : hide ? MASK : maskUrlPassword(raw),
+        description: variable.description,
+        secret: hide,
+        error: `expected ${expected}`,
+      });
     }
   }
   return { values, issues, report };

@@ -18,7 +18,10 @@ export class ConnectionsPerAddress {
     logger: Logger,
   ) {
     this.warn = throttledWarning((refused, remoteAddress) =>
-      logger.warn({ remoteAddress, refused, maxConnectionsPerAddress: limit }, 'connections refused: too many open from one address (server.maxConnectionsPerAddress)'),
+      logger.warn(
+        { remoteAddress, refused, maxConnectionsPerAddress: limit },
+        'connections refused: too many open from one address (server.maxConnectionsPerAddress)',
+      ),
     );
   }
 
@@ -43,7 +46,9 @@ export class ConnectionsPerAddress {
 }
 
 /** Logs through `write` at most once per interval, passing how many events it stood for. */
-export function throttledWarning(write: (count: number, detail: string) => void): (detail: string) => void {
+export function throttledWarning(
+  write: (count: number, detail: string) => void,
+): (detail: string) => void {
   let last = 0;
   let count = 0;
   return (detail) => {

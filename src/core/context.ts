@@ -174,7 +174,11 @@ export interface PluginContext<TConfig = unknown> {
   addHealthCheck(check: HealthCheckDefinition): void;
 }
 
-export function createPluginContext<TConfig>(app: AppContext, name: string, config: TConfig): PluginContext<TConfig> {
+export function createPluginContext<TConfig>(
+  app: AppContext,
+  name: string,
+  config: TConfig,
+): PluginContext<TConfig> {
   const logger = app.logger.child({ plugin: name });
   return {
     name,

@@ -13,7 +13,10 @@ export class ControlPlane {
   private readonly patterns: RegExp[] = [];
 
   add(path: string): void {
-    if (/[:*{(]/.test(path)) this.patterns.push(pathToRegexp(path, { sensitive: false, trailing: true, end: true }).regexp);
+    if (/[:*{(]/.test(path))
+      this.patterns.push(
+        pathToRegexp(path, { sensitive: false, trailing: true, end: true }).regexp,
+      );
     else this.fixed.add(withoutTrailingSlash(path.toLowerCase()));
   }
 

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { durationSchema, formatDuration, MAX_TIMER_DELAY, parseDuration, toMilliseconds } from './duration.js';
+import {
+  durationSchema,
+  formatDuration,
+  MAX_TIMER_DELAY,
+  parseDuration,
+  toMilliseconds,
+} from './duration.js';
 import { ConfigError } from './errors.js';
 
 describe('durations', () => {
@@ -25,7 +31,23 @@ describe('durations', () => {
   });
 
   it('refuses what is not a duration, or falls outside the bounds', () => {
-    for (const bad of ['1 hour', '1w', 'h', '', '-1s', '1e3', ' ', '10 ms', 'Infinitys', null, true, {}, Number.NaN, -1, Infinity]) {
+    for (const bad of [
+      '1 hour',
+      '1w',
+      'h',
+      '',
+      '-1s',
+      '1e3',
+      ' ',
+      '10 ms',
+      'Infinitys',
+      null,
+      true,
+      {},
+      Number.NaN,
+      -1,
+      Infinity,
+    ]) {
       expect(toMilliseconds(bad, { unit: 'ms' }), JSON.stringify(bad)).toBeUndefined();
     }
     // Below a millisecond is no duration: rounding it to 0 would mean "no expiry" for a ttl.
@@ -49,7 +71,13 @@ describe('durations', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).issues).toEqual([
-      { name: 'plugins.cache.ttl', received: '"1 hour"', expected: expect.stringMatching(/"1h", "15m", "30s", "500ms" or "1d", or a number of seconds/) },
+      {
+        name: 'plugins.cache.ttl',
+        received: '"1 hour"',
+        expected: expect.stringMatching(
+          /"1h", "15m", "30s", "500ms" or "1d", or a number of seconds/,
+        ),
+      },
     ]);
   });
 
@@ -59,7 +87,10 @@ describe('durations', () => {
     expect(schema.parse({ timeout: '5s' })).toEqual({ timeout: 5_000 });
     const result = schema.safeParse({ timeout: '5 seconds' });
     expect(result.success).toBe(false);
-    expect(result.error?.issues[0]).toMatchObject({ path: ['timeout'], message: expect.stringContaining('at least 1ms') });
+    expect(result.error?.issues[0]).toMatchObject({
+      path: ['timeout'],
+      message: expect.stringContaining('at least 1ms'),
+    });
     expect(schema.safeParse({ timeout: 0 }).success).toBe(false);
   });
 

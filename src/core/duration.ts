@@ -11,7 +11,13 @@ export type DurationUnit = 'ms' | 's' | 'm' | 'h' | 'd';
  */
 export type Duration = number | `${number}${DurationUnit}`;
 
-const UNIT_MS: Record<DurationUnit, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const UNIT_MS: Record<DurationUnit, number> = {
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 /** Environment variables arrive as text: `"5000"` is the bare number 5000 in the option's unit. */
 const NUMERIC = /^\d+(?:\.\d+)?$/;
@@ -33,7 +39,8 @@ export function durationExpected(rules: DurationRules): string {
   const bare = rules.unit === 's' ? 'a number of seconds' : 'a number of milliseconds';
   const max = rules.max ?? MAX_TIMER_DELAY;
   const bounds: string[] = [];
-  if (rules.min !== undefined && rules.min > 0) bounds.push(`at least ${formatDuration(rules.min)}`);
+  if (rules.min !== undefined && rules.min > 0)
+    bounds.push(`at least ${formatDuration(rules.min)}`);
   if (max === MAX_TIMER_DELAY) bounds.push('at most 24.8d, the longest timer Node allows');
   else if (max < Number.MAX_SAFE_INTEGER) bounds.push(`at most ${formatDuration(max)}`);
   return `a duration like "1h", "15m", "30s", "500ms" or "1d", or ${bare}${bounds.length ? ` (${bounds.join(', ')})` : ''}`;
@@ -72,7 +79,14 @@ export function toMilliseconds(value: unknown, rules: DurationRules): number | u
  */
 export function parseDuration(value: unknown, option: string, rules: DurationRules): number {
   const ms = toMilliseconds(value, rules);
-  if (ms === undefined) throw new ConfigError([{ name: option, received: JSON.stringify(value) ?? String(value), expected: durationExpected(rules) }]);
+  if (ms === undefined)
+    throw new ConfigError([
+      {
+        name: option,
+        received: JSON.stringify(value) ?? String(value),
+        expected: durationExpected(rules),
+      },
+    ]);
   return ms;
 }
 
@@ -83,7 +97,9 @@ export function parseDuration(value: unknown, option: string, rules: DurationRul
  */
 export function durationSchema(rules: DurationRules): z.ZodType<number, Duration> {
   return z
-    .custom<Duration>((value) => typeof value === 'number' || typeof value === 'string', { error: durationExpected(rules) })
+    .custom<Duration>((value) => typeof value === 'number' || typeof value === 'string', {
+      error: durationExpected(rules),
+    })
     .transform((value, ctx) => {
       const ms = toMilliseconds(value, rules);
       if (ms !== undefined) return ms;
@@ -95,7 +111,8 @@ export function durationSchema(rules: DurationRules): z.ZodType<number, Duration
 /** `90000` -> `"1.5m"`: the shortest unit that reads whole, for messages and logs. */
 export function formatDuration(ms: number): string {
   for (const unit of ['d', 'h', 'm', 's'] as const) {
-    if (ms >= UNIT_MS[unit] && (ms / UNIT_MS[unit]) * 10 === Math.round((ms / UNIT_MS[unit]) * 10)) return `${ms / UNIT_MS[unit]}${unit}`;
+    if (ms >= UNIT_MS[unit] && (ms / UNIT_MS[unit]) * 10 === Math.round((ms / UNIT_MS[unit]) * 10))
+      return `${ms / UNIT_MS[unit]}${unit}`;
   }
   return `${ms}ms`;
 }

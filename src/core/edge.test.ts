@@ -6,7 +6,13 @@ import { definePlugin } from './plugin.js';
 import type { EdgeExchange, EdgeHook } from './edge.js';
 import { EdgePipeline } from './edge.js';
 import { createRateLimitPlugin } from '../plugins/rate-limit/index.js';
-import { rawRequest, startGateway, startUpstream, type TestGateway, type TestUpstream } from '../../test/support/upstream.js';
+import {
+  rawRequest,
+  startGateway,
+  startUpstream,
+  type TestGateway,
+  type TestUpstream,
+} from '../../test/support/upstream.js';
 
 /**
  * The edge pipeline as a gateway runs it: the path normalised once, the route matched once,
@@ -41,7 +47,12 @@ function recorder(phase: EdgeHook['phase'], answer?: (exchange: EdgeExchange) =>
         phase,
         lanes: ['proxy'],
         run(exchange) {
-          seen.push({ path: exchange.path, route: exchange.route?.id, upgrade: exchange.upgrade, exchange });
+          seen.push({
+            path: exchange.path,
+            route: exchange.route?.id,
+            upgrade: exchange.upgrade,
+            exchange,
+          });
           return answer?.(exchange) ?? false;
         },
       });
@@ -69,28 +80,53 @@ describe('EdgePipeline', () => {
     pipeline.add(hook('authenticate', 'authenticate'));
     const exchange = { lane: 'proxy', res: { destroyed: false } } as unknown as EdgeExchange;
     let proceeded = false;
-    pipeline.run(exchange, { proceed: () => (proceeded = true), fail: (_exchange, error) => { throw error; } });
+    pipeline.run(exchange, {
+      proceed: () => (proceeded = true),
+      fail: (_exchange, error) => {
+        throw error;
+      },
+    });
     // Synchronous up to the first promise: identify and authenticate ran, the rest waits.
     expect(order).toEqual(['identify', 'authenticate', 'limit']);
     expect(proceeded).toBe(false);
     await new Promise((resolve) => setImmediate(resolve));
     expect(order).toEqual(['identify', 'authenticate', 'limit', 'guard', 'headers']);
     expect(proceeded).toBe(true);
-    expect(() => pipeline.add({ name: 'odd', phase: 'later' as EdgeHook['phase'], run: () => false })).toThrow(/phase "later" is not one of/);
+    expect(() =>
+      pipeline.add({ name: 'odd', phase: 'later' as EdgeHook['phase'], run: () => false }),
+    ).toThrow(/phase "later" is not one of/);
   });
 
   it('stops at a hook that answered and reports one that threw', () => {
     const pipeline = new EdgePipeline();
     pipeline.add({ name: 'answers', phase: 'limit', run: () => true });
-    pipeline.add({ name: 'never', phase: 'guard', run: () => { throw new Error('must not run'); } });
+    pipeline.add({
+      name: 'never',
+      phase: 'guard',
+      run: () => {
+        throw new Error('must not run');
+      },
+    });
     const exchange = { lane: 'express', res: { destroyed: false } } as unknown as EdgeExchange;
     let outcome = 'none';
-    pipeline.run(exchange, { proceed: () => (outcome = 'proceeded'), fail: () => (outcome = 'failed') });
+    pipeline.run(exchange, {
+      proceed: () => (outcome = 'proceeded'),
+      fail: () => (outcome = 'failed'),
+    });
     expect(outcome).toBe('none');
 
     const failing = new EdgePipeline();
-    failing.add({ name: 'throws', phase: 'guard', run: () => { throw new Error('boom'); } });
-    failing.run(exchange, { proceed: () => (outcome = 'proceeded'), fail: (_exchange, error) => (outcome = (error as Error).message) });
+    failing.add({
+      name: 'throws',
+      phase: 'guard',
+      run: () => {
+        throw new Error('boom');
+      },
+    });
+    failing.run(exchange, {
+      proceed: () => (outcome = 'proceeded'),
+      fail: (_exchange, error) => (outcome = (error as Error).message),
+    });
     expect(outcome).toBe('boom');
   });
 });
@@ -100,18 +136,26 @@ describe('the edge at the gateway', () => {
     const service = await upstream();
     const limit = recorder('limit');
     const guard = recorder('guard');
-    const { url } = await gateway({ routes: [{ id: 'api', match: '/api/*', target: service.url, health: false }, { id: 'other', match: '/other/*', target: service.url, health: false }] }, [
-      guard.plugin,
-      limit.plugin,
-    ]);
-    for (const path of ['/api/a', '/api/./b//c', '/other/x']) expect((await fetch(`${url}${path}`)).status, path).toBe(200);
+    const { url } = await gateway(
+      {
+        routes: [
+          { id: 'api', match: '/api/*', target: service.url, health: false },
+          { id: 'other', match: '/other/*', target: service.url, health: false },
+        ],
+      },
+      [guard.plugin, limit.plugin],
+    );
+    for (const path of ['/api/a', '/api/./b//c', '/other/x'])
+      expect((await fetch(`${url}${path}`)).status, path).toBe(200);
     expect(limit.seen.map(({ path, route }) => ({ path, route }))).toEqual([
       { path: '/api/a', route: 'api' },
       { path: '/api/b/c', route: 'api' },
       { path: '/other/x', route: 'other' },
     ]);
     // The guard ran after the limit (its phase), once per request, on the very same exchange.
-    expect(guard.seen.map((entry) => entry.exchange)).toEqual(limit.seen.map((entry) => entry.exchange));
+    expect(guard.seen.map((entry) => entry.exchange)).toEqual(
+      limit.seen.map((entry) => entry.exchange),
+    );
     guard.seen.forEach((entry, index) => expect(entry.exchange).toBe(limit.seen[index].exchange));
     expect(service.seen.map((request) => request.url)).toEqual(['/api/a', '/api/b/c', '/other/x']);
   });
@@ -119,10 +163,18 @@ describe('the edge at the gateway', () => {
   it('decides routing, rate limits and guards on the same path for every tricky spelling', async () => {
     const service = await upstream();
     const guard = recorder('guard');
-    const { port } = await gateway({ routes: [{ id: 'api', match: '/api/v1/*', target: service.url, health: false }] }, [
-      guard.plugin,
-      createRateLimitPlugin({ rules: [{ name: 'api', match: '/api/v1/*', windowMs: 60_000, limit: 100 }, { name: 'admin', match: '/admin/*', windowMs: 60_000, limit: 100 }] }),
-    ]);
+    const { port } = await gateway(
+      { routes: [{ id: 'api', match: '/api/v1/*', target: service.url, health: false }] },
+      [
+        guard.plugin,
+        createRateLimitPlugin({
+          rules: [
+            { name: 'api', match: '/api/v1/*', windowMs: 60_000, limit: 100 },
+            { name: 'admin', match: '/admin/*', windowMs: 60_000, limit: 100 },
+          ],
+        }),
+      ],
+    );
     // [request target, what the upstream must see (or the status when it must see nothing)]
     const table: [string, string | number][] = [
       ['/api/v1/users', '/api/v1/users'],
@@ -137,35 +189,66 @@ describe('the edge at the gateway', () => {
       ['/api/v1/a%5cb', 400],
       ['/api/v1/a\\b', 400],
     ];
-    for (const [target] of table) await rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    for (const [target] of table)
+      await rawRequest(
+        port,
+        `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+      );
     const forwarded = service.seen.map((request) => request.url);
-    const expectedForwarded = table.filter(([, outcome]) => typeof outcome === 'string').map(([, outcome]) => outcome);
+    const expectedForwarded = table
+      .filter(([, outcome]) => typeof outcome === 'string')
+      .map(([, outcome]) => outcome);
     expect(forwarded).toEqual(expectedForwarded);
     // The guard saw exactly the requests the router proxied, with the path that went upstream.
     expect(guard.seen.map((entry) => entry.path)).toEqual(expectedForwarded);
     expect(guard.seen.every((entry) => entry.route === 'api')).toBe(true);
     // The limiter counted them under the api rule: its remaining count says how many.
     const answer = await fetch(`http://127.0.0.1:${port}/api/v1/users`);
-    expect(answer.headers.get('ratelimit')).toMatch(new RegExp(`remaining=${100 - expectedForwarded.length - 1}\\b`));
+    expect(answer.headers.get('ratelimit')).toMatch(
+      new RegExp(`remaining=${100 - expectedForwarded.length - 1}\\b`),
+    );
   });
 
   it('gives two clients behind a trusted proxy two buckets, and never believes an untrusted X-Forwarded-For', async () => {
     const service = await upstream();
     const limits = () => createRateLimitPlugin({ default: { windowMs: 60_000, limit: 2 } });
-    const behindProxy = await gateway({ routes: [{ match: '/*', target: service.url, health: false }] }, [limits()], 'info', { trustProxy: ['loopback'] });
-    const from = (base: string, client: string) => fetch(`${base}/x`, { headers: { 'x-forwarded-for': client } }).then((response) => response.status);
-    expect([await from(behindProxy.url, '198.51.100.1'), await from(behindProxy.url, '198.51.100.1'), await from(behindProxy.url, '198.51.100.1')]).toEqual([200, 200, 429]);
+    const behindProxy = await gateway(
+      { routes: [{ match: '/*', target: service.url, health: false }] },
+      [limits()],
+      'info',
+      { trustProxy: ['loopback'] },
+    );
+    const from = (base: string, client: string) =>
+      fetch(`${base}/x`, { headers: { 'x-forwarded-for': client } }).then(
+        (response) => response.status,
+      );
+    expect([
+      await from(behindProxy.url, '198.51.100.1'),
+      await from(behindProxy.url, '198.51.100.1'),
+      await from(behindProxy.url, '198.51.100.1'),
+    ]).toEqual([200, 200, 429]);
     expect(await from(behindProxy.url, '198.51.100.2')).toBe(200);
 
-    const direct = await gateway({ routes: [{ match: '/*', target: service.url, health: false }] }, [limits()]);
+    const direct = await gateway(
+      { routes: [{ match: '/*', target: service.url, health: false }] },
+      [limits()],
+    );
     // Each request claims to be someone new; the peer is what counts, so the third is refused.
-    expect([await from(direct.url, '203.0.113.1'), await from(direct.url, '203.0.113.2'), await from(direct.url, '203.0.113.3')]).toEqual([200, 200, 429]);
+    expect([
+      await from(direct.url, '203.0.113.1'),
+      await from(direct.url, '203.0.113.2'),
+      await from(direct.url, '203.0.113.3'),
+    ]).toEqual([200, 200, 429]);
   });
 
   it('runs rate limits and guards on WebSocket upgrades, with the matched route', async () => {
     const server = http.createServer((_req, res) => void res.end('plain'));
     const wss = new WebSocketServer({ noServer: true });
-    server.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (data) => ws.send(`echo: ${String(data)}`))));
+    server.on('upgrade', (req, socket, head) =>
+      wss.handleUpgrade(req, socket, head, (ws) =>
+        ws.on('message', (data) => ws.send(`echo: ${String(data)}`)),
+      ),
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     cleanups.push(async () => {
       for (const client of wss.clients) client.terminate();
@@ -177,10 +260,13 @@ describe('the edge at the gateway', () => {
       exchange.res.writeHead(403, { 'content-type': 'text/plain' }).end('closed');
       return true;
     });
-    const { url } = await gateway({ routes: [{ id: 'ws', match: '/ws/*', target, ws: true, health: false }] }, [
-      guard.plugin,
-      createRateLimitPlugin({ rules: [{ match: '/ws/*', windowMs: 60_000, limit: 2 }] }),
-    ]);
+    const { url } = await gateway(
+      { routes: [{ id: 'ws', match: '/ws/*', target, ws: true, health: false }] },
+      [
+        guard.plugin,
+        createRateLimitPlugin({ rules: [{ match: '/ws/*', windowMs: 60_000, limit: 2 }] }),
+      ],
+    );
     const open = (path: string) =>
       new Promise<WebSocket | number>((resolve, reject) => {
         const socket = new WebSocket(`${url.replace('http', 'ws')}${path}`);
@@ -190,7 +276,9 @@ describe('the edge at the gateway', () => {
       });
     const first = await open('/ws/room');
     expect(first).toBeInstanceOf(WebSocket);
-    const reply = new Promise((resolve) => (first as WebSocket).once('message', (data) => resolve(String(data))));
+    const reply = new Promise((resolve) =>
+      (first as WebSocket).once('message', (data) => resolve(String(data))),
+    );
     (first as WebSocket).send('hi');
     expect(await reply).toBe('echo: hi');
     (first as WebSocket).close();

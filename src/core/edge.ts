@@ -84,7 +84,9 @@ export class EdgePipeline {
 
   add(hook: EdgeHook): void {
     if (!PHASE_ORDER.has(hook.phase)) {
-      throw new TypeError(`Edge hook "${hook.name}": phase "${hook.phase}" is not one of ${EDGE_PHASES.join(', ')}.`);
+      throw new TypeError(
+        `Edge hook "${hook.name}": phase "${hook.phase}" is not one of ${EDGE_PHASES.join(', ')}.`,
+      );
     }
     for (const lane of hook.lanes ?? (['proxy', 'express'] as const)) {
       const list = this.byLane[lane];
@@ -108,7 +110,12 @@ export class EdgePipeline {
   }
 }
 
-function runFrom<E extends EdgeExchange>(hooks: readonly EdgeHook[], start: number, exchange: E, next: EdgeNext<E>): void {
+function runFrom<E extends EdgeExchange>(
+  hooks: readonly EdgeHook[],
+  start: number,
+  exchange: E,
+  next: EdgeNext<E>,
+): void {
   for (let index = start; index < hooks.length; index++) {
     let outcome: EdgeOutcome;
     try {

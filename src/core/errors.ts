@@ -24,38 +24,92 @@ export class HttpError extends Error {
 }
 
 /** A plugin's (or the core's) codes: each code's HTTP status and what it means, for `docs/error-codes.md`. */
-export type ErrorCodeTable = Readonly<Record<string, { readonly status: number; readonly meaning: string }>>;
+export type ErrorCodeTable = Readonly<
+  Record<string, { readonly status: number; readonly meaning: string }>
+>;
 
 /**
  * The core's own codes: the admin gate (`ADMIN_*`), request heads and bodies (`REQUEST_*`), the
  * 404 and 500 answers. A plugin's codes live in its `errors.ts`, prefixed with its name.
  */
 export const CORE_ERRORS = {
-  ADMIN_CROSS_SITE: { status: 403, meaning: "A state-changing call to a management endpoint came from another site's page." },
-  ADMIN_GUARD_REQUIRED: { status: 401, meaning: 'A management endpoint was called through a proxy or from another machine, and no guard is installed.' },
-  ADMIN_HOST_REFUSED: { status: 403, meaning: 'A management endpoint was called with a Host that is neither this machine nor an allowed host.' },
+  ADMIN_CROSS_SITE: {
+    status: 403,
+    meaning: "A state-changing call to a management endpoint came from another site's page.",
+  },
+  ADMIN_GUARD_REQUIRED: {
+    status: 401,
+    meaning:
+      'A management endpoint was called through a proxy or from another machine, and no guard is installed.',
+  },
+  ADMIN_HOST_REFUSED: {
+    status: 403,
+    meaning:
+      'A management endpoint was called with a Host that is neither this machine nor an allowed host.',
+  },
   ADMIN_TOKEN_INVALID: { status: 401, meaning: 'The management token is wrong.' },
-  ADMIN_TOKEN_REQUIRED: { status: 401, meaning: 'A management endpoint needs `Authorization: Bearer <MANAGEMENT_TOKEN>`.' },
-  INTERNAL_ERROR: { status: 500, meaning: 'An unexpected error; the log line with the same request id has the cause.' },
-  REQUEST_ABORTED: { status: 400, meaning: 'The client aborted the request while its body was read.' },
-  REQUEST_AMBIGUOUS_FRAMING: { status: 400, meaning: 'The request has both Content-Length and Transfer-Encoding, or several of either (request smuggling).' },
-  REQUEST_BODY_TOO_LARGE: { status: 413, meaning: 'The request body is larger than the body limit.' },
+  ADMIN_TOKEN_REQUIRED: {
+    status: 401,
+    meaning: 'A management endpoint needs `Authorization: Bearer <MANAGEMENT_TOKEN>`.',
+  },
+  INTERNAL_ERROR: {
+    status: 500,
+    meaning: 'An unexpected error; the log line with the same request id has the cause.',
+  },
+  REQUEST_ABORTED: {
+    status: 400,
+    meaning: 'The client aborted the request while its body was read.',
+  },
+  REQUEST_AMBIGUOUS_FRAMING: {
+    status: 400,
+    meaning:
+      'The request has both Content-Length and Transfer-Encoding, or several of either (request smuggling).',
+  },
+  REQUEST_BODY_TOO_LARGE: {
+    status: 413,
+    meaning: 'The request body is larger than the body limit.',
+  },
   REQUEST_DUPLICATE_HOST: { status: 400, meaning: 'The request has more than one Host header.' },
-  REQUEST_INVALID: { status: 400, meaning: 'A 4xx raised by Express or a library without a code of its own; the status is theirs.' },
+  REQUEST_INVALID: {
+    status: 400,
+    meaning:
+      'A 4xx raised by Express or a library without a code of its own; the status is theirs.',
+  },
   REQUEST_MALFORMED_JSON: { status: 400, meaning: 'The request body is not valid JSON.' },
-  REQUEST_SIZE_MISMATCH: { status: 400, meaning: 'The request body does not match its Content-Length.' },
-  REQUEST_UNSUPPORTED_CHARSET: { status: 415, meaning: 'The request body charset is not supported.' },
-  REQUEST_UNSUPPORTED_ENCODING: { status: 415, meaning: 'The request body encoding is not supported.' },
+  REQUEST_SIZE_MISMATCH: {
+    status: 400,
+    meaning: 'The request body does not match its Content-Length.',
+  },
+  REQUEST_UNSUPPORTED_CHARSET: {
+    status: 415,
+    meaning: 'The request body charset is not supported.',
+  },
+  REQUEST_UNSUPPORTED_ENCODING: {
+    status: 415,
+    meaning: 'The request body encoding is not supported.',
+  },
   ROUTE_NOT_FOUND: { status: 404, meaning: 'No route answers this method and path.' },
 } as const satisfies ErrorCodeTable;
 
 /** Codes of the errors `createApp` and `start()` throw: never an HTTP answer, always at start-up. */
 export const STARTUP_ERRORS = {
-  CONFIG_INVALID: { meaning: 'ConfigError: options or environment variables are invalid; `issues` names each one.' },
-  PLUGIN_CYCLE: { meaning: 'PluginGraphError: plugin dependencies form a cycle; the message names its whole path.' },
-  PLUGIN_DUPLICATE: { meaning: 'PluginGraphError: two plugins have one name (or a plugin is named "app").' },
-  PLUGIN_MISSING_DEPENDENCY: { meaning: 'PluginGraphError: a plugin depends on one that is not registered.' },
-  PLUGIN_START_FAILED: { meaning: "PluginLifecycleError: a plugin's onInit or onReady threw; `plugin` names it, `cause` says why." },
+  CONFIG_INVALID: {
+    meaning: 'ConfigError: options or environment variables are invalid; `issues` names each one.',
+  },
+  PLUGIN_CYCLE: {
+    meaning:
+      'PluginGraphError: plugin dependencies form a cycle; the message names its whole path.',
+  },
+  PLUGIN_DUPLICATE: {
+    meaning: 'PluginGraphError: two plugins have one name (or a plugin is named "app").',
+  },
+  PLUGIN_MISSING_DEPENDENCY: {
+    meaning: 'PluginGraphError: a plugin depends on one that is not registered.',
+  },
+  PLUGIN_START_FAILED: {
+    meaning:
+      "PluginLifecycleError: a plugin's onInit or onReady threw; `plugin` names it, `cause` says why.",
+  },
 } as const;
 
 /** One problem found while validating configuration. */
@@ -76,7 +130,9 @@ export class ConfigError extends Error {
   constructor(issues: ConfigIssue[]) {
     super(
       `Invalid configuration (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n` +
-        issues.map((i) => `  - ${i.name}: expected ${i.expected}, received ${i.received}`).join('\n'),
+        issues
+          .map((i) => `  - ${i.name}: expected ${i.expected}, received ${i.received}`)
+          .join('\n'),
     );
     this.name = 'ConfigError';
     this.issues = issues;

@@ -30,7 +30,8 @@ export class FastRoutes {
       this.afterDynamic.add(verb);
       return undefined;
     }
-    if (verb === 'ALL' || this.afterDynamic.has(verb) || this.afterDynamic.has('ALL')) return undefined;
+    if (verb === 'ALL' || this.afterDynamic.has(verb) || this.afterDynamic.has('ALL'))
+      return undefined;
     const key = `${verb} ${path}`;
     if (this.table.has(key)) return undefined;
     this.table.set(key, handlers);
@@ -60,7 +61,9 @@ export class FastRoutes {
         try {
           const result: unknown = handler(req, res, step);
           if (result && typeof (result as Promise<unknown>).then === 'function') {
-            (result as Promise<unknown>).then(undefined, (rejection: unknown) => step(rejection ?? new Error('Rejected promise')));
+            (result as Promise<unknown>).then(undefined, (rejection: unknown) =>
+              step(rejection ?? new Error('Rejected promise')),
+            );
           }
         } catch (thrown) {
           step(thrown);

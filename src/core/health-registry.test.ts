@@ -6,7 +6,9 @@ import { HealthRegistry } from './health-registry.js';
 describe('HealthRegistry', () => {
   it('keeps running a check on its interval when a result listener throws, and logs the failure', async () => {
     const capture = captureLogs();
-    const registry = new HealthRegistry(createLogger({ destination: capture.stream, level: 'error' }));
+    const registry = new HealthRegistry(
+      createLogger({ destination: capture.stream, level: 'error' }),
+    );
     let runs = 0;
     registry.register({ name: 'counter', interval: 10, run: async () => void runs++ });
     registry.onResult(() => {
@@ -23,7 +25,9 @@ describe('HealthRegistry', () => {
   });
 
   it('never starts a run beside one that outlived its timeout, and resumes once it settles', async () => {
-    const registry = new HealthRegistry(createLogger({ destination: captureLogs().stream, level: 'silent' }));
+    const registry = new HealthRegistry(
+      createLogger({ destination: captureLogs().stream, level: 'silent' }),
+    );
     let started = 0;
     let release!: () => void;
     registry.register({
@@ -32,7 +36,9 @@ describe('HealthRegistry', () => {
       timeout: 20,
       run: () => {
         started++;
-        return started === 1 ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve();
+        return started === 1
+          ? new Promise<void>((resolve) => (release = resolve))
+          : Promise.resolve();
       },
     });
     try {
@@ -41,9 +47,13 @@ describe('HealthRegistry', () => {
       // Several intervals pass while the first run hangs: no second run starts.
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(started).toBe(1);
-      expect(registry.summary().checks[0].lastError).toMatch(/^previous run still pending after \d+ s/);
+      expect(registry.summary().checks[0].lastError).toMatch(
+        /^previous run still pending after \d+ s/,
+      );
       release();
-      await vi.waitFor(() => expect(registry.summary().checks[0].status).toBe('healthy'), { timeout: 2_000 });
+      await vi.waitFor(() => expect(registry.summary().checks[0].status).toBe('healthy'), {
+        timeout: 2_000,
+      });
       expect(started).toBeGreaterThanOrEqual(2);
     } finally {
       registry.stop();

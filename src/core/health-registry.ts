@@ -71,7 +71,8 @@ export class HealthRegistry {
   constructor(private readonly logger: Logger) {}
 
   register(check: HealthCheckDefinition): void {
-    if (this.entries.has(check.name)) throw new Error(`A health check named "${check.name}" is already registered.`);
+    if (this.entries.has(check.name))
+      throw new Error(`A health check named "${check.name}" is already registered.`);
     // `??` rather than spreading defaults first: an option left `undefined` (common when a plugin
     // forwards its own optional settings) must not erase the default and turn into a 1 ms timer.
     const definition = {
@@ -82,12 +83,20 @@ export class HealthRegistry {
     };
     for (const key of ['interval', 'timeout'] as const) {
       if (!Number.isFinite(definition[key]) || definition[key] <= 0) {
-        throw new Error(`Health check "${check.name}": ${key} must be a positive number of milliseconds (got ${definition[key]}).`);
+        throw new Error(
+          `Health check "${check.name}": ${key} must be a positive number of milliseconds (got ${definition[key]}).`,
+        );
       }
     }
     const entry: Entry = {
       definition,
-      snapshot: { name: check.name, plugin: check.plugin, critical: definition.critical, status: 'pending', history: [] },
+      snapshot: {
+        name: check.name,
+        plugin: check.plugin,
+        critical: definition.critical,
+        status: 'pending',
+        history: [],
+      },
     };
     this.entries.set(check.name, entry);
     if (this.started) this.schedule(entry);
@@ -128,14 +137,18 @@ export class HealthRegistry {
   /** The cached state of every check; never runs a check. */
   summary(): HealthSummary {
     const checks = [...this.entries.values()].map((entry) => entry.snapshot);
-    return { status: overallStatus(checks), checks: checks.map((check) => ({ ...check, history: [...check.history] })) };
+    return {
+      status: overallStatus(checks),
+      checks: checks.map((check) => ({ ...check, history: [...check.history] })),
+    };
   }
 
   /** True when no critical check is failing (pending counts as not ready). */
   criticalPassing(): boolean {
     for (const entry of this.entries.values()) {
       if (!entry.definition.critical) continue;
-      if (entry.snapshot.status === 'unhealthy' || entry.snapshot.status === 'pending') return false;
+      if (entry.snapshot.status === 'unhealthy' || entry.snapshot.status === 'pending')
+        return false;
     }
     return true;
   }
@@ -168,10 +181,15 @@ export class HealthRegistry {
       if (entry.hung) {
         // A check that never settles would otherwise gain one more stuck run every interval.
         const seconds = Math.round((Date.now() - entry.hung.since) / 1000);
-        throw new Error(`previous run still pending after ${seconds} s (timeout ${definition.timeout} ms)`);
+        throw new Error(
+          `previous run still pending after ${seconds} s (timeout ${definition.timeout} ms)`,
+        );
       }
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new TimeoutError(`timed out after ${definition.timeout} ms`)), definition.timeout);
+        timer = setTimeout(
+          () => reject(new TimeoutError(`timed out after ${definition.timeout} ms`)),
+          definition.timeout,
+        );
       });
       const run = Promise.resolve().then(definition.run);
       const settled = () => {
@@ -207,8 +225,14 @@ export class HealthRegistry {
     snapshot.history.push({ at, status: result.status, latencyMs });
     if (snapshot.history.length > HISTORY_LENGTH) snapshot.history.shift();
     if (previous !== result.status) {
-      const log = result.status === 'healthy' ? this.logger.info.bind(this.logger) : this.logger.warn.bind(this.logger);
-      log({ check: definition.name, status: result.status, previous, error: failure }, 'health check changed');
+      const log =
+        result.status === 'healthy'
+          ? this.logger.info.bind(this.logger)
+          : this.logger.warn.bind(this.logger);
+      log(
+        { check: definition.name, status: result.status, previous, error: failure },
+        'health check changed',
+      );
     }
     for (const listener of this.listeners) {
       // A throwing listener must not stop the check's schedule (nor reject the timer's promise).
@@ -226,7 +250,8 @@ export function overallStatus(checks: readonly HealthCheckSnapshot[]): HealthSta
   let status: HealthStatus = 'healthy';
   for (const check of checks) {
     if (check.status === 'healthy') continue;
-    if (check.critical && (check.status === 'unhealthy' || check.status === 'pending')) return 'unhealthy';
+    if (check.critical && (check.status === 'unhealthy' || check.status === 'pending'))
+      return 'unhealthy';
     status = 'degraded';
   }
   return status;

@@ -15,12 +15,17 @@ function tempDir(): string {
   dirs.push(dir);
   return dir;
 }
-const flushed = (stream: RotatingFileStream) => new Promise<void>((resolve) => stream.flush(() => resolve()));
+const flushed = (stream: RotatingFileStream) =>
+  new Promise<void>((resolve) => stream.flush(() => resolve()));
 
 describe('RotatingFileStream', () => {
   it('rotates by size while lines keep coming, losing none and keeping their order', async () => {
     const dir = tempDir();
-    const stream = new RotatingFileStream({ path: path.join(dir, 'app.log'), maxBytes: 64 * 1024, maxFiles: 50 });
+    const stream = new RotatingFileStream({
+      path: path.join(dir, 'app.log'),
+      maxBytes: 64 * 1024,
+      maxFiles: 50,
+    });
     const total = 5_000;
     for (let index = 0; index < total; index++) {
       stream.write(`${JSON.stringify({ index, pad: 'x'.repeat(60) })}\n`);
@@ -32,12 +37,17 @@ describe('RotatingFileStream', () => {
     const age = (file: string) => (file === 'app.log' ? 0 : Number(file.split('.').pop()));
     const files = readdirSync(dir).sort((a, b) => age(b) - age(a));
     expect(files.length).toBeGreaterThanOrEqual(3);
-    const indexes = files.flatMap((file) => readFileSync(path.join(dir, file), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line).index as number));
+    const indexes = files.flatMap((file) =>
+      readFileSync(path.join(dir, file), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line).index as number),
+    );
     // Oldest rotated file first, the active file last: every line once, in order.
     expect(indexes).toEqual(Array.from({ length: total }, (_, index) => index));
   });
 
-  it('writes a quiet logger\'s lines within the flush interval, without being asked', async () => {
+  it("writes a quiet logger's lines within the flush interval, without being asked", async () => {
     const dir = tempDir();
     const file = path.join(dir, 'app.log');
     const stream = new RotatingFileStream({ path: file, flushInterval: 20 });
@@ -65,7 +75,10 @@ describe('RotatingFileStream', () => {
   it('holds its exit listener only while open, with no module-wide registry', async () => {
     const dir = tempDir();
     const listeners = process.listenerCount('exit');
-    const streams = Array.from({ length: 12 }, (_, index) => new RotatingFileStream({ path: path.join(dir, `app-${index}.log`) }));
+    const streams = Array.from(
+      { length: 12 },
+      (_, index) => new RotatingFileStream({ path: path.join(dir, `app-${index}.log`) }),
+    );
     expect(process.listenerCount('exit')).toBe(listeners + 12);
     // Twelve open streams raised the warning threshold with them: no MaxListenersExceededWarning.
     expect(process.getMaxListeners()).toBeGreaterThanOrEqual(process.listenerCount('exit'));
@@ -79,7 +92,11 @@ describe('BatchedLineStream', () => {
     const dir = tempDir();
     const file = path.join(dir, 'app.log');
     const stream = new RotatingFileStream({ path: file });
-    const lines = ['{"msg":"café ☕ 𝄞"}\n', `{"msg":"${'ü'.repeat(70_000)}"}\n`, '{"msg":"after"}\n'];
+    const lines = [
+      '{"msg":"café ☕ 𝄞"}\n',
+      `{"msg":"${'ü'.repeat(70_000)}"}\n`,
+      '{"msg":"after"}\n',
+    ];
     for (const line of lines) stream.write(line);
     await stream.close();
     expect(readFileSync(file, 'utf8')).toBe(lines.join(''));
@@ -88,7 +105,11 @@ describe('BatchedLineStream', () => {
   it('writes everything to a pipe whose reader is slow: partial writes and EAGAIN lose nothing', async () => {
     // The child reads nothing for 300 ms, so the pipe fills (64 KiB) and writes to it, which is
     // non-blocking, come back short or with EAGAIN until the reader catches up.
-    const child = spawn(process.execPath, ['-e', 'setTimeout(() => process.stdin.pipe(process.stdout), 300)'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      ['-e', 'setTimeout(() => process.stdin.pipe(process.stdout), 300)'],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
     const received: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => received.push(chunk));
     const fd = (child.stdin as unknown as { _handle: { fd: number } })._handle.fd;
@@ -102,7 +123,11 @@ describe('BatchedLineStream', () => {
     await stream.close();
     child.stdin.end();
     await once(child, 'exit');
-    const indexes = Buffer.concat(received).toString('utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line).index as number);
+    const indexes = Buffer.concat(received)
+      .toString('utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line).index as number);
     expect(indexes).toEqual(Array.from({ length: total }, (_, index) => index));
   });
 
@@ -114,11 +139,19 @@ describe('BatchedLineStream', () => {
       for (let index = 0; index < 1000; index++) log.info({ index }, 'line');
       process.exit(0);
     `;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     const received: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => received.push(chunk));
     await once(child, 'exit');
-    const indexes = Buffer.concat(received).toString('utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line).index as number);
+    const indexes = Buffer.concat(received)
+      .toString('utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line).index as number);
     expect(indexes).toEqual(Array.from({ length: 1000 }, (_, index) => index));
   });
 });

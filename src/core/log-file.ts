@@ -91,7 +91,11 @@ function skipBytes(buffers: Buffer[], count: number): Buffer[] {
  * Writes every byte: after a partial write it goes on with the rest, and while a non-blocking
  * descriptor (a full pipe) answers EAGAIN it tries again shortly.
  */
-function writeFully(fd: number, buffers: Buffer[], done: (error: NodeJS.ErrnoException | null) => void): void {
+function writeFully(
+  fd: number,
+  buffers: Buffer[],
+  done: (error: NodeJS.ErrnoException | null) => void,
+): void {
   const next = (error: NodeJS.ErrnoException | null, written: number) => {
     if (error?.code === 'EAGAIN') {
       setTimeout(() => writeFully(fd, buffers, done), 10).unref();
@@ -161,7 +165,8 @@ export class BatchedLineStream implements DestinationStream {
   private readonly onTimer = () => {
     this.timer = undefined;
     // Held by a rotation: try again after it; the write in flight re-arms the timer itself.
-    if (this.held && !this.closed) this.timer = setTimeout(this.onTimer, this.flushInterval).unref();
+    if (this.held && !this.closed)
+      this.timer = setTimeout(this.onTimer, this.flushInterval).unref();
     else this.pump();
   };
 
@@ -245,7 +250,8 @@ export class BatchedLineStream implements DestinationStream {
       }
       // Lines that came in meanwhile wait for a full batch, the timer or a flush: writing them at
       // once would make one small write per write completed, each a trip through the thread pool.
-      if (this.batch.bytes >= BATCH_BYTES || this.idle.size > 0 || this.batch.bytes === 0) this.pump();
+      if (this.batch.bytes >= BATCH_BYTES || this.idle.size > 0 || this.batch.bytes === 0)
+        this.pump();
       else this.timer ??= setTimeout(this.onTimer, this.flushInterval).unref();
     });
   }
@@ -362,7 +368,8 @@ export class RotatingFileStream extends BatchedLineStream {
         .sort((a, b) => b - a);
       for (const index of existing) {
         if (index >= this.maxFiles) await unlink(`${this.path}.${index}`).catch(() => undefined);
-        else await rename(`${this.path}.${index}`, `${this.path}.${index + 1}`).catch(() => undefined);
+        else
+          await rename(`${this.path}.${index}`, `${this.path}.${index + 1}`).catch(() => undefined);
       }
       await rename(this.path, `${this.path}.1`);
       if (!this.closed) {

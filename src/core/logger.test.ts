@@ -30,7 +30,13 @@ describe.skipIf(!existsSync('/proc/self/fd'))('the app log file', () => {
   it('is closed when the app stops, after every line reached it; a line logged later is dropped without throwing', async () => {
     const file = logFile();
     for (let round = 0; round < 2; round++) {
-      const app = createApp({ name: `round-${round}`, port: 0, host: '127.0.0.1', logger: { level: 'info', stdout: false, file: { path: file } }, shutdown: { signals: false } });
+      const app = createApp({
+        name: `round-${round}`,
+        port: 0,
+        host: '127.0.0.1',
+        logger: { level: 'info', stdout: false, file: { path: file } },
+        shutdown: { signals: false },
+      });
       await app.start();
       // The file opens asynchronously; this proves the count sees it.
       await vi.waitFor(() => expect(descriptorsOn(file)).toBe(1));
@@ -38,8 +44,14 @@ describe.skipIf(!existsSync('/proc/self/fd'))('the app log file', () => {
       expect(descriptorsOn(file)).toBe(0);
       expect(() => app.context.logger.info('after stop')).not.toThrow();
     }
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { app: string; msg: string });
-    expect(lines.filter((line) => line.msg === 'stopped').map((line) => line.app)).toEqual(['round-0', 'round-1']);
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { app: string; msg: string });
+    expect(lines.filter((line) => line.msg === 'stopped').map((line) => line.app)).toEqual([
+      'round-0',
+      'round-1',
+    ]);
     expect(lines.some((line) => line.msg === 'after stop')).toBe(false);
   });
 

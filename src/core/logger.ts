@@ -59,11 +59,13 @@ export const REDACTED_PATHS = [
 export function createLogger(options: LoggerOptions = {}): Logger {
   const streams: pino.StreamEntry[] = [];
   const level = options.level ?? (process.env.LOG_LEVEL as LevelWithSilent | undefined) ?? 'info';
-  if (options.stdout !== false && !options.destination) streams.push({ level: 'trace', stream: new BatchedLineStream(1, 'stdout') });
+  if (options.stdout !== false && !options.destination)
+    streams.push({ level: 'trace', stream: new BatchedLineStream(1, 'stdout') });
   if (options.destination) streams.push({ level: 'trace', stream: options.destination });
   const file = options.file ? new RotatingFileStream(options.file) : undefined;
   if (file) streams.push({ level: 'trace', stream: file });
-  const destination: DestinationStream = streams.length === 1 ? streams[0].stream : flushableMultistream(streams);
+  const destination: DestinationStream =
+    streams.length === 1 ? streams[0].stream : flushableMultistream(streams);
   const logger = pino(
     {
       level,

@@ -23,16 +23,30 @@ export const MANAGEMENT_TOKEN_ENV = 'MANAGEMENT_TOKEN';
 
 export const managementSchema = z
   .strictObject({
-    token: secret(z.string().min(32, 'at least 32 characters').max(1024, 'at most 1024 characters')).optional(),
+    token: secret(
+      z.string().min(32, 'at least 32 characters').max(1024, 'at most 1024 characters'),
+    ).optional(),
     allowedHosts: z
-      .array(z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$|^\[[0-9a-f:.]+\]$/i, 'a host name like "api.internal" (no port)').transform((host) => host.toLowerCase()))
+      .array(
+        z
+          .string()
+          .regex(
+            /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$|^\[[0-9a-f:.]+\]$/i,
+            'a host name like "api.internal" (no port)',
+          )
+          .transform((host) => host.toLowerCase()),
+      )
       .default([]),
   })
   .prefault({});
 
 /** Listed by the config plugin with the app's own variables (always masked). */
 export const managementEnv: EnvSpec = {
-  [MANAGEMENT_TOKEN_ENV]: { schema: z.string().optional(), secret: true, description: 'Bearer token for admin routes when no guard is installed' },
+  [MANAGEMENT_TOKEN_ENV]: {
+    schema: z.string().optional(),
+    secret: true,
+    description: 'Bearer token for admin routes when no guard is installed',
+  },
 };
 
 /**
@@ -43,7 +57,15 @@ export function withManagementEnv<T extends { management?: ManagementOptions }>(
   options: T,
   env: NodeJS.ProcessEnv = process.env,
 ): { input: T; rename: (path: string) => string } {
-  const fromEnv = options.management?.token === undefined && env[MANAGEMENT_TOKEN_ENV] !== undefined && env[MANAGEMENT_TOKEN_ENV] !== '';
-  const input = fromEnv ? { ...options, management: { ...options.management, token: env[MANAGEMENT_TOKEN_ENV] } } : options;
-  return { input, rename: (path) => (fromEnv && path === 'management.token' ? MANAGEMENT_TOKEN_ENV : path) };
+  const fromEnv =
+    options.management?.token === undefined &&
+    env[MANAGEMENT_TOKEN_ENV] !== undefined &&
+    env[MANAGEMENT_TOKEN_ENV] !== '';
+  const input = fromEnv
+    ? { ...options, management: { ...options.management, token: env[MANAGEMENT_TOKEN_ENV] } }
+    : options;
+  return {
+    input,
+    rename: (path) => (fromEnv && path === 'management.token' ? MANAGEMENT_TOKEN_ENV : path),
+  };
 }

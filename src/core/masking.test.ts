@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { MASK, isSecretName, isSecretSchema, maskSecrets, maskUrlPassword, secret, secretKeysOf } from '../index.js';
+import {
+  MASK,
+  isSecretName,
+  isSecretSchema,
+  maskSecrets,
+  maskUrlPassword,
+  secret,
+  secretKeysOf,
+} from '../index.js';
 import { inspectEnv, toConfigIssues } from './config.js';
 
 // The rules the config plugin and the diagnostics report rely on, checked value by value.
@@ -11,12 +19,24 @@ describe('masking', () => {
     ['postgres://user:p@ss@db/app', 'postgres://user:********@db/app'],
     // A raw "/" in the password breaks URL parsing; the password is still hidden.
     ['postgres://user:pa/ss@db/app', 'postgres://user:********@db/app'],
-    ['connect to mysql://root:hunter2@h1/x, then amqp://u:hunter2@h2', 'connect to mysql://root:********@h1/x, then amqp://u:********@h2'],
+    [
+      'connect to mysql://root:hunter2@h1/x, then amqp://u:hunter2@h2',
+      'connect to mysql://root:********@h1/x, then amqp://u:********@h2',
+    ],
     // node-postgres (and others) read credentials from the query string too.
-    ['postgres://user@db/app?sslmode=require&password=hunter2', 'postgres://user@db/app?sslmode=require&password=********'],
+    [
+      'postgres://user@db/app?sslmode=require&password=hunter2',
+      'postgres://user@db/app?sslmode=require&password=********',
+    ],
     ['mysql://root:hunter2@h/x?password=hunter2', 'mysql://root:********@h/x?password=********'],
-    ['https://hooks.test/in?access_token=abc123&x=1', 'https://hooks.test/in?access_token=********&x=1'],
-    ['https://example.test/?page=2&sort=name&password=', 'https://example.test/?page=2&sort=name&password='],
+    [
+      'https://hooks.test/in?access_token=abc123&x=1',
+      'https://hooks.test/in?access_token=********&x=1',
+    ],
+    [
+      'https://example.test/?page=2&sort=name&password=',
+      'https://example.test/?page=2&sort=name&password=',
+    ],
     // Left alone: no password, a port, an @ in the path or query, IPv6.
     ['postgres://user@db/app', 'postgres://user@db/app'],
     ['https://host:8443/users/a@b.c', 'https://host:8443/users/a@b.c'],
@@ -28,9 +48,28 @@ describe('masking', () => {
   });
 
   it('treats names like *SECRET*, *TOKEN*, *PASSWORD*, *KEY* as secret, and not their look-alikes', () => {
-    for (const name of ['sessionSecret', 'API_TOKEN', 'dbPassword', 'DB_PASS', 'apiKey', 'API_KEY', 'privateKey', 'masterkey', 'credentials', 'cookie'])
+    for (const name of [
+      'sessionSecret',
+      'API_TOKEN',
+      'dbPassword',
+      'DB_PASS',
+      'apiKey',
+      'API_KEY',
+      'privateKey',
+      'masterkey',
+      'credentials',
+      'cookie',
+    ])
       expect(isSecretName(name), name).toBe(true);
-    for (const name of ['keyPrefix', 'SSH_KEY_PATH', 'bypass', 'keepAliveTimeout', 'region', 'databaseUrl', 'compass'])
+    for (const name of [
+      'keyPrefix',
+      'SSH_KEY_PATH',
+      'bypass',
+      'keepAliveTimeout',
+      'region',
+      'databaseUrl',
+      'compass',
+    ])
       expect(isSecretName(name), name).toBe(false);
   });
 
@@ -47,11 +86,19 @@ describe('masking', () => {
         plain: z.string(),
       })
       .transform((value) => value);
-    expect([...secretKeysOf(schema)].sort()).toEqual(['db.auth', 'named.*', 'replicas[].material', 'signing']);
+    expect([...secretKeysOf(schema)].sort()).toEqual([
+      'db.auth',
+      'named.*',
+      'replicas[].material',
+      'signing',
+    ]);
   });
 
   it('masks a configuration deeply and always returns something safe to serialise', () => {
-    const schema = z.object({ db: z.object({ auth: secret(z.string()) }), replicas: z.array(z.object({ material: secret(z.string()) })) });
+    const schema = z.object({
+      db: z.object({ auth: secret(z.string()) }),
+      replicas: z.array(z.object({ material: secret(z.string()) })),
+    });
     const cycle: Record<string, unknown> = { label: 'loop' };
     cycle.self = cycle;
     const masked = maskSecrets(
@@ -67,7 +114,9 @@ describe('masking', () => {
         buffer: Buffer.from('raw-6'),
         big: 10n,
         cycle,
-        client: new (class RedisClient { password = 'raw-7'; })(),
+        client: new (class RedisClient {
+          password = 'raw-7';
+        })(),
         nullish: Object.assign(Object.create(null) as object, { secret: 'raw-8' }),
       },
       secretKeysOf(schema),
@@ -92,23 +141,38 @@ describe('masking', () => {
   });
 
   it('never echoes a secret in a validation problem, nested or from the environment', () => {
-    const schema = z.object({ db: z.object({ auth: secret(z.string().min(20)), port: z.number() }) });
+    const schema = z.object({
+      db: z.object({ auth: secret(z.string().min(20)), port: z.number() }),
+    });
     const input = { db: { auth: 'raw-short', port: 'x' } };
-    const issues = toConfigIssues(schema.safeParse(input).error!, input, { prefix: 'plugins.db.', secretKeys: secretKeysOf(schema) });
+    const issues = toConfigIssues(schema.safeParse(input).error!, input, {
+      prefix: 'plugins.db.',
+      secretKeys: secretKeysOf(schema),
+    });
     expect(issues).toEqual([
       expect.objectContaining({ name: 'plugins.db.db.auth', received: MASK }),
       expect.objectContaining({ name: 'plugins.db.db.port', received: '"x"' }),
     ]);
-    const objectIssue = toConfigIssues(z.object({ db: z.string() }).safeParse({ db: { password: 'raw-obj' } }).error!, { db: { password: 'raw-obj' } });
+    const objectIssue = toConfigIssues(
+      z.object({ db: z.string() }).safeParse({ db: { password: 'raw-obj' } }).error!,
+      { db: { password: 'raw-obj' } },
+    );
     expect(objectIssue[0].received).not.toContain('raw-obj');
 
-    const { report } = inspectEnv({ QA_URL: z.string().startsWith('mysql://') }, { QA_URL: 'postgres://u:raw-env@h/db' });
+    const { report } = inspectEnv(
+      { QA_URL: z.string().startsWith('mysql://') },
+      { QA_URL: 'postgres://u:raw-env@h/db' },
+    );
     expect(report[0]).toMatchObject({ status: 'invalid', value: 'postgres://u:********@h/db' });
   });
 
   it('masks the password of a mistyped URL that is no URL at all', () => {
-    expect(maskUrlPassword('postgres//user:pw@db:5432/x')).toBe('postgres//user:********@db:5432/x');
-    expect(maskUrlPassword('DATABASE_URL=user:secret@host')).toBe('DATABASE_URL=user:********@host');
+    expect(maskUrlPassword('postgres//user:pw@db:5432/x')).toBe(
+      'postgres//user:********@db:5432/x',
+    );
+    expect(maskUrlPassword('DATABASE_URL=user:secret@host')).toBe(
+      'DATABASE_URL=user:********@host',
+    );
     expect(maskUrlPassword('bob@example.com')).toBe('bob@example.com');
   });
 });

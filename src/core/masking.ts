@@ -33,7 +33,8 @@ function defOf(schema: z.ZodType): SchemaDef {
 /** The schemas a wrapper stands for: optional/default/nullable/catch/readonly, and both ends of a pipe (transform). */
 function wrapped(def: SchemaDef): z.ZodType[] {
   if (def.innerType) return [def.innerType];
-  if (def.type === 'pipe') return [def.in, def.out].filter((inner): inner is z.ZodType => inner !== undefined);
+  if (def.type === 'pipe')
+    return [def.in, def.out].filter((inner): inner is z.ZodType => inner !== undefined);
   return [];
 }
 
@@ -46,7 +47,9 @@ export function isSecretSchema(schema: z.ZodType | undefined): boolean {
   while (pending.length > 0) {
     const { schema: current, depth } = pending.pop()!;
     if (z.globalRegistry.get(current)?.secret === true) return true;
-    if (depth < 8) for (const inner of wrapped(defOf(current))) pending.push({ schema: inner, depth: depth + 1 });
+    if (depth < 8)
+      for (const inner of wrapped(defOf(current)))
+        pending.push({ schema: inner, depth: depth + 1 });
   }
   return false;
 }
@@ -54,21 +57,46 @@ export function isSecretSchema(schema: z.ZodType | undefined): boolean {
 export const MASK = '********';
 
 // Substrings that make a name secret wherever they appear ("dbPassword", "SESSION_SECRET").
-const SECRET_NAME = /secret|token|passw(or)?d|passphrase|pwd|credential|authorization|cookie|private/i;
+const SECRET_NAME =
+  /secret|token|passw(or)?d|passphrase|pwd|credential|authorization|cookie|private/i;
 // Words that only count on their own, so "bypass" or "keyPrefix" stay visible but "DB_PASS" does not.
 const SECRET_WORDS = new Set(['pass', 'pw']);
 // "key" names a secret ("apiKey", "API_KEY", "masterkey") unless a word after it says it is not the key itself.
-const KEY_QUALIFIERS = new Set(['prefix', 'suffix', 'separator', 'space', 'id', 'path', 'file', 'name', 'names', 'field', 'length', 'size', 'count', 'ttl', 'pattern']);
+const KEY_QUALIFIERS = new Set([
+  'prefix',
+  'suffix',
+  'separator',
+  'space',
+  'id',
+  'path',
+  'file',
+  'name',
+  'names',
+  'field',
+  'length',
+  'size',
+  'count',
+  'ttl',
+  'pattern',
+]);
 
 function wordsOf(name: string): string[] {
-  return name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z]+/).filter(Boolean);
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z]+/)
+    .filter(Boolean);
 }
 
 /** Names like *SECRET*, *TOKEN*, *PASSWORD*, *KEY* are secret whatever their schema says. */
 export function isSecretName(name: string): boolean {
   if (SECRET_NAME.test(name)) return true;
   const words = wordsOf(name);
-  return words.some((word, index) => SECRET_WORDS.has(word) || (/keys?$/.test(word) && !KEY_QUALIFIERS.has(words[index + 1] ?? '')));
+  return words.some(
+    (word, index) =>
+      SECRET_WORDS.has(word) ||
+      (/keys?$/.test(word) && !KEY_QUALIFIERS.has(words[index + 1] ?? '')),
+  );
 }
 
 // A URL's scheme, its authority (up to the first / ? # or blank), and the rest of the token.
@@ -87,13 +115,15 @@ export function maskUrlPassword(value: string): string {
     const at = authority.lastIndexOf('@');
     if (at >= 0) {
       const colon = authority.indexOf(':');
-      if (colon < 0 || colon > at || colon === at - 1) return `${scheme}${authority}${maskQuerySecrets(rest)}`;
+      if (colon < 0 || colon > at || colon === at - 1)
+        return `${scheme}${authority}${maskQuerySecrets(rest)}`;
       return `${scheme}${authority.slice(0, colon + 1)}${MASK}${authority.slice(at)}${maskQuerySecrets(rest)}`;
     }
     // No @ in the authority, yet one later: "user:pa/ss@host", a password with a raw "/", "?" or "#".
     const colon = authority.indexOf(':', authority.startsWith('[') ? authority.indexOf(']') : 0);
     const restAt = rest.lastIndexOf('@');
-    if (colon < 0 || restAt < 0 || /^\d*$/.test(authority.slice(colon + 1))) return `${scheme}${authority}${maskQuerySecrets(rest)}`;
+    if (colon < 0 || restAt < 0 || /^\d*$/.test(authority.slice(colon + 1)))
+      return `${scheme}${authority}${maskQuerySecrets(rest)}`;
     return `${scheme}${authority.slice(0, colon + 1)}${MASK}${maskQuerySecrets(rest.slice(restAt))}`;
   });
 }
@@ -113,8 +143,10 @@ function maskQuerySecrets(rest: string): string {
  * `user:password@host` run. Over-masking a look-alike is harmless; leaking is not.
  */
 function maskBareCredentials(value: string): string {
-  return value.replace(/(^|[\s/"'=(])([^\s:@/"'()]+):([^\s@/"']+)@(?=[\w[])/g, (whole, before: string, user: string, password: string) =>
-    password === MASK || /^\d+$/.test(password) ? whole : `${before}${user}:${MASK}@`,
+  return value.replace(
+    /(^|[\s/"'=(])([^\s:@/"'()]+):([^\s@/"']+)@(?=[\w[])/g,
+    (whole, before: string, user: string, password: string) =>
+      password === MASK || /^\d+$/.test(password) ? whole : `${before}${user}:${MASK}@`,
   );
 }
 
@@ -129,7 +161,12 @@ export function secretKeysOf(schema: z.ZodType | undefined): Set<string> {
   return keys;
 }
 
-function collectSecretPaths(schema: z.ZodType, path: string, keys: Set<string>, depth: number): void {
+function collectSecretPaths(
+  schema: z.ZodType,
+  path: string,
+  keys: Set<string>,
+  depth: number,
+): void {
   if (depth > 16) return;
   if (path && isSecretSchema(schema)) {
     keys.add(path);
@@ -137,7 +174,8 @@ function collectSecretPaths(schema: z.ZodType, path: string, keys: Set<string>, 
   }
   const def = defOf(schema);
   const child = (suffix: string) => (path ? `${path}.${suffix}` : suffix);
-  const next = (inner: z.ZodType | undefined, innerPath: string) => inner && collectSecretPaths(inner, innerPath, keys, depth + 1);
+  const next = (inner: z.ZodType | undefined, innerPath: string) =>
+    inner && collectSecretPaths(inner, innerPath, keys, depth + 1);
   switch (def.type) {
     case 'object':
       for (const [key, inner] of Object.entries(def.shape ?? {})) next(inner, child(key));
@@ -158,10 +196,18 @@ function collectSecretPaths(schema: z.ZodType, path: string, keys: Set<string>, 
 }
 
 /** Array indices become `[]` so `replicas[2].password` matches the schema path `replicas[].password`. */
-export function isSecretPath(secretKeys: ReadonlySet<string>, parentPath: string, key: string): boolean {
+export function isSecretPath(
+  secretKeys: ReadonlySet<string>,
+  parentPath: string,
+  key: string,
+): boolean {
   if (secretKeys.size === 0) return false;
   const parent = parentPath.replace(/\[\d+\]/g, '[]');
-  return secretKeys.has(key) || secretKeys.has(parent ? `${parent}.${key}` : key) || secretKeys.has(parent ? `${parent}.*` : '*');
+  return (
+    secretKeys.has(key) ||
+    secretKeys.has(parent ? `${parent}.${key}` : key) ||
+    secretKeys.has(parent ? `${parent}.*` : '*')
+  );
 }
 
 const MAX_MASK_DEPTH = 32;
@@ -172,26 +218,40 @@ const MAX_MASK_DEPTH = 32;
  * serialise: class instances become a `[Name]` placeholder, cycles `[Circular]`, bytes their
  * length, so nothing leaks through a `toJSON` and nothing throws.
  */
-export function maskSecrets(value: unknown, secretKeys: ReadonlySet<string> = new Set(), keyPath = ''): unknown {
+export function maskSecrets(
+  value: unknown,
+  secretKeys: ReadonlySet<string> = new Set(),
+  keyPath = '',
+): unknown {
   return maskValue(value, secretKeys, keyPath, new WeakSet(), 0);
 }
 
-function maskValue(value: unknown, secretKeys: ReadonlySet<string>, keyPath: string, seen: WeakSet<object>, depth: number): unknown {
+function maskValue(
+  value: unknown,
+  secretKeys: ReadonlySet<string>,
+  keyPath: string,
+  seen: WeakSet<object>,
+  depth: number,
+): unknown {
   if (typeof value === 'string') return maskUrlPassword(value);
   if (typeof value === 'bigint' || typeof value === 'symbol') return value.toString();
   if (typeof value === 'function') return `[Function${value.name ? ` ${value.name}` : ''}]`;
   if (value === null || typeof value !== 'object') return value;
   if (seen.has(value)) return '[Circular]';
   if (depth >= MAX_MASK_DEPTH) return '[Too deep]';
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
+  if (value instanceof Date)
+    return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
   if (value instanceof URL) return maskUrlPassword(value.href);
   if (value instanceof RegExp) return String(value);
   if (value instanceof Error) return `[${value.name}: ${maskUrlPassword(value.message)}]`;
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return `[${value.constructor.name} ${value.byteLength} bytes]`;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer)
+    return `[${value.constructor.name} ${value.byteLength} bytes]`;
   seen.add(value);
   try {
     if (Array.isArray(value) || value instanceof Set) {
-      return [...value].map((item: unknown, index) => maskValue(item, secretKeys, `${keyPath}[${index}]`, seen, depth + 1));
+      return [...value].map((item: unknown, index) =>
+        maskValue(item, secretKeys, `${keyPath}[${index}]`, seen, depth + 1),
+      );
     }
     const prototype: unknown = Object.getPrototypeOf(value);
     const entries =
@@ -200,11 +260,14 @@ function maskValue(value: unknown, secretKeys: ReadonlySet<string>, keyPath: str
         : prototype === Object.prototype || prototype === null
           ? Object.entries(value)
           : undefined;
-    if (!entries) return `[${(value as { constructor?: { name?: string } }).constructor?.name || 'Object'}]`;
+    if (!entries)
+      return `[${(value as { constructor?: { name?: string } }).constructor?.name || 'Object'}]`;
     const out: Record<string, unknown> = {};
     for (const [key, inner] of entries) {
       const childPath = keyPath ? `${keyPath}.${key}` : key;
-      out[key] = shouldHide(key, inner, isSecretPath(secretKeys, keyPath, key)) ? MASK : maskValue(inner, secretKeys, childPath, seen, depth + 1);
+      out[key] = shouldHide(key, inner, isSecretPath(secretKeys, keyPath, key))
+        ? MASK
+        : maskValue(inner, secretKeys, childPath, seen, depth + 1);
     }
     return out;
   } finally {

@@ -31,7 +31,8 @@ function normalHost(protocol: string, host: string): string | undefined {
  */
 export function crossSiteReason(req: OriginCheckRequest): string | undefined {
   const site = req.headers['sec-fetch-site'];
-  if (typeof site === 'string' && !SAME_ORIGIN_SITES.has(site.toLowerCase())) return `Sec-Fetch-Site is "${site.slice(0, 32)}"`;
+  if (typeof site === 'string' && !SAME_ORIGIN_SITES.has(site.toLowerCase()))
+    return `Sec-Fetch-Site is "${site.slice(0, 32)}"`;
   const origin = req.headers.origin;
   if (origin === undefined) return undefined;
   if (origin === 'null') return 'Origin is "null"';
@@ -41,21 +42,28 @@ export function crossSiteReason(req: OriginCheckRequest): string | undefined {
   } catch {
     return 'Origin is not a URL';
   }
-  const host = req.headers.host === undefined ? undefined : normalHost(req.protocol, req.headers.host);
-  if (host === undefined || parsed.host !== host) return 'Origin names another host than this request';
+  const host =
+    req.headers.host === undefined ? undefined : normalHost(req.protocol, req.headers.host);
+  if (host === undefined || parsed.host !== host)
+    return 'Origin names another host than this request';
   // Most often a TLS-terminating proxy the app does not trust, so it sees http.
-  if (parsed.protocol !== `${req.protocol}:`) return `Origin is ${parsed.protocol.slice(0, -1)} but the request came over ${req.protocol} (behind a TLS proxy, set trustProxy)`;
+  if (parsed.protocol !== `${req.protocol}:`)
+    return `Origin is ${parsed.protocol.slice(0, -1)} but the request came over ${req.protocol} (behind a TLS proxy, set trustProxy)`;
   return undefined;
 }
 
-const LOOPBACK_NAME = /^(localhost|[a-z0-9-]+(\.[a-z0-9-]+)*\.localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])$/;
+const LOOPBACK_NAME =
+  /^(localhost|[a-z0-9-]+(\.[a-z0-9-]+)*\.localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])$/;
 
 /**
  * True when the Host header names this machine's loopback (localhost, *.localhost, 127.x.x.x,
  * [::1], any port) or one of `allowedHosts` (host names, any port). A page that reached a
  * loopback port through DNS rebinding still sends its own name, so it fails here.
  */
-export function isLocalHost(host: string | undefined, allowedHosts: readonly string[] = []): boolean {
+export function isLocalHost(
+  host: string | undefined,
+  allowedHosts: readonly string[] = [],
+): boolean {
   if (host === undefined) return false;
   const match = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/i.exec(host);
   if (!match) return false;

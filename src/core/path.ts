@@ -22,8 +22,10 @@ function decodeUnreserved(path: string): string | { error: string } {
     const hex = path.slice(index + 1, index + 3);
     if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return { error: 'malformed percent-encoding in the path' };
     const decoded = String.fromCharCode(parseInt(hex, 16));
-    if (decoded === '/' || decoded === '\\') return { error: 'encoded slash or backslash in the path' };
-    if (decoded.charCodeAt(0) < 0x20 || decoded.charCodeAt(0) === 0x7f) return { error: 'encoded control character in the path' };
+    if (decoded === '/' || decoded === '\\')
+      return { error: 'encoded slash or backslash in the path' };
+    if (decoded.charCodeAt(0) < 0x20 || decoded.charCodeAt(0) === 0x7f)
+      return { error: 'encoded control character in the path' };
     out += UNRESERVED.test(decoded) ? decoded : `%${hex.toUpperCase()}`;
     index += 2;
   }
@@ -54,7 +56,8 @@ function removeDotSegments(path: string): string {
  * @example normaliseTarget('/a/%2e%2e/b//c?x=1') // { path: '/b/c', query: '?x=1' }
  */
 export function normaliseTarget(url: string): NormalisedTarget {
-  if (url.charCodeAt(0) !== 47 /* / */) return { error: 'the request target must be a path starting with "/"' };
+  if (url.charCodeAt(0) !== 47 /* / */)
+    return { error: 'the request target must be a path starting with "/"' };
   const queryAt = url.indexOf('?');
   const rawPath = queryAt === -1 ? url : url.slice(0, queryAt);
   const query = queryAt === -1 ? '' : url.slice(queryAt);
@@ -85,7 +88,9 @@ export function compileMatch(pattern: string): PathMatcher {
     exact,
     test: exact
       ? (path) => path === prefix || path === `${prefix}/`
-      : (path) => path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47),
+      : (path) =>
+          path.startsWith(prefix) &&
+          (path.length === prefix.length || path.charCodeAt(prefix.length) === 47),
     rest: (path) => (path.length > prefix.length ? path.slice(prefix.length) : '/'),
   };
 }

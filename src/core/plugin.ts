@@ -132,11 +132,14 @@ export interface ServerPlugin<TConfig = unknown> {
 }
 
 /** Only adds types: `definePlugin({ ... })` infers the config type from the schema. */
-export function definePlugin<TConfig = unknown>(plugin: ServerPlugin<TConfig>): ServerPlugin<TConfig> {
+export function definePlugin<TConfig = unknown>(
+  plugin: ServerPlugin<TConfig>,
+): ServerPlugin<TConfig> {
   return plugin;
 }
 
-export type PluginState = 'registered' | 'initialising' | 'initialised' | 'ready' | 'failed' | 'stopping' | 'stopped';
+export type PluginState =
+  'registered' | 'initialising' | 'initialised' | 'ready' | 'failed' | 'stopping' | 'stopped';
 
 export interface PluginStatus {
   name: string;

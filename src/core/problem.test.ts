@@ -14,7 +14,11 @@ describe('error answers', () => {
   it("keep a system error's paths in the log, not the answer, and other client errors' messages as they are", async () => {
     const logs = captureLogs();
     const app = createApp({
-      name: 'problems', port: 0, host: '127.0.0.1', logger: { destination: logs.stream, level: 'info' }, shutdown: { signals: false },
+      name: 'problems',
+      port: 0,
+      host: '127.0.0.1',
+      logger: { destination: logs.stream, level: 'info' },
+      shutdown: { signals: false },
       plugins: [
         {
           name: 'files',
@@ -23,9 +27,20 @@ describe('error answers', () => {
               method: 'get',
               path: '/file',
               // What send and serve-static do with a file they cannot stat: the fs error, given a 404.
-              handler: async (_req, _res, next) => next(Object.assign(await stat(MISSING).catch((error: unknown) => error as Error), { status: 404, expose: true })),
+              handler: async (_req, _res, next) =>
+                next(
+                  Object.assign(await stat(MISSING).catch((error: unknown) => error as Error), {
+                    status: 404,
+                    expose: true,
+                  }),
+                ),
             },
-            { method: 'get', path: '/polite', handler: (_req, _res, next) => next(Object.assign(new Error('Say please.'), { status: 400 })) },
+            {
+              method: 'get',
+              path: '/polite',
+              handler: (_req, _res, next) =>
+                next(Object.assign(new Error('Say please.'), { status: 400 })),
+            },
           ],
         },
       ],
@@ -38,7 +53,12 @@ describe('error answers', () => {
     const text = await file.text();
     expect(text).not.toContain('/var/lib');
     expect(JSON.parse(text)).toMatchObject({ code: 'REQUEST_INVALID', detail: 'Not Found.' });
-    expect(JSON.stringify(logs.lines.filter((line) => line.msg === 'request refused by a system error'))).toContain(MISSING);
-    expect(await json(fetch(`${baseUrl(app)}/polite`))).toMatchObject({ status: 400, detail: 'Say please.' });
+    expect(
+      JSON.stringify(logs.lines.filter((line) => line.msg === 'request refused by a system error')),
+    ).toContain(MISSING);
+    expect(await json(fetch(`${baseUrl(app)}/polite`))).toMatchObject({
+      status: 400,
+      detail: 'Say please.',
+    });
   });
 });

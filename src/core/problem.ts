@@ -61,7 +61,14 @@ export function sendProblem(
  * Writes a complete problem+json answer on a socket that has not been upgraded (a refused
  * WebSocket upgrade), then closes it.
  */
-export function writeRawProblem(socket: Duplex, status: number, code: string, detail: string, requestId: string, instance?: string): void {
+export function writeRawProblem(
+  socket: Duplex,
+  status: number,
+  code: string,
+  detail: string,
+  requestId: string,
+  instance?: string,
+): void {
   if (socket.destroyed || !socket.writable) return;
   const body = JSON.stringify(problemBody(status, code, detail, { requestId, instance }));
   socket.end(
@@ -72,12 +79,36 @@ export function writeRawProblem(socket: Duplex, status: number, code: string, de
 
 /** Errors thrown by body-parser carry a `type`; these are the client's fault, never a 500. */
 const BODY_PARSER_CODES: Record<string, { status: number; code: string; detail: string }> = {
-  'entity.parse.failed': { status: 400, code: 'REQUEST_MALFORMED_JSON', detail: 'The request body is not valid JSON.' },
-  'entity.too.large': { status: 413, code: 'REQUEST_BODY_TOO_LARGE', detail: 'The request body is larger than the limit.' },
-  'encoding.unsupported': { status: 415, code: 'REQUEST_UNSUPPORTED_ENCODING', detail: 'The request body encoding is not supported.' },
-  'charset.unsupported': { status: 415, code: 'REQUEST_UNSUPPORTED_CHARSET', detail: 'The request body charset is not supported.' },
-  'request.aborted': { status: 400, code: 'REQUEST_ABORTED', detail: 'The request was aborted by the client.' },
-  'request.size.invalid': { status: 400, code: 'REQUEST_SIZE_MISMATCH', detail: 'The request body does not match its Content-Length.' },
+  'entity.parse.failed': {
+    status: 400,
+    code: 'REQUEST_MALFORMED_JSON',
+    detail: 'The request body is not valid JSON.',
+  },
+  'entity.too.large': {
+    status: 413,
+    code: 'REQUEST_BODY_TOO_LARGE',
+    detail: 'The request body is larger than the limit.',
+  },
+  'encoding.unsupported': {
+    status: 415,
+    code: 'REQUEST_UNSUPPORTED_ENCODING',
+    detail: 'The request body encoding is not supported.',
+  },
+  'charset.unsupported': {
+    status: 415,
+    code: 'REQUEST_UNSUPPORTED_CHARSET',
+    detail: 'The request body charset is not supported.',
+  },
+  'request.aborted': {
+    status: 400,
+    code: 'REQUEST_ABORTED',
+    detail: 'The request was aborted by the client.',
+  },
+  'request.size.invalid': {
+    status: 400,
+    code: 'REQUEST_SIZE_MISMATCH',
+    detail: 'The request body does not match its Content-Length.',
+  },
 };
 
 interface ErrorWithStatus {
@@ -99,15 +130,31 @@ function isSystemError(candidate: ErrorWithStatus): boolean {
 }
 
 /** Maps any thrown value to a problem; only HttpError and known client errors expose a message. */
-export function toProblem(error: unknown): { status: number; code: string; detail?: string; details?: Record<string, unknown> } {
+export function toProblem(error: unknown): {
+  status: number;
+  code: string;
+  detail?: string;
+  details?: Record<string, unknown>;
+} {
   if (error instanceof HttpError) {
-    return { status: error.status, code: error.code, detail: error.message, details: error.details };
+    return {
+      status: error.status,
+      code: error.code,
+      detail: error.message,
+      details: error.details,
+    };
   }
   const candidate = (typeof error === 'object' && error !== null ? error : {}) as ErrorWithStatus;
   if (candidate.type && BODY_PARSER_CODES[candidate.type]) return BODY_PARSER_CODES[candidate.type];
   const status = candidate.status ?? candidate.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500 && candidate.expose !== false) {
-    return { status, code: 'REQUEST_INVALID', detail: isSystemError(candidate) ? `${STATUS_CODES[status] ?? 'Client error'}.` : candidate.message };
+    return {
+      status,
+      code: 'REQUEST_INVALID',
+      detail: isSystemError(candidate)
+        ? `${STATUS_CODES[status] ?? 'Client error'}.`
+        : candidate.message,
+    };
   }
   return { status: 500, code: 'INTERNAL_ERROR', detail: 'An unexpected error occurred.' };
 }
@@ -123,9 +170,26 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const problem = toProblem(error);
     if (problem.status >= 500) {
-      logger.error({ err: error, requestId: req.id, method: req.method, url: redactUrl(req.originalUrl) }, 'request failed');
-    } else if (!(error instanceof HttpError) && typeof error === 'object' && error !== null && isSystemError(error as ErrorWithStatus)) {
-      logger.warn({ err: error, requestId: req.id, method: req.method, url: redactUrl(req.originalUrl), status: problem.status }, 'request refused by a system error');
+      logger.error(
+        { err: error, requestId: req.id, method: req.method, url: redactUrl(req.originalUrl) },
+        'request failed',
+      );
+    } else if (
+      !(error instanceof HttpError) &&
+      typeof error === 'object' &&
+      error !== null &&
+      isSystemError(error as ErrorWithStatus)
+    ) {
+      logger.warn(
+        {
+          err: error,
+          requestId: req.id,
+          method: req.method,
+          url: redactUrl(req.originalUrl),
+          status: problem.status,
+        },
+        'request refused by a system error',
+      );
     }
     sendProblem(
       res,

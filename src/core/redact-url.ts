@@ -42,7 +42,7 @@ function redactQuery(url: string, from: number): string {
   let copied = 0;
   // The next `=`, searched again only once passed, so a long query is read once, not per parameter.
   let equals = -1;
-  for (let start = from; start < limit; ) {
+  for (let start = from; start < limit;) {
     let end = url.indexOf('&', start);
     if (end === -1 || end > limit) end = limit;
     if (equals < start) {

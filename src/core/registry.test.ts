@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { PluginGraphError, createApp, definePlugin, PLUGIN_ORDER, type App, type ServerPlugin } from '../index.js';
+import {
+  PluginGraphError,
+  createApp,
+  definePlugin,
+  PLUGIN_ORDER,
+  type App,
+  type ServerPlugin,
+} from '../index.js';
 import { captureLogs } from '../../test/support/http.js';
 import { orderPlugins } from './registry.js';
 
@@ -39,7 +46,9 @@ describe('orderPlugins', () => {
   it('names the plugin and the missing dependency, and says what to do', () => {
     const error = graphError([{ name: 'users', dependencies: ['database'] }]);
     expect(error.code).toBe('PLUGIN_MISSING_DEPENDENCY');
-    expect(error.message).toBe('Plugin "users" depends on "database", which is not registered (users -> database). Add it to plugins.');
+    expect(error.message).toBe(
+      'Plugin "users" depends on "database", which is not registered (users -> database). Add it to plugins.',
+    );
   });
 
   it('names a cycle with its whole path', () => {
@@ -68,7 +77,12 @@ describe('orderPlugins', () => {
   });
 
   it('ignores an optional dependency that is not registered', () => {
-    expect(names([{ name: 'traffic', optionalDependencies: ['database'] }, { name: 'cache', order: PLUGIN_ORDER.early }])).toEqual(['cache', 'traffic']);
+    expect(
+      names([
+        { name: 'traffic', optionalDependencies: ['database'] },
+        { name: 'cache', order: PLUGIN_ORDER.early },
+      ]),
+    ).toEqual(['cache', 'traffic']);
   });
 
   it('names a cycle that runs through an optional dependency', () => {
@@ -88,7 +102,11 @@ describe('optional dependencies in an app', () => {
 
   it('initialises a present optional dependency first, so ctx.tryGet finds its service', async () => {
     const seen: string[] = [];
-    const store = definePlugin({ name: 'store', order: PLUGIN_ORDER.last, onInit: (ctx) => ctx.provide('registryTestStore', { kind: 'db' }) });
+    const store = definePlugin({
+      name: 'store',
+      order: PLUGIN_ORDER.last,
+      onInit: (ctx) => ctx.provide('registryTestStore', { kind: 'db' }),
+    });
     const user = definePlugin({
       name: 'user',
       optionalDependencies: ['store'],
@@ -96,7 +114,14 @@ describe('optional dependencies in an app', () => {
     });
     const logger = { destination: captureLogs().stream, level: 'silent' as const };
     for (const plugins of [[user, store], [user]]) {
-      const app = createApp({ name: 'optional', port: 0, host: '127.0.0.1', logger, shutdown: { signals: false, readinessDelay: 0 }, plugins });
+      const app = createApp({
+        name: 'optional',
+        port: 0,
+        host: '127.0.0.1',
+        logger,
+        shutdown: { signals: false, readinessDelay: 0 },
+        plugins,
+      });
       apps.push(app);
       await app.start();
     }

@@ -11,8 +11,14 @@ export interface RegisteredPlugin {
  * The plugins given, each followed by the companions it brings (and theirs), so the app treats a
  * companion like any plugin it was given. Names are checked later, by `orderPlugins`.
  */
-export function flattenPlugins(plugins: readonly ServerPlugin<unknown>[], companionOf?: string): RegisteredPlugin[] {
-  return plugins.flatMap((plugin) => [{ plugin, companionOf }, ...flattenPlugins(plugin.plugins ?? [], plugin.name)]);
+export function flattenPlugins(
+  plugins: readonly ServerPlugin<unknown>[],
+  companionOf?: string,
+): RegisteredPlugin[] {
+  return plugins.flatMap((plugin) => [
+    { plugin, companionOf },
+    ...flattenPlugins(plugin.plugins ?? [], plugin.name),
+  ]);
 }
 
 /**
@@ -21,11 +27,16 @@ export function flattenPlugins(plugins: readonly ServerPlugin<unknown>[], compan
  * A missing dependency or a cycle fails with the whole path named (`users -> database -> users`);
  * duplicate names are refused.
  */
-export function orderPlugins<P extends Pick<ServerPlugin, 'name' | 'order' | 'dependencies' | 'optionalDependencies'>>(plugins: readonly P[]): P[] {
+export function orderPlugins<
+  P extends Pick<ServerPlugin, 'name' | 'order' | 'dependencies' | 'optionalDependencies'>,
+>(plugins: readonly P[]): P[] {
   const byName = new Map<string, P>();
   for (const plugin of plugins) {
     if (byName.has(plugin.name)) {
-      throw new PluginGraphError('PLUGIN_DUPLICATE', `Two plugins are named "${plugin.name}"; plugin names must be unique.`);
+      throw new PluginGraphError(
+        'PLUGIN_DUPLICATE',
+        `Two plugins are named "${plugin.name}"; plugin names must be unique.`,
+      );
     }
     byName.set(plugin.name, plugin);
   }
@@ -43,13 +54,20 @@ export function orderPlugins<P extends Pick<ServerPlugin, 'name' | 'order' | 'de
 
   // Every edge of the graph: the required ones, and the optional ones whose plugin is there.
   const edges = new Map(
-    plugins.map((plugin) => [plugin.name, [...(plugin.dependencies ?? []), ...(plugin.optionalDependencies ?? []).filter((name) => byName.has(name))]]),
+    plugins.map((plugin) => [
+      plugin.name,
+      [
+        ...(plugin.dependencies ?? []),
+        ...(plugin.optionalDependencies ?? []).filter((name) => byName.has(name)),
+      ],
+    ]),
   );
   const before = (plugin: P) => edges.get(plugin.name)!;
 
   const rank = (plugin: P) => plugin.order ?? PLUGIN_ORDER.default;
   const position = new Map(plugins.map((plugin, index) => [plugin.name, index]));
-  const byPriority = (a: P, b: P) => rank(a) - rank(b) || position.get(a.name)! - position.get(b.name)!;
+  const byPriority = (a: P, b: P) =>
+    rank(a) - rank(b) || position.get(a.name)! - position.get(b.name)!;
 
   // Depth-first walk only to name a cycle with its whole path.
   const state = new Map<string, 'visiting' | 'done'>();

@@ -54,16 +54,28 @@ export function requestHeadProblem(req: IncomingMessage): HeadProblem | undefine
         break;
     }
   }
-  if (hosts > 1) return { code: 'REQUEST_DUPLICATE_HOST', detail: 'The request has more than one Host header.' };
+  if (hosts > 1)
+    return { code: 'REQUEST_DUPLICATE_HOST', detail: 'The request has more than one Host header.' };
   const framing = framingProblem(lengths, badLength, encodings, encoding);
-  return framing === undefined ? undefined : { code: 'REQUEST_AMBIGUOUS_FRAMING', detail: `The request framing is ambiguous: ${framing}.` };
+  return framing === undefined
+    ? undefined
+    : {
+        code: 'REQUEST_AMBIGUOUS_FRAMING',
+        detail: `The request framing is ambiguous: ${framing}.`,
+      };
 }
 
-function framingProblem(lengths: number, badLength: boolean, encodings: number, encoding: string): string | undefined {
+function framingProblem(
+  lengths: number,
+  badLength: boolean,
+  encodings: number,
+  encoding: string,
+): string | undefined {
   if (badLength) return 'Content-Length is not a plain decimal number';
   if (lengths > 1) return 'more than one Content-Length header';
   if (encodings > 1) return 'more than one Transfer-Encoding header';
   if (lengths === 1 && encodings === 1) return 'both Content-Length and Transfer-Encoding';
-  if (encodings === 1 && encoding.toLowerCase() !== 'chunked') return 'a Transfer-Encoding other than exactly "chunked"';
+  if (encodings === 1 && encoding.toLowerCase() !== 'chunked')
+    return 'a Transfer-Encoding other than exactly "chunked"';
   return undefined;
 }

@@ -18,14 +18,26 @@ afterEach(async () => {
 const hello = definePlugin({
   name: 'hello',
   routes: [
-    { method: 'get', path: '/api/v1/hello', handler: (_req, res) => void res.json({ hello: 'world' }) },
-    { method: 'get', path: '/api/v1/boom', handler: () => { throw new Error('exploded'); } },
+    {
+      method: 'get',
+      path: '/api/v1/hello',
+      handler: (_req, res) => void res.json({ hello: 'world' }),
+    },
+    {
+      method: 'get',
+      path: '/api/v1/boom',
+      handler: () => {
+        throw new Error('exploded');
+      },
+    },
   ],
 });
 
 async function upstream(): Promise<TestUpstream> {
   const started = await startUpstream((_req, res) => void res.end('proxied'));
-  started.server.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n'));
+  started.server.on('upgrade', (_req, socket) =>
+    socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n'),
+  );
   cleanups.push(started.close);
   return started;
 }
@@ -37,8 +49,22 @@ async function started(app: App): Promise<string> {
 }
 
 // Every secret value is distinct, so finding any of them anywhere in the log is a leak.
-const SECRETS = ['tok-1', 'pw-2', 'acc-3', 'idt-4', 'ref-5', 'code-6', 'sec-7', 'ak-8', 'ak-9', 'key-10', 'sig-11', 'sg-12'];
-const QUERY = 'Token=tok-1&password=pw-2&ACCESS_TOKEN=acc-3&id_token=idt-4&refresh_token=ref-5&code=code-6&secret=sec-7&api_key=ak-8&apikey=ak-9&key=key-10&signature=sig-11&sig=sg-12&page=2';
+const SECRETS = [
+  'tok-1',
+  'pw-2',
+  'acc-3',
+  'idt-4',
+  'ref-5',
+  'code-6',
+  'sec-7',
+  'ak-8',
+  'ak-9',
+  'key-10',
+  'sig-11',
+  'sg-12',
+];
+const QUERY =
+  'Token=tok-1&password=pw-2&ACCESS_TOKEN=acc-3&id_token=idt-4&refresh_token=ref-5&code=code-6&secret=sec-7&api_key=ak-8&apikey=ak-9&key=key-10&signature=sig-11&sig=sg-12&page=2';
 const REDACTED_QUERY =
   'Token=[REDACTED]&password=[REDACTED]&ACCESS_TOKEN=[REDACTED]&id_token=[REDACTED]&refresh_token=[REDACTED]&code=[REDACTED]&secret=[REDACTED]' +
   '&api_key=[REDACTED]&apikey=[REDACTED]&key=[REDACTED]&signature=[REDACTED]&sig=[REDACTED]&page=2';
@@ -50,23 +76,57 @@ describe('request log lines', () => {
     const logFile = path.join(dir, 'app.log');
     const service = await upstream();
     const app = createApp({
-      name: 'redact', port: 0, host: '127.0.0.1', shutdown: { signals: false },
+      name: 'redact',
+      port: 0,
+      host: '127.0.0.1',
+      shutdown: { signals: false },
       logger: { file: { path: logFile }, stdout: false, level: 'info' },
-      plugins: [createLogsPlugin(), createRoutingPlugin({ routes: [{ match: '/proxied/*', target: service.url, health: false }] }), hello],
+      plugins: [
+        createLogsPlugin(),
+        createRoutingPlugin({
+          routes: [{ match: '/proxied/*', target: service.url, health: false }],
+        }),
+        hello,
+      ],
     });
     const url = await started(app);
     const ids = { express: 'redact-express', proxied: 'redact-proxied', error: 'redact-error' };
-    expect((await fetch(`${url}/api/v1/hello?${QUERY}`, { headers: { 'x-request-id': ids.express } })).status).toBe(200);
-    expect(await (await fetch(`${url}/proxied/x?${QUERY}`, { headers: { 'x-request-id': ids.proxied } })).text()).toBe('proxied');
+    expect(
+      (await fetch(`${url}/api/v1/hello?${QUERY}`, { headers: { 'x-request-id': ids.express } }))
+        .status,
+    ).toBe(200);
+    expect(
+      await (
+        await fetch(`${url}/proxied/x?${QUERY}`, { headers: { 'x-request-id': ids.proxied } })
+      ).text(),
+    ).toBe('proxied');
     // The upstream still gets the query as sent: only the log is redacted.
     expect(service.seen.at(-1)?.url).toBe(`/proxied/x?${QUERY}`);
-    expect((await fetch(`${url}/api/v1/boom?${QUERY}`, { headers: { 'x-request-id': ids.error } })).status).toBe(500);
+    expect(
+      (await fetch(`${url}/api/v1/boom?${QUERY}`, { headers: { 'x-request-id': ids.error } }))
+        .status,
+    ).toBe(500);
     await flushLogger(app.context.logger);
 
-    const entries = async (requestId: string) => (await json(fetch(`${url}/api/logs?requestId=${requestId}`))).entries as Record<string, unknown>[];
-    await waitFor(async () => (await entries(ids.error)).length === 2, 'the error and request lines of /api/v1/boom');
-    expect(await entries(ids.express)).toMatchObject([{ msg: 'request completed', req: { url: `/api/v1/hello?${REDACTED_QUERY}` } }]);
-    expect(await entries(ids.proxied)).toMatchObject([{ msg: 'request completed', route: '/proxied/*', req: { url: `/proxied/x?${REDACTED_QUERY}` } }]);
+    const entries = async (requestId: string) =>
+      (await json(fetch(`${url}/api/logs?requestId=${requestId}`))).entries as Record<
+        string,
+        unknown
+      >[];
+    await waitFor(
+      async () => (await entries(ids.error)).length === 2,
+      'the error and request lines of /api/v1/boom',
+    );
+    expect(await entries(ids.express)).toMatchObject([
+      { msg: 'request completed', req: { url: `/api/v1/hello?${REDACTED_QUERY}` } },
+    ]);
+    expect(await entries(ids.proxied)).toMatchObject([
+      {
+        msg: 'request completed',
+        route: '/proxied/*',
+        req: { url: `/proxied/x?${REDACTED_QUERY}` },
+      },
+    ]);
     expect(await entries(ids.error)).toMatchObject([
       { msg: 'request completed', req: { url: `/api/v1/boom?${REDACTED_QUERY}` } },
       { msg: 'request failed', url: `/api/v1/boom?${REDACTED_QUERY}` },
@@ -79,17 +139,24 @@ describe('request log lines', () => {
     const capture = captureLogs();
     const service = await upstream();
     const app = createApp({
-      name: 'redact-debug', port: 0, host: '127.0.0.1', shutdown: { signals: false },
+      name: 'redact-debug',
+      port: 0,
+      host: '127.0.0.1',
+      shutdown: { signals: false },
       logger: { destination: capture.stream, level: 'debug' },
       plugins: [
-        createRoutingPlugin({ routes: [{ match: '/ws/*', target: service.url, ws: true, health: false }] }),
+        createRoutingPlugin({
+          routes: [{ match: '/ws/*', target: service.url, ws: true, health: false }],
+        }),
         createRateLimitPlugin({ rules: [{ match: '/api/v1/*', windowMs: 60_000, limit: 1 }] }),
         hello,
       ],
     });
     const url = await started(app);
     const referer = `https://app.example/callback?${QUERY}`;
-    expect((await fetch(`${url}/api/v1/hello?${QUERY}`, { headers: { referer } })).status).toBe(200);
+    expect((await fetch(`${url}/api/v1/hello?${QUERY}`, { headers: { referer } })).status).toBe(
+      200,
+    );
     expect((await fetch(`${url}/api/v1/hello?${QUERY}`)).status).toBe(429);
     // The upstream refuses the handshake, which the gateway relays and logs as an upgrade line.
     const socket = new WebSocket(`${url.replace('http', 'ws')}/ws/feed?${QUERY}`);
@@ -103,8 +170,12 @@ describe('request log lines', () => {
       `/api/v1/hello?${REDACTED_QUERY}`,
       `/ws/feed?${REDACTED_QUERY}`,
     ]);
-    expect((completed[0].req as { headers: Record<string, string> }).headers.referer).toBe(`https://app.example/callback?${REDACTED_QUERY}`);
-    expect(capture.lines.find((line) => line.msg === 'rate limit exceeded')).toMatchObject({ url: `/api/v1/hello?${REDACTED_QUERY}` });
+    expect((completed[0].req as { headers: Record<string, string> }).headers.referer).toBe(
+      `https://app.example/callback?${REDACTED_QUERY}`,
+    );
+    expect(capture.lines.find((line) => line.msg === 'rate limit exceeded')).toMatchObject({
+      url: `/api/v1/hello?${REDACTED_QUERY}`,
+    });
     const text = JSON.stringify(capture.lines);
     for (const value of SECRETS) expect(text, value).not.toContain(value);
   });
@@ -115,9 +186,15 @@ describe('redactUrl', () => {
     const plain = '/api/v1/items?limit=20&offset=40';
     expect(redactUrl(plain)).toBe(plain);
     expect(redactUrl('/a')).toBe('/a');
-    expect(redactUrl('/cb?state=xyz&code=abc#code=kept')).toBe('/cb?state=xyz&code=[REDACTED]#code=kept');
-    expect(redactUrl('/x?%74oken=a&tokens=b&key&=c&&Sig=d=e')).toBe('/x?%74oken=[REDACTED]&tokens=b&key&=c&&Sig=[REDACTED]');
+    expect(redactUrl('/cb?state=xyz&code=abc#code=kept')).toBe(
+      '/cb?state=xyz&code=[REDACTED]#code=kept',
+    );
+    expect(redactUrl('/x?%74oken=a&tokens=b&key&=c&&Sig=d=e')).toBe(
+      '/x?%74oken=[REDACTED]&tokens=b&key&=c&&Sig=[REDACTED]',
+    );
     expect(redactUrl('/x?%zz=1&password=')).toBe('/x?%zz=1&password=[REDACTED]');
-    expect(redactUrl('https://idp.example/authorize?client_id=app&id_token=t')).toBe('https://idp.example/authorize?client_id=app&id_token=[REDACTED]');
+    expect(redactUrl('https://idp.example/authorize?client_id=app&id_token=t')).toBe(
+      'https://idp.example/authorize?client_id=app&id_token=[REDACTED]',
+    );
   });
 });

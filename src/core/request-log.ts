@@ -29,7 +29,10 @@ export interface RequestLoggers {
   clientOf: (req: IncomingMessage) => string | undefined;
 }
 
-export function requestLoggers(logger: Logger, clientOf: (req: IncomingMessage) => string | undefined = (req) => req.socket.remoteAddress): RequestLoggers {
+export function requestLoggers(
+  logger: Logger,
+  clientOf: (req: IncomingMessage) => string | undefined = (req) => req.socket.remoteAddress,
+): RequestLoggers {
   return { plain: logger.child({}, { redact: [] }), redacting: logger, clientOf };
 }
 
@@ -59,7 +62,9 @@ export function logWhenDone(
     const logged = redactUrl(url);
     const entry: Record<string, unknown> = {
       requestId,
-      req: debug ? { method: req.method, url: logged, remoteAddress, headers: loggedHeaders(req.headers) } : { method: req.method, url: logged, remoteAddress },
+      req: debug
+        ? { method: req.method, url: logged, remoteAddress, headers: loggedHeaders(req.headers) }
+        : { method: req.method, url: logged, remoteAddress },
       res: { statusCode: res.statusCode },
       responseTime: Math.round((performance.now() - started) * 100) / 100,
     };
@@ -78,7 +83,10 @@ function loggedHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
 }
 
 /** Assigns the request id, echoes it, gives handlers the context, and logs the request. */
-export function requestPreparer(logger: Logger, context: AppContext): (req: Request, res: Response) => void {
+export function requestPreparer(
+  logger: Logger,
+  context: AppContext,
+): (req: Request, res: Response) => void {
   const loggers = requestLoggers(logger, context.clients.of);
   return (req, res) => {
     req.id = requestIdOf(req);

@@ -1,10 +1,19 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { definePlugin } from '../index.js';
-import { startGateway, startUpstream, type TestGateway, type TestUpstream } from '../../test/support/upstream.js';
+import {
+  startGateway,
+  startUpstream,
+  type TestGateway,
+  type TestUpstream,
+} from '../../test/support/upstream.js';
 
 /** Sends raw bytes; resolves with what came back and whether the server closed the connection. */
-function exchange(port: number, payload: string, timeout = 2_000): Promise<{ answer: string; closed: boolean }> {
+function exchange(
+  port: number,
+  payload: string,
+  timeout = 2_000,
+): Promise<{ answer: string; closed: boolean }> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
     let answer = '';
@@ -20,15 +29,28 @@ function exchange(port: number, payload: string, timeout = 2_000): Promise<{ ans
   });
 }
 
-const bodyOf = (answer: string) => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
+const bodyOf = (answer: string) =>
+  JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
 
 let service: TestUpstream;
 let gateway: TestGateway;
 beforeAll(async () => {
   service = await startUpstream();
-  service.server.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n'));
-  const express = definePlugin({ name: 'hello', routes: [{ method: 'get', path: '/hello', handler: (_req, res) => void res.json({ hello: 'world' }) }] });
-  gateway = await startGateway({ routes: [{ match: '/proxied/*', target: service.url, ws: true, health: false }] }, [express]);
+  service.server.on('upgrade', (_req, socket) =>
+    socket.end(
+      'HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n',
+    ),
+  );
+  const express = definePlugin({
+    name: 'hello',
+    routes: [
+      { method: 'get', path: '/hello', handler: (_req, res) => void res.json({ hello: 'world' }) },
+    ],
+  });
+  gateway = await startGateway(
+    { routes: [{ match: '/proxied/*', target: service.url, ws: true, health: false }] },
+    [express],
+  );
 });
 afterAll(async () => {
   await gateway.app.stop();
@@ -39,29 +61,56 @@ describe('the core server', () => {
   it.each([
     ['an Express route', 'GET /hello HTTP/1.1'],
     ['a proxied route', 'GET /proxied/a HTTP/1.1'],
-    ['a WebSocket upgrade', 'GET /proxied/ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=='],
-  ])('answers two Host headers with 400 problem+json and closes, on %s', async (_name, requestLine) => {
-    const before = service.seen.length;
-    const [line, ...rest] = requestLine.split('\r\n');
-    const head = [line, 'Host: 127.0.0.1', ...rest, 'host: evil.example', 'x-request-id: two-hosts'].join('\r\n');
-    const { answer, closed } = await exchange(gateway.port, `${head}\r\n\r\n`);
-    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
-    expect(answer).toMatch(/content-type: application\/problem\+json/i);
-    expect(bodyOf(answer)).toMatchObject({ status: 400, code: 'REQUEST_DUPLICATE_HOST', requestId: 'two-hosts' });
-    expect(closed).toBe(true);
-    expect(service.seen.length).toBe(before);
-    expect(gateway.logs.filter((entry) => entry.requestId === 'two-hosts').at(-1)).toMatchObject({ res: { statusCode: 400 } });
-  });
+    [
+      'a WebSocket upgrade',
+      'GET /proxied/ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    ],
+  ])(
+    'answers two Host headers with 400 problem+json and closes, on %s',
+    async (_name, requestLine) => {
+      const before = service.seen.length;
+      const [line, ...rest] = requestLine.split('\r\n');
+      const head = [
+        line,
+        'Host: 127.0.0.1',
+        ...rest,
+        'host: evil.example',
+        'x-request-id: two-hosts',
+      ].join('\r\n');
+      const { answer, closed } = await exchange(gateway.port, `${head}\r\n\r\n`);
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(answer).toMatch(/content-type: application\/problem\+json/i);
+      expect(bodyOf(answer)).toMatchObject({
+        status: 400,
+        code: 'REQUEST_DUPLICATE_HOST',
+        requestId: 'two-hosts',
+      });
+      expect(closed).toBe(true);
+      expect(service.seen.length).toBe(before);
+      expect(gateway.logs.filter((entry) => entry.requestId === 'two-hosts').at(-1)).toMatchObject({
+        res: { statusCode: 400 },
+      });
+    },
+  );
 
   it('serves one Host header, in any case, on each lane', async () => {
-    const hello = await exchange(gateway.port, 'GET /hello HTTP/1.1\r\nHOST: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    const hello = await exchange(
+      gateway.port,
+      'GET /hello HTTP/1.1\r\nHOST: 127.0.0.1\r\nConnection: close\r\n\r\n',
+    );
     expect(hello.answer).toMatch(/^HTTP\/1\.1 200 [\s\S]*"hello":"world"/);
-    const proxied = await exchange(gateway.port, 'GET /proxied/a HTTP/1.1\r\nhost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    const proxied = await exchange(
+      gateway.port,
+      'GET /proxied/a HTTP/1.1\r\nhost: 127.0.0.1\r\nConnection: close\r\n\r\n',
+    );
     expect(proxied.answer).toMatch(/^HTTP\/1\.1 200 [\s\S]*ok$/);
   });
 
   it('refuses ambiguous framing on Express routes too, not only on proxied ones', async () => {
-    const { answer } = await exchange(gateway.port, 'POST /hello HTTP/1.1\r\nHost: g\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n');
+    const { answer } = await exchange(
+      gateway.port,
+      'POST /hello HTTP/1.1\r\nHost: g\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n',
+    );
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
     expect(bodyOf(answer)).toMatchObject({ code: 'REQUEST_AMBIGUOUS_FRAMING' });
   });

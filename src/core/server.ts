@@ -60,15 +60,19 @@ export function createHttpServer(options: {
   const { dispatch, rawHandlers, upgradeHandlers, isStopping, logger } = options;
   const limits = { ...SERVER_DEFAULTS, ...options.limits };
   const requestLog = requestLoggers(logger, options.clientOf);
-  const server = http.createServer({ connectionsCheckingInterval: limits.connectionsCheckingInterval }, (req, res) => {
-    // Once stopping, tell keep-alive clients to leave now instead of being cut by the drain.
-    if (isStopping()) res.shouldKeepAlive = false;
-    // Here, before any handler, so Express routes, raw handlers and upgrades refuse alike.
-    const problem = requestHeadProblem(req);
-    if (problem) return refuseRequest(req, res, problem);
-    for (let index = 0; index < rawHandlers.length; index++) if (rawHandlers[index](req, res)) return;
-    dispatch(req, res);
-  });
+  const server = http.createServer(
+    { connectionsCheckingInterval: limits.connectionsCheckingInterval },
+    (req, res) => {
+      // Once stopping, tell keep-alive clients to leave now instead of being cut by the drain.
+      if (isStopping()) res.shouldKeepAlive = false;
+      // Here, before any handler, so Express routes, raw handlers and upgrades refuse alike.
+      const problem = requestHeadProblem(req);
+      if (problem) return refuseRequest(req, res, problem);
+      for (let index = 0; index < rawHandlers.length; index++)
+        if (rawHandlers[index](req, res)) return;
+      dispatch(req, res);
+    },
+  );
 
   // Every open socket, so a drain can close those that carry no request, including ones opened
   // speculatively by clients that never sent a request (closeIdleConnections skips those). Node
@@ -85,7 +89,10 @@ export function createHttpServer(options: {
     });
   });
   const warnDropped = throttledWarning((dropped) =>
-    logger.warn({ dropped, maxConnections: limits.maxConnections }, 'connections refused: the server is at server.maxConnections'),
+    logger.warn(
+      { dropped, maxConnections: limits.maxConnections },
+      'connections refused: the server is at server.maxConnections',
+    ),
   );
   server.on('drop', () => warnDropped(''));
   server.on('upgrade', (req, socket, head) => {
@@ -96,15 +103,32 @@ export function createHttpServer(options: {
     for (const handler of upgradeHandlers) if (handler(req, socket, head)) return;
     socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
   });
-  const refuseRequest = (req: http.IncomingMessage, res: http.ServerResponse, problem: HeadProblem) => {
+  const refuseRequest = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    problem: HeadProblem,
+  ) => {
     const requestId = requestIdOf(req);
     logWhenDone(requestLog, req, res, requestId, req.url ?? '/');
     // The rest of this connection cannot be trusted to be read the same way either.
-    sendProblem(res, problemBody(400, problem.code, problem.detail, { instance: req.url, requestId }), { 'x-request-id': requestId, connection: 'close' });
+    sendProblem(
+      res,
+      problemBody(400, problem.code, problem.detail, { instance: req.url, requestId }),
+      { 'x-request-id': requestId, connection: 'close' },
+    );
   };
   const refuseUpgrade = (req: http.IncomingMessage, socket: Duplex, problem: HeadProblem) => {
     const requestId = requestIdOf(req);
-    const entry = { requestId, req: { method: req.method, url: redactUrl(req.url ?? '/'), remoteAddress: requestLog.clientOf(req) }, res: { statusCode: 400 }, upgrade: true };
+    const entry = {
+      requestId,
+      req: {
+        method: req.method,
+        url: redactUrl(req.url ?? '/'),
+        remoteAddress: requestLog.clientOf(req),
+      },
+      res: { statusCode: 400 },
+      upgrade: true,
+    };
     logger.info(entry, 'request completed');
     writeRawProblem(socket, 400, problem.code, problem.detail, requestId, req.url);
   };
@@ -120,7 +144,8 @@ export function createHttpServer(options: {
   const drain = async (timeout: number, logger: Logger): Promise<void> => {
     if (!server.listening) return;
     const closeIdle = () => {
-      for (const socket of sockets) if (!(socket as Socket & { _httpMessage?: unknown })._httpMessage) socket.destroy();
+      for (const socket of sockets)
+        if (!(socket as Socket & { _httpMessage?: unknown })._httpMessage) socket.destroy();
     };
     await new Promise<void>((resolve) => {
       const sweep = setInterval(closeIdle, 50);

@@ -24,7 +24,9 @@ export class ServiceRegistry {
   provide<K extends ServiceKey>(key: K, value: Services[K], provider = 'app'): void {
     const existing = this.services.get(key);
     if (existing) {
-      throw new Error(`Service "${key}" is already provided by plugin "${existing.provider}"; "${provider}" cannot provide it again.`);
+      throw new Error(
+        `Service "${key}" is already provided by plugin "${existing.provider}"; "${provider}" cannot provide it again.`,
+      );
     }
     this.services.set(key, { value, provider });
   }
@@ -33,7 +35,9 @@ export class ServiceRegistry {
   get<K extends ServiceKey>(key: K): Services[K] {
     const entry = this.services.get(key);
     if (!entry) {
-      throw new Error(`Service "${key}" is not provided. Register the plugin that provides it and list it in "dependencies".`);
+      throw new Error(
+        `Service "${key}" is not provided. Register the plugin that provides it and list it in "dependencies".`,
+      );
     }
     return entry.value as Services[K];
   }
@@ -57,7 +61,9 @@ type Listener<T> = (payload: T) => void;
 export class EventBus {
   private readonly listeners = new Map<string, Set<Listener<never>>>();
 
-  constructor(private readonly onListenerError: (event: string, error: unknown) => void = () => undefined) {}
+  constructor(
+    private readonly onListenerError: (event: string, error: unknown) => void = () => undefined,
+  ) {}
 
   on<E extends keyof AppEvents & string>(event: E, listener: Listener<AppEvents[E]>): () => void {
     let set = this.listeners.get(event);

@@ -28,11 +28,16 @@ interface Fixture {
 
 const children: ChildProcess[] = [];
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
 async function startFixture(env: Record<string, string>): Promise<Fixture> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   const events: FixtureEvent[] = [];
   const waiters: { event: string; resolve: (value: FixtureEvent) => void }[] = [];
@@ -52,14 +57,21 @@ async function startFixture(env: Record<string, string>): Promise<Fixture> {
       }
     }
   });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const next = (event: string, timeout = 15_000) =>
     new Promise<FixtureEvent>((resolve, reject) => {
       const seen = events.find((entry) => entry.event === event);
       if (seen) return resolve(seen);
-      const timer = setTimeout(() => reject(new Error(`no "${event}" event within ${timeout} ms; stderr:\n${stderr}`)), timeout);
+      const timer = setTimeout(
+        () => reject(new Error(`no "${event}" event within ${timeout} ms; stderr:\n${stderr}`)),
+        timeout,
+      );
       waiters.push({ event, resolve: (value) => (clearTimeout(timer), resolve(value)) });
-      void exit.then(({ code }) => reject(new Error(`fixture exited (${code}) before "${event}"; stderr:\n${stderr}`)));
+      void exit.then(({ code }) =>
+        reject(new Error(`fixture exited (${code}) before "${event}"; stderr:\n${stderr}`)),
+      );
     });
   const listening = await next('listening', 30_000);
   return { url: String(listening.url), child, events, next, exit };
@@ -78,7 +90,14 @@ function get(url: string, agent: http.Agent | false): Promise<Answer> {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode!, body, reusedSocket: request.reusedSocket, socket: request.socket! }));
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode!,
+          body,
+          reusedSocket: request.reusedSocket,
+          socket: request.socket!,
+        }),
+      );
     });
     request.on('error', reject);
   });
@@ -99,7 +118,11 @@ async function refusesConnections(url: string, attempts = 200): Promise<boolean>
 
 describe('graceful shutdown (child process)', () => {
   it('on SIGTERM: readiness 503 at once, stops accepting, the slow request completes, idle sockets close, hooks run in reverse, exit 0', async () => {
-    const app = await startFixture({ SLOW_MS: '1500', READINESS_DELAY: '400', DRAIN_TIMEOUT: '10000' });
+    const app = await startFixture({
+      SLOW_MS: '1500',
+      READINESS_DELAY: '400',
+      DRAIN_TIMEOUT: '10000',
+    });
     const probeAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const idleAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
@@ -117,7 +140,11 @@ describe('graceful shutdown (child process)', () => {
       app.child.kill('SIGTERM');
       await app.next('shutting-down');
       const onKeptAlive = await get(`${app.url}/health/ready`, probeAgent);
-      expect(onKeptAlive).toMatchObject({ status: 503, body: '{"status":"shutting_down"}', reusedSocket: true });
+      expect(onKeptAlive).toMatchObject({
+        status: 503,
+        body: '{"status":"shutting_down"}',
+        reusedSocket: true,
+      });
       // During the readiness delay new connections are still accepted and told 503.
       const onNewConnection = await get(`${app.url}/health/ready`, false);
       expect(onNewConnection).toMatchObject({ status: 503, body: '{"status":"shutting_down"}' });
@@ -131,8 +158,17 @@ describe('graceful shutdown (child process)', () => {
 
       expect(await slow).toMatchObject({ status: 200, body: '{"done":true}' });
       expect(await app.exit).toEqual({ code: 0, signal: null });
-      const order = app.events.map((entry) => (entry.event === 'shutdown-hook' ? `hook:${String(entry.plugin)}` : entry.event));
-      expect(order).toEqual(['listening', 'slow-started', 'shutting-down', 'slow-finished', 'hook:second', 'hook:first']);
+      const order = app.events.map((entry) =>
+        entry.event === 'shutdown-hook' ? `hook:${String(entry.plugin)}` : entry.event,
+      );
+      expect(order).toEqual([
+        'listening',
+        'slow-started',
+        'shutting-down',
+        'slow-finished',
+        'hook:second',
+        'hook:first',
+      ]);
     } finally {
       probeAgent.destroy();
       idleAgent.destroy();
@@ -140,7 +176,11 @@ describe('graceful shutdown (child process)', () => {
   });
 
   it('bounds the drain: a request slower than drainTimeout is cut and the process still exits 0', async () => {
-    const app = await startFixture({ SLOW_MS: '60000', READINESS_DELAY: '100', DRAIN_TIMEOUT: '500' });
+    const app = await startFixture({
+      SLOW_MS: '60000',
+      READINESS_DELAY: '100',
+      DRAIN_TIMEOUT: '500',
+    });
     const slow = get(`${app.url}/slow`, false).then(
       () => 'answered',
       () => 'cut',
@@ -149,11 +189,17 @@ describe('graceful shutdown (child process)', () => {
     app.child.kill('SIGTERM');
     expect(await app.exit).toEqual({ code: 0, signal: null });
     expect(await slow).toBe('cut');
-    expect(app.events.filter((entry) => entry.event === 'shutdown-hook').map((entry) => entry.plugin)).toEqual(['second', 'first']);
+    expect(
+      app.events.filter((entry) => entry.event === 'shutdown-hook').map((entry) => entry.plugin),
+    ).toEqual(['second', 'first']);
   });
 
   it('a second SIGTERM while a very slow request is in flight forces exit 1 at once', async () => {
-    const app = await startFixture({ SLOW_MS: '60000', READINESS_DELAY: '100', DRAIN_TIMEOUT: '60000' });
+    const app = await startFixture({
+      SLOW_MS: '60000',
+      READINESS_DELAY: '100',
+      DRAIN_TIMEOUT: '60000',
+    });
     const slow = get(`${app.url}/slow`, false).then(
       () => 'answered',
       () => 'cut',

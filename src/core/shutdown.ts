@@ -15,14 +15,21 @@ export interface ShutdownOptions {
 }
 
 /** Runs hooks one after another, each bounded; a slow or failing hook never blocks the rest. */
-export async function runShutdown(hooks: { name: string; run: () => Promise<void> }[], timeout: number, logger: Logger): Promise<void> {
+export async function runShutdown(
+  hooks: { name: string; run: () => Promise<void> }[],
+  timeout: number,
+  logger: Logger,
+): Promise<void> {
   for (const hook of hooks) {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
         hook.run(),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`onShutdown took longer than ${timeout} ms`)), timeout);
+          timer = setTimeout(
+            () => reject(new Error(`onShutdown took longer than ${timeout} ms`)),
+            timeout,
+          );
         }),
       ]);
     } catch (error) {
@@ -36,7 +43,11 @@ export async function runShutdown(hooks: { name: string; run: () => Promise<void
 /** First signal: graceful stop, then exit 0. A second signal while stopping forces exit 1. */
 export function installSignalHandlers(
   signals: NodeJS.Signals[],
-  options: { logger: Logger; stop: (reason: string) => Promise<void>; exit: (code: number) => void },
+  options: {
+    logger: Logger;
+    stop: (reason: string) => Promise<void>;
+    exit: (code: number) => void;
+  },
 ): () => void {
   let received = false;
   const handler = (signal: NodeJS.Signals) => {

@@ -63,7 +63,13 @@ export class ProcessSupervisor extends EventEmitter {
     this.policy =
       options.restart === false
         ? false
-        : { initialDelay: 500, maxDelay: 30_000, factor: 2, resetAfter: 30_000, ...options.restart };
+        : {
+            initialDelay: 500,
+            maxDelay: 30_000,
+            factor: 2,
+            resetAfter: 30_000,
+            ...options.restart,
+          };
   }
 
   /** Spawns the process; resolves once it has a pid (rejects if it cannot be spawned). */
@@ -90,7 +96,10 @@ export class ProcessSupervisor extends EventEmitter {
     child.kill('SIGTERM');
     const timeout = this.options.stopTimeout ?? 10_000;
     const killer = setTimeout(() => {
-      this.options.logger.warn({ service: this.options.name, pid: child.pid, timeout }, 'process ignored SIGTERM; sending SIGKILL');
+      this.options.logger.warn(
+        { service: this.options.name, pid: child.pid, timeout },
+        'process ignored SIGTERM; sending SIGKILL',
+      );
       child.kill('SIGKILL');
     }, timeout);
     await exited;
@@ -118,7 +127,11 @@ export class ProcessSupervisor extends EventEmitter {
   private spawnChild(): Promise<void> {
     const { command, args = [], cwd, env, logger, name } = this.options;
     return new Promise((resolve, reject) => {
-      const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(command, args, {
+        cwd,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       this.child = child;
       for (const stream of [child.stdout!, child.stderr!]) {
         createInterface({ input: stream }).on('line', (line) => this.capture(line));
@@ -155,7 +168,10 @@ export class ProcessSupervisor extends EventEmitter {
     const expected = this.state === 'stopping' || this.state === 'stopped';
     this.emit('exit', { code, signal, expected });
     if (expected) return;
-    this.options.logger.warn({ service: this.options.name, code, signal }, 'process exited unexpectedly');
+    this.options.logger.warn(
+      { service: this.options.name, code, signal },
+      'process exited unexpectedly',
+    );
     this.scheduleRestart();
   }
 
@@ -168,7 +184,10 @@ export class ProcessSupervisor extends EventEmitter {
     }
     const ranFor = Date.now() - (this.startedAt ?? Date.now());
     this.consecutiveCrashes = ranFor >= this.policy.resetAfter ? 1 : this.consecutiveCrashes + 1;
-    const delay = Math.min(this.policy.maxDelay, this.policy.initialDelay * this.policy.factor ** (this.consecutiveCrashes - 1));
+    const delay = Math.min(
+      this.policy.maxDelay,
+      this.policy.initialDelay * this.policy.factor ** (this.consecutiveCrashes - 1),
+    );
     this.state = 'backoff';
     this.nextRestartAt = Date.now() + delay;
     logger.info({ service: name, delay, restarts: this.restarts }, 'restarting after a delay');

@@ -5,7 +5,17 @@ import { z } from 'zod';
  * a plugin adds pages without shipping React code.
  */
 
-export type UIColumnFormat = 'text' | 'number' | 'bytes' | 'duration' | 'seconds' | 'date' | 'status' | 'boolean' | 'percent' | 'json';
+export type UIColumnFormat =
+  | 'text'
+  | 'number'
+  | 'bytes'
+  | 'duration'
+  | 'seconds'
+  | 'date'
+  | 'status'
+  | 'boolean'
+  | 'percent'
+  | 'json';
 
 export interface UIColumn {
   /** A property of the row; dotted paths reach nested values (`pool.idle`). */
@@ -55,14 +65,31 @@ export type UIView = { title?: string } & (
   | { kind: 'logStream'; endpoint: string; streamEndpoint: string }
   | { kind: 'health'; endpoint: string; refreshMs?: number }
   /** `successMessage` replaces the echoed answer; `{path}` in it is the answer's value there. */
-  | { kind: 'form'; schema: UIJsonSchema; action: string; method?: 'POST' | 'PUT' | 'PATCH'; submitLabel?: string; successMessage?: string }
+  | {
+      kind: 'form';
+      schema: UIJsonSchema;
+      action: string;
+      method?: 'POST' | 'PUT' | 'PATCH';
+      submitLabel?: string;
+      successMessage?: string;
+    }
   | { kind: 'actions'; actions: UIAction[] }
   /**
    * One card per item of the endpoint's array (at `itemsPath`): titled by `titleKey`, its border
    * and badge coloured by the item's value at `colourKey` (UICardColour), written out as text too.
    * `badgeKey` puts a word (the state) before the colour in the badge.
    */
-  | { kind: 'cards'; endpoint: string; itemsPath?: string; titleKey: string; colourKey: string; badgeKey?: string; fields: UIField[]; refreshMs?: number; actions?: UICardAction[] }
+  | {
+      kind: 'cards';
+      endpoint: string;
+      itemsPath?: string;
+      titleKey: string;
+      colourKey: string;
+      badgeKey?: string;
+      fields: UIField[];
+      refreshMs?: number;
+      actions?: UICardAction[];
+    }
   /** Nodes with dependencies (the plugin graph): each item has `name`, `dependencies`, `state`. */
   | { kind: 'graph'; endpoint: string; nodesPath?: string; refreshMs?: number }
   /**
@@ -126,8 +153,16 @@ export interface UIContribution {
 export function formView(
   schema: z.ZodType,
   action: string,
-  options: { method?: 'POST' | 'PUT' | 'PATCH'; submitLabel?: string; title?: string; successMessage?: string } = {},
+  options: {
+    method?: 'POST' | 'PUT' | 'PATCH';
+    submitLabel?: string;
+    title?: string;
+    successMessage?: string;
+  } = {},
 ): UIView {
-  const jsonSchema = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as UIJsonSchema;
+  const jsonSchema = z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+  }) as UIJsonSchema;
   return { kind: 'form', schema: jsonSchema, action, ...options };
 }

@@ -1,15 +1,25 @@
 import { createApp, type App, type AppOptions } from '../core/app.js';
 import type { ServerPlugin } from '../core/plugin.js';
 import { createConfigPlugin, type ConfigPluginOptions } from '../plugins/config/index.js';
-import { createControlPanelPlugin, type ControlPanelOptions } from '../plugins/control-panel/index.js';
-import { createDiagnosticsPlugin, type DiagnosticsPluginOptions } from '../plugins/diagnostics/index.js';
+import {
+  createControlPanelPlugin,
+  type ControlPanelOptions,
+} from '../plugins/control-panel/index.js';
+import {
+  createDiagnosticsPlugin,
+  type DiagnosticsPluginOptions,
+} from '../plugins/diagnostics/index.js';
 import { createHealthPlugin, type HealthPluginOptions } from '../plugins/health/index.js';
 import { createLogsPlugin, type LogsOptions } from '../plugins/logs/index.js';
 import { createRateLimitPlugin, type RateLimitPluginOptions } from '../plugins/rate-limit/index.js';
 import { createRoutingPlugin, type Router, type RoutingOptions } from '../plugins/routing/index.js';
 import { createSecurityPlugin, type SecurityPluginOptions } from '../plugins/security/index.js';
 import { createServicesPlugin, type LocalServiceOptions } from '../plugins/services/index.js';
-import { createStaticPlugin, type StaticController, type StaticPluginOptions } from '../plugins/static/index.js';
+import {
+  createStaticPlugin,
+  type StaticController,
+  type StaticPluginOptions,
+} from '../plugins/static/index.js';
 
 /** The gateway's default limit per client address: generous for people, a wall for floods. */
 export const DEFAULT_RATE_LIMIT = { windowMs: 60_000, limit: 6_000 };
@@ -60,8 +70,22 @@ export interface Gateway extends App {
  * await gateway.start();
  */
 export function createGateway(options: GatewayOptions): Gateway {
-  const { routing, frontend, services, rateLimit, security, controlPanel, health, diagnostics, config, logs, plugins = [], ...appOptions } = options;
-  const list: ServerPlugin<any>[] = [ // eslint-disable-line @typescript-eslint/no-explicit-any
+  const {
+    routing,
+    frontend,
+    services,
+    rateLimit,
+    security,
+    controlPanel,
+    health,
+    diagnostics,
+    config,
+    logs,
+    plugins = [],
+    ...appOptions
+  } = options;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const list: ServerPlugin<any>[] = [
     createHealthPlugin(health),
     createDiagnosticsPlugin(diagnostics),
     createConfigPlugin(config),
@@ -69,7 +93,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     createRoutingPlugin(routing),
   ];
   if (security !== false) list.push(createSecurityPlugin(security));
-  if (rateLimit !== false) list.push(createRateLimitPlugin(rateLimit ?? { default: DEFAULT_RATE_LIMIT }));
+  if (rateLimit !== false)
+    list.push(createRateLimitPlugin(rateLimit ?? { default: DEFAULT_RATE_LIMIT }));
   if (controlPanel !== false) list.push(createControlPanelPlugin(controlPanel));
   if (frontend) list.push(createStaticPlugin(frontend));
   if (services && services.length > 0) list.push(createServicesPlugin({ services }));

@@ -5,7 +5,12 @@
 export { createHealthPlugin, healthReport } from './health/index.js';
 export type { HealthCheckOptions, HealthPluginOptions, HealthReport } from './health/index.js';
 export { createServicesPlugin, ProcessSupervisor } from './services/index.js';
-export type { LocalServiceOptions, LocalServices, ServicesOptions, SupervisedStatus } from './services/index.js';
+export type {
+  LocalServiceOptions,
+  LocalServices,
+  ServicesOptions,
+  SupervisedStatus,
+} from './services/index.js';
 export { createDiagnosticsPlugin } from './diagnostics/index.js';
 export type { DiagnosticsPluginOptions } from './diagnostics/index.js';
 export { createConfigPlugin } from './config/index.js';
@@ -13,18 +18,68 @@ export type { ConfigPluginOptions } from './config/index.js';
 export { createLogsPlugin } from './logs/index.js';
 export type { LogPage, LogsOptions, LogsService, LogsStats } from './logs/index.js';
 export { createCachePlugin } from './cache/index.js';
-export type { Cache, CacheOptions, CacheProvider, CacheSetOptions, CacheStats } from './cache/index.js';
+export type {
+  Cache,
+  CacheOptions,
+  CacheProvider,
+  CacheSetOptions,
+  CacheStats,
+} from './cache/index.js';
 export { createDatabasePlugin } from './database/index.js';
-export type { Database, DatabaseOptions, DatabaseProvider, DatabaseTransaction, MigrationFolders, MigrationRecord } from './database/index.js';
+export type {
+  Database,
+  DatabaseOptions,
+  DatabaseProvider,
+  DatabaseTransaction,
+  MigrationFolders,
+  MigrationRecord,
+} from './database/index.js';
 export { createStaticPlugin, DEFAULT_HASH_PATTERN, DEFAULT_SPA_EXCLUDE } from './static/index.js';
 export type { StaticController, StaticPluginOptions, StaticRelease } from './static/index.js';
 export { createRateLimitPlugin, clientIp, createClientIp } from './rate-limit/index.js';
-export type { ClientIpResolver, RateLimiter, RateLimitPluginOptions, RateLimitRule, TrustProxy } from './rate-limit/index.js';
-export { createSecurityPlugin, securityHeaders, cspDirectives, DEFAULT_CSP_DIRECTIVES } from './security/index.js';
+export type {
+  ClientIpResolver,
+  RateLimiter,
+  RateLimitPluginOptions,
+  RateLimitRule,
+  TrustProxy,
+} from './rate-limit/index.js';
+export {
+  createSecurityPlugin,
+  securityHeaders,
+  cspDirectives,
+  DEFAULT_CSP_DIRECTIVES,
+} from './security/index.js';
 export type { SecurityPluginOptions, SecurityService } from './security/index.js';
-export { createControlPanelPlugin, createPasswordGuard, hashPassword, verifyPasswordHash } from './control-panel/index.js';
-export type { Branding, ControlPanelGuard, ControlPanelOptions, GuardSession, PanelDescription, PasswordGuardOptions } from './control-panel/index.js';
+export {
+  createControlPanelPlugin,
+  createPasswordGuard,
+  hashPassword,
+  verifyPasswordHash,
+} from './control-panel/index.js';
+export type {
+  Branding,
+  ControlPanelGuard,
+  ControlPanelOptions,
+  GuardSession,
+  PanelDescription,
+  PasswordGuardOptions,
+} from './control-panel/index.js';
 export { createRoutingPlugin } from './routing/index.js';
-export type { CorsConfig, ProxyRouteConfig, RouteConfig, Router, RoutingOptions } from './routing/index.js';
+export type {
+  CorsConfig,
+  ProxyRouteConfig,
+  RouteConfig,
+  Router,
+  RoutingOptions,
+} from './routing/index.js';
 export { createTrafficPlugin } from './traffic/index.js';
-export type { ServiceView, SlotView, Traffic, TrafficOptions, TrafficPluginOptions, TrafficServiceOptions, TransitionView } from './traffic/index.js';
+export type {
+  ServiceView,
+  SlotView,
+  Traffic,
+  TrafficOptions,
+  TrafficPluginOptions,
+  TrafficServiceOptions,
+  TransitionView,
+} from './traffic/index.js';

@@ -13,7 +13,10 @@ import { requireBuiltUi } from './support/full-app.js';
  */
 
 const PASSWORD = 'extension-password';
-const settingsSchema = z.object({ greeting: z.string().min(2).describe('Shown on the home page'), retries: z.number().int().min(0).max(5).default(2) });
+const settingsSchema = z.object({
+  greeting: z.string().min(2).describe('Shown on the home page'),
+  retries: z.number().int().min(0).max(5).default(2),
+});
 const received: unknown[] = [];
 
 const tools = definePlugin({
@@ -37,7 +40,9 @@ const tools = definePlugin({
       handler: (_req, res) =>
         void res
           .type('text/javascript')
-          .send('export default function mount(element, context) { const p = document.createElement("p"); p.textContent = "custom page under " + context.mountPath + (context.csrfToken ? " with a token" : ""); element.append(p); return () => p.remove(); }'),
+          .send(
+            'export default function mount(element, context) { const p = document.createElement("p"); p.textContent = "custom page under " + context.mountPath + (context.csrfToken ? " with a token" : ""); element.append(p); return () => p.remove(); }',
+          ),
     },
   ],
   ui: {
@@ -47,7 +52,13 @@ const tools = definePlugin({
         title: 'Tools',
         route: '/tools',
         icon: 'box',
-        views: [{ ...formView(settingsSchema, '/api/tools/settings', { submitLabel: 'Save settings' }), title: 'Settings' }, { kind: 'custom', title: 'Custom', module: '/tools/page.js' }],
+        views: [
+          {
+            ...formView(settingsSchema, '/api/tools/settings', { submitLabel: 'Save settings' }),
+            title: 'Settings',
+          },
+          { kind: 'custom', title: 'Custom', module: '/tools/page.js' },
+        ],
       },
     ],
   },
@@ -59,13 +70,31 @@ let page: Page;
 
 beforeAll(async () => {
   requireBuiltUi();
-  app = createApp({ name: 'extensions', port: 0, host: '127.0.0.1', logger: { level: 'silent' }, shutdown: { signals: false, readinessDelay: 0 }, plugins: [createControlPanelPlugin({ password: PASSWORD }), tools] });
+  app = createApp({
+    name: 'extensions',
+    port: 0,
+    host: '127.0.0.1',
+    logger: { level: 'silent' },
+    shutdown: { signals: false, readinessDelay: 0 },
+    plugins: [createControlPanelPlugin({ password: PASSWORD }), tools],
+  });
   await app.start();
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
-  page = await (await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: baseUrl(app) })).newPage();
+  page = await (
+    await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: baseUrl(app) })
+  ).newPage();
 });
 
 afterAll(async () => {
@@ -84,14 +113,18 @@ describe('plugin pages in a browser', () => {
     await page.keyboard.press('Tab');
     expect(await page.evaluate('document.activeElement.textContent')).toBe('Skip to content');
 
-    await expect.poll(() => page.locator('.custom-view').textContent()).toBe('custom page under /cpanel with a token');
+    await expect
+      .poll(() => page.locator('.custom-view').textContent())
+      .toBe('custom page under /cpanel with a token');
 
     const form = page.getByRole('form', { name: 'Settings' });
     expect(await form.getByLabel('Retries').inputValue()).toBe('2');
     await form.getByLabel('Greeting').fill('hello there');
     await form.getByLabel('Retries').fill('4');
     await form.getByLabel('Retries').press('Enter');
-    await expect.poll(() => form.getByRole('status').textContent()).toBe('Saved: {"saved":"hello there"}');
+    await expect
+      .poll(() => form.getByRole('status').textContent())
+      .toBe('Saved: {"saved":"hello there"}');
     expect(received).toEqual([{ greeting: 'hello there', retries: 4 }]);
   });
 });

@@ -15,7 +15,16 @@ const VIEWPORTS = [
   { name: 'desktop', width: 1280, height: 800 },
   { name: 'phone', width: 390, height: 844 },
 ] as const;
-const PAGES = ['Dashboard', 'Diagnostics', 'Config', 'Logs', 'Cache', 'Database', 'Services', 'Plugins'];
+const PAGES = [
+  'Dashboard',
+  'Diagnostics',
+  'Config',
+  'Logs',
+  'Cache',
+  'Database',
+  'Services',
+  'Plugins',
+];
 
 let target: FullApp;
 let browser: Browser;
@@ -24,7 +33,11 @@ let page: Page;
 const foreignRequests: string[] = [];
 
 async function adminJson<T>(endpoint: string): Promise<T> {
-  const response = await fetch(`${target.base}${endpoint}`, { headers: { authorization: `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}` } });
+  const response = await fetch(`${target.base}${endpoint}`, {
+    headers: {
+      authorization: `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`,
+    },
+  });
   expect(response.status, endpoint).toBe(200);
   return (await response.json()) as T;
 }
@@ -32,7 +45,10 @@ async function adminJson<T>(endpoint: string): Promise<T> {
 async function openPage(name: string): Promise<void> {
   const menu = page.getByRole('button', { name: 'Menu' });
   if (await menu.isVisible()) await menu.click();
-  await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name, exact: true }).click();
+  await page
+    .getByRole('navigation', { name: 'Pages' })
+    .getByRole('link', { name, exact: true })
+    .click();
   await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe(name);
 }
 
@@ -61,7 +77,16 @@ beforeAll(async () => {
   target = await startFullApp();
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   page = await newPage(VIEWPORTS[0]);
 });
@@ -76,27 +101,48 @@ describe('control panel in a browser', () => {
   it('refuses a wrong password and accepts the right one', async () => {
     await page.goto('/cpanel/');
     await logIn('not the password');
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Wrong user name or password.');
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toContain('Wrong user name or password.');
     await expect.poll(() => page.getByLabel('Password').inputValue()).toBe('');
     await logIn(ADMIN_PASSWORD);
-    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Dashboard');
+    await expect
+      .poll(() => page.getByRole('heading', { level: 1 }).textContent())
+      .toBe('Dashboard');
     // The branding title set on the server shows in the tab and the header.
     expect(await page.locator('.brand-title').textContent()).toBe(await page.title());
   });
 
   it('shows real data on every built-in page', async () => {
     const health = await adminJson<{ checks: { name: string }[] }>('/api/health');
-    await expect.poll(() => page.locator('.health-overall').textContent()).toMatch(/Overall: (healthy|degraded|unhealthy)/);
-    for (const check of health.checks) expect(await page.locator('.check').filter({ hasText: check.name }).count()).toBeGreaterThan(0);
-    await expect.poll(() => page.locator('.key-value').filter({ hasText: 'Memory (RSS)' }).textContent()).toMatch(/\d+(\.\d)? MiB/);
-    await expect.poll(() => page.locator('.key-value').filter({ hasText: 'Event-loop delay p99' }).textContent()).toMatch(/ms|—/);
+    await expect
+      .poll(() => page.locator('.health-overall').textContent())
+      .toMatch(/Overall: (healthy|degraded|unhealthy)/);
+    for (const check of health.checks)
+      expect(await page.locator('.check').filter({ hasText: check.name }).count()).toBeGreaterThan(
+        0,
+      );
+    await expect
+      .poll(() => page.locator('.key-value').filter({ hasText: 'Memory (RSS)' }).textContent())
+      .toMatch(/\d+(\.\d)? MiB/);
+    await expect
+      .poll(() =>
+        page.locator('.key-value').filter({ hasText: 'Event-loop delay p99' }).textContent(),
+      )
+      .toMatch(/ms|—/);
 
     await openPage('Diagnostics');
-    await expect.poll(() => page.locator('pre.json').first().textContent()).toContain(`"node": "${process.version}"`);
-    expect(await page.getByRole('link', { name: 'Download' }).getAttribute('href')).toContain('download=1');
+    await expect
+      .poll(() => page.locator('pre.json').first().textContent())
+      .toContain(`"node": "${process.version}"`);
+    expect(await page.getByRole('link', { name: 'Download' }).getAttribute('href')).toContain(
+      'download=1',
+    );
 
     await openPage('Config');
-    await expect.poll(() => page.locator('pre.json').first().textContent()).toContain('"control-panel"');
+    await expect
+      .poll(() => page.locator('pre.json').first().textContent())
+      .toContain('"control-panel"');
     const configText = (await page.locator('main').textContent()) ?? '';
     expect(configText).toContain('********');
     expect(configText).not.toContain(ADMIN_PASSWORD);
@@ -105,27 +151,47 @@ describe('control panel in a browser', () => {
     await expect.poll(() => page.locator('.log-line').count()).toBeGreaterThan(0);
 
     await openPage('Cache');
-    await expect.poll(() => page.locator('.key-value').filter({ hasText: 'provider' }).first().textContent()).toContain('memory');
+    await expect
+      .poll(() => page.locator('.key-value').filter({ hasText: 'provider' }).first().textContent())
+      .toContain('memory');
 
-    const database = await adminJson<{ provider: string; migrations: { name: string }[] }>('/api/database');
+    const database = await adminJson<{ provider: string; migrations: { name: string }[] }>(
+      '/api/database',
+    );
     await openPage('Database');
-    await expect.poll(() => page.locator('.key-value').filter({ hasText: 'Provider' }).textContent()).toContain(database.provider);
-    for (const migration of database.migrations) await expect.poll(() => page.getByRole('cell', { name: migration.name, exact: true }).count()).toBe(1);
-    if (database.migrations.length === 0) await expect.poll(() => page.getByText('No rows.').count()).toBe(1);
+    await expect
+      .poll(() => page.locator('.key-value').filter({ hasText: 'Provider' }).textContent())
+      .toContain(database.provider);
+    for (const migration of database.migrations)
+      await expect
+        .poll(() => page.getByRole('cell', { name: migration.name, exact: true }).count())
+        .toBe(1);
+    if (database.migrations.length === 0)
+      await expect.poll(() => page.getByText('No rows.').count()).toBe(1);
 
     const routing = await adminJson<{ routes: { match: string }[] }>('/api/routing/routes');
     await openPage('Services');
-    if (routing.routes.length === 0) await expect.poll(() => page.getByText('No rows.').count()).toBeGreaterThan(0);
-    for (const route of routing.routes) await expect.poll(() => page.getByRole('cell', { name: route.match, exact: true }).count()).toBeGreaterThan(0);
+    if (routing.routes.length === 0)
+      await expect.poll(() => page.getByText('No rows.').count()).toBeGreaterThan(0);
+    for (const route of routing.routes)
+      await expect
+        .poll(() => page.getByRole('cell', { name: route.match, exact: true }).count())
+        .toBeGreaterThan(0);
 
     await openPage('Plugins');
-    await expect.poll(() => page.locator('.graph-node').filter({ hasText: 'control-panel' }).textContent()).toContain('ready');
-    await expect.poll(() => page.locator('.graph-node').filter({ hasText: 'database' }).first().textContent()).toContain('ready');
+    await expect
+      .poll(() => page.locator('.graph-node').filter({ hasText: 'control-panel' }).textContent())
+      .toContain('ready');
+    await expect
+      .poll(() => page.locator('.graph-node').filter({ hasText: 'database' }).first().textContent())
+      .toContain('ready');
   });
 
   it('shows a new request in the live log within 2 seconds', async () => {
     await openPage('Logs');
-    await expect.poll(() => page.locator('.view-actions [role="status"]').textContent(), { timeout: 5_000 }).toBe('Live');
+    await expect
+      .poll(() => page.locator('.view-actions [role="status"]').textContent(), { timeout: 5_000 })
+      .toBe('Live');
     const marker = `live-${Date.now().toString(36)}`;
     const response = await fetch(`${target.base}/api/v1/hello?name=${marker}`);
     expect(response.status).toBe(200);
@@ -137,10 +203,14 @@ describe('control panel in a browser', () => {
     await page.getByRole('button', { name: 'Pause' }).click();
     const held = `held-${Date.now().toString(36)}`;
     await fetch(`${target.base}/api/v1/hello?name=${held}`);
-    await expect.poll(() => page.locator('.view-actions [role="status"]').textContent()).toMatch(/^Paused, [1-9]\d* new$/);
+    await expect
+      .poll(() => page.locator('.view-actions [role="status"]').textContent())
+      .toMatch(/^Paused, [1-9]\d* new$/);
     expect(await page.locator('.log-line').filter({ hasText: held }).count()).toBe(0);
     await page.getByRole('button', { name: 'Resume' }).click();
-    await expect.poll(() => page.locator('.log-line').filter({ hasText: held }).count()).toBeGreaterThan(0);
+    await expect
+      .poll(() => page.locator('.log-line').filter({ hasText: held }).count())
+      .toBeGreaterThan(0);
   });
 
   it('asks for confirmation before flushing the cache', async () => {
@@ -167,9 +237,17 @@ describe('control panel in a browser', () => {
       for (const name of PAGES) {
         await openPage(name);
         await page.waitForLoadState('networkidle').catch(() => undefined);
-        const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+        const overflow = await page.evaluate(
+          'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+        );
         expect(overflow, `${name} at ${viewport.width}px scrolls sideways`).toBeLessThanOrEqual(0);
-        await page.screenshot({ path: path.join(SCREENSHOTS, `${name.toLowerCase()}-${viewport.width}x${viewport.height}.png`), fullPage: true });
+        await page.screenshot({
+          path: path.join(
+            SCREENSHOTS,
+            `${name.toLowerCase()}-${viewport.width}x${viewport.height}.png`,
+          ),
+          fullPage: true,
+        });
       }
     }
     expect(await page.getByRole('button', { name: 'Menu' }).isVisible()).toBe(true);
@@ -182,7 +260,9 @@ describe('control panel in a browser', () => {
     expect(session?.sameSite).toBe('Strict');
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByLabel('Password').waitFor();
-    const after = await fetch(`${target.base}/cpanel/api/session`, { headers: { cookie: `cpanel_session=${session!.value}` } });
+    const after = await fetch(`${target.base}/cpanel/api/session`, {
+      headers: { cookie: `cpanel_session=${session!.value}` },
+    });
     expect(after.status).toBe(401);
     await page.reload();
     await page.getByLabel('Password').waitFor();

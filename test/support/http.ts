@@ -10,11 +10,15 @@ export function baseUrl(app: App): string {
 }
 
 /** A log destination that keeps every line in memory, parsed. */
-export function captureLogs(): { stream: Writable & { write: (chunk: string) => boolean }; lines: Record<string, unknown>[] } {
+export function captureLogs(): {
+  stream: Writable & { write: (chunk: string) => boolean };
+  lines: Record<string, unknown>[];
+} {
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString().split('\n')) if (line.trim()) lines.push(JSON.parse(line));
+      for (const line of chunk.toString().split('\n'))
+        if (line.trim()) lines.push(JSON.parse(line));
       callback();
     },
   });
@@ -22,7 +26,11 @@ export function captureLogs(): { stream: Writable & { write: (chunk: string) => 
 }
 
 /** Waits until `predicate` holds, polling; fails with `message` after `timeout` ms. */
-export async function waitFor(predicate: () => boolean | Promise<boolean>, message: string, timeout = 5_000): Promise<void> {
+export async function waitFor(
+  predicate: () => boolean | Promise<boolean>,
+  message: string,
+  timeout = 5_000,
+): Promise<void> {
   const deadline = Date.now() + timeout;
   while (Date.now() < deadline) {
     if (await predicate()) return;
@@ -43,21 +51,31 @@ export async function json(response: Response | Promise<Response>): Promise<any>
  */
 export function rawRequest(
   url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer | (string | Buffer)[]; end?: boolean } = {},
+  options: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer | (string | Buffer)[];
+    end?: boolean;
+  } = {},
 ): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => {
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text });
-        req.destroy();
-      });
-      res.on('error', reject);
-    });
+    const req = http.request(
+      url,
+      { method: options.method ?? 'GET', headers: options.headers, agent: false },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text });
+          req.destroy();
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
-    const chunks = options.body === undefined ? [] : Array.isArray(options.body) ? options.body : [options.body];
+    const chunks =
+      options.body === undefined ? [] : Array.isArray(options.body) ? options.body : [options.body];
     for (const chunk of chunks) req.write(chunk);
     if (options.end !== false) req.end();
   });

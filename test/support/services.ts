@@ -2,9 +2,21 @@ import net from 'node:net';
 
 /** The real servers integration tests talk to (this machine runs them on their standard ports). */
 export const SERVICES = {
-  postgres: { host: '127.0.0.1', port: 5432, url: process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
-  mysql: { host: '127.0.0.1', port: 3306, url: process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test' },
-  redis: { host: '127.0.0.1', port: 6379, url: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379' },
+  postgres: {
+    host: '127.0.0.1',
+    port: 5432,
+    url: process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+  },
+  mysql: {
+    host: '127.0.0.1',
+    port: 3306,
+    url: process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test',
+  },
+  redis: {
+    host: '127.0.0.1',
+    port: 6379,
+    url: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+  },
 } as const;
 
 export type ServiceName = keyof typeof SERVICES;

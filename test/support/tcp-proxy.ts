@@ -27,7 +27,12 @@ export class TcpProxy {
   }
 
   /** Starts listening on `listenPort` (0 picks a free one) of 127.0.0.1, forwarding to the target. */
-  static async start(listenPort: number, targetHost: string, targetPort: number, host = '127.0.0.1'): Promise<TcpProxy> {
+  static async start(
+    listenPort: number,
+    targetHost: string,
+    targetPort: number,
+    host = '127.0.0.1',
+  ): Promise<TcpProxy> {
     const server = net.createServer();
     const proxy = new TcpProxy(server, targetHost, targetPort, listenPort, host);
     server.on('connection', (client) => proxy.forward(client));

@@ -16,7 +16,27 @@ function selfSigned(): { key: string; cert: string } {
   try {
     const key = path.join(dir, 'key.pem');
     const cert = path.join(dir, 'cert.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
     certificate = { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
     return certificate;
   } finally {
@@ -29,7 +49,9 @@ function selfSigned(): { key: string; cert: string } {
  * that server as a connection, so handlers see `req.socket.encrypted`, as behind `https.createServer`.
  * @example const tlsUrl = await serveOverTls(app.server); await httpsGet(`${tlsUrl}/hello`)
  */
-export async function serveOverTls(server: http.Server): Promise<{ url: string; close(): Promise<void> }> {
+export async function serveOverTls(
+  server: http.Server,
+): Promise<{ url: string; close(): Promise<void> }> {
   const terminator = tls.createServer(selfSigned(), (socket) => server.emit('connection', socket));
   await new Promise<void>((resolve) => terminator.listen(0, '127.0.0.1', resolve));
   return {
@@ -39,7 +61,10 @@ export async function serveOverTls(server: http.Server): Promise<{ url: string; 
 }
 
 /** A GET over TLS that accepts the self-signed certificate; resolves with status and headers. */
-export function httpsGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+export function httpsGet(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = https.get(url, { headers, rejectUnauthorized: false, agent: false }, (res) => {
       res.resume();

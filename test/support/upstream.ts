@@ -15,7 +15,9 @@ export interface TestUpstream {
 }
 
 /** A real node:http server standing in for a service behind the gateway. */
-export async function startUpstream(handler: http.RequestListener = (_req, res) => void res.end('ok')): Promise<TestUpstream> {
+export async function startUpstream(
+  handler: http.RequestListener = (_req, res) => void res.end('ok'),
+): Promise<TestUpstream> {
   const seen: TestUpstream['seen'] = [];
   const server = http.createServer((req, res) => {
     seen.push({ method: req.method!, url: req.url!, headers: req.headers });

@@ -4,7 +4,11 @@ import { Login } from './Login.js';
 import { Shell } from './Shell.js';
 import type { PanelDescription } from './types.js';
 
-type State = { phase: 'loading' } | { phase: 'login' } | { phase: 'ready'; panel: PanelDescription } | { phase: 'error'; message: string };
+type State =
+  | { phase: 'loading' }
+  | { phase: 'login' }
+  | { phase: 'ready'; panel: PanelDescription }
+  | { phase: 'error'; message: string };
 
 export function App() {
   const config = settings();
@@ -12,7 +16,9 @@ export function App() {
 
   const load = useCallback(async () => {
     try {
-      const session = await getJson<{ user: string; csrfToken?: string }>(`${config.mountPath}/api/session`);
+      const session = await getJson<{ user: string; csrfToken?: string }>(
+        `${config.mountPath}/api/session`,
+      );
       setCsrfToken(session.csrfToken);
       const panel = await getJson<PanelDescription>(`${config.mountPath}/api/ui`);
       setState({ phase: 'ready', panel });
@@ -50,7 +56,14 @@ export function App() {
         </p>
       );
     case 'login':
-      return <Login title={config.branding.title} mountPath={config.mountPath} loginUrl={config.loginUrl} onLoggedIn={() => void load()} />;
+      return (
+        <Login
+          title={config.branding.title}
+          mountPath={config.mountPath}
+          loginUrl={config.loginUrl}
+          onLoggedIn={() => void load()}
+        />
+      );
     case 'error':
       return (
         <main className="login">
@@ -64,6 +77,8 @@ export function App() {
         </main>
       );
     default:
-      return <Shell panel={state.panel} mountPath={config.mountPath} onLogout={() => void logout()} />;
+      return (
+        <Shell panel={state.panel} mountPath={config.mountPath} onLogout={() => void logout()} />
+      );
   }
 }

@@ -2,7 +2,17 @@ import { useId, useState, type FormEvent } from 'react';
 import { send, setCsrfToken, type ApiError } from './api.js';
 
 /** The password form of the built-in guard; other guards send the browser to their `loginUrl`. */
-export function Login({ title, mountPath, loginUrl, onLoggedIn }: { title: string; mountPath: string; loginUrl?: string; onLoggedIn: (user: string) => void }) {
+export function Login({
+  title,
+  mountPath,
+  loginUrl,
+  onLoggedIn,
+}: {
+  title: string;
+  mountPath: string;
+  loginUrl?: string;
+  onLoggedIn: (user: string) => void;
+}) {
   const id = useId();
   const [user, setUser] = useState('admin');
   const [password, setPassword] = useState('');
@@ -14,7 +24,10 @@ export function Login({ title, mountPath, loginUrl, onLoggedIn }: { title: strin
     setBusy(true);
     setError(undefined);
     try {
-      const session = (await send(`${mountPath}/api/login`, 'POST', { user, password })) as { user: string; csrfToken?: string };
+      const session = (await send(`${mountPath}/api/login`, 'POST', { user, password })) as {
+        user: string;
+        csrfToken?: string;
+      };
       setCsrfToken(session.csrfToken);
       onLoggedIn(session.user);
     } catch (failure) {
@@ -34,7 +47,11 @@ export function Login({ title, mountPath, loginUrl, onLoggedIn }: { title: strin
 
   return (
     <main className="login" id="main">
-      <form className="login-card" onSubmit={(event) => void onSubmit(event)} aria-labelledby={`${id}-title`}>
+      <form
+        className="login-card"
+        onSubmit={(event) => void onSubmit(event)}
+        aria-labelledby={`${id}-title`}
+      >
         <h1 id={`${id}-title`}>{title}</h1>
         {loginUrl ? (
           <a className="button button-primary" href={loginUrl}>
@@ -44,11 +61,27 @@ export function Login({ title, mountPath, loginUrl, onLoggedIn }: { title: strin
           <>
             <div className="field">
               <label htmlFor={`${id}-user`}>User name</label>
-              <input id={`${id}-user`} name="username" autoComplete="username" required value={user} onChange={(event) => setUser(event.target.value)} />
+              <input
+                id={`${id}-user`}
+                name="username"
+                autoComplete="username"
+                required
+                value={user}
+                onChange={(event) => setUser(event.target.value)}
+              />
             </div>
             <div className="field">
               <label htmlFor={`${id}-password`}>Password</label>
-              <input id={`${id}-password`} name="password" type="password" autoComplete="current-password" required autoFocus value={password} onChange={(event) => setPassword(event.target.value)} />
+              <input
+                id={`${id}-password`}
+                name="password"
+                type="password"
+                autoComplete="current-password"
+                required
+                autoFocus
+                value={password}
+                onChange={(event) => setPassword(event.target.value)}
+              />
             </div>
             <div role="alert" className="login-error">
               {error && <p className="note note-error">{error}</p>}

@@ -9,7 +9,8 @@ function PageContent({ panel, route }: { panel: PanelDescription; route: string 
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     // Move focus to the new page's heading so keyboard and screen-reader users land on it.
-    if (document.activeElement && document.activeElement !== document.body) heading.current?.focus();
+    if (document.activeElement && document.activeElement !== document.body)
+      heading.current?.focus();
   }, [route]);
   if (!page) {
     return (
@@ -33,17 +34,39 @@ function PageContent({ panel, route }: { panel: PanelDescription; route: string 
       {widgets.map((widget) => (
         <View key={widget.id} view={{ ...widget.view, title: widget.view.title ?? widget.title }} />
       ))}
-      {page.views.length === 0 && widgets.length === 0 && <p className="note">Nothing to show yet: register the health or diagnostics plugin.</p>}
+      {page.views.length === 0 && widgets.length === 0 && (
+        <p className="note">Nothing to show yet: register the health or diagnostics plugin.</p>
+      )}
     </>
   );
 }
 
-export function Shell({ panel, mountPath, onLogout }: { panel: PanelDescription; mountPath: string; onLogout: () => void }) {
+export function Shell({
+  panel,
+  mountPath,
+  onLogout,
+}: {
+  panel: PanelDescription;
+  mountPath: string;
+  onLogout: () => void;
+}) {
   const [route, navigate] = useRoute(mountPath);
   const [menuOpen, setMenuOpen] = useState(false);
   const links = [
-    ...panel.pages.map((page) => ({ key: page.id, label: page.title, route: page.route, icon: page.icon })),
-    ...panel.navigation.filter((item) => !panel.pages.some((page) => page.route === item.route)).map((item) => ({ key: `nav-${item.route}`, label: item.label, route: item.route, icon: item.icon })),
+    ...panel.pages.map((page) => ({
+      key: page.id,
+      label: page.title,
+      route: page.route,
+      icon: page.icon,
+    })),
+    ...panel.navigation
+      .filter((item) => !panel.pages.some((page) => page.route === item.route))
+      .map((item) => ({
+        key: `nav-${item.route}`,
+        label: item.label,
+        route: item.route,
+        icon: item.icon,
+      })),
   ];
   const follow = (event: MouseEvent<HTMLAnchorElement>, target: string) => {
     if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
@@ -57,7 +80,14 @@ export function Shell({ panel, mountPath, onLogout }: { panel: PanelDescription;
         Skip to content
       </a>
       <header className="topbar">
-        <button type="button" className="icon-button menu-button" aria-expanded={menuOpen} aria-controls="panel-nav" aria-label="Menu" onClick={() => setMenuOpen(!menuOpen)}>
+        <button
+          type="button"
+          className="icon-button menu-button"
+          aria-expanded={menuOpen}
+          aria-controls="panel-nav"
+          aria-label="Menu"
+          onClick={() => setMenuOpen(!menuOpen)}
+        >
           <Icon name="menu" />
         </button>
         <div className="brand">
@@ -78,7 +108,11 @@ export function Shell({ panel, mountPath, onLogout }: { panel: PanelDescription;
         <ul>
           {links.map((link) => (
             <li key={link.key}>
-              <a href={`${mountPath}${link.route === '/' ? '/' : link.route}`} aria-current={route === link.route ? 'page' : undefined} onClick={(event) => follow(event, link.route)}>
+              <a
+                href={`${mountPath}${link.route === '/' ? '/' : link.route}`}
+                aria-current={route === link.route ? 'page' : undefined}
+                onClick={(event) => follow(event, link.route)}
+              >
                 <Icon name={link.icon} />
                 <span>{link.label}</span>
               </a>

@@ -47,7 +47,10 @@ export function settings(): PanelSettings {
     } catch {}
   }
   const base = new URL(document.baseURI).pathname.replace(/\/$/, '');
-  return { mountPath: base || '/cpanel', branding: { title: 'Control panel', accentColor: '#2563eb' } };
+  return {
+    mountPath: base || '/cpanel',
+    branding: { title: 'Control panel', accentColor: '#2563eb' },
+  };
 }
 
 export function apiUrl(endpoint: string): string {
@@ -67,15 +70,24 @@ async function toError(response: Response): Promise<ApiError> {
     code = body.code ?? code;
   } catch {}
   const retry = Number(response.headers.get('retry-after'));
-  return new ApiError(response.status, code, detail, Number.isFinite(retry) && retry > 0 ? retry : undefined);
+  return new ApiError(
+    response.status,
+    code,
+    detail,
+    Number.isFinite(retry) && retry > 0 ? retry : undefined,
+  );
 }
 
-export async function request(endpoint: string, init: { method?: string; body?: unknown; signal?: AbortSignal; quiet401?: boolean } = {}): Promise<Response> {
+export async function request(
+  endpoint: string,
+  init: { method?: string; body?: unknown; signal?: AbortSignal; quiet401?: boolean } = {},
+): Promise<Response> {
   const method = init.method ?? 'GET';
   const headers: Record<string, string> = { accept: 'application/json' };
   if (init.body !== undefined) headers['content-type'] = 'application/json';
   // The token is the session's second factor: it goes to this origin only, whatever URL a plugin's descriptor names.
-  if (method !== 'GET' && method !== 'HEAD' && csrfToken && isSameOrigin(endpoint)) headers['x-csrf-token'] = csrfToken;
+  if (method !== 'GET' && method !== 'HEAD' && csrfToken && isSameOrigin(endpoint))
+    headers['x-csrf-token'] = csrfToken;
   const response = await fetch(apiUrl(endpoint), {
     method,
     headers,
@@ -85,7 +97,8 @@ export async function request(endpoint: string, init: { method?: string; body?: 
   });
   if (!response.ok) {
     const error = await toError(response);
-    if (response.status === 401 && !init.quiet401) for (const listener of unauthorisedListeners) listener();
+    if (response.status === 401 && !init.quiet401)
+      for (const listener of unauthorisedListeners) listener();
     throw error;
   }
   return response;
@@ -114,7 +127,10 @@ export async function send(endpoint: string, method: string, body?: unknown): Pr
  */
 export function openEventStream(
   endpoint: string,
-  handlers: { onEvent: (data: string, event: string) => void; onState?: (state: 'open' | 'reconnecting' | 'closed') => void },
+  handlers: {
+    onEvent: (data: string, event: string) => void;
+    onState?: (state: 'open' | 'reconnecting' | 'closed') => void;
+  },
   retryMs = 2_000,
 ): { stop: () => void } {
   let stopped = false;
@@ -137,8 +153,15 @@ export function openEventStream(
           const block = buffer.slice(0, boundary);
           buffer = buffer.slice(boundary).replace(/^\r?\n\r?\n/, '');
           const lines = block.split(/\r?\n/);
-          const event = lines.find((line) => line.startsWith('event:'))?.slice(6).trim() ?? 'message';
-          const data = lines.filter((line) => line.startsWith('data:')).map((line) => line.slice(5).replace(/^ /, '')).join('\n');
+          const event =
+            lines
+              .find((line) => line.startsWith('event:'))
+              ?.slice(6)
+              .trim() ?? 'message';
+          const data = lines
+            .filter((line) => line.startsWith('data:'))
+            .map((line) => line.slice(5).replace(/^ /, ''))
+            .join('\n');
           if (data) handlers.onEvent(data, event);
           boundary = buffer.search(/\r?\n\r?\n/);
         }

@@ -12,17 +12,30 @@ export function valueAt(value: unknown, path: string | undefined): unknown {
 }
 
 /** A value as plain text: nothing for null or undefined, JSON for objects. */
-export const text = (value: unknown): string => (value === undefined || value === null ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value));
+export const text = (value: unknown): string =>
+  value === undefined || value === null
+    ? ''
+    : typeof value === 'object'
+      ? JSON.stringify(value)
+      : String(value);
 
 /** `{path}` in a descriptor's template replaced by the value there; `encode` for URL paths. */
 export function fillIn(template: string, value: unknown, encode = false): string {
-  return template.replace(/\{([\w.-]+)\}/g, (_whole, path: string) => (encode ? encodeURIComponent(text(valueAt(value, path))) : text(valueAt(value, path))));
+  return template.replace(/\{([\w.-]+)\}/g, (_whole, path: string) =>
+    encode ? encodeURIComponent(text(valueAt(value, path))) : text(valueAt(value, path)),
+  );
 }
 
 /** Nested objects as dotted keys, so any JSON reads as a list of labelled values. */
-export function flatten(value: unknown, prefix = '', out: [string, unknown][] = [], depth = 0): [string, unknown][] {
+export function flatten(
+  value: unknown,
+  prefix = '',
+  out: [string, unknown][] = [],
+  depth = 0,
+): [string, unknown][] {
   if (value !== null && typeof value === 'object' && !Array.isArray(value) && depth < 4) {
-    for (const [key, inner] of Object.entries(value)) flatten(inner, prefix ? `${prefix}.${key}` : key, out, depth + 1);
+    for (const [key, inner] of Object.entries(value))
+      flatten(inner, prefix ? `${prefix}.${key}` : key, out, depth + 1);
   } else {
     out.push([prefix || 'value', value]);
   }
@@ -62,7 +75,9 @@ export function formatValue(value: unknown, format: UIColumnFormat = 'text'): st
   if (value === undefined || value === null || value === '') return '—';
   switch (format) {
     case 'number':
-      return typeof value === 'number' ? value.toLocaleString('en', { maximumFractionDigits: 2 }) : String(value);
+      return typeof value === 'number'
+        ? value.toLocaleString('en', { maximumFractionDigits: 2 })
+        : String(value);
     case 'bytes':
       return typeof value === 'number' ? formatBytes(value) : String(value);
     case 'duration':
@@ -85,7 +100,8 @@ export function formatValue(value: unknown, format: UIColumnFormat = 'text'): st
 }
 
 const GOOD = /^(healthy|ok|ready|active|set|up|running|open|true|yes|pass(ed|ing)?|success)$/i;
-const WARN = /^(degraded|pending|starting|missing|candidate|warn(ing)?|initialis(ing|ed)|previous|stopping|unknown)$/i;
+const WARN =
+  /^(degraded|pending|starting|missing|candidate|warn(ing)?|initialis(ing|ed)|previous|stopping|unknown)$/i;
 const BAD = /^(unhealthy|failed|error|invalid|down|unavailable|false|fatal|stopped|closed)$/i;
 
 /** The colour class of a status word: good, warn, bad or neutral. */

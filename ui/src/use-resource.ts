@@ -10,7 +10,9 @@ export interface Resource<T> {
 
 /** GETs an endpoint, again every `refreshMs` when given; keeps the last data while refreshing. */
 export function useResource<T = unknown>(endpoint: string, refreshMs?: number): Resource<T> {
-  const [state, setState] = useState<{ data?: T; error?: Error; loading: boolean }>({ loading: true });
+  const [state, setState] = useState<{ data?: T; error?: Error; loading: boolean }>({
+    loading: true,
+  });
   const [tick, setTick] = useState(0);
   useEffect(() => {
     let cancelled = false;
@@ -20,7 +22,8 @@ export function useResource<T = unknown>(endpoint: string, refreshMs?: number): 
         const data = await getJson<T>(endpoint);
         if (!cancelled) setState({ data, loading: false });
       } catch (error) {
-        if (!cancelled) setState((previous) => ({ data: previous.data, error: error as Error, loading: false }));
+        if (!cancelled)
+          setState((previous) => ({ data: previous.data, error: error as Error, loading: false }));
       }
       if (!cancelled && refreshMs) timer = setTimeout(() => void load(), refreshMs);
     };

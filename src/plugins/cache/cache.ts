@@ -22,7 +22,9 @@ interface Flight {
 function decodeRecord<T>(raw: string | null): T | undefined {
   if (raw === null) return undefined;
   const record = JSON.parse(raw) as { value: T; expires?: number | null };
-  return typeof record.expires === 'number' && Date.now() > record.expires ? undefined : record.value;
+  return typeof record.expires === 'number' && Date.now() > record.expires
+    ? undefined
+    : record.value;
 }
 
 function invalid(message: string): HttpError {
@@ -31,7 +33,9 @@ function invalid(message: string): HttpError {
 
 function checkKey(key: unknown, what = 'key'): asserts key is string {
   if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
-    throw invalid(`Cache ${what} must be a non-empty string of at most ${MAX_KEY_LENGTH} characters (got ${typeof key === 'string' ? `${key.length} characters` : typeof key}).`);
+    throw invalid(
+      `Cache ${what} must be a non-empty string of at most ${MAX_KEY_LENGTH} characters (got ${typeof key === 'string' ? `${key.length} characters` : typeof key}).`,
+    );
   }
 }
 
@@ -73,7 +77,10 @@ export class KeyvCache implements Cache {
       emitErrors: false,
     });
     if (backend.remote) {
-      this.watchdog = setInterval(() => this.watch(), Math.max(10, Math.floor(config.timeouts.operation / 4)));
+      this.watchdog = setInterval(
+        () => this.watch(),
+        Math.max(10, Math.floor(config.timeouts.operation / 4)),
+      );
       this.watchdog.unref();
     }
   }
@@ -84,7 +91,9 @@ export class KeyvCache implements Cache {
     let value: T | undefined;
     if (this.pending++ === 0) this.lastProgress = started;
     try {
-      value = this.backend.read ? decodeRecord<T>(await this.backend.read(key)) : await this.keyv.get<T>(key);
+      value = this.backend.read
+        ? decodeRecord<T>(await this.backend.read(key))
+        : await this.keyv.get<T>(key);
     } catch (error) {
       const fallback = this.failed('get', key, error, undefined);
       this.counters.misses++;
@@ -133,11 +142,16 @@ export class KeyvCache implements Cache {
     }
   }
 
-  getOrSet<T>(key: string, loader: () => T | Promise<T>, options?: Duration | CacheSetOptions): Promise<T> {
+  getOrSet<T>(
+    key: string,
+    loader: () => T | Promise<T>,
+    options?: Duration | CacheSetOptions,
+  ): Promise<T> {
     // Not async (joiners must get the very same promise), so refusals are turned into rejections here.
     try {
       checkKey(key);
-      if (typeof loader !== 'function') throw invalid(`getOrSet("${key}") needs a loader function.`);
+      if (typeof loader !== 'function')
+        throw invalid(`getOrSet("${key}") needs a loader function.`);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -167,7 +181,11 @@ export class KeyvCache implements Cache {
     checkKey(prefix, 'prefix');
     this.markStale();
     try {
-      const removed = await this.guard(this.backend.invalidatePrefix(prefix), 'invalidatePrefix', this.config.timeouts.bulk);
+      const removed = await this.guard(
+        this.backend.invalidatePrefix(prefix),
+        'invalidatePrefix',
+        this.config.timeouts.bulk,
+      );
       this.counters.deletes += removed;
       return removed;
     } catch (error) {
@@ -179,7 +197,11 @@ export class KeyvCache implements Cache {
     checkKey(tag, 'tag');
     this.markStale();
     try {
-      const removed = await this.guard(this.backend.invalidateTag(tag), 'invalidateTag', this.config.timeouts.bulk);
+      const removed = await this.guard(
+        this.backend.invalidateTag(tag),
+        'invalidateTag',
+        this.config.timeouts.bulk,
+      );
       this.counters.deletes += removed;
       return removed;
     } catch (error) {
@@ -210,7 +232,8 @@ export class KeyvCache implements Cache {
 
   async stats(): Promise<CacheStats> {
     const available = this.backend.available();
-    const optional = <T>(work: () => Promise<T>) => (available ? this.guard(work(), 'stats').catch(() => null) : Promise.resolve(null));
+    const optional = <T>(work: () => Promise<T>) =>
+      available ? this.guard(work(), 'stats').catch(() => null) : Promise.resolve(null);
     const [count, usedBytes] = await Promise.all([
       optional(() => this.backend.count(this.config.statsScanLimit)),
       optional(() => this.backend.usedBytes()),
@@ -246,11 +269,20 @@ export class KeyvCache implements Cache {
     return this.backend.close();
   }
 
-  private entryOptions(options: Duration | CacheSetOptions | undefined): { ttl: number; tags: string[] } {
-    const given = typeof options === 'number' || typeof options === 'string' ? { ttl: options } : (options ?? {});
+  private entryOptions(options: Duration | CacheSetOptions | undefined): {
+    ttl: number;
+    tags: string[];
+  } {
+    const given =
+      typeof options === 'number' || typeof options === 'string'
+        ? { ttl: options }
+        : (options ?? {});
     // The same reading as the plugin's `ttl` option: a bare number is seconds.
     const ttl = given.ttl === undefined ? this.config.ttl : toMilliseconds(given.ttl, TTL_RULES);
-    if (ttl === undefined) throw invalid(`Cache ttl must be ${durationExpected(TTL_RULES)}; 0 keeps the entry (got ${JSON.stringify(given.ttl)}).`);
+    if (ttl === undefined)
+      throw invalid(
+        `Cache ttl must be ${durationExpected(TTL_RULES)}; 0 keeps the entry (got ${JSON.stringify(given.ttl)}).`,
+      );
     const tags = given.tags ?? [];
     for (const tag of tags) checkKey(tag, 'tag');
     return { ttl, tags };
@@ -285,15 +317,27 @@ export class KeyvCache implements Cache {
     const timeout = this.config.timeouts.operation;
     if (this.pending === 0 || performance.now() - this.lastProgress <= timeout) return;
     this.lastProgress = performance.now();
-    this.logger.warn({ store: this.backend.description, pending: this.pending, timeout }, 'cache store stopped answering; resetting the connection');
-    this.backend.reset().catch((error: unknown) => this.logger.warn({ err: error }, 'cache connection reset failed'));
+    this.logger.warn(
+      { store: this.backend.description, pending: this.pending, timeout },
+      'cache store stopped answering; resetting the connection',
+    );
+    this.backend
+      .reset()
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'cache connection reset failed'));
   }
 
   /** Bulk and occasional calls get their own deadline: a server that stops answering must not hang them. */
-  private guard<T>(work: Promise<T>, operation: string, timeout = this.config.timeouts.operation): Promise<T> {
+  private guard<T>(
+    work: Promise<T>,
+    operation: string,
+    timeout = this.config.timeouts.operation,
+  ): Promise<T> {
     if (!this.backend.remote) return work;
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new CacheTimeoutError(`${operation} timed out after ${timeout} ms`)), timeout);
+      const timer = setTimeout(
+        () => reject(new CacheTimeoutError(`${operation} timed out after ${timeout} ms`)),
+        timeout,
+      );
       work.then(
         (value) => {
           clearTimeout(timer);
@@ -315,7 +359,13 @@ export class KeyvCache implements Cache {
     const now = Date.now();
     if (now - this.lastErrorLogAt >= this.config.errorLogInterval) {
       this.logger.warn(
-        { err: error, operation, key, store: this.backend.description, suppressed: this.suppressedErrors },
+        {
+          err: error,
+          operation,
+          key,
+          store: this.backend.description,
+          suppressed: this.suppressedErrors,
+        },
         'cache operation failed; served as a miss',
       );
       this.lastErrorLogAt = now;
@@ -327,8 +377,13 @@ export class KeyvCache implements Cache {
   }
 
   private unavailable(operation: string, error: unknown): HttpError {
-    return new HttpError(503, 'CACHE_UNAVAILABLE', `The cache (${this.backend.description}) is unavailable: ${operation} failed: ${errorMessage(error)}`, {
-      cause: error,
-    });
+    return new HttpError(
+      503,
+      'CACHE_UNAVAILABLE',
+      `The cache (${this.backend.description}) is unavailable: ${operation} failed: ${errorMessage(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
 }

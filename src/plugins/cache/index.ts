@@ -71,10 +71,17 @@ export function createCachePlugin(options: CacheOptions = {}): ServerPlugin<Cach
 async function healthOf(cache: KeyvCache, critical: boolean): Promise<HealthCheckResult> {
   try {
     const latencyMs = await cache.ping();
-    return { status: 'healthy', details: { provider: cache.provider, namespace: cache.namespace, latencyMs } };
+    return {
+      status: 'healthy',
+      details: { provider: cache.provider, namespace: cache.namespace, latencyMs },
+    };
   } catch (error) {
     const message = `cache store unreachable (${cache.provider}): ${errorMessage(error)}`;
     if (critical) throw new Error(message, { cause: error });
-    return { status: 'degraded', message, details: { provider: cache.provider, namespace: cache.namespace } };
+    return {
+      status: 'degraded',
+      message,
+      details: { provider: cache.provider, namespace: cache.namespace },
+    };
   }
 }

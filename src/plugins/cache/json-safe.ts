@@ -4,20 +4,28 @@ import { HttpError } from '../../core/errors.js';
 const MAX_DEPTH = 256;
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
-const child = (path: string, key: string) => (IDENTIFIER.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`);
+const child = (path: string, key: string) =>
+  IDENTIFIER.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
 
 /**
  * Why `value` would not come back from JSON as it went in, or undefined when it would.
  * Refused: functions, symbols, BigInt, NaN and ±Infinity, `undefined` (at the top or in arrays),
  * sparse arrays, circular references and class instances (Date, Map, Set, Buffer ...).
  */
-export function jsonSafetyProblem(value: unknown, path = 'value', depth = 0, ancestors: object[] = []): string | undefined {
+export function jsonSafetyProblem(
+  value: unknown,
+  path = 'value',
+  depth = 0,
+  ancestors: object[] = [],
+): string | undefined {
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return undefined;
     case 'number':
-      return Number.isFinite(value) ? undefined : `${path} is ${value}, which JSON cannot represent`;
+      return Number.isFinite(value)
+        ? undefined
+        : `${path} is ${value}, which JSON cannot represent`;
     case 'undefined':
       return `${path} is undefined`;
     case 'bigint':
@@ -43,8 +51,12 @@ export function jsonSafetyProblem(value: unknown, path = 'value', depth = 0, anc
     }
     const prototype: unknown = Object.getPrototypeOf(object);
     if (prototype !== Object.prototype && prototype !== null) {
-      const name = (object as { constructor?: { name?: string } }).constructor?.name ?? 'class instance';
-      const hint = object instanceof Date ? ' (store date.toISOString() and parse it when read)' : ' (store a plain object)';
+      const name =
+        (object as { constructor?: { name?: string } }).constructor?.name ?? 'class instance';
+      const hint =
+        object instanceof Date
+          ? ' (store date.toISOString() and parse it when read)'
+          : ' (store a plain object)';
       return `${path} is a ${name}${hint}`;
     }
     for (const key of Object.keys(object)) {
@@ -64,7 +76,12 @@ export function jsonSafetyProblem(value: unknown, path = 'value', depth = 0, anc
 export function assertJsonSafe(key: string, value: unknown): void {
   const problem = jsonSafetyProblem(value);
   if (problem === undefined) return;
-  throw new HttpError(500, 'CACHE_VALUE_NOT_SERIALIZABLE', `Cannot cache key "${key}": ${problem}; cached values must survive JSON unchanged.`, {
-    details: { key },
-  });
+  throw new HttpError(
+    500,
+    'CACHE_VALUE_NOT_SERIALIZABLE',
+    `Cannot cache key "${key}": ${problem}; cached values must survive JSON unchanged.`,
+    {
+      details: { key },
+    },
+  );
 }

@@ -55,13 +55,18 @@ describe('memory cache bounds', () => {
     expect(await cache.get('k4')).toBe(value);
     // Overwriting replaces the old size rather than adding to it.
     await cache.set('k4', 'short');
-    expect((await cache.stats()).memory.usedBytes).toBe(entryBytes * 2 + 2 + Buffer.byteLength(JSON.stringify({ value: 'short' })));
+    expect((await cache.stats()).memory.usedBytes).toBe(
+      entryBytes * 2 + 2 + Buffer.byteLength(JSON.stringify({ value: 'short' })),
+    );
   });
 
   it('refuses a single value larger than maxBytes, keeping what is stored', async () => {
     const cache = await memoryCache({ maxBytes: 200 });
     await cache.set('small', 'ok');
-    await expect(cache.set('huge', 'y'.repeat(500))).rejects.toMatchObject({ status: 413, code: 'CACHE_VALUE_TOO_LARGE' });
+    await expect(cache.set('huge', 'y'.repeat(500))).rejects.toMatchObject({
+      status: 413,
+      code: 'CACHE_VALUE_TOO_LARGE',
+    });
     expect(await cache.get('small')).toBe('ok');
   });
 

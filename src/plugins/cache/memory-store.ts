@@ -45,7 +45,11 @@ export class MemoryLruStore {
   async set(key: string, value: string, ttl?: number): Promise<boolean> {
     const bytes = Buffer.byteLength(key) + Buffer.byteLength(value);
     if (bytes > this.opts.maxBytes) {
-      throw new HttpError(413, 'CACHE_VALUE_TOO_LARGE', `Cannot cache key "${key}": ${bytes} bytes exceeds maxBytes (${this.opts.maxBytes}).`);
+      throw new HttpError(
+        413,
+        'CACHE_VALUE_TOO_LARGE',
+        `Cannot cache key "${key}": ${bytes} bytes exceeds maxBytes (${this.opts.maxBytes}).`,
+      );
     }
     this.remove(key);
     this.entries.set(key, { value, bytes, expires: ttl ? Date.now() + ttl : 0 });
@@ -92,13 +96,15 @@ export class MemoryLruStore {
 
   invalidatePrefix(prefix: string): number {
     let removed = 0;
-    for (const key of [...this.entries.keys()]) if (key.startsWith(prefix) && this.remove(key)) removed++;
+    for (const key of [...this.entries.keys()])
+      if (key.startsWith(prefix) && this.remove(key)) removed++;
     return removed;
   }
 
   /** Drops expired entries so counts and bytes describe live data. */
   sweep(now = Date.now()): void {
-    for (const [key, entry] of this.entries) if (entry.expires !== 0 && entry.expires <= now) this.remove(key);
+    for (const [key, entry] of this.entries)
+      if (entry.expires !== 0 && entry.expires <= now) this.remove(key);
   }
 
   size(): number {
@@ -133,7 +139,9 @@ export class MemoryLruStore {
 }
 
 /** The `memory` provider: one LRU store per app, swept of expired entries on an interval. */
-export function createMemoryBackend(options: MemoryStoreOptions & { sweepInterval: number }): CacheBackend {
+export function createMemoryBackend(
+  options: MemoryStoreOptions & { sweepInterval: number },
+): CacheBackend {
   const store = new MemoryLruStore(options);
   const sweeper = setInterval(() => store.sweep(), options.sweepInterval);
   sweeper.unref();

@@ -15,7 +15,11 @@ async function openBackend(config: CacheConfig, logger: Logger): Promise<CacheBa
   switch (config.provider) {
     case 'memory': {
       const { createMemoryBackend } = await import('./memory-store.js');
-      return createMemoryBackend({ maxEntries: config.maxEntries, maxBytes: config.maxBytes, sweepInterval: config.sweepInterval });
+      return createMemoryBackend({
+        maxEntries: config.maxEntries,
+        maxBytes: config.maxBytes,
+        sweepInterval: config.sweepInterval,
+      });
     }
     case 'sqlite': {
       const { createSqliteBackend } = await import('./sqlite-store.js');

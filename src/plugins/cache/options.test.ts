@@ -48,7 +48,13 @@ async function closedPort(): Promise<number> {
 describe('cache options', () => {
   it('defaults to a bounded memory store with a one-hour ttl and fail-open', () => {
     const config = cacheConfigSchema.parse({});
-    expect(config).toMatchObject({ provider: 'memory', namespace: 'cache', ttl: 3_600_000, maxEntries: 10_000, failOpen: true });
+    expect(config).toMatchObject({
+      provider: 'memory',
+      namespace: 'cache',
+      ttl: 3_600_000,
+      maxEntries: 10_000,
+      failOpen: true,
+    });
     expect(config.healthCheck).toEqual({ critical: false, interval: 10_000, timeout: 2_000 });
     expect(config.timeouts).toEqual({ connect: 5_000, operation: 1_000, bulk: 30_000 });
   });
@@ -58,32 +64,59 @@ describe('cache options', () => {
     expect(cacheConfigSchema.parse({ ttl: '15m' }).ttl).toBe(900_000);
     expect(cacheConfigSchema.parse({ ttl: '30d' }).ttl).toBe(2_592_000_000);
     expect(cacheConfigSchema.parse({ ttl: 0 }).ttl).toBe(0);
-    const config = cacheConfigSchema.parse({ timeouts: { operation: '1s', connect: 250 }, healthCheck: { interval: '30s' }, sweepInterval: '5m' });
+    const config = cacheConfigSchema.parse({
+      timeouts: { operation: '1s', connect: 250 },
+      healthCheck: { interval: '30s' },
+      sweepInterval: '5m',
+    });
     expect(config.timeouts).toMatchObject({ operation: 1_000, connect: 250 });
     expect(config.healthCheck).toMatchObject({ interval: 30_000, timeout: 2_000 });
     expect(config.sweepInterval).toBe(300_000);
   });
 
   it('refuses a ttl that is not a duration, naming the option and the forms it takes', () => {
-    const error = configError(() => build({ ttl: '1 hour' as never, timeouts: { connect: '30d' } }));
-    expect(error.issues.map((issue) => issue.name)).toEqual(['plugins.cache.ttl', 'plugins.cache.timeouts.connect']);
-    expect(error.issues[0].expected).toMatch(/"1h", "15m", "30s", "500ms" or "1d", or a number of seconds/);
+    const error = configError(() =>
+      build({ ttl: '1 hour' as never, timeouts: { connect: '30d' } }),
+    );
+    expect(error.issues.map((issue) => issue.name)).toEqual([
+      'plugins.cache.ttl',
+      'plugins.cache.timeouts.connect',
+    ]);
+    expect(error.issues[0].expected).toMatch(
+      /"1h", "15m", "30s", "500ms" or "1d", or a number of seconds/,
+    );
     expect(error.issues[1].expected).toMatch(/at most 24\.8d/);
   });
 
   it('infers redis from a redis:// or rediss:// url, and ignores the url for memory and sqlite', () => {
     expect(cacheConfigSchema.parse({ url: 'rediss://cache.internal:6380' }).provider).toBe('redis');
-    expect(cacheConfigSchema.parse({ provider: 'memory', url: 'not a url' }).provider).toBe('memory');
-    expect(cacheConfigSchema.parse({ provider: 'sqlite', url: 'redis://x' }).provider).toBe('sqlite');
+    expect(cacheConfigSchema.parse({ provider: 'memory', url: 'not a url' }).provider).toBe(
+      'memory',
+    );
+    expect(cacheConfigSchema.parse({ provider: 'sqlite', url: 'redis://x' }).provider).toBe(
+      'sqlite',
+    );
   });
 
   it('reports every bad option at once, naming each one', () => {
     const error = configError(() =>
-      build({ provider: 'mongo' as never, namespace: 'bad:name', ttl: -1, maxEntries: 0, timeouts: { operation: 0 } }),
+      build({
+        provider: 'mongo' as never,
+        namespace: 'bad:name',
+        ttl: -1,
+        maxEntries: 0,
+        timeouts: { operation: 0 },
+      }),
     );
     const names = error.issues.map((issue) => issue.name);
     expect(names).toEqual(
-      expect.arrayContaining(['plugins.cache.provider', 'plugins.cache.namespace', 'plugins.cache.ttl', 'plugins.cache.maxEntries', 'plugins.cache.timeouts.operation']),
+      expect.arrayContaining([
+        'plugins.cache.provider',
+        'plugins.cache.namespace',
+        'plugins.cache.ttl',
+        'plugins.cache.maxEntries',
+        'plugins.cache.timeouts.operation',
+      ]),
     );
   });
 
@@ -104,7 +137,11 @@ describe('cache options', () => {
 
   it('fails start-up naming host and port when Redis is unreachable and failOpen is false', async () => {
     const port = await closedPort();
-    const app = build({ url: `redis://127.0.0.1:${port}`, failOpen: false, timeouts: { connect: 300 } });
+    const app = build({
+      url: `redis://127.0.0.1:${port}`,
+      failOpen: false,
+      timeouts: { connect: 300 },
+    });
     const error = await app.start().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PluginLifecycleError);
     expect((error as Error).message).toContain(`Redis at 127.0.0.1:${port} is not reachable`);
@@ -125,8 +162,15 @@ describe('cache options', () => {
     expect(health?.status).toBe('degraded');
     expect(app.context.health.summary().status).toBe('degraded');
     expect(app.context.isReady()).toBe(true);
-    expect(logs.lines.some((line) => line.msg === 'redis not reachable at start-up; the cache serves misses until it connects')).toBe(true);
+    expect(
+      logs.lines.some(
+        (line) =>
+          line.msg === 'redis not reachable at start-up; the cache serves misses until it connects',
+      ),
+    ).toBe(true);
     // At most one line per errorLogInterval for failed operations.
-    expect(logs.lines.filter((line) => line.msg === 'cache operation failed; served as a miss')).toHaveLength(1);
+    expect(
+      logs.lines.filter((line) => line.msg === 'cache operation failed; served as a miss'),
+    ).toHaveLength(1);
   });
 });

@@ -38,7 +38,10 @@ export const cacheConfigSchema = z
     /** SQLite file for `sqlite` (`:memory:` for a throwaway database). */
     path: z.string().min(1).default('.data/cache.sqlite'),
     /** Prefix that keeps this app's keys apart from others sharing the server; `clear()` removes only these. */
-    namespace: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-" (1 to 64 characters)').default('cache'),
+    namespace: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-" (1 to 64 characters)')
+      .default('cache'),
     /**
      * Default time to live: `'1h'`, `'15m'`, `'30s'`, or a number of SECONDS (`3600` is an hour,
      * as in Redis and HTTP caching); 0 keeps entries until evicted or deleted. Default `'1h'`.
@@ -54,7 +57,9 @@ export const cacheConfigSchema = z
     healthCheck: z
       .union([z.boolean(), healthCheckSchema])
       .default(true)
-      .transform((value) => (value === false ? false : healthCheckSchema.parse(value === true ? {} : value))),
+      .transform((value) =>
+        value === false ? false : healthCheckSchema.parse(value === true ? {} : value),
+      ),
     /** Durations (`'5s'`), or milliseconds. */
     timeouts: z
       .object({
@@ -79,8 +84,16 @@ export const cacheConfigSchema = z
   })
   .superRefine((value, ctx) => {
     // The URL only matters for Redis; `memory` and `sqlite` ignore a REDIS_URL left in the environment.
-    if (value.url !== undefined && (value.provider ?? 'redis') === 'redis' && !isRedisUrl(value.url)) {
-      ctx.addIssue({ code: 'custom', path: ['url'], message: 'a Redis URL like "redis://127.0.0.1:6379" (or rediss:// for TLS)' });
+    if (
+      value.url !== undefined &&
+      (value.provider ?? 'redis') === 'redis' &&
+      !isRedisUrl(value.url)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: 'a Redis URL like "redis://127.0.0.1:6379" (or rediss:// for TLS)',
+      });
     }
   })
   .transform((value) => ({ ...value, provider: inferProvider(value.provider, value.url) }));
@@ -97,7 +110,10 @@ function isRedisUrl(url: string): boolean {
   }
 }
 
-function inferProvider(provider: CacheProvider | undefined, url: string | undefined): CacheProvider {
+function inferProvider(
+  provider: CacheProvider | undefined,
+  url: string | undefined,
+): CacheProvider {
   if (provider) return provider;
   return url !== undefined && REDIS_URL.test(url) ? 'redis' : 'memory';
 }

@@ -24,7 +24,10 @@ const apps: App[] = [];
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const app of apps.splice(0)) {
-    await app.context.services.tryGet('cache')?.clear().catch(() => undefined);
+    await app.context.services
+      .tryGet('cache')
+      ?.clear()
+      .catch(() => undefined);
     await app.stop();
   }
   for (const cleanup of cleanups.splice(0)) await cleanup();
@@ -51,7 +54,12 @@ async function startBehind(port: number, options: CacheOptions = {}) {
         name: 'profile',
         dependencies: ['cache'],
         routes: (ctx) => [
-          { method: 'get', path: '/profile', handler: async (_req, res) => void res.json({ cached: (await ctx.get('cache').get('profile')) ?? null }) },
+          {
+            method: 'get',
+            path: '/profile',
+            handler: async (_req, res) =>
+              void res.json({ cached: (await ctx.get('cache').get('profile')) ?? null }),
+          },
         ],
       },
     ],
@@ -67,8 +75,10 @@ async function redisProxy(): Promise<TcpProxy> {
   return proxy;
 }
 
-const lost = (cache: Cache) => waitFor(() => !cache.isAvailable(), 'the cache notices the connection is gone');
-const back = (cache: Cache) => waitFor(() => cache.isAvailable(), 'the cache reconnects by itself', 10_000);
+const lost = (cache: Cache) =>
+  waitFor(() => !cache.isAvailable(), 'the cache notices the connection is gone');
+const back = (cache: Cache) =>
+  waitFor(() => cache.isAvailable(), 'the cache reconnects by itself', 10_000);
 
 describe.skipIf(!hasRedis)('cache when Redis goes away', () => {
   it('fails soft while cut: misses, skipped writes, counted errors, degraded health; recovers with no restart', async () => {
@@ -84,7 +94,11 @@ describe.skipIf(!hasRedis)('cache when Redis goes away', () => {
     expect(await cache.has('profile')).toBe(false);
     expect(await cache.getOrSet('computed', () => 'from the loader')).toBe('from the loader');
     expect(await (await fetch(`${url}/profile`)).json()).toEqual({ cached: null });
-    const stats = (await (await fetch(`${url}/api/cache/stats`)).json()) as { available: boolean; errors: number; entries: number | null };
+    const stats = (await (await fetch(`${url}/api/cache/stats`)).json()) as {
+      available: boolean;
+      errors: number;
+      entries: number | null;
+    };
     expect(stats.available).toBe(false);
     expect(stats.errors).toBeGreaterThanOrEqual(5);
     expect(stats.entries).toBeNull();
@@ -109,7 +123,9 @@ describe.skipIf(!hasRedis)('cache when Redis goes away', () => {
     const messages = logs.lines.map((line) => line.msg);
     expect(messages).toContain('redis connection lost; reconnecting');
     expect(messages).toContain('redis connection restored');
-    expect(messages.filter((message) => message === 'cache operation failed; served as a miss')).toHaveLength(1);
+    expect(
+      messages.filter((message) => message === 'cache operation failed; served as a miss'),
+    ).toHaveLength(1);
   });
 
   it('throws 503 CACHE_UNAVAILABLE while cut when failOpen is false, and recovers', async () => {
@@ -134,7 +150,9 @@ describe.skipIf(!hasRedis)('cache when Redis goes away', () => {
 
   it('turns readiness off and on again when its check is critical', async () => {
     const proxy = await redisProxy();
-    const { app, cache } = await startBehind(proxy.port, { healthCheck: { critical: true, interval: 60_000 } });
+    const { app, cache } = await startBehind(proxy.port, {
+      healthCheck: { critical: true, interval: 60_000 },
+    });
     expect(app.context.isReady()).toBe(true);
     await proxy.cut();
     await lost(cache);
@@ -149,7 +167,9 @@ describe.skipIf(!hasRedis)('cache when Redis goes away', () => {
   it('resets a connection that stops answering without closing, failing waiting calls within the timeout', async () => {
     const silent = await stallingProxy(SERVICES.redis.port);
     cleanups.push(() => silent.close());
-    const { cache, logs } = await startBehind(silent.port, { timeouts: { operation: 200, connect: 300 } });
+    const { cache, logs } = await startBehind(silent.port, {
+      timeouts: { operation: 200, connect: 300 },
+    });
     await cache.set('profile', 'kept');
 
     silent.stall(true);
@@ -158,7 +178,9 @@ describe.skipIf(!hasRedis)('cache when Redis goes away', () => {
     // The watchdog ticks every quarter timeout: a stalled call ends within about 1.25 timeouts.
     expect(performance.now() - began).toBeLessThan(1_000);
     expect((await cache.stats()).errors).toBe(1);
-    expect(logs.lines.map((line) => line.msg)).toContain('cache store stopped answering; resetting the connection');
+    expect(logs.lines.map((line) => line.msg)).toContain(
+      'cache store stopped answering; resetting the connection',
+    );
     // The reconnection's handshake is swallowed too, which node-redis would wait on for ever.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(cache.isAvailable()).toBe(false);
@@ -166,7 +188,9 @@ describe.skipIf(!hasRedis)('cache when Redis goes away', () => {
     silent.stall(false);
     await back(cache);
     expect(await cache.get('profile')).toBe('kept');
-    expect(logs.lines.map((line) => line.msg)).toContain('redis connection stalled before ready; reconnecting');
+    expect(logs.lines.map((line) => line.msg)).toContain(
+      'redis connection stalled before ready; reconnecting',
+    );
   });
 });
 
@@ -176,7 +200,10 @@ async function stallingProxy(targetPort: number) {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect({ host: '127.0.0.1', port: targetPort });
-    for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
+    for (const [from, to] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
       sockets.add(from);
       from.on('data', (chunk) => void (stalled || to.write(chunk)));
       from.on('error', () => to.destroy());

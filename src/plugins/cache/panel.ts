@@ -12,11 +12,24 @@ export const cachePanel: UIContribution = {
       icon: 'zap',
       order: 40,
       views: [
-        { kind: 'keyValue', title: 'Statistics', endpoint: '/api/cache/stats', refreshMs: STATS_REFRESH_MS },
+        {
+          kind: 'keyValue',
+          title: 'Statistics',
+          endpoint: '/api/cache/stats',
+          refreshMs: STATS_REFRESH_MS,
+        },
         {
           kind: 'actions',
           title: 'Maintenance',
-          actions: [{ label: 'Flush cache', endpoint: '/api/cache/flush', method: 'POST', destructive: true, confirm: 'Remove every entry from the cache?' }],
+          actions: [
+            {
+              label: 'Flush cache',
+              endpoint: '/api/cache/flush',
+              method: 'POST',
+              destructive: true,
+              confirm: 'Remove every entry from the cache?',
+            },
+          ],
         },
       ],
     },

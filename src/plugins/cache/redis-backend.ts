@@ -37,7 +37,10 @@ const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
  * The offline queue is disabled so commands fail at once while disconnected instead of piling
  * up, and the client reconnects by itself with capped exponential backoff.
  */
-export async function createRedisBackend(options: RedisBackendOptions, logger: Logger): Promise<CacheBackend> {
+export async function createRedisBackend(
+  options: RedisBackendOptions,
+  logger: Logger,
+): Promise<CacheBackend> {
   const address = redisAddress(options.url);
   const { minDelay, maxDelay } = options.reconnect;
   const client: RedisClient = createClient({
@@ -84,15 +87,28 @@ export async function createRedisBackend(options: RedisBackendOptions, logger: L
     () => false,
   );
   let timer: NodeJS.Timeout | undefined;
-  const connected = await Promise.race([connecting, new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), options.connectTimeout)))]);
+  const connected = await Promise.race([
+    connecting,
+    new Promise<false>(
+      (resolve) => (timer = setTimeout(() => resolve(false), options.connectTimeout)),
+    ),
+  ]);
   clearTimeout(timer);
   if (!connected) {
-    const reason = lastError === undefined ? `no answer within ${options.connectTimeout} ms` : errorMessage(lastError);
+    const reason =
+      lastError === undefined
+        ? `no answer within ${options.connectTimeout} ms`
+        : errorMessage(lastError);
     if (options.requireConnection) {
       await client.disconnect().catch(() => undefined);
-      throw new Error(`Redis at ${address} is not reachable (${reason}); check the cache url (REDIS_URL) and that the server is running.`);
+      throw new Error(
+        `Redis at ${address} is not reachable (${reason}); check the cache url (REDIS_URL) and that the server is running.`,
+      );
     }
-    logger.warn({ redis: address, reason }, 'redis not reachable at start-up; the cache serves misses until it connects');
+    logger.warn(
+      { redis: address, reason },
+      'redis not reachable at start-up; the cache serves misses until it connects',
+    );
     lost = true;
   }
 
@@ -107,23 +123,39 @@ export async function createRedisBackend(options: RedisBackendOptions, logger: L
   // never answers leaves the client "connecting" for good. Events mark progress; none for longer
   // than a connect timeout plus the longest backoff means stalled, so start over.
   let lastEventAt = Date.now();
-  for (const event of ['connect', 'ready', 'error', 'reconnecting', 'end']) client.on(event, () => void (lastEventAt = Date.now()));
+  for (const event of ['connect', 'ready', 'error', 'reconnecting', 'end'])
+    client.on(event, () => void (lastEventAt = Date.now()));
   const stallLimit = options.connectTimeout + maxDelay;
-  const stallWatch = setInterval(() => {
-    if (closed || !client.isOpen || client.isReady || Date.now() - lastEventAt < stallLimit) return;
-    logger.warn({ redis: address, stalledMs: Date.now() - lastEventAt }, 'redis connection stalled before ready; reconnecting');
-    lastEventAt = Date.now();
-    void reset();
-  }, Math.max(50, Math.floor(stallLimit / 4)));
+  const stallWatch = setInterval(
+    () => {
+      if (closed || !client.isOpen || client.isReady || Date.now() - lastEventAt < stallLimit)
+        return;
+      logger.warn(
+        { redis: address, stalledMs: Date.now() - lastEventAt },
+        'redis connection stalled before ready; reconnecting',
+      );
+      lastEventAt = Date.now();
+      void reset();
+    },
+    Math.max(50, Math.floor(stallLimit / 4)),
+  );
   stallWatch.unref();
 
   const ns = options.namespace;
   // The adapter's constructor type names a narrower client generic than createClient returns.
-  const store = new KeyvRedis(client as ConstructorParameters<typeof KeyvRedis>[0], { namespace: ns, throwErrors: true, throwOnConnectError: true, useUnlink: true });
+  const store = new KeyvRedis(client as ConstructorParameters<typeof KeyvRedis>[0], {
+    namespace: ns,
+    throwErrors: true,
+    throwOnConnectError: true,
+    useUnlink: true,
+  });
   const entryKey = (key: string) => `${ns}::${key}`;
   const tagKey = (tag: string) => `${ns}:#tag:${tag}`;
 
-  const unlinkAll = async (keys: AsyncIterable<string>, map: (key: string) => string = (key) => key): Promise<number> => {
+  const unlinkAll = async (
+    keys: AsyncIterable<string>,
+    map: (key: string) => string = (key) => key,
+  ): Promise<number> => {
     let removed = 0;
     let batch: string[] = [];
     for await (const key of keys) {
@@ -144,15 +176,23 @@ export async function createRedisBackend(options: RedisBackendOptions, logger: L
     description: `redis ${address}`,
     read: (key) => client.get(entryKey(key)),
     tag: async (key, tags, ttl) => {
-      await Promise.all(tags.map((tag) => client.eval(TAG_SCRIPT, { keys: [tagKey(tag)], arguments: [key, String(ttl)] })));
+      await Promise.all(
+        tags.map((tag) =>
+          client.eval(TAG_SCRIPT, { keys: [tagKey(tag)], arguments: [key, String(ttl)] }),
+        ),
+      );
     },
     invalidateTag: async (tag) => {
-      const removed = await unlinkAll(client.sScanIterator(tagKey(tag), { COUNT: SCAN_COUNT }), entryKey);
+      const removed = await unlinkAll(
+        client.sScanIterator(tagKey(tag), { COUNT: SCAN_COUNT }),
+        entryKey,
+      );
       await client.unlink(tagKey(tag));
       return removed;
     },
     // SCAN walks the keyspace in steps, so a large namespace never blocks the server as KEYS would.
-    invalidatePrefix: (prefix) => unlinkAll(client.scanIterator({ MATCH: `${ns}::${escapeGlob(prefix)}*`, COUNT: SCAN_COUNT })),
+    invalidatePrefix: (prefix) =>
+      unlinkAll(client.scanIterator({ MATCH: `${ns}::${escapeGlob(prefix)}*`, COUNT: SCAN_COUNT })),
     clear: async () => {
       await unlinkAll(client.scanIterator({ MATCH: `${ns}::*`, COUNT: SCAN_COUNT }));
       await unlinkAll(client.scanIterator({ MATCH: `${ns}:#tag:*`, COUNT: SCAN_COUNT }));

@@ -8,7 +8,8 @@ export function cacheRoutes(cache: () => Cache): RouteDefinition[] {
       method: 'get',
       path: '/api/cache/stats',
       access: 'admin',
-      description: 'Cache statistics: hits, misses, hit rate, entries, memory, get latency percentiles',
+      description:
+        'Cache statistics: hits, misses, hit rate, entries, memory, get latency percentiles',
       handler: async (_req, res) => {
         res.set('cache-control', 'no-store').json(await cache().stats());
       },

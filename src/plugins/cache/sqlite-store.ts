@@ -42,17 +42,31 @@ export function createSqliteBackend(options: SqliteStoreOptions): CacheBackend {
   db.exec(SCHEMA);
   const ns = options.namespace;
   const statements = {
-    get: db.prepare<[string, string], { value: string; expires: number | null }>('SELECT value, expires FROM qwickapps_cache WHERE namespace = ? AND key = ?'),
-    set: db.prepare('INSERT INTO qwickapps_cache (namespace, key, value, expires) VALUES (?, ?, ?, ?) ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires = excluded.expires'),
+    get: db.prepare<[string, string], { value: string; expires: number | null }>(
+      'SELECT value, expires FROM qwickapps_cache WHERE namespace = ? AND key = ?',
+    ),
+    set: db.prepare(
+      'INSERT INTO qwickapps_cache (namespace, key, value, expires) VALUES (?, ?, ?, ?) ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires = excluded.expires',
+    ),
     delete: db.prepare('DELETE FROM qwickapps_cache WHERE namespace = ? AND key = ?'),
     untag: db.prepare('DELETE FROM qwickapps_cache_tags WHERE namespace = ? AND key = ?'),
-    tag: db.prepare('INSERT OR IGNORE INTO qwickapps_cache_tags (namespace, tag, key) VALUES (?, ?, ?)'),
-    tagged: db.prepare<[string, string], { key: string }>('SELECT key FROM qwickapps_cache_tags WHERE namespace = ? AND tag = ?'),
-    prefixed: db.prepare<[string, string, string], { key: string }>('SELECT key FROM qwickapps_cache WHERE namespace = ? AND substr(key, 1, length(?)) = ?'),
-    count: db.prepare<[string, number], { entries: number }>('SELECT count(*) AS entries FROM qwickapps_cache WHERE namespace = ? AND (expires IS NULL OR expires > ?)'),
+    tag: db.prepare(
+      'INSERT OR IGNORE INTO qwickapps_cache_tags (namespace, tag, key) VALUES (?, ?, ?)',
+    ),
+    tagged: db.prepare<[string, string], { key: string }>(
+      'SELECT key FROM qwickapps_cache_tags WHERE namespace = ? AND tag = ?',
+    ),
+    prefixed: db.prepare<[string, string, string], { key: string }>(
+      'SELECT key FROM qwickapps_cache WHERE namespace = ? AND substr(key, 1, length(?)) = ?',
+    ),
+    count: db.prepare<[string, number], { entries: number }>(
+      'SELECT count(*) AS entries FROM qwickapps_cache WHERE namespace = ? AND (expires IS NULL OR expires > ?)',
+    ),
     clear: db.prepare('DELETE FROM qwickapps_cache WHERE namespace = ?'),
     clearTags: db.prepare('DELETE FROM qwickapps_cache_tags WHERE namespace = ?'),
-    expired: db.prepare<[number], { namespace: string; key: string }>('SELECT namespace, key FROM qwickapps_cache WHERE expires IS NOT NULL AND expires <= ?'),
+    expired: db.prepare<[number], { namespace: string; key: string }>(
+      'SELECT namespace, key FROM qwickapps_cache WHERE expires IS NOT NULL AND expires <= ?',
+    ),
   };
 
   const removeKeys = db.transaction((keys: readonly string[]) => {
@@ -118,9 +132,13 @@ export function createSqliteBackend(options: SqliteStoreOptions): CacheBackend {
       })();
     },
     invalidateTag: async (tag) => removeKeys(statements.tagged.all(ns, tag).map((row) => row.key)),
-    invalidatePrefix: async (prefix) => removeKeys(statements.prefixed.all(ns, prefix, prefix).map((row) => row.key)),
+    invalidatePrefix: async (prefix) =>
+      removeKeys(statements.prefixed.all(ns, prefix, prefix).map((row) => row.key)),
     clear: () => store.clear(),
-    count: async () => ({ entries: statements.count.get(ns, Date.now())?.entries ?? 0, capped: false }),
+    count: async () => ({
+      entries: statements.count.get(ns, Date.now())?.entries ?? 0,
+      capped: false,
+    }),
     usedBytes: async () => {
       const pages = db.pragma('page_count', { simple: true }) as number;
       const size = db.pragma('page_size', { simple: true }) as number;

@@ -23,7 +23,10 @@ export class LatencyRing {
     if (this.filled === 0) return { samples: 0, p50: 0, p90: 0, p99: 0 };
     const sorted = this.samples.slice(0, this.filled).sort();
     // Nearest-rank percentile, rounded to microseconds for display.
-    const at = (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] * 1000) / 1000;
+    const at = (p: number) =>
+      Math.round(
+        sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] * 1000,
+      ) / 1000;
     return { samples: this.filled, p50: at(50), p90: at(90), p99: at(99) };
   }
 }

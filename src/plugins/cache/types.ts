@@ -74,7 +74,11 @@ export interface Cache {
    * The cached value, or the loader's result stored and returned. Concurrent misses of one key
    * in this process call the loader once. An `undefined` result is returned but not stored.
    */
-  getOrSet<T>(key: string, loader: () => T | Promise<T>, options?: Duration | CacheSetOptions): Promise<T>;
+  getOrSet<T>(
+    key: string,
+    loader: () => T | Promise<T>,
+    options?: Duration | CacheSetOptions,
+  ): Promise<T>;
   /** Removes every key starting with `prefix`; returns how many. */
   invalidatePrefix(prefix: string): Promise<number>;
   /** Removes every key set with `tag`; returns how many. */

@@ -1,6 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError, HttpError, MASK, createApp, definePlugin, secret, type App, type AppOptions } from '../../index.js';
+import {
+  ConfigError,
+  HttpError,
+  MASK,
+  createApp,
+  definePlugin,
+  secret,
+  type App,
+  type AppOptions,
+} from '../../index.js';
 import { baseUrl, captureLogs } from '../../../test/support/http.js';
 import { createConfigPlugin, type ConfigPluginOptions, type ConfigReport } from './index.js';
 
@@ -29,8 +38,18 @@ const vault = definePlugin({
   version: '2.3.4',
   config: {
     // signingMaterial is secret by schema only: its name alone would not hide it.
-    schema: z.object({ signingMaterial: secret(z.string()), databaseUrl: z.string(), apiKey: z.string(), region: z.string() }),
-    options: { signingMaterial: RAW.signing, databaseUrl: `postgres://app:${RAW.dbPassword}@127.0.0.1:5432/app`, apiKey: RAW.apiKey, region: 'eu-west-1' },
+    schema: z.object({
+      signingMaterial: secret(z.string()),
+      databaseUrl: z.string(),
+      apiKey: z.string(),
+      region: z.string(),
+    }),
+    options: {
+      signingMaterial: RAW.signing,
+      databaseUrl: `postgres://app:${RAW.dbPassword}@127.0.0.1:5432/app`,
+      apiKey: RAW.apiKey,
+      region: 'eu-west-1',
+    },
   },
 });
 
@@ -39,8 +58,14 @@ const mailer = definePlugin({
   name: 'mailer',
   config: {
     schema: z
-      .object({ smtp: z.object({ host: z.string(), login: secret(z.string()) }), apiKey: z.string().optional() })
-      .transform((options) => ({ ...options, smtp: { ...options.smtp, host: options.smtp.host.toLowerCase() } })),
+      .object({
+        smtp: z.object({ host: z.string(), login: secret(z.string()) }),
+        apiKey: z.string().optional(),
+      })
+      .transform((options) => ({
+        ...options,
+        smtp: { ...options.smtp, host: options.smtp.host.toLowerCase() },
+      })),
     options: { smtp: { host: 'MAIL.EXAMPLE.TEST', login: RAW.smtpLogin } },
     env: { apiKey: 'QA_CFG_MAILER_KEY' },
   },
@@ -58,7 +83,10 @@ afterEach(async () => {
   for (const name of ALL_ENV_NAMES) delete process.env[name];
 });
 
-async function startApp(config: ConfigPluginOptions = {}, extra: Partial<AppOptions> = {}): Promise<App> {
+async function startApp(
+  config: ConfigPluginOptions = {},
+  extra: Partial<AppOptions> = {},
+): Promise<App> {
   const app = createApp({
     name: 'qa-config',
     port: 0,
@@ -95,7 +123,10 @@ describe('config plugin', () => {
       apiKey: MASK,
       region: 'eu-west-1',
     });
-    expect(body.plugins.mailer).toEqual({ smtp: { host: 'mail.example.test', login: MASK }, apiKey: MASK });
+    expect(body.plugins.mailer).toEqual({
+      smtp: { host: 'mail.example.test', login: MASK },
+      apiKey: MASK,
+    });
     expect(body.plugins.config).toEqual({ path: '/api/config', env: [] });
     expect(body.plugins.api).toEqual({});
   });
@@ -104,7 +135,13 @@ describe('config plugin', () => {
     Object.assign(process.env, ENV);
     const logs = captureLogs();
     const app = await startApp(
-      { env: { QA_CFG_MODE: { schema: z.enum(['fast', 'safe']), description: 'Queue mode' }, QA_CFG_HTTP_PROXY: z.url().optional(), QA_CFG_NODE_EXTRA: z.string().optional() } },
+      {
+        env: {
+          QA_CFG_MODE: { schema: z.enum(['fast', 'safe']), description: 'Queue mode' },
+          QA_CFG_HTTP_PROXY: z.url().optional(),
+          QA_CFG_NODE_EXTRA: z.string().optional(),
+        },
+      },
       { env: appEnv, logger: { destination: logs.stream, level: 'warn' } },
     );
     const { text, body } = await getConfig(app);
@@ -114,21 +151,50 @@ describe('config plugin', () => {
     // Every app reads MANAGEMENT_TOKEN (the admin routes' bearer token when no guard is installed).
     expect(Object.keys(rows).sort()).toEqual([...ALL_ENV_NAMES, 'MANAGEMENT_TOKEN'].sort());
     expect(rows.MANAGEMENT_TOKEN).toMatchObject({ scope: 'app', status: 'missing', secret: true });
-    expect(rows.QA_CFG_PORT).toMatchObject({ scope: 'app', status: 'set', value: '8080', secret: false });
-    expect(rows.QA_CFG_DATABASE_URL).toMatchObject({ status: 'set', value: 'postgres://reader:********@127.0.0.1:5432/app', description: 'Primary database' });
+    expect(rows.QA_CFG_PORT).toMatchObject({
+      scope: 'app',
+      status: 'set',
+      value: '8080',
+      secret: false,
+    });
+    expect(rows.QA_CFG_DATABASE_URL).toMatchObject({
+      status: 'set',
+      value: 'postgres://reader:********@127.0.0.1:5432/app',
+      description: 'Primary database',
+    });
     expect(rows.QA_CFG_REGION).toMatchObject({ scope: 'app', status: 'missing' });
     expect(rows.QA_CFG_REGION.value).toBeUndefined();
-    expect(rows.QA_CFG_MAILER_KEY).toMatchObject({ scope: 'mailer', status: 'set', value: MASK, secret: true });
-    expect(rows.QA_CFG_MODE).toMatchObject({ status: 'invalid', value: 'reckless', description: 'Queue mode' });
+    expect(rows.QA_CFG_MAILER_KEY).toMatchObject({
+      scope: 'mailer',
+      status: 'set',
+      value: MASK,
+      secret: true,
+    });
+    expect(rows.QA_CFG_MODE).toMatchObject({
+      status: 'invalid',
+      value: 'reckless',
+      description: 'Queue mode',
+    });
     expect(rows.QA_CFG_MODE.error).toContain('"fast"');
-    expect(rows.QA_CFG_HTTP_PROXY).toMatchObject({ status: 'set', value: 'http://proxy:********@127.0.0.1:3128' });
+    expect(rows.QA_CFG_HTTP_PROXY).toMatchObject({
+      status: 'set',
+      value: 'http://proxy:********@127.0.0.1:3128',
+    });
     expect(rows.QA_CFG_NODE_EXTRA).toMatchObject({ status: 'missing' });
     // An invalid extra variable does not stop start-up, but it is said at once.
-    expect(logs.lines).toContainEqual(expect.objectContaining({ plugin: 'config', variable: 'QA_CFG_MODE', msg: 'environment variable invalid' }));
+    expect(logs.lines).toContainEqual(
+      expect.objectContaining({
+        plugin: 'config',
+        variable: 'QA_CFG_MODE',
+        msg: 'environment variable invalid',
+      }),
+    );
 
     // The report reads the environment as it is now.
     process.env.QA_CFG_REGION = 'eu-west-1';
-    const later = (await getConfig(app)).body.environment.find((row) => row.name === 'QA_CFG_REGION');
+    const later = (await getConfig(app)).body.environment.find(
+      (row) => row.name === 'QA_CFG_REGION',
+    );
     expect(later).toMatchObject({ status: 'set', value: 'eu-west-1' });
   });
 
@@ -138,7 +204,11 @@ describe('config plugin', () => {
     const { body } = await getConfig(app);
     expect(body.environment.filter((row) => row.scope === 'app')).toEqual([
       expect.objectContaining({ name: 'MANAGEMENT_TOKEN', status: 'missing' }),
-      expect.objectContaining({ name: 'QA_CFG_HTTP_PROXY', status: 'set', value: 'http://proxy:********@127.0.0.1:3128' }),
+      expect.objectContaining({
+        name: 'QA_CFG_HTTP_PROXY',
+        status: 'set',
+        value: 'http://proxy:********@127.0.0.1:3128',
+      }),
       expect.objectContaining({ name: 'QA_CFG_NODE_EXTRA', status: 'missing' }),
     ]);
   });
@@ -148,12 +218,18 @@ describe('config plugin', () => {
     const bad = await fetch(`${baseUrl(app)}/api/config?plugin=vault`);
     expect(bad.status).toBe(400);
     expect(bad.headers.get('content-type')).toBe('application/problem+json');
-    expect(await bad.json()).toMatchObject({ code: 'CONFIG_INVALID_QUERY', invalidParams: [{ name: 'plugin' }] });
+    expect(await bad.json()).toMatchObject({
+      code: 'CONFIG_INVALID_QUERY',
+      invalidParams: [{ name: 'plugin' }],
+    });
 
     const guard = definePlugin({
       name: 'guard',
       onInit: (context) =>
-        context.app.setAdminGuard({ name: 'deny', middleware: (_req, _res, next) => next(new HttpError(403, 'QA_DENIED', 'not an admin')) }),
+        context.app.setAdminGuard({
+          name: 'deny',
+          middleware: (_req, _res, next) => next(new HttpError(403, 'QA_DENIED', 'not an admin')),
+        }),
     });
     const guarded = await startApp({}, { plugins: [createConfigPlugin(), guard] });
     const refused = await fetch(`${baseUrl(guarded)}/api/config`);
@@ -174,7 +250,10 @@ describe('config plugin', () => {
           definePlugin({
             name: 'mailer',
             config: {
-              schema: z.object({ smtp: z.object({ host: z.string(), login: secret(z.string().min(30)) }), retries: z.number().int() }),
+              schema: z.object({
+                smtp: z.object({ host: z.string(), login: secret(z.string().min(30)) }),
+                retries: z.number().int(),
+              }),
               options: { smtp: { host: 'mail', login: RAW.smtpLogin }, retries: 1.5 },
             },
           }),
@@ -188,10 +267,19 @@ describe('config plugin', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect(error!.issues.map((issue) => issue.name).sort()).toEqual(
-      ['QA_CFG_DATABASE_URL', 'QA_CFG_PORT', 'plugins.config.env.0', 'plugins.config.path', 'plugins.mailer.retries', 'plugins.mailer.smtp.login'].sort(),
+      [
+        'QA_CFG_DATABASE_URL',
+        'QA_CFG_PORT',
+        'plugins.config.env.0',
+        'plugins.config.path',
+        'plugins.mailer.retries',
+        'plugins.mailer.smtp.login',
+      ].sort(),
     );
     expect(error!.message).toContain('"eighty"');
-    expect(error!.issues.find((issue) => issue.name === 'plugins.mailer.smtp.login')?.received).toBe(MASK);
+    expect(
+      error!.issues.find((issue) => issue.name === 'plugins.mailer.smtp.login')?.received,
+    ).toBe(MASK);
     expect(error!.message).not.toContain(RAW.smtpLogin);
   });
 });

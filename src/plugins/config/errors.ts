@@ -5,5 +5,8 @@ import type { ErrorCodeTable } from '../../core/errors.js';
  * is generated from this table and a test keeps both in step with the code.
  */
 export const CONFIG_ERRORS = {
-  CONFIG_INVALID_QUERY: { status: 400, meaning: '`GET /api/config` was given query parameters; it takes none.' },
+  CONFIG_INVALID_QUERY: {
+    status: 400,
+    meaning: '`GET /api/config` was given query parameters; it takes none.',
+  },
 } as const satisfies ErrorCodeTable;

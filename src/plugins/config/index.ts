@@ -4,7 +4,12 @@ import type { AppContext, ConfigNotice } from '../../core/context.js';
 import { HttpError } from '../../core/errors.js';
 import type { RouteDefinition, ServerPlugin } from '../../core/plugin.js';
 import type { UIContribution } from '../../core/ui.js';
-import { configOptionsSchema, toEnvSpec, type ConfigPluginConfig, type ConfigPluginOptions } from './options.js';
+import {
+  configOptionsSchema,
+  toEnvSpec,
+  type ConfigPluginConfig,
+  type ConfigPluginOptions,
+} from './options.js';
 
 export type { ConfigPluginConfig, ConfigPluginOptions } from './options.js';
 export { CONFIG_ERRORS } from './errors.js';
@@ -25,15 +30,25 @@ export function configReport(app: AppContext): ConfigReport {
   const effective = app.config.effective();
   const plugins: Record<string, unknown> = {};
   for (const status of app.plugins()) plugins[status.name] = effective[status.name] ?? {};
-  return { app: (effective.app as Record<string, unknown> | undefined) ?? {}, plugins, environment: app.config.environment(), notices: app.config.notices() };
+  return {
+    app: (effective.app as Record<string, unknown> | undefined) ?? {},
+    plugins,
+    environment: app.config.environment(),
+    notices: app.config.notices(),
+  };
 }
 
 function refuseQuery(req: Request): void {
   const names = Object.keys(req.query);
   if (names.length === 0) return;
-  throw new HttpError(400, 'CONFIG_INVALID_QUERY', `Unknown query parameter${names.length > 1 ? 's' : ''}: ${names.join(', ')}; this endpoint takes none.`, {
-    details: { invalidParams: names.map((name) => ({ name, reason: 'unknown parameter' })) },
-  });
+  throw new HttpError(
+    400,
+    'CONFIG_INVALID_QUERY',
+    `Unknown query parameter${names.length > 1 ? 's' : ''}: ${names.join(', ')}; this endpoint takes none.`,
+    {
+      details: { invalidParams: names.map((name) => ({ name, reason: 'unknown parameter' })) },
+    },
+  );
 }
 
 /**
@@ -51,7 +66,9 @@ function refuseQuery(req: Request): void {
  *   plugins: [createConfigPlugin({ env: ['HTTP_PROXY', 'NODE_OPTIONS'] })],
  * });
  */
-export function createConfigPlugin(options: ConfigPluginOptions = {}): ServerPlugin<ConfigPluginConfig> {
+export function createConfigPlugin(
+  options: ConfigPluginOptions = {},
+): ServerPlugin<ConfigPluginConfig> {
   return {
     name: 'config',
     config: { schema: configOptionsSchema, options },
@@ -61,7 +78,10 @@ export function createConfigPlugin(options: ConfigPluginOptions = {}): ServerPlu
       context.app.config.addEnv('app', spec);
       // Variables read outside createApp are not validated at start-up; say early what is wrong.
       for (const issue of inspectEnv(spec).issues) {
-        context.logger.warn({ variable: issue.name, received: issue.received, expected: issue.expected }, 'environment variable invalid');
+        context.logger.warn(
+          { variable: issue.name, received: issue.received, expected: issue.expected },
+          'environment variable invalid',
+        );
       }
     },
     routes: (context): RouteDefinition[] => [
@@ -69,7 +89,8 @@ export function createConfigPlugin(options: ConfigPluginOptions = {}): ServerPlu
         method: 'get',
         path: context.config.path,
         access: 'admin',
-        description: 'Effective configuration of the app and each plugin, and the environment variables it reads (secrets masked)',
+        description:
+          'Effective configuration of the app and each plugin, and the environment variables it reads (secrets masked)',
         handler: (req: Request, res: Response) => {
           refuseQuery(req);
           res.set('cache-control', 'no-store').json(configReport(context.app));

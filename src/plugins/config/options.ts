@@ -2,16 +2,30 @@ import { z } from 'zod';
 import type { EnvSpec, EnvVariable } from '../../core/config.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const envName = z.string().regex(ENV_NAME, 'an environment variable name (letters, digits and "_", not starting with a digit)');
-const zodSchema = z.custom<z.ZodType>((value) => value instanceof z.ZodType, { error: 'a zod schema' });
+const envName = z
+  .string()
+  .regex(
+    ENV_NAME,
+    'an environment variable name (letters, digits and "_", not starting with a digit)',
+  );
+const zodSchema = z.custom<z.ZodType>((value) => value instanceof z.ZodType, {
+  error: 'a zod schema',
+});
 const envVariable = z.union([
   zodSchema,
-  z.strictObject({ schema: zodSchema, description: z.string().optional(), secret: z.boolean().optional() }),
+  z.strictObject({
+    schema: zodSchema,
+    description: z.string().optional(),
+    secret: z.boolean().optional(),
+  }),
 ]);
 
 export const configOptionsSchema = z.strictObject({
   /** Where the report is served. */
-  path: z.string().regex(/^\/[^?#\s]*$/, 'a path starting with "/"').default('/api/config'),
+  path: z
+    .string()
+    .regex(/^\/[^?#\s]*$/, 'a path starting with "/"')
+    .default('/api/config'),
   /**
    * Environment variables the product reads outside `createApp({ env })` and plugin options
    * (by itself, or through a library: `HTTP_PROXY`, `NODE_OPTIONS`...), so the report lists

@@ -19,9 +19,11 @@ export interface PanelDescription {
   widgets: (UIWidget & { plugin: string })[];
 }
 
-const byOrder = (a: { order?: number }, b: { order?: number }) => (a.order ?? 100) - (b.order ?? 100);
+const byOrder = (a: { order?: number }, b: { order?: number }) =>
+  (a.order ?? 100) - (b.order ?? 100);
 
-const viewKey = (view: UIView) => ('endpoint' in view ? `${view.kind} ${view.endpoint}` : view.kind);
+const viewKey = (view: UIView) =>
+  'endpoint' in view ? `${view.kind} ${view.endpoint}` : view.kind;
 
 /**
  * Gathers the built-in pages and every plugin's contribution. Pages that plugins mark `shared`
@@ -29,27 +31,45 @@ const viewKey = (view: UIView) => ('endpoint' in view ? `${view.kind} ${view.end
  * taken is dropped with a warning rather than shadowing one silently. Widgets that repeat a
  * Dashboard view (same kind and endpoint) are left out.
  */
-export function describePanel(app: AppContext, mountPath: string, branding: Branding, logger: Logger): Omit<PanelDescription, 'user'> {
+export function describePanel(
+  app: AppContext,
+  mountPath: string,
+  branding: Branding,
+  logger: Logger,
+): Omit<PanelDescription, 'user'> {
   const registered = new Set(app.plugins().map((plugin) => plugin.name));
   const builtins = builtinPages(registered, mountPath);
   const contributions = app.ui();
-  const pages: PanelDescription['pages'] = builtins.map((page) => ({ ...page, plugin: 'control-panel' }));
-  const contributed = contributions.flatMap(({ plugin, contribution }) => (contribution.pages ?? []).map((page) => ({ ...page, plugin })));
+  const pages: PanelDescription['pages'] = builtins.map((page) => ({
+    ...page,
+    plugin: 'control-panel',
+  }));
+  const contributed = contributions.flatMap(({ plugin, contribution }) =>
+    (contribution.pages ?? []).map((page) => ({ ...page, plugin })),
+  );
   // How pages were joined is no concern of the UI.
   for (const { shared: _shared, viewOrder: _viewOrder, ...page } of joinSharedPages(contributed)) {
-    const clash = pages.find((existing) => existing.id === page.id || existing.route === page.route);
+    const clash = pages.find(
+      (existing) => existing.id === page.id || existing.route === page.route,
+    );
     if (clash) {
-      logger.warn({ plugin: page.plugin, page: page.id, route: page.route, taken: clash.plugin }, 'control panel page dropped: id or route already taken');
+      logger.warn(
+        { plugin: page.plugin, page: page.id, route: page.route, taken: clash.plugin },
+        'control panel page dropped: id or route already taken',
+      );
       continue;
     }
     pages.push(page);
   }
-  const dashboard = new Set((builtins.find((page) => page.id === 'dashboard')?.views ?? []).map(viewKey));
+  const dashboard = new Set(
+    (builtins.find((page) => page.id === 'dashboard')?.views ?? []).map(viewKey),
+  );
   const navigation: PanelDescription['navigation'] = [];
   const widgets: PanelDescription['widgets'] = [];
   for (const { plugin, contribution } of contributions) {
     for (const item of contribution.navigation ?? []) navigation.push({ ...item, plugin });
-    for (const widget of contribution.widgets ?? []) if (!dashboard.has(viewKey(widget.view))) widgets.push({ ...widget, plugin });
+    for (const widget of contribution.widgets ?? [])
+      if (!dashboard.has(viewKey(widget.view))) widgets.push({ ...widget, plugin });
   }
   return {
     app: { name: app.name, version: app.version },
@@ -67,11 +87,14 @@ export function describePanel(app: AppContext, mountPath: string, branding: Bran
 function joinSharedPages(pages: PanelDescription['pages']): PanelDescription['pages'] {
   const groups: PanelDescription['pages'][] = [];
   for (const page of pages) {
-    const group = page.shared ? groups.find(([first]) => first.shared && first.id === page.id) : undefined;
+    const group = page.shared
+      ? groups.find(([first]) => first.shared && first.id === page.id)
+      : undefined;
     if (group) group.push(page);
     else groups.push([page]);
   }
-  const byViewOrder = (a: UIPage, b: UIPage) => (a.viewOrder ?? a.order ?? 100) - (b.viewOrder ?? b.order ?? 100);
+  const byViewOrder = (a: UIPage, b: UIPage) =>
+    (a.viewOrder ?? a.order ?? 100) - (b.viewOrder ?? b.order ?? 100);
   return groups.map((group) => {
     if (group.length === 1) return group[0];
     const [host, ...rest] = [...group].sort(byViewOrder);
@@ -84,7 +107,12 @@ function joinSharedPages(pages: PanelDescription['pages']): PanelDescription['pa
  * The panel's own API. Everything but login is `admin`, so it goes through the guard (and the
  * admin gate marks each answer no-store); login, public, says no-store itself.
  */
-export function panelRoutes(options: { mountPath: string; branding: Branding; guard: ControlPanelGuard; logger: Logger }): RouteDefinition[] {
+export function panelRoutes(options: {
+  mountPath: string;
+  branding: Branding;
+  guard: ControlPanelGuard;
+  logger: Logger;
+}): RouteDefinition[] {
   const { mountPath, guard } = options;
   const api = `${mountPath}/api`;
   const noStore: RequestHandler = (_req, res, next) => {
@@ -104,7 +132,11 @@ export function panelRoutes(options: { mountPath: string; branding: Branding; gu
       path: `${api}/ui`,
       access: 'admin',
       description: 'Pages, navigation and widgets contributed by every plugin',
-      handler: (req, res) => void res.json({ ...describePanel(req.context, mountPath, options.branding, options.logger), user: guard.session(req)?.user }),
+      handler: (req, res) =>
+        void res.json({
+          ...describePanel(req.context, mountPath, options.branding, options.logger),
+          user: guard.session(req)?.user,
+        }),
     },
     {
       method: 'get',
@@ -116,7 +148,13 @@ export function panelRoutes(options: { mountPath: string; branding: Branding; gu
   ];
   routes.push(...sessionRoutes(api, guard, noStore));
   if (guard.login) {
-    routes.push({ method: 'post', path: `${api}/login`, plane: 'control', description: 'Log in to the control panel', handler: [noStore, guard.login] });
+    routes.push({
+      method: 'post',
+      path: `${api}/login`,
+      plane: 'control',
+      description: 'Log in to the control panel',
+      handler: [noStore, guard.login],
+    });
   }
   routes.push({
     method: 'post',
@@ -128,15 +166,26 @@ export function panelRoutes(options: { mountPath: string; branding: Branding; gu
   return routes;
 }
 
-const revokeBody = z.strictObject({ keepCurrent: z.boolean().default(false) }).default({ keepCurrent: false });
+const revokeBody = z
+  .strictObject({ keepCurrent: z.boolean().default(false) })
+  .default({ keepCurrent: false });
 
 /** `GET` and revoke the calling user's sessions, when the guard keeps sessions it can list and end. */
-function sessionRoutes(api: string, guard: ControlPanelGuard, noStore: RequestHandler): RouteDefinition[] {
+function sessionRoutes(
+  api: string,
+  guard: ControlPanelGuard,
+  noStore: RequestHandler,
+): RouteDefinition[] {
   const { sessions, revokeSessions } = guard;
   if (!sessions || !revokeSessions) return [];
   const userOf = (req: Request): string => {
     const user = guard.session(req)?.user;
-    if (user === undefined) throw new HttpError(403, 'CPANEL_USER_UNKNOWN', 'The guard did not say which user this request acts as.');
+    if (user === undefined)
+      throw new HttpError(
+        403,
+        'CPANEL_USER_UNKNOWN',
+        'The guard did not say which user this request acts as.',
+      );
     return user;
   };
   return [
@@ -149,7 +198,11 @@ function sessionRoutes(api: string, guard: ControlPanelGuard, noStore: RequestHa
         noStore,
         (req, res) => {
           const current = guard.session(req)?.id;
-          res.json({ sessions: sessions.call(guard, userOf(req)).map((session) => ({ ...session, current: session.id === current })) });
+          res.json({
+            sessions: sessions
+              .call(guard, userOf(req))
+              .map((session) => ({ ...session, current: session.id === current })),
+          });
         },
       ],
     },
@@ -157,12 +210,18 @@ function sessionRoutes(api: string, guard: ControlPanelGuard, noStore: RequestHa
       method: 'post',
       path: `${api}/sessions/revoke`,
       access: 'admin',
-      description: "End every session of the calling user (`{ keepCurrent: true }` keeps this one); their log streams close",
+      description:
+        'End every session of the calling user (`{ keepCurrent: true }` keeps this one); their log streams close',
       handler: [
         noStore,
         (req, res) => {
           const parsed = revokeBody.safeParse(req.body);
-          if (!parsed.success) throw new HttpError(400, 'CPANEL_REVOKE_INVALID', 'Send JSON { "keepCurrent"?: boolean } or no body.');
+          if (!parsed.success)
+            throw new HttpError(
+              400,
+              'CPANEL_REVOKE_INVALID',
+              'Send JSON { "keepCurrent"?: boolean } or no body.',
+            );
           const keep = parsed.data.keepCurrent ? guard.session(req)?.id : undefined;
           res.json({ revoked: revokeSessions.call(guard, userOf(req), { keep }) });
         },

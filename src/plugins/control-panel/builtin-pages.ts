@@ -2,7 +2,8 @@ import type { UIPage, UIView } from '../../core/ui.js';
 
 const dashboardViews = (registered: ReadonlySet<string>): UIView[] => {
   const views: UIView[] = [];
-  if (registered.has('health')) views.push({ kind: 'health', title: 'Health', endpoint: '/api/health', refreshMs: 5_000 });
+  if (registered.has('health'))
+    views.push({ kind: 'health', title: 'Health', endpoint: '/api/health', refreshMs: 5_000 });
   if (registered.has('diagnostics')) {
     views.push({
       kind: 'keyValue',
@@ -30,14 +31,29 @@ const dashboardViews = (registered: ReadonlySet<string>): UIView[] => {
  */
 export function builtinPages(registered: ReadonlySet<string>, mountPath: string): UIPage[] {
   return [
-    { id: 'dashboard', title: 'Dashboard', route: '/', icon: 'dashboard', order: 0, views: dashboardViews(registered) },
+    {
+      id: 'dashboard',
+      title: 'Dashboard',
+      route: '/',
+      icon: 'dashboard',
+      order: 0,
+      views: dashboardViews(registered),
+    },
     {
       id: 'plugins',
       title: 'Plugins',
       route: '/plugins',
       icon: 'puzzle',
       order: 90,
-      views: [{ kind: 'graph', title: 'Plugins and their dependencies', endpoint: `${mountPath}/api/plugins`, nodesPath: 'plugins', refreshMs: 10_000 }],
+      views: [
+        {
+          kind: 'graph',
+          title: 'Plugins and their dependencies',
+          endpoint: `${mountPath}/api/plugins`,
+          nodesPath: 'plugins',
+          refreshMs: 10_000,
+        },
+      ],
     },
   ];
 }

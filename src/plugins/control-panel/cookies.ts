@@ -39,7 +39,9 @@ export class GuardCookie {
 
   /** The values present, the `__Host-` one first (it cannot have been planted over http). */
   values(req: Request): string[] {
-    return this.names.map((name) => cookieOf(req, name)).filter((value): value is string => value !== undefined);
+    return this.names
+      .map((name) => cookieOf(req, name))
+      .filter((value): value is string => value !== undefined);
   }
 
   set(req: Request, res: Response, value: string, maxAgeSeconds: number): void {

@@ -28,7 +28,9 @@ export class TrustedDevices {
   private readonly failures = new Map<string, number>();
 
   constructor(private readonly options: TrustedDevicesOptions) {
-    this.key = options.secret ? createHmac('sha256', options.secret).update('control-panel trusted device').digest() : randomBytes(32);
+    this.key = options.secret
+      ? createHmac('sha256', options.secret).update('control-panel trusted device').digest()
+      : randomBytes(32);
   }
 
   get enabled(): boolean {
@@ -51,7 +53,8 @@ export class TrustedDevices {
     if (!this.enabled) return undefined;
     for (const value of values) {
       const [issuedAt, nonce, signature, extra] = value.split('.');
-      if (extra !== undefined || !/^\d{1,15}$/.test(issuedAt ?? '') || !nonce || !signature) continue;
+      if (extra !== undefined || !/^\d{1,15}$/.test(issuedAt ?? '') || !nonce || !signature)
+        continue;
       const given = Buffer.from(signature);
       const expected = Buffer.from(this.sign(account, issuedAt, nonce));
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) continue;
@@ -66,7 +69,8 @@ export class TrustedDevices {
     const count = (this.failures.get(nonce) ?? 0) + 1;
     this.failures.delete(nonce);
     const limit = this.options.maxTracked ?? 10_000;
-    while (this.failures.size >= limit) this.failures.delete(this.failures.keys().next().value as string);
+    while (this.failures.size >= limit)
+      this.failures.delete(this.failures.keys().next().value as string);
     this.failures.set(nonce, count);
   }
 
@@ -76,6 +80,8 @@ export class TrustedDevices {
   }
 
   private sign(account: string, issuedAt: string, nonce: string): string {
-    return createHmac('sha256', this.key).update(`${account}\n${issuedAt}\n${nonce}`).digest('base64url');
+    return createHmac('sha256', this.key)
+      .update(`${account}\n${issuedAt}\n${nonce}`)
+      .digest('base64url');
   }
 }

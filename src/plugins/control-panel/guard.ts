@@ -7,7 +7,12 @@ import { GuardCookie } from './cookies.js';
 import { DEFAULT_TRUSTED_DEVICE_TTL } from './devices.js';
 import { DEFAULT_ACCOUNT_DELAY, type AccountDelaySettings } from './login-limit.js';
 import { LoginThrottle, clientOf } from './login-throttle.js';
-import { createConstantTimeComparer, generateOneTimePassword, isWeakerThanDefault, verifyPasswordHash } from './password.js';
+import {
+  createConstantTimeComparer,
+  generateOneTimePassword,
+  isWeakerThanDefault,
+  verifyPasswordHash,
+} from './password.js';
 import { SessionStore, type PanelSession } from './sessions.js';
 
 /** Who a guarded request belongs to, as the panel shows it. */
@@ -82,7 +87,9 @@ function basicCredentials(req: Request): { user: string; password: string } | un
   if (!header?.toLowerCase().startsWith('basic ')) return undefined;
   const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  return colon < 0 ? undefined : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  return colon < 0
+    ? undefined
+    : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
 /**
@@ -99,7 +106,8 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
     ttl: options.sessionTtl,
     maxSessions: options.maxSessions,
     now: options.now,
-    onListenerError: (error) => logger?.error({ err: error }, 'a control panel session-end listener failed'),
+    onListenerError: (error) =>
+      logger?.error({ err: error }, 'a control panel session-end listener failed'),
   });
   const deviceCookie = new GuardCookie(options.deviceCookieName ?? 'cpanel_device');
   const trustedDeviceTtl = options.trustedDeviceTtl ?? DEFAULT_TRUSTED_DEVICE_TTL;
@@ -121,12 +129,19 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
 
   const verify = async (user: string, given: string): Promise<boolean> => {
     const userMatches = same(user, options.user);
-    const passwordMatches = options.passwordHash ? await verifyPasswordHash(given, options.passwordHash) : same(given, password ?? '');
-    return userMatches && passwordMatches && (options.passwordHash !== undefined || password !== undefined);
+    const passwordMatches = options.passwordHash
+      ? await verifyPasswordHash(given, options.passwordHash)
+      : same(given, password ?? '');
+    return (
+      userMatches &&
+      passwordMatches &&
+      (options.passwordHash !== undefined || password !== undefined)
+    );
   };
 
   const refuseIfLimited = (req: Request, res: Response): void => throttle.refuse(req, res);
-  const attempt = (req: Request, res: Response, user: string, given: string): Promise<boolean> => throttle.attempt(req, res, () => verify(user, given));
+  const attempt = (req: Request, res: Response, user: string, given: string): Promise<boolean> =>
+    throttle.attempt(req, res, () => verify(user, given));
 
   /** The live sessions the request's cookies name: usually one, two when both cookie names hold one. */
   const sessionsOf = (req: Request): PanelSession[] =>
@@ -146,10 +161,19 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
         if (!SAFE_METHODS.has(req.method)) {
           // The token alone would let a page elsewhere that obtained it act with the cookie.
           const crossSite = crossSiteReason(req);
-          if (crossSite) throw new HttpError(403, 'CPANEL_CROSS_SITE', `State-changing calls must come from the control panel's own page (${crossSite}).`);
+          if (crossSite)
+            throw new HttpError(
+              403,
+              'CPANEL_CROSS_SITE',
+              `State-changing calls must come from the control panel's own page (${crossSite}).`,
+            );
           const token = req.headers['x-csrf-token'];
           if (typeof token !== 'string' || !same(token, session.csrfToken)) {
-            throw new HttpError(403, 'CPANEL_CSRF_INVALID', 'Missing or wrong x-csrf-token header; reload the control panel.');
+            throw new HttpError(
+              403,
+              'CPANEL_CSRF_INVALID',
+              'Missing or wrong x-csrf-token header; reload the control panel.',
+            );
           }
         }
         attached.set(req, toGuardSession(session));
@@ -164,7 +188,10 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
           attached.set(req, { user: basic.user });
           return next();
         }
-        logger?.warn({ client: clientOf(req), user: basic.user }, 'control panel credentials refused');
+        logger?.warn(
+          { client: clientOf(req), user: basic.user },
+          'control panel credentials refused',
+        );
         throw new HttpError(401, 'CPANEL_CREDENTIALS_INVALID', 'Wrong user or password.');
       }
       // A non-Basic scheme keeps browsers from showing their own credentials pop-up.
@@ -179,16 +206,29 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
     try {
       // A page elsewhere must not log the browser in (login CSRF) nor use it to try passwords.
       const crossSite = crossSiteReason(req);
-      if (crossSite) throw new HttpError(403, 'CPANEL_CROSS_SITE', `Log in from the control panel's own page (${crossSite}).`);
+      if (crossSite)
+        throw new HttpError(
+          403,
+          'CPANEL_CROSS_SITE',
+          `Log in from the control panel's own page (${crossSite}).`,
+        );
       refuseIfLimited(req, res);
       const parsed = loginBody.safeParse(req.body);
-      if (!parsed.success) throw new HttpError(400, 'CPANEL_LOGIN_INVALID', 'Send JSON { "user": string, "password": string }.');
+      if (!parsed.success)
+        throw new HttpError(
+          400,
+          'CPANEL_LOGIN_INVALID',
+          'Send JSON { "user": string, "password": string }.',
+        );
       const client = clientOf(req);
       if (!(await attempt(req, res, parsed.data.user, parsed.data.password))) {
         logger?.warn({ client, user: parsed.data.user }, 'control panel login failed');
         throw new HttpError(401, 'CPANEL_LOGIN_FAILED', 'Wrong user or password.');
       }
-      const session = sessions.create(options.user, { client, userAgent: req.headers['user-agent'] });
+      const session = sessions.create(options.user, {
+        client,
+        userAgent: req.headers['user-agent'],
+      });
       cookie.set(req, res, sessions.cookieValue(session), Math.floor(options.sessionTtl / 1000));
       throttle.trustDevice(req, res);
       logger?.info({ client, user: session.user }, 'control panel login');
@@ -226,7 +266,10 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
       })),
     revokeSessions(user, revoke = {}) {
       const revoked = sessions.revoke(user, revoke.keep);
-      logger?.info({ user, revoked, kept: revoke.keep !== undefined }, 'control panel sessions revoked');
+      logger?.info(
+        { user, revoked, kept: revoke.keep !== undefined },
+        'control panel sessions revoked',
+      );
       return revoked;
     },
     privateCookies: [...cookie.names, ...deviceCookie.names],
@@ -234,7 +277,9 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
       logger = context.logger;
       if (options.passwordHash && isWeakerThanDefault(options.passwordHash)) {
         // Still verified (the hash carries its own cost), but cheaper to guess than a new one.
-        context.logger.warn('ADMIN_PASSWORD_HASH was made with a lower scrypt cost than hashPassword() uses now; make a new one');
+        context.logger.warn(
+          'ADMIN_PASSWORD_HASH was made with a lower scrypt cost than hashPassword() uses now; make a new one',
+        );
       }
       if (password !== undefined || options.passwordHash !== undefined) return;
       if (process.env.NODE_ENV === 'production') {
@@ -244,8 +289,13 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
         );
       }
       password = generateOneTimePassword();
-      context.logger.warn({ user: options.user }, 'ADMIN_PASSWORD is not set; a one-time control panel password was printed to stdout');
-      process.stdout.write(`\nControl panel one-time password (development only): user "${options.user}", password ${password}\n\n`);
+      context.logger.warn(
+        { user: options.user },
+        'ADMIN_PASSWORD is not set; a one-time control panel password was printed to stdout',
+      );
+      process.stdout.write(
+        `\nControl panel one-time password (development only): user "${options.user}", password ${password}\n\n`,
+      );
     },
   };
 }

@@ -3,11 +3,21 @@ import type { PluginContext } from '../../core/context.js';
 import { PLUGIN_ORDER, type RouteDefinition, type ServerPlugin } from '../../core/plugin.js';
 import { panelRoutes } from './api.js';
 import { createPasswordGuard, type ControlPanelGuard } from './guard.js';
-import { controlPanelEnv, controlPanelOptionsSchema, type ControlPanelConfig, type ControlPanelSettings } from './options.js';
+import {
+  controlPanelEnv,
+  controlPanelOptionsSchema,
+  type ControlPanelConfig,
+  type ControlPanelSettings,
+} from './options.js';
 import { defaultUiDir, panelUiRoute } from './shell.js';
 
 export type { Branding, ControlPanelConfig } from './options.js';
-export type { ControlPanelGuard, GuardSession, PasswordGuardOptions, SessionInfo } from './guard.js';
+export type {
+  ControlPanelGuard,
+  GuardSession,
+  PasswordGuardOptions,
+  SessionInfo,
+} from './guard.js';
 export type { PanelDescription } from './api.js';
 export { createPasswordGuard } from './guard.js';
 export { hashPassword, verifyPasswordHash } from './password.js';
@@ -26,7 +36,9 @@ export type ControlPanelOptions = ControlPanelSettings & {
  * createApp({ name: 'gateway', plugins: [createHealthPlugin(), createControlPanelPlugin({ branding: { title: 'Acme ops' } })] })
  * // ADMIN_PASSWORD=... (or ADMIN_PASSWORD_HASH from hashPassword()) before start
  */
-export function createControlPanelPlugin(options: ControlPanelOptions = {}): ServerPlugin<ControlPanelConfig> {
+export function createControlPanelPlugin(
+  options: ControlPanelOptions = {},
+): ServerPlugin<ControlPanelConfig> {
   const { guard: customGuard, ...settings } = options;
   let guard: ControlPanelGuard | undefined = customGuard;
   let uiRoute: RouteDefinition | undefined;

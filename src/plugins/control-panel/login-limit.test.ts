@@ -42,7 +42,12 @@ describe('AccountDelay', () => {
     expect(delay.wait('admin')).toBe(600);
     now = 1_000;
     expect(delay.wait('admin')).toBe(0);
-    expect([delay.fail('admin'), delay.fail('admin'), delay.fail('admin'), delay.fail('admin')]).toEqual([2_000, 4_000, 8_000, 8_000]);
+    expect([
+      delay.fail('admin'),
+      delay.fail('admin'),
+      delay.fail('admin'),
+      delay.fail('admin'),
+    ]).toEqual([2_000, 4_000, 8_000, 8_000]);
     expect(delay.wait('admin')).toBe(8_000);
     expect(delay.wait('other')).toBe(0);
     delay.succeed('admin');
@@ -71,8 +76,15 @@ describe('TrustedDevices', () => {
     expect(devices.trusted([cookie], 'ops')).toBeUndefined();
     const [issuedAt, , signature] = cookie.split('.');
     expect(devices.trusted([`${issuedAt}.forged-nonce.${signature}`], 'admin')).toBeUndefined();
-    expect(devices.trusted([`${Number(issuedAt) + 1}.${nonce}.${signature}`], 'admin')).toBeUndefined();
-    expect(devices.trusted([new TrustedDevices({ ttl: 60_000, maxFailures: 2, now: () => now }).issue('admin')], 'admin')).toBeUndefined();
+    expect(
+      devices.trusted([`${Number(issuedAt) + 1}.${nonce}.${signature}`], 'admin'),
+    ).toBeUndefined();
+    expect(
+      devices.trusted(
+        [new TrustedDevices({ ttl: 60_000, maxFailures: 2, now: () => now }).issue('admin')],
+        'admin',
+      ),
+    ).toBeUndefined();
     expect(devices.trusted(['junk', cookie], 'admin')).toBe(nonce);
 
     devices.fail(nonce!);
@@ -83,11 +95,22 @@ describe('TrustedDevices', () => {
     const fresh = devices.issue('admin');
     now += 60_000;
     expect(devices.trusted([fresh], 'admin')).toBeUndefined();
-    expect(new TrustedDevices({ ttl: 0, maxFailures: 2 }).trusted([fresh], 'admin')).toBeUndefined();
+    expect(
+      new TrustedDevices({ ttl: 0, maxFailures: 2 }).trusted([fresh], 'admin'),
+    ).toBeUndefined();
   });
 
   it('keeps trusting across a restart when a secret is set', () => {
-    const cookie = new TrustedDevices({ secret: 's'.repeat(32), ttl: 60_000, maxFailures: 2 }).issue('admin');
-    expect(new TrustedDevices({ secret: 's'.repeat(32), ttl: 60_000, maxFailures: 2 }).trusted([cookie], 'admin')).toBeDefined();
+    const cookie = new TrustedDevices({
+      secret: 's'.repeat(32),
+      ttl: 60_000,
+      maxFailures: 2,
+    }).issue('admin');
+    expect(
+      new TrustedDevices({ secret: 's'.repeat(32), ttl: 60_000, maxFailures: 2 }).trusted(
+        [cookie],
+        'admin',
+      ),
+    ).toBeDefined();
   });
 });

@@ -7,7 +7,14 @@
 export class LoginLimiter {
   private readonly failures = new Map<string, { count: number; resetAt: number }>();
 
-  constructor(private readonly options: { max: number; windowMs: number; maxClients?: number; now?: () => number }) {}
+  constructor(
+    private readonly options: {
+      max: number;
+      windowMs: number;
+      maxClients?: number;
+      now?: () => number;
+    },
+  ) {}
 
   private now(): number {
     return this.options.now?.() ?? Date.now();
@@ -35,7 +42,8 @@ export class LoginLimiter {
     const limit = this.options.maxClients ?? 10_000;
     if (this.failures.size >= limit) {
       for (const [key, value] of this.failures) if (value.resetAt <= now) this.failures.delete(key);
-      while (this.failures.size >= limit) this.failures.delete(this.failures.keys().next().value as string);
+      while (this.failures.size >= limit)
+        this.failures.delete(this.failures.keys().next().value as string);
     }
     this.failures.set(client, { count: 1, resetAt: now + this.options.windowMs });
   }
@@ -56,7 +64,12 @@ export interface AccountDelaySettings {
   forgetAfter: number;
 }
 
-export const DEFAULT_ACCOUNT_DELAY: AccountDelaySettings = { freeFailures: 5, baseDelay: 1_000, maxDelay: 60_000, forgetAfter: 15 * 60_000 };
+export const DEFAULT_ACCOUNT_DELAY: AccountDelaySettings = {
+  freeFailures: 5,
+  baseDelay: 1_000,
+  maxDelay: 60_000,
+  forgetAfter: 15 * 60_000,
+};
 
 /**
  * Slows guessing at one account from many addresses, which a per-address limit cannot see.
@@ -68,7 +81,9 @@ export const DEFAULT_ACCOUNT_DELAY: AccountDelaySettings = { freeFailures: 5, ba
 export class AccountDelay {
   private readonly accounts = new Map<string, { failures: number; lastFailureAt: number }>();
 
-  constructor(private readonly options: AccountDelaySettings & { maxAccounts?: number; now?: () => number }) {}
+  constructor(
+    private readonly options: AccountDelaySettings & { maxAccounts?: number; now?: () => number },
+  ) {}
 
   private now(): number {
     return this.options.now?.() ?? Date.now();
@@ -77,13 +92,17 @@ export class AccountDelay {
   /** Milliseconds a wait lasts after `failures` failures. */
   delayAfter(failures: number): number {
     const { freeFailures, baseDelay, maxDelay } = this.options;
-    return failures < freeFailures ? 0 : Math.min(maxDelay, baseDelay * 2 ** (failures - freeFailures));
+    return failures < freeFailures
+      ? 0
+      : Math.min(maxDelay, baseDelay * 2 ** (failures - freeFailures));
   }
 
   /** Milliseconds until `account` may be tried again, or 0 when it may be tried now. */
   wait(account: string): number {
     const entry = this.live(account);
-    return entry ? Math.max(0, entry.lastFailureAt + this.delayAfter(entry.failures) - this.now()) : 0;
+    return entry
+      ? Math.max(0, entry.lastFailureAt + this.delayAfter(entry.failures) - this.now())
+      : 0;
   }
 
   /** Counts a failure; returns the wait it imposes on the next attempt (ms). */
@@ -94,7 +113,8 @@ export class AccountDelay {
     entry.lastFailureAt = now;
     if (!this.accounts.has(account)) {
       const limit = this.options.maxAccounts ?? 10_000;
-      while (this.accounts.size >= limit) this.accounts.delete(this.accounts.keys().next().value as string);
+      while (this.accounts.size >= limit)
+        this.accounts.delete(this.accounts.keys().next().value as string);
       this.accounts.set(account, entry);
     }
     return this.delayAfter(entry.failures);

@@ -46,10 +46,22 @@ export class LoginThrottle {
   /** Throws 429 (with Retry-After) when this client, or the account for a stranger, must wait. */
   refuse(req: Request, res: Response): void {
     const addressWait = this.perAddress.retryAfter(clientOf(req));
-    if (addressWait > 0) refuse(res, addressWait, 'CPANEL_LOGIN_RATE_LIMITED', `Too many failed logins; try again in ${addressWait} s.`);
+    if (addressWait > 0)
+      refuse(
+        res,
+        addressWait,
+        'CPANEL_LOGIN_RATE_LIMITED',
+        `Too many failed logins; try again in ${addressWait} s.`,
+      );
     if (this.trustedDevice(req)) return;
     const accountWait = Math.ceil(this.perAccount.wait(this.options.account) / 1000);
-    if (accountWait > 0) refuse(res, accountWait, 'CPANEL_LOGIN_DELAYED', `Too many failed logins for this account; try again in ${accountWait} s.`);
+    if (accountWait > 0)
+      refuse(
+        res,
+        accountWait,
+        'CPANEL_LOGIN_DELAYED',
+        `Too many failed logins for this account; try again in ${accountWait} s.`,
+      );
   }
 
   /**
@@ -68,7 +80,13 @@ export class LoginThrottle {
     const delay = device ? 0 : this.perAccount.fail(this.options.account);
     if (device) this.devices.fail(device);
     if (!(await verify())) {
-      if (delay > 0) this.options.logger()?.warn({ account: this.options.account, client, delayMs: delay }, 'control panel logins for the account delayed after repeated failures');
+      if (delay > 0)
+        this.options
+          .logger()
+          ?.warn(
+            { account: this.options.account, client, delayMs: delay },
+            'control panel logins for the account delayed after repeated failures',
+          );
       return false;
     }
     this.perAddress.succeed(client);
@@ -80,7 +98,12 @@ export class LoginThrottle {
   /** After a login: this browser may skip the account delay from now on. */
   trustDevice(req: Request, res: Response): void {
     if (!this.devices.enabled) return;
-    this.options.deviceCookie.set(req, res, this.devices.issue(this.options.account), Math.floor(this.options.trustedDeviceTtl / 1000));
+    this.options.deviceCookie.set(
+      req,
+      res,
+      this.devices.issue(this.options.account),
+      Math.floor(this.options.trustedDeviceTtl / 1000),
+    );
   }
 
   private trustedDevice(req: Request): string | undefined {

@@ -39,7 +39,12 @@ export const controlPanelOptionsSchema = z.strictObject({
   /** Key that signs session cookies (env `ADMIN_SESSION_SECRET`); random per process when unset. */
   sessionSecret: secret(z.string().min(32, 'at least 32 characters')).optional(),
   /** Milliseconds a session lasts after login. Default 8 hours. */
-  sessionTtl: z.number().int().min(60_000).max(30 * 86_400_000).default(8 * 3_600_000),
+  sessionTtl: z
+    .number()
+    .int()
+    .min(60_000)
+    .max(30 * 86_400_000)
+    .default(8 * 3_600_000),
   /** Sessions kept at most; the oldest goes first. Default 1 000. */
   maxSessions: z.number().int().min(1).max(1_000_000).default(1_000),
   loginRateLimit: z
@@ -61,12 +66,25 @@ export const controlPanelOptionsSchema = z.strictObject({
       freeFailures: z.number().int().min(0).max(1_000).default(DEFAULT_ACCOUNT_DELAY.freeFailures),
       baseDelay: z.number().int().min(1).max(3_600_000).default(DEFAULT_ACCOUNT_DELAY.baseDelay),
       maxDelay: z.number().int().min(1).max(86_400_000).default(DEFAULT_ACCOUNT_DELAY.maxDelay),
-      forgetAfter: z.number().int().min(1_000).max(30 * 86_400_000).default(DEFAULT_ACCOUNT_DELAY.forgetAfter),
+      forgetAfter: z
+        .number()
+        .int()
+        .min(1_000)
+        .max(30 * 86_400_000)
+        .default(DEFAULT_ACCOUNT_DELAY.forgetAfter),
     })
-    .refine((delay) => delay.maxDelay >= delay.baseDelay, { message: 'maxDelay of at least baseDelay', path: ['maxDelay'] })
+    .refine((delay) => delay.maxDelay >= delay.baseDelay, {
+      message: 'maxDelay of at least baseDelay',
+      path: ['maxDelay'],
+    })
     .default(DEFAULT_ACCOUNT_DELAY),
   /** Milliseconds a browser that logged in skips `accountLoginDelay` (a signed device cookie); 0 for never. Default 30 days. */
-  trustedDeviceTtl: z.number().int().min(0).max(400 * 86_400_000).default(DEFAULT_TRUSTED_DEVICE_TTL),
+  trustedDeviceTtl: z
+    .number()
+    .int()
+    .min(0)
+    .max(400 * 86_400_000)
+    .default(DEFAULT_TRUSTED_DEVICE_TTL),
 });
 
 export type ControlPanelConfig = z.output<typeof controlPanelOptionsSchema>;

@@ -39,9 +39,16 @@ interface ScryptCost {
 }
 
 /** Runs in libuv's thread pool, so the event loop keeps serving requests while a hash is computed. */
-function scryptAsync(password: string, salt: Buffer, keyLength: number, cost: ScryptCost): Promise<Buffer> {
+function scryptAsync(
+  password: string,
+  salt: Buffer,
+  keyLength: number,
+  cost: ScryptCost,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    scrypt(password, salt, keyLength, { ...cost, maxmem: scryptMemory(cost) }, (error, key) => (error ? reject(error) : resolve(key)));
+    scrypt(password, salt, keyLength, { ...cost, maxmem: scryptMemory(cost) }, (error, key) =>
+      error ? reject(error) : resolve(key),
+    );
   });
 }
 
@@ -49,7 +56,10 @@ function scryptAsync(password: string, salt: Buffer, keyLength: number, cost: Sc
  * Hashes a password with scrypt (node:crypto), for `ADMIN_PASSWORD_HASH`.
  * @example const hash = await hashPassword('correct horse battery staple') // "scrypt:131072:8:1:..."
  */
-export async function hashPassword(password: string, cost: Partial<ScryptCost> = {}): Promise<string> {
+export async function hashPassword(
+  password: string,
+  cost: Partial<ScryptCost> = {},
+): Promise<string> {
   const { N, r, p } = { ...DEFAULT_COST, ...cost };
   const problem = costProblem({ N, r, p });
   if (problem) throw new RangeError(`hashPassword needs ${problem}`);
@@ -72,25 +82,34 @@ const MAX_SALT_BYTES = 64;
 const MAX_KEY_BYTES = 64;
 
 function costProblem({ N, r, p }: ScryptCost): string | undefined {
-  if (!Number.isSafeInteger(N) || N < 2 || (N & (N - 1)) !== 0) return `an scrypt cost N that is a power of two above 1 (got ${N})`;
-  if (!Number.isSafeInteger(r) || !Number.isSafeInteger(p) || r < 1 || p < 1) return 'scrypt r and p of at least 1';
-  if (r > MAX_R || p > MAX_P) return `scrypt r of at most ${MAX_R} and p of at most ${MAX_P} (got r ${r}, p ${p})`;
-  if (scryptMemory({ N, r, p }) > MAX_MEMORY_BYTES) return `an scrypt cost within ${Math.round(MAX_MEMORY_BYTES / 1024 / 1024)} MiB of memory (128 * r * (N + 2 + p))`;
-  if (N * r * p > MAX_WORK) return `an scrypt cost N * r * p of at most ${MAX_WORK} (got ${N * r * p})`;
+  if (!Number.isSafeInteger(N) || N < 2 || (N & (N - 1)) !== 0)
+    return `an scrypt cost N that is a power of two above 1 (got ${N})`;
+  if (!Number.isSafeInteger(r) || !Number.isSafeInteger(p) || r < 1 || p < 1)
+    return 'scrypt r and p of at least 1';
+  if (r > MAX_R || p > MAX_P)
+    return `scrypt r of at most ${MAX_R} and p of at most ${MAX_P} (got r ${r}, p ${p})`;
+  if (scryptMemory({ N, r, p }) > MAX_MEMORY_BYTES)
+    return `an scrypt cost within ${Math.round(MAX_MEMORY_BYTES / 1024 / 1024)} MiB of memory (128 * r * (N + 2 + p))`;
+  if (N * r * p > MAX_WORK)
+    return `an scrypt cost N * r * p of at most ${MAX_WORK} (got ${N * r * p})`;
   return undefined;
 }
 
 function parseHash(hash: string): ParsedHash | string {
   const parts = hash.split(':');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return 'a hash made by hashPassword(): scrypt:N:r:p:salt:key';
+  if (parts.length !== 6 || parts[0] !== 'scrypt')
+    return 'a hash made by hashPassword(): scrypt:N:r:p:salt:key';
   const numbers = parts.slice(1, 4);
-  if (!numbers.every((part) => /^\d{1,10}$/.test(part))) return `scrypt N, r and p as decimal numbers (got ${numbers.join(':')})`;
+  if (!numbers.every((part) => /^\d{1,10}$/.test(part)))
+    return `scrypt N, r and p as decimal numbers (got ${numbers.join(':')})`;
   const [N, r, p] = numbers.map(Number);
   const problem = costProblem({ N, r, p });
   if (problem) return problem;
   const [salt, key] = parts.slice(4).map((part) => Buffer.from(part, 'base64url'));
-  if (salt.length < MIN_SALT_BYTES || salt.length > MAX_SALT_BYTES) return `a salt of ${MIN_SALT_BYTES} to ${MAX_SALT_BYTES} bytes`;
-  if (key.length < MIN_KEY_BYTES) return `a key of at least ${MIN_KEY_BYTES} bytes (the hash looks truncated)`;
+  if (salt.length < MIN_SALT_BYTES || salt.length > MAX_SALT_BYTES)
+    return `a salt of ${MIN_SALT_BYTES} to ${MAX_SALT_BYTES} bytes`;
+  if (key.length < MIN_KEY_BYTES)
+    return `a key of at least ${MIN_KEY_BYTES} bytes (the hash looks truncated)`;
   if (key.length > MAX_KEY_BYTES) return `a key of at most ${MAX_KEY_BYTES} bytes`;
   return { cost: { N, r, p }, salt, key };
 }

@@ -20,7 +20,10 @@ async function start(): Promise<string> {
 }
 
 /** Logs in from a browser with the given user agent; returns the cookie, CSRF token and session id. */
-async function loginAs(base: string, userAgent: string): Promise<{ cookie: string; csrfToken: string; id: string }> {
+async function loginAs(
+  base: string,
+  userAgent: string,
+): Promise<{ cookie: string; csrfToken: string; id: string }> {
   const response = await fetch(`${base}/cpanel/api/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'user-agent': userAgent },
@@ -28,48 +31,77 @@ async function loginAs(base: string, userAgent: string): Promise<{ cookie: strin
   });
   expect(response.status).toBe(200);
   const body = (await response.json()) as { csrfToken: string; id: string };
-  return { cookie: response.headers.get('set-cookie')!.split(';')[0], csrfToken: body.csrfToken, id: body.id };
+  return {
+    cookie: response.headers.get('set-cookie')!.split(';')[0],
+    csrfToken: body.csrfToken,
+    id: body.id,
+  };
 }
 
 const revoke = (base: string, as: { cookie: string; csrfToken: string }, body?: unknown) =>
   fetch(`${base}/cpanel/api/sessions/revoke`, {
     method: 'POST',
-    headers: { cookie: as.cookie, 'x-csrf-token': as.csrfToken, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      cookie: as.cookie,
+      'x-csrf-token': as.csrfToken,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 
-const status = async (base: string, cookie: string) => (await fetch(`${base}/cpanel/api/session`, { headers: { cookie } })).status;
+const status = async (base: string, cookie: string) =>
+  (await fetch(`${base}/cpanel/api/session`, { headers: { cookie } })).status;
 
 describe('the sessions of the calling user', () => {
   it('lists every live session, marks the current one, and gives away no secret', async () => {
     const base = await start();
     const laptop = await loginAs(base, 'laptop browser');
     const phone = await loginAs(base, 'phone browser');
-    const response = await fetch(`${base}/cpanel/api/sessions`, { headers: { cookie: phone.cookie } });
+    const response = await fetch(`${base}/cpanel/api/sessions`, {
+      headers: { cookie: phone.cookie },
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get('cache-control')).toBe('no-store');
     const text = await response.text();
-    const { sessions } = JSON.parse(text) as { sessions: { id: string; current: boolean; userAgent: string; client: string }[] };
+    const { sessions } = JSON.parse(text) as {
+      sessions: { id: string; current: boolean; userAgent: string; client: string }[];
+    };
     expect(sessions.map(({ id, current, userAgent }) => ({ id, current, userAgent }))).toEqual([
       { id: laptop.id, current: false, userAgent: 'laptop browser' },
       { id: phone.id, current: true, userAgent: 'phone browser' },
     ]);
     expect(sessions[0].client).toBe('127.0.0.1');
     // Neither the cookie's session id nor its signature, nor a CSRF token, appears in the list.
-    for (const secret of [...laptop.cookie.split('=')[1].split('.'), ...phone.cookie.split('=')[1].split('.'), laptop.csrfToken, phone.csrfToken]) {
+    for (const secret of [
+      ...laptop.cookie.split('=')[1].split('.'),
+      ...phone.cookie.split('=')[1].split('.'),
+      laptop.csrfToken,
+      phone.csrfToken,
+    ]) {
       expect(text).not.toContain(secret);
     }
   });
 
   it('revokes every other session with keepCurrent, then all of them; revoked cookies are refused', async () => {
     const base = await start();
-    const [first, second, third] = [await loginAs(base, 'a'), await loginAs(base, 'b'), await loginAs(base, 'c')];
+    const [first, second, third] = [
+      await loginAs(base, 'a'),
+      await loginAs(base, 'b'),
+      await loginAs(base, 'c'),
+    ];
 
     const others = await revoke(base, first, { keepCurrent: true });
     expect(others.status).toBe(200);
     expect(await others.json()).toEqual({ revoked: 2 });
-    expect([await status(base, first.cookie), await status(base, second.cookie), await status(base, third.cookie)]).toEqual([200, 401, 401]);
-    expect((await json(fetch(`${base}/cpanel/api/sessions`, { headers: { cookie: first.cookie } }))).sessions).toHaveLength(1);
+    expect([
+      await status(base, first.cookie),
+      await status(base, second.cookie),
+      await status(base, third.cookie),
+    ]).toEqual([200, 401, 401]);
+    expect(
+      (await json(fetch(`${base}/cpanel/api/sessions`, { headers: { cookie: first.cookie } })))
+        .sessions,
+    ).toHaveLength(1);
 
     const all = await revoke(base, first);
     expect(await all.json()).toEqual({ revoked: 1 });
@@ -83,7 +115,10 @@ describe('the sessions of the calling user', () => {
     expect(bad.status).toBe(400);
     expect(bad.headers.get('content-type')).toContain('application/problem+json');
     expect(((await bad.json()) as { code: string }).code).toBe('CPANEL_REVOKE_INVALID');
-    const forged = await fetch(`${base}/cpanel/api/sessions/revoke`, { method: 'POST', headers: { cookie: session.cookie } });
+    const forged = await fetch(`${base}/cpanel/api/sessions/revoke`, {
+      method: 'POST',
+      headers: { cookie: session.cookie },
+    });
     expect(forged.status).toBe(403);
     expect(await status(base, session.cookie)).toBe(200);
   });
@@ -93,8 +128,17 @@ describe('the sessions of the calling user', () => {
     const browser = await loginAs(base, 'a');
     const authorization = `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}`;
     const listed = await json(fetch(`${base}/cpanel/api/sessions`, { headers: { authorization } }));
-    expect(listed.sessions.map((session: { id: string; current: boolean }) => [session.id, session.current])).toEqual([[browser.id, false]]);
-    const revoked = await fetch(`${base}/cpanel/api/sessions/revoke`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: '{"keepCurrent":true}' });
+    expect(
+      listed.sessions.map((session: { id: string; current: boolean }) => [
+        session.id,
+        session.current,
+      ]),
+    ).toEqual([[browser.id, false]]);
+    const revoked = await fetch(`${base}/cpanel/api/sessions/revoke`, {
+      method: 'POST',
+      headers: { authorization, 'content-type': 'application/json' },
+      body: '{"keepCurrent":true}',
+    });
     expect(await revoked.json()).toEqual({ revoked: 1 });
     expect(await status(base, browser.cookie)).toBe(401);
   });

@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { hashPassword, isWeakerThanDefault, passwordHashProblem, verifyPasswordHash } from './password.js';
+import {
+  hashPassword,
+  isWeakerThanDefault,
+  passwordHashProblem,
+  verifyPasswordHash,
+} from './password.js';
 import { SessionStore } from './sessions.js';
 
 describe('SessionStore', () => {
@@ -78,7 +83,11 @@ describe('SessionStore end listeners', () => {
 
   it('tells listeners why: logout, eviction by newer sessions; a listener that throws does not stop the others', async () => {
     const errors: unknown[] = [];
-    const store = new SessionStore({ ttl: 60_000, maxSessions: 2, onListenerError: (error) => errors.push(error) });
+    const store = new SessionStore({
+      ttl: 60_000,
+      maxSessions: 2,
+      onListenerError: (error) => errors.push(error),
+    });
     const [first, second] = [store.create('a'), store.create('a')];
     const reasons: string[] = [];
     store.onEnd(first.id, () => {
@@ -109,7 +118,10 @@ describe('password hashes', () => {
 
   it('never matches a truncated hash whose key decodes to no bytes (any password would equal it)', async () => {
     const [scheme, n, r, p, salt] = (await hashPassword('s3cret value', { N: 1024 })).split(':');
-    for (const key of ['A', 'AA']) expect(await verifyPasswordHash('anything at all', [scheme, n, r, p, salt, key].join(':'))).toBe(false);
+    for (const key of ['A', 'AA'])
+      expect(
+        await verifyPasswordHash('anything at all', [scheme, n, r, p, salt, key].join(':')),
+      ).toBe(false);
   });
 
   it('hashes with the ASVS 5.0 scrypt cost by default and still verifies hashes made with an older, lower cost', async () => {
@@ -131,18 +143,31 @@ describe('password hashes', () => {
     expect(passwordHashProblem(withCost('1024:8:1000000000'))).toMatch(/p of at most 16/);
     expect(passwordHashProblem(withCost('262144:16:1'))).toMatch(/MiB of memory/);
     expect(passwordHashProblem(withCost('131072:8:16'))).toMatch(/N \* r \* p of at most/);
-    expect(passwordHashProblem(`scrypt:1024:8:1:${salt}:${'A'.repeat(200)}`)).toMatch(/key of at most 64 bytes/);
-    expect(passwordHashProblem(`scrypt:1024:8:1:${'A'.repeat(200)}:${key}`)).toMatch(/salt of 8 to 64 bytes/);
+    expect(passwordHashProblem(`scrypt:1024:8:1:${salt}:${'A'.repeat(200)}`)).toMatch(
+      /key of at most 64 bytes/,
+    );
+    expect(passwordHashProblem(`scrypt:1024:8:1:${'A'.repeat(200)}:${key}`)).toMatch(
+      /salt of 8 to 64 bytes/,
+    );
     expect(await verifyPasswordHash('s3cret value', withCost('1024:8:1000000000'))).toBe(false);
     // The bounds leave room for OWASP's equivalent settings and one step up.
-    for (const cost of ['262144:8:1', '65536:8:2', '8192:8:10']) expect(passwordHashProblem(withCost(cost))).toBeUndefined();
+    for (const cost of ['262144:8:1', '65536:8:2', '8192:8:10'])
+      expect(passwordHashProblem(withCost(cost))).toBeUndefined();
     await expect(hashPassword('s3cret value', { p: 1_000 })).rejects.toThrow(/p of at most 16/);
   });
 
   it('explains what is wrong with a hash that was not made by hashPassword()', async () => {
     expect(passwordHashProblem(await hashPassword('s3cret value', { N: 1024 }))).toBeUndefined();
     expect(passwordHashProblem('scrypt:16384:8:1:c2FsdHNhbHRzYWx0:A')).toMatch(/key/);
-    expect(passwordHashProblem('scrypt:1000:8:1:c2FsdHNhbHRzYWx0:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')).toMatch(/power of two/);
-    expect(passwordHashProblem('scrypt:1048576:8:1:c2FsdHNhbHRzYWx0:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')).toMatch(/memory/);
+    expect(
+      passwordHashProblem(
+        'scrypt:1000:8:1:c2FsdHNhbHRzYWx0:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      ),
+    ).toMatch(/power of two/);
+    expect(
+      passwordHashProblem(
+        'scrypt:1048576:8:1:c2FsdHNhbHRzYWx0:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      ),
+    ).toMatch(/memory/);
   });
 });

@@ -187,6 +187,7 @@ export class SessionStore {
 
   private sweep(): void {
     const now = this.now();
-    for (const [id, session] of this.sessions) if (session.expiresAt <= now) this.end(id, 'expired');
+    for (const [id, session] of this.sessions)
+      if (session.expiresAt <= now) this.end(id, 'expired');
   }
 }

@@ -31,7 +31,11 @@ export function defaultUiDir(): string {
 }
 
 function escapeAttribute(value: string): string {
-  return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return value
+    .replace(/&/g, '&amp;')
+    .replace(/"/g, '&quot;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;');
 }
 
 export interface PanelShellConfig {
@@ -51,10 +55,11 @@ function renderIndex(indexPath: string, shell: PanelShellConfig): string {
   const source = readFileSync(indexPath, 'utf8');
   // After the charset declaration, which must stay within the first bytes of the document.
   const charset = /<meta charset="[^"]*"\s*\/?>/i.exec(source);
-  return (charset ? source.replace(charset[0], `${charset[0]}${injected}`) : source.replace('<head>', `<head>${injected}`)).replace(
-    /<title>[^<]*<\/title>/,
-    `<title>${escapeAttribute(shell.branding.title)}</title>`,
-  );
+  return (
+    charset
+      ? source.replace(charset[0], `${charset[0]}${injected}`)
+      : source.replace('<head>', `<head>${injected}`)
+  ).replace(/<title>[^<]*<\/title>/, `<title>${escapeAttribute(shell.branding.title)}</title>`);
 }
 
 /**
@@ -67,14 +72,25 @@ function renderIndex(indexPath: string, shell: PanelShellConfig): string {
 export function panelUiRoute(uiDir: string, shell: PanelShellConfig): RouteDefinition {
   const indexPath = path.join(uiDir, 'index.html');
   if (!existsSync(indexPath)) {
-    throw new Error(`The control panel UI is not built: ${indexPath} is missing. Run \`npm run build:ui\` (or \`npm run build\`) first.`);
+    throw new Error(
+      `The control panel UI is not built: ${indexPath} is missing. Run \`npm run build:ui\` (or \`npm run build\`) first.`,
+    );
   }
   const html = renderIndex(indexPath, shell);
   const { mountPath } = shell;
-  const config = staticOptionsSchema.parse({ root: uiDir, mountPath, index: false, releases: false, adminRoutes: false, cache: { maxAge: UNHASHED_MAX_AGE } });
+  const config = staticOptionsSchema.parse({
+    root: uiDir,
+    mountPath,
+    index: false,
+    releases: false,
+    adminRoutes: false,
+    cache: { maxAge: UNHASHED_MAX_AGE },
+  });
   const site = createSite(uiDir, undefined, config);
   const files = createStaticHandler(config, () => site);
-  const internal = [`${mountPath}/api/`, `${mountPath}/assets/`].map((prefix) => prefix.toLowerCase());
+  const internal = [`${mountPath}/api/`, `${mountPath}/assets/`].map((prefix) =>
+    prefix.toLowerCase(),
+  );
 
   const page: RequestHandler = (_req, res) => {
     res.setHeader('content-security-policy', CONTENT_SECURITY_POLICY);
@@ -87,7 +103,8 @@ export function panelUiRoute(uiDir: string, shell: PanelShellConfig): RouteDefin
   // The file on disk lacks the base href and settings: its name, however spelt, gets the page.
   const renderedIndex: RequestHandler = (req, res, next) => {
     const parsed = parseRequestPath(req.originalUrl, mountPath.length);
-    if (parsed.kind === 'path' && parsed.segments.join('/').toLowerCase() === 'index.html') return page(req, res, next);
+    if (parsed.kind === 'path' && parsed.segments.join('/').toLowerCase() === 'index.html')
+      return page(req, res, next);
     next();
   };
   const nosniff: RequestHandler = (_req, res, next) => {

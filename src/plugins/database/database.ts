@@ -21,11 +21,16 @@ interface Shared {
   root?: Database;
 }
 
-function transactionOf<D extends DatabaseDialect>(dialect: D, handle: TransactionHandle, store: AsyncLocalStorage<TransactionHandle>): DatabaseTransaction<D> {
+function transactionOf<D extends DatabaseDialect>(
+  dialect: D,
+  handle: TransactionHandle,
+  store: AsyncLocalStorage<TransactionHandle>,
+): DatabaseTransaction<D> {
   return {
     dialect,
     drizzle: handle.drizzle as DrizzleOf<D>,
-    transaction: (fn) => handle.savepoint((inner) => store.run(inner, () => fn(transactionOf(dialect, inner, store)))),
+    transaction: (fn) =>
+      handle.savepoint((inner) => store.run(inner, () => fn(transactionOf(dialect, inner, store)))),
     is: ((other: DatabaseDialect) => other === dialect) as DatabaseTransaction<D>['is'],
   };
 }
@@ -36,7 +41,11 @@ function createDatabase(driver: Driver, shared: Shared): Database {
   // The open transaction of the current async call chain: a nested call becomes a savepoint.
   const store = new AsyncLocalStorage<TransactionHandle>();
   const tenants = new Map<string, Promise<{ database: Database; driver: Driver }>>();
-  const migrateOptions = { table: config.migrationsTable, lockTimeout: config.migrationLockTimeout, logger };
+  const migrateOptions = {
+    table: config.migrationsTable,
+    lockTimeout: config.migrationLockTimeout,
+    logger,
+  };
   const dialect = driver.dialect;
 
   const openTenant = async (id: string) => {
@@ -60,11 +69,13 @@ function createDatabase(driver: Driver, shared: Shared): Database {
     is: ((other: DatabaseDialect) => other === dialect) as Database['is'],
     transaction: (fn) => {
       const current = store.getStore();
-      const run = (handle: TransactionHandle) => store.run(handle, () => fn(transactionOf(dialect, handle, store)));
+      const run = (handle: TransactionHandle) =>
+        store.run(handle, () => fn(transactionOf(dialect, handle, store)));
       return current ? current.savepoint(run) : driver.transaction(run);
     },
     // The timeout may reach an answer: it names the provider, not the target (a PGlite folder, a host).
-    ping: (timeout = config.healthCheck.timeout) => withTimeout(driver.ping(), timeout, `The ${driver.provider} database`),
+    ping: (timeout = config.healthCheck.timeout) =>
+      withTimeout(driver.ping(), timeout, `The ${driver.provider} database`),
     poolStats: () => driver.poolStats(),
     migrate: () => applyMigrations(driver, sets.folders(dialect), migrateOptions),
     migrations: () => listMigrations(driver, config.migrationsTable),
@@ -73,7 +84,8 @@ function createDatabase(driver: Driver, shared: Shared): Database {
       sets.register(plugin, folders);
       const applied = await applyMigrations(driver, sets.folders(dialect, plugin), migrateOptions);
       for (const tenant of await Promise.allSettled(tenants.values())) {
-        if (tenant.status === 'fulfilled') await applyMigrations(tenant.value.driver, sets.folders(dialect, plugin), migrateOptions);
+        if (tenant.status === 'fulfilled')
+          await applyMigrations(tenant.value.driver, sets.folders(dialect, plugin), migrateOptions);
       }
       return applied;
     },
@@ -81,10 +93,22 @@ function createDatabase(driver: Driver, shared: Shared): Database {
       if (shared.root) return shared.root.forTenant(id);
       if (typeof id !== 'string' || !TENANT_ID.test(id)) {
         const shown = JSON.stringify(String(id)).slice(0, 60);
-        return Promise.reject(new HttpError(400, 'DATABASE_TENANT_INVALID', `A tenant id is 1-48 characters of a-z, 0-9 and _ (got ${shown}).`));
+        return Promise.reject(
+          new HttpError(
+            400,
+            'DATABASE_TENANT_INVALID',
+            `A tenant id is 1-48 characters of a-z, 0-9 and _ (got ${shown}).`,
+          ),
+        );
       }
       if (!driver.forSchema) {
-        return Promise.reject(new HttpError(501, 'DATABASE_TENANT_UNSUPPORTED', `Schema-per-tenant needs PostgreSQL or PGlite; provider "${driver.provider}" has no schemas.`));
+        return Promise.reject(
+          new HttpError(
+            501,
+            'DATABASE_TENANT_UNSUPPORTED',
+            `Schema-per-tenant needs PostgreSQL or PGlite; provider "${driver.provider}" has no schemas.`,
+          ),
+        );
       }
       let pending = tenants.get(id);
       if (!pending) {
@@ -100,29 +124,52 @@ function createDatabase(driver: Driver, shared: Shared): Database {
       if (shared.root) return;
       const opened = await Promise.allSettled(tenants.values());
       tenants.clear();
-      for (const result of opened) if (result.status === 'fulfilled') await result.value.driver.close().catch(() => undefined);
+      for (const result of opened)
+        if (result.status === 'fulfilled') await result.value.driver.close().catch(() => undefined);
       await driver.close();
     },
   };
   return database;
 }
 
-const OPENERS = { pglite: openPglite, postgres: openPostgres, mysql: openMysql, sqlite: openSqlite } as const;
+const OPENERS = {
+  pglite: openPglite,
+  postgres: openPostgres,
+  mysql: openMysql,
+  sqlite: openSqlite,
+} as const;
 
 /**
  * Opens the configured database: waits for it (retrying, see startup.ts), then applies the
  * app's migrations. Everything opened is closed again when a step fails.
  */
-export async function openDatabase(config: DatabaseConfig, logger: Logger): Promise<{ database: Database; driver: Driver }> {
+export async function openDatabase(
+  config: DatabaseConfig,
+  logger: Logger,
+): Promise<{ database: Database; driver: Driver }> {
   const driver = await OPENERS[config.provider]({ config, logger });
   try {
     await waitForDatabase(driver, config, logger);
     const sets = new MigrationSets();
     const app = config.migrations;
-    if (app) sets.register('app', typeof app === 'string' || app instanceof URL ? { postgres: app, mysql: app, sqlite: app } : app);
+    if (app)
+      sets.register(
+        'app',
+        typeof app === 'string' || app instanceof URL
+          ? { postgres: app, mysql: app, sqlite: app }
+          : app,
+      );
     const database = createDatabase(driver, { config, logger, sets });
     const applied = await database.migrate();
-    logger.info({ provider: driver.provider, target: driver.target, schema: driver.schema, applied: applied.length }, 'database ready');
+    logger.info(
+      {
+        provider: driver.provider,
+        target: driver.target,
+        schema: driver.schema,
+        applied: applied.length,
+      },
+      'database ready',
+    );
     return { database, driver };
   } catch (error) {
     await driver.close().catch(() => undefined);

@@ -48,7 +48,10 @@ export interface DriverOptions {
 }
 
 /** Drizzle's own transaction, for drivers whose drizzle transactions are asynchronous. */
-export function drizzleTransaction<T>(db: object, fn: (tx: TransactionHandle) => Promise<T>): Promise<T> {
+export function drizzleTransaction<T>(
+  db: object,
+  fn: (tx: TransactionHandle) => Promise<T>,
+): Promise<T> {
   type Nestable = { transaction<R>(fn: (tx: Nestable) => Promise<R>): Promise<R> };
   const handle = (tx: Nestable): TransactionHandle => ({
     drizzle: tx,
@@ -61,7 +64,11 @@ export function drizzleTransaction<T>(db: object, fn: (tx: TransactionHandle) =>
  * Drivers are optional dependencies: users install the one they use. A missing one fails
  * start-up saying what to install.
  */
-export async function importDriver<T>(specifier: string, provider: DatabaseProvider, load: () => Promise<T>): Promise<T> {
+export async function importDriver<T>(
+  specifier: string,
+  provider: DatabaseProvider,
+  load: () => Promise<T>,
+): Promise<T> {
   try {
     return await load();
   } catch (error) {
@@ -70,7 +77,13 @@ export async function importDriver<T>(specifier: string, provider: DatabaseProvi
       const name = specifier.split('/')[0];
       // What to install is a configuration problem of the app, found at start-up, not a 500.
       throw Object.assign(
-        new ConfigError([{ name: 'plugins.database.url', received: `provider "${provider}" without its driver`, expected: `the ${name} package installed to use provider ${provider} (npm install ${name})` }]),
+        new ConfigError([
+          {
+            name: 'plugins.database.url',
+            received: `provider "${provider}" without its driver`,
+            expected: `the ${name} package installed to use provider ${provider} (npm install ${name})`,
+          },
+        ]),
         { cause: error },
       );
     }

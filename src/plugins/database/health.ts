@@ -2,7 +2,8 @@ import type { HealthCheckDefinition, HealthCheckResult } from '../../core/health
 import type { DatabaseConfig } from './options.js';
 import type { Database, PoolStats } from './types.js';
 
-const saturated = (stats: PoolStats) => stats.waiting > 0 || (stats.total >= stats.max && stats.idle === 0);
+const saturated = (stats: PoolStats) =>
+  stats.waiting > 0 || (stats.total >= stats.max && stats.idle === 0);
 
 /**
  * The critical check (a trivial query with a timeout) and, for pooled providers, an
@@ -12,7 +13,11 @@ const saturated = (stats: PoolStats) => stats.waiting > 0 || (stats.total >= sta
  * busy-but-healthy database into "not ready"; a connection that came back without error within
  * the last interval proves the server answers, so the ping is skipped then.
  */
-export function databaseHealthChecks(database: Database, config: DatabaseConfig, lastAnswerAt: () => number | undefined): HealthCheckDefinition[] {
+export function databaseHealthChecks(
+  database: Database,
+  config: DatabaseConfig,
+  lastAnswerAt: () => number | undefined,
+): HealthCheckDefinition[] {
   const { interval, timeout, saturatedAfter } = config.healthCheck;
   const pooled = database.provider === 'postgres' || database.provider === 'mysql';
 
@@ -25,7 +30,11 @@ export function databaseHealthChecks(database: Database, config: DatabaseConfig,
       const pool = database.poolStats();
       const answered = lastAnswerAt();
       if (pooled && saturated(pool) && answered !== undefined && Date.now() - answered < interval) {
-        return { status: 'healthy', message: 'all connections busy; the server answered recently', details: { provider: database.provider, pool } };
+        return {
+          status: 'healthy',
+          message: 'all connections busy; the server answered recently',
+          details: { provider: database.provider, pool },
+        };
       }
       await database.ping(timeout);
       return { status: 'healthy', details: { provider: database.provider, pool } };
@@ -47,7 +56,8 @@ export function databaseHealthChecks(database: Database, config: DatabaseConfig,
       }
       saturatedSince ??= Date.now();
       const forMs = Date.now() - saturatedSince;
-      if (forMs < saturatedAfter) return { status: 'healthy', message: 'pool busy', details: { ...stats } };
+      if (forMs < saturatedAfter)
+        return { status: 'healthy', message: 'pool busy', details: { ...stats } };
       return {
         status: 'degraded',
         message: `pool saturated for ${forMs} ms: ${stats.total - stats.idle}/${stats.max} connections busy, ${stats.waiting} waiting`,

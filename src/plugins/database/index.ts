@@ -64,10 +64,18 @@ export function createDatabasePlugin(options: DatabaseOptions = {}): ServerPlugi
       ({ database, driver } = await openDatabase(ctx.config, ctx.logger));
       ctx.provide('database', database);
       if (ctx.config.healthCheck.enabled) {
-        for (const check of databaseHealthChecks(database, ctx.config, () => driver?.lastAnswerAt?.())) ctx.addHealthCheck(check);
+        for (const check of databaseHealthChecks(database, ctx.config, () =>
+          driver?.lastAnswerAt?.(),
+        ))
+          ctx.addHealthCheck(check);
       }
     },
-    routes: (ctx) => databaseRoutes(() => database, ctx.config, () => driver?.target),
+    routes: (ctx) =>
+      databaseRoutes(
+        () => database,
+        ctx.config,
+        () => driver?.target,
+      ),
     async onShutdown() {
       await database?.close();
     },

@@ -16,7 +16,11 @@ export interface MigrationFile {
 }
 
 const BREAKPOINT = /-->\s*statement-breakpoint/;
-const FOLDER_KEY: Record<DatabaseDialect, keyof MigrationFolders> = { postgresql: 'postgres', mysql: 'mysql', sqlite: 'sqlite' };
+const FOLDER_KEY: Record<DatabaseDialect, keyof MigrationFolders> = {
+  postgresql: 'postgres',
+  mysql: 'mysql',
+  sqlite: 'sqlite',
+};
 
 /** A statement made only of comments and blanks is skipped (MySQL rejects empty queries). */
 function hasCode(statement: string): boolean {
@@ -27,19 +31,38 @@ function hasCode(statement: string): boolean {
  * Reads a drizzle-kit migrations folder: `NNNN_name.sql` files, statements separated by
  * `--> statement-breakpoint`, in the order of `meta/_journal.json` when present, else by name.
  */
-export async function readMigrationFolder(plugin: string, folder: string | URL): Promise<MigrationFile[]> {
+export async function readMigrationFolder(
+  plugin: string,
+  folder: string | URL,
+): Promise<MigrationFile[]> {
   const dir = folder instanceof URL ? fileURLToPath(folder) : path.resolve(folder);
   let names: string[];
   try {
-    const journal = JSON.parse(await readFile(path.join(dir, 'meta', '_journal.json'), 'utf8')) as { entries?: { idx: number; tag: string }[] };
-    names = [...(journal.entries ?? [])].sort((a, b) => a.idx - b.idx).map((entry) => `${entry.tag}.sql`);
+    const journal = JSON.parse(await readFile(path.join(dir, 'meta', '_journal.json'), 'utf8')) as {
+      entries?: { idx: number; tag: string }[];
+    };
+    names = [...(journal.entries ?? [])]
+      .sort((a, b) => a.idx - b.idx)
+      .map((entry) => `${entry.tag}.sql`);
   } catch {
     try {
       names = (await readdir(dir)).filter((name) => name.endsWith('.sql')).sort();
     } catch (error) {
       // A folder that is not there is a wrong option, found at start-up, not a 500.
-      const option = plugin === 'app' ? 'plugins.database.migrations' : `the migrations plugin "${plugin}" registered`;
-      throw Object.assign(new ConfigError([{ name: option, received: `${dir} (${errorMessage(error)})`, expected: 'a readable folder of .sql migrations' }]), { cause: error });
+      const option =
+        plugin === 'app'
+          ? 'plugins.database.migrations'
+          : `the migrations plugin "${plugin}" registered`;
+      throw Object.assign(
+        new ConfigError([
+          {
+            name: option,
+            received: `${dir} (${errorMessage(error)})`,
+            expected: 'a readable folder of .sql migrations',
+          },
+        ]),
+        { cause: error },
+      );
     }
   }
   return Promise.all(
@@ -51,7 +74,10 @@ export async function readMigrationFolder(plugin: string, folder: string | URL):
         name: name.replace(/\.sql$/, ''),
         file,
         hash: createHash('sha256').update(text).digest('hex'),
-        statements: text.split(BREAKPOINT).map((statement) => statement.trim()).filter(hasCode),
+        statements: text
+          .split(BREAKPOINT)
+          .map((statement) => statement.trim())
+          .filter(hasCode),
       };
     }),
   );
@@ -114,12 +140,23 @@ export interface MigrateOptions {
 }
 
 /** Applies one file in its own transaction; false when another instance already applied it. */
-async function applyFile(session: Session, sql: TableSql, migration: MigrationFile, logger: Logger): Promise<boolean> {
+async function applyFile(
+  session: Session,
+  sql: TableSql,
+  migration: MigrationFile,
+  logger: Logger,
+): Promise<boolean> {
   return session.atomic(async () => {
-    const [existing] = await session.rows<{ hash: string }>(sql.find, [migration.plugin, migration.name]);
+    const [existing] = await session.rows<{ hash: string }>(sql.find, [
+      migration.plugin,
+      migration.name,
+    ]);
     if (existing) {
       if (existing.hash.trim() !== migration.hash) {
-        logger.warn({ plugin: migration.plugin, migration: migration.name, file: migration.file }, 'migration file changed after it was applied; not re-applied');
+        logger.warn(
+          { plugin: migration.plugin, migration: migration.name, file: migration.file },
+          'migration file changed after it was applied; not re-applied',
+        );
       }
       return false;
     }
@@ -127,10 +164,15 @@ async function applyFile(session: Session, sql: TableSql, migration: MigrationFi
       try {
         await session.run(statement);
       } catch (error) {
-        throw new HttpError(500, 'DATABASE_MIGRATION_FAILED', `Migration ${migration.file} (plugin "${migration.plugin}") failed: ${errorMessage(error)}`, {
-          cause: error,
-          details: { plugin: migration.plugin, migration: migration.name, file: migration.file },
-        });
+        throw new HttpError(
+          500,
+          'DATABASE_MIGRATION_FAILED',
+          `Migration ${migration.file} (plugin "${migration.plugin}") failed: ${errorMessage(error)}`,
+          {
+            cause: error,
+            details: { plugin: migration.plugin, migration: migration.name, file: migration.file },
+          },
+        );
       }
     }
     await session.rows(sql.insert, [migration.plugin, migration.name, migration.hash]);
@@ -142,19 +184,39 @@ async function applyFile(session: Session, sql: TableSql, migration: MigrationFi
  * Applies pending migrations of the given folders under a lock, so instances starting together
  * apply each file once. Stops at the first failure; what it applied before stays applied.
  */
-export async function applyMigrations(driver: Driver, folders: { plugin: string; folder: string | URL }[], options: MigrateOptions): Promise<MigrationRecord[]> {
-  const files = (await Promise.all(folders.map(({ plugin, folder }) => readMigrationFolder(plugin, folder)))).flat();
+export async function applyMigrations(
+  driver: Driver,
+  folders: { plugin: string; folder: string | URL }[],
+  options: MigrateOptions,
+): Promise<MigrationRecord[]> {
+  const files = (
+    await Promise.all(folders.map(({ plugin, folder }) => readMigrationFolder(plugin, folder)))
+  ).flat();
   const sql = tableSql(driver.dialect, options.table);
   return driver.session(async (session) => {
-    const release = await session.lock(`${options.table}:${driver.schema ?? ''}`, options.lockTimeout);
+    const release = await session.lock(
+      `${options.table}:${driver.schema ?? ''}`,
+      options.lockTimeout,
+    );
     try {
-      if (driver.schema) await session.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(driver.schema, driver.dialect)}`);
+      if (driver.schema)
+        await session.run(
+          `CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(driver.schema, driver.dialect)}`,
+        );
       await session.run(sql.create);
       const applied: MigrationRecord[] = [];
       for (const migration of files) {
         if (!(await applyFile(session, sql, migration, options.logger))) continue;
-        options.logger.info({ plugin: migration.plugin, migration: migration.name, schema: driver.schema }, 'migration applied');
-        applied.push({ plugin: migration.plugin, name: migration.name, hash: migration.hash, appliedAt: new Date().toISOString() });
+        options.logger.info(
+          { plugin: migration.plugin, migration: migration.name, schema: driver.schema },
+          'migration applied',
+        );
+        applied.push({
+          plugin: migration.plugin,
+          name: migration.name,
+          hash: migration.hash,
+          appliedAt: new Date().toISOString(),
+        });
       }
       return applied;
     } finally {

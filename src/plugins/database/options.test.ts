@@ -4,11 +4,23 @@ import path from 'node:path';
 import { rm } from 'node:fs/promises';
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, type HttpError, PluginLifecycleError, createApp, type App } from '../../index.js';
+import {
+  ConfigError,
+  type HttpError,
+  PluginLifecycleError,
+  createApp,
+  type App,
+} from '../../index.js';
 import { baseUrl, captureLogs } from '../../../test/support/http.js';
 import { importDriver } from './driver.js';
 import { createDatabasePlugin, type DatabaseOptions } from './index.js';
-import { TARGETS, removeTempDirs, startApp, tempDir, type Sandbox } from './test-support/targets.js';
+import {
+  TARGETS,
+  removeTempDirs,
+  startApp,
+  tempDir,
+  type Sandbox,
+} from './test-support/targets.js';
 
 afterAll(removeTempDirs);
 const apps: App[] = [];
@@ -54,12 +66,16 @@ describe('database configuration', () => {
     process.env.DATABASE_URL = 'postgres//db.example/app';
     const error = configIssues({});
     expect(error.issues.map((issue) => issue.name)).toEqual(['DATABASE_URL']);
-    expect(error.message).toMatch(/DATABASE_URL: expected a database URL such as postgres:\/\/user:pass@host:5432\/db/);
+    expect(error.message).toMatch(
+      /DATABASE_URL: expected a database URL such as postgres:\/\/user:pass@host:5432\/db/,
+    );
     expect(error.message).toContain('received "postgres//db.example/app"');
   });
 
   it('names the option for a bad url given in code, and a url that contradicts the provider', () => {
-    expect(configIssues({ url: 'mysql://' }).issues.map((issue) => issue.name)).toEqual(['plugins.database.url']);
+    expect(configIssues({ url: 'mysql://' }).issues.map((issue) => issue.name)).toEqual([
+      'plugins.database.url',
+    ]);
     const mismatch = configIssues({ provider: 'sqlite', url: 'postgres://db.example:5432/app' });
     expect(mismatch.issues[0]).toMatchObject({ name: 'plugins.database.url' });
     expect(mismatch.issues[0].expected).toContain('the URL names postgres');
@@ -75,7 +91,10 @@ describe('database configuration', () => {
     if (!db.is('sqlite')) throw new Error(`expected sqlite, got ${db.dialect}`);
     db.drizzle.run(sql`CREATE TABLE kept (id integer PRIMARY KEY)`);
     db.drizzle.run(sql`INSERT INTO kept VALUES (7)`);
-    const body = (await (await fetch(`${baseUrl(app)}/api/database`)).json()) as { provider: string; target: string };
+    const body = (await (await fetch(`${baseUrl(app)}/api/database`)).json()) as {
+      provider: string;
+      target: string;
+    };
     expect(body).toMatchObject({ provider: 'sqlite', target: file });
     await app.stop();
     const again = await startApp({ provider: 'sqlite', url: path.join(dir, 'app.db') });
@@ -87,12 +106,18 @@ describe('database configuration', () => {
   it('opens SQLite in memory for url ":memory:"', async () => {
     const { app, db } = await startApp({ provider: 'sqlite', url: ':memory:' });
     apps.push(app);
-    const body = (await (await fetch(`${baseUrl(app)}/api/database`)).json()) as { provider: string; target: string };
+    const body = (await (await fetch(`${baseUrl(app)}/api/database`)).json()) as {
+      provider: string;
+      target: string;
+    };
     expect([db.provider, body.target]).toEqual(['sqlite', 'memory']);
   });
 
   it('refuses a plain path for a provider other than SQLite, saying which provider it needs', () => {
-    for (const options of [{ url: './app.db' }, { provider: 'postgres', url: './app.db' }] as const) {
+    for (const options of [
+      { url: './app.db' },
+      { provider: 'postgres', url: './app.db' },
+    ] as const) {
       const error = configIssues(options);
       expect(error.issues.map((issue) => issue.name)).toEqual(['plugins.database.url']);
       expect(error.issues[0].expected).toContain('set provider: "sqlite"');
@@ -105,9 +130,18 @@ describe('database configuration', () => {
     expect(off.app.context.health.summary().checks).toEqual([]);
     const on = await startApp({ provider: 'sqlite', url: ':memory:', healthCheck: true });
     apps.push(on.app);
-    expect(on.app.context.health.summary().checks.map((check) => `${check.name}:${check.status}`)).toEqual(['database:healthy']);
-    const tuned = configIssues({ healthCheck: { interval: '10 seconds' as never }, connectTimeout: '5s', startupTimeout: '1 minute' as never });
-    expect(tuned.issues.map((issue) => issue.name)).toEqual(['plugins.database.healthCheck', 'plugins.database.startupTimeout']);
+    expect(
+      on.app.context.health.summary().checks.map((check) => `${check.name}:${check.status}`),
+    ).toEqual(['database:healthy']);
+    const tuned = configIssues({
+      healthCheck: { interval: '10 seconds' as never },
+      connectTimeout: '5s',
+      startupTimeout: '1 minute' as never,
+    });
+    expect(tuned.issues.map((issue) => issue.name)).toEqual([
+      'plugins.database.healthCheck',
+      'plugins.database.startupTimeout',
+    ]);
   });
 
   it('infers the provider from DATABASE_URL when none is given', async () => {
@@ -117,7 +151,10 @@ describe('database configuration', () => {
     const { app, db } = await startApp({});
     apps.push(app);
     expect(db.provider).toBe('sqlite');
-    const body = (await (await fetch(`${baseUrl(app)}/api/database`)).json()) as { provider: string; target: string };
+    const body = (await (await fetch(`${baseUrl(app)}/api/database`)).json()) as {
+      provider: string;
+      target: string;
+    };
     expect(body).toMatchObject({ provider: 'sqlite', target: path.join(dir, 'from-env.db') });
   });
 
@@ -130,7 +167,11 @@ describe('database configuration', () => {
     apps.push(app);
     const text = await (await fetch(`${baseUrl(app)}/api/database`)).text();
     expect(text).not.toContain('hunter2');
-    expect(JSON.parse(text)).toMatchObject({ provider: 'postgres', target: '127.0.0.1:5432', url: expect.stringContaining(':********@') });
+    expect(JSON.parse(text)).toMatchObject({
+      provider: 'postgres',
+      target: '127.0.0.1:5432',
+      url: expect.stringContaining(':********@'),
+    });
   });
 
   it('defaults to PGlite in memory', async () => {
@@ -140,42 +181,66 @@ describe('database configuration', () => {
     expect([db.provider, db.dialect]).toEqual(['pglite', 'postgresql']);
   });
 
-  it.each(['postgres', 'mysql'] as const)('retries a refused %s connection with backoff for startupTimeout, then fails naming host and port', async (provider) => {
-    const port = await closedPort();
-    const logs = captureLogs();
-    const app = createApp({
-      name: 't', port: 0, host: '127.0.0.1', logger: { destination: logs.stream, level: 'info', stdout: false }, shutdown: { signals: false },
-      plugins: [createDatabasePlugin({ url: `${provider}://root@127.0.0.1:${port}/test`, startupTimeout: 800, startupRetry: { initialDelay: 100 } })],
-    });
-    apps.push(app);
-    const began = Date.now();
-    const failure = (await app.start().catch((error: unknown) => error)) as PluginLifecycleError;
-    expect(Date.now() - began).toBeGreaterThanOrEqual(800);
-    expect(failure).toBeInstanceOf(PluginLifecycleError);
-    expect(failure.message).toContain(`Cannot connect to ${provider} at 127.0.0.1:${port}`);
-    expect((failure.cause as HttpError).code).toBe('DATABASE_UNREACHABLE');
-    const retries = logs.lines.filter((line) => line.msg === 'database not reachable yet; retrying');
-    expect(retries.length).toBeGreaterThanOrEqual(2);
-    // Exponential backoff: each wait doubles until the window closes.
-    expect(retries[1].retryInMs).toBe(200);
-    expect(app.server.listening).toBe(false);
-  });
+  it.each(['postgres', 'mysql'] as const)(
+    'retries a refused %s connection with backoff for startupTimeout, then fails naming host and port',
+    async (provider) => {
+      const port = await closedPort();
+      const logs = captureLogs();
+      const app = createApp({
+        name: 't',
+        port: 0,
+        host: '127.0.0.1',
+        logger: { destination: logs.stream, level: 'info', stdout: false },
+        shutdown: { signals: false },
+        plugins: [
+          createDatabasePlugin({
+            url: `${provider}://root@127.0.0.1:${port}/test`,
+            startupTimeout: 800,
+            startupRetry: { initialDelay: 100 },
+          }),
+        ],
+      });
+      apps.push(app);
+      const began = Date.now();
+      const failure = (await app.start().catch((error: unknown) => error)) as PluginLifecycleError;
+      expect(Date.now() - began).toBeGreaterThanOrEqual(800);
+      expect(failure).toBeInstanceOf(PluginLifecycleError);
+      expect(failure.message).toContain(`Cannot connect to ${provider} at 127.0.0.1:${port}`);
+      expect((failure.cause as HttpError).code).toBe('DATABASE_UNREACHABLE');
+      const retries = logs.lines.filter(
+        (line) => line.msg === 'database not reachable yet; retrying',
+      );
+      expect(retries.length).toBeGreaterThanOrEqual(2);
+      // Exponential backoff: each wait doubles until the window closes.
+      expect(retries[1].retryInMs).toBe(200);
+      expect(app.server.listening).toBe(false);
+    },
+  );
 
   it('fails start-up with a ConfigError naming the migrations option when its folder is missing', async () => {
     const missing = path.join(os.tmpdir(), 'qwickapps-no-such-migrations');
-    const failure = (await startApp({ url: 'memory://', migrations: missing }).catch((error: unknown) => error)) as PluginLifecycleError;
+    const failure = (await startApp({ url: 'memory://', migrations: missing }).catch(
+      (error: unknown) => error,
+    )) as PluginLifecycleError;
     expect(failure).toBeInstanceOf(PluginLifecycleError);
     const cause = failure.cause as ConfigError;
     expect(cause).toBeInstanceOf(ConfigError);
-    expect(cause.issues[0]).toMatchObject({ name: 'plugins.database.migrations', expected: 'a readable folder of .sql migrations' });
+    expect(cause.issues[0]).toMatchObject({
+      name: 'plugins.database.migrations',
+      expected: 'a readable folder of .sql migrations',
+    });
     expect(cause.issues[0].received).toContain(missing);
   });
 
   it('says which package to install when a driver is missing', async () => {
     const missing = 'qwickapps-no-such-driver';
-    const failure = (await importDriver(missing, 'postgres', () => import(missing)).catch((error: unknown) => error)) as ConfigError;
+    const failure = (await importDriver(missing, 'postgres', () => import(missing)).catch(
+      (error: unknown) => error,
+    )) as ConfigError;
     expect(failure).toBeInstanceOf(ConfigError);
     expect(failure.issues[0].name).toBe('plugins.database.url');
-    expect(failure.message).toContain(`the ${missing} package installed to use provider postgres (npm install ${missing})`);
+    expect(failure.message).toContain(
+      `the ${missing} package installed to use provider postgres (npm install ${missing})`,
+    );
   });
 });

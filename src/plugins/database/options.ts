@@ -2,7 +2,12 @@ import { z } from 'zod';
 import { durationSchema } from '../../core/duration.js';
 import type { DatabaseDialect, DatabaseProvider } from './types.js';
 
-export const PROVIDERS = ['pglite', 'postgres', 'mysql', 'sqlite'] as const satisfies readonly DatabaseProvider[];
+export const PROVIDERS = [
+  'pglite',
+  'postgres',
+  'mysql',
+  'sqlite',
+] as const satisfies readonly DatabaseProvider[];
 
 export const DIALECT_OF: Record<DatabaseProvider, DatabaseDialect> = {
   pglite: 'postgresql',
@@ -31,7 +36,11 @@ export function providerOfUrl(url: string): DatabaseProvider | undefined {
  * what drizzle-kit and better-sqlite3 users write for SQLite. Taken as written, never URL-decoded.
  */
 export function isPlainPath(url: string): boolean {
-  return url === ':memory:' || /^[a-z]:[\\/]/i.test(url) || (url !== '' && !/^[a-z][a-z0-9+.-]*:/i.test(url));
+  return (
+    url === ':memory:' ||
+    /^[a-z]:[\\/]/i.test(url) ||
+    (url !== '' && !/^[a-z][a-z0-9+.-]*:/i.test(url))
+  );
 }
 
 /**
@@ -43,7 +52,14 @@ export function embeddedLocation(url: string | undefined): string | undefined {
   if (url && isPlainPath(url)) return url === ':memory:' ? undefined : url;
   if (!url || /^memory:/i.test(url)) return undefined;
   const rest = url.replace(/^(pglite|sqlite|file):/i, '').replace(/^\/\/(?=\/)/, '');
-  if (rest === '' || rest === ':memory:' || rest === '//memory' || rest === 'memory' || rest === '//:memory:') return undefined;
+  if (
+    rest === '' ||
+    rest === ':memory:' ||
+    rest === '//memory' ||
+    rest === 'memory' ||
+    rest === '//:memory:'
+  )
+    return undefined;
   return decodeURIComponent(rest.replace(/^\/\/(?=\.)/, ''));
 }
 
@@ -61,9 +77,13 @@ function urlProblem(url: string): string | undefined {
   return undefined;
 }
 
-const identifier = (what: string) => z.string().regex(/^[a-z_][a-z0-9_]{0,47}$/, `${what}: lower-case letters, digits and _ (at most 48)`);
+const identifier = (what: string) =>
+  z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,47}$/, `${what}: lower-case letters, digits and _ (at most 48)`);
 /** A length of time: `'30s'`, `'500ms'`, or a bare number of milliseconds. */
-const milliseconds = (fallback: number, min = 0) => durationSchema({ unit: 'ms', min }).default(fallback);
+const milliseconds = (fallback: number, min = 0) =>
+  durationSchema({ unit: 'ms', min }).default(fallback);
 const folder = z.union([z.string().min(1), z.instanceof(URL)]);
 
 const healthCheckSchema = z.object({
@@ -81,11 +101,14 @@ export const databaseOptionsSchema = z
     /** Default: inferred from `url`, else `pglite`. */
     provider: z.enum(PROVIDERS).optional(),
     /** Connection URL; falls back to `DATABASE_URL`. With `provider: 'sqlite'`, a file path (`./app.db`) or `:memory:`. */
-    url: z.string().superRefine((url, ctx) => {
-      // A plain path is a SQLite file; whether the provider is SQLite is checked below, once it is known.
-      const problem = isPlainPath(url) ? undefined : urlProblem(url);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    }).optional(),
+    url: z
+      .string()
+      .superRefine((url, ctx) => {
+        // A plain path is a SQLite file; whether the provider is SQLite is checked below, once it is known.
+        const problem = isPlainPath(url) ? undefined : urlProblem(url);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
     /** PostgreSQL/PGlite schema the app's tables live in (search_path). Default `public`. */
     schema: identifier('a schema name').optional(),
     pool: z
@@ -98,7 +121,16 @@ export const databaseOptionsSchema = z
       })
       .prefault({}),
     /** The app's own migrations: one folder, or one per dialect. */
-    migrations: z.union([folder, z.object({ postgres: folder.optional(), mysql: folder.optional(), sqlite: folder.optional() })]).optional(),
+    migrations: z
+      .union([
+        folder,
+        z.object({
+          postgres: folder.optional(),
+          mysql: folder.optional(),
+          sqlite: folder.optional(),
+        }),
+      ])
+      .optional(),
     migrationsTable: identifier('a table name').default('qwickapps_migrations'),
     /** How long a starter waits for another instance to finish migrating (`'1m'`, or milliseconds). */
     migrationLockTimeout: milliseconds(60_000),
@@ -106,7 +138,9 @@ export const databaseOptionsSchema = z
     healthCheck: z
       .union([z.boolean(), healthCheckSchema])
       .default(true)
-      .transform((value) => (typeof value === 'boolean' ? { ...healthCheckSchema.parse({}), enabled: value } : value)),
+      .transform((value) =>
+        typeof value === 'boolean' ? { ...healthCheckSchema.parse({}), enabled: value } : value,
+      ),
     /** Opening a connection (`'5s'`, or milliseconds). */
     connectTimeout: milliseconds(5_000),
     /** Server-side limit per statement (0 = none; `'30s'`, or milliseconds). SQLite: how long to wait for a lock. */
@@ -127,24 +161,45 @@ export const databaseOptionsSchema = z
   .superRefine((options, ctx) => {
     const fromUrl = options.url ? providerOfUrl(options.url) : undefined;
     if (options.provider && fromUrl && fromUrl !== options.provider) {
-      ctx.addIssue({ code: 'custom', path: ['url'], message: `a ${options.provider} URL (provider is "${options.provider}", the URL names ${fromUrl})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: `a ${options.provider} URL (provider is "${options.provider}", the URL names ${fromUrl})`,
+      });
     }
     const provider = options.provider ?? fromUrl ?? 'pglite';
     if (options.url !== undefined && isPlainPath(options.url) && provider !== 'sqlite') {
-      ctx.addIssue({ code: 'custom', path: ['url'], message: `${URL_EXAMPLES} (a plain file path like "./app.db" is a SQLite file: set provider: "sqlite")` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: `${URL_EXAMPLES} (a plain file path like "./app.db" is a SQLite file: set provider: "sqlite")`,
+      });
     }
     if ((provider === 'postgres' || provider === 'mysql') && !options.url) {
-      ctx.addIssue({ code: 'custom', path: ['url'], message: `a connection URL for provider "${provider}" (or DATABASE_URL)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: `a connection URL for provider "${provider}" (or DATABASE_URL)`,
+      });
     }
     if (options.pool.min > options.pool.max) {
-      ctx.addIssue({ code: 'custom', path: ['pool', 'min'], message: `at most pool.max (${options.pool.max})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pool', 'min'],
+        message: `at most pool.max (${options.pool.max})`,
+      });
     }
     if (options.schema && DIALECT_OF[provider] !== 'postgresql') {
-      ctx.addIssue({ code: 'custom', path: ['schema'], message: 'no schema: schemas apply to postgres and pglite only' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['schema'],
+        message: 'no schema: schemas apply to postgres and pglite only',
+      });
     }
   })
   .transform((options) => {
-    const provider = options.provider ?? (options.url ? providerOfUrl(options.url) : undefined) ?? 'pglite';
+    const provider =
+      options.provider ?? (options.url ? providerOfUrl(options.url) : undefined) ?? 'pglite';
     return { ...options, provider, dialect: DIALECT_OF[provider] };
   });
 

@@ -2,7 +2,12 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../../core/errors.js';
 
 /** Records one statement: its SQL, parameters, duration and failure if any. */
-export type QueryLog = (sql: string, params: readonly unknown[] | undefined, durationMs: number, error?: unknown) => void;
+export type QueryLog = (
+  sql: string,
+  params: readonly unknown[] | undefined,
+  durationMs: number,
+  error?: unknown,
+) => void;
 
 /**
  * A debug logger for statements. Parameter values are replaced by their count unless
@@ -22,7 +27,12 @@ export function createQueryLog(logger: Logger, logParameters: boolean): QueryLog
 }
 
 /** Runs `run` (sync or async) and logs it with its duration. */
-export function timed<T>(log: QueryLog, sql: string, params: readonly unknown[] | undefined, run: () => T): T {
+export function timed<T>(
+  log: QueryLog,
+  sql: string,
+  params: readonly unknown[] | undefined,
+  run: () => T,
+): T {
   const started = performance.now();
   let result: T;
   try {

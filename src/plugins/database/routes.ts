@@ -6,7 +6,11 @@ import { describeError } from './startup.js';
 import type { Database } from './types.js';
 
 /** GET /api/database (admin): provider, pool and applied migrations; never a password. */
-export function databaseRoutes(current: () => Database | undefined, config: DatabaseConfig, target: () => string | undefined): RouteDefinition[] {
+export function databaseRoutes(
+  current: () => Database | undefined,
+  config: DatabaseConfig,
+  target: () => string | undefined,
+): RouteDefinition[] {
   return [
     {
       method: 'get',
@@ -20,16 +24,28 @@ export function databaseRoutes(current: () => Database | undefined, config: Data
         try {
           migrations = await database.migrations();
         } catch (error) {
-          throw new HttpError(503, 'DATABASE_UNAVAILABLE', `The database does not answer: ${describeError(error)}`, { cause: error });
+          throw new HttpError(
+            503,
+            'DATABASE_UNAVAILABLE',
+            `The database does not answer: ${describeError(error)}`,
+            { cause: error },
+          );
         }
         res.json({
           provider: database.provider,
           dialect: database.dialect,
           target: target(),
-          url: config.url === undefined ? undefined : maskUrlPassword(config.url).replace(/(passw(or)?d=)[^&]*/gi, '$1********'),
+          url:
+            config.url === undefined
+              ? undefined
+              : maskUrlPassword(config.url).replace(/(passw(or)?d=)[^&]*/gi, '$1********'),
           schema: database.schema,
           pool: database.poolStats(),
-          migrations: migrations.map(({ plugin, name, appliedAt }) => ({ plugin, name, appliedAt })),
+          migrations: migrations.map(({ plugin, name, appliedAt }) => ({
+            plugin,
+            name,
+            appliedAt,
+          })),
         });
       },
     },

@@ -1,12 +1,29 @@
 import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { HttpError, MASK, createApp, definePlugin, secret, type App, type AppOptions } from '../../index.js';
+import {
+  HttpError,
+  MASK,
+  createApp,
+  definePlugin,
+  secret,
+  type App,
+  type AppOptions,
+} from '../../index.js';
 import { baseUrl, waitFor } from '../../../test/support/http.js';
-import { createDiagnosticsPlugin, type DiagnosticsPluginOptions, type DiagnosticsReport } from './index.js';
+import {
+  createDiagnosticsPlugin,
+  type DiagnosticsPluginOptions,
+  type DiagnosticsReport,
+} from './index.js';
 
 // Raw secrets; the downloaded report must not contain any of them anywhere.
-const RAW = { signing: 'sig-material-7f3a9c', dbPassword: 'pg-pw-Q8xZ2', apiKey: 'ak-live-5d1e0b', envPassword: 'env-pw-K3m9' };
+const RAW = {
+  signing: 'sig-material-7f3a9c',
+  dbPassword: 'pg-pw-Q8xZ2',
+  apiKey: 'ak-live-5d1e0b',
+  envPassword: 'env-pw-K3m9',
+};
 const ENV_NAME = 'QA_DIAG_DATABASE_URL';
 
 const vault = definePlugin({
@@ -14,8 +31,18 @@ const vault = definePlugin({
   version: '2.3.4',
   config: {
     // signingMaterial is secret by schema only: its name alone would not hide it.
-    schema: z.object({ signingMaterial: secret(z.string()), databaseUrl: z.string(), apiKey: z.string(), region: z.string() }),
-    options: { signingMaterial: RAW.signing, databaseUrl: `postgres://app:${RAW.dbPassword}@127.0.0.1:5432/app`, apiKey: RAW.apiKey, region: 'eu-west-1' },
+    schema: z.object({
+      signingMaterial: secret(z.string()),
+      databaseUrl: z.string(),
+      apiKey: z.string(),
+      region: z.string(),
+    }),
+    options: {
+      signingMaterial: RAW.signing,
+      databaseUrl: `postgres://app:${RAW.dbPassword}@127.0.0.1:5432/app`,
+      apiKey: RAW.apiKey,
+      region: 'eu-west-1',
+    },
   },
 });
 
@@ -25,7 +52,10 @@ afterEach(async () => {
   delete process.env[ENV_NAME];
 });
 
-async function startApp(diagnostics: DiagnosticsPluginOptions = {}, extra: Partial<AppOptions> = {}): Promise<App> {
+async function startApp(
+  diagnostics: DiagnosticsPluginOptions = {},
+  extra: Partial<AppOptions> = {},
+): Promise<App> {
   const app = createApp({
     name: 'qa diag',
     version: '9.9.9',
@@ -33,7 +63,11 @@ async function startApp(diagnostics: DiagnosticsPluginOptions = {}, extra: Parti
     host: '127.0.0.1',
     logger: { level: 'silent' },
     shutdown: { signals: false },
-    plugins: [createDiagnosticsPlugin(diagnostics), vault, { name: 'api', version: '1.0.0', dependencies: ['vault'] }],
+    plugins: [
+      createDiagnosticsPlugin(diagnostics),
+      vault,
+      { name: 'api', version: '1.0.0', dependencies: ['vault'] },
+    ],
     ...extra,
   });
   apps.push(app);
@@ -61,7 +95,11 @@ describe('diagnostics plugin', () => {
     expect(response.headers.get('content-disposition')).toBeNull();
     const first = (await response.json()) as DiagnosticsReport;
 
-    expect(first.versions).toMatchObject({ node: process.version, v8: process.versions.v8, app: '9.9.9' });
+    expect(first.versions).toMatchObject({
+      node: process.version,
+      v8: process.versions.v8,
+      app: '9.9.9',
+    });
     expect(first.versions.plugins).toEqual({ diagnostics: null, vault: '2.3.4', api: '1.0.0' });
     expect(first.app).toMatchObject({ name: 'qa diag', phase: 'ready', url: baseUrl(app) });
     expect(first.plugins.map((plugin) => [plugin.name, plugin.state, plugin.error])).toEqual([
@@ -72,13 +110,20 @@ describe('diagnostics plugin', () => {
     expect(first.memory.rss).toBeGreaterThan(0);
     expect(first.memory.heapUsed).toBeGreaterThan(0);
     expect(first.memory.heapSizeLimit).toBeGreaterThan(first.memory.heapTotal);
-    expect(first.os).toMatchObject({ platform: process.platform, arch: process.arch, hostname: os.hostname(), totalmem: os.totalmem() });
+    expect(first.os).toMatchObject({
+      platform: process.platform,
+      arch: process.arch,
+      hostname: os.hostname(),
+      totalmem: os.totalmem(),
+    });
     expect(first.os.cpus.count).toBe(os.cpus().length);
     expect(first.os.loadavg).toHaveLength(3);
     expect(first.os.freemem).toBeGreaterThan(0);
     // The listening server itself is an active handle.
     expect(first.activeResources.byType.TCPServerWrap).toBeGreaterThanOrEqual(1);
-    expect(first.activeResources.total).toBe(Object.values(first.activeResources.byType).reduce((sum, count) => sum + count, 0));
+    expect(first.activeResources.total).toBe(
+      Object.values(first.activeResources.byType).reduce((sum, count) => sum + count, 0),
+    );
     expect(first.config).toBeUndefined();
 
     burnCpu(60);
@@ -95,7 +140,10 @@ describe('diagnostics plugin', () => {
   it('gives event-loop delay percentiles in order, per window, and sees a blocked loop', async () => {
     const app = await startApp({ sampleInterval: 1_000, eventLoopResolution: 10 });
     let latest = await report(app);
-    await waitFor(async () => ((latest = await report(app)).eventLoop.delay?.samples ?? 0) > 0, 'delay samples');
+    await waitFor(
+      async () => ((latest = await report(app)).eventLoop.delay?.samples ?? 0) > 0,
+      'delay samples',
+    );
     const calm = latest.eventLoop.delay!;
     expect(calm.min!).toBeLessThanOrEqual(calm.p50!);
     expect(calm.p50!).toBeLessThanOrEqual(calm.p90!);
@@ -107,11 +155,19 @@ describe('diagnostics plugin', () => {
 
     // Block this process's loop (the app runs in it): the window that holds the block shows it.
     burnCpu(300);
-    await waitFor(async () => ((latest = await report(app)).eventLoop.delay?.max ?? 0) >= 250, 'a window with the blocked loop', 5_000);
+    await waitFor(
+      async () => ((latest = await report(app)).eventLoop.delay?.max ?? 0) >= 250,
+      'a window with the blocked loop',
+      5_000,
+    );
     expect(latest.eventLoop.utilization).toBeGreaterThan(0.15);
     expect(latest.cpu.percent).toBeGreaterThan(15);
     // The next window starts afresh, so one stall does not dominate the figures forever.
-    await waitFor(async () => ((latest = await report(app)).eventLoop.delay?.max ?? Infinity) < 250, 'a window after the block', 5_000);
+    await waitFor(
+      async () => ((latest = await report(app)).eventLoop.delay?.max ?? Infinity) < 250,
+      'a window after the block',
+      5_000,
+    );
   });
 
   it('answers 400 problem+json for bad query values', async () => {
@@ -156,7 +212,12 @@ describe('diagnostics plugin', () => {
     });
     expect(body.config?.effective.app).toMatchObject({ name: 'qa diag', version: '9.9.9' });
     expect(body.config?.environment).toContainEqual(
-      expect.objectContaining({ name: ENV_NAME, scope: 'app', status: 'set', value: 'postgres://reader:********@127.0.0.1:5432/app' }),
+      expect.objectContaining({
+        name: ENV_NAME,
+        scope: 'app',
+        status: 'set',
+        value: 'postgres://reader:********@127.0.0.1:5432/app',
+      }),
     );
   });
 
@@ -164,17 +225,29 @@ describe('diagnostics plugin', () => {
     const guard = definePlugin({
       name: 'guard',
       onInit: (context) =>
-        context.app.setAdminGuard({ name: 'deny', middleware: (_req, _res, next) => next(new HttpError(403, 'QA_DENIED', 'not an admin')) }),
+        context.app.setAdminGuard({
+          name: 'deny',
+          middleware: (_req, _res, next) => next(new HttpError(403, 'QA_DENIED', 'not an admin')),
+        }),
     });
     const app = await startApp({}, { plugins: [createDiagnosticsPlugin(), guard] });
     const response = await fetch(`${baseUrl(app)}/api/diagnostics?download=1`);
     expect(response.status).toBe(403);
     expect(await response.json()).toMatchObject({ code: 'QA_DENIED' });
-    expect(app.context.routes()).toContainEqual(expect.objectContaining({ path: '/api/diagnostics', access: 'admin', plugin: 'diagnostics' }));
+    expect(app.context.routes()).toContainEqual(
+      expect.objectContaining({ path: '/api/diagnostics', access: 'admin', plugin: 'diagnostics' }),
+    );
   });
 
   it('refuses bad options at createApp, naming each', () => {
-    const attempt = () => createApp({ name: 'x', logger: { level: 'silent' }, plugins: [createDiagnosticsPlugin({ sampleInterval: 5, path: 'api' })] });
-    expect(attempt).toThrow(/plugins\.diagnostics\.sampleInterval[\s\S]*plugins\.diagnostics\.path|plugins\.diagnostics\.path[\s\S]*plugins\.diagnostics\.sampleInterval/);
+    const attempt = () =>
+      createApp({
+        name: 'x',
+        logger: { level: 'silent' },
+        plugins: [createDiagnosticsPlugin({ sampleInterval: 5, path: 'api' })],
+      });
+    expect(attempt).toThrow(
+      /plugins\.diagnostics\.sampleInterval[\s\S]*plugins\.diagnostics\.path|plugins\.diagnostics\.path[\s\S]*plugins\.diagnostics\.sampleInterval/,
+    );
   });
 });

@@ -5,5 +5,8 @@ import type { ErrorCodeTable } from '../../core/errors.js';
  * is generated from this table and a test keeps both in step with the code.
  */
 export const DIAGNOSTICS_ERRORS = {
-  DIAGNOSTICS_INVALID_QUERY: { status: 400, meaning: '`GET /api/diagnostics` was given an unknown or malformed query parameter.' },
+  DIAGNOSTICS_INVALID_QUERY: {
+    status: 400,
+    meaning: '`GET /api/diagnostics` was given an unknown or malformed query parameter.',
+  },
 } as const satisfies ErrorCodeTable;

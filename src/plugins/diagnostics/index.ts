@@ -2,7 +2,11 @@ import type { Request, Response } from 'express';
 import { HttpError } from '../../core/errors.js';
 import type { RouteDefinition, ServerPlugin } from '../../core/plugin.js';
 import type { UIContribution } from '../../core/ui.js';
-import { diagnosticsOptionsSchema, type DiagnosticsConfig, type DiagnosticsPluginOptions } from './options.js';
+import {
+  diagnosticsOptionsSchema,
+  type DiagnosticsConfig,
+  type DiagnosticsPluginOptions,
+} from './options.js';
 import { buildReport, readHostFacts, type HostFacts } from './report.js';
 import { DiagnosticsSampler } from './sampler.js';
 
@@ -12,23 +16,36 @@ export type { DiagnosticsReport, HostFacts, PluginDiagnostics } from './report.j
 export type { EventLoopDelay, WindowSample } from './sampler.js';
 export { DIAGNOSTICS_ERRORS } from './errors.js';
 
-const DOWNLOAD_VALUES: Record<string, boolean> = { '1': true, true: true, '0': false, false: false };
+const DOWNLOAD_VALUES: Record<string, boolean> = {
+  '1': true,
+  true: true,
+  '0': false,
+  false: false,
+};
 
 /** Parameters the endpoint does not know are refused, so a misspelt `?downlaod=1` is not silently ignored. */
 function wantsDownload(query: Request['query']): boolean {
   const problems: { name: string; reason: string }[] = [];
-  for (const name of Object.keys(query)) if (name !== 'download') problems.push({ name, reason: 'unknown parameter; the only one is "download"' });
+  for (const name of Object.keys(query))
+    if (name !== 'download')
+      problems.push({ name, reason: 'unknown parameter; the only one is "download"' });
   const value = query.download;
   let download = false;
   if (typeof value === 'string') {
     if (Object.hasOwn(DOWNLOAD_VALUES, value)) download = DOWNLOAD_VALUES[value];
-    else problems.push({ name: 'download', reason: `expected 1, true, 0 or false, got "${value.slice(0, 40)}"` });
+    else
+      problems.push({
+        name: 'download',
+        reason: `expected 1, true, 0 or false, got "${value.slice(0, 40)}"`,
+      });
   } else if (value !== undefined) {
     problems.push({ name: 'download', reason: 'must be given once, as a plain value' });
   }
   if (problems.length > 0) {
     const detail = problems.map((problem) => `${problem.name}: ${problem.reason}`).join('; ');
-    throw new HttpError(400, 'DIAGNOSTICS_INVALID_QUERY', `Invalid query: ${detail}`, { details: { invalidParams: problems } });
+    throw new HttpError(400, 'DIAGNOSTICS_INVALID_QUERY', `Invalid query: ${detail}`, {
+      details: { invalidParams: problems },
+    });
   }
   return download;
 }
@@ -54,7 +71,9 @@ function reportFileName(appName: string, at: string): string {
  * createApp({ name: 'api', plugins: [createDiagnosticsPlugin({ sampleInterval: 10_000 })] });
  * // curl -OJ http://127.0.0.1:3000/api/diagnostics?download=1
  */
-export function createDiagnosticsPlugin(options: DiagnosticsPluginOptions = {}): ServerPlugin<DiagnosticsConfig> {
+export function createDiagnosticsPlugin(
+  options: DiagnosticsPluginOptions = {},
+): ServerPlugin<DiagnosticsConfig> {
   let sampler: DiagnosticsSampler | undefined;
   let host: HostFacts | undefined;
   return {
@@ -73,10 +92,14 @@ export function createDiagnosticsPlugin(options: DiagnosticsPluginOptions = {}):
         method: 'get',
         path: context.config.path,
         access: 'admin',
-        description: 'Diagnostics report: versions, uptime, memory, CPU, event loop, handles, OS, plugin states; ?download=1 as a file with masked config',
+        description:
+          'Diagnostics report: versions, uptime, memory, CPU, event loop, handles, OS, plugin states; ?download=1 as a file with masked config',
         handler: (req: Request, res: Response) => {
           const download = wantsDownload(req.query);
-          const report = buildReport(context.app, sampler!, host!, { ...context.config, includeConfig: download });
+          const report = buildReport(context.app, sampler!, host!, {
+            ...context.config,
+            includeConfig: download,
+          });
           res.set('cache-control', 'no-store');
           if (!download) return void res.json(report);
           res.attachment(reportFileName(context.app.name, report.generatedAt));
@@ -92,7 +115,14 @@ export function createDiagnosticsPlugin(options: DiagnosticsPluginOptions = {}):
           route: '/diagnostics',
           icon: 'activity',
           order: 20,
-          views: [{ kind: 'json', endpoint: context.config.path, refreshMs: context.config.sampleInterval, download: `${context.config.path}?download=1` }],
+          views: [
+            {
+              kind: 'json',
+              endpoint: context.config.path,
+              refreshMs: context.config.sampleInterval,
+              download: `${context.config.path}?download=1`,
+            },
+          ],
         },
       ],
     }),

@@ -26,7 +26,11 @@ export function readHostFacts(): HostFacts {
     type: os.type(),
     release: os.release(),
     arch: os.arch(),
-    cpus: { count: cpus.length, model: cpus[0]?.model.trim() ?? 'unknown', speedMHz: cpus[0]?.speed ?? 0 },
+    cpus: {
+      count: cpus.length,
+      model: cpus[0]?.model.trim() ?? 'unknown',
+      speedMHz: cpus[0]?.speed ?? 0,
+    },
     availableParallelism: os.availableParallelism(),
     totalmem: os.totalmem(),
   };
@@ -44,14 +48,31 @@ export interface PluginDiagnostics {
 /** The body of `GET /api/diagnostics`; sizes in bytes, times in milliseconds unless named otherwise. */
 export interface DiagnosticsReport {
   generatedAt: string;
-  app: { name: string; version: string | null; phase: AppPhase; ready: boolean; url: string | null };
-  versions: { node: string; v8: string; uv: string; openssl: string; app: string | null; plugins: Record<string, string | null> };
+  app: {
+    name: string;
+    version: string | null;
+    phase: AppPhase;
+    ready: boolean;
+    url: string | null;
+  };
+  versions: {
+    node: string;
+    v8: string;
+    uv: string;
+    openssl: string;
+    app: string | null;
+    plugins: Record<string, string | null>;
+  };
   uptime: { processSeconds: number; appSeconds: number; appStartedAt: string };
   process: { pid: number; ppid: number };
   memory: NodeJS.MemoryUsage & { heapSizeLimit: number };
   /** `user` and `system`: CPU time since the process started, in microseconds (process.cpuUsage()). */
   cpu: { user: number; system: number; percent: number | null; percentOfHost: number | null };
-  eventLoop: { utilization: number | null; delay: WindowSample['eventLoopDelay'] | null; resolutionMs: number };
+  eventLoop: {
+    utilization: number | null;
+    delay: WindowSample['eventLoopDelay'] | null;
+    resolutionMs: number;
+  };
   /** The window the cpu percentages and event-loop figures cover. */
   sampling: { startedAt: string; windowMs: number; intervalMs: number } | null;
   activeResources: { total: number; byType: Record<string, number> };
@@ -88,7 +109,13 @@ export function buildReport(
   }));
   const report: DiagnosticsReport = {
     generatedAt: new Date(now).toISOString(),
-    app: { name: app.name, version: app.version ?? null, phase: app.phase(), ready: app.isReady(), url: app.url() ?? null },
+    app: {
+      name: app.name,
+      version: app.version ?? null,
+      phase: app.phase(),
+      ready: app.isReady(),
+      url: app.url() ?? null,
+    },
     versions: {
       node: process.version,
       v8: process.versions.v8,
@@ -97,16 +124,36 @@ export function buildReport(
       app: app.version ?? null,
       plugins: Object.fromEntries(plugins.map((plugin) => [plugin.name, plugin.version])),
     },
-    uptime: { processSeconds: Math.round(process.uptime() * 1000) / 1000, appSeconds: (now - app.startedAt.getTime()) / 1000, appStartedAt: app.startedAt.toISOString() },
+    uptime: {
+      processSeconds: Math.round(process.uptime() * 1000) / 1000,
+      appSeconds: (now - app.startedAt.getTime()) / 1000,
+      appStartedAt: app.startedAt.toISOString(),
+    },
     process: { pid: process.pid, ppid: process.ppid },
     memory: { ...process.memoryUsage(), heapSizeLimit: v8.getHeapStatistics().heap_size_limit },
-    cpu: { user: cpu.user, system: cpu.system, percent: window?.cpuPercent ?? null, percentOfHost: window?.cpuPercentOfHost ?? null },
-    eventLoop: { utilization: window?.eventLoopUtilization ?? null, delay: window?.eventLoopDelay ?? null, resolutionMs: settings.eventLoopResolution },
-    sampling: window ? { startedAt: window.startedAt, windowMs: window.windowMs, intervalMs: settings.sampleInterval } : null,
+    cpu: {
+      user: cpu.user,
+      system: cpu.system,
+      percent: window?.cpuPercent ?? null,
+      percentOfHost: window?.cpuPercentOfHost ?? null,
+    },
+    eventLoop: {
+      utilization: window?.eventLoopUtilization ?? null,
+      delay: window?.eventLoopDelay ?? null,
+      resolutionMs: settings.eventLoopResolution,
+    },
+    sampling: window
+      ? {
+          startedAt: window.startedAt,
+          windowMs: window.windowMs,
+          intervalMs: settings.sampleInterval,
+        }
+      : null,
     activeResources: countByType(process.getActiveResourcesInfo()),
     os: { ...host, ...sampler.host() },
     plugins,
   };
-  if (settings.includeConfig) report.config = { effective: app.config.effective(), environment: app.config.environment() };
+  if (settings.includeConfig)
+    report.config = { effective: app.config.effective(), environment: app.config.environment() };
   return report;
 }

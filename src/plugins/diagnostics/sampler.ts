@@ -1,5 +1,10 @@
 import os from 'node:os';
-import { monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
+import {
+  monitorEventLoopDelay,
+  performance,
+  type EventLoopUtilization,
+  type IntervalHistogram,
+} from 'node:perf_hooks';
 
 /** Event-loop delay over a window, in milliseconds; null before the first sample. */
 export interface EventLoopDelay {
@@ -42,7 +47,17 @@ const round = (value: number, digits = 3) => Math.round(value * 10 ** digits) / 
  * the delay is what exceeds the resolution (as @fastify/under-pressure reports it too).
  */
 function delayOf(histogram: IntervalHistogram, resolutionMs: number): EventLoopDelay {
-  if (histogram.count === 0) return { min: null, mean: null, stddev: null, p50: null, p90: null, p99: null, max: null, samples: 0 };
+  if (histogram.count === 0)
+    return {
+      min: null,
+      mean: null,
+      stddev: null,
+      p50: null,
+      p90: null,
+      p99: null,
+      max: null,
+      samples: 0,
+    };
   const ms = (ns: number) => round(Math.max(0, ns / NS_PER_MS - resolutionMs));
   return {
     min: ms(histogram.min),
@@ -90,15 +105,27 @@ export class DiagnosticsSampler {
 
   /** The last full window; before the first one closes, the window filling now. */
   latest(): WindowSample | undefined {
-    return this.completed ?? (this.current && this.histogram ? this.measure(this.current, this.histogram) : undefined);
+    return (
+      this.completed ??
+      (this.current && this.histogram ? this.measure(this.current, this.histogram) : undefined)
+    );
   }
 
   host(): { loadavg: number[]; freemem: number; sampledAt: string } {
-    return { loadavg: this.hostLoad.loadavg.map((value) => round(value, 2)), freemem: this.hostLoad.freemem, sampledAt: new Date(this.hostLoad.sampledAt).toISOString() };
+    return {
+      loadavg: this.hostLoad.loadavg.map((value) => round(value, 2)),
+      freemem: this.hostLoad.freemem,
+      sampledAt: new Date(this.hostLoad.sampledAt).toISOString(),
+    };
   }
 
   private windowStart(): WindowStart {
-    return { at: performance.now(), wallClock: Date.now(), cpu: process.cpuUsage(), elu: performance.eventLoopUtilization() };
+    return {
+      at: performance.now(),
+      wallClock: Date.now(),
+      cpu: process.cpuUsage(),
+      elu: performance.eventLoopUtilization(),
+    };
   }
 
   private closeWindow(): void {

@@ -18,9 +18,16 @@ afterEach(async () => {
   );
 });
 
-async function startApp(checks: HealthCheckOptions[], extra: AppOptions['plugins'] = []): Promise<App> {
+async function startApp(
+  checks: HealthCheckOptions[],
+  extra: AppOptions['plugins'] = [],
+): Promise<App> {
   const app = createApp({
-    name: 'checks-test', port: 0, host: '127.0.0.1', logger: { level: 'silent' }, shutdown: { signals: false },
+    name: 'checks-test',
+    port: 0,
+    host: '127.0.0.1',
+    logger: { level: 'silent' },
+    shutdown: { signals: false },
     plugins: [createHealthPlugin({ checks }), ...extra],
   });
   apps.push(app);
@@ -62,7 +69,10 @@ describe('check scheduling and caching', () => {
     const inSecondRun = new Promise<void>((resolve) => (secondRunStarted = resolve));
     const app = await startApp([
       {
-        type: 'custom', name: 'slow', interval: 20, timeout: 10_000,
+        type: 'custom',
+        name: 'slow',
+        interval: 20,
+        timeout: 10_000,
         run: async () => {
           runs++;
           if (runs === 1) return; // the start-up run is quick, so the cache holds "healthy"
@@ -89,7 +99,15 @@ describe('check scheduling and caching', () => {
   });
 
   it('marks a check that exceeds its timeout unhealthy, naming the timeout', async () => {
-    const app = await startApp([{ type: 'custom', name: 'hangs', critical: false, timeout: 100, run: () => new Promise(() => undefined) }]);
+    const app = await startApp([
+      {
+        type: 'custom',
+        name: 'hangs',
+        critical: false,
+        timeout: 100,
+        run: () => new Promise(() => undefined),
+      },
+    ]);
     const snapshot = check(await report(app), 'hangs');
     expect(snapshot.status).toBe('unhealthy');
     expect(snapshot.lastError).toBe('timed out after 100 ms');
@@ -99,7 +117,13 @@ describe('check scheduling and caching', () => {
 
   it('a failing critical check makes readiness 503 and the report unhealthy', async () => {
     const app = await startApp([
-      { type: 'custom', name: 'database', run: async () => { throw new Error('connection refused'); } },
+      {
+        type: 'custom',
+        name: 'database',
+        run: async () => {
+          throw new Error('connection refused');
+        },
+      },
       { type: 'custom', name: 'fine', run: async () => undefined },
     ]);
     const ready = await fetch(`${baseUrl(app)}/health/ready`);
@@ -110,29 +134,56 @@ describe('check scheduling and caching', () => {
     expect(response.status).toBe(200); // a report, not a probe
     const body = (await response.json()) as HealthReport;
     expect(body).toMatchObject({ status: 'unhealthy', ready: false, phase: 'ready' });
-    expect(check(body, 'database')).toMatchObject({ critical: true, status: 'unhealthy', lastError: 'connection refused' });
+    expect(check(body, 'database')).toMatchObject({
+      critical: true,
+      status: 'unhealthy',
+      lastError: 'connection refused',
+    });
   });
 
   it('a failing informational check keeps readiness 200 and degrades the report', async () => {
     const app = await startApp([
-      { type: 'custom', name: 'metrics', critical: false, run: async () => { throw new Error('exporter down'); } },
+      {
+        type: 'custom',
+        name: 'metrics',
+        critical: false,
+        run: async () => {
+          throw new Error('exporter down');
+        },
+      },
       { type: 'custom', name: 'database', run: async () => undefined },
     ]);
     expect((await fetch(`${baseUrl(app)}/health/ready`)).status).toBe(200);
     const body = await report(app);
     expect(body).toMatchObject({ status: 'degraded', ready: true });
-    expect(check(body, 'metrics')).toMatchObject({ critical: false, status: 'unhealthy', lastError: 'exporter down' });
+    expect(check(body, 'metrics')).toMatchObject({
+      critical: false,
+      status: 'unhealthy',
+      lastError: 'exporter down',
+    });
   });
 
   it('follows a critical check as it fails and recovers on its interval', async () => {
     let failing = false;
-    const app = await startApp([{ type: 'custom', name: 'flaky', interval: 25, run: async () => { if (failing) throw new Error('down'); } }]);
+    const app = await startApp([
+      {
+        type: 'custom',
+        name: 'flaky',
+        interval: 25,
+        run: async () => {
+          if (failing) throw new Error('down');
+        },
+      },
+    ]);
     const readyStatus = async () => (await fetch(`${baseUrl(app)}/health/ready`)).status;
     expect(await readyStatus()).toBe(200);
     failing = true;
     await waitFor(async () => (await readyStatus()) === 503, 'readiness 503 after the check fails');
     failing = false;
-    await waitFor(async () => (await readyStatus()) === 200, 'readiness 200 after the check recovers');
+    await waitFor(
+      async () => (await readyStatus()) === 200,
+      'readiness 200 after the check recovers',
+    );
     const history = check(await report(app), 'flaky').history.map((entry) => entry.status);
     expect(history).toContain('unhealthy');
     expect(history.at(-1)).toBe('healthy');
@@ -157,20 +208,43 @@ describe('http checks', () => {
     const app = await startApp([
       { type: 'http', name: 'up', url: `${base}/ok`, critical: false },
       { type: 'http', name: 'wrong-status', url: `${base}/broken`, critical: false },
-      { type: 'http', name: 'expected-500', url: `${base}/broken`, expectStatus: [500, 503], critical: false },
+      {
+        type: 'http',
+        name: 'expected-500',
+        url: `${base}/broken`,
+        expectStatus: [500, 503],
+        critical: false,
+      },
       { type: 'http', name: 'slow', url: `${base}/slow`, timeout: 150, critical: false },
       { type: 'http', name: 'down', url: `http://127.0.0.1:${down}/ok`, critical: false },
-      { type: 'http', name: 'private', url: `http://probe:s3cret@127.0.0.1:${port}/private`, critical: false },
+      {
+        type: 'http',
+        name: 'private',
+        url: `http://probe:s3cret@127.0.0.1:${port}/private`,
+        critical: false,
+      },
     ]);
     const body = await report(app);
-    expect(check(body, 'up')).toMatchObject({ status: 'healthy', details: { url: `${base}/ok`, statusCode: 200 } });
-    expect(check(body, 'wrong-status')).toMatchObject({ status: 'unhealthy', lastError: `GET ${base}/broken answered 500, expected a 2xx status` });
-    expect(check(body, 'expected-500')).toMatchObject({ status: 'healthy', details: { statusCode: 500 } });
+    expect(check(body, 'up')).toMatchObject({
+      status: 'healthy',
+      details: { url: `${base}/ok`, statusCode: 200 },
+    });
+    expect(check(body, 'wrong-status')).toMatchObject({
+      status: 'unhealthy',
+      lastError: `GET ${base}/broken answered 500, expected a 2xx status`,
+    });
+    expect(check(body, 'expected-500')).toMatchObject({
+      status: 'healthy',
+      details: { statusCode: 500 },
+    });
     expect(check(body, 'slow').status).toBe('unhealthy');
     expect(check(body, 'slow').lastError).toMatch(/timed out after 150 ms/);
     expect(check(body, 'down').status).toBe('unhealthy');
     expect(check(body, 'down').lastError).toContain('ECONNREFUSED');
-    expect(check(body, 'private')).toMatchObject({ status: 'healthy', details: { statusCode: 204 } });
+    expect(check(body, 'private')).toMatchObject({
+      status: 'healthy',
+      details: { statusCode: 204 },
+    });
     expect(authorization).toBe(`Basic ${Buffer.from('probe:s3cret').toString('base64')}`);
     expect(JSON.stringify(body)).not.toContain('s3cret');
     expect(body.status).toBe('degraded');
@@ -179,16 +253,24 @@ describe('http checks', () => {
   it('notices when the upstream goes down and comes back', async () => {
     const upstream = http.createServer((_req, res) => res.end('ok'));
     const port = await listen(upstream);
-    const app = await startApp([{ type: 'http', name: 'upstream', url: `http://127.0.0.1:${port}/`, interval: 25 }]);
+    const app = await startApp([
+      { type: 'http', name: 'upstream', url: `http://127.0.0.1:${port}/`, interval: 25 },
+    ]);
     expect((await fetch(`${baseUrl(app)}/health/ready`)).status).toBe(200);
     upstream.closeAllConnections();
     await new Promise((resolve) => upstream.close(resolve));
     servers.splice(servers.indexOf(upstream), 1);
-    await waitFor(async () => (await fetch(`${baseUrl(app)}/health/ready`)).status === 503, 'readiness 503 once the upstream is down');
+    await waitFor(
+      async () => (await fetch(`${baseUrl(app)}/health/ready`)).status === 503,
+      'readiness 503 once the upstream is down',
+    );
     const restarted = http.createServer((_req, res) => res.end('ok'));
     servers.push(restarted);
     await new Promise<void>((resolve) => restarted.listen(port, '127.0.0.1', resolve));
-    await waitFor(async () => (await fetch(`${baseUrl(app)}/health/ready`)).status === 200, 'readiness 200 once the upstream is back');
+    await waitFor(
+      async () => (await fetch(`${baseUrl(app)}/health/ready`)).status === 200,
+      'readiness 200 once the upstream is back',
+    );
   });
 });
 
@@ -206,9 +288,14 @@ describe('tcp checks', () => {
       { type: 'tcp', name: 'closed', host: '127.0.0.1', port: down, critical: false },
     ]);
     const body = await report(app);
-    expect(check(body, 'open')).toMatchObject({ status: 'healthy', details: { host: '127.0.0.1', port } });
+    expect(check(body, 'open')).toMatchObject({
+      status: 'healthy',
+      details: { host: '127.0.0.1', port },
+    });
     expect(check(body, 'closed')).toMatchObject({ status: 'unhealthy' });
-    expect(check(body, 'closed').lastError).toBe(`TCP connect to 127.0.0.1:${down} failed: connect ECONNREFUSED 127.0.0.1:${down}`);
+    expect(check(body, 'closed').lastError).toBe(
+      `TCP connect to 127.0.0.1:${down} failed: connect ECONNREFUSED 127.0.0.1:${down}`,
+    );
     await waitFor(() => connections >= 1, 'the listening server saw the connection');
     expect((await fetch(`${baseUrl(app)}/health/ready`)).status).toBe(200);
   });

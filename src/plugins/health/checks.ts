@@ -6,7 +6,12 @@ import type { HealthCheckConfig, HttpCheckConfig, TcpCheckConfig } from './optio
 
 /** Turns a validated option check into a registry definition. */
 export function toHealthCheck(check: HealthCheckConfig): HealthCheckDefinition {
-  const base = { name: check.name, critical: check.critical, interval: check.interval, timeout: check.timeout };
+  const base = {
+    name: check.name,
+    critical: check.critical,
+    interval: check.interval,
+    timeout: check.timeout,
+  };
   switch (check.type) {
     case 'http':
       return { ...base, run: () => runHttpCheck(check) };
@@ -29,20 +34,26 @@ function describeExpected(expected: number | number[] | undefined): string {
 
 /** fetch reports "fetch failed" and hides the reason (ECONNREFUSED, DNS...) in `cause`. */
 function describeFetchFailure(error: unknown, timeout: number): string {
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return `timed out after ${timeout} ms`;
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'))
+    return `timed out after ${timeout} ms`;
   const cause = error instanceof Error ? error.cause : undefined;
   return cause === undefined ? errorMessage(error) : errorMessage(cause);
 }
 
 /** fetch refuses URLs carrying credentials; send them as basic authorization instead. */
-function withoutCredentials(raw: string, given: Record<string, string> = {}): { url: string; headers: Record<string, string> } {
+function withoutCredentials(
+  raw: string,
+  given: Record<string, string> = {},
+): { url: string; headers: Record<string, string> } {
   const url = new URL(raw);
   if (!url.username && !url.password) return { url: raw, headers: given };
   const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
   url.username = '';
   url.password = '';
   const hasAuthorization = Object.keys(given).some((key) => key.toLowerCase() === 'authorization');
-  const headers = hasAuthorization ? given : { ...given, authorization: `Basic ${Buffer.from(credentials).toString('base64')}` };
+  const headers = hasAuthorization
+    ? given
+    : { ...given, authorization: `Basic ${Buffer.from(credentials).toString('base64')}` };
   return { url: url.toString(), headers };
 }
 
@@ -56,7 +67,12 @@ export async function runHttpCheck(check: HttpCheckConfig): Promise<HealthCheckR
   const { url, headers } = withoutCredentials(check.url, check.headers);
   let response: Response;
   try {
-    response = await fetch(url, { method: check.method, headers, redirect: 'manual', signal: AbortSignal.timeout(check.timeout) });
+    response = await fetch(url, {
+      method: check.method,
+      headers,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(check.timeout),
+    });
   } catch (error) {
     const reason = describeFetchFailure(error, check.timeout).replaceAll(check.url, shownUrl);
     throw new Error(`${check.method} ${shownUrl} failed: ${reason}`);
@@ -85,8 +101,13 @@ export function runTcpCheck(check: TcpCheckConfig): Promise<HealthCheckResult> {
       if (error) reject(error);
       else resolve({ status: 'healthy', details: { host: check.host, port: check.port } });
     };
-    const timer = setTimeout(() => finish(new Error(`TCP connect to ${target} timed out after ${check.timeout} ms`)), check.timeout);
+    const timer = setTimeout(
+      () => finish(new Error(`TCP connect to ${target} timed out after ${check.timeout} ms`)),
+      check.timeout,
+    );
     socket.once('connect', () => finish());
-    socket.once('error', (error) => finish(new Error(`TCP connect to ${target} failed: ${error.message}`, { cause: error })));
+    socket.once('error', (error) =>
+      finish(new Error(`TCP connect to ${target} failed: ${error.message}`, { cause: error })),
+    );
   });
 }

@@ -5,5 +5,9 @@ import type { ErrorCodeTable } from '../../core/errors.js';
  * is generated from this table and a test keeps both in step with the code.
  */
 export const HEALTH_ERRORS = {
-  HEALTH_METHOD_NOT_ALLOWED: { status: 405, meaning: 'A probe (`/health/live`, `/ready`, `/startup`) was called with a method other than GET or HEAD.' },
+  HEALTH_METHOD_NOT_ALLOWED: {
+    status: 405,
+    meaning:
+      'A probe (`/health/live`, `/ready`, `/startup`) was called with a method other than GET or HEAD.',
+  },
 } as const satisfies ErrorCodeTable;

@@ -1,7 +1,14 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, HttpError, createApp, definePlugin, type App, type AppOptions } from '../../index.js';
+import {
+  ConfigError,
+  HttpError,
+  createApp,
+  definePlugin,
+  type App,
+  type AppOptions,
+} from '../../index.js';
 import { baseUrl, waitFor } from '../../../test/support/http.js';
 import { createHealthPlugin, type HealthReport } from './index.js';
 
@@ -9,16 +16,28 @@ const apps: App[] = [];
 const servers: http.Server[] = [];
 afterEach(async () => {
   await Promise.all(apps.splice(0).map((app) => app.stop()));
-  await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
+  await Promise.all(
+    servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))),
+  );
 });
 
 function startApp(plugins: AppOptions['plugins']): Promise<App> {
-  const app = createApp({ name: 'health-test', port: 0, host: '127.0.0.1', logger: { level: 'silent' }, shutdown: { signals: false }, plugins });
+  const app = createApp({
+    name: 'health-test',
+    port: 0,
+    host: '127.0.0.1',
+    logger: { level: 'silent' },
+    shutdown: { signals: false },
+    plugins,
+  });
   apps.push(app);
   return app.start().then(() => app);
 }
 
-async function probe(url: string, method = 'GET'): Promise<{ status: number; body: string; headers: Headers }> {
+async function probe(
+  url: string,
+  method = 'GET',
+): Promise<{ status: number; body: string; headers: Headers }> {
   const response = await fetch(url, { method });
   return { status: response.status, body: await response.text(), headers: response.headers };
 }
@@ -41,10 +60,26 @@ describe('health probes', () => {
   it('answers the bare /health with the cached readiness, like /health/ready, open behind a guard', async () => {
     let failing = false;
     const app = await startApp([
-      createHealthPlugin({ checks: [{ type: 'custom', name: 'queue', interval: 50, run: async () => { if (failing) throw new Error('queue down'); } }] }),
+      createHealthPlugin({
+        checks: [
+          {
+            type: 'custom',
+            name: 'queue',
+            interval: 50,
+            run: async () => {
+              if (failing) throw new Error('queue down');
+            },
+          },
+        ],
+      }),
       definePlugin({
         name: 'guard',
-        onInit: (context) => context.app.setAdminGuard({ name: 'deny', middleware: (_req, _res, next) => next(new HttpError(401, 'GUARD_DENIED', 'Sign in first.')) }),
+        onInit: (context) =>
+          context.app.setAdminGuard({
+            name: 'deny',
+            middleware: (_req, _res, next) =>
+              next(new HttpError(401, 'GUARD_DENIED', 'Sign in first.')),
+          }),
       }),
     ]);
     const url = baseUrl(app);
@@ -55,15 +90,24 @@ describe('health probes', () => {
     // A critical check fails: both readiness answers turn 503 together; liveness stays 200.
     failing = true;
     await waitFor(async () => (await probe(`${url}/health/ready`)).status === 503, 'readiness 503');
-    expect(await probe(`${url}/health`)).toMatchObject({ status: 503, body: '{"status":"unavailable"}' });
+    expect(await probe(`${url}/health`)).toMatchObject({
+      status: 503,
+      body: '{"status":"unavailable"}',
+    });
     expect((await probe(`${url}/health/live`)).status).toBe(200);
     const post = await fetch(`${url}/health`, { method: 'POST' });
     expect(post.status).toBe(405);
-    expect(await post.json()).toMatchObject({ code: 'HEALTH_METHOD_NOT_ALLOWED', instance: '/health' });
+    expect(await post.json()).toMatchObject({
+      code: 'HEALTH_METHOD_NOT_ALLOWED',
+      instance: '/health',
+    });
     failing = false;
     await waitFor(async () => (await probe(`${url}/health`)).status === 200, 'readiness back');
     const stopping = app.stop({ readinessDelay: 300 });
-    expect(await probe(`${url}/health`)).toMatchObject({ status: 503, body: '{"status":"shutting_down"}' });
+    expect(await probe(`${url}/health`)).toMatchObject({
+      status: 503,
+      body: '{"status":"shutting_down"}',
+    });
     await stopping;
   });
 
@@ -73,7 +117,11 @@ describe('health probes', () => {
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');
     expect(post.headers.get('content-type')).toBe('application/problem+json');
-    expect(await post.json()).toMatchObject({ status: 405, code: 'HEALTH_METHOD_NOT_ALLOWED', instance: '/health/live' });
+    expect(await post.json()).toMatchObject({
+      status: 405,
+      code: 'HEALTH_METHOD_NOT_ALLOWED',
+      instance: '/health/live',
+    });
 
     for (const path of ['/health/foo', '/health/live/extra', '/health/', '/healthz']) {
       const missing = await fetch(`${baseUrl(app)}${path}`);
@@ -88,8 +136,21 @@ describe('health probes', () => {
     let onReadyEntered!: () => void;
     const inOnReady = new Promise<void>((resolve) => (onReadyEntered = resolve));
     const app = createApp({
-      name: 'health-test', port: 0, host: '127.0.0.1', logger: { level: 'silent' }, shutdown: { signals: false },
-      plugins: [createHealthPlugin(), definePlugin({ name: 'slow-start', onReady: () => { onReadyEntered(); return startupGate; } })],
+      name: 'health-test',
+      port: 0,
+      host: '127.0.0.1',
+      logger: { level: 'silent' },
+      shutdown: { signals: false },
+      plugins: [
+        createHealthPlugin(),
+        definePlugin({
+          name: 'slow-start',
+          onReady: () => {
+            onReadyEntered();
+            return startupGate;
+          },
+        }),
+      ],
     });
     apps.push(app);
     // The app only listens once start-up is over, so a second real server hands requests to the
@@ -102,9 +163,18 @@ describe('health probes', () => {
     const starting = app.start();
     await inOnReady;
     expect(app.context.phase()).toBe('starting');
-    expect(await probe(`${windowUrl}/health/live`)).toMatchObject({ status: 200, body: '{"status":"ok"}' });
-    expect(await probe(`${windowUrl}/health/startup`)).toMatchObject({ status: 503, body: '{"status":"starting"}' });
-    expect(await probe(`${windowUrl}/health/ready`)).toMatchObject({ status: 503, body: '{"status":"starting"}' });
+    expect(await probe(`${windowUrl}/health/live`)).toMatchObject({
+      status: 200,
+      body: '{"status":"ok"}',
+    });
+    expect(await probe(`${windowUrl}/health/startup`)).toMatchObject({
+      status: 503,
+      body: '{"status":"starting"}',
+    });
+    expect(await probe(`${windowUrl}/health/ready`)).toMatchObject({
+      status: 503,
+      body: '{"status":"starting"}',
+    });
 
     releaseStartup();
     await starting;
@@ -117,7 +187,10 @@ describe('health probes', () => {
     const url = baseUrl(app);
     const stopping = app.stop({ readinessDelay: 300 });
     // Still accepting during the readiness delay: that is the point of the delay.
-    expect(await probe(`${url}/health/ready`)).toMatchObject({ status: 503, body: '{"status":"shutting_down"}' });
+    expect(await probe(`${url}/health/ready`)).toMatchObject({
+      status: 503,
+      body: '{"status":"shutting_down"}',
+    });
     expect(await probe(`${url}/health/live`)).toMatchObject({ status: 200 });
     expect(await probe(`${url}/health/startup`)).toMatchObject({ status: 200 });
     const report = (await (await fetch(`${url}/api/health`)).json()) as HealthReport;
@@ -130,7 +203,16 @@ describe('health probes', () => {
 describe('GET /api/health', () => {
   it('reports status, phase, readiness, uptime and each check, with plugin checks included', async () => {
     const app = await startApp([
-      createHealthPlugin({ checks: [{ type: 'custom', name: 'queue', critical: false, run: async () => ({ status: 'healthy', details: { depth: 3 } }) }] }),
+      createHealthPlugin({
+        checks: [
+          {
+            type: 'custom',
+            name: 'queue',
+            critical: false,
+            run: async () => ({ status: 'healthy', details: { depth: 3 } }),
+          },
+        ],
+      }),
       definePlugin({ name: 'database', healthCheck: async () => undefined }),
     ]);
     const response = await fetch(`${baseUrl(app)}/api/health`);
@@ -140,8 +222,17 @@ describe('GET /api/health', () => {
     expect(report).toMatchObject({ status: 'healthy', phase: 'ready', ready: true });
     expect(Number.isInteger(report.uptimeSeconds) && report.uptimeSeconds >= 0).toBe(true);
     const byName = Object.fromEntries(report.checks.map((check) => [check.name, check]));
-    expect(byName.queue).toMatchObject({ plugin: 'health', critical: false, status: 'healthy', details: { depth: 3 } });
-    expect(byName.database).toMatchObject({ plugin: 'database', critical: true, status: 'healthy' });
+    expect(byName.queue).toMatchObject({
+      plugin: 'health',
+      critical: false,
+      status: 'healthy',
+      details: { depth: 3 },
+    });
+    expect(byName.database).toMatchObject({
+      plugin: 'database',
+      critical: true,
+      status: 'healthy',
+    });
     expect(typeof byName.database.latencyMs).toBe('number');
     expect(Date.parse(byName.database.lastRun!)).not.toBeNaN();
   });
@@ -152,10 +243,16 @@ describe('GET /api/health', () => {
       definePlugin({
         name: 'guard',
         onInit: (context) =>
-          context.app.setAdminGuard({ name: 'deny', middleware: (_req, _res, next) => next(new HttpError(401, 'GUARD_DENIED', 'Sign in first.')) }),
+          context.app.setAdminGuard({
+            name: 'deny',
+            middleware: (_req, _res, next) =>
+              next(new HttpError(401, 'GUARD_DENIED', 'Sign in first.')),
+          }),
       }),
     ]);
-    expect(app.context.routes()).toContainEqual(expect.objectContaining({ path: '/api/health', access: 'admin', plugin: 'health' }));
+    expect(app.context.routes()).toContainEqual(
+      expect.objectContaining({ path: '/api/health', access: 'admin', plugin: 'health' }),
+    );
     expect((await fetch(`${baseUrl(app)}/api/health`)).status).toBe(401);
     expect((await probe(`${baseUrl(app)}/health/ready`)).status).toBe(200);
   });
@@ -163,7 +260,9 @@ describe('GET /api/health', () => {
   it('contributes a health page to the control panel, pointing at the report', async () => {
     const app = await startApp([createHealthPlugin()]);
     const contribution = app.context.ui().find((entry) => entry.plugin === 'health')?.contribution;
-    expect(contribution?.pages?.[0]?.views).toEqual([expect.objectContaining({ kind: 'health', endpoint: '/api/health' })]);
+    expect(contribution?.pages?.[0]?.views).toEqual([
+      expect.objectContaining({ kind: 'health', endpoint: '/api/health' }),
+    ]);
   });
 });
 
@@ -171,7 +270,8 @@ describe('health options', () => {
   it('names every bad option at once', () => {
     const attempt = () =>
       createApp({
-        name: 'health-test', logger: { level: 'silent' },
+        name: 'health-test',
+        logger: { level: 'silent' },
         plugins: [
           createHealthPlugin({
             checks: [
@@ -203,8 +303,16 @@ describe('health options', () => {
   it('refuses two checks with the same name', () => {
     const attempt = () =>
       createApp({
-        name: 'health-test', logger: { level: 'silent' },
-        plugins: [createHealthPlugin({ checks: [{ type: 'custom', name: 'same', run: async () => undefined }, { type: 'tcp', name: 'same', host: 'localhost', port: 1 }] })],
+        name: 'health-test',
+        logger: { level: 'silent' },
+        plugins: [
+          createHealthPlugin({
+            checks: [
+              { type: 'custom', name: 'same', run: async () => undefined },
+              { type: 'tcp', name: 'same', host: 'localhost', port: 1 },
+            ],
+          }),
+        ],
       });
     expect(attempt).toThrow(/plugins\.health\.checks\.1\.name: expected a unique check name/);
   });
@@ -213,13 +321,24 @@ describe('health options', () => {
     // An undefined interval used to erase the default and re-run the check every millisecond.
     let runs = 0;
     const app = await startApp([
-      definePlugin({ name: 'cache', healthCheck: { run: async () => void runs++, interval: undefined, timeout: undefined, critical: undefined } }),
+      definePlugin({
+        name: 'cache',
+        healthCheck: {
+          run: async () => void runs++,
+          interval: undefined,
+          timeout: undefined,
+          critical: undefined,
+        },
+      }),
       createHealthPlugin(),
     ]);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(runs).toBe(1);
     const check = app.context.health.summary().checks.find((entry) => entry.name === 'cache');
     expect(check).toMatchObject({ critical: true, status: 'healthy' });
-    await waitFor(async () => (await probe(`${baseUrl(app)}/health/ready`)).status === 200, 'ready');
+    await waitFor(
+      async () => (await probe(`${baseUrl(app)}/health/ready`)).status === 200,
+      'ready',
+    );
   });
 });

@@ -43,8 +43,24 @@ export function healthReport(app: AppContext): HealthReport {
 const REPORT_REFRESH_MS = 5_000;
 
 const ui: UIContribution = {
-  pages: [{ id: 'health', title: 'Health', route: '/health', icon: 'heart-pulse', order: 10, views: [{ kind: 'health', endpoint: '/api/health', refreshMs: REPORT_REFRESH_MS }] }],
-  widgets: [{ id: 'health-summary', title: 'Health', order: 10, view: { kind: 'health', endpoint: '/api/health', refreshMs: REPORT_REFRESH_MS } }],
+  pages: [
+    {
+      id: 'health',
+      title: 'Health',
+      route: '/health',
+      icon: 'heart-pulse',
+      order: 10,
+      views: [{ kind: 'health', endpoint: '/api/health', refreshMs: REPORT_REFRESH_MS }],
+    },
+  ],
+  widgets: [
+    {
+      id: 'health-summary',
+      title: 'Health',
+      order: 10,
+      view: { kind: 'health', endpoint: '/api/health', refreshMs: REPORT_REFRESH_MS },
+    },
+  ],
 };
 
 /**
@@ -83,7 +99,8 @@ export function createHealthPlugin(options: HealthPluginOptions = {}): ServerPlu
         method: 'get',
         path: '/api/health',
         access: 'admin',
-        description: 'Health report: overall status, phase, readiness and every check (cached results)',
+        description:
+          'Health report: overall status, phase, readiness and every check (cached results)',
         handler: (_req, res) => {
           res.set('cache-control', 'no-store').json(healthReport(context.app));
         },

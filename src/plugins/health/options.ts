@@ -20,7 +20,11 @@ const common = {
   timeout: z.number().int().positive().max(MAX_CHECK_TIMEOUT).default(DEFAULT_CHECK_TIMEOUT),
 };
 
-const statusCode = z.number().int().min(100, 'an HTTP status code (100-599)').max(599, 'an HTTP status code (100-599)');
+const statusCode = z
+  .number()
+  .int()
+  .min(100, 'an HTTP status code (100-599)')
+  .max(599, 'an HTTP status code (100-599)');
 
 const httpCheck = z.strictObject({
   type: z.literal('http'),
@@ -42,7 +46,9 @@ const tcpCheck = z.strictObject({
 const customCheck = z.strictObject({
   type: z.literal('custom'),
   ...common,
-  run: z.custom<CustomCheckRun>((value) => typeof value === 'function', { error: 'a function returning a promise' }),
+  run: z.custom<CustomCheckRun>((value) => typeof value === 'function', {
+    error: 'a function returning a promise',
+  }),
 });
 
 const check = z.discriminatedUnion('type', [httpCheck, tcpCheck, customCheck], {
@@ -57,7 +63,12 @@ export const healthOptionsSchema = z
     const seen = new Set<string>();
     options.checks.forEach((entry, index) => {
       if (seen.has(entry.name)) {
-        issues.addIssue({ code: 'custom', path: ['checks', index, 'name'], message: `a unique check name ("${entry.name}" is used twice)`, input: entry.name });
+        issues.addIssue({
+          code: 'custom',
+          path: ['checks', index, 'name'],
+          message: `a unique check name ("${entry.name}" is used twice)`,
+          input: entry.name,
+        });
       }
       seen.add(entry.name);
     });

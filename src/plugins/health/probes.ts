@@ -54,9 +54,18 @@ export function createProbeHandler(app: AppContext, prefix = '/health'): RawHand
     const probe = probes.get(path);
     if (probe === undefined) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendProblem(res, problemBody(405, 'HEALTH_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}; probes answer GET and HEAD.`, { instance: path }), {
-        allow: 'GET, HEAD',
-      });
+      sendProblem(
+        res,
+        problemBody(
+          405,
+          'HEALTH_METHOD_NOT_ALLOWED',
+          `${req.method} is not allowed on ${path}; probes answer GET and HEAD.`,
+          { instance: path },
+        ),
+        {
+          allow: 'GET, HEAD',
+        },
+      );
       return true;
     }
     const status = probeStatus(app, probe);

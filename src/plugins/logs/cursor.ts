@@ -18,7 +18,9 @@ export interface LogCursor {
 const FINGERPRINT_BYTES = 256;
 
 export function encodeCursor(cursor: LogCursor): string {
-  return Buffer.from(JSON.stringify([1, cursor.dev, cursor.ino, cursor.offset, cursor.fingerprint])).toString('base64url');
+  return Buffer.from(
+    JSON.stringify([1, cursor.dev, cursor.ino, cursor.offset, cursor.fingerprint]),
+  ).toString('base64url');
 }
 
 /** The cursor, or undefined when the text is not one this plugin wrote. */
@@ -32,7 +34,8 @@ export function decodeCursor(text: string): LogCursor | undefined {
   }
   if (!Array.isArray(value) || value.length !== 5 || value[0] !== 1) return undefined;
   const [, dev, ino, offset, fingerprint] = value as unknown[];
-  const isDigits = (part: unknown): part is string => typeof part === 'string' && /^\d{1,24}$/.test(part);
+  const isDigits = (part: unknown): part is string =>
+    typeof part === 'string' && /^\d{1,24}$/.test(part);
   if (!isDigits(dev) || !isDigits(ino)) return undefined;
   if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset <= 0) return undefined;
   if (typeof fingerprint !== 'string' || !/^[0-9a-f]{16}$/.test(fingerprint)) return undefined;
@@ -40,7 +43,11 @@ export function decodeCursor(text: string): LogCursor | undefined {
 }
 
 /** Hash of the first bytes of the file, up to `offset`. */
-export async function fingerprintOf(handle: FileHandle, offset: number, stats: ReadStats): Promise<string> {
+export async function fingerprintOf(
+  handle: FileHandle,
+  offset: number,
+  stats: ReadStats,
+): Promise<string> {
   const length = Math.min(offset, FINGERPRINT_BYTES);
   const buffer = Buffer.alloc(length);
   let filled = 0;

@@ -31,7 +31,8 @@ export interface ParsedLine {
 /** The level of an entry as a number, whichever way it was written. */
 export function levelNumber(value: unknown): number | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return value;
-  if (typeof value === 'string') return LEVELS[value.toLowerCase()] ?? (/^\d+$/.test(value) ? Number(value) : undefined);
+  if (typeof value === 'string')
+    return LEVELS[value.toLowerCase()] ?? (/^\d+$/.test(value) ? Number(value) : undefined);
   return undefined;
 }
 

@@ -49,7 +49,11 @@ export function createLogsPlugin(options: LogsOptions = {}): ServerPlugin<LogsSe
   let file: string | undefined;
   let tail: LogTail | undefined;
   let streams: LogStreams | undefined;
-  const totals: Omit<LogsStats, 'streams' | 'tailSessions'> = { ...emptyReadStats(), queries: 0, maxBytesPerQuery: 0 };
+  const totals: Omit<LogsStats, 'streams' | 'tailSessions'> = {
+    ...emptyReadStats(),
+    queries: 0,
+    maxBytesPerQuery: 0,
+  };
 
   const query =
     (settings: LogsSettings): RequestHandler =>
@@ -82,10 +86,21 @@ export function createLogsPlugin(options: LogsOptions = {}): ServerPlugin<LogsSe
     onInit(ctx) {
       const configured = ctx.config.file ?? ctx.app.logFile;
       file = configured === undefined ? undefined : path.resolve(configured);
-      if (!file) ctx.logger.warn('the app writes no log file; /api/logs answers 404 until one is configured');
+      if (!file)
+        ctx.logger.warn(
+          'the app writes no log file; /api/logs answers 404 until one is configured',
+        );
       const settings = ctx.config;
       tail = file
-        ? new LogTail(file, { pollInterval: settings.pollInterval, chunkSize: settings.chunkSize, maxLineLength: settings.maxLineLength }, ctx.logger)
+        ? new LogTail(
+            file,
+            {
+              pollInterval: settings.pollInterval,
+              chunkSize: settings.chunkSize,
+              maxLineLength: settings.maxLineLength,
+            },
+            ctx.logger,
+          )
         : undefined;
       const logStreams = new LogStreams(() => tail, settings);
       streams = logStreams;
@@ -93,12 +108,28 @@ export function createLogsPlugin(options: LogsOptions = {}): ServerPlugin<LogsSe
       ctx.events.on('app:shutdown', () => logStreams.closeAll());
       ctx.provide('logs', {
         file,
-        stats: () => ({ ...totals, streams: logStreams.count(), tailSessions: tail?.stats().sessions ?? 0 }),
+        stats: () => ({
+          ...totals,
+          streams: logStreams.count(),
+          tailSessions: tail?.stats().sessions ?? 0,
+        }),
       });
     },
     routes: (ctx) => [
-      { method: 'get', path: '/api/logs', access: 'admin', handler: query(ctx.config), description: 'Query the NDJSON log files, newest first' },
-      { method: 'get', path: '/api/logs/stream', access: 'admin', handler: streams!.handler(), description: 'Live tail of the log file (Server-Sent Events)' },
+      {
+        method: 'get',
+        path: '/api/logs',
+        access: 'admin',
+        handler: query(ctx.config),
+        description: 'Query the NDJSON log files, newest first',
+      },
+      {
+        method: 'get',
+        path: '/api/logs/stream',
+        access: 'admin',
+        handler: streams!.handler(),
+        description: 'Live tail of the log file (Server-Sent Events)',
+      },
     ],
     async onShutdown() {
       streams?.closeAll();

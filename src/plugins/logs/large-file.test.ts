@@ -29,7 +29,9 @@ async function generate(target: string, bytes: number): Promise<{ lastSeq: numbe
     while (size < bytes) {
       const parts: string[] = [];
       for (let index = 0; index < 16_384; index++, seq++) {
-        parts.push(`{"level":"info","time":"${new Date(BASE_TIME + seq).toISOString()}","pid":1,"seq":${seq},"msg":"generated line ${padding}"}\n`);
+        parts.push(
+          `{"level":"info","time":"${new Date(BASE_TIME + seq).toISOString()}","pid":1,"seq":${seq},"msg":"generated line ${padding}"}\n`,
+        );
       }
       const block = Buffer.from(parts.join(''));
       await handle.write(block);
@@ -63,7 +65,9 @@ afterAll(async () => {
 });
 
 /** One page, and the bytes the plugin read from disk to answer it. */
-async function measuredPage(query: string): Promise<{ entries: { seq: number }[]; nextCursor?: string; bytesRead: number }> {
+async function measuredPage(
+  query: string,
+): Promise<{ entries: { seq: number }[]; nextCursor?: string; bytesRead: number }> {
   const before = logs.stats().bytesRead;
   const response = await fetch(`${baseUrl(app)}/api/logs?${query}`);
   expect(response.status).toBe(200);
@@ -71,7 +75,8 @@ async function measuredPage(query: string): Promise<{ entries: { seq: number }[]
   return { ...body, bytesRead: logs.stats().bytesRead - before };
 }
 
-const descending = (from: number, count: number) => Array.from({ length: count }, (_, index) => from - index);
+const descending = (from: number, count: number) =>
+  Array.from({ length: count }, (_, index) => from - index);
 
 describe('a 200 MB log file', () => {
   it('answers the newest page reading one chunk from the end, far under 1 MiB', async () => {

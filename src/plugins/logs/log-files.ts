@@ -40,8 +40,13 @@ async function logFileNames(activePath: string): Promise<{ names: string[]; whol
     .map(Number)
     .sort((a, b) => a - b);
   // Whole: the active file is there and the rotated ones are numbered 1..n without a gap.
-  const whole = (indexes.length === 0 || names.includes(base)) && indexes.every((index, position) => index === position + 1);
-  return { names: [activePath, ...indexes.map((index) => path.join(directory, `${base}.${index}`))], whole };
+  const whole =
+    (indexes.length === 0 || names.includes(base)) &&
+    indexes.every((index, position) => index === position + 1);
+  return {
+    names: [activePath, ...indexes.map((index) => path.join(directory, `${base}.${index}`))],
+    whole,
+  };
 }
 
 async function openIdentified(file: string): Promise<OpenLogFile | undefined> {
@@ -54,7 +59,13 @@ async function openIdentified(file: string): Promise<OpenLogFile | undefined> {
   }
   try {
     const info = await handle.stat({ bigint: true });
-    return { path: file, handle, dev: String(info.dev), ino: String(info.ino), size: Number(info.size) };
+    return {
+      path: file,
+      handle,
+      dev: String(info.dev),
+      ino: String(info.ino),
+      size: Number(info.size),
+    };
   } catch (error) {
     await handle.close();
     throw error;

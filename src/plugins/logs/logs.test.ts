@@ -20,7 +20,10 @@ async function page(target: LoggingApp, query: string): Promise<Page> {
 }
 
 /** Follows nextCursor to the end, collecting every entry. */
-async function allPages(target: LoggingApp, query: string): Promise<{ entries: Record<string, unknown>[]; pages: number }> {
+async function allPages(
+  target: LoggingApp,
+  query: string,
+): Promise<{ entries: Record<string, unknown>[]; pages: number }> {
   const entries: Record<string, unknown>[] = [];
   let cursor: string | undefined;
   let pages = 0;
@@ -34,22 +37,29 @@ async function allPages(target: LoggingApp, query: string): Promise<{ entries: R
 }
 
 const seqs = (entries: Record<string, unknown>[]) => entries.map((entry) => entry.seq);
-const descending = (from: number, to: number) => Array.from({ length: from - to + 1 }, (_, index) => from - index);
+const descending = (from: number, to: number) =>
+  Array.from({ length: from - to + 1 }, (_, index) => from - index);
 
 describe('GET /api/logs', () => {
   it('filters the app log by level, text and request id, newest first', async () => {
     const target = await startLoggingApp();
-    await emit(target, [
-      { level: 'debug', msg: 'cache warmed', seq: 1 },
-      { level: 'info', msg: 'user signed in', seq: 2 },
-      { level: 'warn', msg: 'Disk Almost Full', seq: 3 },
-      { level: 'error', msg: 'payment failed', seq: 4 },
-    ], 'req-alpha');
+    await emit(
+      target,
+      [
+        { level: 'debug', msg: 'cache warmed', seq: 1 },
+        { level: 'info', msg: 'user signed in', seq: 2 },
+        { level: 'warn', msg: 'Disk Almost Full', seq: 3 },
+        { level: 'error', msg: 'payment failed', seq: 4 },
+      ],
+      'req-alpha',
+    );
     await emit(target, [{ level: 'warn', msg: 'slow query', seq: 5 }], 'req-beta');
 
     const warnings = await page(target, 'level=warn');
     expect(seqs(warnings.entries.filter((entry) => entry.seq !== undefined))).toEqual([5, 4, 3]);
-    expect(warnings.entries.every((entry) => ['warn', 'error', 'fatal'].includes(entry.level as string))).toBe(true);
+    expect(
+      warnings.entries.every((entry) => ['warn', 'error', 'fatal'].includes(entry.level as string)),
+    ).toBe(true);
     expect(seqs((await page(target, 'level=50')).entries)).toEqual([4]);
 
     const text = await page(target, 'q=disk%20almost');
@@ -57,7 +67,13 @@ describe('GET /api/logs', () => {
 
     const alpha = await page(target, 'requestId=req-alpha');
     // The four emitted lines and the request-completed line, newest first.
-    expect(alpha.entries.map((entry) => entry.msg)).toEqual(['request completed', 'payment failed', 'Disk Almost Full', 'user signed in', 'cache warmed']);
+    expect(alpha.entries.map((entry) => entry.msg)).toEqual([
+      'request completed',
+      'payment failed',
+      'Disk Almost Full',
+      'user signed in',
+      'cache warmed',
+    ]);
     expect(alpha.entries.every((entry) => entry.requestId === 'req-alpha')).toBe(true);
 
     const all = (await page(target, 'limit=1000')).entries;
@@ -84,7 +100,9 @@ describe('GET /api/logs', () => {
       ].join('\n'),
     );
     expect(seqs((await page(target, '')).entries)).toEqual([5, 4, 3, 2, 1]);
-    expect(seqs((await page(target, 'since=2023-11-14T22:13:21Z&until=2023-11-14T22:13:23Z')).entries)).toEqual([4, 3, 2]);
+    expect(
+      seqs((await page(target, 'since=2023-11-14T22:13:21Z&until=2023-11-14T22:13:23Z')).entries),
+    ).toEqual([4, 3, 2]);
     expect(seqs((await page(target, 'since=2023-11-14T22:13:22.000Z')).entries)).toEqual([5, 4, 3]);
     expect(seqs((await page(target, 'until=2023-11-14T22:13:20Z')).entries)).toEqual([1]);
     expect(seqs((await page(target, 'level=warn')).entries)).toEqual([4, 3]);
@@ -107,7 +125,8 @@ describe('GET /api/logs', () => {
     const emitRange = async (from: number, to: number) => {
       for (let start = from; start < to; start += 5) {
         const lines = [];
-        for (let seq = start; seq < Math.min(start + 5, to); seq++) lines.push({ level: 'info' as const, msg: 'rot-line', seq });
+        for (let seq = start; seq < Math.min(start + 5, to); seq++)
+          lines.push({ level: 'info' as const, msg: 'rot-line', seq });
         await emit(target, lines);
       }
     };
@@ -136,10 +155,17 @@ describe('GET /api/logs', () => {
 
   it('answers 410 when the file a cursor points into has been rotated away', async () => {
     const target = await startLoggingApp({}, { maxBytes: 1024, maxFiles: 2 });
-    await emit(target, Array.from({ length: 20 }, (_, seq) => ({ level: 'info' as const, msg: 'old-line', seq })));
+    await emit(
+      target,
+      Array.from({ length: 20 }, (_, seq) => ({ level: 'info' as const, msg: 'old-line', seq })),
+    );
     const first = await page(target, `q=${encodeURIComponent('"old-line"')}&limit=3`);
     expect(first.nextCursor).toBeDefined();
-    for (let round = 0; round < 10; round++) await emit(target, Array.from({ length: 20 }, (_, seq) => ({ level: 'info' as const, msg: 'filler', seq })));
+    for (let round = 0; round < 10; round++)
+      await emit(
+        target,
+        Array.from({ length: 20 }, (_, seq) => ({ level: 'info' as const, msg: 'filler', seq })),
+      );
     const response = await fetch(`${target.url}/api/logs?q=old-line&cursor=${first.nextCursor}`);
     expect(response.status).toBe(410);
     expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
@@ -151,32 +177,54 @@ describe('GET /api/logs', () => {
     { label: 'a repeated level', query: 'level=info&level=warn', names: ['level'] },
     { label: 'a since that is not ISO', query: 'since=yesterday', names: ['since'] },
     { label: 'an impossible until', query: 'until=2024-13-45T00:00:00Z', names: ['until'] },
-    { label: 'since after until', query: 'since=2024-02-01T00:00:00Z&until=2024-01-01T00:00:00Z', names: ['since'] },
+    {
+      label: 'since after until',
+      query: 'since=2024-02-01T00:00:00Z&until=2024-01-01T00:00:00Z',
+      names: ['since'],
+    },
     { label: 'limit 0', query: 'limit=0', names: ['limit'] },
     { label: 'limit over the maximum', query: 'limit=1001', names: ['limit'] },
     { label: 'a limit in words', query: 'limit=ten', names: ['limit'] },
     { label: 'a cursor of stray characters', query: 'cursor=not*a*cursor', names: ['cursor'] },
-    { label: 'a forged cursor', query: `cursor=${Buffer.from('[1,"1","2",-5,"x"]').toString('base64url')}`, names: ['cursor'] },
+    {
+      label: 'a forged cursor',
+      query: `cursor=${Buffer.from('[1,"1","2",-5,"x"]').toString('base64url')}`,
+      names: ['cursor'],
+    },
     { label: 'a request id with a space', query: 'requestId=a%20b', names: ['requestId'] },
     { label: 'a text over 1000 characters', query: `q=${'x'.repeat(1001)}`, names: ['q'] },
-    { label: 'three bad parameters at once', query: 'level=loud&limit=0&since=soon', names: ['level', 'since', 'limit'] },
+    {
+      label: 'three bad parameters at once',
+      query: 'level=loud&limit=0&since=soon',
+      names: ['level', 'since', 'limit'],
+    },
   ];
-  it.each(badQueries)('answers 400 problem+json naming the parameter for $label', async ({ query, names }) => {
-    const target = await startLoggingApp();
-    const response = await fetch(`${target.url}/api/logs?${query}`);
-    expect(response.status).toBe(400);
-    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    const problem = await json(response);
-    expect(problem.code).toBe('LOGS_INVALID_QUERY');
-    expect(problem.invalidParams.map((param: { name: string }) => param.name)).toEqual(names);
-    for (const name of names) expect(problem.detail).toContain(name);
-  });
+  it.each(badQueries)(
+    'answers 400 problem+json naming the parameter for $label',
+    async ({ query, names }) => {
+      const target = await startLoggingApp();
+      const response = await fetch(`${target.url}/api/logs?${query}`);
+      expect(response.status).toBe(400);
+      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      const problem = await json(response);
+      expect(problem.code).toBe('LOGS_INVALID_QUERY');
+      expect(problem.invalidParams.map((param: { name: string }) => param.name)).toEqual(names);
+      for (const name of names) expect(problem.detail).toContain(name);
+    },
+  );
 
   it('answers an empty page before anything is written, and 404 when the app writes no file', async () => {
     const target = await startLoggingApp((dir) => ({ file: path.join(dir, 'not-yet.log') }));
     expect(await page(target, '')).toEqual({ entries: [] });
 
-    const bare = createApp({ name: 'bare', port: 0, host: '127.0.0.1', logger: { level: 'silent' }, shutdown: { signals: false }, plugins: [createLogsPlugin()] });
+    const bare = createApp({
+      name: 'bare',
+      port: 0,
+      host: '127.0.0.1',
+      logger: { level: 'silent' },
+      shutdown: { signals: false },
+      plugins: [createLogsPlugin()],
+    });
     await bare.start();
     try {
       for (const route of ['/api/logs', '/api/logs/stream']) {
@@ -196,7 +244,10 @@ describe('GET /api/logs', () => {
       ['/api/logs', 'admin'],
       ['/api/logs/stream', 'admin'],
     ]);
-    target.app.context.setAdminGuard({ name: 'test', middleware: (_req, res) => void res.status(401).json({ denied: true }) });
+    target.app.context.setAdminGuard({
+      name: 'test',
+      middleware: (_req, res) => void res.status(401).json({ denied: true }),
+    });
     expect((await fetch(`${target.url}/api/logs`)).status).toBe(401);
     expect((await fetch(`${target.url}/api/logs/stream`)).status).toBe(401);
   });

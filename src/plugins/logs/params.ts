@@ -35,14 +35,20 @@ function parseLevel(value: string, problems: InvalidParam[]): number | undefined
   const named = LEVELS[value.toLowerCase()];
   if (named !== undefined) return named;
   if (/^\d{1,3}$/.test(value)) return Number(value);
-  problems.push({ name: 'level', reason: `expected one of ${Object.keys(LEVELS).join(', ')} or a level number, got "${value.slice(0, 40)}"` });
+  problems.push({
+    name: 'level',
+    reason: `expected one of ${Object.keys(LEVELS).join(', ')} or a level number, got "${value.slice(0, 40)}"`,
+  });
   return undefined;
 }
 
 function parseTime(name: string, value: string, problems: InvalidParam[]): number | undefined {
   const parsed = ISO_DATE.test(value) ? Date.parse(value) : Number.NaN;
   if (Number.isNaN(parsed)) {
-    problems.push({ name, reason: `expected an ISO 8601 date-time such as 2025-01-31T12:00:00Z, got "${value.slice(0, 40)}"` });
+    problems.push({
+      name,
+      reason: `expected an ISO 8601 date-time such as 2025-01-31T12:00:00Z, got "${value.slice(0, 40)}"`,
+    });
     return undefined;
   }
   return parsed;
@@ -55,13 +61,18 @@ function parseCommonFilter(query: Query, problems: InvalidParam[]): LogFilter {
   if (level !== undefined) filter.minLevel = parseLevel(level, problems);
   const text = single(query, 'q', problems);
   if (text !== undefined) {
-    if (text.length > MAX_TEXT_LENGTH) problems.push({ name: 'q', reason: `at most ${MAX_TEXT_LENGTH} characters` });
+    if (text.length > MAX_TEXT_LENGTH)
+      problems.push({ name: 'q', reason: `at most ${MAX_TEXT_LENGTH} characters` });
     else filter.text = text.toLowerCase();
   }
   const requestId = single(query, 'requestId', problems);
   if (requestId !== undefined) {
     if (REQUEST_ID.test(requestId)) filter.requestId = requestId;
-    else problems.push({ name: 'requestId', reason: 'expected 1-128 characters of A-Z, a-z, 0-9, ".", "_", ":" or "-"' });
+    else
+      problems.push({
+        name: 'requestId',
+        reason: 'expected 1-128 characters of A-Z, a-z, 0-9, ".", "_", ":" or "-"',
+      });
   }
   return filter;
 }
@@ -69,13 +80,21 @@ function parseCommonFilter(query: Query, problems: InvalidParam[]): LogFilter {
 function fail(problems: InvalidParam[]): never {
   const names = problems.map((problem) => problem.name).join(', ');
   const detail = problems.map((problem) => `${problem.name}: ${problem.reason}`).join('; ');
-  throw new HttpError(400, 'LOGS_INVALID_QUERY', `Invalid query parameter${problems.length > 1 ? 's' : ''} ${names}: ${detail}`, {
-    details: { invalidParams: problems },
-  });
+  throw new HttpError(
+    400,
+    'LOGS_INVALID_QUERY',
+    `Invalid query parameter${problems.length > 1 ? 's' : ''} ${names}: ${detail}`,
+    {
+      details: { invalidParams: problems },
+    },
+  );
 }
 
 /** Parses `GET /api/logs` parameters; every problem is reported at once, each naming its parameter. */
-export function parsePageRequest(query: Query, limits: { pageSize: number; maxPageSize: number }): PageRequest {
+export function parsePageRequest(
+  query: Query,
+  limits: { pageSize: number; maxPageSize: number },
+): PageRequest {
   const problems: InvalidParam[] = [];
   const filter = parseCommonFilter(query, problems);
   const since = single(query, 'since', problems);
@@ -88,14 +107,27 @@ export function parsePageRequest(query: Query, limits: { pageSize: number; maxPa
   let limit = limits.pageSize;
   const rawLimit = single(query, 'limit', problems);
   if (rawLimit !== undefined) {
-    if (/^\d{1,7}$/.test(rawLimit) && Number(rawLimit) >= 1 && Number(rawLimit) <= limits.maxPageSize) limit = Number(rawLimit);
-    else problems.push({ name: 'limit', reason: `expected an integer from 1 to ${limits.maxPageSize}, got "${rawLimit.slice(0, 40)}"` });
+    if (
+      /^\d{1,7}$/.test(rawLimit) &&
+      Number(rawLimit) >= 1 &&
+      Number(rawLimit) <= limits.maxPageSize
+    )
+      limit = Number(rawLimit);
+    else
+      problems.push({
+        name: 'limit',
+        reason: `expected an integer from 1 to ${limits.maxPageSize}, got "${rawLimit.slice(0, 40)}"`,
+      });
   }
   let cursor: LogCursor | undefined;
   const rawCursor = single(query, 'cursor', problems);
   if (rawCursor !== undefined) {
     cursor = decodeCursor(rawCursor);
-    if (!cursor) problems.push({ name: 'cursor', reason: 'not a cursor returned by this endpoint (pass nextCursor back unchanged)' });
+    if (!cursor)
+      problems.push({
+        name: 'cursor',
+        reason: 'not a cursor returned by this endpoint (pass nextCursor back unchanged)',
+      });
   }
   if (problems.length > 0) fail(problems);
   return { filter, limit, cursor };

@@ -3,7 +3,12 @@ import { encodeCursor, fingerprintOf, type LogCursor } from './cursor.js';
 import { entryMatches, parseLine, rawMayMatch, rawTime } from './filter.js';
 import { closeLogFiles, openLogFiles, type OpenLogFile } from './log-files.js';
 import type { PageRequest } from './params.js';
-import { ReverseLineReader, emptyReadStats, type ReadStats, type ReverseReaderOptions } from './reverse-reader.js';
+import {
+  ReverseLineReader,
+  emptyReadStats,
+  type ReadStats,
+  type ReverseReaderOptions,
+} from './reverse-reader.js';
 
 /** One page of `GET /api/logs`: newest first; `nextCursor` when older lines may remain. */
 export interface LogPage {
@@ -21,7 +26,11 @@ async function locate(files: OpenLogFile[], cursor: LogCursor, stats: ReadStats)
   for (let index = 0; index < files.length; index++) {
     const file = files[index];
     if (file.dev !== cursor.dev || file.ino !== cursor.ino) continue;
-    if (file.size >= cursor.offset && (await fingerprintOf(file.handle, cursor.offset, stats)) === cursor.fingerprint) return index;
+    if (
+      file.size >= cursor.offset &&
+      (await fingerprintOf(file.handle, cursor.offset, stats)) === cursor.fingerprint
+    )
+      return index;
   }
   throw new HttpError(
     410,
@@ -31,7 +40,12 @@ async function locate(files: OpenLogFile[], cursor: LogCursor, stats: ReadStats)
 }
 
 /** A cursor that resumes before `offset` in `files[index]`, or in the next older file when the offset is its start. */
-async function cursorAt(files: OpenLogFile[], index: number, offset: number, stats: ReadStats): Promise<string | undefined> {
+async function cursorAt(
+  files: OpenLogFile[],
+  index: number,
+  offset: number,
+  stats: ReadStats,
+): Promise<string | undefined> {
   let fileIndex = index;
   let position = offset;
   while (position === 0) {
@@ -71,19 +85,26 @@ export async function queryLogs(
         if (signal?.aborted) return { entries };
         if (rawMayMatch(line.text, filter)) {
           const parsed = parseLine(line.text);
-          if (parsed && filter.since !== undefined && parsed.time !== undefined && parsed.time < filter.since) {
+          if (
+            parsed &&
+            filter.since !== undefined &&
+            parsed.time !== undefined &&
+            parsed.time < filter.since
+          ) {
             return { entries };
           }
           if (parsed && entryMatches(parsed, filter)) {
             entries.push(parsed.entry);
-            if (entries.length >= request.limit) return { entries, nextCursor: await cursorAt(files, index, line.start, stats) };
+            if (entries.length >= request.limit)
+              return { entries, nextCursor: await cursorAt(files, index, line.start, stats) };
           }
         } else if (filter.since !== undefined) {
           // The text filter rejected it, but an old enough line still ends the scan.
           const time = rawTime(line.text);
           if (time !== undefined && time < filter.since) return { entries };
         }
-        if (stats.bytesRead >= settings.maxScanBytes) return { entries, nextCursor: await cursorAt(files, index, line.start, stats) };
+        if (stats.bytesRead >= settings.maxScanBytes)
+          return { entries, nextCursor: await cursorAt(files, index, line.start, stats) };
       }
     }
     return { entries };

@@ -26,7 +26,14 @@ describe('credentials in the log file', () => {
     const line = content
       .split('\n')
       .filter(Boolean)
-      .map((text) => JSON.parse(text) as { requestId?: string; msg?: string; req: { headers: Record<string, string> } })
+      .map(
+        (text) =>
+          JSON.parse(text) as {
+            requestId?: string;
+            msg?: string;
+            req: { headers: Record<string, string> };
+          },
+      )
       .find((entry) => entry.requestId === 'redaction-check' && entry.msg === 'request completed');
     // The headers were logged (debug level), with the credentials replaced.
     expect(line?.req.headers.authorization).toBe('[REDACTED]');

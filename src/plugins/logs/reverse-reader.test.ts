@@ -16,9 +16,14 @@ afterAll(async () => {
 function expected(content: Buffer, maxLineLength: number): FileLine[] {
   const lines: FileLine[] = [];
   let start = 0;
-  for (let newline = content.indexOf(0x0a); newline !== -1; newline = content.indexOf(0x0a, start)) {
+  for (
+    let newline = content.indexOf(0x0a);
+    newline !== -1;
+    newline = content.indexOf(0x0a, start)
+  ) {
     const length = newline - start;
-    if (length > 0 && length <= maxLineLength) lines.push({ text: content.toString('utf8', start, newline), start });
+    if (length > 0 && length <= maxLineLength)
+      lines.push({ text: content.toString('utf8', start, newline), start });
     start = newline + 1;
   }
   return lines.reverse();
@@ -40,7 +45,7 @@ async function readAll(file: string, end: number, chunkSize: number, maxLineLeng
 /** Deterministic pseudo-random content: short, empty, multi-byte and over-long lines, and an unterminated tail. */
 function sample(seed: number): Buffer {
   let state = seed;
-  const random = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const parts: string[] = [];
   for (let index = 0; index < 300; index++) {
     const kind = random();
@@ -59,15 +64,21 @@ describe('ReverseLineReader', () => {
     [3, 64, 150],
     [4, 1000, 1000],
     [5, 4096, 256],
-  ])('returns every complete line newest first with offsets (seed %i, chunk %i, max line %i)', async (seed, chunkSize, maxLineLength) => {
-    const content = sample(seed);
-    const file = path.join(dir, `sample-${seed}.log`);
-    await writeFile(file, content);
-    const { lines, stats } = await readAll(file, content.length, chunkSize, maxLineLength);
-    expect(lines).toEqual(expected(content, maxLineLength));
-    expect(stats.bytesRead).toBe(content.length);
-    for (const line of lines) expect(content.toString('utf8', line.start, line.start + Buffer.byteLength(line.text))).toBe(line.text);
-  });
+  ])(
+    'returns every complete line newest first with offsets (seed %i, chunk %i, max line %i)',
+    async (seed, chunkSize, maxLineLength) => {
+      const content = sample(seed);
+      const file = path.join(dir, `sample-${seed}.log`);
+      await writeFile(file, content);
+      const { lines, stats } = await readAll(file, content.length, chunkSize, maxLineLength);
+      expect(lines).toEqual(expected(content, maxLineLength));
+      expect(stats.bytesRead).toBe(content.length);
+      for (const line of lines)
+        expect(
+          content.toString('utf8', line.start, line.start + Buffer.byteLength(line.text)),
+        ).toBe(line.text);
+    },
+  );
 
   it('resumes from a line start (a cursor) without repeating or losing a line', async () => {
     const content = sample(9);
@@ -80,12 +91,19 @@ describe('ReverseLineReader', () => {
   });
 
   it('reads only the chunks it needs for the newest lines', async () => {
-    const content = Buffer.from(Array.from({ length: 100_000 }, (_, index) => `{"seq":${index}}`).join('\n') + '\n');
+    const content = Buffer.from(
+      Array.from({ length: 100_000 }, (_, index) => `{"seq":${index}}`).join('\n') + '\n',
+    );
     const file = path.join(dir, 'big.log');
     await writeFile(file, content);
     const handle = await open(file, 'r');
     const stats = emptyReadStats();
-    const reader = new ReverseLineReader(handle, content.length, { chunkSize: 4096, maxLineLength: 1024 }, stats);
+    const reader = new ReverseLineReader(
+      handle,
+      content.length,
+      { chunkSize: 4096, maxLineLength: 1024 },
+      stats,
+    );
     const first = await reader.next();
     await handle.close();
     expect(first?.text).toBe('{"seq":99999}');

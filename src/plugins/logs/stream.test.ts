@@ -45,10 +45,15 @@ describe('GET /api/logs/stream', () => {
     expect(stream.response.headers.get('cache-control')).toMatch(/^no-store\b/);
     expect(stream.response.headers.get('x-accel-buffering')).toBe('no');
 
-    const hello = await fetch(`${target.url}/api/v1/hello`, { headers: { 'x-request-id': 'stream-check-1' } });
+    const hello = await fetch(`${target.url}/api/v1/hello`, {
+      headers: { 'x-request-id': 'stream-check-1' },
+    });
     expect(hello.status).toBe(200);
     await waitFor(
-      () => stream.events.some((event) => event.requestId === 'stream-check-1' && event.msg === 'request completed'),
+      () =>
+        stream.events.some(
+          (event) => event.requestId === 'stream-check-1' && event.msg === 'request completed',
+        ),
       'the request-completed line on the stream',
       1_000,
     );
@@ -60,19 +65,39 @@ describe('GET /api/logs/stream', () => {
     const byRequest = await openStream(target, '?requestId=only-this');
     const errors = await openStream(target, '?level=error');
     const byText = await openStream(target, '?q=NEEDLE');
-    await emit(target, [{ level: 'info', msg: 'plain' }, { level: 'error', msg: 'broken' }], 'other-request');
+    await emit(
+      target,
+      [
+        { level: 'info', msg: 'plain' },
+        { level: 'error', msg: 'broken' },
+      ],
+      'other-request',
+    );
     await emit(target, [{ level: 'warn', msg: 'has a needle in it' }], 'only-this');
 
     await waitFor(() => byRequest.events.length >= 2, 'the two lines of only-this', 1_000);
-    await waitFor(() => errors.events.length >= 1 && byText.events.length >= 1, 'error and text matches', 1_000);
+    await waitFor(
+      () => errors.events.length >= 1 && byText.events.length >= 1,
+      'error and text matches',
+      1_000,
+    );
     // One more line through the whole pipeline, so anything wrongly let through has had time to arrive.
     await emit(target, [{ level: 'error', msg: 'needle end marker' }], 'only-this');
-    await waitFor(() => errors.events.some((event) => event.msg === 'needle end marker'), 'end marker', 1_000);
+    await waitFor(
+      () => errors.events.some((event) => event.msg === 'needle end marker'),
+      'end marker',
+      1_000,
+    );
 
     expect(byRequest.events.every((event) => event.requestId === 'only-this')).toBe(true);
-    expect(byRequest.events.map((event) => event.msg).slice(0, 2)).toEqual(['has a needle in it', 'request completed']);
+    expect(byRequest.events.map((event) => event.msg).slice(0, 2)).toEqual([
+      'has a needle in it',
+      'request completed',
+    ]);
     expect(errors.events.map((event) => event.msg)).toEqual(['broken', 'needle end marker']);
-    expect(byText.events.map((event) => event.msg).filter((msg) => msg !== 'request completed')).toEqual(['has a needle in it', 'needle end marker']);
+    expect(
+      byText.events.map((event) => event.msg).filter((msg) => msg !== 'request completed'),
+    ).toEqual(['has a needle in it', 'needle end marker']);
     for (const stream of [byRequest, errors, byText]) stream.close();
   });
 
@@ -80,10 +105,19 @@ describe('GET /api/logs/stream', () => {
     const target = await startLoggingApp({}, { maxBytes: 2048, maxFiles: 100 });
     const stream = await openStream(target, `?q=${encodeURIComponent('"msg":"tail-line"')}`);
     for (let start = 0; start < 200; start += 10) {
-      await emit(target, Array.from({ length: 10 }, (_, index) => ({ level: 'info' as const, msg: 'tail-line', seq: start + index })));
+      await emit(
+        target,
+        Array.from({ length: 10 }, (_, index) => ({
+          level: 'info' as const,
+          msg: 'tail-line',
+          seq: start + index,
+        })),
+      );
     }
     await waitFor(() => stream.events.length >= 200, 'all 200 lines', 3_000);
-    expect(stream.events.map((event) => event.seq)).toEqual(Array.from({ length: 200 }, (_, index) => index));
+    expect(stream.events.map((event) => event.seq)).toEqual(
+      Array.from({ length: 200 }, (_, index) => index),
+    );
     stream.close();
   });
 
@@ -96,7 +130,8 @@ describe('GET /api/logs/stream', () => {
 
   it('releases the watcher, timer and file handle after many connects and disconnects', async () => {
     const target = await startLoggingApp();
-    const watchers = () => process.getActiveResourcesInfo().filter((name) => name === 'FSEventWrap').length;
+    const watchers = () =>
+      process.getActiveResourcesInfo().filter((name) => name === 'FSEventWrap').length;
     const baseline = watchers();
     expect(openDescriptorsOf(target.logFile)).toBe(0);
     for (let round = 0; round < 40; round++) {
@@ -109,7 +144,11 @@ describe('GET /api/logs/stream', () => {
     expect(watchers()).toBe(baseline + 1);
     expect(openDescriptorsOf(target.logFile)).toBe(1);
     for (const stream of concurrent) stream.close();
-    await waitFor(() => target.logs.stats().streams === 0 && target.logs.stats().tailSessions === 0, 'every stream released', 2_000);
+    await waitFor(
+      () => target.logs.stats().streams === 0 && target.logs.stats().tailSessions === 0,
+      'every stream released',
+      2_000,
+    );
     expect(watchers()).toBe(baseline);
     expect(openDescriptorsOf(target.logFile)).toBe(0);
   });
@@ -137,6 +176,9 @@ describe('GET /api/logs/stream', () => {
     expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     const problem = await json(response);
-    expect(problem.invalidParams.map((param: { name: string }) => param.name)).toEqual(['level', 'requestId']);
+    expect(problem.invalidParams.map((param: { name: string }) => param.name)).toEqual([
+      'level',
+      'requestId',
+    ]);
   });
 });

@@ -53,11 +53,19 @@ export class LogStreams {
       const tail = this.tail();
       if (!tail) throw notConfigured();
       if (this.open.size >= this.settings.maxStreamClients) {
-        throw new HttpError(503, 'LOGS_TOO_MANY_STREAMS', `At most ${this.settings.maxStreamClients} log streams may be open at once; try again later.`);
+        throw new HttpError(
+          503,
+          'LOGS_TOO_MANY_STREAMS',
+          `At most ${this.settings.maxStreamClients} log streams may be open at once; try again later.`,
+        );
       }
 
       // Filled in once subscribed; `close` may run before that (client gone while positioning).
-      const held: { unsubscribe?: () => void; ping?: NodeJS.Timeout; stopWatchingSession?: () => void } = {};
+      const held: {
+        unsubscribe?: () => void;
+        ping?: NodeJS.Timeout;
+        stopWatchingSession?: () => void;
+      } = {};
       let closed = false;
       let sessionEnded: SessionEndReason | undefined;
       const close = () => {
@@ -73,7 +81,9 @@ export class LogStreams {
       const send = (line: ParsedLine) => {
         if (closed || !rawMayMatch(line.raw, filter) || !entryMatches(line, filter)) return;
         if (res.writableLength > this.settings.maxBufferedBytes) {
-          res.write('event: overflow\ndata: {"reason":"the client reads slower than lines are written"}\n\n');
+          res.write(
+            'event: overflow\ndata: {"reason":"the client reads slower than lines are written"}\n\n',
+          );
           close();
           return;
         }
@@ -84,7 +94,8 @@ export class LogStreams {
       held.stopWatchingSession = onSessionEnd(req, (reason) => {
         sessionEnded = reason;
         // Said before closing, so a client knows not to reconnect with the same credentials.
-        if (res.headersSent && !res.writableEnded) res.write(`event: session-ended\ndata: ${JSON.stringify({ reason })}\n\n`);
+        if (res.headersSent && !res.writableEnded)
+          res.write(`event: session-ended\ndata: ${JSON.stringify({ reason })}\n\n`);
         close();
       });
 
@@ -98,8 +109,17 @@ export class LogStreams {
         stop();
         if (res.destroyed) return;
         // Closed while positioning: answer rather than leave the request open.
-        if (sessionEnded) throw new HttpError(401, 'LOGS_SESSION_ENDED', `The session this stream was opened with ended (${sessionEnded}); log in again.`);
-        throw new HttpError(503, 'LOGS_STREAM_CLOSED', 'The log stream closed while opening (the app is stopping); reconnect.');
+        if (sessionEnded)
+          throw new HttpError(
+            401,
+            'LOGS_SESSION_ENDED',
+            `The session this stream was opened with ended (${sessionEnded}); log in again.`,
+          );
+        throw new HttpError(
+          503,
+          'LOGS_STREAM_CLOSED',
+          'The log stream closed while opening (the app is stopping); reconnect.',
+        );
       }
       held.unsubscribe = stop;
       res.writeHead(200, SSE_HEADERS);

@@ -171,7 +171,9 @@ class TailSession {
     this.running = (async () => {
       do {
         this.again = false;
-        await this.readAppended().catch((error: unknown) => this.logger.warn({ err: error }, 'reading the log file failed'));
+        await this.readAppended().catch((error: unknown) =>
+          this.logger.warn({ err: error }, 'reading the log file failed'),
+        );
       } while (this.again && !this.closed);
     })().finally(() => (this.running = undefined));
   }
@@ -227,7 +229,11 @@ class TailSession {
       await closeLogFiles(files);
       return;
     }
-    if (oldIndex === -1) this.logger.warn({ file: this.filePath }, 'log lines rotated away before the stream read them');
+    if (oldIndex === -1)
+      this.logger.warn(
+        { file: this.filePath },
+        'log lines rotated away before the stream read them',
+      );
     await old.handle.close().catch(() => undefined);
     this.file = undefined;
     const newer = oldIndex > 1 ? files.slice(1, oldIndex).reverse() : [];
@@ -254,13 +260,18 @@ class TailSession {
 
   private split(chunk: Buffer): void {
     let from = 0;
-    for (let newline = chunk.indexOf(NEWLINE); newline !== -1; newline = chunk.indexOf(NEWLINE, from)) {
+    for (
+      let newline = chunk.indexOf(NEWLINE);
+      newline !== -1;
+      newline = chunk.indexOf(NEWLINE, from)
+    ) {
       const piece = chunk.subarray(from, newline);
       const line = this.carry.length > 0 ? Buffer.concat([this.carry, piece]) : piece;
       this.carry = Buffer.alloc(0);
       from = newline + 1;
       if (this.discarding) this.discarding = false;
-      else if (line.length > 0 && line.length <= this.options.maxLineLength) this.deliver(line.toString('utf8'));
+      else if (line.length > 0 && line.length <= this.options.maxLineLength)
+        this.deliver(line.toString('utf8'));
     }
     const rest = chunk.subarray(from);
     if (this.discarding || this.carry.length + rest.length > this.options.maxLineLength) {

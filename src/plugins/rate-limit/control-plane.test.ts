@@ -5,7 +5,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TrafficClient } from '../../cli/client.js';
 import { createConfigPlugin } from '../config/index.js';
 import { createControlPanelPlugin } from '../control-panel/index.js';
-import { freePorts, servedVersion, startTrafficGateway, waitForService, type TrafficGateway } from '../traffic/test-support/gateway.js';
+import {
+  freePorts,
+  servedVersion,
+  startTrafficGateway,
+  waitForService,
+  type TrafficGateway,
+} from '../traffic/test-support/gateway.js';
 import { createRateLimitPlugin } from './index.js';
 import type { RateLimitPluginOptions } from './options.js';
 import type { AppOptions } from '../../core/app.js';
@@ -23,7 +29,10 @@ const basic = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
 let directory: string;
 let gateway: TrafficGateway | undefined;
 
-async function start(limits: RateLimitPluginOptions, trustProxy?: AppOptions['trustProxy']): Promise<TrafficGateway> {
+async function start(
+  limits: RateLimitPluginOptions,
+  trustProxy?: AppOptions['trustProxy'],
+): Promise<TrafficGateway> {
   const uiDir = path.join(directory, 'ui');
   await mkdir(uiDir, { recursive: true });
   await writeFile(path.join(uiDir, 'index.html'), '<!doctype html><title>panel</title>');
@@ -32,7 +41,11 @@ async function start(limits: RateLimitPluginOptions, trustProxy?: AppOptions['tr
     statePath: path.join(directory, 'state.json'),
     service: { promotionDelay: 0, promotionChecks: 1 },
     trustProxy,
-    plugins: [createControlPanelPlugin({ user: USER, password: PASSWORD, uiDir }), createConfigPlugin(), createRateLimitPlugin(limits)],
+    plugins: [
+      createControlPanelPlugin({ user: USER, password: PASSWORD, uiDir }),
+      createConfigPlugin(),
+      createRateLimitPlugin(limits),
+    ],
   });
   return gateway;
 }
@@ -66,7 +79,11 @@ describe('control plane apart from data plane', () => {
     await client.deploy('api', 'v1', false);
     await waitForService(started, (view) => view.active?.version === 'v1', 'v1 active');
     await client.deploy('api', 'v2', false);
-    await waitForService(started, (view) => view.slots.some((slot) => slot.id === 'slot-b' && slot.eligible), 'v2 eligible');
+    await waitForService(
+      started,
+      (view) => view.slots.some((slot) => slot.id === 'slot-b' && slot.eligible),
+      'v2 eligible',
+    );
     expect((await client.command('promote', 'api')).active).toMatchObject({ version: 'v2' });
     expect((await client.command('rollback', 'api')).active).toMatchObject({ version: 'v1' });
     // The operator's status polls above were many; the product's bucket is still full, and its own.
@@ -74,7 +91,10 @@ describe('control plane apart from data plane', () => {
   });
 
   it('counts operators in their own bucket, per operator, with the usual 429 problem+json', async () => {
-    const started = await start({ default: { windowMs: 60_000, limit: 1_000 }, controlPlane: { windowMs: 60_000, limit: 5 } });
+    const started = await start({
+      default: { windowMs: 60_000, limit: 1_000 },
+      controlPlane: { windowMs: 60_000, limit: 5 },
+    });
     const config = () => fetch(`${started.url}/api/config`, { headers: { authorization: basic } });
     for (let call = 0; call < 5; call++) expect((await config()).status).toBe(200);
     const refused = await config();
@@ -88,7 +108,9 @@ describe('control plane apart from data plane', () => {
   it('never spends the product bucket on control-plane calls', async () => {
     const started = await start({ default: { windowMs: 60_000, limit: 5 } });
     for (let call = 0; call < 12; call++) {
-      const response = await fetch(`${started.url}/cpanel/api/traffic`, { headers: { authorization: basic } });
+      const response = await fetch(`${started.url}/cpanel/api/traffic`, {
+        headers: { authorization: basic },
+      });
       expect(response.status).toBe(200);
       await response.body?.cancel();
     }
@@ -97,15 +119,25 @@ describe('control plane apart from data plane', () => {
 
   it('says which limits are in force, and that clients behind a proxy share a bucket without trustProxy', async () => {
     const started = await start({ default: { windowMs: 60_000, limit: 6_000 } });
-    const report = (await (await fetch(`${started.url}/api/config`, { headers: { authorization: basic } })).json()) as { notices: { level: string; message: string }[] };
-    expect(report.notices.find((notice) => notice.level === 'info')?.message).toMatch(/default: 6000 requests per 1 min per client address; control-plane: 1200 requests per 1 min per operator/);
-    expect(report.notices.find((notice) => notice.level === 'warn')?.message).toMatch(/trustProxy is not set: .*shares one address and one rate-limit bucket/);
-    const logged = started.logs.find((line) => String(line.msg).startsWith('trustProxy is not set'));
+    const report = (await (
+      await fetch(`${started.url}/api/config`, { headers: { authorization: basic } })
+    ).json()) as { notices: { level: string; message: string }[] };
+    expect(report.notices.find((notice) => notice.level === 'info')?.message).toMatch(
+      /default: 6000 requests per 1 min per client address; control-plane: 1200 requests per 1 min per operator/,
+    );
+    expect(report.notices.find((notice) => notice.level === 'warn')?.message).toMatch(
+      /trustProxy is not set: .*shares one address and one rate-limit bucket/,
+    );
+    const logged = started.logs.find((line) =>
+      String(line.msg).startsWith('trustProxy is not set'),
+    );
     expect(logged?.level).toBe('warn');
     await started.stop();
 
     const trusting = await start({ default: { windowMs: 60_000, limit: 6_000 } }, 1);
-    const trusted = (await (await fetch(`${trusting.url}/api/config`, { headers: { authorization: basic } })).json()) as { notices: { level: string }[] };
+    const trusted = (await (
+      await fetch(`${trusting.url}/api/config`, { headers: { authorization: basic } })
+    ).json()) as { notices: { level: string }[] };
     expect(trusted.notices.some((notice) => notice.level === 'warn')).toBe(false);
   });
 });

@@ -3,7 +3,11 @@ import type { Store } from 'express-rate-limit';
 import type { PluginContext } from '../../core/context.js';
 import type { ServerPlugin } from '../../core/plugin.js';
 import type { RateLimiter, RateLimitRuleInfo } from './limiter.js';
-import { rateLimitOptionsSchema, type RateLimitConfig, type RateLimitPluginOptions } from './options.js';
+import {
+  rateLimitOptionsSchema,
+  type RateLimitConfig,
+  type RateLimitPluginOptions,
+} from './options.js';
 import type { RedisLimitStores } from './redis-store.js';
 
 export { clientIp, createClientIp, normaliseIp } from '../../core/client-address.js';
@@ -33,7 +37,9 @@ declare module '../../core/services.js' {
  *   store: { redis: 'redis://localhost:6379' },
  * })
  */
-export function createRateLimitPlugin(options: RateLimitPluginOptions): ServerPlugin<RateLimitConfig> {
+export function createRateLimitPlugin(
+  options: RateLimitPluginOptions,
+): ServerPlugin<RateLimitConfig> {
   let redis: RedisLimitStores | undefined;
   const memoryStores: { shutdown(): void }[] = [];
   return {
@@ -78,8 +84,12 @@ export function createRateLimitPlugin(options: RateLimitPluginOptions): ServerPl
 }
 
 function describeRule(rule: RateLimitRuleInfo): string {
-  const window = rule.windowMs % 60_000 === 0 ? `${rule.windowMs / 60_000} min` : `${rule.windowMs / 1000} s`;
-  const who = rule.name === 'control-plane' ? 'per operator (per address before login)' : 'per client address';
+  const window =
+    rule.windowMs % 60_000 === 0 ? `${rule.windowMs / 60_000} min` : `${rule.windowMs / 1000} s`;
+  const who =
+    rule.name === 'control-plane'
+      ? 'per operator (per address before login)'
+      : 'per client address';
   return `${rule.name === 'default' || rule.name === 'control-plane' ? rule.name : `${rule.match}`}: ${rule.limit} requests per ${window} ${who}`;
 }
 
@@ -87,7 +97,11 @@ function describeRule(rule: RateLimitRuleInfo): string {
  * Says at start-up, and on the Config page, which limits are in force and, without
  * `trustProxy`, that every client behind a proxy shares one address, so one bucket.
  */
-function announceLimits(ctx: PluginContext<RateLimitConfig>, rules: RateLimitRuleInfo[], store: 'memory' | 'redis'): void {
+function announceLimits(
+  ctx: PluginContext<RateLimitConfig>,
+  rules: RateLimitRuleInfo[],
+  store: 'memory' | 'redis',
+): void {
   const summary = `Rate limits in force (${store} store): ${rules.map(describeRule).join('; ')}.`;
   const { trustProxy } = ctx.app.clients;
   ctx.logger.info({ rules: rules.map((rule) => rule.name), store, trustProxy }, summary);

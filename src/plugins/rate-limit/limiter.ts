@@ -61,7 +61,12 @@ function withAppend(res: ServerResponse): ServerResponse {
   if (typeof target.append !== 'function') {
     target.append = (name, value) => {
       const previous = target.getHeader(name);
-      target.setHeader(name, previous === undefined ? value : [...(Array.isArray(previous) ? previous : [String(previous)]), value]);
+      target.setHeader(
+        name,
+        previous === undefined
+          ? value
+          : [...(Array.isArray(previous) ? previous : [String(previous)]), value],
+      );
     };
   }
   return target;
@@ -98,30 +103,46 @@ export function buildRateLimiter(
   const { logger } = options;
   const ipOf = options.clientAddress;
   const libraryLogger = {
-    error: (error: unknown, message?: string) => logger.error({ err: error }, message ?? 'rate limiter error'),
-    warn: (error: unknown, message?: string) => logger.warn({ err: error }, message ?? 'rate limiter warning'),
+    error: (error: unknown, message?: string) =>
+      logger.error({ err: error }, message ?? 'rate limiter error'),
+    warn: (error: unknown, message?: string) =>
+      logger.warn({ err: error }, message ?? 'rate limiter warning'),
   };
 
   const ipKey = (req: IncomingMessage) => library.ipKeyGenerator(ipOf(req), config.ipv6Subnet);
-  const clientKey = (req: IncomingMessage) => (config.keyGenerator ? config.keyGenerator(req, ipOf(req)) : ipKey(req));
+  const clientKey = (req: IncomingMessage) =>
+    config.keyGenerator ? config.keyGenerator(req, ipOf(req)) : ipKey(req);
 
   /** Answers 429 problem+json; `retryAfter` in seconds. */
-  const refuse = (info: RateLimitRuleInfo, req: IncomingMessage, res: ServerResponse, retryAfter: number) => {
+  const refuse = (
+    info: RateLimitRuleInfo,
+    req: IncomingMessage,
+    res: ServerResponse,
+    retryAfter: number,
+  ) => {
     const url = redactUrl((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/');
     const requestId = (req as { id?: string }).id;
     logger.debug({ rule: info.name, url }, 'rate limit exceeded');
     if (requestId !== undefined && !res.headersSent) res.setHeader('x-request-id', requestId);
     sendProblem(
       res,
-      problemBody(429, 'RATE_LIMIT_EXCEEDED', `Too many requests: at most ${info.limit} per ${describeWindow(info.windowMs)}. Retry after ${retryAfter} s.`, {
-        instance: url,
-        requestId,
-        details: { limit: info.limit, windowMs: info.windowMs, retryAfter },
-      }),
+      problemBody(
+        429,
+        'RATE_LIMIT_EXCEEDED',
+        `Too many requests: at most ${info.limit} per ${describeWindow(info.windowMs)}. Retry after ${retryAfter} s.`,
+        {
+          instance: url,
+          requestId,
+          details: { limit: info.limit, windowMs: info.windowMs, retryAfter },
+        },
+      ),
     );
   };
 
-  const compile = (info: RateLimitRuleInfo, keyOf: CompiledRule['keyOf'] = clientKey): CompiledRule => {
+  const compile = (
+    info: RateLimitRuleInfo,
+    keyOf: CompiledRule['keyOf'] = clientKey,
+  ): CompiledRule => {
     const store = options.storeFor(info.name, info.windowMs);
     const windowSeconds = Math.ceil(info.windowMs / 1000);
     const compiled: CompiledRule = {
@@ -146,7 +167,8 @@ export function buildRateLimiter(
       passOnStoreError: config.failOpen,
       logger: libraryLogger,
       keyGenerator: async (req) => keyOf(req),
-      handler: (req, res) => refuse(info, req, res, Number(res.getHeader('retry-after')) || windowSeconds),
+      handler: (req, res) =>
+        refuse(info, req, res, Number(res.getHeader('retry-after')) || windowSeconds),
     } satisfies Partial<Options>);
     return compiled;
   };
@@ -155,7 +177,14 @@ export function buildRateLimiter(
    * One count in memory, and its headers (the library's, draft-7 or draft-8); true when the
    * request may proceed, false when it was refused with 429.
    */
-  const count = (rule: CompiledRule, counter: WindowCounter, key: string, req: IncomingMessage, res: ServerResponse, headers?: string[]): boolean => {
+  const count = (
+    rule: CompiledRule,
+    counter: WindowCounter,
+    key: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    headers?: string[],
+  ): boolean => {
     const now = Date.now();
     const client = counter.hit(key, now);
     const { limit } = rule.info;
@@ -187,27 +216,45 @@ export function buildRateLimiter(
   };
 
   const rules = config.rules.map((rule) =>
-    compile({ name: ruleName(rule), match: rule.match, windowMs: rule.windowMs, limit: rule.limit, methods: rule.methods }),
+    compile({
+      name: ruleName(rule),
+      match: rule.match,
+      windowMs: rule.windowMs,
+      limit: rule.limit,
+      methods: rule.methods,
+    }),
   );
-  const fallback = config.default ? compile({ name: 'default', match: '/', ...config.default }) : undefined;
+  const fallback = config.default
+    ? compile({ name: 'default', match: '/', ...config.default })
+    : undefined;
   // Operators count per user once the guard has said who they are; an anonymous caller per address.
   const operatorKey = (req: IncomingMessage) => {
     const user = options.identify?.(req);
     return user === undefined ? `ip:${ipKey(req)}` : `user:${user}`;
   };
-  const control = config.controlPlane ? compile({ name: 'control-plane', match: '/', ...config.controlPlane }, operatorKey) : undefined;
+  const control = config.controlPlane
+    ? compile({ name: 'control-plane', match: '/', ...config.controlPlane }, operatorKey)
+    : undefined;
   const all = [...rules, ...(fallback ? [fallback] : []), ...(control ? [control] : [])];
   const isControlPlane = control && options.isControlPlane;
 
   /** `path` as the edge normalised it, or a request's URL for `check` and `ruleFor`. */
-  const pick = (req: IncomingMessage, path = matchablePath((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/')): CompiledRule | undefined => {
+  const pick = (
+    req: IncomingMessage,
+    path = matchablePath((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/'),
+  ): CompiledRule | undefined => {
     for (const rule of rules) {
-      if ((!rule.methods || rule.methods.has(req.method ?? 'GET')) && rule.matches(path)) return rule;
+      if ((!rule.methods || rule.methods.has(req.method ?? 'GET')) && rule.matches(path))
+        return rule;
     }
     return fallback;
   };
 
-  const enforce = async (handler: RateLimitRequestHandler, req: IncomingMessage, res: ServerResponse): Promise<Outcome> => {
+  const enforce = async (
+    handler: RateLimitRequestHandler,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<Outcome> => {
     let outcome: Outcome = { allowed: false };
     // The library answers 429 itself (refuse) and calls next only to let a request through.
     await handler(req as never, res as never, (error?: unknown) => {
@@ -217,10 +264,29 @@ export function buildRateLimiter(
   };
 
   /** A failing store with `failOpen: false`: 503 problem+json. */
-  const unavailable = (rule: CompiledRule, req: IncomingMessage, res: ServerResponse, error: unknown): false => {
-    logger.error({ err: error, rule: rule.info.name }, 'rate limit store failed; request refused (failOpen is false)');
-    const problem = new HttpError(503, 'RATE_LIMIT_UNAVAILABLE', 'Rate limiting is unavailable right now; try again shortly.', { cause: error });
-    sendProblem(res, problemBody(problem.status, problem.code, problem.message, { instance: redactUrl(req.url ?? '/'), requestId: (req as { id?: string }).id }));
+  const unavailable = (
+    rule: CompiledRule,
+    req: IncomingMessage,
+    res: ServerResponse,
+    error: unknown,
+  ): false => {
+    logger.error(
+      { err: error, rule: rule.info.name },
+      'rate limit store failed; request refused (failOpen is false)',
+    );
+    const problem = new HttpError(
+      503,
+      'RATE_LIMIT_UNAVAILABLE',
+      'Rate limiting is unavailable right now; try again shortly.',
+      { cause: error },
+    );
+    sendProblem(
+      res,
+      problemBody(problem.status, problem.code, problem.message, {
+        instance: redactUrl(req.url ?? '/'),
+        requestId: (req as { id?: string }).id,
+      }),
+    );
     return false;
   };
 
@@ -228,11 +294,18 @@ export function buildRateLimiter(
    * True when the request may proceed; false when it was answered (429, or 503). Synchronous
    * for the memory store unless a custom key generator answers with a promise.
    */
-  const admit = (rule: CompiledRule, req: IncomingMessage, res: ServerResponse, headers?: string[]): boolean | Promise<boolean> => {
+  const admit = (
+    rule: CompiledRule,
+    req: IncomingMessage,
+    res: ServerResponse,
+    headers?: string[],
+  ): boolean | Promise<boolean> => {
     const { counter, handler } = rule;
     if (counter) {
       const key = rule.keyOf(req);
-      return typeof key === 'string' ? count(rule, counter, key, req, res, headers) : key.then((resolved) => count(rule, counter, resolved, req, res, headers));
+      return typeof key === 'string'
+        ? count(rule, counter, key, req, res, headers)
+        : key.then((resolved) => count(rule, counter, resolved, req, res, headers));
     }
     return enforce(handler!, req, withAppend(res)).then(
       ({ allowed, error }) => (error === undefined ? allowed : unavailable(rule, req, res, error)),
@@ -265,7 +338,11 @@ export function buildRateLimiter(
     ruleFor: (req) => pick(req)?.info.name,
     rules: () => all.map((rule) => ({ ...rule.info })),
     async reset(key) {
-      await Promise.all(all.map((rule) => (rule.counter ? rule.counter.resetKey(key) : rule.handler!.resetKey(key))));
+      await Promise.all(
+        all.map((rule) =>
+          rule.counter ? rule.counter.resetKey(key) : rule.handler!.resetKey(key),
+        ),
+      );
     },
   };
   const controlPlane: RequestHandler | undefined =

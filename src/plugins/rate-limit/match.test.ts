@@ -10,13 +10,22 @@ describe('rule matching', () => {
 
   it('treats a plain path as that path and everything below it', () => {
     const login = compileMatch('/login');
-    expect([login('/login'), login('/login/sso'), login('/loginx'), login('/')]).toEqual([true, true, false, false]);
+    expect([login('/login'), login('/login/sso'), login('/loginx'), login('/')]).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ]);
     expect(compileMatch('/')('/anything/at/all')).toBe(true);
   });
 
   it('supports * within a segment, ** across segments and a trailing /*', () => {
     const below = compileMatch('/api/v1/*');
-    expect([below('/api/v1'), below('/api/v1/users/7'), below('/api/v2/users')]).toEqual([true, true, false]);
+    expect([below('/api/v1'), below('/api/v1/users/7'), below('/api/v2/users')]).toEqual([
+      true,
+      true,
+      false,
+    ]);
     const avatar = compileMatch('/users/*/avatar');
     expect([avatar('/users/7/avatar'), avatar('/users/7/8/avatar')]).toEqual([true, false]);
     const deep = compileMatch('/files/**.zip');

@@ -17,7 +17,11 @@ export type RateLimitKeyGenerator = (req: IncomingMessage, ip: string) => string
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 export type RateLimitMethod = (typeof HTTP_METHODS)[number];
 
-const windowMs = z.number().int().positive().max(MAX_WINDOW_MS, `at most ${MAX_WINDOW_MS} ms (about 24 days)`);
+const windowMs = z
+  .number()
+  .int()
+  .positive()
+  .max(MAX_WINDOW_MS, `at most ${MAX_WINDOW_MS} ms (about 24 days)`);
 const limit = z.number().int().positive('a positive whole number of requests');
 const method = z
   .string()
@@ -26,7 +30,10 @@ const method = z
 
 const rule = z.strictObject({
   /** Names the counter (and the Redis key); default the match (plus methods). */
-  name: z.string().regex(/^[A-Za-z0-9._:/*+-]{1,100}$/, 'letters, digits and . _ : / * + - (at most 100)').optional(),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9._:/*+-]{1,100}$/, 'letters, digits and . _ : / * + - (at most 100)')
+    .optional(),
   match: z.string().startsWith('/', 'a path starting with "/", e.g. /api/login or /api/v1/*'),
   windowMs,
   limit,
@@ -44,7 +51,9 @@ const redisStore = z.strictObject({
 // REDIS_URL arrives as a bare URL string; it means the Redis store with default settings.
 const store = z.preprocess(
   (value) => (typeof value === 'string' && value !== 'memory' ? { redis: value } : value),
-  z.union([z.literal('memory'), redisStore], { error: "'memory' or { redis: 'redis://host:6379' }" }),
+  z.union([z.literal('memory'), redisStore], {
+    error: "'memory' or { redis: 'redis://host:6379' }",
+  }),
 );
 
 export const rateLimitOptionsSchema = z
@@ -56,11 +65,17 @@ export const rateLimitOptionsSchema = z
      * Management routes and the control panel count here instead, after the guard, per operator
      * once known (else per address); `false` counts them with everything else.
      */
-    controlPlane: z.union([z.strictObject({ windowMs, limit }), z.literal(false)]).default(DEFAULT_CONTROL_PLANE_LIMIT),
+    controlPlane: z
+      .union([z.strictObject({ windowMs, limit }), z.literal(false)])
+      .default(DEFAULT_CONTROL_PLANE_LIMIT),
     /** Moved: the app's one `trustProxy` says who the client is. */
     trustProxy: z.unknown().optional(),
     store: store.default('memory'),
-    keyGenerator: z.custom<RateLimitKeyGenerator>((value) => typeof value === 'function', { error: 'a function (req, ip) => key' }).optional(),
+    keyGenerator: z
+      .custom<RateLimitKeyGenerator>((value) => typeof value === 'function', {
+        error: 'a function (req, ip) => key',
+      })
+      .optional(),
     standardHeaders: z.enum(['draft-7', 'draft-8']).default('draft-7'),
     /** When the store fails (Redis down), let requests through (true) or answer 503 (false). */
     failOpen: z.boolean().default(true),
@@ -69,10 +84,20 @@ export const rateLimitOptionsSchema = z
   })
   .superRefine((options, ctx) => {
     if (options.trustProxy !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['trustProxy'], message: MOVED_TRUST_PROXY, input: options.trustProxy });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['trustProxy'],
+        message: MOVED_TRUST_PROXY,
+        input: options.trustProxy,
+      });
     }
     if (options.rules.length === 0 && !options.default && !options.controlPlane) {
-      ctx.addIssue({ code: 'custom', path: ['rules'], message: 'at least one rule, or a default limit', input: options.rules });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rules'],
+        message: 'at least one rule, or a default limit',
+        input: options.rules,
+      });
     }
     // The default and control-plane limits count under their own names; a rule so named would share their keys.
     const seen = new Map<string, number | 'default' | 'control-plane'>([
@@ -83,8 +108,18 @@ export const rateLimitOptionsSchema = z
       const name = ruleName(entry);
       const first = seen.get(name);
       if (first !== undefined) {
-        const other = first === 'default' ? 'the default limit' : first === 'control-plane' ? 'the control-plane limit' : `rules[${first}]`;
-        ctx.addIssue({ code: 'custom', path: ['rules', index, 'name'], message: `a unique rule name ("${name}" is also ${other}; set name)`, input: name });
+        const other =
+          first === 'default'
+            ? 'the default limit'
+            : first === 'control-plane'
+              ? 'the control-plane limit'
+              : `rules[${first}]`;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rules', index, 'name'],
+          message: `a unique rule name ("${name}" is also ${other}; set name)`,
+          input: name,
+        });
       }
       seen.set(name, index);
     });
@@ -95,7 +130,11 @@ export type RateLimitRuleConfig = RateLimitConfig['rules'][number];
 export type RedisStoreConfig = z.output<typeof redisStore>;
 
 /** The counter name of a rule: its `name`, else its match and methods. */
-export function ruleName(entry: { name?: string; match: string; methods?: readonly string[] }): string {
+export function ruleName(entry: {
+  name?: string;
+  match: string;
+  methods?: readonly string[];
+}): string {
   return entry.name ?? (entry.methods ? `${entry.match}:${entry.methods.join('+')}` : entry.match);
 }
 

@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, createApp, definePlugin, type App, type AppOptions, type ServerPlugin } from '../../index.js';
+import {
+  ConfigError,
+  createApp,
+  definePlugin,
+  type App,
+  type AppOptions,
+  type ServerPlugin,
+} from '../../index.js';
 import { baseUrl } from '../../../test/support/http.js';
 import { createRateLimitPlugin, type RateLimitPluginOptions } from './index.js';
 
@@ -12,13 +19,26 @@ const hello = definePlugin({
   name: 'hello',
   routes: [
     { method: 'get', path: '/api/{*rest}', handler: (_req, res) => void res.json({ ok: true }) },
-    { method: 'post', path: '/api/{*rest}', handler: (_req, res) => void res.json({ posted: true }) },
+    {
+      method: 'post',
+      path: '/api/{*rest}',
+      handler: (_req, res) => void res.json({ posted: true }),
+    },
   ],
 });
 
-async function start(options: RateLimitPluginOptions, extra: ServerPlugin[] = [], trustProxy?: AppOptions['trustProxy']): Promise<string> {
+async function start(
+  options: RateLimitPluginOptions,
+  extra: ServerPlugin[] = [],
+  trustProxy?: AppOptions['trustProxy'],
+): Promise<string> {
   const app = createApp({
-    name: 'rl', port: 0, host: '127.0.0.1', logger: { level: 'silent' }, shutdown: { signals: false }, trustProxy,
+    name: 'rl',
+    port: 0,
+    host: '127.0.0.1',
+    logger: { level: 'silent' },
+    shutdown: { signals: false },
+    trustProxy,
     plugins: [createRateLimitPlugin({ store: 'memory', ...options }), hello, ...extra],
   });
   apps.push(app);
@@ -43,7 +63,13 @@ describe('rate-limit plugin', () => {
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(refused.headers.get('ratelimit')).toMatch(/^limit=2, remaining=0, /);
     const problem = (await refused.json()) as Record<string, unknown>;
-    expect(problem).toMatchObject({ status: 429, code: 'RATE_LIMIT_EXCEEDED', limit: 2, windowMs: minute, instance: '/api/limited' });
+    expect(problem).toMatchObject({
+      status: 429,
+      code: 'RATE_LIMIT_EXCEEDED',
+      limit: 2,
+      windowMs: minute,
+      instance: '/api/limited',
+    });
     expect(typeof problem.requestId).toBe('string');
 
     // Other paths are not limited, and carry no headers.
@@ -82,8 +108,13 @@ describe('rate-limit plugin', () => {
   });
 
   it('honours X-Forwarded-For from a trusted proxy only', async () => {
-    const url = await start({ rules: [{ match: '/api', windowMs: minute, limit: 1 }] }, [], ['127.0.0.1']);
-    const from = (ip: string) => fetch(`${url}/api/x`, { headers: { 'x-forwarded-for': ip } }).then((res) => res.status);
+    const url = await start(
+      { rules: [{ match: '/api', windowMs: minute, limit: 1 }] },
+      [],
+      ['127.0.0.1'],
+    );
+    const from = (ip: string) =>
+      fetch(`${url}/api/x`, { headers: { 'x-forwarded-for': ip } }).then((res) => res.status);
     expect(await from('1.1.1.1')).toBe(200);
     expect(await from('2.2.2.2')).toBe(200);
     expect(await from('1.1.1.1')).toBe(429);
@@ -93,7 +124,8 @@ describe('rate-limit plugin', () => {
 
   it('trusts a number of hops', async () => {
     const url = await start({ rules: [{ match: '/api', windowMs: minute, limit: 1 }] }, [], 1);
-    const from = (ip: string) => fetch(`${url}/api/x`, { headers: { 'x-forwarded-for': ip } }).then((res) => res.status);
+    const from = (ip: string) =>
+      fetch(`${url}/api/x`, { headers: { 'x-forwarded-for': ip } }).then((res) => res.status);
     expect(await from('5.5.5.5')).toBe(200);
     expect(await from('6.6.6.6, 5.5.5.5')).toBe(429);
     expect(await from('6.6.6.6')).toBe(200);
@@ -114,7 +146,10 @@ describe('rate-limit plugin', () => {
         });
       },
     });
-    const url = await start({ rules: [{ match: '/raw', windowMs: minute, limit: 2 }], standardHeaders: 'draft-8' }, [raw]);
+    const url = await start(
+      { rules: [{ match: '/raw', windowMs: minute, limit: 2 }], standardHeaders: 'draft-8' },
+      [raw],
+    );
     const first = await fetch(`${url}/raw/a`);
     expect(await first.text()).toBe('raw ok');
     expect(first.headers.get('ratelimit')).toMatch(/^"\/raw"; r=1; t=\d+$/);
@@ -129,7 +164,8 @@ describe('rate-limit plugin', () => {
   it('reports every bad option at once', () => {
     const attempt = () =>
       createApp({
-        name: 'rl', logger: { level: 'silent' },
+        name: 'rl',
+        logger: { level: 'silent' },
         trustProxy: ['proxy.internal'],
         plugins: [
           createRateLimitPlugin({
@@ -170,8 +206,17 @@ describe('rate-limit plugin', () => {
 
   it('fails start-up with the reason when the Redis store is unreachable', async () => {
     const app = createApp({
-      name: 'rl', port: 0, host: '127.0.0.1', logger: { level: 'silent' }, shutdown: { signals: false },
-      plugins: [createRateLimitPlugin({ default: { windowMs: minute, limit: 1 }, store: { redis: 'redis://127.0.0.1:1', connectTimeout: 500 } })],
+      name: 'rl',
+      port: 0,
+      host: '127.0.0.1',
+      logger: { level: 'silent' },
+      shutdown: { signals: false },
+      plugins: [
+        createRateLimitPlugin({
+          default: { windowMs: minute, limit: 1 },
+          store: { redis: 'redis://127.0.0.1:1', connectTimeout: 500 },
+        }),
+      ],
     });
     apps.push(app);
     await expect(app.start()).rejects.toThrow(/cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);

@@ -16,10 +16,16 @@ export interface RedisLimitStores {
 
 async function importDrivers() {
   try {
-    const [client, store] = await Promise.all([import('@redis/client'), import('rate-limit-redis')]);
+    const [client, store] = await Promise.all([
+      import('@redis/client'),
+      import('rate-limit-redis'),
+    ]);
     return { createClient: client.createClient, RedisStore: store.RedisStore };
   } catch (error) {
-    throw new Error('The Redis rate-limit store needs the packages "rate-limit-redis" and "@redis/client": npm install rate-limit-redis @redis/client', { cause: error });
+    throw new Error(
+      'The Redis rate-limit store needs the packages "rate-limit-redis" and "@redis/client": npm install rate-limit-redis @redis/client',
+      { cause: error },
+    );
   }
 }
 
@@ -28,13 +34,19 @@ async function importDrivers() {
  * Commands are not queued while disconnected, so a Redis outage fails fast and `failOpen`
  * decides, instead of requests hanging until Redis is back.
  */
-export async function openRedisStores(config: RedisStoreConfig, logger: Logger): Promise<RedisLimitStores> {
+export async function openRedisStores(
+  config: RedisStoreConfig,
+  logger: Logger,
+): Promise<RedisLimitStores> {
   const { createClient, RedisStore } = await importDrivers();
   const where = maskUrlPassword(config.redis);
   const client = createClient({
     url: config.redis,
     disableOfflineQueue: true,
-    socket: { connectTimeout: config.connectTimeout, reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, MAX_RECONNECT_DELAY) },
+    socket: {
+      connectTimeout: config.connectTimeout,
+      reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, MAX_RECONNECT_DELAY),
+    },
   });
   let lastError: unknown;
   let down = false;
@@ -56,12 +68,18 @@ export async function openRedisStores(config: RedisStoreConfig, logger: Logger):
     await Promise.race([
       connecting,
       new Promise((_resolve, reject) => {
-        timer = setTimeout(() => reject(new Error(`no connection within ${config.connectTimeout} ms`)), config.connectTimeout);
+        timer = setTimeout(
+          () => reject(new Error(`no connection within ${config.connectTimeout} ms`)),
+          config.connectTimeout,
+        );
       }),
     ]);
   } catch (error) {
     await client.disconnect().catch(() => undefined);
-    throw new Error(`Rate limit store: cannot reach Redis at ${where}: ${errorMessage(lastError ?? error)}. Check REDIS_URL or the store option.`, { cause: error });
+    throw new Error(
+      `Rate limit store: cannot reach Redis at ${where}: ${errorMessage(lastError ?? error)}. Check REDIS_URL or the store option.`,
+      { cause: error },
+    );
   } finally {
     clearTimeout(timer);
   }

@@ -46,16 +46,33 @@ async function relay(): Promise<{ url: string; cut: () => Promise<void> }> {
   };
 }
 
-async function instance(name: string, store: { redis: string; prefix: string } = { redis: SERVICES.redis.url, prefix }, failOpen = true): Promise<App> {
+async function instance(
+  name: string,
+  store: { redis: string; prefix: string } = { redis: SERVICES.redis.url, prefix },
+  failOpen = true,
+): Promise<App> {
   const app = createApp({
-    name, port: 0, host: '127.0.0.1', logger: { level: 'silent' }, shutdown: { signals: false },
+    name,
+    port: 0,
+    host: '127.0.0.1',
+    logger: { level: 'silent' },
+    shutdown: { signals: false },
     plugins: [
       createRateLimitPlugin({
         rules: [{ match: '/api/shared', windowMs: 60_000, limit: 4 }],
         store,
         failOpen,
       }),
-      definePlugin({ name: 'hello', routes: [{ method: 'get', path: '/api/shared', handler: (_req, res) => void res.json({ from: name }) }] }),
+      definePlugin({
+        name: 'hello',
+        routes: [
+          {
+            method: 'get',
+            path: '/api/shared',
+            handler: (_req, res) => void res.json({ from: name }),
+          },
+        ],
+      }),
     ],
   });
   apps.push(app);
@@ -77,7 +94,12 @@ describe.skipIf(!available)('rate-limit plugin with Redis', () => {
     }
     // Four requests in total, whichever instance took them; then both refuse.
     expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
-    expect(remaining.slice(0, 4).map((value) => value?.match(/remaining=(\d+)/)?.[1])).toEqual(['3', '2', '1', '0']);
+    expect(remaining.slice(0, 4).map((value) => value?.match(/remaining=(\d+)/)?.[1])).toEqual([
+      '3',
+      '2',
+      '1',
+      '0',
+    ]);
 
     const client = createClient({ url: SERVICES.redis.url });
     await client.connect();
@@ -96,7 +118,11 @@ describe.skipIf(!available)('rate-limit plugin with Redis', () => {
   it('lets requests through while Redis is down (failOpen), or refuses with 503 when failOpen is false', async () => {
     const [open, closed] = await Promise.all([relay(), relay()]);
     const lenient = await instance('lenient', { redis: open.url, prefix: `${prefix}lenient:` });
-    const strict = await instance('strict', { redis: closed.url, prefix: `${prefix}strict:` }, false);
+    const strict = await instance(
+      'strict',
+      { redis: closed.url, prefix: `${prefix}strict:` },
+      false,
+    );
     expect((await fetch(`${baseUrl(lenient)}/api/shared`)).status).toBe(200);
     expect((await fetch(`${baseUrl(strict)}/api/shared`)).status).toBe(200);
     await Promise.all([open.cut(), closed.cut()]);

@@ -12,12 +12,25 @@ describe('WindowCounter', () => {
     const ours = new WindowCounter(60_000);
     const theirs = new library.MemoryStore();
     theirs.init({ windowMs: 60_000 } as library.Options);
-    const sequence: [number, string][] = [[0, 'a'], [10_000, 'a'], [20_000, 'b'], [59_999, 'a'], [60_000, 'a'], [75_000, 'b'], [90_000, 'b']];
+    const sequence: [number, string][] = [
+      [0, 'a'],
+      [10_000, 'a'],
+      [20_000, 'b'],
+      [59_999, 'a'],
+      [60_000, 'a'],
+      [75_000, 'b'],
+      [90_000, 'b'],
+    ];
     for (const [at, key] of sequence) {
       vi.setSystemTime(1_000_000 + at);
       const mine = ours.hit(key);
       const library_ = await theirs.increment(key);
-      expect({ at, key, hits: mine.hits, resetAt: mine.resetAt }).toEqual({ at, key, hits: library_.totalHits, resetAt: library_.resetTime!.getTime() });
+      expect({ at, key, hits: mine.hits, resetAt: mine.resetAt }).toEqual({
+        at,
+        key,
+        hits: library_.totalHits,
+        resetAt: library_.resetTime!.getTime(),
+      });
     }
     ours.shutdown();
     theirs.shutdown();

@@ -60,7 +60,9 @@ export class WindowCounter implements Store {
 
   async get(key: string): Promise<ClientRateLimitInfo | undefined> {
     const client = this.current.get(key) ?? this.previous.get(key);
-    return client && client.resetAt > Date.now() ? { totalHits: client.hits, resetTime: new Date(client.resetAt) } : undefined;
+    return client && client.resetAt > Date.now()
+      ? { totalHits: client.hits, resetTime: new Date(client.resetAt) }
+      : undefined;
   }
 
   async increment(key: string): Promise<ClientRateLimitInfo> {
@@ -97,5 +99,7 @@ export class WindowCounter implements Store {
 
 /** The draft-8 partition key of a client key, as express-rate-limit writes it. */
 export function partitionKey(key: string): string {
-  return Buffer.from(createHash('sha256').update(key).digest('hex').slice(0, 12)).toString('base64');
+  return Buffer.from(createHash('sha256').update(key).digest('hex').slice(0, 12)).toString(
+    'base64',
+  );
 }

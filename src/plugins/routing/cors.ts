@@ -12,7 +12,8 @@ export class CorsPolicy {
   private readonly exposed: string;
 
   constructor(private readonly config: CorsConfig) {
-    this.origins = config.origin === '*' ? '*' : new Set(config.origin.map((origin) => origin.toLowerCase()));
+    this.origins =
+      config.origin === '*' ? '*' : new Set(config.origin.map((origin) => origin.toLowerCase()));
     this.methods = config.methods.join(', ');
     this.allowedHeaders = config.headers.join(', ');
     this.exposed = config.exposedHeaders.join(', ');
@@ -24,7 +25,11 @@ export class CorsPolicy {
 
   /** True for a browser preflight (OPTIONS with Origin and Access-Control-Request-Method). */
   static isPreflight(req: IncomingMessage): boolean {
-    return req.method === 'OPTIONS' && req.headers.origin !== undefined && req.headers['access-control-request-method'] !== undefined;
+    return (
+      req.method === 'OPTIONS' &&
+      req.headers.origin !== undefined &&
+      req.headers['access-control-request-method'] !== undefined
+    );
   }
 
   /** Headers for an actual (non-preflight) response, as a flat list; empty for a foreign origin. */
@@ -44,7 +49,10 @@ export class CorsPolicy {
    */
   preflightHeaders(req: IncomingMessage): string[] {
     const origin = req.headers.origin ?? '';
-    const out: string[] = ['vary', 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers'];
+    const out: string[] = [
+      'vary',
+      'Origin, Access-Control-Request-Method, Access-Control-Request-Headers',
+    ];
     const method = String(req.headers['access-control-request-method']).toUpperCase();
     const asked = String(req.headers['access-control-request-headers'] ?? '')
       .split(',')

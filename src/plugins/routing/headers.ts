@@ -3,9 +3,25 @@ import type { ClientAddresses } from '../../core/client-address.js';
 import type { HeaderEdits } from './options.js';
 
 /** Hop-by-hop headers (RFC 9110 section 7.6.1) plus the ones a proxy must never pass on. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
 /** Set by the gateway from the real connection; a client's own values are dropped unless trusted. */
-const FORWARDING = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-prefix', 'forwarded', 'x-real-ip']);
+const FORWARDING = new Set([
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'forwarded',
+  'x-real-ip',
+]);
 
 export interface RequestHeaderPlan {
   requestId: string;
@@ -22,7 +38,12 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
   if (!value) return undefined;
   const joined = Array.isArray(value) ? value.join(',') : value;
   if (!joined.includes(',') && /^\s*(keep-alive|close)\s*$/i.test(joined)) return undefined;
-  return new Set(joined.split(',').map((token) => token.trim().toLowerCase()).filter(Boolean));
+  return new Set(
+    joined
+      .split(',')
+      .map((token) => token.trim().toLowerCase())
+      .filter(Boolean),
+  );
 }
 
 /**
@@ -39,17 +60,25 @@ export function upstreamRequestHeaders(req: IncomingMessage, plan: RequestHeader
   let forwardedFor: string | undefined;
   for (let index = 0; index < raw.length; index += 2) {
     const name = raw[index].toLowerCase();
-    if (HOP_BY_HOP.has(name) || name.startsWith('proxy-') || name === 'x-request-id' || name === 'expect') continue;
+    if (
+      HOP_BY_HOP.has(name) ||
+      name.startsWith('proxy-') ||
+      name === 'x-request-id' ||
+      name === 'expect'
+    )
+      continue;
     if (name === 'host' && !plan.preserveHost) continue;
     if (FORWARDING.has(name)) {
       if (!trusted) continue;
       if (name === 'x-forwarded-for') {
-        forwardedFor = forwardedFor === undefined ? raw[index + 1] : `${forwardedFor}, ${raw[index + 1]}`;
+        forwardedFor =
+          forwardedFor === undefined ? raw[index + 1] : `${forwardedFor}, ${raw[index + 1]}`;
         continue;
       }
     }
     if (listed?.has(name)) continue;
-    if (removed && removed.length > 0 && removed.some((header) => header.toLowerCase() === name)) continue;
+    if (removed && removed.length > 0 && removed.some((header) => header.toLowerCase() === name))
+      continue;
     if (name === 'cookie' && plan.privateCookies && plan.privateCookies.length > 0) {
       const kept = withoutCookies(raw[index + 1], plan.privateCookies);
       if (kept) out.push(raw[index], kept);
@@ -60,11 +89,16 @@ export function upstreamRequestHeaders(req: IncomingMessage, plan: RequestHeader
   const client = remote.startsWith('::ffff:') ? remote.slice(7) : remote;
   out.push('x-forwarded-for', forwardedFor === undefined ? client : `${forwardedFor}, ${client}`);
   if (!trusted || req.headers['x-forwarded-proto'] === undefined) {
-    out.push('x-forwarded-proto', (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http');
+    out.push(
+      'x-forwarded-proto',
+      (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+    );
   }
-  if ((!trusted || req.headers['x-forwarded-host'] === undefined) && req.headers.host) out.push('x-forwarded-host', req.headers.host);
+  if ((!trusted || req.headers['x-forwarded-host'] === undefined) && req.headers.host)
+    out.push('x-forwarded-host', req.headers.host);
   out.push('x-request-id', plan.requestId);
-  if (plan.edits) for (const [name, value] of Object.entries(plan.edits.add)) replaceHeader(out, name, value);
+  if (plan.edits)
+    for (const [name, value] of Object.entries(plan.edits.add)) replaceHeader(out, name, value);
   return out;
 }
 
@@ -83,7 +117,8 @@ export function withoutCookies(header: string, names: readonly string[]): string
 
 function replaceHeader(list: string[], name: string, value: string): void {
   const lower = name.toLowerCase();
-  for (let index = list.length - 2; index >= 0; index -= 2) if (list[index].toLowerCase() === lower) list.splice(index, 2);
+  for (let index = list.length - 2; index >= 0; index -= 2)
+    if (list[index].toLowerCase() === lower) list.splice(index, 2);
   list.push(name, value);
 }
 
@@ -91,14 +126,25 @@ function replaceHeader(list: string[], name: string, value: string): void {
  * The client response's headers as a flat list: hop-by-hop dropped, the upstream's CORS headers
  * dropped (the gateway owns the CORS policy), the gateway's request id set.
  */
-export function clientResponseHeaders(headers: Record<string, string | string[] | undefined>, requestId: string, edits?: HeaderEdits): string[] {
+export function clientResponseHeaders(
+  headers: Record<string, string | string[] | undefined>,
+  requestId: string,
+  edits?: HeaderEdits,
+): string[] {
   const listed = connectionTokens(headers.connection);
   const removed = edits?.remove;
   const out: string[] = [];
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || name.startsWith('proxy-') || name === 'x-request-id' || name.startsWith('access-control-')) continue;
+    if (
+      HOP_BY_HOP.has(name) ||
+      name.startsWith('proxy-') ||
+      name === 'x-request-id' ||
+      name.startsWith('access-control-')
+    )
+      continue;
     if (listed?.has(name)) continue;
-    if (removed && removed.length > 0 && removed.some((header) => header.toLowerCase() === name)) continue;
+    if (removed && removed.length > 0 && removed.some((header) => header.toLowerCase() === name))
+      continue;
     const value = headers[name];
     if (value === undefined) continue;
     if (typeof value === 'string') out.push(name, value);

@@ -5,7 +5,14 @@ import { staticRoutePlugins } from './static.js';
 import type { UpstreamRegistry } from './upstream.js';
 import { routingPanel } from './panel.js';
 
-export type { CorsConfig, HeaderEdits, ProxyRouteConfig, RouteConfig, RoutingConfig, RoutingOptions } from './options.js';
+export type {
+  CorsConfig,
+  HeaderEdits,
+  ProxyRouteConfig,
+  RouteConfig,
+  RoutingConfig,
+  RoutingOptions,
+} from './options.js';
 export type { RouteInfo, RouteKind, Router } from './router.js';
 export type { UpstreamHealth } from './upstream.js';
 export { ROUTING_ERRORS } from './errors.js';

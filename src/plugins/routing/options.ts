@@ -7,18 +7,26 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as 
 /** `/exact`, `/prefix/*` or `/*`; matched against the normalised path. */
 const matchPattern = z
   .string()
-  .regex(/^\/([^*?#%\\\s]*[^*?#%\\\s/])?(\/\*)?$|^\/\*$/, 'a path like "/old-path", "/api/v1/*" or "/*" (no query, no encoded characters)');
+  .regex(
+    /^\/([^*?#%\\\s]*[^*?#%\\\s/])?(\/\*)?$|^\/\*$/,
+    'a path like "/old-path", "/api/v1/*" or "/*" (no query, no encoded characters)',
+  );
 
 const httpUrl = z
   .string()
   .url()
-  .refine((value) => /^https?:\/\//i.test(value) && !new URL(value).search && !new URL(value).hash, 'an http(s) URL without query or fragment');
+  .refine(
+    (value) => /^https?:\/\//i.test(value) && !new URL(value).search && !new URL(value).hash,
+    'an http(s) URL without query or fragment',
+  );
 
 const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'an HTTP header name');
 const headerEdits = z
   .object({
     /** Set (replacing any value) on the way through. */
-    add: z.record(headerName, z.string().regex(/^[^\r\n\0]*$/, 'a header value without CR, LF or NUL')).default({}),
+    add: z
+      .record(headerName, z.string().regex(/^[^\r\n\0]*$/, 'a header value without CR, LF or NUL'))
+      .default({}),
     /** Removed on the way through, case-insensitive. */
     remove: z.array(headerName).default([]),
   })
@@ -65,13 +73,23 @@ const proxyRoute = z
     /** Proxy WebSocket upgrades on this route. Default false. */
     ws: z.boolean().default(false),
     timeouts,
-    headers: z.object({ request: headerEdits.optional(), response: headerEdits.optional() }).strict().default({}),
+    headers: z
+      .object({ request: headerEdits.optional(), response: headerEdits.optional() })
+      .strict()
+      .default({}),
     /** Per-upstream health check, or false for none. */
-    health: z.union([health, z.literal(false)]).default({ path: '/health/ready', critical: false, interval: 10_000, timeout: 2_000 }),
+    health: z
+      .union([health, z.literal(false)])
+      .default({ path: '/health/ready', critical: false, interval: 10_000, timeout: 2_000 }),
   })
   .strict();
 
-const rewriteRoute = z.object({ ...base, rewrite: z.string().regex(/^\/(?!\/)[^?#\\\s]*$/, 'a path like "/new-path" or "/new/*"') }).strict();
+const rewriteRoute = z
+  .object({
+    ...base,
+    rewrite: z.string().regex(/^\/(?!\/)[^?#\\\s]*$/, 'a path like "/new-path" or "/new/*"'),
+  })
+  .strict();
 
 const redirectRoute = z
   .object({
@@ -84,13 +102,21 @@ const redirectRoute = z
 
 /** Served by a static plugin of its own (`static:<prefix>`), whose schema checks `options`. */
 export const staticRoute = z
-  .object({ ...base, static: z.string().min(1), spa: z.boolean().default(false), options: z.record(z.string(), z.unknown()).default({}) })
+  .object({
+    ...base,
+    static: z.string().min(1),
+    spa: z.boolean().default(false),
+    options: z.record(z.string(), z.unknown()).default({}),
+  })
   .strict();
 
 const corsSchema = z
   .object({
     /** Allowed origins (exact `scheme://host[:port]`), or `*` for any (never with credentials). */
-    origin: z.union([z.literal('*'), z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin like "https://app.example.com"'))]),
+    origin: z.union([
+      z.literal('*'),
+      z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin like "https://app.example.com"')),
+    ]),
     credentials: z.boolean().default(false),
     methods: z.array(z.enum(METHODS)).default(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']),
     /** Request headers a preflight may ask for. Default: content-type, authorization, x-request-id. */
@@ -115,7 +141,9 @@ export const routingSchema = z
     /** Moved: the app's one `trustProxy` decides which previous hops' X-Forwarded-* are kept. */
     trustedProxies: z.unknown().optional(),
     /** Origins absolute redirect targets may point to (anything else is an open redirect). */
-    allowedRedirectOrigins: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin like "https://example.com"')).default([]),
+    allowedRedirectOrigins: z
+      .array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin like "https://example.com"'))
+      .default([]),
     /** Keep-alive connections per upstream origin. Default 128. */
     connectionsPerUpstream: z.number().int().positive().default(128),
     /** How long an idle upstream connection stays open (`'4s'`, or milliseconds). Default 4 000 ms (below Node's 5 s server default). */
@@ -126,21 +154,37 @@ export const routingSchema = z
   .strict()
   .superRefine((config, issues) => {
     if (config.trustedProxies !== undefined) {
-      issues.addIssue({ code: 'custom', path: ['trustedProxies'], message: MOVED_TRUST_PROXY, input: config.trustedProxies });
+      issues.addIssue({
+        code: 'custom',
+        path: ['trustedProxies'],
+        message: MOVED_TRUST_PROXY,
+        input: config.trustedProxies,
+      });
     }
     const seen = new Set<string>();
     config.routes.forEach((route, index) => {
       const id = route.id ?? route.match;
-      if (seen.has(id)) issues.addIssue({ code: 'custom', path: ['routes', index, 'id'], message: `a unique route id ("${id}" is used twice; set "id")` });
+      if (seen.has(id))
+        issues.addIssue({
+          code: 'custom',
+          path: ['routes', index, 'id'],
+          message: `a unique route id ("${id}" is used twice; set "id")`,
+        });
       seen.add(id);
       if ('static' in route && config.routes.findIndex((other) => 'static' in other) !== index) {
-        issues.addIssue({ code: 'custom', path: ['routes', index, 'static'], message: 'one static route (more sites: add createStaticPlugin({ name: "static:/docs", ... }) plugins yourself)' });
+        issues.addIssue({
+          code: 'custom',
+          path: ['routes', index, 'static'],
+          message:
+            'one static route (more sites: add createStaticPlugin({ name: "static:/docs", ... }) plugins yourself)',
+        });
       }
       if ('redirect' in route && !redirectAllowed(route.redirect, config.allowedRedirectOrigins)) {
         issues.addIssue({
           code: 'custom',
           path: ['routes', index, 'redirect'],
-          message: 'a same-site path like "/new" (not "//host"), or an absolute URL whose origin is in allowedRedirectOrigins',
+          message:
+            'a same-site path like "/new" (not "//host"), or an absolute URL whose origin is in allowedRedirectOrigins',
         });
       }
     });
@@ -152,7 +196,9 @@ export function redirectAllowed(target: string, allowedOrigins: readonly string[
   if (target.startsWith('/')) return !/^\/[/\\]/.test(target);
   try {
     const url = new URL(target);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && allowedOrigins.includes(url.origin);
+    return (
+      (url.protocol === 'http:' || url.protocol === 'https:') && allowedOrigins.includes(url.origin)
+    );
   } catch {
     return false;
   }

@@ -34,14 +34,32 @@ class ClientGone extends Error {
 }
 
 /** Maps an upstream failure that happened before any response byte to a problem. */
-function problemFor(error: Error & { code?: string }, job: ProxyJob): { status: number; code: string; detail: string } {
+function problemFor(
+  error: Error & { code?: string },
+  job: ProxyJob,
+): { status: number; code: string; detail: string } {
   if (error.code && TIMEOUT_CODES.has(error.code)) {
-    return { status: 504, code: 'ROUTING_UPSTREAM_TIMEOUT', detail: `The upstream for ${job.route.match} did not answer in time.` };
+    return {
+      status: 504,
+      code: 'ROUTING_UPSTREAM_TIMEOUT',
+      detail: `The upstream for ${job.route.match} did not answer in time.`,
+    };
   }
-  if (error.code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' || error.name === 'RequestContentLengthMismatchError') {
-    return { status: 400, code: 'ROUTING_BODY_INCOMPLETE', detail: 'The request body did not match its Content-Length.' };
+  if (
+    error.code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' ||
+    error.name === 'RequestContentLengthMismatchError'
+  ) {
+    return {
+      status: 400,
+      code: 'ROUTING_BODY_INCOMPLETE',
+      detail: 'The request body did not match its Content-Length.',
+    };
   }
-  return { status: 502, code: 'ROUTING_UPSTREAM_UNAVAILABLE', detail: `The upstream for ${job.route.match} is unavailable.` };
+  return {
+    status: 502,
+    code: 'ROUTING_UPSTREAM_UNAVAILABLE',
+    detail: `The upstream for ${job.route.match} is unavailable.`,
+  };
 }
 
 /**
@@ -69,7 +87,9 @@ function writeHead(res: ServerResponse, statusCode: number, list: string[], pres
  */
 export function forward(job: ProxyJob): void {
   const { req } = job;
-  const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+  const hasBody =
+    req.headers['transfer-encoding'] !== undefined ||
+    (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
   if (hasBody) req.on('error', noop); // a client abort mid-upload surfaces through undici instead
   const exchange = new Exchange(job, hasBody);
   // `on`, not `once`: a response closes once, and this spares a wrapper per request.
@@ -79,7 +99,13 @@ export function forward(job: ProxyJob): void {
       {
         path: job.path,
         method: req.method as Dispatcher.HttpMethod,
-        headers: upstreamRequestHeaders(req, { requestId: job.requestId, trusted: job.trusted, preserveHost: job.route.preserveHost, edits: job.route.headers.request, privateCookies: job.privateCookies }),
+        headers: upstreamRequestHeaders(req, {
+          requestId: job.requestId,
+          trusted: job.trusted,
+          preserveHost: job.route.preserveHost,
+          edits: job.route.headers.request,
+          privateCookies: job.privateCookies,
+        }),
         body: hasBody ? req : null,
         headersTimeout: job.route.timeouts.responseHeaders,
         bodyTimeout: job.route.timeouts.idle,
@@ -114,15 +140,21 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.clientGone) controller.abort(new ClientGone('client closed the connection'));
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
     const { job } = this;
     const { res } = job;
     if (statusCode < 200 || res.destroyed) return;
     this.responded = true;
     const list = clientResponseHeaders(headers, job.requestId, job.route.headers.response);
-    for (let index = 0; index < job.extraHeaders.length; index++) list.push(job.extraHeaders[index]);
+    for (let index = 0; index < job.extraHeaders.length; index++)
+      list.push(job.extraHeaders[index]);
     const defaults = job.defaultHeaders;
-    for (let index = 0; index < defaults.length; index += 2) if (headers[defaults[index]] === undefined) list.push(defaults[index], defaults[index + 1]);
+    for (let index = 0; index < defaults.length; index += 2)
+      if (headers[defaults[index]] === undefined) list.push(defaults[index], defaults[index + 1]);
     try {
       writeHead(res, statusCode, list, job.headersPreset);
     } catch (error) {
@@ -147,7 +179,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (!this.job.res.destroyed) this.job.res.end();
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error & { code?: string }): void {
+  onResponseError(
+    _controller: Dispatcher.DispatchController | undefined,
+    error: Error & { code?: string },
+  ): void {
     const { job } = this;
     const { req, res } = job;
     if (error instanceof ClientGone || this.clientGone) return;
@@ -158,9 +193,17 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     const problem = problemFor(error, job);
     const headers: Record<string, string> = { 'x-request-id': job.requestId };
-    for (const list of [job.defaultHeaders, job.extraHeaders]) for (let index = 0; index < list.length; index += 2) headers[list[index]] = list[index + 1];
+    for (const list of [job.defaultHeaders, job.extraHeaders])
+      for (let index = 0; index < list.length; index += 2) headers[list[index]] = list[index + 1];
     // The rest of an unread body would otherwise be parsed as the next request.
     if (this.hasBody && !req.complete) headers.connection = 'close';
-    sendProblem(res, problemBody(problem.status, problem.code, problem.detail, { instance: req.url, requestId: job.requestId }), headers);
+    sendProblem(
+      res,
+      problemBody(problem.status, problem.code, problem.detail, {
+        instance: req.url,
+        requestId: job.requestId,
+      }),
+      headers,
+    );
   }
 }

@@ -9,9 +9,20 @@ import type { EdgeExchange, EdgeNext, EdgePipeline, EdgeRoute } from '../../core
 import type { ProxyRouteConfig, RouteConfig, RoutingConfig } from './options.js';
 import { CorsPolicy } from './cors.js';
 import type { ClientAddresses } from '../../core/client-address.js';
-import { logWhenDone, requestIdOf, requestLoggers, type RequestLoggers } from '../../core/request-log.js';
+import {
+  logWhenDone,
+  requestIdOf,
+  requestLoggers,
+  type RequestLoggers,
+} from '../../core/request-log.js';
 import type { RequestLogExtras } from './log.js';
-import { bySpecificity, compileMatch, joinPath, normaliseTarget, type PathMatcher } from '../../core/path.js';
+import {
+  bySpecificity,
+  compileMatch,
+  joinPath,
+  normaliseTarget,
+  type PathMatcher,
+} from '../../core/path.js';
 import { forward } from './proxy.js';
 import type { Upstream, UpstreamHealth, UpstreamRegistry } from './upstream.js';
 import { forwardUpgrade } from './websocket.js';
@@ -59,7 +70,13 @@ interface ProxyExchange extends EdgeExchange {
 }
 
 const kindOf = (route: RouteConfig): RouteKind =>
-  'target' in route ? 'proxy' : 'rewrite' in route ? 'rewrite' : 'redirect' in route ? 'redirect' : 'static';
+  'target' in route
+    ? 'proxy'
+    : 'rewrite' in route
+      ? 'rewrite'
+      : 'redirect' in route
+        ? 'redirect'
+        : 'static';
 
 /** Substitutes the matched rest into `/new/*`; a target without `/*` is used as it is. */
 function substitute(to: string, matcher: PathMatcher, path: string): string {
@@ -99,8 +116,14 @@ export class GatewayRouter implements Router {
   ) {
     this.table = config.routes
       .map((route) => {
-        const compiled: CompiledRoute = { id: route.id ?? route.match, kind: kindOf(route), matcher: compileMatch(route.match), config: route };
-        if ('target' in route) compiled.upstream = upstreams.acquire(route.target, route.timeouts.connect);
+        const compiled: CompiledRoute = {
+          id: route.id ?? route.match,
+          kind: kindOf(route),
+          matcher: compileMatch(route.match),
+          config: route,
+        };
+        if ('target' in route)
+          compiled.upstream = upstreams.acquire(route.target, route.timeouts.connect);
         return compiled;
       })
       .sort((a, b) => bySpecificity(a.matcher, b.matcher));
@@ -110,11 +133,22 @@ export class GatewayRouter implements Router {
 
   routes(): RouteInfo[] {
     return this.table.map((route) => {
-      const info: RouteInfo = { id: route.id, match: route.config.match, kind: route.kind, target: '' };
+      const info: RouteInfo = {
+        id: route.id,
+        match: route.config.match,
+        kind: route.kind,
+        target: '',
+      };
       const config = route.config;
-      if ('target' in config) Object.assign(info, { target: route.upstream!.target, ws: config.ws, health: { ...route.upstream!.health } });
+      if ('target' in config)
+        Object.assign(info, {
+          target: route.upstream!.target,
+          ws: config.ws,
+          health: { ...route.upstream!.health },
+        });
       else if ('rewrite' in config) info.target = config.rewrite;
-      else if ('redirect' in config) Object.assign(info, { target: config.redirect, status: config.status });
+      else if ('redirect' in config)
+        Object.assign(info, { target: config.redirect, status: config.status });
       else info.target = config.static;
       return info;
     });
@@ -123,29 +157,55 @@ export class GatewayRouter implements Router {
   proxyRoutes(): { id: string; config: ProxyRouteConfig; upstream: () => Upstream }[] {
     return this.table
       .filter((route) => route.kind === 'proxy')
-      .map((route) => ({ id: route.id, config: route.config as ProxyRouteConfig, upstream: () => route.upstream! }));
+      .map((route) => ({
+        id: route.id,
+        config: route.config as ProxyRouteConfig,
+        upstream: () => route.upstream!,
+      }));
   }
 
   setTarget(routeIdOrMatch: string, target: string): void {
-    const route = this.table.find((entry) => entry.id === routeIdOrMatch) ?? this.table.find((entry) => entry.config.match === routeIdOrMatch);
+    const route =
+      this.table.find((entry) => entry.id === routeIdOrMatch) ??
+      this.table.find((entry) => entry.config.match === routeIdOrMatch);
     if (!route || route.kind !== 'proxy') {
-      throw new HttpError(404, 'ROUTING_ROUTE_NOT_FOUND', `No proxy route "${routeIdOrMatch}"; known: ${this.proxyRoutes().map((r) => r.id).join(', ') || 'none'}.`);
+      throw new HttpError(
+        404,
+        'ROUTING_ROUTE_NOT_FOUND',
+        `No proxy route "${routeIdOrMatch}"; known: ${
+          this.proxyRoutes()
+            .map((r) => r.id)
+            .join(', ') || 'none'
+        }.`,
+      );
     }
     let url: URL;
     try {
       url = new URL(target);
     } catch (error) {
-      throw new HttpError(400, 'ROUTING_INVALID_TARGET', `"${target}" is not a URL; expected http(s)://host:port`, { cause: error });
+      throw new HttpError(
+        400,
+        'ROUTING_INVALID_TARGET',
+        `"${target}" is not a URL; expected http(s)://host:port`,
+        { cause: error },
+      );
     }
     if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) {
-      throw new HttpError(400, 'ROUTING_INVALID_TARGET', `"${target}" must be an http(s) URL without query or fragment`);
+      throw new HttpError(
+        400,
+        'ROUTING_INVALID_TARGET',
+        `"${target}" must be an http(s) URL without query or fragment`,
+      );
     }
     const config = route.config as ProxyRouteConfig;
     const previous = route.upstream!;
     if (previous.target === target) return;
     route.upstream = this.upstreams.acquire(target, config.timeouts.connect);
     this.upstreams.release(previous);
-    this.logger.info({ route: route.id, from: previous.target, to: target }, 'route target switched');
+    this.logger.info(
+      { route: route.id, from: previous.target, to: target },
+      'route target switched',
+    );
   }
 
   /** Cookies of the gateway's own (the admin guard's session) are stripped from proxied requests. */
@@ -157,7 +217,12 @@ export class GatewayRouter implements Router {
   protectOwnPaths(paths: readonly string[]): void {
     const patterns = paths
       .filter((path) => path.startsWith('/'))
-      .map((path) => path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z0-9_]+/g, '[^/]+').replace(/\*[A-Za-z0-9_]*/g, '.*'));
+      .map((path) =>
+        path
+          .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+          .replace(/:[A-Za-z0-9_]+/g, '[^/]+')
+          .replace(/\*[A-Za-z0-9_]*/g, '.*'),
+      );
     this.ownPaths = patterns.length > 0 ? new RegExp(`^(?:${patterns.join('|')})/?$`) : undefined;
   }
 
@@ -176,7 +241,12 @@ export class GatewayRouter implements Router {
     const target = normaliseTarget(url);
     if ('error' in target) {
       if (url.charCodeAt(0) !== 47) return false; // `*` or absolute-form: Express answers
-      this.answer(this.exchange(req, res, url, undefined), 400, 'ROUTING_INVALID_PATH', `The request path is ambiguous: ${target.error}.`);
+      this.answer(
+        this.exchange(req, res, url, undefined),
+        400,
+        'ROUTING_INVALID_PATH',
+        `The request path is ambiguous: ${target.error}.`,
+      );
       return true;
     }
     let { path } = target;
@@ -206,14 +276,24 @@ export class GatewayRouter implements Router {
     if (route?.kind !== 'proxy' || this.ownPaths?.test(path)) {
       if (this.cors) {
         const headers = this.cors.responseHeaders(req);
-        for (let index = 0; index < headers.length; index += 2) res.setHeader(headers[index], headers[index + 1]);
+        for (let index = 0; index < headers.length; index += 2)
+          res.setHeader(headers[index], headers[index + 1]);
       }
       return false;
     }
     // Ambiguous framing and duplicate Host headers were refused by the core server already.
     const config = route.config as ProxyRouteConfig;
     const log: RequestLogExtras = { route: route.id };
-    const exchange = this.exchange(req, res, path, route, log, false, config.stripPrefix ? route.matcher.rest(path) : path, target.query);
+    const exchange = this.exchange(
+      req,
+      res,
+      path,
+      route,
+      log,
+      false,
+      config.stripPrefix ? route.matcher.rest(path) : path,
+      target.query,
+    );
     if (this.edge.has('proxy')) this.edge.run(exchange, this.toUpstream);
     else this.proceed(exchange);
     return true;
@@ -235,17 +315,44 @@ export class GatewayRouter implements Router {
   ): ProxyExchange {
     const requestId = requestIdOf(req);
     if (!upgrade) logWhenDone(this.requestLog, req, res, requestId, req.url ?? '/', log);
-    const edgeRoute: EdgeRoute | undefined = route && { id: route.id, plane: 'data', target: route.upstream?.target };
+    const edgeRoute: EdgeRoute | undefined = route && {
+      id: route.id,
+      plane: 'data',
+      target: route.upstream?.target,
+    };
     // A hook that answers (a 429) answers with the id the request line carries, as `req.id`.
     (req as IncomingMessage & { id?: string }).id = requestId;
-    return { req, res, lane: 'proxy', upgrade, path, route: edgeRoute, requestId, defaultHeaders: [], headers: [], compiled: route, forwardedPath, query, log };
+    return {
+      req,
+      res,
+      lane: 'proxy',
+      upgrade,
+      path,
+      route: edgeRoute,
+      requestId,
+      defaultHeaders: [],
+      headers: [],
+      compiled: route,
+      forwardedPath,
+      query,
+      log,
+    };
   }
 
   /** A hook that threw: the request ends with a 500 problem, the error in the log. */
   private failed(exchange: EdgeExchange, error: unknown): void {
-    this.logger.error({ err: error, requestId: exchange.requestId, url: redactUrl(exchange.req.url ?? '/') }, 'edge hook failed');
+    this.logger.error(
+      { err: error, requestId: exchange.requestId, url: redactUrl(exchange.req.url ?? '/') },
+      'edge hook failed',
+    );
     if (exchange.res.headersSent) exchange.res.destroy();
-    else this.answer(exchange, 500, 'ROUTING_EDGE_FAILED', 'The gateway could not process the request.');
+    else
+      this.answer(
+        exchange,
+        500,
+        'ROUTING_EDGE_FAILED',
+        'The gateway could not process the request.',
+      );
   }
 
   /** Then the upstream; the route's upstream is read once, so a switch never splits a request. */
@@ -262,7 +369,9 @@ export class GatewayRouter implements Router {
       route: route.config as ProxyRouteConfig,
       upstream,
       path: joinPath(upstream.basePath, path) + query,
-      extraHeaders: this.cors ? [...this.cors.responseHeaders(req), ...exchange.headers] : exchange.headers,
+      extraHeaders: this.cors
+        ? [...this.cors.responseHeaders(req), ...exchange.headers]
+        : exchange.headers,
       defaultHeaders: exchange.defaultHeaders,
       trusted: this.trusted,
       privateCookies: this.privateCookies,
@@ -289,9 +398,20 @@ export class GatewayRouter implements Router {
     if (route?.kind !== 'proxy' || !(route.config as ProxyRouteConfig).ws) return false;
     const config = route.config as ProxyRouteConfig;
     const origin = req.headers.origin;
-    if (origin !== undefined && !this.cors?.allows(origin) && !sameOrigin(origin, req.headers.host)) {
+    if (
+      origin !== undefined &&
+      !this.cors?.allows(origin) &&
+      !sameOrigin(origin, req.headers.host)
+    ) {
       // Browsers neither preflight WebSockets nor apply CORS to them: a foreign page is refused here.
-      writeRawProblem(socket, 403, 'ROUTING_ORIGIN_FORBIDDEN', 'This origin may not open WebSockets here.', requestIdOf(req), req.url);
+      writeRawProblem(
+        socket,
+        403,
+        'ROUTING_ORIGIN_FORBIDDEN',
+        'This origin may not open WebSockets here.',
+        requestIdOf(req),
+        req.url,
+      );
       return true;
     }
     const forwardedPath = config.stripPrefix ? route.matcher.rest(target.path) : target.path;
@@ -299,7 +419,19 @@ export class GatewayRouter implements Router {
       // Read at the last moment, as for requests: a switch while a hook waited is honoured.
       const upstream = route.upstream!;
       const path = joinPath(upstream.basePath, forwardedPath) + target.query;
-      forwardUpgrade({ req, socket, head, requestId, route: config, upstream, path, trusted: this.trusted, privateCookies: this.privateCookies, logger: this.logger, tunnels: this.tunnels });
+      forwardUpgrade({
+        req,
+        socket,
+        head,
+        requestId,
+        route: config,
+        upstream,
+        path,
+        trusted: this.trusted,
+        privateCookies: this.privateCookies,
+        logger: this.logger,
+        tunnels: this.tunnels,
+      });
     };
     if (!this.edge.has('proxy')) {
       proceed(requestIdOf(req));
@@ -325,14 +457,27 @@ export class GatewayRouter implements Router {
   };
 
   /** A complete answer from the gateway itself (its request line is already on its way). */
-  private answer(exchange: EdgeExchange, status: number, code: string, detail: string, headers: string[] = []): void {
+  private answer(
+    exchange: EdgeExchange,
+    status: number,
+    code: string,
+    detail: string,
+    headers: string[] = [],
+  ): void {
     const { req, res, requestId, defaultHeaders } = exchange;
     const extra: Record<string, string> = { 'x-request-id': requestId };
-    for (let index = 0; index < defaultHeaders.length; index += 2) extra[defaultHeaders[index]] = defaultHeaders[index + 1];
-    for (let index = 0; index < exchange.headers.length; index += 2) extra[exchange.headers[index]] = exchange.headers[index + 1];
-    for (let index = 0; index < headers.length; index += 2) extra[headers[index]] = headers[index + 1];
+    for (let index = 0; index < defaultHeaders.length; index += 2)
+      extra[defaultHeaders[index]] = defaultHeaders[index + 1];
+    for (let index = 0; index < exchange.headers.length; index += 2)
+      extra[exchange.headers[index]] = exchange.headers[index + 1];
+    for (let index = 0; index < headers.length; index += 2)
+      extra[headers[index]] = headers[index + 1];
     if (status >= 400) {
-      sendProblem(res, problemBody(status, code, detail, { instance: redactUrl(req.url ?? '/'), requestId }), extra);
+      sendProblem(
+        res,
+        problemBody(status, code, detail, { instance: redactUrl(req.url ?? '/'), requestId }),
+        extra,
+      );
       return;
     }
     res.writeHead(status, { ...extra, 'content-length': '0' });

@@ -21,7 +21,13 @@ export function staticRoutePlugins(routes: unknown): ServerPlugin<unknown>[] {
     const route = parsed.data;
     const mountPath = compileMatch(route.match).prefix || '/';
     return [
-      createStaticPlugin({ ...route.options, root: route.static, spa: route.spa, mountPath, name: `static:${mountPath}` }) as ServerPlugin<unknown>,
+      createStaticPlugin({
+        ...route.options,
+        root: route.static,
+        spa: route.spa,
+        mountPath,
+        name: `static:${mountPath}`,
+      }) as ServerPlugin<unknown>,
     ];
   });
 }

@@ -33,7 +33,9 @@ function expectedHash(): string {
 }
 
 /** The gateway's peak memory growth (JS heap + Buffers, and RSS) while `work` runs. */
-async function peakGrowth<T>(work: () => Promise<T>): Promise<{ result: T; heap: number; rss: number }> {
+async function peakGrowth<T>(
+  work: () => Promise<T>,
+): Promise<{ result: T; heap: number; rss: number }> {
   await ask('reset', 'RESET');
   const result = await work();
   const peak = JSON.parse((await ask('peak', 'PEAK ')).slice(5)) as { heap: number; rss: number };
@@ -56,7 +58,10 @@ let gatewayUrl: string;
 beforeAll(async () => {
   service = await startUpstream((req, res) => {
     if (req.url === '/download') {
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(TOTAL) });
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': String(TOTAL),
+      });
       void pipeline(generated(), res).catch(() => undefined);
       return;
     }
@@ -68,10 +73,18 @@ beforeAll(async () => {
     });
     req.on('end', () => res.end(JSON.stringify({ bytes, hash: hash.digest('hex') })));
   });
-  child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./test-support/gateway-process.ts', import.meta.url))], {
-    env: { ...process.env, UPSTREAM_URL: service.url },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      fileURLToPath(new URL('./test-support/gateway-process.ts', import.meta.url)),
+    ],
+    {
+      env: { ...process.env, UPSTREAM_URL: service.url },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   gatewayUrl = (await ask(undefined, 'LISTENING ')).slice('LISTENING '.length);
 });
@@ -91,11 +104,15 @@ describe('streaming through the gateway', () => {
     const { result, heap, rss } = await peakGrowth(
       () =>
         new Promise<string>((resolve, reject) => {
-          const req = http.request(`${gatewayUrl}/files/upload`, { method: 'POST', agent: false, headers }, (res) => {
-            let text = '';
-            res.on('data', (chunk) => (text += chunk));
-            res.on('end', () => resolve(text));
-          });
+          const req = http.request(
+            `${gatewayUrl}/files/upload`,
+            { method: 'POST', agent: false, headers },
+            (res) => {
+              let text = '';
+              res.on('data', (chunk) => (text += chunk));
+              res.on('end', () => resolve(text));
+            },
+          );
           req.on('error', reject);
           generated().pipe(req);
         }),

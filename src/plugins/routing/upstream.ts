@@ -37,7 +37,13 @@ export class Upstream {
   async check(path: string, timeout: number): Promise<UpstreamHealth> {
     const started = performance.now();
     try {
-      const response = await this.pool.request({ path, method: 'GET', headersTimeout: timeout, bodyTimeout: timeout, signal: AbortSignal.timeout(timeout) });
+      const response = await this.pool.request({
+        path,
+        method: 'GET',
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+        signal: AbortSignal.timeout(timeout),
+      });
       await response.body.dump();
       const healthy = response.statusCode < 400;
       this.health = {
@@ -101,15 +107,24 @@ export class UpstreamRegistry {
       timer.unref();
     });
     try {
-      const outcome = await Promise.race([upstream.pool.close().then(() => 'closed' as const), deadline]);
+      const outcome = await Promise.race([
+        upstream.pool.close().then(() => 'closed' as const),
+        deadline,
+      ]);
       if (outcome === 'timeout') {
-        this.logger.warn({ upstream: upstream.target, drainTimeout: this.drainTimeout }, 'replaced upstream did not drain in time; closing its connections');
+        this.logger.warn(
+          { upstream: upstream.target, drainTimeout: this.drainTimeout },
+          'replaced upstream did not drain in time; closing its connections',
+        );
         await upstream.pool.destroy();
       } else {
         this.logger.info({ upstream: upstream.target }, 'replaced upstream drained and closed');
       }
     } catch (error) {
-      this.logger.warn({ upstream: upstream.target, error: errorMessage(error) }, 'closing a replaced upstream failed');
+      this.logger.warn(
+        { upstream: upstream.target, error: errorMessage(error) },
+        'closing a replaced upstream failed',
+      );
     } finally {
       clearTimeout(timer);
     }

@@ -3,7 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createRateLimitPlugin } from '../rate-limit/index.js';
-import { rawRequest, startGateway, unusedPort, type TestGateway } from '../../../test/support/upstream.js';
+import {
+  rawRequest,
+  startGateway,
+  unusedPort,
+  type TestGateway,
+} from '../../../test/support/upstream.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -21,7 +26,11 @@ async function echoService(): Promise<{ url: string; upgrades: http.IncomingMess
       socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (data, binary) => ws.send(binary ? data : `echo: ${String(data)}`, { binary })));
+    wss.handleUpgrade(req, socket, head, (ws) =>
+      ws.on('message', (data, binary) =>
+        ws.send(binary ? data : `echo: ${String(data)}`, { binary }),
+      ),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   cleanups.push(async () => {
@@ -42,7 +51,9 @@ function open(url: string, options: { origin?: string } = {}): Promise<WebSocket
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, options);
     socket.once('open', () => resolve(socket));
-    socket.once('unexpected-response', (_req, res) => reject(new Error(`unexpected ${res.statusCode}`)));
+    socket.once('unexpected-response', (_req, res) =>
+      reject(new Error(`unexpected ${res.statusCode}`)),
+    );
     socket.once('error', reject);
   });
 }
@@ -54,12 +65,16 @@ function next(socket: WebSocket): Promise<string> {
 describe('WebSocket upgrades', () => {
   it('echoes text and binary frames through the gateway, with the forwarding headers set', async () => {
     const service = await echoService();
-    const { url } = await gateway({ routes: [{ match: '/ws/*', target: service.url, ws: true, health: false }] });
+    const { url } = await gateway({
+      routes: [{ match: '/ws/*', target: service.url, ws: true, health: false }],
+    });
     const socket = await open(`${url.replace('http', 'ws')}/ws/chat?room=1`);
     const reply = next(socket);
     socket.send('hello');
     expect(await reply).toBe('echo: hello');
-    const binary = new Promise<Buffer>((resolve) => socket.once('message', (data) => resolve(data as Buffer)));
+    const binary = new Promise<Buffer>((resolve) =>
+      socket.once('message', (data) => resolve(data as Buffer)),
+    );
     socket.send(Buffer.from([0, 1, 2, 255]));
     expect([...(await binary)]).toEqual([0, 1, 2, 255]);
     // A larger message crosses several TCP segments both ways.
@@ -85,7 +100,9 @@ describe('WebSocket upgrades', () => {
     });
     const base = url.replace('http', 'ws');
     await expect(open(`${base}/plain/x`)).rejects.toThrow('unexpected 404');
-    await expect(open(`${base}/ws/x`, { origin: 'https://evil.example' })).rejects.toThrow('unexpected 403');
+    await expect(open(`${base}/ws/x`, { origin: 'https://evil.example' })).rejects.toThrow(
+      'unexpected 403',
+    );
     await expect(open(`${base}/dead/x`)).rejects.toThrow('unexpected 502');
     await expect(open(`${base}/ws/private`)).rejects.toThrow('unexpected 401');
     const sameOrigin = await open(`${base}/ws/x`, { origin: url });
@@ -94,9 +111,10 @@ describe('WebSocket upgrades', () => {
 
   it('counts upgrades against the rate limit: over it, 429 problem+json and nothing reaches the service', async () => {
     const service = await echoService();
-    const { url, port } = await gateway({ routes: [{ match: '/ws/*', target: service.url, ws: true, health: false }] }, [
-      createRateLimitPlugin({ rules: [{ match: '/ws/*', windowMs: 60_000, limit: 2 }] }),
-    ]);
+    const { url, port } = await gateway(
+      { routes: [{ match: '/ws/*', target: service.url, ws: true, health: false }] },
+      [createRateLimitPlugin({ rules: [{ match: '/ws/*', windowMs: 60_000, limit: 2 }] })],
+    );
     const base = url.replace('http', 'ws');
     for (let attempt = 0; attempt < 2; attempt++) {
       const socket = await open(`${base}/ws/x`);
@@ -117,18 +135,27 @@ describe('WebSocket upgrades', () => {
 
   it('closes the client side when the upstream side goes away', async () => {
     const service = await echoService();
-    const { url, app } = await gateway({ routes: [{ match: '/ws/*', target: service.url, ws: true, health: false }] });
+    const { url, app } = await gateway({
+      routes: [{ match: '/ws/*', target: service.url, ws: true, health: false }],
+    });
     const socket = await open(`${url.replace('http', 'ws')}/ws/x`);
     const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
     await cleanups.shift()!(); // stops the echo service, terminating its sockets
     expect(await closed).toBe(1006);
     // The gateway itself is unaffected.
-    expect(await rawRequest((app.server.address() as AddressInfo).port, 'GET /nothing HTTP/1.1\r\nHost: g\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 404/);
+    expect(
+      await rawRequest(
+        (app.server.address() as AddressInfo).port,
+        'GET /nothing HTTP/1.1\r\nHost: g\r\nConnection: close\r\n\r\n',
+      ),
+    ).toMatch(/^HTTP\/1\.1 404/);
   });
 
   it('closes proxied WebSockets when the app stops, so stopping never waits on them', async () => {
     const service = await echoService();
-    const started = await startGateway({ routes: [{ match: '/ws/*', target: service.url, ws: true, health: false }] });
+    const started = await startGateway({
+      routes: [{ match: '/ws/*', target: service.url, ws: true, health: false }],
+    });
     const socket = await open(`${started.url.replace('http', 'ws')}/ws/x`);
     const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
     const begun = performance.now();

@@ -79,7 +79,9 @@ export function forwardUpgrade(job: UpgradeJob): void {
         upstreamSocket.destroy();
         return;
       }
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\n${headerLines(headers)}x-request-id: ${requestId}\r\n\r\n`);
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\n${headerLines(headers)}x-request-id: ${requestId}\r\n\r\n`,
+      );
       if (job.head.length > 0) upstreamSocket.write(job.head);
       job.tunnels.add(socket);
       const closeBoth = () => {
@@ -97,7 +99,9 @@ export function forwardUpgrade(job: UpgradeJob): void {
       if (statusCode < 200) return;
       logLine(statusCode);
       if (!socket.destroyed) {
-        socket.end(`HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? ''}\r\nconnection: close\r\ncontent-length: 0\r\nx-request-id: ${requestId}\r\n\r\n`);
+        socket.end(
+          `HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? ''}\r\nconnection: close\r\ncontent-length: 0\r\nx-request-id: ${requestId}\r\n\r\n`,
+        );
       }
     },
     onResponseData: noop,
@@ -105,7 +109,8 @@ export function forwardUpgrade(job: UpgradeJob): void {
     onResponseError(_controller, error: Error & { code?: string }) {
       if (settled && !socket.destroyed) return void socket.destroy();
       if (socket.destroyed) return;
-      const timeout = error.code === 'UND_ERR_HEADERS_TIMEOUT' || error.code === 'UND_ERR_CONNECT_TIMEOUT';
+      const timeout =
+        error.code === 'UND_ERR_HEADERS_TIMEOUT' || error.code === 'UND_ERR_CONNECT_TIMEOUT';
       logLine(timeout ? 504 : 502, error.code ? `${error.code}: ${error.message}` : error.message);
       writeRawProblem(
         socket,
@@ -123,7 +128,13 @@ export function forwardUpgrade(job: UpgradeJob): void {
       {
         path: job.path,
         method: 'GET',
-        headers: upstreamRequestHeaders(req, { requestId, trusted: job.trusted, preserveHost: job.route.preserveHost, edits: job.route.headers.request, privateCookies: job.privateCookies }),
+        headers: upstreamRequestHeaders(req, {
+          requestId,
+          trusted: job.trusted,
+          preserveHost: job.route.preserveHost,
+          edits: job.route.headers.request,
+          privateCookies: job.privateCookies,
+        }),
         upgrade: String(req.headers.upgrade ?? 'websocket'),
         headersTimeout: job.route.timeouts.responseHeaders,
       },

@@ -63,7 +63,9 @@ function dashed(name: string): string {
 
 /** The effective directives: the defaults with the overrides applied. */
 export function cspDirectives(overrides: CspDirectives = {}): Record<string, string[]> {
-  const merged: Record<string, string[]> = Object.fromEntries(Object.entries(DEFAULT_CSP_DIRECTIVES).map(([name, value]) => [name, [...value]]));
+  const merged: Record<string, string[]> = Object.fromEntries(
+    Object.entries(DEFAULT_CSP_DIRECTIVES).map(([name, value]) => [name, [...value]]),
+  );
   for (const [name, value] of Object.entries(overrides)) {
     const key = dashed(name);
     if (value === null) delete merged[key];
@@ -79,11 +81,18 @@ export function cspDirectives(overrides: CspDirectives = {}): Record<string, str
  * @example securityHeaders()['content-security-policy'] // "default-src 'self';base-uri 'self';..."
  */
 export function securityHeaders(options: SecurityHeaderOptions = {}): Record<string, string> {
-  const hsts = options.hsts === false ? false : { maxAge: ONE_YEAR, includeSubDomains: true, ...options.hsts };
+  const hsts =
+    options.hsts === false ? false : { maxAge: ONE_YEAR, includeSubDomains: true, ...options.hsts };
   const middleware = helmet({
     ...options.helmet,
     contentSecurityPolicy:
-      options.csp === false ? false : { useDefaults: false, reportOnly: options.cspReportOnly ?? false, directives: cspDirectives(options.csp) },
+      options.csp === false
+        ? false
+        : {
+            useDefaults: false,
+            reportOnly: options.cspReportOnly ?? false,
+            directives: cspDirectives(options.csp),
+          },
     strictTransportSecurity: hsts,
   } as HelmetOptions);
   const headers: Record<string, string> = {};

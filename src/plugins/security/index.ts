@@ -1,9 +1,19 @@
 import type { z } from 'zod';
 import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
-import { HSTS, securityOptionsSchema, type SecurityConfig, type SecurityPluginOptions } from './options.js';
+import {
+  HSTS,
+  securityOptionsSchema,
+  type SecurityConfig,
+  type SecurityPluginOptions,
+} from './options.js';
 
 export { DEFAULT_CSP_DIRECTIVES, cspDirectives, securityHeaders } from './headers.js';
-export type { CspDirectiveValue, CspDirectives, HstsOptions, SecurityHeaderOptions } from './headers.js';
+export type {
+  CspDirectiveValue,
+  CspDirectives,
+  HstsOptions,
+  SecurityHeaderOptions,
+} from './headers.js';
 
 /** The headers every Express response carries, for plugins answering outside Express. */
 export interface SecurityService {
@@ -24,7 +34,6 @@ declare module '../../core/services.js' {
 
 export type { SecurityConfig, SecurityPluginOptions } from './options.js';
 
-
 /**
  * Secure response headers through helmet, with a Content-Security-Policy that allows only this
  * origin (the control panel works under it) and HSTS. Headers are computed once at start-up and
@@ -35,7 +44,9 @@ export type { SecurityConfig, SecurityPluginOptions } from './options.js';
  * @example
  * createSecurityPlugin({ csp: { 'img-src': ["'self'", 'data:', 'https://images.example.com'] }, hsts: { maxAge: 63072000, preload: true } })
  */
-export function createSecurityPlugin(options: SecurityPluginOptions = {}): ServerPlugin<SecurityConfig> {
+export function createSecurityPlugin(
+  options: SecurityPluginOptions = {},
+): ServerPlugin<SecurityConfig> {
   return {
     name: 'security',
     // First, so every answer (404s and errors included) carries the headers.

@@ -6,7 +6,9 @@ export type SecurityPluginOptions = SecurityHeaderOptions;
 
 export const HSTS = 'strict-transport-security';
 
-const directiveValue = z.union([z.string(), z.array(z.string()), z.null()], { error: "a source list like [\"'self'\"], or null to remove" });
+const directiveValue = z.union([z.string(), z.array(z.string()), z.null()], {
+  error: 'a source list like ["\'self\'"], or null to remove',
+});
 
 export const securityOptionsSchema = z
   .strictObject({
@@ -16,7 +18,11 @@ export const securityOptionsSchema = z
     hsts: z
       .union([
         z.literal(false),
-        z.strictObject({ maxAge: z.number().int().min(0).optional(), includeSubDomains: z.boolean().optional(), preload: z.boolean().optional() }),
+        z.strictObject({
+          maxAge: z.number().int().min(0).optional(),
+          includeSubDomains: z.boolean().optional(),
+          preload: z.boolean().optional(),
+        }),
       ])
       .optional(),
   })
@@ -28,8 +34,17 @@ export const securityOptionsSchema = z
       return { ...options, headers, hsts };
     } catch (error) {
       const message = errorMessage(error);
-      const path = message.startsWith('Content-Security-Policy') ? 'csp' : message.startsWith('Strict-Transport-Security') ? 'hsts' : 'helmet';
-      ctx.issues.push({ code: 'custom', path: [path], message: `valid ${path} settings (${message})`, input: options[path] });
+      const path = message.startsWith('Content-Security-Policy')
+        ? 'csp'
+        : message.startsWith('Strict-Transport-Security')
+          ? 'hsts'
+          : 'helmet';
+      ctx.issues.push({
+        code: 'custom',
+        path: [path],
+        message: `valid ${path} settings (${message})`,
+        input: options[path],
+      });
       return z.NEVER;
     }
   });

@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, createApp, definePlugin, type App, type AppOptions, type ServerPlugin } from '../../index.js';
+import {
+  ConfigError,
+  createApp,
+  definePlugin,
+  type App,
+  type AppOptions,
+  type ServerPlugin,
+} from '../../index.js';
 import { baseUrl } from '../../../test/support/http.js';
 import { httpsGet, serveOverTls } from '../../../test/support/tls.js';
 import { createRoutingPlugin } from '../routing/index.js';
@@ -11,12 +18,30 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function start(options?: SecurityPluginOptions, extra: ServerPlugin[] = [], appOptions: Partial<AppOptions> = {}): Promise<{ app: App; url: string }> {
+async function start(
+  options?: SecurityPluginOptions,
+  extra: ServerPlugin[] = [],
+  appOptions: Partial<AppOptions> = {},
+): Promise<{ app: App; url: string }> {
   const app = createApp({
-    name: 'sec', port: 0, host: '127.0.0.1', logger: { level: 'silent' }, shutdown: { signals: false }, ...appOptions,
+    name: 'sec',
+    port: 0,
+    host: '127.0.0.1',
+    logger: { level: 'silent' },
+    shutdown: { signals: false },
+    ...appOptions,
     plugins: [
       createSecurityPlugin(options),
-      definePlugin({ name: 'hello', routes: [{ method: 'get', path: '/hello', handler: (_req, res) => void res.json({ hello: 'world' }) }] }),
+      definePlugin({
+        name: 'hello',
+        routes: [
+          {
+            method: 'get',
+            path: '/hello',
+            handler: (_req, res) => void res.json({ hello: 'world' }),
+          },
+        ],
+      }),
       ...extra,
     ],
   });
@@ -47,7 +72,11 @@ describe('security plugin', () => {
 
   it('merges CSP overrides (either spelling), removes directives with null, and turns HSTS off', async () => {
     const { url } = await start({
-      csp: { imgSrc: ["'self'", 'data:', 'https://images.example.com'], 'style-src': ["'self'", "'unsafe-inline'"], 'script-src-attr': null },
+      csp: {
+        imgSrc: ["'self'", 'data:', 'https://images.example.com'],
+        'style-src': ["'self'", "'unsafe-inline'"],
+        'script-src-attr': null,
+      },
       hsts: false,
       helmet: { referrerPolicy: { policy: 'same-origin' } },
     });
@@ -69,19 +98,31 @@ describe('security plugin', () => {
 
   it('gives plugins answering before Express the same headers', async () => {
     let seen: Record<string, string> = {};
-    const probe = definePlugin({ name: 'probe', dependencies: ['security'], onInit: (ctx) => void (seen = ctx.get('security').headers()) });
+    const probe = definePlugin({
+      name: 'probe',
+      dependencies: ['security'],
+      onInit: (ctx) => void (seen = ctx.get('security').headers()),
+    });
     const { url } = await start(undefined, [probe]);
     const res = await fetch(`${url}/hello`);
-    for (const [name, value] of Object.entries(seen)) expect(res.headers.get(name), name).toBe(value);
+    for (const [name, value] of Object.entries(seen))
+      expect(res.headers.get(name), name).toBe(value);
     const { 'strict-transport-security': hsts, ...always } = securityHeaders();
     expect(seen).toEqual(always);
     expect(hsts).toBe('max-age=31536000; includeSubDomains');
   });
 
   it('refuses an invalid policy at start-up, naming the option and the reason', () => {
-    const attempt = () => createApp({ name: 'sec', logger: { level: 'silent' }, plugins: [createSecurityPlugin({ csp: { 'script-src': ['self'] } })] });
+    const attempt = () =>
+      createApp({
+        name: 'sec',
+        logger: { level: 'silent' },
+        plugins: [createSecurityPlugin({ csp: { 'script-src': ['self'] } })],
+      });
     expect(attempt).toThrow(ConfigError);
-    expect(attempt).toThrow(/plugins\.security\.csp: expected valid csp settings \(Content-Security-Policy.*script-src/);
+    expect(attempt).toThrow(
+      /plugins\.security\.csp: expected valid csp settings \(Content-Security-Policy.*script-src/,
+    );
   });
 });
 
@@ -89,16 +130,27 @@ describe('Strict-Transport-Security', () => {
   const HSTS = 'max-age=31536000; includeSubDomains';
 
   /** An app with an Express route and a proxied route, reachable over plain HTTP and over TLS. */
-  async function lanes(options: { trustProxy?: AppOptions['trustProxy']; security?: SecurityPluginOptions } = {}) {
+  async function lanes(
+    options: { trustProxy?: AppOptions['trustProxy']; security?: SecurityPluginOptions } = {},
+  ) {
     const service = await startUpstream();
     cleanups.push(service.close);
-    const routing = createRoutingPlugin({ routes: [{ match: '/proxied/*', target: service.url, health: false }] });
-    const { app, url } = await start(options.security, [routing], { trustProxy: options.trustProxy });
+    const routing = createRoutingPlugin({
+      routes: [{ match: '/proxied/*', target: service.url, health: false }],
+    });
+    const { app, url } = await start(options.security, [routing], {
+      trustProxy: options.trustProxy,
+    });
     const tls = await serveOverTls(app.server);
     cleanups.push(tls.close);
     const hstsOf = async (base: string, path: string, headers: Record<string, string> = {}) => {
-      const answer = base.startsWith('https:') ? await httpsGet(`${base}${path}`, headers) : await fetch(`${base}${path}`, { headers });
-      const value = answer.headers instanceof Headers ? answer.headers.get('strict-transport-security') : answer.headers['strict-transport-security'];
+      const answer = base.startsWith('https:')
+        ? await httpsGet(`${base}${path}`, headers)
+        : await fetch(`${base}${path}`, { headers });
+      const value =
+        answer.headers instanceof Headers
+          ? answer.headers.get('strict-transport-security')
+          : answer.headers['strict-transport-security'];
       expect(answer.status, path).toBe(200);
       return value ?? null;
     };
@@ -111,7 +163,10 @@ describe('Strict-Transport-Security', () => {
       expect(await hstsOf(url, path), `http ${path}`).toBeNull();
       expect(await hstsOf(tlsUrl, path), `https ${path}`).toBe(HSTS);
       // Without a trusted proxy, a client cannot claim TLS for itself.
-      expect(await hstsOf(url, path, { 'x-forwarded-proto': 'https' }), `claimed ${path}`).toBeNull();
+      expect(
+        await hstsOf(url, path, { 'x-forwarded-proto': 'https' }),
+        `claimed ${path}`,
+      ).toBeNull();
     }
   });
 
@@ -124,13 +179,21 @@ describe('Strict-Transport-Security', () => {
     }
     // Both lanes ask the app's one trustProxy: a proxy trusted by address or by hop count.
     const byHops = await lanes({ trustProxy: 1 });
-    for (const path of ['/hello', '/proxied/a']) expect(await byHops.hstsOf(byHops.url, path, { 'x-forwarded-proto': 'https' }), path).toBe(HSTS);
+    for (const path of ['/hello', '/proxied/a'])
+      expect(await byHops.hstsOf(byHops.url, path, { 'x-forwarded-proto': 'https' }), path).toBe(
+        HSTS,
+      );
     const elsewhere = await lanes({ trustProxy: ['10.0.0.0/8'] });
-    for (const path of ['/hello', '/proxied/a']) expect(await elsewhere.hstsOf(elsewhere.url, path, { 'x-forwarded-proto': 'https' }), path).toBeNull();
+    for (const path of ['/hello', '/proxied/a'])
+      expect(
+        await elsewhere.hstsOf(elsewhere.url, path, { 'x-forwarded-proto': 'https' }),
+        path,
+      ).toBeNull();
   });
 
   it('is not sent over TLS either when turned off', async () => {
     const { tlsUrl, hstsOf } = await lanes({ security: { hsts: false } });
-    for (const path of ['/hello', '/proxied/a']) expect(await hstsOf(tlsUrl, path), path).toBeNull();
+    for (const path of ['/hello', '/proxied/a'])
+      expect(await hstsOf(tlsUrl, path), path).toBeNull();
   });
 });

@@ -8,7 +8,12 @@ import { servicesPanel } from './panel.js';
 export type { LocalServiceOptions, ServicesConfig, ServicesOptions } from './options.js';
 
 export { ProcessSupervisor } from '../../core/supervisor.js';
-export type { RestartPolicy, SupervisedState, SupervisedStatus, SupervisorOptions } from '../../core/supervisor.js';
+export type {
+  RestartPolicy,
+  SupervisedState,
+  SupervisedStatus,
+  SupervisorOptions,
+} from '../../core/supervisor.js';
 export { SERVICES_ERRORS } from './errors.js';
 
 /** Most output lines one `GET /api/services/:name/logs` answers (the supervisor keeps 1 000). */
@@ -42,7 +47,8 @@ export function createServicesPlugin(options: ServicesOptions = {}): ServerPlugi
     onInit(ctx) {
       // Each service gets the gateway's management token, so the gateway holds the credential to its admin routes.
       const token = ctx.app.managementToken();
-      const childEnv: Record<string, string> = token === undefined ? {} : { [MANAGEMENT_TOKEN_ENV]: token };
+      const childEnv: Record<string, string> =
+        token === undefined ? {} : { [MANAGEMENT_TOKEN_ENV]: token };
       for (const service of ctx.config.services) {
         const url = `http://${service.host}:${service.port}`;
         const supervisor = new ProcessSupervisor({
@@ -62,14 +68,21 @@ export function createServicesPlugin(options: ServicesOptions = {}): ServerPlugi
           interval: service.healthInterval,
           timeout: service.healthTimeout,
           run: async () => {
-            const response = await fetch(`${url}${service.healthPath}`, { signal: AbortSignal.timeout(service.healthTimeout) });
+            const response = await fetch(`${url}${service.healthPath}`, {
+              signal: AbortSignal.timeout(service.healthTimeout),
+            });
             await response.body?.cancel();
-            if (!response.ok) return { status: 'unhealthy', message: `${service.healthPath} answered ${response.status}` };
+            if (!response.ok)
+              return {
+                status: 'unhealthy',
+                message: `${service.healthPath} answered ${response.status}`,
+              };
           },
         });
       }
       ctx.provide('localServices', {
-        list: () => [...supervisors.values()].map(({ supervisor, url }) => ({ ...supervisor.status(), url })),
+        list: () =>
+          [...supervisors.values()].map(({ supervisor, url }) => ({ ...supervisor.status(), url })),
         get: (name) => supervisors.get(name)?.supervisor,
       });
     },
@@ -85,7 +98,8 @@ export function createServicesPlugin(options: ServicesOptions = {}): ServerPlugi
         method: 'get',
         path: '/api/services',
         access: 'admin',
-        handler: (req, res) => void res.json({ services: req.context.services.get('localServices').list() }),
+        handler: (req, res) =>
+          void res.json({ services: req.context.services.get('localServices').list() }),
       },
       {
         method: 'get',
@@ -93,11 +107,20 @@ export function createServicesPlugin(options: ServicesOptions = {}): ServerPlugi
         access: 'admin',
         handler: (req, res) => {
           const supervisor = req.context.services.get('localServices').get(String(req.params.name));
-          if (!supervisor) throw new HttpError(404, 'SERVICES_NOT_FOUND', `No service named "${req.params.name}".`);
+          if (!supervisor)
+            throw new HttpError(
+              404,
+              'SERVICES_NOT_FOUND',
+              `No service named "${req.params.name}".`,
+            );
           const raw = req.query.limit ?? '200';
           const limit = typeof raw === 'string' && /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
           if (!(limit >= 1 && limit <= MAX_LOG_LINES)) {
-            throw new HttpError(400, 'SERVICES_INVALID_LIMIT', `limit must be a whole number from 1 to ${MAX_LOG_LINES} (got ${JSON.stringify(String(raw)).slice(0, 40)}).`);
+            throw new HttpError(
+              400,
+              'SERVICES_INVALID_LIMIT',
+              `limit must be a whole number from 1 to ${MAX_LOG_LINES} (got ${JSON.stringify(String(raw)).slice(0, 40)}).`,
+            );
           }
           res.json({ lines: supervisor.logs(limit) });
         },

@@ -39,7 +39,11 @@ declare module '../../core/services.js' {
 
 /** The root stays in the log (start-up names it): an answer never names a path of this machine. */
 function releasesDisabled(): HttpError {
-  return new HttpError(409, 'STATIC_RELEASES_DISABLED', 'The static root is served as one folder, not as releases/<version>/; set releases: true to use releases.');
+  return new HttpError(
+    409,
+    'STATIC_RELEASES_DISABLED',
+    'The static root is served as one folder, not as releases/<version>/; set releases: true to use releases.',
+  );
 }
 
 /**
@@ -66,11 +70,17 @@ export function createStaticPlugin(options: StaticPluginOptions): ServerPlugin<S
       const config = ctx.config;
       const root = path.resolve(config.root);
       const isFolder = (await stat(root).catch(() => undefined))?.isDirectory() === true;
-      if (!isFolder) throw new Error(`Static root ${root} is not a folder; create it or fix the root option.`);
-      const releases = config.releases === 'auto' ? await looksLikeReleases(root, config.index) : config.releases;
+      if (!isFolder)
+        throw new Error(`Static root ${root} is not a folder; create it or fix the root option.`);
+      const releases =
+        config.releases === 'auto' ? await looksLikeReleases(root, config.index) : config.releases;
       if (releases) {
-        const set = new ReleaseSet(root, config.index, (dir, version) => createSite(dir, version, config), ctx.logger, (version, previous) =>
-          ctx.events.emit('static:release-activated', { version, previous }),
+        const set = new ReleaseSet(
+          root,
+          config.index,
+          (dir, version) => createSite(dir, version, config),
+          ctx.logger,
+          (version, previous) => ctx.events.emit('static:release-activated', { version, previous }),
         );
         await set.start(config.release);
         currentSite = () => set.current();
@@ -94,23 +104,44 @@ export function createStaticPlugin(options: StaticPluginOptions): ServerPlugin<S
       }
       // One frontend per app answers `ctx.get('static')` and the releases API: the plugin named
       // `static` (a gateway's frontend) even beside a static route's, else the first to start.
-      ownsService = ctx.name === 'static' || (!ctx.app.plugins().some((plugin) => plugin.name === 'static') && !ctx.tryGet('static'));
+      ownsService =
+        ctx.name === 'static' ||
+        (!ctx.app.plugins().some((plugin) => plugin.name === 'static') && !ctx.tryGet('static'));
       if (ownsService) ctx.provide('static', controller);
-      ctx.logger.info({ root, releases, spa: config.spa, mountPath: config.mountPath }, 'static files ready');
+      ctx.logger.info(
+        { root, releases, spa: config.spa, mountPath: config.mountPath },
+        'static files ready',
+      );
     },
     routes: (ctx) => {
       const config = ctx.config;
       const routes: RouteDefinition[] = [];
       if (config.adminRoutes && ownsService) {
         const list: RequestHandler = async (_req, res) => {
-          res.json({ enabled: controller!.releases, active: controller!.active() ?? null, releases: await controller!.list() });
+          res.json({
+            enabled: controller!.releases,
+            active: controller!.active() ?? null,
+            releases: await controller!.list(),
+          });
         };
         const activate: RequestHandler = async (req, res) => {
           res.json(await controller!.activate(String(req.params.version)));
         };
         routes.push(
-          { method: 'get', path: '/api/static/releases', access: 'admin', handler: list, description: 'Frontend releases and the active one' },
-          { method: 'post', path: '/api/static/releases/:version/activate', access: 'admin', handler: activate, description: 'Switch the active frontend release' },
+          {
+            method: 'get',
+            path: '/api/static/releases',
+            access: 'admin',
+            handler: list,
+            description: 'Frontend releases and the active one',
+          },
+          {
+            method: 'post',
+            path: '/api/static/releases/:version/activate',
+            access: 'admin',
+            handler: activate,
+            description: 'Switch the active frontend release',
+          },
         );
       }
       const handler = createStaticHandler(config, () => currentSite());

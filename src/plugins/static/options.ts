@@ -15,24 +15,36 @@ export const DEFAULT_SPA_EXCLUDE = ['/api', '/health'];
 
 const mountPath = z
   .string()
-  .regex(/^\/([A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*)?$/, 'a path like "/" or "/app" (no trailing slash, no wildcards)')
+  .regex(
+    /^\/([A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*)?$/,
+    'a path like "/" or "/app" (no trailing slash, no wildcards)',
+  )
   .default('/');
 
-const releaseName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a release name of letters, digits, ".", "_" or "-"');
+const releaseName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
+    'a release name of letters, digits, ".", "_" or "-"',
+  );
 
 export const staticOptionsSchema = z.strictObject({
   root: z.string().min(1, 'the folder to serve (or the folder holding releases/<version>/)'),
   spa: z.boolean().default(false),
   mountPath,
   /** The file served for a directory and as the SPA fallback; `false` for neither. */
-  index: z.union([z.string().regex(/^[^/\\]+$/, 'a file name like "index.html"'), z.literal(false)]).default('index.html'),
+  index: z
+    .union([z.string().regex(/^[^/\\]+$/, 'a file name like "index.html"'), z.literal(false)])
+    .default('index.html'),
   cache: z
     .strictObject({
       /** How long browsers may reuse files that are neither hashed nor HTML: `'1d'`, or milliseconds. */
       maxAge: durationSchema({ unit: 'ms', max: Number.MAX_SAFE_INTEGER }).default(0),
       /** Fingerprinted assets are cached for a year and marked immutable. */
       immutable: z.boolean().default(true),
-      hashPattern: z.instanceof(RegExp, { error: 'a regular expression' }).default(DEFAULT_HASH_PATTERN),
+      hashPattern: z
+        .instanceof(RegExp, { error: 'a regular expression' })
+        .default(DEFAULT_HASH_PATTERN),
     })
     .prefault({}),
   /** Serve `file.gz` when the client accepts gzip (files are precompressed at build time). */
@@ -49,7 +61,9 @@ export const staticOptionsSchema = z.strictObject({
    * the one static plugin that provides the `static` service.
    */
   adminRoutes: z.boolean().default(true),
-  lookupCacheTtl: durationSchema({ unit: 'ms', max: Number.MAX_SAFE_INTEGER }).default(DEFAULT_LOOKUP_CACHE_TTL),
+  lookupCacheTtl: durationSchema({ unit: 'ms', max: Number.MAX_SAFE_INTEGER }).default(
+    DEFAULT_LOOKUP_CACHE_TTL,
+  ),
   lookupCacheSize: z.number().int().positive().default(DEFAULT_LOOKUP_CACHE_SIZE),
 });
 

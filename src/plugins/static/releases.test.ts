@@ -30,9 +30,15 @@ afterEach(async () => {
   await site.cleanup();
 });
 
-async function start(options: Partial<StaticPluginOptions> = {}): Promise<{ app: App; url: string; releases: StaticController }> {
+async function start(
+  options: Partial<StaticPluginOptions> = {},
+): Promise<{ app: App; url: string; releases: StaticController }> {
   const app = createApp({
-    name: 'static', port: 0, host: '127.0.0.1', logger: { level: 'silent' }, shutdown: { signals: false },
+    name: 'static',
+    port: 0,
+    host: '127.0.0.1',
+    logger: { level: 'silent' },
+    shutdown: { signals: false },
     plugins: [createStaticPlugin({ root, spa: true, ...options })],
   });
   apps.push(app);
@@ -40,7 +46,8 @@ async function start(options: Partial<StaticPluginOptions> = {}): Promise<{ app:
   return { app, url: baseUrl(app), releases: app.context.services.get('static') };
 }
 
-const page = (url: string, pathname = '/') => fetch(`${url}${pathname}`, { headers: { accept: 'text/html' } }).then((res) => res.text());
+const page = (url: string, pathname = '/') =>
+  fetch(`${url}${pathname}`, { headers: { accept: 'text/html' } }).then((res) => res.text());
 
 describe('static plugin: releases', () => {
   it('detects a releases folder and starts on the requested release, else the highest', async () => {
@@ -75,7 +82,9 @@ describe('static plugin: releases', () => {
     await Promise.all(workers);
 
     expect(results.every((result) => result.status === 200)).toBe(true);
-    expect(results.every((result) => result.text === body('v1') || result.text === body('v2'))).toBe(true);
+    expect(
+      results.every((result) => result.text === body('v1') || result.text === body('v2')),
+    ).toBe(true);
     expect(results.some((result) => result.text === body('v1'))).toBe(true);
     const after = results.filter((result) => result.afterSwitch);
     expect(after.length).toBeGreaterThan(0);
@@ -100,7 +109,11 @@ describe('static plugin: releases', () => {
   it('refuses unknown, malformed and incomplete releases and keeps the active one', async () => {
     await mkdir(path.join(root, 'v3'));
     const { releases, url } = await start({ release: 'v1' });
-    const failure = (version: string) => releases.activate(version).then(() => undefined, (error: unknown) => error as HttpError);
+    const failure = (version: string) =>
+      releases.activate(version).then(
+        () => undefined,
+        (error: unknown) => error as HttpError,
+      );
     expect(await failure('v9')).toMatchObject({ status: 404, code: 'STATIC_RELEASE_NOT_FOUND' });
     expect(await failure('../v1')).toMatchObject({ status: 400, code: 'STATIC_RELEASE_INVALID' });
     expect(await failure('v3')).toMatchObject({ status: 409, code: 'STATIC_RELEASE_INCOMPLETE' });
@@ -111,9 +124,16 @@ describe('static plugin: releases', () => {
 
   it('lists and activates releases through the admin routes', async () => {
     const { url } = await start({ release: 'v1' });
-    const listed = await fetch(`${url}/api/static/releases`).then((res) => res.json() as Promise<Record<string, unknown>>);
+    const listed = await fetch(`${url}/api/static/releases`).then(
+      (res) => res.json() as Promise<Record<string, unknown>>,
+    );
     expect(listed).toMatchObject({ enabled: true, active: 'v1' });
-    expect((listed.releases as { version: string; active: boolean }[]).map(({ version, active }) => ({ version, active }))).toEqual([
+    expect(
+      (listed.releases as { version: string; active: boolean }[]).map(({ version, active }) => ({
+        version,
+        active,
+      })),
+    ).toEqual([
       { version: 'v1', active: true },
       { version: 'v2', active: false },
     ]);
@@ -123,7 +143,10 @@ describe('static plugin: releases', () => {
     const unknown = await fetch(`${url}/api/static/releases/v7/activate`, { method: 'POST' });
     expect(unknown.status).toBe(404);
     expect(unknown.headers.get('content-type')).toBe('application/problem+json');
-    expect(await unknown.json()).toMatchObject({ code: 'STATIC_RELEASE_NOT_FOUND', available: ['v1', 'v2'] });
+    expect(await unknown.json()).toMatchObject({
+      code: 'STATIC_RELEASE_NOT_FOUND',
+      available: ['v1', 'v2'],
+    });
   });
 
   it('serves a plain folder when there are no releases, and says so on activate', async () => {
@@ -161,7 +184,11 @@ describe('static plugin: releases', () => {
 
   it('fails start-up clearly when the root does not exist', async () => {
     const app = createApp({
-      name: 'static', port: 0, host: '127.0.0.1', logger: { level: 'silent' }, shutdown: { signals: false },
+      name: 'static',
+      port: 0,
+      host: '127.0.0.1',
+      logger: { level: 'silent' },
+      shutdown: { signals: false },
       plugins: [createStaticPlugin({ root: path.join(site.dir, 'missing') })],
     });
     apps.push(app);

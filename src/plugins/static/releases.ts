@@ -29,7 +29,10 @@ async function exists(file: string, kind: 'file' | 'directory'): Promise<boolean
 /** Release folders: directories not starting with a dot. */
 export async function releaseNames(root: string): Promise<string[]> {
   const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
-  return entries.filter((entry) => entry.isDirectory() && RELEASE_NAME.test(entry.name)).map((entry) => entry.name).sort(compareVersions);
+  return entries
+    .filter((entry) => entry.isDirectory() && RELEASE_NAME.test(entry.name))
+    .map((entry) => entry.name)
+    .sort(compareVersions);
 }
 
 /**
@@ -39,7 +42,8 @@ export async function releaseNames(root: string): Promise<string[]> {
 export async function looksLikeReleases(root: string, index: string | false): Promise<boolean> {
   if (await exists(path.join(root, CURRENT_FILE), 'file')) return true;
   if (!index || (await exists(path.join(root, index), 'file'))) return false;
-  for (const name of await releaseNames(root)) if (await exists(path.join(root, name, index), 'file')) return true;
+  for (const name of await releaseNames(root))
+    if (await exists(path.join(root, name, index), 'file')) return true;
   return false;
 }
 
@@ -64,7 +68,12 @@ async function writeCurrent(root: string, version: string): Promise<void> {
   } catch (error) {
     await unlink(temporary).catch(() => undefined);
     // The cause (logged with the 500) names the file; the answer does not.
-    throw new HttpError(500, 'STATIC_RELEASE_PERSIST_FAILED', `Could not record the active release in the "${CURRENT_FILE}" file of the releases folder.`, { cause: error });
+    throw new HttpError(
+      500,
+      'STATIC_RELEASE_PERSIST_FAILED',
+      `Could not record the active release in the "${CURRENT_FILE}" file of the releases folder.`,
+      { cause: error },
+    );
   }
 }
 
@@ -88,10 +97,19 @@ export class ReleaseSet {
   async start(preferred: string | undefined): Promise<void> {
     const names = await releaseNames(this.root);
     const recorded = await readCurrent(this.root);
-    if (recorded && !names.includes(recorded)) this.logger.warn({ version: recorded, root: this.root }, 'recorded release is missing; choosing another');
-    const version = [recorded, preferred, names.at(-1)].find((name) => name !== undefined && names.includes(name));
+    if (recorded && !names.includes(recorded))
+      this.logger.warn(
+        { version: recorded, root: this.root },
+        'recorded release is missing; choosing another',
+      );
+    const version = [recorded, preferred, names.at(-1)].find(
+      (name) => name !== undefined && names.includes(name),
+    );
     if (!version) {
-      this.logger.warn({ root: this.root }, 'no release to serve yet; requests fall through until one is activated');
+      this.logger.warn(
+        { root: this.root },
+        'no release to serve yet; requests fall through until one is activated',
+      );
       return;
     }
     this.active = this.createSite(path.join(this.root, version), version);
@@ -107,7 +125,11 @@ export class ReleaseSet {
     return Promise.all(
       names.map(async (version) => {
         const info = await stat(path.join(this.root, version)).catch(() => undefined);
-        return { version, active: version === this.active?.version, modifiedAt: (info?.mtime ?? new Date(0)).toISOString() };
+        return {
+          version,
+          active: version === this.active?.version,
+          modifiedAt: (info?.mtime ?? new Date(0)).toISOString(),
+        };
       }),
     );
   }
@@ -120,14 +142,27 @@ export class ReleaseSet {
 
   private async switchTo(version: string): Promise<{ active: string; previous?: string }> {
     if (typeof version !== 'string' || !RELEASE_NAME.test(version)) {
-      throw new HttpError(400, 'STATIC_RELEASE_INVALID', `"${String(version).slice(0, 64)}" is not a release name (letters, digits, ".", "_", "-").`);
+      throw new HttpError(
+        400,
+        'STATIC_RELEASE_INVALID',
+        `"${String(version).slice(0, 64)}" is not a release name (letters, digits, ".", "_", "-").`,
+      );
     }
     const dir = path.join(this.root, version);
     if (!(await exists(dir, 'directory'))) {
-      throw new HttpError(404, 'STATIC_RELEASE_NOT_FOUND', `No release "${version}" in the releases folder.`, { details: { available: await releaseNames(this.root) } });
+      throw new HttpError(
+        404,
+        'STATIC_RELEASE_NOT_FOUND',
+        `No release "${version}" in the releases folder.`,
+        { details: { available: await releaseNames(this.root) } },
+      );
     }
     if (this.index && !(await exists(path.join(dir, this.index), 'file'))) {
-      throw new HttpError(409, 'STATIC_RELEASE_INCOMPLETE', `Release "${version}" has no ${this.index}; it would serve nothing.`);
+      throw new HttpError(
+        409,
+        'STATIC_RELEASE_INCOMPLETE',
+        `Release "${version}" has no ${this.index}; it would serve nothing.`,
+      );
     }
     const previous = this.active?.version;
     await writeCurrent(this.root, version);

@@ -21,19 +21,22 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 export function parseRequestPath(originalUrl: string, mountLength: number): ParsedPath {
   const queryAt = originalUrl.indexOf('?');
   const raw = (queryAt === -1 ? originalUrl : originalUrl.slice(0, queryAt)).slice(mountLength);
-  if (FORBIDDEN_RAW.test(raw)) return { kind: 'invalid', reason: 'encoded slashes, backslashes and NUL are not allowed' };
+  if (FORBIDDEN_RAW.test(raw))
+    return { kind: 'invalid', reason: 'encoded slashes, backslashes and NUL are not allowed' };
   let decoded: string;
   try {
     decoded = decodeURIComponent(raw);
   } catch {
     return { kind: 'invalid', reason: 'the path is not valid percent-encoded UTF-8' };
   }
-  if (CONTROL.test(decoded)) return { kind: 'invalid', reason: 'control characters are not allowed' };
+  if (CONTROL.test(decoded))
+    return { kind: 'invalid', reason: 'control characters are not allowed' };
   const segments: string[] = [];
   let hidden = false;
   for (const segment of decoded.split('/')) {
     if (segment === '') continue;
-    if (segment === '.' || segment === '..') return { kind: 'invalid', reason: 'dot segments are not allowed' };
+    if (segment === '.' || segment === '..')
+      return { kind: 'invalid', reason: 'dot segments are not allowed' };
     if (segment.startsWith('.')) hidden = true;
     segments.push(segment);
   }
@@ -70,7 +73,10 @@ export type ContentCoding = 'br' | 'gzip';
  * Accept-Encoding (brotli on a tie), unless the client explicitly rates identity higher. A missing header
  * means identity, the safe reading for old clients and proxies.
  */
-export function negotiateEncoding(acceptEncoding: string | undefined, available: { br: boolean; gzip: boolean }): ContentCoding | undefined {
+export function negotiateEncoding(
+  acceptEncoding: string | undefined,
+  available: { br: boolean; gzip: boolean },
+): ContentCoding | undefined {
   if (!acceptEncoding || (!available.br && !available.gzip)) return undefined;
   const qualities = new Map<string, number>();
   for (const part of acceptEncoding.split(',')) {

@@ -21,7 +21,15 @@ function encodePath(relative: string): string {
 }
 
 /** Hands the chosen file (or its precompressed sibling) to send, then puts the request back. */
-function sendFile(site: Site, relative: string, info: FileInfo & { kind: 'file' }, config: StaticConfig, req: Request, res: Response, next: NextFunction): void {
+function sendFile(
+  site: Site,
+  relative: string,
+  info: FileInfo & { kind: 'file' },
+  config: StaticConfig,
+  req: Request,
+  res: Response,
+  next: NextFunction,
+): void {
   const coding = negotiateEncoding(req.headers['accept-encoding'], info);
   if (info.br || info.gzip) res.vary('Accept-Encoding');
   res.setHeader('Cache-Control', cacheControlFor(relative, config));
@@ -35,7 +43,9 @@ function sendFile(site: Site, relative: string, info: FileInfo & { kind: 'file' 
   site.send(req, res, (error?: unknown) => {
     req.url = originalUrl;
     // The file vanished or a precondition failed: what follows must not claim our encoding.
-    if (!res.headersSent) for (const header of ['Content-Encoding', 'Content-Type', 'Cache-Control']) res.removeHeader(header);
+    if (!res.headersSent)
+      for (const header of ['Content-Encoding', 'Content-Type', 'Cache-Control'])
+        res.removeHeader(header);
     next(error);
   });
 }
@@ -45,23 +55,31 @@ function sendFile(site: Site, relative: string, info: FileInfo & { kind: 'file' 
  * for a GET/HEAD of an extension-less path that accepts HTML. Anything else falls through to
  * the app's 404, so the static handler never answers for a route it does not own.
  */
-export function createStaticHandler(config: StaticConfig, currentSite: () => Site | undefined): RequestHandler {
+export function createStaticHandler(
+  config: StaticConfig,
+  currentSite: () => Site | undefined,
+): RequestHandler {
   const mountPrefix = config.mountPath === '/' ? '' : config.mountPath;
   const mountLength = mountPrefix.length;
   const excluded = config.spaExclude.map((prefix) => prefix.replace(/\/$/, '').toLowerCase());
-  const isExcluded = (pathname: string) => excluded.some((prefix) => pathname === prefix || pathname.startsWith(`${prefix}/`));
+  const isExcluded = (pathname: string) =>
+    excluded.some((prefix) => pathname === prefix || pathname.startsWith(`${prefix}/`));
 
   return async (req, res, next) => {
     // One read of the reference: a release activated meanwhile does not affect this request.
     const site = currentSite();
     if (!site) return next();
     const parsed = parseRequestPath(req.originalUrl, mountLength);
-    if (parsed.kind === 'invalid') return next(new HttpError(400, 'STATIC_PATH_INVALID', `The path cannot be served: ${parsed.reason}.`));
+    if (parsed.kind === 'invalid')
+      return next(
+        new HttpError(400, 'STATIC_PATH_INVALID', `The path cannot be served: ${parsed.reason}.`),
+      );
     if (parsed.kind === 'hidden') return next();
 
     const relative = parsed.segments.join('/');
     const info = relative === '' ? { kind: 'directory' as const } : await site.lookup(relative);
-    if (info?.kind === 'file' && !parsed.trailingSlash) return sendFile(site, relative, info, config, req, res, next);
+    if (info?.kind === 'file' && !parsed.trailingSlash)
+      return sendFile(site, relative, info, config, req, res, next);
     if (info?.kind === 'directory' && config.index) {
       const indexPath = relative === '' ? config.index : `${relative}/${config.index}`;
       const index = await site.lookup(indexPath);
@@ -69,7 +87,10 @@ export function createStaticHandler(config: StaticConfig, currentSite: () => Sit
         if (!parsed.trailingSlash && relative !== '') {
           // Relative links in the folder's index resolve against the folder only with the slash.
           const query = req.originalUrl.indexOf('?');
-          return res.redirect(301, `${mountPrefix}${encodePath(relative)}/${query === -1 ? '' : req.originalUrl.slice(query)}`);
+          return res.redirect(
+            301,
+            `${mountPrefix}${encodePath(relative)}/${query === -1 ? '' : req.originalUrl.slice(query)}`,
+          );
         }
         return sendFile(site, indexPath, index, config, req, res, next);
       }
@@ -82,7 +103,8 @@ export function createStaticHandler(config: StaticConfig, currentSite: () => Sit
       !isExcluded(`${mountPrefix}/${relative}`.toLowerCase())
     ) {
       const index = await site.lookup(config.index);
-      if (index?.kind === 'file') return sendFile(site, config.index, index, config, req, res, next);
+      if (index?.kind === 'file')
+        return sendFile(site, config.index, index, config, req, res, next);
     }
     next();
   };

@@ -20,7 +20,10 @@ export interface Site {
 }
 
 async function isFile(file: string): Promise<boolean> {
-  return stat(file).then((info) => info.isFile(), () => false);
+  return stat(file).then(
+    (info) => info.isFile(),
+    () => false,
+  );
 }
 
 async function probe(file: string, config: StaticConfig): Promise<FileInfo | undefined> {
@@ -28,7 +31,10 @@ async function probe(file: string, config: StaticConfig): Promise<FileInfo | und
   if (!info) return undefined;
   if (info.isDirectory()) return { kind: 'directory' };
   if (!info.isFile()) return undefined;
-  const [br, gzip] = await Promise.all([config.brotli && isFile(`${file}.br`), config.gzip && isFile(`${file}.gz`)]);
+  const [br, gzip] = await Promise.all([
+    config.brotli && isFile(`${file}.br`),
+    config.gzip && isFile(`${file}.gz`),
+  ]);
   return { kind: 'file', br: br === true, gzip: gzip === true };
 }
 
@@ -44,7 +50,8 @@ export function createSite(dir: string, version: string | undefined, config: Sta
       if (hit && now - hit.at < config.lookupCacheTtl) return hit.info;
       const absolute = path.join(root, relative);
       // Segments were already checked; this guards the join itself.
-      if (absolute !== root && !absolute.startsWith(root + path.sep)) return Promise.resolve(undefined);
+      if (absolute !== root && !absolute.startsWith(root + path.sep))
+        return Promise.resolve(undefined);
       const info = probe(absolute, config);
       if (config.lookupCacheTtl > 0) {
         if (hit) cache.delete(relative);

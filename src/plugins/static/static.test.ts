@@ -17,7 +17,13 @@ beforeAll(async () => {
   root = path.join(site.dir, 'site');
   await writeTree(
     root,
-    { 'index.html': INDEX, 'assets/app-B2x_k9Qa.js': APP_JS, 'assets/style.css': 'body{}', 'big.txt': BIG, 'docs/index.html': '<title>docs</title>' },
+    {
+      'index.html': INDEX,
+      'assets/app-B2x_k9Qa.js': APP_JS,
+      'assets/style.css': 'body{}',
+      'big.txt': BIG,
+      'docs/index.html': '<title>docs</title>',
+    },
     ['assets/app-B2x_k9Qa.js'],
   );
 });
@@ -29,9 +35,18 @@ afterEach(async () => {
 });
 
 async function start(options: Partial<StaticPluginOptions> = {}): Promise<string> {
-  const hello = definePlugin({ name: 'hello', routes: [{ method: 'get', path: '/hello', handler: (_req, res) => void res.json({ hello: 'world' }) }] });
+  const hello = definePlugin({
+    name: 'hello',
+    routes: [
+      { method: 'get', path: '/hello', handler: (_req, res) => void res.json({ hello: 'world' }) },
+    ],
+  });
   const app = createApp({
-    name: 'static', port: 0, host: '127.0.0.1', logger: { level: 'silent' }, shutdown: { signals: false },
+    name: 'static',
+    port: 0,
+    host: '127.0.0.1',
+    logger: { level: 'silent' },
+    shutdown: { signals: false },
     // The static plugin is listed first on purpose: it must still not shadow the hello route.
     plugins: [createStaticPlugin({ root, spa: true, ...options }), hello],
   });
@@ -59,9 +74,13 @@ describe('static plugin: SPA fallback', () => {
     expect(missingAsset.status).toBe(404);
     expect(missingAsset.headers['content-type']).toBe('application/problem+json');
     expect((await request(url, '/users/42', { method: 'POST', headers: html })).status).toBe(404);
-    expect((await request(url, '/users/42', { headers: { accept: 'application/json' } })).status).toBe(404);
+    expect(
+      (await request(url, '/users/42', { headers: { accept: 'application/json' } })).status,
+    ).toBe(404);
     expect((await request(url, '/users/42', { headers: { accept: '*/*' } })).status).toBe(404);
-    expect((await request(url, '/users/42', { headers: { accept: 'text/html;q=0' } })).status).toBe(404);
+    expect((await request(url, '/users/42', { headers: { accept: 'text/html;q=0' } })).status).toBe(
+      404,
+    );
     expect((await request(url, '/api/unknown', { headers: html })).status).toBe(404);
   });
 
@@ -92,8 +111,15 @@ describe('static plugin: SPA fallback', () => {
 describe('static plugin: several in one app', () => {
   it('serves each under its own name; the first to start provides the static service and the releases API', async () => {
     const app = createApp({
-      name: 'sites', port: 0, host: '127.0.0.1', logger: { level: 'silent' }, shutdown: { signals: false },
-      plugins: [createStaticPlugin({ name: 'static:/a', root, mountPath: '/a' }), createStaticPlugin({ name: 'static:/b', root, mountPath: '/b' })],
+      name: 'sites',
+      port: 0,
+      host: '127.0.0.1',
+      logger: { level: 'silent' },
+      shutdown: { signals: false },
+      plugins: [
+        createStaticPlugin({ name: 'static:/a', root, mountPath: '/a' }),
+        createStaticPlugin({ name: 'static:/b', root, mountPath: '/b' }),
+      ],
     });
     apps.push(app);
     await app.start();
@@ -101,7 +127,12 @@ describe('static plugin: several in one app', () => {
     expect((await request(url, '/a/assets/style.css')).body.toString()).toBe('body{}');
     expect((await request(url, '/b/assets/style.css')).body.toString()).toBe('body{}');
     expect(app.context.services.list()).toContainEqual({ key: 'static', provider: 'static:/a' });
-    expect(app.context.routes().filter((route) => route.path === '/api/static/releases').map((route) => route.plugin)).toEqual(['static:/a']);
+    expect(
+      app.context
+        .routes()
+        .filter((route) => route.path === '/api/static/releases')
+        .map((route) => route.plugin),
+    ).toEqual(['static:/a']);
     expect(app.context.plugins().map((plugin) => plugin.name)).toEqual(['static:/a', 'static:/b']);
   });
 });
@@ -109,18 +140,28 @@ describe('static plugin: several in one app', () => {
 describe('static plugin: caching and encodings', () => {
   it('marks hashed assets immutable, revalidates HTML and uses maxAge for the rest', async () => {
     const url = await start({ cache: { maxAge: 60_000 } });
-    expect((await request(url, '/assets/app-B2x_k9Qa.js')).headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect((await request(url, '/assets/app-B2x_k9Qa.js')).headers['cache-control']).toBe(
+      'public, max-age=31536000, immutable',
+    );
     expect((await request(url, '/index.html')).headers['cache-control']).toBe('no-cache');
     expect((await request(url, '/', { headers: html })).headers['cache-control']).toBe('no-cache');
-    expect((await request(url, '/assets/style.css')).headers['cache-control']).toBe('public, max-age=60');
+    expect((await request(url, '/assets/style.css')).headers['cache-control']).toBe(
+      'public, max-age=60',
+    );
   });
 
   it('takes maxAge as a duration string, and names the option for one that is not', async () => {
     const url = await start({ cache: { maxAge: '1d' } });
-    expect((await request(url, '/assets/style.css')).headers['cache-control']).toBe('public, max-age=86400');
-    expect(() => createApp({ name: 'bad', logger: { level: 'silent' }, plugins: [createStaticPlugin({ root, cache: { maxAge: 'a day' as never } })] })).toThrow(
-      /plugins\.static\.cache\.maxAge: expected a duration like "1h"/,
+    expect((await request(url, '/assets/style.css')).headers['cache-control']).toBe(
+      'public, max-age=86400',
     );
+    expect(() =>
+      createApp({
+        name: 'bad',
+        logger: { level: 'silent' },
+        plugins: [createStaticPlugin({ root, cache: { maxAge: 'a day' as never } })],
+      }),
+    ).toThrow(/plugins\.static\.cache\.maxAge: expected a duration like "1h"/);
   });
 
   it('chooses the precompressed sibling by Accept-Encoding, keeping the original content type', async () => {
@@ -139,13 +180,26 @@ describe('static plugin: caching and encodings', () => {
     expect(Number(br.headers['content-length'])).toBe(br.body.length);
     expect(brotliDecompressSync(br.body).toString()).toBe(APP_JS);
 
-    const gzip = await request(url, asset, { headers: { 'accept-encoding': 'br;q=0.5, gzip;q=0.9' } });
+    const gzip = await request(url, asset, {
+      headers: { 'accept-encoding': 'br;q=0.5, gzip;q=0.9' },
+    });
     expect(gzip.headers['content-encoding']).toBe('gzip');
     expect(gunzipSync(gzip.body).toString()).toBe(APP_JS);
 
-    expect((await request(url, asset, { headers: { 'accept-encoding': 'br;q=0, gzip' } })).headers['content-encoding']).toBe('gzip');
-    expect((await request(url, asset, { headers: { 'accept-encoding': 'gzip;q=0.5, identity' } })).headers['content-encoding']).toBeUndefined();
-    expect((await request(url, asset, { headers: { 'accept-encoding': '*' } })).headers['content-encoding']).toBe('br');
+    expect(
+      (await request(url, asset, { headers: { 'accept-encoding': 'br;q=0, gzip' } })).headers[
+        'content-encoding'
+      ],
+    ).toBe('gzip');
+    expect(
+      (await request(url, asset, { headers: { 'accept-encoding': 'gzip;q=0.5, identity' } }))
+        .headers['content-encoding'],
+    ).toBeUndefined();
+    expect(
+      (await request(url, asset, { headers: { 'accept-encoding': '*' } })).headers[
+        'content-encoding'
+      ],
+    ).toBe('br');
     // Each representation has its own validator.
     expect(br.headers.etag).not.toBe(plain.headers.etag);
     expect(gzip.headers.etag).not.toBe(br.headers.etag);
@@ -153,7 +207,9 @@ describe('static plugin: caching and encodings', () => {
 
   it('honours the gzip/brotli switches', async () => {
     const url = await start({ brotli: false });
-    const res = await request(url, '/assets/app-B2x_k9Qa.js', { headers: { 'accept-encoding': 'br, gzip' } });
+    const res = await request(url, '/assets/app-B2x_k9Qa.js', {
+      headers: { 'accept-encoding': 'br, gzip' },
+    });
     expect(res.headers['content-encoding']).toBe('gzip');
   });
 
@@ -162,10 +218,14 @@ describe('static plugin: caching and encodings', () => {
     const first = await request(url, '/big.txt');
     expect(first.headers.etag).toBeTruthy();
     expect(first.headers['last-modified']).toBeTruthy();
-    const again = await request(url, '/big.txt', { headers: { 'if-none-match': String(first.headers.etag) } });
+    const again = await request(url, '/big.txt', {
+      headers: { 'if-none-match': String(first.headers.etag) },
+    });
     expect(again.status).toBe(304);
     expect(again.body.length).toBe(0);
-    const since = await request(url, '/big.txt', { headers: { 'if-modified-since': String(first.headers['last-modified']) } });
+    const since = await request(url, '/big.txt', {
+      headers: { 'if-modified-since': String(first.headers['last-modified']) },
+    });
     expect(since.status).toBe(304);
 
     const range = await request(url, '/big.txt', { headers: { range: 'bytes=10-19' } });
@@ -178,10 +238,14 @@ describe('static plugin: caching and encodings', () => {
 
     const asset = '/assets/app-B2x_k9Qa.js';
     const br = await request(url, asset, { headers: { 'accept-encoding': 'br' } });
-    const notModified = await request(url, asset, { headers: { 'accept-encoding': 'br', 'if-none-match': String(br.headers.etag) } });
+    const notModified = await request(url, asset, {
+      headers: { 'accept-encoding': 'br', 'if-none-match': String(br.headers.etag) },
+    });
     expect(notModified.status).toBe(304);
     expect(notModified.headers.vary).toMatch(/accept-encoding/i);
-    const part = await request(url, asset, { headers: { 'accept-encoding': 'br', range: 'bytes=0-9' } });
+    const part = await request(url, asset, {
+      headers: { 'accept-encoding': 'br', range: 'bytes=0-9' },
+    });
     expect(part.status).toBe(206);
     expect(part.headers['content-encoding']).toBe('br');
     expect(part.body.equals(br.body.subarray(0, 10))).toBe(true);

@@ -23,7 +23,11 @@ beforeAll(async () => {
     'site/assets/app.js': 'ok',
   });
   app = createApp({
-    name: 'static', port: 0, host: '127.0.0.1', logger: { level: 'silent' }, shutdown: { signals: false },
+    name: 'static',
+    port: 0,
+    host: '127.0.0.1',
+    logger: { level: 'silent' },
+    shutdown: { signals: false },
     // SPA on and Accept: text/html sent: a sloppy check would answer index.html with 200.
     plugins: [createStaticPlugin({ root: path.join(site.dir, 'site'), spa: true })],
   });
@@ -44,18 +48,15 @@ describe('static plugin: refused paths (raw sockets, paths exactly as sent)', ()
     expect(res.text.endsWith('\r\n\r\nok')).toBe(true);
   });
 
-  it.each([
-    ['/.env'],
-    ['/.git/config'],
-    ['/%2eenv'],
-    ['/%2Egit/config'],
-    ['/assets/.env'],
-  ])('hides dotfiles: %s -> 404', async (target) => {
-    const res = await rawRequest(url, target, html);
-    expect(res.status).toBe(404);
-    expect(res.text).not.toContain(DOTFILE);
-    expect(res.text).toContain('application/problem+json');
-  });
+  it.each([['/.env'], ['/.git/config'], ['/%2eenv'], ['/%2Egit/config'], ['/assets/.env']])(
+    'hides dotfiles: %s -> 404',
+    async (target) => {
+      const res = await rawRequest(url, target, html);
+      expect(res.status).toBe(404);
+      expect(res.text).not.toContain(DOTFILE);
+      expect(res.text).toContain('application/problem+json');
+    },
+  );
 
   it.each([
     ['/../outside.txt'],
@@ -89,10 +90,13 @@ describe('static plugin: refused paths (raw sockets, paths exactly as sent)', ()
     },
   );
 
-  it.each([['/..\\outside.txt'], ['/assets\\..\\..\\outside.txt']])('never serves a file outside the root: %s', async (target) => {
-    // Node's parser may refuse a raw backslash itself; either way it is a 4xx and no file.
-    const res = await rawRequest(url, target, html);
-    expect([400, 404]).toContain(res.status);
-    expect(res.text).not.toContain(SECRET);
-  });
+  it.each([['/..\\outside.txt'], ['/assets\\..\\..\\outside.txt']])(
+    'never serves a file outside the root: %s',
+    async (target) => {
+      // Node's parser may refuse a raw backslash itself; either way it is a 4xx and no file.
+      const res = await rawRequest(url, target, html);
+      expect([400, 404]).toContain(res.status);
+      expect(res.text).not.toContain(SECRET);
+    },
+  );
 });

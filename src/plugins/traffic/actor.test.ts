@@ -4,7 +4,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createControlPanelPlugin } from '../control-panel/index.js';
 import type { TransitionView } from './index.js';
-import { freePorts, servedVersion, slotState, startTrafficGateway, waitForService, type TrafficGateway } from './test-support/gateway.js';
+import {
+  freePorts,
+  servedVersion,
+  slotState,
+  startTrafficGateway,
+  waitForService,
+  type TrafficGateway,
+} from './test-support/gateway.js';
 
 const PASSWORD = 'actor-test-password';
 let directory: string;
@@ -29,15 +36,27 @@ afterAll(async () => {
 
 /** Logs in as the panel does: a session cookie plus the CSRF token for state-changing calls. */
 async function login(): Promise<Record<string, string>> {
-  const response = await fetch(`${gateway.url}/cpanel/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'admin', password: PASSWORD }) });
+  const response = await fetch(`${gateway.url}/cpanel/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user: 'admin', password: PASSWORD }),
+  });
   expect(response.status).toBe(200);
   const { csrfToken } = (await response.json()) as { csrfToken: string };
   const cookie = response.headers.get('set-cookie')!.split(';')[0];
   return { cookie, 'x-csrf-token': csrfToken, 'content-type': 'application/json' };
 }
 
-async function post(headers: Record<string, string>, command: string, body: object): Promise<number> {
-  const response = await fetch(`${gateway.url}/cpanel/api/traffic/${command}`, { method: 'POST', headers, body: JSON.stringify(body) });
+async function post(
+  headers: Record<string, string>,
+  command: string,
+  body: object,
+): Promise<number> {
+  const response = await fetch(`${gateway.url}/cpanel/api/traffic/${command}`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(body),
+  });
   await response.body?.cancel();
   return response.status;
 }
@@ -48,17 +67,28 @@ describe('the actor of a transition is the user the admin guard identified', () 
     expect(await post(session, 'deploy', { version: 'v1' })).toBe(202);
     await waitForService(gateway, (view) => slotState(view, 'slot-a') === 'active', 'v1 active');
     expect(await post(session, 'deploy', { version: 'v2' })).toBe(202);
-    await waitForService(gateway, (view) => view.slots.some((slot) => slot.id === 'slot-b' && slot.eligible), 'v2 promotable');
+    await waitForService(
+      gateway,
+      (view) => view.slots.some((slot) => slot.id === 'slot-b' && slot.eligible),
+      'v2 promotable',
+    );
     expect(await post(session, 'promote', {})).toBe(200);
     expect(await servedVersion(gateway)).toBe('v2');
 
-    const basic = { authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}`, 'content-type': 'application/json' };
+    const basic = {
+      authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}`,
+      'content-type': 'application/json',
+    };
     expect(await post(basic, 'rollback', {})).toBe(200);
     expect(await servedVersion(gateway)).toBe('v1');
 
-    const response = await fetch(`${gateway.url}/cpanel/api/traffic/history?limit=50`, { headers: { cookie: session.cookie } });
+    const response = await fetch(`${gateway.url}/cpanel/api/traffic/history?limit=50`, {
+      headers: { cookie: session.cookie },
+    });
     const { transitions } = (await response.json()) as { transitions: TransitionView[] };
-    const byUser = transitions.filter((t) => t.actor !== 'system').map((t) => [t.slot, t.from, t.to, t.actor]);
+    const byUser = transitions
+      .filter((t) => t.actor !== 'system')
+      .map((t) => [t.slot, t.from, t.to, t.actor]);
     expect(byUser).toContainEqual(['slot-a', 'stopped', 'starting', 'admin']);
     expect(byUser).toContainEqual(['slot-b', 'stopped', 'starting', 'admin']);
     expect(byUser).toContainEqual(['slot-b', 'candidate', 'active', 'admin']);

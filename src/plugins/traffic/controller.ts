@@ -5,7 +5,13 @@ import { step, type Effect, type TrafficEvent } from './machine.js';
 import { ResponseCounter } from './metrics.js';
 import type { TrafficServiceConfig } from './options.js';
 import type { Orchestrator } from './orchestrators/types.js';
-import { initialServiceState, reconcileSlots, type MachineSettings, type ServiceState, type Transition } from './state.js';
+import {
+  initialServiceState,
+  reconcileSlots,
+  type MachineSettings,
+  type ServiceState,
+  type Transition,
+} from './state.js';
 import type { TrafficStore } from './store.js';
 
 export interface ControllerOptions {
@@ -59,13 +65,23 @@ export class ServiceController {
     if (saved) {
       this.state = reconcileSlots(saved, this.options.config.slots, this.options.now());
       await this.dispatch({ type: 'restore' });
-      this.options.logger.info({ service: this.name, slots: this.state.slots.map((slot) => `${slot.id}:${slot.state}`) }, 'traffic state restored');
+      this.options.logger.info(
+        { service: this.name, slots: this.state.slots.map((slot) => `${slot.id}:${slot.state}`) },
+        'traffic state restored',
+      );
     } else if (this.options.config.initialVersion) {
       // A first run: bring the configured release up; later runs restore what was routed.
-      await this.dispatch({ type: 'deploy', version: this.options.config.initialVersion, actor: 'system' });
+      await this.dispatch({
+        type: 'deploy',
+        version: this.options.config.initialVersion,
+        actor: 'system',
+      });
     }
     const { healthInterval } = this.options.config;
-    this.timers.push(setInterval(() => this.checkAll(), healthInterval), setInterval(() => this.tick(), this.options.tickInterval));
+    this.timers.push(
+      setInterval(() => this.checkAll(), healthInterval),
+      setInterval(() => this.tick(), this.options.tickInterval),
+    );
     for (const timer of this.timers) timer.unref();
   }
 
@@ -77,13 +93,17 @@ export class ServiceController {
   }
 
   command(event: TrafficEvent): Promise<ServiceState> {
-    if (this.closed) return Promise.reject(new HttpError(503, 'TRAFFIC_STOPPING', 'The gateway is stopping.'));
+    if (this.closed)
+      return Promise.reject(new HttpError(503, 'TRAFFIC_STOPPING', 'The gateway is stopping.'));
     return this.dispatch(event);
   }
 
   /** Resolves once the service has a slot serving requests (dev services waking up). */
   async whenServing(timeout: number): Promise<boolean> {
-    const serving = () => this.state.slots.some((slot) => (slot.state === 'dev' || slot.state === 'active') && slot.target !== undefined);
+    const serving = () =>
+      this.state.slots.some(
+        (slot) => (slot.state === 'dev' || slot.state === 'active') && slot.target !== undefined,
+      );
     if (serving()) return true;
     return new Promise((resolve) => {
       const done = (value: boolean) => {
@@ -114,15 +134,28 @@ export class ServiceController {
     }
     this.state = result.state;
     for (const transition of result.transitions) {
-      this.options.logger.info({ service: this.name, slot: transition.slot, version: transition.version, from: transition.from, to: transition.to, actor: transition.actor, reason: transition.reason }, 'slot transition');
+      this.options.logger.info(
+        {
+          service: this.name,
+          slot: transition.slot,
+          version: transition.version,
+          from: transition.from,
+          to: transition.to,
+          actor: transition.actor,
+          reason: transition.reason,
+        },
+        'slot transition',
+      );
       this.options.onTransition?.(transition);
     }
     // The switch comes first: nothing is persisted or stopped while the route points the old way.
     for (const effect of result.effects) if (effect.type === 'route') this.route(effect);
-    if (result.transitions.length > 0 || result.effects.length > 0 || event.type === 'started') await this.persist();
+    if (result.transitions.length > 0 || result.effects.length > 0 || event.type === 'started')
+      await this.persist();
     for (const effect of result.effects) {
       // A release that crashed while active is started again after a pause, not in a tight loop.
-      if (effect.type === 'start') this.launch(effect.slot, effect.version, event.type === 'exited');
+      if (effect.type === 'start')
+        this.launch(effect.slot, effect.version, event.type === 'exited');
       else if (effect.type === 'stop') this.halt(effect.slot);
     }
     for (const waiter of [...this.waiters]) waiter();
@@ -134,7 +167,10 @@ export class ServiceController {
       await this.store?.save(this.state);
     } catch (error) {
       // The gateway keeps routing; a restart would restore the last state saved.
-      this.options.logger.error({ service: this.name, err: error }, 'traffic state could not be saved');
+      this.options.logger.error(
+        { service: this.name, err: error },
+        'traffic state could not be saved',
+      );
     }
   }
 
@@ -143,13 +179,21 @@ export class ServiceController {
       this.options.router.setTarget(this.options.route, effect.target);
       this.routedSlot = effect.slot;
     } catch (error) {
-      this.options.logger.error({ service: this.name, slot: effect.slot, target: effect.target, err: error }, 'route switch failed');
+      this.options.logger.error(
+        { service: this.name, slot: effect.slot, target: effect.target, err: error },
+        'route switch failed',
+      );
       return;
     }
     const activate = this.options.orchestrator.activate;
     if (activate) {
-      this.onSlot(effect.slot, () => activate.call(this.options.orchestrator, { service: this.name, slot: effect.slot })).catch((error: unknown) =>
-        this.options.logger.error({ service: this.name, slot: effect.slot, err: error }, 'orchestrator could not activate the slot'),
+      this.onSlot(effect.slot, () =>
+        activate.call(this.options.orchestrator, { service: this.name, slot: effect.slot }),
+      ).catch((error: unknown) =>
+        this.options.logger.error(
+          { service: this.name, slot: effect.slot, err: error },
+          'orchestrator could not activate the slot',
+        ),
       );
     }
   }
@@ -157,7 +201,10 @@ export class ServiceController {
   /** Orchestrator calls for one slot run one after another. */
   private onSlot(slot: string, operation: () => Promise<void>): Promise<void> {
     const next = (this.slotOps.get(slot) ?? Promise.resolve()).then(operation);
-    this.slotOps.set(slot, next.catch(() => undefined));
+    this.slotOps.set(
+      slot,
+      next.catch(() => undefined),
+    );
     return next;
   }
 
@@ -165,14 +212,20 @@ export class ServiceController {
     this.booting.set(slot, this.options.now() + this.options.config.startTimeout);
     const ref = { service: this.name, slot, version };
     this.onSlot(slot, async () => {
-      if (delayed && this.options.restartDelay > 0) await new Promise((resolve) => setTimeout(resolve, this.options.restartDelay).unref());
+      if (delayed && this.options.restartDelay > 0)
+        await new Promise((resolve) => setTimeout(resolve, this.options.restartDelay).unref());
       if (this.closed) return;
       try {
         const { target } = await this.options.orchestrator.start(ref);
         void this.dispatch({ type: 'started', slot, target }).catch(this.logFailure);
       } catch (error) {
-        this.options.logger.error({ service: this.name, slot, version, err: error }, 'release could not be started');
-        void this.dispatch({ type: 'startFailed', slot, error: errorMessage(error) }).catch(this.logFailure);
+        this.options.logger.error(
+          { service: this.name, slot, version, err: error },
+          'release could not be started',
+        );
+        void this.dispatch({ type: 'startFailed', slot, error: errorMessage(error) }).catch(
+          this.logFailure,
+        );
       }
     }).catch(this.logFailure);
   }
@@ -180,8 +233,12 @@ export class ServiceController {
   private halt(slot: string): void {
     this.booting.delete(slot);
     this.responses.clear(slot);
-    this.onSlot(slot, () => this.options.orchestrator.stop({ service: this.name, slot })).catch((error: unknown) =>
-      this.options.logger.error({ service: this.name, slot, err: error }, 'release could not be stopped'),
+    this.onSlot(slot, () => this.options.orchestrator.stop({ service: this.name, slot })).catch(
+      (error: unknown) =>
+        this.options.logger.error(
+          { service: this.name, slot, err: error },
+          'release could not be stopped',
+        ),
     );
   }
 
@@ -201,7 +258,12 @@ export class ServiceController {
           if (failure === undefined) this.booting.delete(slot.id);
           else if (deadline !== undefined && this.options.now() < deadline) return undefined;
           else this.booting.delete(slot.id);
-          return this.dispatch({ type: 'check', slot: slot.id, ok: failure === undefined, message: failure });
+          return this.dispatch({
+            type: 'check',
+            slot: slot.id,
+            ok: failure === undefined,
+            message: failure,
+          });
         })
         .catch(this.logFailure)
         .finally(() => this.checking.delete(slot.id));
@@ -212,9 +274,14 @@ export class ServiceController {
   private async probe(target: string): Promise<string | undefined> {
     const { healthEndpoint, healthTimeout } = this.options.config;
     try {
-      const response = await fetch(new URL(healthEndpoint, target), { redirect: 'manual', signal: AbortSignal.timeout(healthTimeout) });
+      const response = await fetch(new URL(healthEndpoint, target), {
+        redirect: 'manual',
+        signal: AbortSignal.timeout(healthTimeout),
+      });
       await response.body?.cancel();
-      return response.status < 400 ? undefined : `GET ${healthEndpoint} answered ${response.status}`;
+      return response.status < 400
+        ? undefined
+        : `GET ${healthEndpoint} answered ${response.status}`;
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code;
       return `GET ${healthEndpoint} failed: ${cause ?? errorMessage(error)}`;
@@ -227,11 +294,13 @@ export class ServiceController {
     const active = this.state.slots.find((slot) => slot.state === 'active');
     if (!rate || !active || !this.options.settings.automaticRollback) return;
     const measured = this.responses.rate(active.id, this.options.now(), rate.window);
-    if (measured.total < rate.minRequests || measured.errors / measured.total < rate.threshold) return;
+    if (measured.total < rate.minRequests || measured.errors / measured.total < rate.threshold)
+      return;
     const message = `5xx rate ${Math.round((measured.errors / measured.total) * 100)}% of ${measured.total} answers over ${rate.window / 1000} s (threshold ${Math.round(rate.threshold * 100)}%)`;
     this.responses.clear(active.id);
     void this.dispatch({ type: 'errorRate', slot: active.id, message }).catch(this.logFailure);
   }
 
-  private readonly logFailure = (error: unknown) => this.options.logger.error({ service: this.name, err: error }, 'traffic event failed');
+  private readonly logFailure = (error: unknown) =>
+    this.options.logger.error({ service: this.name, err: error }, 'traffic event failed');
 }

@@ -23,9 +23,18 @@ export class DatabaseStore implements TrafficStore {
 
   async open(): Promise<void> {
     const db = this.database;
-    if (db.is('postgresql')) await db.drizzle.execute(sql`CREATE TABLE IF NOT EXISTS ${this.table} (service VARCHAR(64) PRIMARY KEY, state TEXT NOT NULL, updated_at BIGINT NOT NULL)`);
-    else if (db.is('mysql')) await db.drizzle.execute(sql`CREATE TABLE IF NOT EXISTS ${this.table} (service VARCHAR(64) PRIMARY KEY, state LONGTEXT NOT NULL, updated_at BIGINT NOT NULL)`);
-    else if (db.is('sqlite')) db.drizzle.run(sql`CREATE TABLE IF NOT EXISTS ${this.table} (service TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at INTEGER NOT NULL)`);
+    if (db.is('postgresql'))
+      await db.drizzle.execute(
+        sql`CREATE TABLE IF NOT EXISTS ${this.table} (service VARCHAR(64) PRIMARY KEY, state TEXT NOT NULL, updated_at BIGINT NOT NULL)`,
+      );
+    else if (db.is('mysql'))
+      await db.drizzle.execute(
+        sql`CREATE TABLE IF NOT EXISTS ${this.table} (service VARCHAR(64) PRIMARY KEY, state LONGTEXT NOT NULL, updated_at BIGINT NOT NULL)`,
+      );
+    else if (db.is('sqlite'))
+      db.drizzle.run(
+        sql`CREATE TABLE IF NOT EXISTS ${this.table} (service TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at INTEGER NOT NULL)`,
+      );
   }
 
   async load(): Promise<Map<string, ServiceState>> {
@@ -40,7 +49,9 @@ export class DatabaseStore implements TrafficStore {
     const json = JSON.stringify(state);
     const now = Date.now();
     if (db.is('mysql')) {
-      await db.drizzle.execute(sql`INSERT INTO ${this.table} (service, state, updated_at) VALUES (${state.service}, ${json}, ${now}) ON DUPLICATE KEY UPDATE state = VALUES(state), updated_at = VALUES(updated_at)`);
+      await db.drizzle.execute(
+        sql`INSERT INTO ${this.table} (service, state, updated_at) VALUES (${state.service}, ${json}, ${now}) ON DUPLICATE KEY UPDATE state = VALUES(state), updated_at = VALUES(updated_at)`,
+      );
       return;
     }
     const upsert = sql`INSERT INTO ${this.table} (service, state, updated_at) VALUES (${state.service}, ${json}, ${now}) ON CONFLICT (service) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`;

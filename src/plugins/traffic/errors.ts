@@ -5,20 +5,64 @@ import type { ErrorCodeTable } from '../../core/errors.js';
  * is generated from this table and a test keeps both in step with the code.
  */
 export const TRAFFIC_ERRORS = {
-  TRAFFIC_DEPLOY_IN_PROGRESS: { status: 409, meaning: 'A release is already starting or a candidate; promote or abort it first.' },
-  TRAFFIC_FIRST_RELEASE: { status: 409, meaning: 'A first release becomes active by itself once healthy; there is nothing to promote it over.' },
-  TRAFFIC_DEV_SERVICE: { status: 400, meaning: 'Promotion was asked of a dev service, whose releases take traffic once healthy.' },
-  TRAFFIC_INVALID_REQUEST: { status: 400, meaning: 'The body or query of a traffic API call is malformed.' },
-  TRAFFIC_NOTHING_TO_ABORT: { status: 409, meaning: 'The service has no starting or candidate release to abort.' },
-  TRAFFIC_NOT_HEALTHY: { status: 409, meaning: 'The candidate has not passed the health checks promotion needs.' },
-  TRAFFIC_NO_ACTIVE_RELEASE: { status: 503, meaning: 'The service has no active release yet (one is starting, failed, or none is deployed); the route sends nothing anywhere.' },
-  TRAFFIC_NO_CANDIDATE: { status: 409, meaning: 'The service has no candidate to promote; deploy a version first.' },
-  TRAFFIC_NO_FREE_SLOT: { status: 409, meaning: 'Every slot is in use (one may hold the rollback target until its window ends).' },
-  TRAFFIC_NO_PREVIOUS: { status: 409, meaning: 'The service has no previous release inside its rollback window.' },
+  TRAFFIC_DEPLOY_IN_PROGRESS: {
+    status: 409,
+    meaning: 'A release is already starting or a candidate; promote or abort it first.',
+  },
+  TRAFFIC_FIRST_RELEASE: {
+    status: 409,
+    meaning:
+      'A first release becomes active by itself once healthy; there is nothing to promote it over.',
+  },
+  TRAFFIC_DEV_SERVICE: {
+    status: 400,
+    meaning: 'Promotion was asked of a dev service, whose releases take traffic once healthy.',
+  },
+  TRAFFIC_INVALID_REQUEST: {
+    status: 400,
+    meaning: 'The body or query of a traffic API call is malformed.',
+  },
+  TRAFFIC_NOTHING_TO_ABORT: {
+    status: 409,
+    meaning: 'The service has no starting or candidate release to abort.',
+  },
+  TRAFFIC_NOT_HEALTHY: {
+    status: 409,
+    meaning: 'The candidate has not passed the health checks promotion needs.',
+  },
+  TRAFFIC_NO_ACTIVE_RELEASE: {
+    status: 503,
+    meaning:
+      'The service has no active release yet (one is starting, failed, or none is deployed); the route sends nothing anywhere.',
+  },
+  TRAFFIC_NO_CANDIDATE: {
+    status: 409,
+    meaning: 'The service has no candidate to promote; deploy a version first.',
+  },
+  TRAFFIC_NO_FREE_SLOT: {
+    status: 409,
+    meaning: 'Every slot is in use (one may hold the rollback target until its window ends).',
+  },
+  TRAFFIC_NO_PREVIOUS: {
+    status: 409,
+    meaning: 'The service has no previous release inside its rollback window.',
+  },
   TRAFFIC_SERVICE_NOT_FOUND: { status: 404, meaning: 'No traffic service has that name.' },
-  TRAFFIC_SERVICE_REQUIRED: { status: 400, meaning: 'The gateway runs several services and the call did not name one.' },
-  TRAFFIC_SERVICE_WAKING: { status: 503, meaning: 'A dev service is starting on this request; `Retry-After` says when to try again.' },
+  TRAFFIC_SERVICE_REQUIRED: {
+    status: 400,
+    meaning: 'The gateway runs several services and the call did not name one.',
+  },
+  TRAFFIC_SERVICE_WAKING: {
+    status: 503,
+    meaning: 'A dev service is starting on this request; `Retry-After` says when to try again.',
+  },
   TRAFFIC_SLOT_NOT_FOUND: { status: 404, meaning: 'The service has no slot of that name.' },
-  TRAFFIC_STOPPING: { status: 503, meaning: 'The gateway is stopping and takes no new transitions.' },
-  TRAFFIC_WAKE_FAILED: { status: 502, meaning: 'A dev service started but did not answer the request that woke it.' },
+  TRAFFIC_STOPPING: {
+    status: 503,
+    meaning: 'The gateway is stopping and takes no new transitions.',
+  },
+  TRAFFIC_WAKE_FAILED: {
+    status: 502,
+    meaning: 'A dev service started but did not answer the request that woke it.',
+  },
 } as const satisfies ErrorCodeTable;

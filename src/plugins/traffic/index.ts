@@ -2,7 +2,12 @@ import type { PluginContext } from '../../core/context.js';
 import { MANAGEMENT_TOKEN_ENV } from '../../core/management.js';
 import type { ServerPlugin } from '../../core/plugin.js';
 import type { ServiceController } from './controller.js';
-import { trafficSchema, type TrafficConfig, type TrafficOptions, type TrafficServiceConfig } from './options.js';
+import {
+  trafficSchema,
+  type TrafficConfig,
+  type TrafficOptions,
+  type TrafficServiceConfig,
+} from './options.js';
 import type { Orchestrator, ServiceLayout } from './orchestrators/types.js';
 import { trafficPanel } from './panel.js';
 import { resolveRoute } from './route.js';
@@ -11,7 +16,12 @@ import type { MachineSettings } from './state.js';
 import type { TrafficStore } from './store.js';
 import type { ManagedService, Traffic } from './traffic.js';
 
-export type { TrafficConfig, TrafficOptions, TrafficServiceConfig, TrafficServiceOptions } from './options.js';
+export type {
+  TrafficConfig,
+  TrafficOptions,
+  TrafficServiceConfig,
+  TrafficServiceOptions,
+} from './options.js';
 export type { OrchestratorConfig, OrchestratorOptions } from './orchestrators/options.js';
 export type { Orchestrator, ReleaseSpec, SlotRef, SlotRuntime } from './orchestrators/types.js';
 export type { MachineSettings, ServiceState, Slot, SlotState, Transition } from './state.js';
@@ -34,7 +44,10 @@ export type TrafficPluginOptions = TrafficOptions & {
 };
 
 /** The rules' view of one service's options. */
-export function machineSettings(service: TrafficServiceConfig, config: TrafficConfig): MachineSettings {
+export function machineSettings(
+  service: TrafficServiceConfig,
+  config: TrafficConfig,
+): MachineSettings {
   return {
     promotionChecks: service.promotionChecks,
     promotionDelay: service.promotionDelay,
@@ -52,7 +65,10 @@ export function machineSettings(service: TrafficServiceConfig, config: TrafficCo
 async function openStore(ctx: PluginContext<TrafficConfig>): Promise<TrafficStore> {
   const { type, path, table } = ctx.config.store;
   const database = ctx.tryGet('database');
-  if (type === 'database' && !database) throw new Error('store.type is "database" but the database plugin is not registered; add createDatabasePlugin() or use store.type "file".');
+  if (type === 'database' && !database)
+    throw new Error(
+      'store.type is "database" but the database plugin is not registered; add createDatabasePlugin() or use store.type "file".',
+    );
   if (database && type !== 'file') {
     const { DatabaseStore } = await import('./db-store.js');
     const store = new DatabaseStore(database, table);
@@ -93,17 +109,30 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
       const config = ctx.config;
       const router = ctx.get('routing');
       const known = router.routes();
-      const routes = new Map(config.services.map((service, index) => [service.name, resolveRoute(known, service, index)]));
-      const [{ createOrchestrator }, { ServiceController }, { Traffic }, { createTrafficGuard }] = await Promise.all([
-        import('./orchestrators/index.js'),
-        import('./controller.js'),
-        import('./traffic.js'),
-        import('./guard.js'),
-      ]);
-      const layout: ServiceLayout[] = config.services.map(({ name, slots, release, ports, image }) => ({ name, slots, release, ports, image }));
+      const routes = new Map(
+        config.services.map((service, index) => [
+          service.name,
+          resolveRoute(known, service, index),
+        ]),
+      );
+      const [{ createOrchestrator }, { ServiceController }, { Traffic }, { createTrafficGuard }] =
+        await Promise.all([
+          import('./orchestrators/index.js'),
+          import('./controller.js'),
+          import('./traffic.js'),
+          import('./guard.js'),
+        ]);
+      const layout: ServiceLayout[] = config.services.map(
+        ({ name, slots, release, ports, image }) => ({ name, slots, release, ports, image }),
+      );
       // Releases get the gateway's management token: it then holds the credential to their admin routes.
       const token = ctx.app.managementToken();
-      orchestrator = await createOrchestrator(config.orchestrator, layout, ctx.logger, token === undefined ? {} : { [MANAGEMENT_TOKEN_ENV]: token });
+      orchestrator = await createOrchestrator(
+        config.orchestrator,
+        layout,
+        ctx.logger,
+        token === undefined ? {} : { [MANAGEMENT_TOKEN_ENV]: token },
+      );
       for (const service of config.services) {
         const controller: ServiceController = new ServiceController({
           config: service,
@@ -117,9 +146,16 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
           restartDelay: config.restartDelay,
           errorRate: config.rollback.errorRate,
         });
-        managed.set(service.name, { config: service, settings: machineSettings(service, config), route: routes.get(service.name)!, controller });
+        managed.set(service.name, {
+          config: service,
+          settings: machineSettings(service, config),
+          route: routes.get(service.name)!,
+          controller,
+        });
       }
-      orchestrator.onExit((ref, message) => managed.get(ref.service)?.controller.exited(ref.slot, message));
+      orchestrator.onExit((ref, message) =>
+        managed.get(ref.service)?.controller.exited(ref.slot, message),
+      );
       traffic = new Traffic(managed, orchestrator, now);
       ctx.provide('traffic', traffic);
       ctx.app.edge.add(
@@ -140,25 +176,45 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
         critical: false,
         run: async () => {
           const services = traffic!.services();
-          const missing = services.filter((service) => !service.active && !service.dev).map((service) => service.name);
+          const missing = services
+            .filter((service) => !service.active && !service.dev)
+            .map((service) => service.name);
           return {
             status: missing.length === 0 ? 'healthy' : 'degraded',
             message: missing.length === 0 ? undefined : `no active release: ${missing.join(', ')}`,
-            details: Object.fromEntries(services.map((service) => [service.name, service.active ? `${service.active.slot} ${service.active.version}` : 'none'])),
+            details: Object.fromEntries(
+              services.map((service) => [
+                service.name,
+                service.active ? `${service.active.slot} ${service.active.version}` : 'none',
+              ]),
+            ),
           };
         },
       });
     },
 
-    routes: (ctx) => trafficRoutes(ctx.config.apiPath, () => traffic!, (req) => ctx.app.adminGuard()?.identify?.(req)),
+    routes: (ctx) =>
+      trafficRoutes(
+        ctx.config.apiPath,
+        () => traffic!,
+        (req) => ctx.app.adminGuard()?.identify?.(req),
+      ),
     ui: (ctx) => trafficPanel(ctx.config.apiPath, ctx.config.services),
 
     // After every onInit, so the database plugin (when present) is open whatever the order.
     async onReady(ctx) {
       store = await openStore(ctx);
       const saved = await store.load();
-      for (const { controller } of managed.values()) await controller.open(store, saved.get(controller.name));
-      ctx.logger.info({ store: store.description, orchestrator: orchestrator!.type, services: [...managed.keys()] }, 'traffic ready');
+      for (const { controller } of managed.values())
+        await controller.open(store, saved.get(controller.name));
+      ctx.logger.info(
+        {
+          store: store.description,
+          orchestrator: orchestrator!.type,
+          services: [...managed.keys()],
+        },
+        'traffic ready',
+      );
     },
 
     async onShutdown() {

@@ -8,7 +8,9 @@ describe('dev slots', () => {
   it('routes a dev release once healthy, stops it when idle and wakes it on the next request', () => {
     const machine = new Harness(DEV);
     machine.deploy('v1', 'http://127.0.0.1:3100');
-    expect(machine.apply({ type: 'check', slot: 'slot-a', ok: true })).toEqual([{ type: 'route', slot: 'slot-a', target: 'http://127.0.0.1:3100' }]);
+    expect(machine.apply({ type: 'check', slot: 'slot-a', ok: true })).toEqual([
+      { type: 'route', slot: 'slot-a', target: 'http://127.0.0.1:3100' },
+    ]);
     expect(machine.slot('slot-a').state).toBe('dev');
     machine.advance(30_000);
     machine.apply({ type: 'request' });
@@ -17,7 +19,9 @@ describe('dev slots', () => {
     machine.advance(1);
     expect(machine.apply({ type: 'tick' })).toEqual([{ type: 'stop', slot: 'slot-a' }]);
     expect(machine.slot('slot-a')).toMatchObject({ state: 'stopped', asleep: true, version: 'v1' });
-    expect(machine.apply({ type: 'request' })).toEqual([{ type: 'start', slot: 'slot-a', version: 'v1' }]);
+    expect(machine.apply({ type: 'request' })).toEqual([
+      { type: 'start', slot: 'slot-a', version: 'v1' },
+    ]);
     expect(machine.slot('slot-a').state).toBe('starting');
     expect(machine.state.history.at(-1)?.reason).toBe('a request arrived while asleep');
     machine.apply({ type: 'started', slot: 'slot-a', target: 'http://127.0.0.1:3100' });
@@ -39,7 +43,10 @@ describe('dev slots', () => {
       { type: 'stop', slot: 'slot-a' },
     ]);
     expect(machine.states()).toEqual({ 'slot-a': 'stopped', 'slot-b': 'dev' });
-    expect(machine.refuse({ type: 'promote', actor: 'ops' })).toMatchObject({ status: 400, code: 'TRAFFIC_DEV_SERVICE' });
+    expect(machine.refuse({ type: 'promote', actor: 'ops' })).toMatchObject({
+      status: 400,
+      code: 'TRAFFIC_DEV_SERVICE',
+    });
   });
 });
 
@@ -60,8 +67,16 @@ describe('restore after a gateway restart', () => {
       { type: 'route', slot: 'slot-b', target: 'http://127.0.0.1:3102' },
       { type: 'start', slot: 'slot-b', version: 'v2' },
     ]);
-    expect(machine.slot('slot-a')).toMatchObject({ state: 'previous', stopAt, target: 'http://127.0.0.1:3100' });
-    expect(machine.apply({ type: 'rollback', actor: 'ops' })[0]).toEqual({ type: 'route', slot: 'slot-a', target: 'http://127.0.0.1:3100' });
+    expect(machine.slot('slot-a')).toMatchObject({
+      state: 'previous',
+      stopAt,
+      target: 'http://127.0.0.1:3100',
+    });
+    expect(machine.apply({ type: 'rollback', actor: 'ops' })[0]).toEqual({
+      type: 'route',
+      slot: 'slot-a',
+      target: 'http://127.0.0.1:3100',
+    });
   });
 
   it('stops a previous slot whose window ended while the gateway was down', () => {
@@ -72,7 +87,9 @@ describe('restore after a gateway restart', () => {
     const effects = machine.apply({ type: 'restore' });
     expect(effects).toContainEqual({ type: 'stop', slot: 'slot-a' });
     expect(effects).not.toContainEqual({ type: 'start', slot: 'slot-a', version: 'v1' });
-    expect(machine.state.history.at(-1)?.reason).toBe('rollback window ended while the gateway was down');
+    expect(machine.state.history.at(-1)?.reason).toBe(
+      'rollback window ended while the gateway was down',
+    );
   });
 
   it('adds configured slots and keeps removed ones only while they hold a release', () => {
@@ -80,6 +97,10 @@ describe('restore after a gateway restart', () => {
     machine.deploy('v1', 'http://127.0.0.1:3100');
     machine.pass('slot-a');
     const reconciled = reconcileSlots(machine.state, ['slot-b', 'slot-c'], machine.now);
-    expect(reconciled.slots.map((slot) => `${slot.id}:${slot.state}`)).toEqual(['slot-b:stopped', 'slot-c:stopped', 'slot-a:active']);
+    expect(reconciled.slots.map((slot) => `${slot.id}:${slot.state}`)).toEqual([
+      'slot-b:stopped',
+      'slot-c:stopped',
+      'slot-a:active',
+    ]);
   });
 });

@@ -1,4 +1,11 @@
-import { SYSTEM_ACTOR, type MachineSettings, type ServiceState, type Slot, type SlotState, type Transition } from './state.js';
+import {
+  SYSTEM_ACTOR,
+  type MachineSettings,
+  type ServiceState,
+  type Slot,
+  type SlotState,
+  type Transition,
+} from './state.js';
 
 /**
  * The traffic state machine: `step(state, event, now, settings)` is pure. It returns the next
@@ -57,7 +64,16 @@ class Step {
   }
 
   move(slot: Slot, to: SlotState, actor: string, reason: string): void {
-    this.transitions.push({ at: this.now, service: this.state.service, slot: slot.id, version: slot.version, from: slot.state, to, actor, reason });
+    this.transitions.push({
+      at: this.now,
+      service: this.state.service,
+      slot: slot.id,
+      version: slot.version,
+      from: slot.state,
+      to,
+      actor,
+      reason,
+    });
     slot.state = to;
     slot.since = this.now;
     if (to !== 'previous') slot.stopAt = undefined;
@@ -72,7 +88,15 @@ class Step {
   }
 
   start(slot: Slot, version: string): void {
-    Object.assign(slot, { version, target: undefined, passing: 0, passingSince: undefined, failing: 0, held: undefined, message: undefined });
+    Object.assign(slot, {
+      version,
+      target: undefined,
+      passing: 0,
+      passingSince: undefined,
+      failing: 0,
+      held: undefined,
+      message: undefined,
+    });
     slot.startDeadline = this.now + this.settings.startTimeout;
     this.effects.push({ type: 'start', slot: slot.id, version });
   }
@@ -82,7 +106,12 @@ class Step {
   }
 }
 
-const reject = (status: Rejection['status'], code: string, message: string, details?: Record<string, unknown>): StepResult => ({
+const reject = (
+  status: Rejection['status'],
+  code: string,
+  message: string,
+  details?: Record<string, unknown>,
+): StepResult => ({
   ok: false,
   rejection: { status, code, message, details },
 });
@@ -90,7 +119,11 @@ const reject = (status: Rejection['status'], code: string, message: string, deta
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
 
 /** Why a candidate may not be promoted yet, or undefined when it may. */
-export function promotionBlocker(slot: Slot, now: number, settings: MachineSettings): string | undefined {
+export function promotionBlocker(
+  slot: Slot,
+  now: number,
+  settings: MachineSettings,
+): string | undefined {
   if (slot.state !== 'candidate') return `${slot.id} is ${slot.state}, not a candidate`;
   const spanned = slot.passingSince === undefined ? 0 : now - slot.passingSince;
   if (slot.passing < settings.promotionChecks || spanned < settings.promotionDelay) {
@@ -101,16 +134,29 @@ export function promotionBlocker(slot: Slot, now: number, settings: MachineSetti
 
 /** The previous slot, when a rollback to it is still possible. */
 export function warmPrevious(state: ServiceState, now: number): Slot | undefined {
-  return state.slots.find((slot) => slot.state === 'previous' && slot.target !== undefined && (slot.stopAt ?? 0) > now);
+  return state.slots.find(
+    (slot) => slot.state === 'previous' && slot.target !== undefined && (slot.stopAt ?? 0) > now,
+  );
 }
 
 function promote(step: Step, candidate: Slot, actor: string, reason: string): void {
   const active = step.find('active');
   const older = step.find('previous');
   step.route(candidate);
-  if (older) step.retire(older, 'stopped', actor, `replaced as the rollback target by ${active?.id ?? candidate.id}`);
+  if (older)
+    step.retire(
+      older,
+      'stopped',
+      actor,
+      `replaced as the rollback target by ${active?.id ?? candidate.id}`,
+    );
   if (active) {
-    step.move(active, 'previous', actor, `${candidate.id} (${candidate.version}) promoted; warm for rollback for ${seconds(step.settings.rollbackWindow)}`);
+    step.move(
+      active,
+      'previous',
+      actor,
+      `${candidate.id} (${candidate.version}) promoted; warm for rollback for ${seconds(step.settings.rollbackWindow)}`,
+    );
     active.stopAt = step.now + step.settings.rollbackWindow;
   }
   candidate.held = undefined;
@@ -118,7 +164,13 @@ function promote(step: Step, candidate: Slot, actor: string, reason: string): vo
 }
 
 /** Switches back to the warm previous slot; the demoted slot is held as a candidate, or failed. */
-function rollback(step: Step, previous: Slot, actor: string, reason: string, failedSlot?: Slot): void {
+function rollback(
+  step: Step,
+  previous: Slot,
+  actor: string,
+  reason: string,
+  failedSlot?: Slot,
+): void {
   const active = failedSlot ?? step.find('active');
   step.route(previous);
   step.move(previous, 'active', actor, reason);
@@ -127,7 +179,12 @@ function rollback(step: Step, previous: Slot, actor: string, reason: string, fai
     step.retire(active, 'failed', actor, reason);
   } else {
     active.held = true;
-    step.move(active, 'candidate', actor, `rolled back to ${previous.id} (${previous.version}); kept warm, promoted again only on request`);
+    step.move(
+      active,
+      'candidate',
+      actor,
+      `rolled back to ${previous.id} (${previous.version}); kept warm, promoted again only on request`,
+    );
   }
 }
 
@@ -140,21 +197,38 @@ function slotForDeploy(step: Step, force: boolean): Slot | StepResult {
   const previous = step.find('previous');
   if (previous && force) return previous;
   if (previous) {
-    return reject(409, 'TRAFFIC_NO_FREE_SLOT', `Every slot is in use; ${previous.id} (${previous.version}) holds the rollback target until ${new Date(previous.stopAt ?? step.now).toISOString()}. Deploy after the window, or force it to give up the rollback.`, { slot: previous.id });
+    return reject(
+      409,
+      'TRAFFIC_NO_FREE_SLOT',
+      `Every slot is in use; ${previous.id} (${previous.version}) holds the rollback target until ${new Date(previous.stopAt ?? step.now).toISOString()}. Deploy after the window, or force it to give up the rollback.`,
+      { slot: previous.id },
+    );
   }
   return reject(409, 'TRAFFIC_NO_FREE_SLOT', 'Every slot is in use.');
 }
 
-function onDeploy(step: Step, event: Extract<TrafficEvent, { type: 'deploy' }>): StepResult | undefined {
-  const busy = step.state.slots.find((slot) => slot.state === 'starting' || (slot.state === 'candidate' && !slot.held));
+function onDeploy(
+  step: Step,
+  event: Extract<TrafficEvent, { type: 'deploy' }>,
+): StepResult | undefined {
+  const busy = step.state.slots.find(
+    (slot) => slot.state === 'starting' || (slot.state === 'candidate' && !slot.held),
+  );
   if (busy) {
-    const next = busy.state === 'starting' ? 'wait until it is healthy or abort it' : 'promote or abort it';
-    return reject(409, 'TRAFFIC_DEPLOY_IN_PROGRESS', `${busy.id} (${busy.version}) is ${busy.state}; ${next} before deploying again.`, { slot: busy.id });
+    const next =
+      busy.state === 'starting' ? 'wait until it is healthy or abort it' : 'promote or abort it';
+    return reject(
+      409,
+      'TRAFFIC_DEPLOY_IN_PROGRESS',
+      `${busy.id} (${busy.version}) is ${busy.state}; ${next} before deploying again.`,
+      { slot: busy.id },
+    );
   }
   const chosen = slotForDeploy(step, event.force === true);
   if ('ok' in chosen) return chosen;
   if (chosen.state === 'candidate' || chosen.state === 'previous') {
-    const what = chosen.state === 'previous' ? 'rollback target given up' : 'rolled back release replaced';
+    const what =
+      chosen.state === 'previous' ? 'rollback target given up' : 'rolled back release replaced';
     step.retire(chosen, 'stopped', event.actor, `${what} for the deploy of ${event.version}`);
   }
   step.start(chosen, event.version);
@@ -172,13 +246,19 @@ function onCheck(step: Step, slot: Slot, ok: boolean, message: string | undefine
       if (step.settings.dev) {
         // Route first, so nothing is sent to a slot being stopped.
         step.route(slot);
-        step.move(slot, 'dev', SYSTEM_ACTOR, 'passed its first health check; dev slots take traffic at once');
+        step.move(
+          slot,
+          'dev',
+          SYSTEM_ACTOR,
+          'passed its first health check; dev slots take traffic at once',
+        );
         // The requests that waited for it are served now: the idle clock starts here.
         slot.lastRequestAt = step.now;
         for (const other of step.state.slots) {
           if (other === slot) continue;
           other.asleep = undefined;
-          if (other.state === 'dev') step.retire(other, 'stopped', SYSTEM_ACTOR, `replaced by ${slot.id} (${slot.version})`);
+          if (other.state === 'dev')
+            step.retire(other, 'stopped', SYSTEM_ACTOR, `replaced by ${slot.id} (${slot.version})`);
         }
       } else if (step.find('active')) {
         step.move(slot, 'candidate', SYSTEM_ACTOR, 'passed its first health check');
@@ -195,7 +275,8 @@ function onCheck(step: Step, slot: Slot, ok: boolean, message: string | undefine
   // A booting release refuses connections; only its start deadline counts against it.
   if (slot.state === 'starting' || slot.failing < step.settings.failureThreshold) return;
   const reason = `failed ${slot.failing} consecutive health checks${message ? `: ${message}` : ''}`;
-  if (slot.state === 'candidate' || slot.state === 'previous' || slot.state === 'dev') step.retire(slot, 'failed', SYSTEM_ACTOR, reason);
+  if (slot.state === 'candidate' || slot.state === 'previous' || slot.state === 'dev')
+    step.retire(slot, 'failed', SYSTEM_ACTOR, reason);
   else if (slot.state === 'active') automaticRollback(step, slot, `active ${reason}`);
 }
 
@@ -207,26 +288,61 @@ function automaticRollback(step: Step, active: Slot, reason: string): boolean {
 }
 
 function onExited(step: Step, slot: Slot, message: string): void {
-  if (slot.state === 'starting' || slot.state === 'candidate' || slot.state === 'previous' || slot.state === 'dev') {
+  if (
+    slot.state === 'starting' ||
+    slot.state === 'candidate' ||
+    slot.state === 'previous' ||
+    slot.state === 'dev'
+  ) {
     slot.target = undefined;
     step.retire(slot, 'failed', SYSTEM_ACTOR, `process exited: ${message}`);
-  } else if (slot.state === 'active' && !automaticRollback(step, slot, `active process exited: ${message}`)) {
+  } else if (
+    slot.state === 'active' &&
+    !automaticRollback(step, slot, `active process exited: ${message}`)
+  ) {
     // Nothing warm to go back to: bring the same release up again in place.
     slot.message = `process exited: ${message}; restarting`;
     Object.assign(slot, { passing: 0, passingSince: undefined, failing: 0 });
     step.effects.push({ type: 'start', slot: slot.id, version: slot.version! });
-    step.transitions.push({ at: step.now, service: step.state.service, slot: slot.id, version: slot.version, from: 'active', to: 'active', actor: SYSTEM_ACTOR, reason: slot.message });
+    step.transitions.push({
+      at: step.now,
+      service: step.state.service,
+      slot: slot.id,
+      version: slot.version,
+      from: 'active',
+      to: 'active',
+      actor: SYSTEM_ACTOR,
+      reason: slot.message,
+    });
   }
 }
 
 function onTick(step: Step): void {
   for (const slot of step.state.slots) {
     if (slot.state === 'previous' && (slot.stopAt ?? 0) <= step.now) {
-      step.retire(slot, 'stopped', SYSTEM_ACTOR, `rollback window of ${seconds(step.settings.rollbackWindow)} ended`);
+      step.retire(
+        slot,
+        'stopped',
+        SYSTEM_ACTOR,
+        `rollback window of ${seconds(step.settings.rollbackWindow)} ended`,
+      );
     } else if (slot.state === 'starting' && (slot.startDeadline ?? Infinity) <= step.now) {
-      step.retire(slot, 'failed', SYSTEM_ACTOR, `not healthy within ${seconds(step.settings.startTimeout)}${slot.message ? `: ${slot.message}` : ''}`);
-    } else if (slot.state === 'dev' && (slot.lastRequestAt ?? slot.since) + step.settings.idleTimeout <= step.now) {
-      step.retire(slot, 'stopped', SYSTEM_ACTOR, `idle for ${seconds(step.settings.idleTimeout)}; starts again on the next request`);
+      step.retire(
+        slot,
+        'failed',
+        SYSTEM_ACTOR,
+        `not healthy within ${seconds(step.settings.startTimeout)}${slot.message ? `: ${slot.message}` : ''}`,
+      );
+    } else if (
+      slot.state === 'dev' &&
+      (slot.lastRequestAt ?? slot.since) + step.settings.idleTimeout <= step.now
+    ) {
+      step.retire(
+        slot,
+        'stopped',
+        SYSTEM_ACTOR,
+        `idle for ${seconds(step.settings.idleTimeout)}; starts again on the next request`,
+      );
       slot.asleep = true;
     }
   }
@@ -234,12 +350,16 @@ function onTick(step: Step): void {
 
 function onRequest(step: Step): void {
   if (!step.settings.dev) return;
-  const running = step.state.slots.find((slot) => slot.state === 'dev' || slot.state === 'starting');
+  const running = step.state.slots.find(
+    (slot) => slot.state === 'dev' || slot.state === 'starting',
+  );
   if (running) {
     running.lastRequestAt = step.now;
     return;
   }
-  const asleep = step.state.slots.find((slot) => slot.state === 'stopped' && slot.asleep && slot.version);
+  const asleep = step.state.slots.find(
+    (slot) => slot.state === 'stopped' && slot.asleep && slot.version,
+  );
   if (!asleep) return;
   step.start(asleep, asleep.version!);
   asleep.lastRequestAt = step.now;
@@ -251,7 +371,12 @@ function onRestore(step: Step): void {
     Object.assign(slot, { passing: 0, passingSince: undefined, failing: 0 });
     if (slot.state === 'stopped' || slot.state === 'failed') continue;
     if (slot.state === 'previous' && (slot.stopAt ?? 0) <= step.now) {
-      step.retire(slot, 'stopped', SYSTEM_ACTOR, 'rollback window ended while the gateway was down');
+      step.retire(
+        slot,
+        'stopped',
+        SYSTEM_ACTOR,
+        'rollback window ended while the gateway was down',
+      );
       continue;
     }
     if (slot.state === 'active' || slot.state === 'dev') step.route(slot);
@@ -271,52 +396,100 @@ function settle(step: Step): void {
   if (step.settings.dev) return;
   if (!step.find('active')) {
     // A candidate without an active slot only comes from state saved by an older gateway.
-    const first = step.state.slots.find((slot) => (slot.state === 'starting' || slot.state === 'candidate') && slot.passing >= step.settings.promotionChecks);
+    const first = step.state.slots.find(
+      (slot) =>
+        (slot.state === 'starting' || slot.state === 'candidate') &&
+        slot.passing >= step.settings.promotionChecks,
+    );
     if (first) {
       const reason = `first release, nothing to compare against: active after ${first.passing} consecutive passing health checks (no promotion delay)`;
       promote(step, first, SYSTEM_ACTOR, reason);
     }
     return;
   }
-  const candidate = step.state.slots.find((slot) => slot.state === 'candidate' && promotionBlocker(slot, step.now, step.settings) === undefined);
+  const candidate = step.state.slots.find(
+    (slot) =>
+      slot.state === 'candidate' && promotionBlocker(slot, step.now, step.settings) === undefined,
+  );
   if (!candidate || !step.settings.autoPromote || candidate.held) return;
   const reason = `passed ${candidate.passing} consecutive health checks over ${seconds(step.now - candidate.passingSince!)}`;
   promote(step, candidate, SYSTEM_ACTOR, `automatic promotion: ${reason}`);
 }
 
-function onCommand(step: Step, event: Extract<TrafficEvent, { type: 'promote' | 'rollback' | 'abort' }>): StepResult | undefined {
+function onCommand(
+  step: Step,
+  event: Extract<TrafficEvent, { type: 'promote' | 'rollback' | 'abort' }>,
+): StepResult | undefined {
   if (event.type === 'promote') {
-    if (step.settings.dev) return reject(400, 'TRAFFIC_DEV_SERVICE', `${step.state.service} is a dev service: its releases take traffic as soon as they are healthy.`);
+    if (step.settings.dev)
+      return reject(
+        400,
+        'TRAFFIC_DEV_SERVICE',
+        `${step.state.service} is a dev service: its releases take traffic as soon as they are healthy.`,
+      );
     const candidate = step.find('candidate');
     if (!candidate) {
       const starting = step.find('starting');
       if (starting && !step.find('active')) {
         const { promotionChecks } = step.settings;
-        return reject(409, 'TRAFFIC_FIRST_RELEASE', `${starting.id} (${starting.version}) is the first release: it becomes active by itself once it passed ${promotionChecks} consecutive health checks (${Math.min(starting.passing, promotionChecks)} so far).`, { slot: starting.id, passing: starting.passing });
+        return reject(
+          409,
+          'TRAFFIC_FIRST_RELEASE',
+          `${starting.id} (${starting.version}) is the first release: it becomes active by itself once it passed ${promotionChecks} consecutive health checks (${Math.min(starting.passing, promotionChecks)} so far).`,
+          { slot: starting.id, passing: starting.passing },
+        );
       }
       return starting
-        ? reject(409, 'TRAFFIC_NOT_HEALTHY', `${starting.id} (${starting.version}) has not passed a health check yet.`, { slot: starting.id })
-        : reject(409, 'TRAFFIC_NO_CANDIDATE', `${step.state.service} has no candidate to promote; deploy a version first.`);
+        ? reject(
+            409,
+            'TRAFFIC_NOT_HEALTHY',
+            `${starting.id} (${starting.version}) has not passed a health check yet.`,
+            { slot: starting.id },
+          )
+        : reject(
+            409,
+            'TRAFFIC_NO_CANDIDATE',
+            `${step.state.service} has no candidate to promote; deploy a version first.`,
+          );
     }
     const blocker = promotionBlocker(candidate, step.now, step.settings);
-    if (blocker) return reject(409, 'TRAFFIC_NOT_HEALTHY', `Not promoted: ${blocker}.`, { slot: candidate.id, passing: candidate.passing });
+    if (blocker)
+      return reject(409, 'TRAFFIC_NOT_HEALTHY', `Not promoted: ${blocker}.`, {
+        slot: candidate.id,
+        passing: candidate.passing,
+      });
     promote(step, candidate, event.actor, 'promoted on request');
     return undefined;
   }
   if (event.type === 'rollback') {
     const previous = warmPrevious(step.state, step.now);
-    if (!previous) return reject(409, 'TRAFFIC_NO_PREVIOUS', `${step.state.service} has no previous release inside its rollback window.`);
+    if (!previous)
+      return reject(
+        409,
+        'TRAFFIC_NO_PREVIOUS',
+        `${step.state.service} has no previous release inside its rollback window.`,
+      );
     rollback(step, previous, event.actor, 'rolled back on request');
     return undefined;
   }
   const pending = step.find('starting') ?? step.find('candidate');
-  if (!pending) return reject(409, 'TRAFFIC_NOTHING_TO_ABORT', `${step.state.service} has no starting or candidate release to abort.`);
+  if (!pending)
+    return reject(
+      409,
+      'TRAFFIC_NOTHING_TO_ABORT',
+      `${step.state.service} has no starting or candidate release to abort.`,
+    );
   step.retire(pending, 'stopped', event.actor, 'aborted on request');
   return undefined;
 }
 
 /** Applies one event. Never mutates `state`. */
-export function step(state: ServiceState, event: TrafficEvent, now: number, settings: MachineSettings): StepResult {
+export function step(
+  state: ServiceState,
+  event: TrafficEvent,
+  now: number,
+  settings: MachineSettings,
+): StepResult {
   const work = new Step(structuredClone(state), now, settings);
   let rejected: StepResult | undefined;
   switch (event.type) {
@@ -348,9 +521,17 @@ export function step(state: ServiceState, event: TrafficEvent, now: number, sett
 }
 
 /** Events the orchestrator and health checks report about one slot; stale ones are ignored. */
-function onSlotEvent(step: Step, event: Extract<TrafficEvent, { slot: string }>): StepResult | undefined {
+function onSlotEvent(
+  step: Step,
+  event: Extract<TrafficEvent, { slot: string }>,
+): StepResult | undefined {
   const slot = step.slot(event.slot);
-  if (!slot) return reject(404, 'TRAFFIC_SLOT_NOT_FOUND', `No slot "${event.slot}" in ${step.state.service}.`);
+  if (!slot)
+    return reject(
+      404,
+      'TRAFFIC_SLOT_NOT_FOUND',
+      `No slot "${event.slot}" in ${step.state.service}.`,
+    );
   const live = slot.state !== 'stopped' && slot.state !== 'failed';
   if (!live) return undefined;
   switch (event.type) {

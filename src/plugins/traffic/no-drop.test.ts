@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { api, freePorts, startTrafficGateway, waitForService, type TrafficGateway } from './test-support/gateway.js';
+import {
+  api,
+  freePorts,
+  startTrafficGateway,
+  waitForService,
+  type TrafficGateway,
+} from './test-support/gateway.js';
 
 /**
  * No request dropped: continuous load through the gateway (keep-alive and not), slow requests
@@ -22,20 +28,28 @@ interface Sample {
 function get(url: string, agent: http.Agent | false): Promise<Sample> {
   const started = performance.now();
   return new Promise((resolve) => {
-    const req = http.get(url, { agent, headers: agent === false ? { connection: 'close' } : {} }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => {
-        let version: string | undefined;
-        try {
-          version = (JSON.parse(body) as { version?: string }).version;
-        } catch {}
-        resolve({ started, ended: performance.now(), status: res.statusCode, version });
-      });
-      res.on('error', (error) => resolve({ started, ended: performance.now(), error: error.message }));
-    });
-    req.on('error', (error) => resolve({ started, ended: performance.now(), error: error.message }));
+    const req = http.get(
+      url,
+      { agent, headers: agent === false ? { connection: 'close' } : {} },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => {
+          let version: string | undefined;
+          try {
+            version = (JSON.parse(body) as { version?: string }).version;
+          } catch {}
+          resolve({ started, ended: performance.now(), status: res.statusCode, version });
+        });
+        res.on('error', (error) =>
+          resolve({ started, ended: performance.now(), error: error.message }),
+        );
+      },
+    );
+    req.on('error', (error) =>
+      resolve({ started, ended: performance.now(), error: error.message }),
+    );
   });
 }
 
@@ -79,10 +93,12 @@ describe('no request dropped across promotions and rollbacks', () => {
 
     // Bounded workers: each loops until the switching is over.
     const worker = async (agent: http.Agent | false) => {
-      for (let count = 0; running && count < 100_000; count++) samples.push(await get(hello, agent));
+      for (let count = 0; running && count < 100_000; count++)
+        samples.push(await get(hello, agent));
     };
     const slowWorker = async () => {
-      for (let count = 0; running && count < 100; count++) slow.push(await get(`${gateway.url}/api/v1/slow?ms=2000`, keepAlive));
+      for (let count = 0; running && count < 100; count++)
+        slow.push(await get(`${gateway.url}/api/v1/slow?ms=2000`, keepAlive));
     };
 
     const socket = new WebSocket(`ws://127.0.0.1:${gateway.port}/api/v1/ws`);
@@ -119,15 +135,20 @@ describe('no request dropped across promotions and rollbacks', () => {
     clearInterval(pinger);
     // Every message sent gets its echo before the socket is closed.
     const deadline = Date.now() + 2_000;
-    while (wsEchoes.length < wsSent && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (wsEchoes.length < wsSent && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
     const closedEarly = wsClosed;
     socket.close();
     keepAlive.destroy();
 
     const failed = samples.filter((sample) => sample.error !== undefined);
-    const non2xx = samples.filter((sample) => sample.status !== undefined && (sample.status < 200 || sample.status > 299));
+    const non2xx = samples.filter(
+      (sample) => sample.status !== undefined && (sample.status < 200 || sample.status > 299),
+    );
     const latencies = samples.map((sample) => sample.ended - sample.started);
-    const nearSwitch = samples.filter((sample) => switches.some((at) => sample.ended >= at - 50 && sample.started <= at + 250));
+    const nearSwitch = samples.filter((sample) =>
+      switches.some((at) => sample.ended >= at - 50 && sample.started <= at + 250),
+    );
     const versions = new Set(samples.map((sample) => sample.version));
     const slowDone = slow.filter((sample) => sample.status === 200);
 
@@ -137,7 +158,10 @@ describe('no request dropped across promotions and rollbacks', () => {
         `no-drop: ${SWITCHES} switches (promote/rollback alternately, 500 ms apart), node ${process.version}`,
         `  requests sent ${samples.length}, answered ${samples.length - failed.length}, failed ${failed.length}, non-2xx ${non2xx.length}`,
         `  latency p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms; ` +
-          `p99 during switches ${percentile(nearSwitch.map((s) => s.ended - s.started), 99).toFixed(2)} ms over ${nearSwitch.length} requests`,
+          `p99 during switches ${percentile(
+            nearSwitch.map((s) => s.ended - s.started),
+            99,
+          ).toFixed(2)} ms over ${nearSwitch.length} requests`,
         `  slow (2 s) requests sent ${slow.length}, completed ${slowDone.length}`,
         `  websocket messages sent ${wsSent}, echoed ${wsEchoes.length}, closed early ${closedEarly}`,
         '',

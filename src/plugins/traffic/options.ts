@@ -4,7 +4,9 @@ import { orchestratorSchema, portsSchema, releaseCommandSchema } from './orchest
 
 const MINUTE = 60_000;
 const duration = z.number().int().min(0);
-const slotId = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$/, 'a slot name like "slot-a"');
+const slotId = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$/, 'a slot name like "slot-a"');
 
 const serviceSchema = z
   .strictObject({
@@ -33,7 +35,11 @@ const serviceSchema = z
     /** A dev (red) service: releases take traffic once healthy and stop when idle. Default false. */
     dev: z.boolean().default(false),
     /** Dev: stop after this long without requests. Default 15 min. */
-    idleTimeout: z.number().int().positive().default(15 * MINUTE),
+    idleTimeout: z
+      .number()
+      .int()
+      .positive()
+      .default(15 * MINUTE),
     /** Dev: how long a request waits for a sleeping slot to start before a 503. Default 30 s. */
     wakeTimeout: z.number().int().positive().default(30_000),
     /** Deployed at start-up when the service has no saved state yet (a first run). */
@@ -45,7 +51,10 @@ const serviceSchema = z
     /** Container orchestrators: this service's image template. */
     image: z.string().min(1).optional(),
   })
-  .refine((service) => new Set(service.slots).size === service.slots.length, { message: 'distinct slot names', path: ['slots'] });
+  .refine((service) => new Set(service.slots).size === service.slots.length, {
+    message: 'distinct slot names',
+    path: ['slots'],
+  });
 
 const errorRateSchema = z.strictObject({
   /** Share of 5xx answers (0-1) that triggers an automatic rollback. Default 0.5. */
@@ -62,7 +71,10 @@ const storeSchema = z.strictObject({
   /** JSON file for the file store. Default `.data/traffic-state.json`. */
   path: z.string().min(1).default('.data/traffic-state.json'),
   /** Table for the database store. Default `traffic_state`. */
-  table: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier').default('traffic_state'),
+  table: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier')
+    .default('traffic_state'),
 });
 
 export const trafficSchema = z
@@ -79,7 +91,15 @@ export const trafficSchema = z
         errorRate: errorRateSchema.prefault({}),
       })
       .prefault({}),
-    orchestrator: orchestratorSchema.default({ type: 'process', ports: { from: 3100, step: 2 }, host: '127.0.0.1', stopTimeout: 10_000, outputLines: 1_000, args: [], env: {} }),
+    orchestrator: orchestratorSchema.default({
+      type: 'process',
+      ports: { from: 3100, step: 2 },
+      host: '127.0.0.1',
+      stopTimeout: 10_000,
+      outputLines: 1_000,
+      args: [],
+      env: {},
+    }),
     store: storeSchema.prefault({}),
     /** How often deadlines (rollback window, start timeout, idle) are checked. Default 1 000 ms. */
     tickInterval: z.number().int().positive().default(1_000),
@@ -88,19 +108,40 @@ export const trafficSchema = z
     /** An active release that exited is started again after this pause. Default 1 000 ms. */
     restartDelay: z.number().int().min(0).default(1_000),
     /** Where the guarded HTTP API lives. Default `/cpanel/api/traffic`. */
-    apiPath: z.string().regex(/^\/[a-z0-9/_-]*[a-z0-9]$/i, 'a path like "/cpanel/api/traffic"').default('/cpanel/api/traffic'),
+    apiPath: z
+      .string()
+      .regex(/^\/[a-z0-9/_-]*[a-z0-9]$/i, 'a path like "/cpanel/api/traffic"')
+      .default('/cpanel/api/traffic'),
   })
   .superRefine((config, issues) => {
     const names = new Set<string>();
     config.services.forEach((service, index) => {
-      if (names.has(service.name)) issues.addIssue({ code: 'custom', path: ['services', index, 'name'], message: `a unique service name ("${service.name}" is used twice)` });
+      if (names.has(service.name))
+        issues.addIssue({
+          code: 'custom',
+          path: ['services', index, 'name'],
+          message: `a unique service name ("${service.name}" is used twice)`,
+        });
       names.add(service.name);
-      if (config.orchestrator.type === 'process' && !service.release && !config.orchestrator.command) {
-        issues.addIssue({ code: 'custom', path: ['services', index, 'release'], message: 'a release command (here or in orchestrator.command) for the process orchestrator' });
+      if (
+        config.orchestrator.type === 'process' &&
+        !service.release &&
+        !config.orchestrator.command
+      ) {
+        issues.addIssue({
+          code: 'custom',
+          path: ['services', index, 'release'],
+          message:
+            'a release command (here or in orchestrator.command) for the process orchestrator',
+        });
       }
       const ports = service.ports;
       if (Array.isArray(ports) && ports.length < service.slots.length) {
-        issues.addIssue({ code: 'custom', path: ['services', index, 'ports'], message: `one port per slot (${service.slots.length})` });
+        issues.addIssue({
+          code: 'custom',
+          path: ['services', index, 'ports'],
+          message: `one port per slot (${service.slots.length})`,
+        });
       }
     });
   });

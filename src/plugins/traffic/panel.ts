@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { formView, type UIAction, type UICardAction, type UIContribution, type UIField, type UIView } from '../../core/ui.js';
+import {
+  formView,
+  type UIAction,
+  type UICardAction,
+  type UIContribution,
+  type UIField,
+  type UIView,
+} from '../../core/ui.js';
 import type { TrafficServiceConfig } from './options.js';
 import { versionSchema } from './version.js';
 
@@ -18,9 +25,33 @@ const SLOT_FIELDS: UIField[] = [
 function cardActions(basePath: string): UICardAction[] {
   const body = { service: '{service}' };
   return [
-    { label: 'Promote', endpoint: `${basePath}/promote`, method: 'POST', body, when: { key: 'state', in: ['candidate'] }, confirm: "Switch {service}'s traffic to {version} in {id}? The current release stays warm for rollback." },
-    { label: 'Roll back', endpoint: `${basePath}/rollback`, method: 'POST', body, when: { key: 'state', in: ['previous'] }, destructive: true, confirm: "Switch {service}'s traffic back to {version} in {id} now?" },
-    { label: 'Abort', endpoint: `${basePath}/abort`, method: 'POST', body, when: { key: 'state', in: ['starting', 'candidate'] }, destructive: true, confirm: 'Stop {version} in {id}? It never received traffic.' },
+    {
+      label: 'Promote',
+      endpoint: `${basePath}/promote`,
+      method: 'POST',
+      body,
+      when: { key: 'state', in: ['candidate'] },
+      confirm:
+        "Switch {service}'s traffic to {version} in {id}? The current release stays warm for rollback.",
+    },
+    {
+      label: 'Roll back',
+      endpoint: `${basePath}/rollback`,
+      method: 'POST',
+      body,
+      when: { key: 'state', in: ['previous'] },
+      destructive: true,
+      confirm: "Switch {service}'s traffic back to {version} in {id} now?",
+    },
+    {
+      label: 'Abort',
+      endpoint: `${basePath}/abort`,
+      method: 'POST',
+      body,
+      when: { key: 'state', in: ['starting', 'candidate'] },
+      destructive: true,
+      confirm: 'Stop {version} in {id}? It never received traffic.',
+    },
   ];
 }
 
@@ -30,8 +61,21 @@ function serviceActions(basePath: string, services: readonly TrafficServiceConfi
     const own = (label: string) => (services.length > 1 ? `${label} ${service.name}` : label);
     if (service.dev) return [];
     return [
-      { label: own('Promote'), endpoint: `${basePath}/promote`, method: 'POST', body, confirm: `Switch ${service.name}'s traffic to its healthy candidate? The current release stays warm for rollback.` },
-      { label: own('Roll back'), endpoint: `${basePath}/rollback`, method: 'POST', body, destructive: true, confirm: `Switch ${service.name}'s traffic back to the previous release now?` },
+      {
+        label: own('Promote'),
+        endpoint: `${basePath}/promote`,
+        method: 'POST',
+        body,
+        confirm: `Switch ${service.name}'s traffic to its healthy candidate? The current release stays warm for rollback.`,
+      },
+      {
+        label: own('Roll back'),
+        endpoint: `${basePath}/rollback`,
+        method: 'POST',
+        body,
+        destructive: true,
+        confirm: `Switch ${service.name}'s traffic back to the previous release now?`,
+      },
     ];
   });
 }
@@ -40,8 +84,16 @@ function serviceActions(basePath: string, services: readonly TrafficServiceConfi
 function deployForm(basePath: string, services: readonly TrafficServiceConfig[]): UIView {
   const names = services.map((service) => service.name);
   const version = versionSchema.describe('Started in a free slot; promote it once it is healthy.');
-  const schema = names.length > 1 ? z.object({ service: z.enum(names as [string, ...string[]]), version }) : z.object({ version });
-  return formView(schema, `${basePath}/deploy`, { title: 'Deploy a version', submitLabel: 'Deploy', successMessage: 'Deploying {lastTransition.version} in {lastTransition.slot}; its card turns candidate once healthy.' });
+  const schema =
+    names.length > 1
+      ? z.object({ service: z.enum(names as [string, ...string[]]), version })
+      : z.object({ version });
+  return formView(schema, `${basePath}/deploy`, {
+    title: 'Deploy a version',
+    submitLabel: 'Deploy',
+    successMessage:
+      'Deploying {lastTransition.version} in {lastTransition.slot}; its card turns candidate once healthy.',
+  });
 }
 
 /**
@@ -49,7 +101,10 @@ function deployForm(basePath: string, services: readonly TrafficServiceConfig[])
  * green active, yellow starting, candidate or previous, red dev or failed, grey stopped), with
  * promote, roll back and abort on the cards they apply to; a deploy form; the transitions.
  */
-export function trafficPanel(basePath: string, services: readonly TrafficServiceConfig[]): UIContribution {
+export function trafficPanel(
+  basePath: string,
+  services: readonly TrafficServiceConfig[],
+): UIContribution {
   const cards = (actions?: UICardAction[]): UIView => ({
     kind: 'cards',
     title: 'Slots',
@@ -74,7 +129,9 @@ export function trafficPanel(basePath: string, services: readonly TrafficService
         views: [
           cards(cardActions(basePath)),
           deployForm(basePath, services),
-          ...(switches.length > 0 ? [{ kind: 'actions' as const, title: 'Switch traffic', actions: switches }] : []),
+          ...(switches.length > 0
+            ? [{ kind: 'actions' as const, title: 'Switch traffic', actions: switches }]
+            : []),
           {
             kind: 'table',
             title: 'History',

@@ -6,14 +6,22 @@ import type { Traffic } from './traffic.js';
 import { versionSchema } from './version.js';
 
 const serviceName = z.string().min(1).max(64);
-const deployBody = z.strictObject({ service: serviceName.optional(), version: versionSchema, force: z.boolean().optional() });
+const deployBody = z.strictObject({
+  service: serviceName.optional(),
+  version: versionSchema,
+  force: z.boolean().optional(),
+});
 const commandBody = z.strictObject({ service: serviceName.optional() });
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body ?? {});
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
-  throw new HttpError(400, 'TRAFFIC_INVALID_REQUEST', `Invalid request: ${problems.join('; ')}.`, { details: { problems } });
+  const problems = result.error.issues.map(
+    (issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`,
+  );
+  throw new HttpError(400, 'TRAFFIC_INVALID_REQUEST', `Invalid request: ${problems.join('; ')}.`, {
+    details: { problems },
+  });
 }
 
 /** The one service when there is only one; otherwise it must be named. */
@@ -21,7 +29,11 @@ function serviceOf(traffic: Traffic, given: string | undefined): string {
   if (given !== undefined) return given;
   const names = traffic.serviceNames();
   if (names.length === 1) return names[0];
-  throw new HttpError(400, 'TRAFFIC_SERVICE_REQUIRED', `Name the service: one of ${names.join(', ')}.`);
+  throw new HttpError(
+    400,
+    'TRAFFIC_SERVICE_REQUIRED',
+    `Name the service: one of ${names.join(', ')}.`,
+  );
 }
 
 /** Who is acting on a request that passed the admin gate (the guard's `identify`). */
@@ -38,15 +50,27 @@ export function actorOf(req: Request, identify: ActorLookup): string {
 
 function limitOf(value: unknown, fallback: number, max: number): number {
   const parsed = Number(value ?? fallback);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new HttpError(400, 'TRAFFIC_INVALID_REQUEST', `limit must be a whole number from 1 to ${max}.`);
+  if (!Number.isInteger(parsed) || parsed < 1)
+    throw new HttpError(
+      400,
+      'TRAFFIC_INVALID_REQUEST',
+      `limit must be a whole number from 1 to ${max}.`,
+    );
   return Math.min(parsed, max);
 }
 
 const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
 
 /** The guarded HTTP API under `basePath` (default `/cpanel/api/traffic`). */
-export function trafficRoutes(basePath: string, traffic: () => Traffic, identify: ActorLookup = () => undefined): RouteDefinition[] {
-  const command = (name: 'promote' | 'rollback' | 'abort', description: string): RouteDefinition => ({
+export function trafficRoutes(
+  basePath: string,
+  traffic: () => Traffic,
+  identify: ActorLookup = () => undefined,
+): RouteDefinition[] {
+  const command = (
+    name: 'promote' | 'rollback' | 'abort',
+    description: string,
+  ): RouteDefinition => ({
     method: 'post',
     path: `${basePath}/${name}`,
     access: 'admin',
@@ -64,7 +88,9 @@ export function trafficRoutes(basePath: string, traffic: () => Traffic, identify
       description: 'Every service with its slots, active release and rollback window',
       handler: (req, res) => {
         const service = text(req.query.service);
-        res.json({ services: service === undefined ? traffic().services() : [traffic().service(service)] });
+        res.json({
+          services: service === undefined ? traffic().services() : [traffic().service(service)],
+        });
       },
     },
     {
@@ -78,14 +104,23 @@ export function trafficRoutes(basePath: string, traffic: () => Traffic, identify
       method: 'post',
       path: `${basePath}/deploy`,
       access: 'admin',
-      description: 'Starts a version in a free slot; it is promoted once healthy (automatically or on request)',
+      description:
+        'Starts a version in a free slot; it is promoted once healthy (automatically or on request)',
       handler: async (req, res) => {
         const body = parse(deployBody, req.body);
-        const view = await traffic().deploy(serviceOf(traffic(), body.service), body.version, actorOf(req, identify), body.force);
+        const view = await traffic().deploy(
+          serviceOf(traffic(), body.service),
+          body.version,
+          actorOf(req, identify),
+          body.force,
+        );
         res.status(202).json(view);
       },
     },
-    command('promote', 'Switches the route to the healthy candidate; the active release stays warm for rollback'),
+    command(
+      'promote',
+      'Switches the route to the healthy candidate; the active release stays warm for rollback',
+    ),
     command('rollback', 'Switches the route back to the previous release while it is warm'),
     command('abort', 'Stops a starting or candidate release'),
     {
@@ -93,7 +128,13 @@ export function trafficRoutes(basePath: string, traffic: () => Traffic, identify
       path: `${basePath}/history`,
       access: 'admin',
       description: 'Slot transitions with time, actor and reason, newest first',
-      handler: (req, res) => void res.json({ transitions: traffic().history(text(req.query.service), limitOf(req.query.limit, 100, 1_000)) }),
+      handler: (req, res) =>
+        void res.json({
+          transitions: traffic().history(
+            text(req.query.service),
+            limitOf(req.query.limit, 100, 1_000),
+          ),
+        }),
     },
     {
       method: 'get',
@@ -103,7 +144,10 @@ export function trafficRoutes(basePath: string, traffic: () => Traffic, identify
       handler: async (req, res) => {
         const { service, slot } = req.params as { service: string; slot: string };
         const limit = limitOf(req.query.limit, 200, 5_000);
-        res.json({ runtime: await traffic().runtime(service, slot), lines: await traffic().logs(service, slot, limit) });
+        res.json({
+          runtime: await traffic().runtime(service, slot),
+          lines: await traffic().logs(service, slot, limit),
+        });
       },
     },
   ];

@@ -34,28 +34,35 @@ const seedRouting = () =>
 // Verbatim from the seed (section 5, Traffic Plugin).
 const seedTraffic = () =>
   createTrafficPlugin({
-    mode: 'gateway',  // This instance is the gateway
+    mode: 'gateway', // This instance is the gateway
     services: [
       {
         name: 'api',
         slots: ['slot-a', 'slot-b'],
         healthEndpoint: '/health',
-        promotionDelay: 30000,  // 30s health check before promotion
+        promotionDelay: 30000, // 30s health check before promotion
       },
     ],
     rollback: {
-      window: 15 * 60 * 1000,  // 15 minutes
-      automatic: false,  // Manual rollback trigger
+      window: 15 * 60 * 1000, // 15 minutes
+      automatic: false, // Manual rollback trigger
     },
     orchestrator: {
-      type: 'caprover',  // or 'docker', 'kubernetes'
+      type: 'caprover', // or 'docker', 'kubernetes'
       url: process.env.CAPROVER_URL,
       token: process.env.CAPROVER_TOKEN,
     },
   });
 
 const gateway = () =>
-  createApp({ name: 'seed-gateway', port: 0, host: '127.0.0.1', logger: { level: 'silent' }, shutdown: { signals: false }, plugins: [seedRouting(), seedTraffic()] });
+  createApp({
+    name: 'seed-gateway',
+    port: 0,
+    host: '127.0.0.1',
+    logger: { level: 'silent' },
+    shutdown: { signals: false },
+    plugins: [seedRouting(), seedTraffic()],
+  });
 
 let folder: string;
 let previousCwd: string;
@@ -71,7 +78,10 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   await Promise.all(apps.splice(0).map((app) => app.stop()));
-  for (const [name, value] of [['CAPROVER_URL', saved.url], ['CAPROVER_TOKEN', saved.token]] as const) {
+  for (const [name, value] of [
+    ['CAPROVER_URL', saved.url],
+    ['CAPROVER_TOKEN', saved.token],
+  ] as const) {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
   }
@@ -92,7 +102,11 @@ describe("the seed's traffic example", () => {
       await app.start();
       const base = app.context.url()!.replace('localhost', '127.0.0.1');
       const traffic = app.context.services.get('traffic');
-      expect(traffic.service('api')).toMatchObject({ name: 'api', route: '/api/v1/*', active: undefined });
+      expect(traffic.service('api')).toMatchObject({
+        name: 'api',
+        route: '/api/v1/*',
+        active: undefined,
+      });
       expect(traffic.service('api').slots.map((slot) => slot.id)).toEqual(['slot-a', 'slot-b']);
 
       // The route's own target (localhost:3100) never gets a request the traffic plugin did not route.
@@ -101,15 +115,23 @@ describe("the seed's traffic example", () => {
       expect(await before.json()).toMatchObject({ code: 'TRAFFIC_NO_ACTIVE_RELEASE' });
 
       await traffic.deploy('api', 'v1', 'ops');
-      await expect.poll(() => captain.apps.get('api-slot-a')?.deployedImages, { timeout: 5_000 }).toEqual(['api:v1']);
+      await expect
+        .poll(() => captain.apps.get('api-slot-a')?.deployedImages, { timeout: 5_000 })
+        .toEqual(['api:v1']);
       // The token was used as it is: no login.
       expect(captain.logins).toBe(0);
       expect(captain.requests.some((request) => request.path === '/api/v2/login')).toBe(false);
       // The slot's address is CapRover's overlay network, unreachable from here: it stays starting, unrouted.
-      expect(traffic.service('api').slots[0]).toMatchObject({ state: 'starting', version: 'v1', target: 'http://srv-captain--api-slot-a:3000' });
+      expect(traffic.service('api').slots[0]).toMatchObject({
+        state: 'starting',
+        version: 'v1',
+        target: 'http://srv-captain--api-slot-a:3000',
+      });
       const during = await fetch(`${base}/api/v1/hello`);
       expect(during.status).toBe(503);
-      expect(((await during.json()) as { detail: string }).detail).toContain('slot-a (v1) is starting');
+      expect(((await during.json()) as { detail: string }).detail).toContain(
+        'slot-a (v1) is starting',
+      );
     } finally {
       await captain.close();
     }
@@ -125,7 +147,10 @@ describe("the seed's traffic example", () => {
       error = caught;
     }
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).issues.map((issue) => issue.name)).toEqual(['plugins.traffic.orchestrator.url', 'plugins.traffic.orchestrator.token']);
+    expect((error as ConfigError).issues.map((issue) => issue.name)).toEqual([
+      'plugins.traffic.orchestrator.url',
+      'plugins.traffic.orchestrator.token',
+    ]);
     expect((error as ConfigError).message).toContain('is CAPROVER_URL set?');
   });
 });

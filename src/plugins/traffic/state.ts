@@ -4,7 +4,8 @@
  */
 
 /** `starting` (launched, not yet healthy), `candidate` (yellow), `active` (green), `previous` (yellow, rollback window), `stopped`, `failed`, `dev` (red). */
-export type SlotState = 'starting' | 'candidate' | 'active' | 'previous' | 'stopped' | 'failed' | 'dev';
+export type SlotState =
+  'starting' | 'candidate' | 'active' | 'previous' | 'stopped' | 'failed' | 'dev';
 
 export interface Slot {
   id: string;
@@ -79,7 +80,11 @@ export interface MachineSettings {
 export const SYSTEM_ACTOR = 'system';
 
 /** A fresh service: every slot stopped, nothing routed. */
-export function initialServiceState(service: string, slotIds: readonly string[], now: number): ServiceState {
+export function initialServiceState(
+  service: string,
+  slotIds: readonly string[],
+  now: number,
+): ServiceState {
   return { service, slots: slotIds.map((id) => emptySlot(id, now)), history: [] };
 }
 
@@ -91,11 +96,16 @@ export function emptySlot(id: string, now: number): Slot {
  * Restored state against the configured slot ids: configured slots missing from the file are
  * added, and slots no longer configured are dropped unless they still hold a release.
  */
-export function reconcileSlots(state: ServiceState, slotIds: readonly string[], now: number): ServiceState {
+export function reconcileSlots(
+  state: ServiceState,
+  slotIds: readonly string[],
+  now: number,
+): ServiceState {
   const byId = new Map(state.slots.map((slot) => [slot.id, slot]));
   const slots = slotIds.map((id) => byId.get(id) ?? emptySlot(id, now));
   for (const slot of state.slots) {
-    if (!slotIds.includes(slot.id) && slot.state !== 'stopped' && slot.state !== 'failed') slots.push(slot);
+    if (!slotIds.includes(slot.id) && slot.state !== 'stopped' && slot.state !== 'failed')
+      slots.push(slot);
   }
   return { ...state, slots };
 }

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDatabasePlugin } from '../database/index.js';
-import { TARGETS, startApp, uniqueName, type Sandbox, type Started } from '../database/test-support/targets.js';
+import {
+  TARGETS,
+  startApp,
+  uniqueName,
+  type Sandbox,
+  type Started,
+} from '../database/test-support/targets.js';
 import { DatabaseStore } from './db-store.js';
 import { initialServiceState, type ServiceState } from './state.js';
 import { FileStore } from './store.js';
@@ -12,8 +18,23 @@ import { api, freePorts, startTrafficGateway, waitForService } from './test-supp
 function sampleState(service: string, version: string): ServiceState {
   const state = initialServiceState(service, ['slot-a', 'slot-b'], 1_700_000_000_000);
   state.slots[0] = { ...state.slots[0], state: 'active', version, target: 'http://127.0.0.1:3100' };
-  state.slots[1] = { ...state.slots[1], state: 'previous', version: 'v0', target: 'http://127.0.0.1:3102', stopAt: 1_700_000_900_000 };
-  state.history.push({ at: 1_700_000_000_000, service, slot: 'slot-a', version, from: 'candidate', to: 'active', actor: 'ops', reason: 'promoted on request' });
+  state.slots[1] = {
+    ...state.slots[1],
+    state: 'previous',
+    version: 'v0',
+    target: 'http://127.0.0.1:3102',
+    stopAt: 1_700_000_900_000,
+  };
+  state.history.push({
+    at: 1_700_000_000_000,
+    service,
+    slot: 'slot-a',
+    version,
+    from: 'candidate',
+    to: 'active',
+    actor: 'ops',
+    reason: 'promoted on request',
+  });
   return state;
 }
 
@@ -49,7 +70,9 @@ describe('file store', () => {
         reads++;
       }
     })();
-    await Promise.all(Array.from({ length: 40 }, (_, index) => store.save(sampleState('api', `v${index + 1}`))));
+    await Promise.all(
+      Array.from({ length: 40 }, (_, index) => store.save(sampleState('api', `v${index + 1}`))),
+    );
     reading = false;
     await reader;
     expect(reads).toBeGreaterThan(0);
@@ -62,7 +85,9 @@ describe('file store', () => {
     await writeFile(file, '{"format":1,"services":{"api":');
     await expect(new FileStore(file).load()).rejects.toThrow(`${file} is not valid JSON`);
     await writeFile(file, '{"format":1,"services":{"api":{"slots":"nope"}}}');
-    await expect(new FileStore(file).load()).rejects.toThrow(`${file}: the state of "api" is malformed.`);
+    await expect(new FileStore(file).load()).rejects.toThrow(
+      `${file}: the state of "api" is malformed.`,
+    );
   });
 });
 
@@ -110,14 +135,23 @@ describe('traffic with the database plugin', () => {
       try {
         await api(first, 'POST', '/deploy', { version: 'v1' });
         await waitForService(first, (view) => view.active?.version === 'v1', 'v1 active');
-        expect(first.logs.some((line) => line.msg === 'traffic ready' && line.store === 'database table traffic_state (sqlite)')).toBe(true);
+        expect(
+          first.logs.some(
+            (line) =>
+              line.msg === 'traffic ready' &&
+              line.store === 'database table traffic_state (sqlite)',
+          ),
+        ).toBe(true);
       } finally {
         await first.stop();
       }
       expect(await readdir(directory)).not.toContain('unused.json');
       const second = await startTrafficGateway(setup);
       try {
-        expect(second.traffic.service('api').active).toMatchObject({ slot: 'slot-a', version: 'v1' });
+        expect(second.traffic.service('api').active).toMatchObject({
+          slot: 'slot-a',
+          version: 'v1',
+        });
         expect(second.traffic.history('api', 10).map((t) => t.to)).toEqual(['active', 'starting']);
       } finally {
         await second.stop();

@@ -21,7 +21,13 @@ interface StateFile {
 
 function isServiceState(value: unknown): value is ServiceState {
   const candidate = value as Partial<ServiceState> | null;
-  return typeof candidate === 'object' && candidate !== null && typeof candidate.service === 'string' && Array.isArray(candidate.slots) && Array.isArray(candidate.history);
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.service === 'string' &&
+    Array.isArray(candidate.slots) &&
+    Array.isArray(candidate.history)
+  );
 }
 
 /** Checks the shape of a parsed state document, naming the source when it is not one. */
@@ -30,10 +36,16 @@ export function parseStates(source: string, text: string): Map<string, ServiceSt
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new Error(`${source} is not valid JSON (${(error as Error).message}); move it aside to start with empty traffic state.`, { cause: error });
+    throw new Error(
+      `${source} is not valid JSON (${(error as Error).message}); move it aside to start with empty traffic state.`,
+      { cause: error },
+    );
   }
   const services = (parsed as Partial<StateFile> | null)?.services;
-  if (typeof services !== 'object' || services === null) throw new Error(`${source} has no "services" object; move it aside to start with empty traffic state.`);
+  if (typeof services !== 'object' || services === null)
+    throw new Error(
+      `${source} has no "services" object; move it aside to start with empty traffic state.`,
+    );
   const states = new Map<string, ServiceState>();
   for (const [name, state] of Object.entries(services)) {
     if (!isServiceState(state)) throw new Error(`${source}: the state of "${name}" is malformed.`);
@@ -71,7 +83,11 @@ export class FileStore implements TrafficStore {
 
   save(state: ServiceState): Promise<void> {
     this.states.set(state.service, state);
-    const document: StateFile = { format: 1, savedAt: new Date().toISOString(), services: Object.fromEntries(this.states) };
+    const document: StateFile = {
+      format: 1,
+      savedAt: new Date().toISOString(),
+      services: Object.fromEntries(this.states),
+    };
     const text = `${JSON.stringify(document, null, 2)}\n`;
     const next = this.writing.then(() => this.write(text));
     // A failed write must not poison the queue; the caller sees its own failure.
@@ -86,7 +102,10 @@ export class FileStore implements TrafficStore {
   private async write(text: string): Promise<void> {
     const directory = path.dirname(this.file);
     await mkdir(directory, { recursive: true });
-    const temporary = path.join(directory, `.${path.basename(this.file)}.${randomBytes(6).toString('hex')}.tmp`);
+    const temporary = path.join(
+      directory,
+      `.${path.basename(this.file)}.${randomBytes(6).toString('hex')}.tmp`,
+    );
     try {
       const handle = await open(temporary, 'w', 0o600);
       try {

@@ -3,7 +3,14 @@ import type { ServiceController } from './controller.js';
 import type { TrafficServiceConfig } from './options.js';
 import type { Orchestrator, SlotRuntime } from './orchestrators/types.js';
 import type { MachineSettings } from './state.js';
-import { serviceView, slotView, transitionView, type ServiceView, type SlotView, type TransitionView } from './view.js';
+import {
+  serviceView,
+  slotView,
+  transitionView,
+  type ServiceView,
+  type SlotView,
+  type TransitionView,
+} from './view.js';
 
 export interface ManagedService {
   config: TrafficServiceConfig;
@@ -40,11 +47,18 @@ export class Traffic {
   /** Every slot of every service, for tables. */
   slots(): SlotView[] {
     return [...this.managed.values()].flatMap(({ controller, config, settings }) =>
-      controller.state.slots.map((slot) => slotView(controller.name, slot, this.now(), config, settings)),
+      controller.state.slots.map((slot) =>
+        slotView(controller.name, slot, this.now(), config, settings),
+      ),
     );
   }
 
-  async deploy(service: string, version: string, actor: string, force = false): Promise<ServiceView> {
+  async deploy(
+    service: string,
+    version: string,
+    actor: string,
+    force = false,
+  ): Promise<ServiceView> {
     await this.get(service).controller.command({ type: 'deploy', version, actor, force });
     return this.service(service);
   }
@@ -69,7 +83,9 @@ export class Traffic {
     const sources = service === undefined ? [...this.managed.values()] : [this.get(service)];
     // Transitions of one step share a millisecond: the recording order breaks the tie.
     return sources
-      .flatMap(({ controller }) => controller.state.history.map((transition, index) => ({ transition, index })))
+      .flatMap(({ controller }) =>
+        controller.state.history.map((transition, index) => ({ transition, index })),
+      )
       .sort((a, b) => b.transition.at - a.transition.at || b.index - a.index)
       .slice(0, limit)
       .map(({ transition }) => transitionView(transition));
@@ -87,13 +103,22 @@ export class Traffic {
 
   private slot(service: string, slot: string): void {
     if (!this.get(service).controller.state.slots.some((entry) => entry.id === slot)) {
-      throw new HttpError(404, 'TRAFFIC_SLOT_NOT_FOUND', `No slot "${slot}" in ${service}; slots: ${this.get(service).config.slots.join(', ')}.`);
+      throw new HttpError(
+        404,
+        'TRAFFIC_SLOT_NOT_FOUND',
+        `No slot "${slot}" in ${service}; slots: ${this.get(service).config.slots.join(', ')}.`,
+      );
     }
   }
 
   private get(name: string): ManagedService {
     const managed = this.managed.get(name);
-    if (!managed) throw new HttpError(404, 'TRAFFIC_SERVICE_NOT_FOUND', `No service "${name}"; known: ${this.serviceNames().join(', ')}.`);
+    if (!managed)
+      throw new HttpError(
+        404,
+        'TRAFFIC_SERVICE_NOT_FOUND',
+        `No service "${name}"; known: ${this.serviceNames().join(', ')}.`,
+      );
     return managed;
   }
 }

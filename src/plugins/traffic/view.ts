@@ -56,7 +56,10 @@ export interface ServiceView {
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
-export const transitionView = (transition: Transition): TransitionView => ({ ...transition, at: iso(transition.at)! });
+export const transitionView = (transition: Transition): TransitionView => ({
+  ...transition,
+  at: iso(transition.at)!,
+});
 
 function eligibleAt(slot: Slot, now: number, config: TrafficServiceConfig): number | undefined {
   if (slot.state !== 'candidate') return undefined;
@@ -65,7 +68,13 @@ function eligibleAt(slot: Slot, now: number, config: TrafficServiceConfig): numb
   return Math.max(byChecks, byDelay);
 }
 
-export function slotView(service: string, slot: Slot, now: number, config: TrafficServiceConfig, settings: MachineSettings): SlotView {
+export function slotView(
+  service: string,
+  slot: Slot,
+  now: number,
+  config: TrafficServiceConfig,
+  settings: MachineSettings,
+): SlotView {
   return {
     service,
     id: slot.id,
@@ -86,7 +95,13 @@ export function slotView(service: string, slot: Slot, now: number, config: Traff
   };
 }
 
-export function serviceView(state: ServiceState, now: number, config: TrafficServiceConfig, settings: MachineSettings, route: string): ServiceView {
+export function serviceView(
+  state: ServiceState,
+  now: number,
+  config: TrafficServiceConfig,
+  settings: MachineSettings,
+  route: string,
+): ServiceView {
   const active = state.slots.find((slot) => slot.state === 'active' || slot.state === 'dev');
   const previous = warmPrevious(state, now);
   const last = state.history.at(-1);
@@ -96,7 +111,11 @@ export function serviceView(state: ServiceState, now: number, config: TrafficSer
     dev: config.dev,
     autoPromote: config.autoPromote,
     active: active && { slot: active.id, version: active.version, target: active.target },
-    rollback: previous && { slot: previous.id, version: previous.version, until: iso(previous.stopAt)! },
+    rollback: previous && {
+      slot: previous.id,
+      version: previous.version,
+      until: iso(previous.stopAt)!,
+    },
     slots: state.slots.map((slot) => slotView(state.service, slot, now, config, settings)),
     lastTransition: last && transitionView(last),
   };

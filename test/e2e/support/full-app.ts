@@ -15,7 +15,9 @@ export const UI_INDEX = path.join(repoRoot, 'dist-ui', 'cpanel', 'index.html');
 /** Fails with what to do when the UI has not been built (CI runs `npm run build` before the tests). */
 export function requireBuiltUi(): void {
   if (!existsSync(UI_INDEX)) {
-    throw new Error(`The control panel UI is not built (${UI_INDEX} is missing). Run \`npm run build:ui\` (or \`npm run build\`) before the tests.`);
+    throw new Error(
+      `The control panel UI is not built (${UI_INDEX} is missing). Run \`npm run build:ui\` (or \`npm run build\`) before the tests.`,
+    );
   }
 }
 
@@ -28,10 +30,13 @@ export interface FullApp {
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const server = net.createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
+    const server = net
+      .createServer()
+      .once('error', reject)
+      .listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as net.AddressInfo;
+        server.close(() => resolve(port));
+      });
   });
 }
 
@@ -40,13 +45,24 @@ function freePort(): Promise<number> {
  * supervised child process, every built-in page's plugin present. Data and logs in a temp folder.
  * `traffic` shortens the demo's promotion waits for tests that deploy.
  */
-export async function startFullApp(options: { traffic?: DemoGatewayOptions['traffic'] } = {}): Promise<FullApp> {
+export async function startFullApp(
+  options: { traffic?: DemoGatewayOptions['traffic'] } = {},
+): Promise<FullApp> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cpanel-e2e-'));
   const logFile = path.join(dataDir, 'logs', 'e2e.log');
-  const app = createDemoGateway({ port: 0, host: '127.0.0.1', servicePort: await freePort(), dataDir, logFile, adminPassword: ADMIN_PASSWORD, stdout: false, traffic: options.traffic,
+  const app = createDemoGateway({
+    port: 0,
+    host: '127.0.0.1',
+    servicePort: await freePort(),
+    dataDir,
+    logFile,
+    adminPassword: ADMIN_PASSWORD,
+    stdout: false,
+    traffic: options.traffic,
     // The panel's Database page needs a database plugin; the demo gateway has one only when
     // DATABASE_URL names a server, so the browser tests give it an in-memory one.
-    databaseUrl: 'memory://' });
+    databaseUrl: 'memory://',
+  });
   const cleanup = async () => {
     await app.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -54,7 +70,11 @@ export async function startFullApp(options: { traffic?: DemoGatewayOptions['traf
   try {
     await app.start();
     const base = baseUrl(app);
-    await waitFor(async () => (await fetch(`${base}/api/v1/hello`).catch(() => undefined))?.status === 200, 'the demo API service answers through the gateway', 60_000);
+    await waitFor(
+      async () => (await fetch(`${base}/api/v1/hello`).catch(() => undefined))?.status === 200,
+      'the demo API service answers through the gateway',
+      60_000,
+    );
     return { app, base, logFile, stop: cleanup };
   } catch (error) {
     await cleanup();

@@ -40,14 +40,18 @@ export function ActionsView({ title, actions }: { title?: string; actions: UIAct
             type="button"
             className={action.destructive ? 'button button-danger' : 'button button-primary'}
             disabled={busy !== undefined}
-            onClick={() => (action.destructive || action.confirm ? setAsking(action) : void run(action))}
+            onClick={() =>
+              action.destructive || action.confirm ? setAsking(action) : void run(action)
+            }
           >
             {busy === action.label ? `${action.label}…` : action.label}
           </button>
         ))}
       </div>
       <div role="status" aria-live="polite">
-        {outcome && <p className={outcome.ok ? 'note note-ok' : 'note note-error'}>{outcome.text}</p>}
+        {outcome && (
+          <p className={outcome.ok ? 'note note-ok' : 'note note-error'}>{outcome.text}</p>
+        )}
       </div>
       {asking && (
         <ConfirmDialog

@@ -4,7 +4,19 @@ import { useEffect, useId, useRef, type KeyboardEvent } from 'react';
  * A modal question. Focus starts on Cancel (the safe choice), Tab stays inside, Escape cancels,
  * and focus returns to what opened it.
  */
-export function ConfirmDialog({ question, confirmLabel, destructive, onConfirm, onCancel }: { question: string; confirmLabel: string; destructive?: boolean; onConfirm: () => void; onCancel: () => void }) {
+export function ConfirmDialog({
+  question,
+  confirmLabel,
+  destructive,
+  onConfirm,
+  onCancel,
+}: {
+  question: string;
+  confirmLabel: string;
+  destructive?: boolean;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
   const titleId = useId();
   const cancelRef = useRef<HTMLButtonElement>(null);
   const dialogRef = useRef<HTMLDivElement>(null);
@@ -27,8 +39,18 @@ export function ConfirmDialog({ question, confirmLabel, destructive, onConfirm, 
     }
   };
   return (
-    <div className="overlay" onMouseDown={(event) => event.target === event.currentTarget && onCancel()}>
-      <div ref={dialogRef} className="dialog" role="alertdialog" aria-modal="true" aria-labelledby={titleId} onKeyDown={onKeyDown}>
+    <div
+      className="overlay"
+      onMouseDown={(event) => event.target === event.currentTarget && onCancel()}
+    >
+      <div
+        ref={dialogRef}
+        className="dialog"
+        role="alertdialog"
+        aria-modal="true"
+        aria-labelledby={titleId}
+        onKeyDown={onKeyDown}
+      >
         <p id={titleId} className="dialog-question">
           {question}
         </p>
@@ -36,7 +58,11 @@ export function ConfirmDialog({ question, confirmLabel, destructive, onConfirm, 
           <button ref={cancelRef} type="button" className="button" onClick={onCancel}>
             Cancel
           </button>
-          <button type="button" className={destructive ? 'button button-danger' : 'button button-primary'} onClick={onConfirm}>
+          <button
+            type="button"
+            className={destructive ? 'button button-danger' : 'button button-primary'}
+            onClick={onConfirm}
+          >
             {confirmLabel}
           </button>
         </div>

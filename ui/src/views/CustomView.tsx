@@ -10,7 +10,10 @@ export interface CustomPageContext {
   send: typeof send;
 }
 
-type Mount = (element: HTMLElement, context: CustomPageContext) => void | (() => void) | Promise<void | (() => void)>;
+type Mount = (
+  element: HTMLElement,
+  context: CustomPageContext,
+) => void | (() => void) | Promise<void | (() => void)>;
 
 /** Loads a prebuilt ES module from this origin (import()) and lets it render into a container. */
 export function CustomView({ title, module }: { title?: string; module: string }) {
@@ -25,8 +28,14 @@ export function CustomView({ title, module }: { title?: string; module: string }
     }
     import(/* @vite-ignore */ apiUrl(module))
       .then(async (loaded: { default?: Mount }) => {
-        if (typeof loaded.default !== 'function') throw new Error(`${module} has no default export function mount(element, context).`);
-        const result = await loaded.default(container.current!, { mountPath: settings().mountPath, csrfToken: getCsrfToken(), getJson, send });
+        if (typeof loaded.default !== 'function')
+          throw new Error(`${module} has no default export function mount(element, context).`);
+        const result = await loaded.default(container.current!, {
+          mountPath: settings().mountPath,
+          csrfToken: getCsrfToken(),
+          getJson,
+          send,
+        });
         if (cancelled) result?.();
         else cleanup = result;
       })

@@ -23,8 +23,13 @@ interface FieldSchema {
 
 type Values = Record<string, unknown>;
 
-const typeOf = (schema: FieldSchema) => (Array.isArray(schema.type) ? schema.type.find((type) => type !== 'null') : schema.type);
-const humanise = (name: string) => name.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/[_-]/g, ' ').replace(/^./, (c) => c.toUpperCase());
+const typeOf = (schema: FieldSchema) =>
+  Array.isArray(schema.type) ? schema.type.find((type) => type !== 'null') : schema.type;
+const humanise = (name: string) =>
+  name
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .replace(/[_-]/g, ' ')
+    .replace(/^./, (c) => c.toUpperCase());
 
 function initialValues(schema: FieldSchema): Values {
   const values: Values = {};
@@ -41,12 +46,27 @@ function clean(values: Values): Values {
   const out: Values = {};
   for (const [key, value] of Object.entries(values)) {
     if (value === '' || value === undefined) continue;
-    out[key] = value !== null && typeof value === 'object' && !Array.isArray(value) ? clean(value as Values) : value;
+    out[key] =
+      value !== null && typeof value === 'object' && !Array.isArray(value)
+        ? clean(value as Values)
+        : value;
   }
   return out;
 }
 
-function Field({ name, schema, required, value, onChange }: { name: string; schema: FieldSchema; required: boolean; value: unknown; onChange: (value: unknown) => void }) {
+function Field({
+  name,
+  schema,
+  required,
+  value,
+  onChange,
+}: {
+  name: string;
+  schema: FieldSchema;
+  required: boolean;
+  value: unknown;
+  onChange: (value: unknown) => void;
+}) {
   const id = useId();
   const type = typeOf(schema);
   const label = schema.title ?? humanise(name);
@@ -63,7 +83,13 @@ function Field({ name, schema, required, value, onChange }: { name: string; sche
   if (type === 'boolean') {
     return (
       <div className="field field-check">
-        <input id={id} type="checkbox" checked={value === true} aria-describedby={described} onChange={(event) => onChange(event.target.checked)} />
+        <input
+          id={id}
+          type="checkbox"
+          checked={value === true}
+          aria-describedby={described}
+          onChange={(event) => onChange(event.target.checked)}
+        />
         <label htmlFor={id}>{label}</label>
         {hint}
       </div>
@@ -73,7 +99,15 @@ function Field({ name, schema, required, value, onChange }: { name: string; sche
     return (
       <div className="field">
         <label htmlFor={id}>{label}</label>
-        <select id={id} required={required} value={value === undefined ? '' : String(value)} aria-describedby={described} onChange={(event) => onChange(schema.enum!.find((option) => String(option) === event.target.value))}>
+        <select
+          id={id}
+          required={required}
+          value={value === undefined ? '' : String(value)}
+          aria-describedby={described}
+          onChange={(event) =>
+            onChange(schema.enum!.find((option) => String(option) === event.target.value))
+          }
+        >
           {!required && <option value="">—</option>}
           {schema.enum.map((option) => (
             <option key={String(option)} value={String(option)}>
@@ -93,7 +127,17 @@ function Field({ name, schema, required, value, onChange }: { name: string; sche
       <input
         id={id}
         name={name}
-        type={numeric ? 'number' : secret ? 'password' : schema.format === 'email' ? 'email' : schema.format === 'uri' ? 'url' : 'text'}
+        type={
+          numeric
+            ? 'number'
+            : secret
+              ? 'password'
+              : schema.format === 'email'
+                ? 'email'
+                : schema.format === 'uri'
+                  ? 'url'
+                  : 'text'
+        }
         required={required}
         min={schema.minimum}
         max={schema.maximum}
@@ -103,26 +147,63 @@ function Field({ name, schema, required, value, onChange }: { name: string; sche
         pattern={schema.pattern}
         value={value === undefined || value === null ? '' : String(value)}
         aria-describedby={described}
-        onChange={(event) => onChange(numeric ? (event.target.value === '' ? '' : Number(event.target.value)) : event.target.value)}
+        onChange={(event) =>
+          onChange(
+            numeric
+              ? event.target.value === ''
+                ? ''
+                : Number(event.target.value)
+              : event.target.value,
+          )
+        }
       />
       {hint}
     </div>
   );
 }
 
-function Fields({ schema, values, onChange }: { schema: FieldSchema; values: Values; onChange: (values: Values) => void }) {
+function Fields({
+  schema,
+  values,
+  onChange,
+}: {
+  schema: FieldSchema;
+  values: Values;
+  onChange: (values: Values) => void;
+}) {
   const required = new Set(schema.required ?? []);
   return (
     <>
       {Object.entries(schema.properties ?? {}).map(([name, field]) => (
-        <Field key={name} name={name} schema={field} required={required.has(name)} value={values[name]} onChange={(value) => onChange({ ...values, [name]: value })} />
+        <Field
+          key={name}
+          name={name}
+          schema={field}
+          required={required.has(name)}
+          value={values[name]}
+          onChange={(value) => onChange({ ...values, [name]: value })}
+        />
       ))}
     </>
   );
 }
 
 /** A form generated from a JSON Schema (made from a zod schema); submits JSON to `action`. */
-export function FormView({ title, schema, action, method, submitLabel, successMessage }: { title?: string; schema: UIJsonSchema; action: string; method?: string; submitLabel?: string; successMessage?: string }) {
+export function FormView({
+  title,
+  schema,
+  action,
+  method,
+  submitLabel,
+  successMessage,
+}: {
+  title?: string;
+  schema: UIJsonSchema;
+  action: string;
+  method?: string;
+  submitLabel?: string;
+  successMessage?: string;
+}) {
   const root = schema as FieldSchema;
   const [values, setValues] = useState<Values>(() => initialValues(root));
   const [busy, setBusy] = useState(false);
@@ -133,7 +214,10 @@ export function FormView({ title, schema, action, method, submitLabel, successMe
     setOutcome(undefined);
     try {
       const result = await send(action, method ?? 'POST', clean(values));
-      const echo = result === undefined ? 'Saved.' : `Saved: ${typeof result === 'string' ? result : JSON.stringify(result)}`;
+      const echo =
+        result === undefined
+          ? 'Saved.'
+          : `Saved: ${typeof result === 'string' ? result : JSON.stringify(result)}`;
       setOutcome({ ok: true, text: successMessage ? fillIn(successMessage, result) : echo });
     } catch (error) {
       setOutcome({ ok: false, text: (error as Error).message });
@@ -143,7 +227,11 @@ export function FormView({ title, schema, action, method, submitLabel, successMe
   };
   return (
     <ViewFrame title={title}>
-      <form className="form" onSubmit={(event) => void onSubmit(event)} aria-label={title ?? 'Form'}>
+      <form
+        className="form"
+        onSubmit={(event) => void onSubmit(event)}
+        aria-label={title ?? 'Form'}
+      >
         <Fields schema={root} values={values} onChange={setValues} />
         <div className="button-row">
           <button type="submit" className="button button-primary" disabled={busy}>
@@ -151,7 +239,9 @@ export function FormView({ title, schema, action, method, submitLabel, successMe
           </button>
         </div>
         <div role="status" aria-live="polite">
-          {outcome && <p className={outcome.ok ? 'note note-ok' : 'note note-error'}>{outcome.text}</p>}
+          {outcome && (
+            <p className={outcome.ok ? 'note note-ok' : 'note note-error'}>{outcome.text}</p>
+          )}
         </div>
       </form>
     </ViewFrame>

@@ -20,7 +20,9 @@ export function layersOf(nodes: GraphNode[]): GraphNode[][] {
     if (known !== undefined) return known;
     if (trail.has(node.name)) return 0;
     trail.add(node.name);
-    const deps = (node.dependencies ?? []).map((name) => byName.get(name)).filter((dep): dep is GraphNode => dep !== undefined);
+    const deps = (node.dependencies ?? [])
+      .map((name) => byName.get(name))
+      .filter((dep): dep is GraphNode => dep !== undefined);
     const value = deps.length === 0 ? 0 : 1 + Math.max(...deps.map((dep) => visit(dep, trail)));
     trail.delete(node.name);
     depth.set(node.name, value);
@@ -36,7 +38,11 @@ export function DependencyGraph({ nodes }: { nodes: GraphNode[] }) {
   return (
     <div className="graph">
       {layers.map((layer, index) => (
-        <section key={index} className="graph-layer" aria-label={index === 0 ? 'No dependencies' : `Dependency level ${index}`}>
+        <section
+          key={index}
+          className="graph-layer"
+          aria-label={index === 0 ? 'No dependencies' : `Dependency level ${index}`}
+        >
           <h3 className="graph-layer-title">{index === 0 ? 'Foundation' : `Level ${index}`}</h3>
           <ul>
             {layer.map((node) => (
@@ -46,10 +52,18 @@ export function DependencyGraph({ nodes }: { nodes: GraphNode[] }) {
                   {node.state && <StatusBadge value={node.state} />}
                 </div>
                 <p className="muted small">
-                  {node.version ? (/^\d/.test(node.version) ? `v${node.version}` : node.version) : 'no version'}
+                  {node.version
+                    ? /^\d/.test(node.version)
+                      ? `v${node.version}`
+                      : node.version
+                    : 'no version'}
                   {typeof node.initMs === 'number' && ` · init ${node.initMs} ms`}
                 </p>
-                <p className="small">{node.dependencies?.length ? `Depends on ${node.dependencies.join(', ')}` : 'No dependencies'}</p>
+                <p className="small">
+                  {node.dependencies?.length
+                    ? `Depends on ${node.dependencies.join(', ')}`
+                    : 'No dependencies'}
+                </p>
                 {node.error && <p className="note note-error small">{node.error}</p>}
               </li>
             ))}
@@ -60,7 +74,17 @@ export function DependencyGraph({ nodes }: { nodes: GraphNode[] }) {
   );
 }
 
-export function GraphView({ title, endpoint, nodesPath, refreshMs }: { title?: string; endpoint: string; nodesPath?: string; refreshMs?: number }) {
+export function GraphView({
+  title,
+  endpoint,
+  nodesPath,
+  refreshMs,
+}: {
+  title?: string;
+  endpoint: string;
+  nodesPath?: string;
+  refreshMs?: number;
+}) {
   const resource = useResource(endpoint, refreshMs);
   return (
     <ViewFrame title={title}>

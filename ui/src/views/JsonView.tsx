@@ -3,7 +3,19 @@ import { valueAt } from '../format.js';
 import { useResource } from '../use-resource.js';
 import { ResourceState, ViewFrame } from './common.js';
 
-export function JsonView({ title, endpoint, path, refreshMs, download }: { title?: string; endpoint: string; path?: string; refreshMs?: number; download?: string }) {
+export function JsonView({
+  title,
+  endpoint,
+  path,
+  refreshMs,
+  download,
+}: {
+  title?: string;
+  endpoint: string;
+  path?: string;
+  refreshMs?: number;
+  download?: string;
+}) {
   const resource = useResource(endpoint, refreshMs);
   const actions = (
     <>

@@ -3,7 +3,11 @@ import { getJson, openEventStream } from '../api.js';
 import { formatDuration } from '../format.js';
 import { ErrorNote, ViewFrame } from './common.js';
 
-type LogEntry = Record<string, unknown> & { level?: string | number; time?: string | number; msg?: string };
+type LogEntry = Record<string, unknown> & {
+  level?: string | number;
+  time?: string | number;
+  msg?: string;
+};
 interface Filters {
   level: string;
   q: string;
@@ -11,12 +15,22 @@ interface Filters {
 }
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
-const NUMERIC_LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+const NUMERIC_LEVELS: Record<number, string> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warn',
+  50: 'error',
+  60: 'fatal',
+};
 /** Lines kept on screen; older ones drop off the bottom. */
 const MAX_ENTRIES = 500;
 const INITIAL_PAGE = 100;
 
-const levelOf = (entry: LogEntry) => (typeof entry.level === 'number' ? (NUMERIC_LEVELS[entry.level] ?? String(entry.level)) : String(entry.level ?? 'info'));
+const levelOf = (entry: LogEntry) =>
+  typeof entry.level === 'number'
+    ? (NUMERIC_LEVELS[entry.level] ?? String(entry.level))
+    : String(entry.level ?? 'info');
 
 function query(filters: Filters, extra: Record<string, string> = {}): string {
   const params = new URLSearchParams(extra);
@@ -30,7 +44,12 @@ function query(filters: Filters, extra: Record<string, string> = {}): string {
 function summary(entry: LogEntry): string {
   const req = entry.req as { method?: string; url?: string } | undefined;
   const res = entry.res as { statusCode?: number } | undefined;
-  const parts = [req?.method, req?.url, res?.statusCode, typeof entry.responseTime === 'number' ? formatDuration(entry.responseTime) : undefined];
+  const parts = [
+    req?.method,
+    req?.url,
+    res?.statusCode,
+    typeof entry.responseTime === 'number' ? formatDuration(entry.responseTime) : undefined,
+  ];
   return parts.filter((part) => part !== undefined).join(' ');
 }
 
@@ -53,14 +72,24 @@ function LogLine({ entry }: { entry: LogEntry }) {
 }
 
 /** Recent lines from `endpoint`, then new ones live from `streamEndpoint` (SSE); pause holds them back. */
-export function LogStreamView({ title, endpoint, streamEndpoint }: { title?: string; endpoint: string; streamEndpoint: string }) {
+export function LogStreamView({
+  title,
+  endpoint,
+  streamEndpoint,
+}: {
+  title?: string;
+  endpoint: string;
+  streamEndpoint: string;
+}) {
   const id = useId();
   const [draft, setDraft] = useState<Filters>({ level: '', q: '', requestId: '' });
   const [filters, setFilters] = useState<Filters>(draft);
   const [entries, setEntries] = useState<LogEntry[]>([]);
   const [held, setHeld] = useState<LogEntry[]>([]);
   const [paused, setPaused] = useState(false);
-  const [state, setState] = useState<'connecting' | 'open' | 'reconnecting' | 'closed'>('connecting');
+  const [state, setState] = useState<'connecting' | 'open' | 'reconnecting' | 'closed'>(
+    'connecting',
+  );
   const [error, setError] = useState<Error>();
   const pausedRef = useRef(paused);
   pausedRef.current = paused;
@@ -71,8 +100,13 @@ export function LogStreamView({ title, endpoint, streamEndpoint }: { title?: str
     setHeld([]);
     setError(undefined);
     setState('connecting');
-    getJson<{ entries: LogEntry[] }>(`${endpoint}${query(filters, { limit: String(INITIAL_PAGE) })}`)
-      .then((page) => !cancelled && setEntries((live) => [...live, ...page.entries].slice(0, MAX_ENTRIES)))
+    getJson<{ entries: LogEntry[] }>(
+      `${endpoint}${query(filters, { limit: String(INITIAL_PAGE) })}`,
+    )
+      .then(
+        (page) =>
+          !cancelled && setEntries((live) => [...live, ...page.entries].slice(0, MAX_ENTRIES)),
+      )
       .catch((failure: Error) => !cancelled && setError(failure));
     const stream = openEventStream(`${streamEndpoint}${query(filters)}`, {
       onState: (next) => !cancelled && setState(next),
@@ -100,13 +134,30 @@ export function LogStreamView({ title, endpoint, streamEndpoint }: { title?: str
     setPaused(false);
   };
 
-  const status = paused ? `Paused, ${held.length} new` : state === 'open' ? 'Live' : state === 'reconnecting' ? 'Reconnecting…' : state === 'closed' ? 'Stopped' : 'Connecting…';
+  const status = paused
+    ? `Paused, ${held.length} new`
+    : state === 'open'
+      ? 'Live'
+      : state === 'reconnecting'
+        ? 'Reconnecting…'
+        : state === 'closed'
+          ? 'Stopped'
+          : 'Connecting…';
   const controls = (
     <>
-      <span className={`badge tone-${paused ? 'warn' : state === 'open' ? 'good' : 'neutral'}`} role="status" aria-live="polite">
+      <span
+        className={`badge tone-${paused ? 'warn' : state === 'open' ? 'good' : 'neutral'}`}
+        role="status"
+        aria-live="polite"
+      >
         {status}
       </span>
-      <button type="button" className="button" aria-pressed={paused} onClick={() => (paused ? resume() : setPaused(true))}>
+      <button
+        type="button"
+        className="button"
+        aria-pressed={paused}
+        onClick={() => (paused ? resume() : setPaused(true))}
+      >
         {paused ? 'Resume' : 'Pause'}
       </button>
       <button type="button" className="button" onClick={() => setEntries([])}>
@@ -127,7 +178,11 @@ export function LogStreamView({ title, endpoint, streamEndpoint }: { title?: str
       >
         <div className="field">
           <label htmlFor={`${id}-level`}>Level at least</label>
-          <select id={`${id}-level`} value={draft.level} onChange={(event) => setDraft({ ...draft, level: event.target.value })}>
+          <select
+            id={`${id}-level`}
+            value={draft.level}
+            onChange={(event) => setDraft({ ...draft, level: event.target.value })}
+          >
             <option value="">any</option>
             {LEVELS.map((level) => (
               <option key={level} value={level}>
@@ -138,11 +193,23 @@ export function LogStreamView({ title, endpoint, streamEndpoint }: { title?: str
         </div>
         <div className="field">
           <label htmlFor={`${id}-q`}>Text</label>
-          <input id={`${id}-q`} type="search" value={draft.q} maxLength={1000} onChange={(event) => setDraft({ ...draft, q: event.target.value })} />
+          <input
+            id={`${id}-q`}
+            type="search"
+            value={draft.q}
+            maxLength={1000}
+            onChange={(event) => setDraft({ ...draft, q: event.target.value })}
+          />
         </div>
         <div className="field">
           <label htmlFor={`${id}-rid`}>Request id</label>
-          <input id={`${id}-rid`} type="text" value={draft.requestId} maxLength={128} onChange={(event) => setDraft({ ...draft, requestId: event.target.value.trim() })} />
+          <input
+            id={`${id}-rid`}
+            type="text"
+            value={draft.requestId}
+            maxLength={128}
+            onChange={(event) => setDraft({ ...draft, requestId: event.target.value.trim() })}
+          />
         </div>
         <button type="submit" className="button button-primary">
           Apply filters

@@ -3,7 +3,15 @@ import { formatValue, valueAt } from '../format.js';
 import { useResource } from '../use-resource.js';
 import { ResourceState, StatusBadge, ViewFrame } from './common.js';
 
-export function Table({ rows, columns, caption }: { rows: unknown[]; columns: UIColumn[]; caption?: string }) {
+export function Table({
+  rows,
+  columns,
+  caption,
+}: {
+  rows: unknown[];
+  columns: UIColumn[];
+  caption?: string;
+}) {
   if (rows.length === 0) return <p className="note">No rows.</p>;
   return (
     <div className="table-scroll" role="region" aria-label={caption ?? 'Table'} tabIndex={0}>
@@ -25,7 +33,11 @@ export function Table({ rows, columns, caption }: { rows: unknown[]; columns: UI
                 const value = valueAt(row, column.key);
                 return (
                   <td key={column.key} data-label={column.label}>
-                    {column.format === 'status' ? <StatusBadge value={value} /> : formatValue(value, column.format)}
+                    {column.format === 'status' ? (
+                      <StatusBadge value={value} />
+                    ) : (
+                      formatValue(value, column.format)
+                    )}
                   </td>
                 );
               })}
@@ -37,7 +49,19 @@ export function Table({ rows, columns, caption }: { rows: unknown[]; columns: UI
   );
 }
 
-export function TableView({ title, endpoint, columns, rowsPath, refreshMs }: { title?: string; endpoint: string; columns: UIColumn[]; rowsPath?: string; refreshMs?: number }) {
+export function TableView({
+  title,
+  endpoint,
+  columns,
+  rowsPath,
+  refreshMs,
+}: {
+  title?: string;
+  endpoint: string;
+  columns: UIColumn[];
+  rowsPath?: string;
+  refreshMs?: number;
+}) {
   const resource = useResource(endpoint, refreshMs);
   return (
     <ViewFrame title={title}>

@@ -37,7 +37,9 @@ export function View({ view }: { view: UIView }) {
     default:
       return (
         <ViewFrame title={(view as { title?: string }).title}>
-          <p className="note">This panel cannot show views of kind “{(view as { kind: string }).kind}” yet.</p>
+          <p className="note">
+            This panel cannot show views of kind “{(view as { kind: string }).kind}” yet.
+          </p>
         </ViewFrame>
       );
   }

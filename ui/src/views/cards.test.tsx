@@ -34,19 +34,36 @@ beforeAll(async () => {
   const plugin = definePlugin({
     name: 'cards',
     routes: [
-      { method: 'get', path: '/api/slots', handler: (_req, res) => void res.json({ data: { slots } }) },
+      {
+        method: 'get',
+        path: '/api/slots',
+        handler: (_req, res) => void res.json({ data: { slots } }),
+      },
       {
         method: 'post',
         path: '/api/promote/:service',
         handler: (req, res) => {
           posted.push({ body: req.body, csrf: req.headers['x-csrf-token'] as string | undefined });
-          slots = slots.map((slot) => (slot.state === 'candidate' ? { ...slot, state: 'active', colour: 'green' } : slot.state === 'active' ? { ...slot, state: 'previous', colour: 'yellow' } : slot));
+          slots = slots.map((slot) =>
+            slot.state === 'candidate'
+              ? { ...slot, state: 'active', colour: 'green' }
+              : slot.state === 'active'
+                ? { ...slot, state: 'previous', colour: 'yellow' }
+                : slot,
+          );
           res.json({ promoted: req.params.service });
         },
       },
     ],
   });
-  app = createApp({ name: 'cards', port: 0, host: '127.0.0.1', logger: { level: 'silent' }, shutdown: { signals: false, readinessDelay: 0 }, plugins: [plugin] });
+  app = createApp({
+    name: 'cards',
+    port: 0,
+    host: '127.0.0.1',
+    logger: { level: 'silent' },
+    shutdown: { signals: false, readinessDelay: 0 },
+    plugins: [plugin],
+  });
   await app.start();
   const base = document.createElement('base');
   base.href = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/cpanel/`;
@@ -75,7 +92,15 @@ const view: UIView = {
     { path: 'version', label: 'Version' },
     { path: 'service', label: 'Service' },
   ],
-  actions: [{ label: 'Promote', endpoint: '/api/promote/{service}', body: { service: '{service}', slot: '{id}' }, confirm: 'Promote {version} in {id}?', when: { key: 'state', in: ['candidate'] } }],
+  actions: [
+    {
+      label: 'Promote',
+      endpoint: '/api/promote/{service}',
+      body: { service: '{service}', slot: '{id}' },
+      confirm: 'Promote {version} in {id}?',
+      when: { key: 'state', in: ['candidate'] },
+    },
+  ],
 };
 
 const cardOf = (title: string) => screen.getByRole('heading', { name: title }).closest('li')!;
@@ -85,7 +110,13 @@ describe('cards view', () => {
     render(<View view={view} />);
     await screen.findByRole('heading', { name: 'slot-a' });
     const cards = within(screen.getByRole('list', { name: 'Slots' })).getAllByRole('listitem');
-    expect(cards.map((card) => within(card).getByRole('heading').textContent)).toEqual(['slot-a', 'slot-b', 'slot-c', 'slot-d', 'slot-e']);
+    expect(cards.map((card) => within(card).getByRole('heading').textContent)).toEqual([
+      'slot-a',
+      'slot-b',
+      'slot-c',
+      'slot-d',
+      'slot-e',
+    ]);
     const expected: [string, string, string][] = [
       ['slot-a', 'green', 'active · green'],
       ['slot-b', 'yellow', 'candidate · yellow'],
@@ -100,8 +131,14 @@ describe('cards view', () => {
       const badgeElement = within(card).getByText(badge);
       expect(badgeElement.className).toContain(`colour-${colour}`);
     }
-    const pairs = [...cardOf('slot-a').querySelectorAll('.key-value')].map((pair) => [pair.querySelector('dt')!.textContent, pair.querySelector('dd')!.textContent]);
-    expect(pairs).toEqual([['Version', 'v1'], ['Service', 'api']]);
+    const pairs = [...cardOf('slot-a').querySelectorAll('.key-value')].map((pair) => [
+      pair.querySelector('dt')!.textContent,
+      pair.querySelector('dd')!.textContent,
+    ]);
+    expect(pairs).toEqual([
+      ['Version', 'v1'],
+      ['Service', 'api'],
+    ]);
   });
 
   it('shows an action only on the cards it applies to; it asks first, posts the filled-in body and reloads', async () => {
@@ -119,7 +156,9 @@ describe('cards view', () => {
 
     setCsrfToken('token-cards');
     fireEvent.click(promote);
-    fireEvent.click(within(screen.getByRole('alertdialog')).getByRole('button', { name: 'Promote' }));
+    fireEvent.click(
+      within(screen.getByRole('alertdialog')).getByRole('button', { name: 'Promote' }),
+    );
     await screen.findByText('Promote slot-b: done.');
     expect(posted).toEqual([{ body: { service: 'api', slot: 'slot-b' }, csrf: 'token-cards' }]);
     // Reloaded: slot-b is now the green active card, slot-a a yellow previous one.
@@ -129,15 +168,34 @@ describe('cards view', () => {
   });
 
   it('form: a successMessage filled in from the answer replaces the echoed JSON', async () => {
-    render(<View view={{ kind: 'form', title: 'Go', schema: { type: 'object', properties: {} }, action: '/api/promote/web', successMessage: 'Promoted {promoted}.' }} />);
+    render(
+      <View
+        view={{
+          kind: 'form',
+          title: 'Go',
+          schema: { type: 'object', properties: {} },
+          action: '/api/promote/web',
+          successMessage: 'Promoted {promoted}.',
+        }}
+      />,
+    );
     fireEvent.click(screen.getByRole('button', { name: 'Submit' }));
     await screen.findByText('Promoted web.');
     expect(posted).toHaveLength(1);
   });
 
   it('colour and template helpers', () => {
-    expect(['green', 'yellow', 'red', 'grey', 'blue', undefined].map(cardColour)).toEqual(['green', 'yellow', 'red', 'grey', 'grey', 'grey']);
-    expect(fillIn('/api/{service}/slots/{id}', { service: 'a b', id: 'x/y' }, true)).toBe('/api/a%20b/slots/x%2Fy');
+    expect(['green', 'yellow', 'red', 'grey', 'blue', undefined].map(cardColour)).toEqual([
+      'green',
+      'yellow',
+      'red',
+      'grey',
+      'grey',
+      'grey',
+    ]);
+    expect(fillIn('/api/{service}/slots/{id}', { service: 'a b', id: 'x/y' }, true)).toBe(
+      '/api/a%20b/slots/x%2Fy',
+    );
     expect(fillIn('{missing} in {nested.key}', { nested: { key: 'k' } })).toBe(' in k');
   });
 });

@@ -2,7 +2,15 @@ import { useId, type ReactNode } from 'react';
 import { statusTone } from '../format.js';
 
 /** A view's frame: a labelled section, so screen readers can jump between views. */
-export function ViewFrame({ title, actions, children }: { title?: string; actions?: ReactNode; children: ReactNode }) {
+export function ViewFrame({
+  title,
+  actions,
+  children,
+}: {
+  title?: string;
+  actions?: ReactNode;
+  children: ReactNode;
+}) {
   const id = useId();
   return (
     <section className="view" aria-labelledby={title ? id : undefined}>
@@ -38,11 +46,23 @@ export function Loading() {
 }
 
 /** Loading, error, or the children once data is there (stale data stays visible on error). */
-export function ResourceState<T>({ resource, children }: { resource: { data?: T; error?: Error; loading: boolean }; children: (data: T) => ReactNode }) {
+export function ResourceState<T>({
+  resource,
+  children,
+}: {
+  resource: { data?: T; error?: Error; loading: boolean };
+  children: (data: T) => ReactNode;
+}) {
   return (
     <>
       {resource.error && <ErrorNote error={resource.error} />}
-      {resource.data === undefined ? resource.loading ? <Loading /> : null : children(resource.data)}
+      {resource.data === undefined ? (
+        resource.loading ? (
+          <Loading />
+        ) : null
+      ) : (
+        children(resource.data)
+      )}
     </>
   );
 }

@@ -30,10 +30,32 @@ const show = (view: UIView) => render(<View view={view} />);
 
 describe('view kinds rendered from descriptors', () => {
   it('table: columns from the descriptor, rows from rowsPath, values formatted, nested keys', async () => {
-    show({ kind: 'table', title: 'Things', endpoint: '/api/rows', rowsPath: 'items', columns: [{ key: 'name', label: 'Name' }, { key: 'size', label: 'Size', format: 'bytes' }, { key: 'state', label: 'State', format: 'status' }, { key: 'pool.idle', label: 'Idle', format: 'number' }] });
+    show({
+      kind: 'table',
+      title: 'Things',
+      endpoint: '/api/rows',
+      rowsPath: 'items',
+      columns: [
+        { key: 'name', label: 'Name' },
+        { key: 'size', label: 'Size', format: 'bytes' },
+        { key: 'state', label: 'State', format: 'status' },
+        { key: 'pool.idle', label: 'Idle', format: 'number' },
+      ],
+    });
     const table = await screen.findByRole('table');
-    expect(within(table).getAllByRole('columnheader').map((cell) => cell.textContent)).toEqual(['Name', 'Size', 'State', 'Idle']);
-    const rows = within(table).getAllByRole('row').slice(1).map((row) => within(row).getAllByRole('cell').map((cell) => cell.textContent));
+    expect(
+      within(table)
+        .getAllByRole('columnheader')
+        .map((cell) => cell.textContent),
+    ).toEqual(['Name', 'Size', 'State', 'Idle']);
+    const rows = within(table)
+      .getAllByRole('row')
+      .slice(1)
+      .map((row) =>
+        within(row)
+          .getAllByRole('cell')
+          .map((cell) => cell.textContent),
+      );
     expect(rows).toEqual([
       ['alpha', '2.0 KiB', 'healthy', '3'],
       ['beta', '5 B', 'failed', '0'],
@@ -43,10 +65,27 @@ describe('view kinds rendered from descriptors', () => {
   });
 
   it('keyValue: chosen fields with formats, or every value flattened', async () => {
-    show({ kind: 'keyValue', endpoint: '/api/facts', fields: [{ path: 'memory.rss', label: 'RSS', format: 'bytes' }, { path: 'uptime', label: 'Up', format: 'seconds' }, { path: 'ratio', label: 'Ratio', format: 'percent' }, { path: 'absent', label: 'Absent' }] });
+    show({
+      kind: 'keyValue',
+      endpoint: '/api/facts',
+      fields: [
+        { path: 'memory.rss', label: 'RSS', format: 'bytes' },
+        { path: 'uptime', label: 'Up', format: 'seconds' },
+        { path: 'ratio', label: 'Ratio', format: 'percent' },
+        { path: 'absent', label: 'Absent' },
+      ],
+    });
     await screen.findByText('3.0 MiB');
-    const pairs = [...document.querySelectorAll('.key-value')].map((pair) => [pair.querySelector('dt')!.textContent, pair.querySelector('dd')!.textContent]);
-    expect(pairs).toEqual([['RSS', '3.0 MiB'], ['Up', '1h 2m'], ['Ratio', '25.0 %'], ['Absent', '—']]);
+    const pairs = [...document.querySelectorAll('.key-value')].map((pair) => [
+      pair.querySelector('dt')!.textContent,
+      pair.querySelector('dd')!.textContent,
+    ]);
+    expect(pairs).toEqual([
+      ['RSS', '3.0 MiB'],
+      ['Up', '1h 2m'],
+      ['Ratio', '25.0 %'],
+      ['Absent', '—'],
+    ]);
     cleanup();
     show({ kind: 'keyValue', endpoint: '/api/facts' });
     await screen.findByText('nested.deep.value');
@@ -54,22 +93,37 @@ describe('view kinds rendered from descriptors', () => {
   });
 
   it('json: the value at path, pretty-printed, with a download link to the server', async () => {
-    show({ kind: 'json', title: 'Facts', endpoint: '/api/facts', path: 'memory', download: '/api/facts?download=1' });
+    show({
+      kind: 'json',
+      title: 'Facts',
+      endpoint: '/api/facts',
+      path: 'memory',
+      download: '/api/facts?download=1',
+    });
     const pre = await screen.findByLabelText('Facts (JSON)');
     expect(JSON.parse(pre.textContent!)).toEqual({ rss: 3 * 1024 * 1024 });
-    expect(screen.getByRole('link', { name: 'Download' }).getAttribute('href')).toBe(`${server.base}/api/facts?download=1`);
+    expect(screen.getByRole('link', { name: 'Download' }).getAttribute('href')).toBe(
+      `${server.base}/api/facts?download=1`,
+    );
   });
 
   it('health: overall status, each check with latency, critical flag and a labelled history', async () => {
     show({ kind: 'health', endpoint: '/api/health-report' });
     await screen.findByText('Overall: degraded');
     const checks = screen.getAllByRole('listitem');
-    expect(checks.map((check) => check.querySelector('strong')!.textContent)).toEqual(['database', 'cache']);
+    expect(checks.map((check) => check.querySelector('strong')!.textContent)).toEqual([
+      'database',
+      'cache',
+    ]);
     expect(checks[0].textContent).toContain('Latency 4.2 ms');
     expect(checks[1].textContent).toContain('informational');
     expect(checks[1].textContent).toContain('slow replies');
-    expect(within(checks[0]).getByRole('img').getAttribute('aria-label')).toBe('Last 2 runs: 0 not healthy, slowest 6.0 ms');
-    expect(within(checks[1]).getByRole('img').getAttribute('aria-label')).toBe('Last 1 runs: 1 not healthy, slowest 250 ms');
+    expect(within(checks[0]).getByRole('img').getAttribute('aria-label')).toBe(
+      'Last 2 runs: 0 not healthy, slowest 6.0 ms',
+    );
+    expect(within(checks[1]).getByRole('img').getAttribute('aria-label')).toBe(
+      'Last 1 runs: 1 not healthy, slowest 250 ms',
+    );
     expect(screen.getByText('Up 1m 30s')).toBeTruthy();
   });
 
@@ -77,11 +131,18 @@ describe('view kinds rendered from descriptors', () => {
     show({ kind: 'graph', endpoint: '/api/graph', nodesPath: 'plugins' });
     await screen.findByText('users');
     const layers = screen.getAllByRole('region');
-    expect(layers.map((layer) => [...layer.querySelectorAll('strong')].map((node) => node.textContent))).toEqual([['database'], ['users'], ['broken']]);
+    expect(
+      layers.map((layer) => [...layer.querySelectorAll('strong')].map((node) => node.textContent)),
+    ).toEqual([['database'], ['users'], ['broken']]);
     expect(layers[1].textContent).toContain('v2.0.0');
     expect(layers[1].textContent).toContain('Depends on database');
     expect(layers[2].textContent).toContain('boom');
-    expect(layersOf([{ name: 'a', dependencies: ['b'] }, { name: 'b', dependencies: ['a'] }]).flat()).toHaveLength(2);
+    expect(
+      layersOf([
+        { name: 'a', dependencies: ['b'] },
+        { name: 'b', dependencies: ['a'] },
+      ]).flat(),
+    ).toHaveLength(2);
   });
 
   it('form: fields generated from a zod schema, typed JSON posted with the CSRF token, problems shown', async () => {
@@ -97,7 +158,10 @@ describe('view kinds rendered from descriptors', () => {
     fireEvent.change(within(form).getByLabelText('Label'), { target: { value: 'fine' } });
     fireEvent.click(within(form).getByRole('button', { name: 'Save' }));
     await screen.findByText('Saved: {"saved":true}');
-    expect(seen.forms.at(-1)).toEqual({ body: { ttl: 30, mode: 'safe', enabled: true, label: 'fine' }, csrf: 'token-123' });
+    expect(seen.forms.at(-1)).toEqual({
+      body: { ttl: 30, mode: 'safe', enabled: true, label: 'fine' },
+      csrf: 'token-123',
+    });
     expect((within(form).getByLabelText('Ttl') as HTMLInputElement).type).toBe('number');
     expect((within(form).getByLabelText('Ttl') as HTMLInputElement).required).toBe(true);
   });
@@ -105,7 +169,12 @@ describe('view kinds rendered from descriptors', () => {
   it('actions: a destructive action asks first; cancel sends nothing, confirm sends once', async () => {
     setCsrfToken('token-456');
     const before = seen.actions.length;
-    show({ kind: 'actions', actions: [{ label: 'Flush', endpoint: '/api/act', destructive: true, confirm: 'Flush everything?' }] });
+    show({
+      kind: 'actions',
+      actions: [
+        { label: 'Flush', endpoint: '/api/act', destructive: true, confirm: 'Flush everything?' },
+      ],
+    });
     fireEvent.click(screen.getByRole('button', { name: 'Flush' }));
     const dialog = screen.getByRole('alertdialog', { name: 'Flush everything?' });
     expect(document.activeElement).toBe(within(dialog).getByRole('button', { name: 'Cancel' }));
@@ -118,7 +187,9 @@ describe('view kinds rendered from descriptors', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Flush' }));
     fireEvent.click(within(screen.getByRole('alertdialog')).getByRole('button', { name: 'Flush' }));
     await screen.findByText('Flush: Done: {"flushed":true}');
-    expect(seen.actions.slice(before)).toEqual([{ method: 'POST', body: undefined, csrf: 'token-456' }]);
+    expect(seen.actions.slice(before)).toEqual([
+      { method: 'POST', body: undefined, csrf: 'token-456' },
+    ]);
     expect(seen.actions.length).toBe(before + 1);
   });
 
@@ -126,7 +197,10 @@ describe('view kinds rendered from descriptors', () => {
     const other = await startViewServer();
     try {
       setCsrfToken('token-789');
-      show({ kind: 'actions', actions: [{ label: 'Elsewhere', endpoint: `${other.base}/api/act` }] });
+      show({
+        kind: 'actions',
+        actions: [{ label: 'Elsewhere', endpoint: `${other.base}/api/act` }],
+      });
       fireEvent.click(screen.getByRole('button', { name: 'Elsewhere' }));
       await screen.findByText('Elsewhere: Done: {"flushed":true}');
       expect(other.seen.actions).toEqual([{ method: 'POST', body: undefined, csrf: undefined }]);
@@ -142,19 +216,25 @@ describe('view kinds rendered from descriptors', () => {
     await screen.findByText('Live');
     server.emitLog({ level: 'warn', time: Date.now(), msg: 'fresh line' });
     await screen.findByText('fresh line');
-    expect(screen.getAllByRole('listitem').map((item) => item.querySelector('.log-msg')!.textContent)).toEqual(['fresh line', 'older line', 'an error line']);
+    expect(
+      screen.getAllByRole('listitem').map((item) => item.querySelector('.log-msg')!.textContent),
+    ).toEqual(['fresh line', 'older line', 'an error line']);
     fireEvent.click(screen.getByRole('button', { name: 'Pause' }));
     server.emitLog({ level: 'info', time: Date.now(), msg: 'held line' });
     await screen.findByText('Paused, 1 new');
     expect(screen.queryByText('held line')).toBeNull();
-    expect(screen.getByRole('button', { name: 'Resume' }).getAttribute('aria-pressed')).toBe('true');
+    expect(screen.getByRole('button', { name: 'Resume' }).getAttribute('aria-pressed')).toBe(
+      'true',
+    );
     fireEvent.click(screen.getByRole('button', { name: 'Resume' }));
     await screen.findByText('held line');
   });
 
   it('custom: refuses a module from another origin', async () => {
     show({ kind: 'custom', module: 'https://cdn.example/page.js' });
-    await screen.findByText('Refused to load https://cdn.example/page.js: custom pages must come from this server.');
+    await screen.findByText(
+      'Refused to load https://cdn.example/page.js: custom pages must come from this server.',
+    );
   });
 
   it('an unknown kind says so instead of failing', () => {
@@ -164,6 +244,8 @@ describe('view kinds rendered from descriptors', () => {
 
   it('shows the problem detail when an endpoint fails', async () => {
     show({ kind: 'keyValue', endpoint: '/api/missing' });
-    await waitFor(() => expect(screen.getByRole('alert').textContent).toBe('No route for GET /api/missing'));
+    await waitFor(() =>
+      expect(screen.getByRole('alert').textContent).toBe('No route for GET /api/missing'),
+    );
   });
 });

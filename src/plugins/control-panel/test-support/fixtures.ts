@@ -26,7 +26,10 @@ export function uiFixture(): { dir: string; asset: string; assetBody: string; re
 }
 
 /** Starts an app on a free loopback port with quiet, captured logs. */
-export async function startApp(plugins: AppOptions['plugins'], extra: Pick<AppOptions, 'trustProxy'> = {}): Promise<{ app: App; logs: Record<string, unknown>[] }> {
+export async function startApp(
+  plugins: AppOptions['plugins'],
+  extra: Pick<AppOptions, 'trustProxy'> = {},
+): Promise<{ app: App; logs: Record<string, unknown>[] }> {
   const capture = captureLogs();
   const app = createApp({
     name: 'cpanel-test',
@@ -42,7 +45,11 @@ export async function startApp(plugins: AppOptions['plugins'], extra: Pick<AppOp
 }
 
 /** Logs in through the API; returns the cookie header value and the CSRF token. */
-export async function login(base: string, user: string, password: string): Promise<{ cookie: string; csrfToken: string }> {
+export async function login(
+  base: string,
+  user: string,
+  password: string,
+): Promise<{ cookie: string; csrfToken: string }> {
   const response = await fetch(`${base}/cpanel/api/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { errorMessage } from '../../../core/errors.js';
-import { drizzleTransaction, hostAndPort, importDriver, type Driver, type DriverOptions, type Session } from '../driver.js';
+import {
+  drizzleTransaction,
+  hostAndPort,
+  importDriver,
+  type Driver,
+  type DriverOptions,
+  type Session,
+} from '../driver.js';
 import { createQueryLog, sqlOf, timed, type QueryLog } from '../query-log.js';
 
 /** The callback-style connection and queues behind mysql2's promise pool (not in its types). */
@@ -16,7 +23,10 @@ interface CorePool {
   _connectionQueue: { length: number };
 }
 
-type Runner = { query: (...args: unknown[]) => Promise<unknown>; execute: (...args: unknown[]) => Promise<unknown> };
+type Runner = {
+  query: (...args: unknown[]) => Promise<unknown>;
+  execute: (...args: unknown[]) => Promise<unknown>;
+};
 
 /** Times `query` and `execute` on a pool or a connection taken from it. */
 function logRunner(target: Runner, log: QueryLog): void {
@@ -37,7 +47,8 @@ function lockName(name: string): string {
 function sessionOf(connection: PoolConnection, database: string): Session {
   return {
     run: async (sql) => void (await connection.query(sql)),
-    rows: async <T>(sql: string, params?: unknown[]) => (await connection.query(sql, params))[0] as T[],
+    rows: async <T>(sql: string, params?: unknown[]) =>
+      (await connection.query(sql, params))[0] as T[],
     // DDL commits implicitly in MySQL/MariaDB: only a file's data changes are rolled back.
     atomic: async (fn) => {
       await connection.query('START TRANSACTION');
@@ -52,7 +63,10 @@ function sessionOf(connection: PoolConnection, database: string): Session {
     },
     lock: async (name, timeout) => {
       const key = lockName(`${database}/${name}`);
-      const [rows] = await connection.query('SELECT GET_LOCK(?, ?) AS acquired', [key, Math.ceil(timeout / 1000)]);
+      const [rows] = await connection.query('SELECT GET_LOCK(?, ?) AS acquired', [
+        key,
+        Math.ceil(timeout / 1000),
+      ]);
       if ((rows as { acquired: number | null }[])[0]?.acquired !== 1) {
         throw new Error(`another instance held the migration lock for more than ${timeout} ms`);
       }
@@ -79,11 +93,16 @@ export async function openMysql({ config, logger }: DriverOptions): Promise<Driv
   const seconds = config.statementTimeout / 1000;
   core.on('connection', (connection) => {
     // A pooled connection's socket can fail while idle; the pool removes it, we keep it quiet.
-    connection.on('error', (error) => logger.debug({ error: errorMessage(error) }, 'database connection lost'));
+    connection.on('error', (error) =>
+      logger.debug({ error: errorMessage(error) }, 'database connection lost'),
+    );
     if (config.statementTimeout > 0) {
       // MariaDB names it max_statement_time (seconds), MySQL max_execution_time (ms): one of them fails.
       connection.query(`SET SESSION max_statement_time = ${seconds}`, () => undefined);
-      connection.query(`SET SESSION max_execution_time = ${config.statementTimeout}`, () => undefined);
+      connection.query(
+        `SET SESSION max_execution_time = ${config.statementTimeout}`,
+        () => undefined,
+      );
     }
   });
   const log = config.logQueries ? createQueryLog(logger, config.logParameters) : undefined;
@@ -114,7 +133,12 @@ export async function openMysql({ config, logger }: DriverOptions): Promise<Driv
     lastAnswerAt: () => lastAnswer,
     poolStats: () => {
       const total = core._allConnections.length;
-      return { total, idle: core._freeConnections.length, waiting: core._connectionQueue.length, max: config.pool.max };
+      return {
+        total,
+        idle: core._freeConnections.length,
+        waiting: core._connectionQueue.length,
+        max: config.pool.max,
+      };
     },
     session: async (fn) => {
       const connection = await pool.getConnection();

@@ -1,16 +1,26 @@
 import { mkdirSync } from 'node:fs';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import { embeddedLocation } from '../options.js';
-import { drizzleTransaction, importDriver, type Driver, type DriverOptions, type Session } from '../driver.js';
+import {
+  drizzleTransaction,
+  importDriver,
+  type Driver,
+  type DriverOptions,
+  type Session,
+} from '../driver.js';
 import { createQueryLog, timed, type QueryLog } from '../query-log.js';
 
 type Queryable = Pick<Transaction, 'query' | 'exec'>;
 
 /** The same queryable, with each statement timed. */
-function logged<T extends Queryable>(target: T, log: QueryLog | undefined): Queryable & Partial<Pick<Transaction, 'rollback'>> {
+function logged<T extends Queryable>(
+  target: T,
+  log: QueryLog | undefined,
+): Queryable & Partial<Pick<Transaction, 'rollback'>> {
   if (!log) return target;
   return {
-    query: (sql, params, options) => timed(log, sql, params, () => target.query(sql, params, options)),
+    query: (sql, params, options) =>
+      timed(log, sql, params, () => target.query(sql, params, options)),
     exec: (sql, options) => timed(log, sql, undefined, () => target.exec(sql, options)),
     rollback: () => (target as Partial<Transaction>).rollback?.() ?? Promise.resolve(),
   } as Queryable;
@@ -28,10 +38,15 @@ function clientFor(base: PGlite, schema: string | undefined, log: QueryLog | und
   };
   const client = {
     query: (sql: string, params?: unknown[], options?: object) =>
-      schema ? base.transaction(async (tx) => (await enter(tx)).query(sql, params, options)) : logged(base, log).query(sql, params, options),
+      schema
+        ? base.transaction(async (tx) => (await enter(tx)).query(sql, params, options))
+        : logged(base, log).query(sql, params, options),
     exec: (sql: string, options?: object) =>
-      schema ? base.transaction(async (tx) => (await enter(tx)).exec(sql, options)) : logged(base, log).exec(sql, options),
-    transaction: <T>(fn: (tx: Transaction) => Promise<T>) => base.transaction(async (tx) => fn(await enter(tx))),
+      schema
+        ? base.transaction(async (tx) => (await enter(tx)).exec(sql, options))
+        : logged(base, log).exec(sql, options),
+    transaction: <T>(fn: (tx: Transaction) => Promise<T>) =>
+      base.transaction(async (tx) => fn(await enter(tx))),
   };
   return client as unknown as PGlite;
 }
@@ -59,8 +74,16 @@ function sessionOf(tx: Queryable): Session {
   };
 }
 
-function driverFor(base: PGlite, options: DriverOptions, schema: string | undefined, drizzleFactory: (client: PGlite) => unknown, owner: boolean): Driver {
-  const log = options.config.logQueries ? createQueryLog(options.logger, options.config.logParameters) : undefined;
+function driverFor(
+  base: PGlite,
+  options: DriverOptions,
+  schema: string | undefined,
+  drizzleFactory: (client: PGlite) => unknown,
+  owner: boolean,
+): Driver {
+  const log = options.config.logQueries
+    ? createQueryLog(options.logger, options.config.logParameters)
+    : undefined;
   const client = clientFor(base, schema, log);
   const db = drizzleFactory(client) as object;
   const location = embeddedLocation(options.config.url);
@@ -98,7 +121,11 @@ function driverFor(base: PGlite, options: DriverOptions, schema: string | undefi
 
 /** Embedded PostgreSQL (WASM): a data directory, or in memory. */
 export async function openPglite(options: DriverOptions): Promise<Driver> {
-  const { PGlite } = await importDriver('@electric-sql/pglite', 'pglite', () => import('@electric-sql/pglite'));
+  const { PGlite } = await importDriver(
+    '@electric-sql/pglite',
+    'pglite',
+    () => import('@electric-sql/pglite'),
+  );
   const { drizzle } = await import('drizzle-orm/pglite');
   const location = embeddedLocation(options.config.url);
   if (location) mkdirSync(location, { recursive: true });

@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { errorMessage } from '../../../core/errors.js';
-import { drizzleTransaction, hostAndPort, importDriver, type Driver, type DriverOptions, type Session } from '../driver.js';
+import {
+  drizzleTransaction,
+  hostAndPort,
+  importDriver,
+  type Driver,
+  type DriverOptions,
+  type Session,
+} from '../driver.js';
 import { createQueryLog, sqlOf, timed, type QueryLog } from '../query-log.js';
 
 /** A 64-bit advisory lock key derived from a name, as PostgreSQL's bigint text. */
@@ -14,7 +21,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Times every statement a pooled client runs (promise and callback forms alike). */
 function logClientQueries(client: PoolClient, log: QueryLog): void {
   const original = client.query.bind(client) as (...args: unknown[]) => unknown;
-  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (
+    ...args: unknown[]
+  ) => {
     const [query, values] = args;
     if (typeof (query as { submit?: unknown })?.submit === 'function') return original(...args);
     const sql = sqlOf(query);
@@ -34,7 +43,8 @@ function logClientQueries(client: PoolClient, log: QueryLog): void {
 function sessionOf(client: PoolClient): Session {
   return {
     run: async (sql) => void (await client.query(sql)),
-    rows: async <T>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as T[],
+    rows: async <T>(sql: string, params?: unknown[]) =>
+      (await client.query(sql, params)).rows as T[],
     atomic: async (fn) => {
       await client.query('BEGIN');
       try {
@@ -50,8 +60,15 @@ function sessionOf(client: PoolClient): Session {
       const key = advisoryKey(name);
       const deadline = Date.now() + timeout;
       // pg_try_advisory_lock in a loop keeps the wait bounded by our own timeout option.
-      while (!(await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [key])).rows[0].ok) {
-        if (Date.now() > deadline) throw new Error(`another instance held the migration lock for more than ${timeout} ms`);
+      while (
+        !(
+          await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [
+            key,
+          ])
+        ).rows[0].ok
+      ) {
+        if (Date.now() > deadline)
+          throw new Error(`another instance held the migration lock for more than ${timeout} ms`);
         await sleep(100);
       }
       return async () => void (await client.query('SELECT pg_advisory_unlock($1::bigint)', [key]));
@@ -60,7 +77,11 @@ function sessionOf(client: PoolClient): Session {
 }
 
 /** node-postgres pool; one pool per schema (the schema is the connection's search_path). */
-export async function openPostgres({ config, logger }: DriverOptions, schema = config.schema, max = config.pool.max): Promise<Driver> {
+export async function openPostgres(
+  { config, logger }: DriverOptions,
+  schema = config.schema,
+  max = config.pool.max,
+): Promise<Driver> {
   const pg = await importDriver('pg', 'postgres', () => import('pg'));
   const { drizzle } = await import('drizzle-orm/node-postgres');
   const url = config.url!;
@@ -77,10 +98,14 @@ export async function openPostgres({ config, logger }: DriverOptions, schema = c
   const log = config.logQueries ? createQueryLog(logger, config.logParameters) : undefined;
   // An idle client whose server went away emits 'error' on the pool; without a listener that
   // would crash the process. The pool drops the client and opens a fresh one on next use.
-  pool.on('error', (error) => logger.warn({ error: errorMessage(error) }, 'idle database connection lost'));
+  pool.on('error', (error) =>
+    logger.warn({ error: errorMessage(error) }, 'idle database connection lost'),
+  );
   pool.on('connect', (client) => {
     // A checked-out client has no pool listener; keep its errors from becoming uncaught too.
-    client.on('error', (error) => logger.debug({ error: errorMessage(error) }, 'database connection lost while in use'));
+    client.on('error', (error) =>
+      logger.debug({ error: errorMessage(error) }, 'database connection lost while in use'),
+    );
     if (log) logClientQueries(client, log);
   });
   let lastAnswer: number | undefined;
@@ -97,9 +122,15 @@ export async function openPostgres({ config, logger }: DriverOptions, schema = c
     target: hostAndPort(url, 5432),
     schema,
     ping: async () => void (await pool.query('SELECT 1')),
-    query: async <T>(sql: string, params?: unknown[]) => (await pool.query(sql, params)).rows as T[],
+    query: async <T>(sql: string, params?: unknown[]) =>
+      (await pool.query(sql, params)).rows as T[],
     lastAnswerAt: () => lastAnswer,
-    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max }),
+    poolStats: () => ({
+      total: pool.totalCount,
+      idle: pool.idleCount,
+      waiting: pool.waitingCount,
+      max,
+    }),
     session: async (fn) => {
       const client = await pool.connect();
       try {

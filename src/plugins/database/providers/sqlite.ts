@@ -2,7 +2,13 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { embeddedLocation } from '../options.js';
-import { importDriver, type Driver, type DriverOptions, type Session, type TransactionHandle } from '../driver.js';
+import {
+  importDriver,
+  type Driver,
+  type DriverOptions,
+  type Session,
+  type TransactionHandle,
+} from '../driver.js';
 import { createQueryLog, timed, type QueryLog } from '../query-log.js';
 
 type Statement = BetterSqlite3.Statement;
@@ -13,10 +19,23 @@ function loggedStatement(statement: Statement, log: QueryLog): Statement {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver);
       if (typeof value !== 'function') return value;
-      if (property === 'run' || property === 'all' || property === 'get' || property === 'iterate') {
-        return (...params: unknown[]) => timed(log, target.source, params, () => (value as (...a: unknown[]) => unknown).apply(target, params));
+      if (
+        property === 'run' ||
+        property === 'all' ||
+        property === 'get' ||
+        property === 'iterate'
+      ) {
+        return (...params: unknown[]) =>
+          timed(log, target.source, params, () =>
+            (value as (...a: unknown[]) => unknown).apply(target, params),
+          );
       }
-      if (property === 'raw' || property === 'pluck' || property === 'expand' || property === 'safeIntegers') {
+      if (
+        property === 'raw' ||
+        property === 'pluck' ||
+        property === 'expand' ||
+        property === 'safeIntegers'
+      ) {
         return (...args: unknown[]) => {
           (value as (...a: unknown[]) => unknown).apply(target, args);
           return proxy;
@@ -38,7 +57,13 @@ function createMutex() {
   };
 }
 
-async function inTransaction<T>(client: BetterSqlite3.Database, begin: string, end: string, undo: string, fn: () => Promise<T>): Promise<T> {
+async function inTransaction<T>(
+  client: BetterSqlite3.Database,
+  begin: string,
+  end: string,
+  undo: string,
+  fn: () => Promise<T>,
+): Promise<T> {
   client.exec(begin);
   try {
     const result = await fn();
@@ -56,7 +81,11 @@ async function inTransaction<T>(client: BetterSqlite3.Database, begin: string, e
  * open joins it (one connection). Keep transactions short.
  */
 export async function openSqlite({ config, logger }: DriverOptions): Promise<Driver> {
-  const { default: Sqlite } = await importDriver('better-sqlite3', 'sqlite', () => import('better-sqlite3'));
+  const { default: Sqlite } = await importDriver(
+    'better-sqlite3',
+    'sqlite',
+    () => import('better-sqlite3'),
+  );
   const { drizzle } = await import('drizzle-orm/better-sqlite3');
   const location = embeddedLocation(config.url);
   if (location) mkdirSync(path.dirname(path.resolve(location)), { recursive: true });
@@ -66,7 +95,8 @@ export async function openSqlite({ config, logger }: DriverOptions): Promise<Dri
   const log = config.logQueries ? createQueryLog(logger, config.logParameters) : undefined;
   if (log) {
     const prepare = client.prepare.bind(client);
-    client.prepare = ((source: string) => loggedStatement(prepare(source), log)) as typeof client.prepare;
+    client.prepare = ((source: string) =>
+      loggedStatement(prepare(source), log)) as typeof client.prepare;
   }
   const db = drizzle({ client });
   const exclusive = createMutex();
@@ -76,7 +106,13 @@ export async function openSqlite({ config, logger }: DriverOptions): Promise<Dri
     drizzle: db,
     savepoint: (fn) => {
       const name = `sp${++savepoints}`;
-      return inTransaction(client, `SAVEPOINT ${name}`, `RELEASE ${name}`, `ROLLBACK TO ${name}; RELEASE ${name}`, () => fn(handle));
+      return inTransaction(
+        client,
+        `SAVEPOINT ${name}`,
+        `RELEASE ${name}`,
+        `ROLLBACK TO ${name}; RELEASE ${name}`,
+        () => fn(handle),
+      );
     },
   };
   const session: Session = {
@@ -99,7 +135,8 @@ export async function openSqlite({ config, logger }: DriverOptions): Promise<Dri
     query: (sql, params) => session.rows(sql, params),
     poolStats: () => ({ total: 1, idle: 1, waiting: 0, max: 1 }),
     session: (fn) => exclusive(() => fn(session)),
-    transaction: (fn) => exclusive(() => inTransaction(client, 'BEGIN', 'COMMIT', 'ROLLBACK', () => fn(handle))),
+    transaction: (fn) =>
+      exclusive(() => inTransaction(client, 'BEGIN', 'COMMIT', 'ROLLBACK', () => fn(handle))),
     close: async () => {
       if (client.open) client.close();
     },

@@ -9,7 +9,13 @@ import { integer as liteInteger, sqliteTable, text as liteText } from 'drizzle-o
 import { createApp, type App, type ServerPlugin } from '../../../index.js';
 import { captureLogs } from '../../../../test/support/http.js';
 import { SERVICES, serviceAvailable } from '../../../../test/support/services.js';
-import { createDatabasePlugin, type Database, type DatabaseOptions, type DatabaseProvider, type DatabaseTransaction } from '../index.js';
+import {
+  createDatabasePlugin,
+  type Database,
+  type DatabaseOptions,
+  type DatabaseProvider,
+  type DatabaseTransaction,
+} from '../index.js';
 
 /** A fresh, isolated place to run one test: its options and how to remove it afterwards. */
 export interface Sandbox {
@@ -40,7 +46,9 @@ export async function removeTempDirs(): Promise<void> {
   await Promise.all(created.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 }
 
-async function postgresAdmin<T>(fn: (query: (sql: string) => Promise<unknown>) => Promise<T>): Promise<T> {
+async function postgresAdmin<T>(
+  fn: (query: (sql: string) => Promise<unknown>) => Promise<T>,
+): Promise<T> {
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: SERVICES.postgres.url });
   await client.connect();
@@ -51,7 +59,9 @@ async function postgresAdmin<T>(fn: (query: (sql: string) => Promise<unknown>) =
   }
 }
 
-export async function mysqlAdmin<T>(fn: (query: (sql: string) => Promise<unknown>) => Promise<T>): Promise<T> {
+export async function mysqlAdmin<T>(
+  fn: (query: (sql: string) => Promise<unknown>) => Promise<T>,
+): Promise<T> {
   const mysql = await import('mysql2/promise');
   const connection = await mysql.createConnection({ uri: SERVICES.mysql.url });
   try {
@@ -61,21 +71,32 @@ export async function mysqlAdmin<T>(fn: (query: (sql: string) => Promise<unknown
   }
 }
 
-const [hasPostgres, hasMysql] = await Promise.all([serviceAvailable('postgres'), serviceAvailable('mysql')]);
+const [hasPostgres, hasMysql] = await Promise.all([
+  serviceAvailable('postgres'),
+  serviceAvailable('mysql'),
+]);
 
 /** Every provider; server-backed ones are unavailable (their suites skip) when the server is down. */
 export const TARGETS: Target[] = [
   {
     provider: 'pglite',
     available: true,
-    sandbox: async () => ({ options: { provider: 'pglite', url: 'memory://' }, tenant: (name) => name, cleanup: async () => undefined }),
+    sandbox: async () => ({
+      options: { provider: 'pglite', url: 'memory://' },
+      tenant: (name) => name,
+      cleanup: async () => undefined,
+    }),
   },
   {
     provider: 'sqlite',
     available: true,
     sandbox: async () => {
       const dir = await tempDir();
-      return { options: { url: `sqlite:${path.join(dir, 'app.db')}` }, tenant: (name) => name, cleanup: () => rm(dir, { recursive: true, force: true }) };
+      return {
+        options: { url: `sqlite:${path.join(dir, 'app.db')}` },
+        tenant: (name) => name,
+        cleanup: () => rm(dir, { recursive: true, force: true }),
+      };
     },
   },
   {
@@ -89,7 +110,9 @@ export const TARGETS: Target[] = [
         tenant: (name) => `${tenantPrefix}_${name}`,
         cleanup: () =>
           postgresAdmin(async (query) => {
-            const { rows } = (await query(`SELECT nspname FROM pg_namespace WHERE nspname = '${schema}' OR nspname LIKE 'tenant_${tenantPrefix}%'`)) as { rows: { nspname: string }[] };
+            const { rows } = (await query(
+              `SELECT nspname FROM pg_namespace WHERE nspname = '${schema}' OR nspname LIKE 'tenant_${tenantPrefix}%'`,
+            )) as { rows: { nspname: string }[] };
             for (const { nspname } of rows) await query(`DROP SCHEMA "${nspname}" CASCADE`);
           }),
       };
@@ -106,17 +129,22 @@ export const TARGETS: Target[] = [
       return {
         options: { url: url.toString() },
         tenant: (name) => name,
-        cleanup: async () => void (await mysqlAdmin((query) => query(`DROP DATABASE IF EXISTS \`${database}\``))),
+        cleanup: async () =>
+          void (await mysqlAdmin((query) => query(`DROP DATABASE IF EXISTS \`${database}\``))),
       };
     },
   },
 ];
 
 /** Writes a migrations folder: `{ '0001_items': 'CREATE TABLE ...' }`. */
-export async function writeMigrations(files: Record<string, string>, dir?: string): Promise<string> {
+export async function writeMigrations(
+  files: Record<string, string>,
+  dir?: string,
+): Promise<string> {
   const folder = dir ?? (await tempDir());
   await mkdir(folder, { recursive: true });
-  for (const [name, sql] of Object.entries(files)) await writeFile(path.join(folder, `${name}.sql`), sql);
+  for (const [name, sql] of Object.entries(files))
+    await writeFile(path.join(folder, `${name}.sql`), sql);
   return folder;
 }
 
@@ -125,7 +153,14 @@ export const ITEMS_SQL = 'CREATE TABLE items (id integer PRIMARY KEY, name varch
 /** A probe answering like a readiness endpoint, from the core's readiness state. */
 export const readinessProbe: ServerPlugin = {
   name: 'probe',
-  routes: [{ method: 'get', path: '/ready', handler: (req, res) => void res.status(req.context.isReady() ? 200 : 503).json({ ready: req.context.isReady() }) }],
+  routes: [
+    {
+      method: 'get',
+      path: '/ready',
+      handler: (req, res) =>
+        void res.status(req.context.isReady() ? 200 : 503).json({ ready: req.context.isReady() }),
+    },
+  ],
 };
 
 export interface Started {
@@ -135,7 +170,11 @@ export interface Started {
 }
 
 /** Starts an app with the database plugin (and any extra plugins) on a free port. */
-export async function startApp(options: DatabaseOptions, extra: ServerPlugin[] = [], level: 'silent' | 'debug' | 'info' = 'info'): Promise<Started> {
+export async function startApp(
+  options: DatabaseOptions,
+  extra: ServerPlugin[] = [],
+  level: 'silent' | 'debug' | 'info' = 'info',
+): Promise<Started> {
   const logs = captureLogs();
   const app = createApp({
     name: 'db-test',
@@ -157,32 +196,44 @@ export interface Item {
 /** CRUD on the `items` table through drizzle's query builder, in each dialect. */
 export function items(db: DatabaseTransaction) {
   if (db.is('postgresql')) {
-    const table = pgTable('items', { id: pgInteger('id').primaryKey(), name: pgVarchar('name', { length: 100 }).notNull() });
+    const table = pgTable('items', {
+      id: pgInteger('id').primaryKey(),
+      name: pgVarchar('name', { length: 100 }).notNull(),
+    });
     const d = db.drizzle;
     return {
       insert: async (item: Item) => void (await d.insert(table).values(item)),
       all: async (): Promise<Item[]> => d.select().from(table).orderBy(table.id),
-      rename: async (id: number, name: string) => void (await d.update(table).set({ name }).where(eq(table.id, id))),
+      rename: async (id: number, name: string) =>
+        void (await d.update(table).set({ name }).where(eq(table.id, id))),
       remove: async (id: number) => void (await d.delete(table).where(eq(table.id, id))),
     };
   }
   if (db.is('mysql')) {
-    const table = mysqlTable('items', { id: myInt('id').primaryKey(), name: myVarchar('name', { length: 100 }).notNull() });
+    const table = mysqlTable('items', {
+      id: myInt('id').primaryKey(),
+      name: myVarchar('name', { length: 100 }).notNull(),
+    });
     const d = db.drizzle;
     return {
       insert: async (item: Item) => void (await d.insert(table).values(item)),
       all: async (): Promise<Item[]> => d.select().from(table).orderBy(table.id),
-      rename: async (id: number, name: string) => void (await d.update(table).set({ name }).where(eq(table.id, id))),
+      rename: async (id: number, name: string) =>
+        void (await d.update(table).set({ name }).where(eq(table.id, id))),
       remove: async (id: number) => void (await d.delete(table).where(eq(table.id, id))),
     };
   }
   if (!db.is('sqlite')) throw new Error(`unknown dialect ${db.dialect}`);
-  const table = sqliteTable('items', { id: liteInteger('id').primaryKey(), name: liteText('name').notNull() });
+  const table = sqliteTable('items', {
+    id: liteInteger('id').primaryKey(),
+    name: liteText('name').notNull(),
+  });
   const d = db.drizzle;
   return {
     insert: async (item: Item) => void d.insert(table).values(item).run(),
     all: async (): Promise<Item[]> => d.select().from(table).orderBy(table.id).all(),
-    rename: async (id: number, name: string) => void d.update(table).set({ name }).where(eq(table.id, id)).run(),
+    rename: async (id: number, name: string) =>
+      void d.update(table).set({ name }).where(eq(table.id, id)).run(),
     remove: async (id: number) => void d.delete(table).where(eq(table.id, id)).run(),
   };
 }

@@ -1,7 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createApp, definePlugin, flushLogger, type App, type AppOptions, type LogFileOptions } from '../../../index.js';
+import {
+  createApp,
+  definePlugin,
+  flushLogger,
+  type App,
+  type AppOptions,
+  type LogFileOptions,
+} from '../../../index.js';
 import { baseUrl } from '../../../../test/support/http.js';
 import { createLogsPlugin, type LogsOptions, type LogsService } from '../index.js';
 
@@ -13,12 +20,25 @@ const emitter = definePlugin({
       method: 'post',
       path: '/test/emit',
       handler: (req, res) => {
-        const lines = (req.body as { lines: { level: 'debug' | 'info' | 'warn' | 'error'; msg: string; [key: string]: unknown }[] }).lines;
-        for (const { level, msg, ...fields } of lines) req.context.logger[level]({ ...fields, requestId: req.id }, msg);
+        const lines = (
+          req.body as {
+            lines: {
+              level: 'debug' | 'info' | 'warn' | 'error';
+              msg: string;
+              [key: string]: unknown;
+            }[];
+          }
+        ).lines;
+        for (const { level, msg, ...fields } of lines)
+          req.context.logger[level]({ ...fields, requestId: req.id }, msg);
         res.json({ logged: lines.length });
       },
     },
-    { method: 'get', path: '/api/v1/hello', handler: (_req, res) => void res.json({ hello: 'world' }) },
+    {
+      method: 'get',
+      path: '/api/v1/hello',
+      handler: (_req, res) => void res.json({ hello: 'world' }),
+    },
   ],
 });
 
@@ -50,7 +70,11 @@ export async function startLoggingApp(
     name: 'logs-test',
     port: 0,
     host: '127.0.0.1',
-    logger: { file: { path: logFile, maxBytes: 10 * 1024 * 1024, ...file }, stdout: false, level: 'debug' },
+    logger: {
+      file: { path: logFile, maxBytes: 10 * 1024 * 1024, ...file },
+      stdout: false,
+      level: 'debug',
+    },
     shutdown: { signals: false },
     plugins: [createLogsPlugin(typeof logs === 'function' ? logs(dir) : logs), emitter, ...others],
   });
@@ -75,10 +99,17 @@ export async function stopLoggingApps(): Promise<void> {
 }
 
 /** Logs lines through the app's own logger (so they are real, rotated, redacted lines). */
-export async function emit(target: LoggingApp, lines: { level: 'debug' | 'info' | 'warn' | 'error'; msg: string; [key: string]: unknown }[], requestId?: string): Promise<void> {
+export async function emit(
+  target: LoggingApp,
+  lines: { level: 'debug' | 'info' | 'warn' | 'error'; msg: string; [key: string]: unknown }[],
+  requestId?: string,
+): Promise<void> {
   const response = await fetch(`${target.url}/test/emit`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(requestId ? { 'x-request-id': requestId } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      ...(requestId ? { 'x-request-id': requestId } : {}),
+    },
     body: JSON.stringify({ lines }),
   });
   if (response.status !== 200) throw new Error(`emit failed: ${response.status}`);

@@ -17,9 +17,18 @@ export interface Stream {
  * Opens `GET /api/logs/stream` on its own connection pool (`agent`): after an aborted stream the
  * shared pool keeps a spare connection open, which would hold up the app's graceful stop.
  */
-export async function openStream(target: LoggingApp, agent: Agent, query = '', headers: Record<string, string> = {}): Promise<Stream> {
+export async function openStream(
+  target: LoggingApp,
+  agent: Agent,
+  query = '',
+  headers: Record<string, string> = {},
+): Promise<Stream> {
   const abort = new AbortController();
-  const response = await fetchWith(`${target.url}/api/logs/stream${query}`, { signal: abort.signal, dispatcher: agent, headers });
+  const response = await fetchWith(`${target.url}/api/logs/stream${query}`, {
+    signal: abort.signal,
+    dispatcher: agent,
+    headers,
+  });
   const events: Stream['events'] = [];
   const named: Stream['named'] = [];
   let raw = '';
@@ -32,7 +41,11 @@ export async function openStream(target: LoggingApp, agent: Agent, query = '', h
         for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
           raw += decoder.decode(chunk.value, { stream: true });
           const parsed = parseEvents(raw);
-          events.splice(0, events.length, ...parsed.filter((each) => each.event === 'message').map((each) => each.data));
+          events.splice(
+            0,
+            events.length,
+            ...parsed.filter((each) => each.event === 'message').map((each) => each.data),
+          );
           named.splice(0, named.length, ...parsed.filter((each) => each.event !== 'message'));
         }
       } catch {
@@ -41,7 +54,14 @@ export async function openStream(target: LoggingApp, agent: Agent, query = '', h
       ended = true;
     })();
   }
-  return { response, events, named, text: () => raw, ended: () => ended, close: () => abort.abort() };
+  return {
+    response,
+    events,
+    named,
+    text: () => raw,
+    ended: () => ended,
+    close: () => abort.abort(),
+  };
 }
 
 function parseEvents(raw: string): { event: string; data: Record<string, unknown> }[] {

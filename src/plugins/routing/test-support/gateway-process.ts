@@ -15,7 +15,13 @@ const app = createApp({
   host: '127.0.0.1',
   logger: { level: 'warn', stdout: false },
   shutdown: { signals: false },
-  plugins: [createRoutingPlugin({ routes: [{ match: '/files/*', target: process.env.UPSTREAM_URL!, stripPrefix: true, health: false }] })],
+  plugins: [
+    createRoutingPlugin({
+      routes: [
+        { match: '/files/*', target: process.env.UPSTREAM_URL!, stripPrefix: true, health: false },
+      ],
+    }),
+  ],
 });
 await app.start();
 

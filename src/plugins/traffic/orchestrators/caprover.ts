@@ -40,18 +40,36 @@ export class CaproverOrchestrator implements Orchestrator {
 
   async start(release: ReleaseSpec): Promise<{ target: string }> {
     const appName = this.appName(release);
-    const image = fillTemplate(this.layout.find((entry) => entry.name === release.service)?.image ?? this.config.image, { ...release });
+    const image = fillTemplate(
+      this.layout.find((entry) => entry.name === release.service)?.image ?? this.config.image,
+      { ...release },
+    );
     const apps = await this.apps();
     if (!apps.some((app) => app.appName === appName)) {
-      await this.call('POST', '/user/apps/appDefinitions/register', { appName, hasPersistentData: false });
+      await this.call('POST', '/user/apps/appDefinitions/register', {
+        appName,
+        hasPersistentData: false,
+      });
       this.logger.info({ app: appName }, 'caprover app registered');
     }
     const values = { ...release, app: appName, port: this.config.containerPort };
-    const envVars = Object.entries(this.config.env).map(([key, value]) => ({ key, value: fillTemplate(value, values) }));
+    const envVars = Object.entries(this.config.env).map(([key, value]) => ({
+      key,
+      value: fillTemplate(value, values),
+    }));
     envVars.push({ key: 'PORT', value: String(this.config.containerPort) });
-    await this.call('POST', '/user/apps/appDefinitions/update', { appName, instanceCount: 1, containerHttpPort: this.config.containerPort, notExposeAsWebApp: true, envVars });
+    await this.call('POST', '/user/apps/appDefinitions/update', {
+      appName,
+      instanceCount: 1,
+      containerHttpPort: this.config.containerPort,
+      notExposeAsWebApp: true,
+      envVars,
+    });
     const definition = JSON.stringify({ schemaVersion: 2, imageName: image });
-    await this.call('POST', `/user/apps/appData/${encodeURIComponent(appName)}?detached=1`, { captainDefinitionContent: definition, gitHash: '' });
+    await this.call('POST', `/user/apps/appData/${encodeURIComponent(appName)}?detached=1`, {
+      captainDefinitionContent: definition,
+      gitHash: '',
+    });
     this.logger.info({ app: appName, image }, 'caprover deploy started');
     return { target: fillTemplate(this.config.targetTemplate, values) };
   }
@@ -65,13 +83,23 @@ export class CaproverOrchestrator implements Orchestrator {
   async status(ref: SlotRef): Promise<SlotRuntime> {
     const app = (await this.apps()).find((entry) => entry.appName === this.appName(ref));
     if (!app) return { state: 'stopped', detail: 'no such app' };
-    if ((app.instanceCount ?? 0) === 0) return { state: 'stopped', detail: 'scaled to 0 instances' };
-    return { state: 'running', detail: `${app.instanceCount} instance(s), deployed version ${app.deployedVersion ?? '?'}` };
+    if ((app.instanceCount ?? 0) === 0)
+      return { state: 'stopped', detail: 'scaled to 0 instances' };
+    return {
+      state: 'running',
+      detail: `${app.instanceCount} instance(s), deployed version ${app.deployedVersion ?? '?'}`,
+    };
   }
 
   async logs(ref: SlotRef, limit: number): Promise<string[]> {
-    const data = await this.call<{ logs?: string }>('GET', `/user/apps/appData/${encodeURIComponent(this.appName(ref))}/logs`);
-    return (data?.logs ?? '').split('\n').filter((line) => line !== '').slice(-limit);
+    const data = await this.call<{ logs?: string }>(
+      'GET',
+      `/user/apps/appData/${encodeURIComponent(this.appName(ref))}/logs`,
+    );
+    return (data?.logs ?? '')
+      .split('\n')
+      .filter((line) => line !== '')
+      .slice(-limit);
   }
 
   onExit(): void {
@@ -85,23 +113,35 @@ export class CaproverOrchestrator implements Orchestrator {
   }
 
   private async apps(): Promise<AppDefinition[]> {
-    const data = await this.call<{ appDefinitions?: AppDefinition[] }>('GET', '/user/apps/appDefinitions');
+    const data = await this.call<{ appDefinitions?: AppDefinition[] }>(
+      'GET',
+      '/user/apps/appDefinitions',
+    );
     return data?.appDefinitions ?? [];
   }
 
   private async login(refused?: CaptainAnswer<unknown>): Promise<string> {
     const { password } = this.config;
     if (password === undefined) {
-      const why = refused ? `CapRover refused the configured token (status ${refused.status}: ${refused.description ?? 'no description'})` : 'No CapRover token';
-      throw new Error(`${why}: set a fresh orchestrator.token (CAPROVER_TOKEN), or orchestrator.password so the gateway logs in itself.`);
+      const why = refused
+        ? `CapRover refused the configured token (status ${refused.status}: ${refused.description ?? 'no description'})`
+        : 'No CapRover token';
+      throw new Error(
+        `${why}: set a fresh orchestrator.token (CAPROVER_TOKEN), or orchestrator.password so the gateway logs in itself.`,
+      );
     }
     const answer = await this.send<{ token: string }>('POST', '/login', { password });
-    if (answer.status !== OK || !answer.data?.token) throw new Error(`CapRover login failed: ${answer.description ?? `status ${answer.status}`}`);
+    if (answer.status !== OK || !answer.data?.token)
+      throw new Error(`CapRover login failed: ${answer.description ?? `status ${answer.status}`}`);
     return answer.data.token;
   }
 
   /** One API call; a token CapRover no longer accepts is renewed once. */
-  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T | undefined> {
+  private async call<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+  ): Promise<T | undefined> {
     this.token ??= await this.login();
     let answer = await this.send<T>(method, path, body, this.token);
     if (answer.status === AUTH_TOKEN_INVALID) {
@@ -109,12 +149,19 @@ export class CaproverOrchestrator implements Orchestrator {
       answer = await this.send<T>(method, path, body, this.token);
     }
     if (answer.status !== OK && answer.status !== DEPLOY_STARTED) {
-      throw new Error(`CapRover ${method} ${path} failed (status ${answer.status}): ${answer.description ?? 'no description'}`);
+      throw new Error(
+        `CapRover ${method} ${path} failed (status ${answer.status}): ${answer.description ?? 'no description'}`,
+      );
     }
     return answer.data;
   }
 
-  private async send<T>(method: string, path: string, body?: unknown, token?: string): Promise<CaptainAnswer<T>> {
+  private async send<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    token?: string,
+  ): Promise<CaptainAnswer<T>> {
     const headers: Record<string, string> = { 'x-namespace': 'captain' };
     if (token) headers['x-captain-auth'] = token;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -126,9 +173,13 @@ export class CaproverOrchestrator implements Orchestrator {
       signal: AbortSignal.timeout(this.config.requestTimeout),
     }).catch((error: unknown) => {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? errorMessage(error);
-      throw new Error(`CapRover at ${this.config.url} could not be reached (${method} ${path}: ${cause}); check orchestrator.url (CAPROVER_URL).`, { cause: error });
+      throw new Error(
+        `CapRover at ${this.config.url} could not be reached (${method} ${path}: ${cause}); check orchestrator.url (CAPROVER_URL).`,
+        { cause: error },
+      );
     });
-    if (!response.ok) throw new Error(`CapRover ${method} ${path} answered HTTP ${response.status}`);
+    if (!response.ok)
+      throw new Error(`CapRover ${method} ${path} answered HTTP ${response.status}`);
     return (await response.json()) as CaptainAnswer<T>;
   }
 }

@@ -7,7 +7,9 @@ import { secret } from '../../../core/masking.js';
  */
 
 const port = z.number().int().min(1).max(65535);
-const envTemplate = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), z.string()).default({});
+const envTemplate = z
+  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), z.string())
+  .default({});
 
 /** The command that runs one release; `PORT` is always set. */
 export const releaseCommandSchema = z.strictObject({
@@ -19,7 +21,10 @@ export const releaseCommandSchema = z.strictObject({
 });
 
 /** Slot ports: a list (one per slot, in order) or a range `{ from, step }` shared by all services. */
-export const portsSchema = z.union([z.array(port).min(1), z.strictObject({ from: port, step: z.number().int().min(1).default(1) })]);
+export const portsSchema = z.union([
+  z.array(port).min(1),
+  z.strictObject({ from: port, step: z.number().int().min(1).default(1) }),
+]);
 
 export const processOrchestratorSchema = z.strictObject({
   type: z.literal('process'),
@@ -45,7 +50,10 @@ export const kubernetesOrchestratorSchema = z.strictObject({
   tokenFile: z.string().default('/var/run/secrets/kubernetes.io/serviceaccount/token'),
   /** CA bundle for the API server's certificate. Default the service account's. */
   caFile: z.string().default('/var/run/secrets/kubernetes.io/serviceaccount/ca.crt'),
-  namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Kubernetes namespace name').default('default'),
+  namespace: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Kubernetes namespace name')
+    .default('default'),
   /** Container image per release, e.g. `registry.example.com/api:{version}`. */
   image: z.string().min(1),
   containerPort: port.default(3000),
@@ -63,7 +71,8 @@ export const kubernetesOrchestratorSchema = z.strictObject({
 /** The image a container orchestrator deploys when neither it nor the service names one. */
 export const DEFAULT_IMAGE = '{service}:{version}';
 
-const CAPTAIN_URL = 'the CapRover dashboard URL, e.g. "https://captain.example.com" (is CAPROVER_URL set?)';
+const CAPTAIN_URL =
+  'the CapRover dashboard URL, e.g. "https://captain.example.com" (is CAPROVER_URL set?)';
 
 export const caproverOrchestratorSchema = z
   .strictObject({
@@ -72,7 +81,10 @@ export const caproverOrchestratorSchema = z
      * The CapRover dashboard URL, e.g. `https://captain.example.com`. Typed to take
      * `process.env.CAPROVER_URL` as it is: a missing one is reported by name at start-up.
      */
-    url: z.string().optional().pipe(z.string({ error: CAPTAIN_URL }).regex(/^https?:\/\/[^\s]+$/, CAPTAIN_URL)),
+    url: z
+      .string()
+      .optional()
+      .pipe(z.string({ error: CAPTAIN_URL }).regex(/^https?:\/\/[^\s]+$/, CAPTAIN_URL)),
     /**
      * An `x-captain-auth` token CapRover issued (`POST /api/v2/login`). With `password` too, the
      * gateway logs in again when CapRover stops accepting the token.
@@ -97,7 +109,8 @@ export const caproverOrchestratorSchema = z
   // `when`: reported beside a missing url too, so one start-up names every problem.
   .refine((config) => config.token !== undefined || config.password !== undefined, {
     path: ['token'],
-    message: 'a CapRover token (is CAPROVER_TOKEN set?) or password, so the gateway can call its API',
+    message:
+      'a CapRover token (is CAPROVER_TOKEN set?) or password, so the gateway can call its API',
     when: ({ value }) => typeof value === 'object' && value !== null,
   });
 
@@ -105,7 +118,10 @@ export const dockerOrchestratorSchema = z.strictObject({
   type: z.literal('docker'),
   socketPath: z.string().default('/var/run/docker.sock'),
   /** Engine API version prefix. Default v1.43 (Docker 24+). */
-  apiVersion: z.string().regex(/^v\d+\.\d+$/, 'a version like "v1.43"').default('v1.43'),
+  apiVersion: z
+    .string()
+    .regex(/^v\d+\.\d+$/, 'a version like "v1.43"')
+    .default('v1.43'),
   image: z.string().min(1),
   containerPort: port.default(3000),
   /** Host ports the slots are published on (loopback), like the process orchestrator's. */
@@ -138,5 +154,7 @@ export type DockerOrchestratorConfig = z.output<typeof dockerOrchestratorSchema>
 
 /** Fills `{name}` placeholders; unknown names are left as they are. */
 export function fillTemplate(template: string, values: Record<string, string | number>): string {
-  return template.replace(/\{([a-z]+)\}/g, (whole, name: string) => (name in values ? String(values[name]) : whole));
+  return template.replace(/\{([a-z]+)\}/g, (whole, name: string) =>
+    name in values ? String(values[name]) : whole,
+  );
 }

@@ -6,7 +6,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CaproverOrchestrator } from './caprover.js';
 import { DockerOrchestrator, demultiplex, splitImage } from './docker.js';
 import { KubernetesOrchestrator } from './kubernetes.js';
-import { caproverOrchestratorSchema, dockerOrchestratorSchema, kubernetesOrchestratorSchema } from './options.js';
+import {
+  caproverOrchestratorSchema,
+  dockerOrchestratorSchema,
+  kubernetesOrchestratorSchema,
+} from './options.js';
 import { FakeCaprover } from './test-support/fake-caprover.js';
 import { FakeDocker } from './test-support/fake-docker.js';
 import { FakeKubernetes } from './test-support/fake-kubernetes.js';
@@ -26,7 +30,15 @@ describe('kubernetes orchestrator (REST API with fetch)', () => {
   let kube: FakeKubernetes;
   const orchestrator = (extra: Record<string, unknown> = {}) =>
     KubernetesOrchestrator.create(
-      kubernetesOrchestratorSchema.parse({ type: 'kubernetes', apiUrl: kube.url, token: 'sa-token', namespace: 'shop', image: 'registry.example.com/api:{version}', env: { RELEASE: '{service}-{version}' }, ...extra }),
+      kubernetesOrchestratorSchema.parse({
+        type: 'kubernetes',
+        apiUrl: kube.url,
+        token: 'sa-token',
+        namespace: 'shop',
+        image: 'registry.example.com/api:{version}',
+        env: { RELEASE: '{service}-{version}' },
+        ...extra,
+      }),
       layout,
       logger,
     );
@@ -41,30 +53,55 @@ describe('kubernetes orchestrator (REST API with fetch)', () => {
     const { target } = await k8s.start({ service: 'api', slot: 'slot-b', version: 'v2' });
     expect(target).toBe('http://api-slot-b.shop.svc:3000');
     const deployment = kube.objects.get(`${DEPLOYMENTS}/api-slot-b`)!;
-    expect(deployment.metadata.labels).toEqual({ app: 'api', 'qwickapps.io/slot': 'slot-b', 'qwickapps.io/version': 'v2' });
+    expect(deployment.metadata.labels).toEqual({
+      app: 'api',
+      'qwickapps.io/slot': 'slot-b',
+      'qwickapps.io/version': 'v2',
+    });
     expect(deployment.spec).toMatchObject({
       replicas: 1,
       selector: { matchLabels: { app: 'api', 'qwickapps.io/slot': 'slot-b' } },
-      template: { spec: { containers: [{ image: 'registry.example.com/api:v2', env: [{ name: 'RELEASE', value: 'api-v2' }, { name: 'PORT', value: '3000' }], ports: [{ containerPort: 3000 }] }] } },
+      template: {
+        spec: {
+          containers: [
+            {
+              image: 'registry.example.com/api:v2',
+              env: [
+                { name: 'RELEASE', value: 'api-v2' },
+                { name: 'PORT', value: '3000' },
+              ],
+              ports: [{ containerPort: 3000 }],
+            },
+          ],
+        },
+      },
     });
-    expect(kube.objects.get(`${SERVICES}/api-slot-b`)?.spec).toMatchObject({ selector: { app: 'api', 'qwickapps.io/slot': 'slot-b' } });
+    expect(kube.objects.get(`${SERVICES}/api-slot-b`)?.spec).toMatchObject({
+      selector: { app: 'api', 'qwickapps.io/slot': 'slot-b' },
+    });
 
     const versionBefore = deployment.metadata.resourceVersion;
     await k8s.start({ service: 'api', slot: 'slot-b', version: 'v3' });
     const replaced = kube.objects.get(`${DEPLOYMENTS}/api-slot-b`)!;
     expect(replaced.metadata.resourceVersion).not.toBe(versionBefore);
     expect(JSON.stringify(replaced.spec)).toContain('registry.example.com/api:v3');
-    expect(kube.requests.filter((r) => r.method === 'PUT').map((r) => r.path)).toEqual([`${DEPLOYMENTS}/api-slot-b`]);
+    expect(kube.requests.filter((r) => r.method === 'PUT').map((r) => r.path)).toEqual([
+      `${DEPLOYMENTS}/api-slot-b`,
+    ]);
   });
 
   it('switches the stable Service selector, reading again after a 409 Conflict', async () => {
     const k8s = await orchestrator();
     await k8s.activate!({ service: 'api', slot: 'slot-a' });
-    expect(kube.objects.get(`${SERVICES}/api`)?.spec).toMatchObject({ selector: { app: 'api', 'qwickapps.io/slot': 'slot-a' } });
+    expect(kube.objects.get(`${SERVICES}/api`)?.spec).toMatchObject({
+      selector: { app: 'api', 'qwickapps.io/slot': 'slot-a' },
+    });
     // Another writer changes the Service between our read and our write, twice.
     kube.interfereAfterGet.set(`${SERVICES}/api`, 2);
     await k8s.activate!({ service: 'api', slot: 'slot-b' });
-    expect(kube.objects.get(`${SERVICES}/api`)?.spec).toMatchObject({ selector: { app: 'api', 'qwickapps.io/slot': 'slot-b' } });
+    expect(kube.objects.get(`${SERVICES}/api`)?.spec).toMatchObject({
+      selector: { app: 'api', 'qwickapps.io/slot': 'slot-b' },
+    });
     const calls = kube.requests.filter((r) => r.path === `${SERVICES}/api`).map((r) => r.method);
     expect(calls).toEqual(['GET', 'GET', 'PUT', 'GET', 'PUT', 'GET', 'PUT']);
   });
@@ -73,30 +110,64 @@ describe('kubernetes orchestrator (REST API with fetch)', () => {
     const k8s = await orchestrator({ conflictRetries: 2 });
     await k8s.activate!({ service: 'api', slot: 'slot-a' });
     kube.interfereAfterGet.set(`${SERVICES}/api`, 10);
-    await expect(k8s.activate!({ service: 'api', slot: 'slot-b' })).rejects.toThrow('switching service api to slot-b kept conflicting after 3 attempts');
-    expect(kube.objects.get(`${SERVICES}/api`)?.spec).toMatchObject({ selector: { 'qwickapps.io/slot': 'slot-a' } });
+    await expect(k8s.activate!({ service: 'api', slot: 'slot-b' })).rejects.toThrow(
+      'switching service api to slot-b kept conflicting after 3 attempts',
+    );
+    expect(kube.objects.get(`${SERVICES}/api`)?.spec).toMatchObject({
+      selector: { 'qwickapps.io/slot': 'slot-a' },
+    });
   });
 
   it('scales a slot to zero with a merge patch, reports status and reads pod logs', async () => {
     const k8s = await orchestrator();
     await k8s.start({ service: 'api', slot: 'slot-a', version: 'v1' });
-    expect(await k8s.status({ service: 'api', slot: 'slot-a' })).toEqual({ state: 'starting', detail: '0/1 replicas ready' });
+    expect(await k8s.status({ service: 'api', slot: 'slot-a' })).toEqual({
+      state: 'starting',
+      detail: '0/1 replicas ready',
+    });
     kube.markReady(`${DEPLOYMENTS}/api-slot-a`);
-    expect(await k8s.status({ service: 'api', slot: 'slot-a' })).toEqual({ state: 'running', detail: '1/1 replicas ready' });
+    expect(await k8s.status({ service: 'api', slot: 'slot-a' })).toEqual({
+      state: 'running',
+      detail: '1/1 replicas ready',
+    });
     kube.podLogs.set('api-slot-a-7d9f8-abcde', 'boot\nlistening on 3000\nready\n');
-    expect(await k8s.logs({ service: 'api', slot: 'slot-a' }, 2)).toEqual(['listening on 3000', 'ready']);
+    expect(await k8s.logs({ service: 'api', slot: 'slot-a' }, 2)).toEqual([
+      'listening on 3000',
+      'ready',
+    ]);
     await k8s.stop({ service: 'api', slot: 'slot-a' });
-    expect(kube.requests.at(-1)).toEqual({ method: 'PATCH', path: `${DEPLOYMENTS}/api-slot-a`, contentType: 'application/merge-patch+json' });
-    expect(await k8s.status({ service: 'api', slot: 'slot-a' })).toEqual({ state: 'stopped', detail: 'scaled to 0' });
+    expect(kube.requests.at(-1)).toEqual({
+      method: 'PATCH',
+      path: `${DEPLOYMENTS}/api-slot-a`,
+      contentType: 'application/merge-patch+json',
+    });
+    expect(await k8s.status({ service: 'api', slot: 'slot-a' })).toEqual({
+      state: 'stopped',
+      detail: 'scaled to 0',
+    });
     expect(await k8s.logs({ service: 'api', slot: 'slot-a' }, 10)).toEqual([]);
     // Stopping a slot that never existed is a no-op.
     await k8s.stop({ service: 'api', slot: 'slot-b' });
-    expect(await k8s.status({ service: 'api', slot: 'slot-b' })).toEqual({ state: 'stopped', detail: 'no deployment' });
+    expect(await k8s.status({ service: 'api', slot: 'slot-b' })).toEqual({
+      state: 'stopped',
+      detail: 'no deployment',
+    });
   });
 
   it('names the API failure, e.g. a token the server refuses', async () => {
-    const k8s = await KubernetesOrchestrator.create(kubernetesOrchestratorSchema.parse({ type: 'kubernetes', apiUrl: kube.url, token: 'wrong', image: 'api:{version}' }), layout, logger);
-    await expect(k8s.start({ service: 'api', slot: 'slot-a', version: 'v1' })).rejects.toThrow('kubernetes read Deployment failed (HTTP 401): Unauthorized');
+    const k8s = await KubernetesOrchestrator.create(
+      kubernetesOrchestratorSchema.parse({
+        type: 'kubernetes',
+        apiUrl: kube.url,
+        token: 'wrong',
+        image: 'api:{version}',
+      }),
+      layout,
+      logger,
+    );
+    await expect(k8s.start({ service: 'api', slot: 'slot-a', version: 'v1' })).rejects.toThrow(
+      'kubernetes read Deployment failed (HTTP 401): Unauthorized',
+    );
   });
 });
 
@@ -104,7 +175,13 @@ describe('caprover orchestrator (CapRover /api/v2)', () => {
   let captain: FakeCaprover;
   const orchestrator = () =>
     new CaproverOrchestrator(
-      caproverOrchestratorSchema.parse({ type: 'caprover', url: captain.url, password: 'captain42', image: 'registry.example.com/api:{version}', env: { VERSION: '{version}' } }),
+      caproverOrchestratorSchema.parse({
+        type: 'caprover',
+        url: captain.url,
+        password: 'captain42',
+        image: 'registry.example.com/api:{version}',
+        env: { VERSION: '{version}' },
+      }),
       layout,
       logger,
     );
@@ -121,53 +198,116 @@ describe('caprover orchestrator (CapRover /api/v2)', () => {
     expect(captain.apps.get('api-slot-b')).toMatchObject({
       instanceCount: 1,
       containerHttpPort: 3000,
-      envVars: [{ key: 'VERSION', value: 'v2' }, { key: 'PORT', value: '3000' }],
+      envVars: [
+        { key: 'VERSION', value: 'v2' },
+        { key: 'PORT', value: '3000' },
+      ],
       deployedImages: ['registry.example.com/api:v2'],
     });
     await caprover.start({ service: 'api', slot: 'slot-b', version: 'v3' });
-    expect(captain.apps.get('api-slot-b')?.deployedImages).toEqual(['registry.example.com/api:v2', 'registry.example.com/api:v3']);
-    const registrations = captain.requests.filter((r) => r.path === '/api/v2/user/apps/appDefinitions/register');
+    expect(captain.apps.get('api-slot-b')?.deployedImages).toEqual([
+      'registry.example.com/api:v2',
+      'registry.example.com/api:v3',
+    ]);
+    const registrations = captain.requests.filter(
+      (r) => r.path === '/api/v2/user/apps/appDefinitions/register',
+    );
     expect(registrations).toHaveLength(1);
-    expect(captain.requests.find((r) => r.path.startsWith('/api/v2/user/apps/appData/'))?.path).toBe('/api/v2/user/apps/appData/api-slot-b?detached=1');
+    expect(
+      captain.requests.find((r) => r.path.startsWith('/api/v2/user/apps/appData/'))?.path,
+    ).toBe('/api/v2/user/apps/appData/api-slot-b?detached=1');
     expect(captain.logins).toBe(1);
   });
 
   it('scales a slot to zero, reports status and logs, and logs in again when the token is refused', async () => {
     const caprover = orchestrator();
     await caprover.start({ service: 'api', slot: 'slot-a', version: 'v1' });
-    expect(await caprover.status({ service: 'api', slot: 'slot-a' })).toEqual({ state: 'running', detail: '1 instance(s), deployed version 1' });
+    expect(await caprover.status({ service: 'api', slot: 'slot-a' })).toEqual({
+      state: 'running',
+      detail: '1 instance(s), deployed version 1',
+    });
     captain.token = 'token-2';
     await caprover.stop({ service: 'api', slot: 'slot-a' });
     expect(captain.logins).toBe(2);
-    expect(await caprover.status({ service: 'api', slot: 'slot-a' })).toEqual({ state: 'stopped', detail: 'scaled to 0 instances' });
-    expect(await caprover.logs({ service: 'api', slot: 'slot-a' }, 10)).toEqual(['started registry.example.com/api:v1']);
-    expect(await caprover.status({ service: 'api', slot: 'slot-b' })).toEqual({ state: 'stopped', detail: 'no such app' });
+    expect(await caprover.status({ service: 'api', slot: 'slot-a' })).toEqual({
+      state: 'stopped',
+      detail: 'scaled to 0 instances',
+    });
+    expect(await caprover.logs({ service: 'api', slot: 'slot-a' }, 10)).toEqual([
+      'started registry.example.com/api:v1',
+    ]);
+    expect(await caprover.status({ service: 'api', slot: 'slot-b' })).toEqual({
+      state: 'stopped',
+      detail: 'no such app',
+    });
   });
 
   it('reports CapRover errors with their status and description', async () => {
-    const wrong = new CaproverOrchestrator(caproverOrchestratorSchema.parse({ type: 'caprover', url: captain.url, password: 'nope', image: 'api:{version}' }), layout, logger);
-    await expect(wrong.start({ service: 'api', slot: 'slot-a', version: 'v1' })).rejects.toThrow('CapRover login failed: Password is incorrect.');
+    const wrong = new CaproverOrchestrator(
+      caproverOrchestratorSchema.parse({
+        type: 'caprover',
+        url: captain.url,
+        password: 'nope',
+        image: 'api:{version}',
+      }),
+      layout,
+      logger,
+    );
+    await expect(wrong.start({ service: 'api', slot: 'slot-a', version: 'v1' })).rejects.toThrow(
+      'CapRover login failed: Password is incorrect.',
+    );
   });
 
   it('calls with a configured token and never logs in; the image defaults to {service}:{version}', async () => {
-    const caprover = new CaproverOrchestrator(caproverOrchestratorSchema.parse({ type: 'caprover', url: captain.url, token: captain.token }), layout, logger);
+    const caprover = new CaproverOrchestrator(
+      caproverOrchestratorSchema.parse({
+        type: 'caprover',
+        url: captain.url,
+        token: captain.token,
+      }),
+      layout,
+      logger,
+    );
     await caprover.start({ service: 'api', slot: 'slot-a', version: 'v1' });
     expect(captain.apps.get('api-slot-a')?.deployedImages).toEqual(['api:v1']);
     expect(captain.logins).toBe(0);
     expect(captain.requests.some((r) => r.path === '/api/v2/login')).toBe(false);
     // A service's own image still wins over the default.
-    const own = new CaproverOrchestrator(caproverOrchestratorSchema.parse({ type: 'caprover', url: captain.url, token: captain.token }), [{ ...layout[0], image: 'registry.example.com/shop-api:{version}' }], logger);
+    const own = new CaproverOrchestrator(
+      caproverOrchestratorSchema.parse({
+        type: 'caprover',
+        url: captain.url,
+        token: captain.token,
+      }),
+      [{ ...layout[0], image: 'registry.example.com/shop-api:{version}' }],
+      logger,
+    );
     await own.start({ service: 'api', slot: 'slot-b', version: 'v2' });
-    expect(captain.apps.get('api-slot-b')?.deployedImages).toEqual(['registry.example.com/shop-api:v2']);
+    expect(captain.apps.get('api-slot-b')?.deployedImages).toEqual([
+      'registry.example.com/shop-api:v2',
+    ]);
   });
 
   it('says what to do when the token is refused and there is no password to log in with', async () => {
-    const caprover = new CaproverOrchestrator(caproverOrchestratorSchema.parse({ type: 'caprover', url: captain.url, token: 'expired' }), layout, logger);
+    const caprover = new CaproverOrchestrator(
+      caproverOrchestratorSchema.parse({ type: 'caprover', url: captain.url, token: 'expired' }),
+      layout,
+      logger,
+    );
     await expect(caprover.start({ service: 'api', slot: 'slot-a', version: 'v1' })).rejects.toThrow(
       'CapRover refused the configured token (status 1106: Auth token corrupted): set a fresh orchestrator.token (CAPROVER_TOKEN), or orchestrator.password so the gateway logs in itself.',
     );
     // With the password as well, a refused token is renewed by logging in.
-    const renewing = new CaproverOrchestrator(caproverOrchestratorSchema.parse({ type: 'caprover', url: captain.url, token: 'expired', password: 'captain42' }), layout, logger);
+    const renewing = new CaproverOrchestrator(
+      caproverOrchestratorSchema.parse({
+        type: 'caprover',
+        url: captain.url,
+        token: 'expired',
+        password: 'captain42',
+      }),
+      layout,
+      logger,
+    );
     await renewing.start({ service: 'api', slot: 'slot-a', version: 'v1' });
     expect(captain.logins).toBe(1);
   });
@@ -175,17 +315,31 @@ describe('caprover orchestrator (CapRover /api/v2)', () => {
   it('names the server it could not reach', async () => {
     const url = captain.url;
     await captain.close();
-    const caprover = new CaproverOrchestrator(caproverOrchestratorSchema.parse({ type: 'caprover', url, token: 't' }), layout, logger);
+    const caprover = new CaproverOrchestrator(
+      caproverOrchestratorSchema.parse({ type: 'caprover', url, token: 't' }),
+      layout,
+      logger,
+    );
     await expect(caprover.start({ service: 'api', slot: 'slot-a', version: 'v1' })).rejects.toThrow(
       `CapRover at ${url} could not be reached (GET /user/apps/appDefinitions: ECONNREFUSED); check orchestrator.url (CAPROVER_URL).`,
     );
   });
 
   it('needs a url, and a token or a password, naming both when both are missing', () => {
-    const result = caproverOrchestratorSchema.safeParse({ type: 'caprover', url: undefined, token: undefined });
+    const result = caproverOrchestratorSchema.safeParse({
+      type: 'caprover',
+      url: undefined,
+      token: undefined,
+    });
     expect(result.error?.issues.map((issue) => [issue.path.join('.'), issue.message])).toEqual([
-      ['url', 'the CapRover dashboard URL, e.g. "https://captain.example.com" (is CAPROVER_URL set?)'],
-      ['token', 'a CapRover token (is CAPROVER_TOKEN set?) or password, so the gateway can call its API'],
+      [
+        'url',
+        'the CapRover dashboard URL, e.g. "https://captain.example.com" (is CAPROVER_URL set?)',
+      ],
+      [
+        'token',
+        'a CapRover token (is CAPROVER_TOKEN set?) or password, so the gateway can call its API',
+      ],
     ]);
   });
 });
@@ -194,7 +348,17 @@ describe('docker orchestrator (Engine API over a unix socket)', () => {
   let directory: string;
   let docker: FakeDocker;
   const orchestrator = (image = 'registry.example.com:5000/api:{version}') =>
-    new DockerOrchestrator(dockerOrchestratorSchema.parse({ type: 'docker', socketPath: docker.socketPath, image, ports: [3100, 3102], env: { VERSION: '{version}' } }), layout, logger);
+    new DockerOrchestrator(
+      dockerOrchestratorSchema.parse({
+        type: 'docker',
+        socketPath: docker.socketPath,
+        image,
+        ports: [3100, 3102],
+        env: { VERSION: '{version}' },
+      }),
+      layout,
+      logger,
+    );
 
   beforeEach(async () => {
     directory = await mkdtemp(path.join(tmpdir(), 'fake-docker-'));
@@ -213,7 +377,11 @@ describe('docker orchestrator (Engine API over a unix socket)', () => {
     expect(container).toMatchObject({
       Image: 'registry.example.com:5000/api:v2',
       Env: ['VERSION=v2', 'PORT=3000'],
-      Labels: { 'io.qwickapps.service': 'api', 'io.qwickapps.slot': 'slot-b', 'io.qwickapps.version': 'v2' },
+      Labels: {
+        'io.qwickapps.service': 'api',
+        'io.qwickapps.slot': 'slot-b',
+        'io.qwickapps.version': 'v2',
+      },
       PortBindings: { '3000/tcp': [{ HostIp: '127.0.0.1', HostPort: '3102' }] },
       State: { Running: true },
     });
@@ -232,24 +400,54 @@ describe('docker orchestrator (Engine API over a unix socket)', () => {
   it('stops, inspects and reads demultiplexed logs', async () => {
     const engine = orchestrator();
     await engine.start({ service: 'api', slot: 'slot-a', version: 'v1' });
-    expect(await engine.status({ service: 'api', slot: 'slot-a' })).toEqual({ state: 'running', pid: 4242, detail: 'running' });
+    expect(await engine.status({ service: 'api', slot: 'slot-a' })).toEqual({
+      state: 'running',
+      pid: 4242,
+      detail: 'running',
+    });
     await engine.stop({ service: 'api', slot: 'slot-a' });
     await engine.stop({ service: 'api', slot: 'slot-a' }); // 304: already stopped
-    expect(await engine.status({ service: 'api', slot: 'slot-a' })).toEqual({ state: 'exited', detail: 'exited, exit code 0' });
-    expect(await engine.logs({ service: 'api', slot: 'slot-a' }, 10)).toEqual(['listening on PORT=3000', 'stopping on SIGTERM']);
-    expect(await engine.status({ service: 'api', slot: 'slot-b' })).toEqual({ state: 'stopped', detail: 'no container' });
+    expect(await engine.status({ service: 'api', slot: 'slot-a' })).toEqual({
+      state: 'exited',
+      detail: 'exited, exit code 0',
+    });
+    expect(await engine.logs({ service: 'api', slot: 'slot-a' }, 10)).toEqual([
+      'listening on PORT=3000',
+      'stopping on SIGTERM',
+    ]);
+    expect(await engine.status({ service: 'api', slot: 'slot-b' })).toEqual({
+      state: 'stopped',
+      detail: 'no container',
+    });
   });
 
   it("reports the Engine's message when a pull fails", async () => {
-    await expect(orchestrator('missing/api:{version}').start({ service: 'api', slot: 'slot-a', version: 'v1' })).rejects.toThrow(
+    await expect(
+      orchestrator('missing/api:{version}').start({
+        service: 'api',
+        slot: 'slot-a',
+        version: 'v1',
+      }),
+    ).rejects.toThrow(
       'docker pull failed (HTTP 404): pull access denied for missing/api, repository does not exist',
     );
   });
 
   it('splits image references and log frames', () => {
-    expect(splitImage('registry:5000/team/api:v2')).toEqual({ fromImage: 'registry:5000/team/api', tag: 'v2' });
-    expect(splitImage('registry:5000/api')).toEqual({ fromImage: 'registry:5000/api', tag: 'latest' });
-    const frames = Buffer.concat([Buffer.from([1, 0, 0, 0, 0, 0, 0, 6]), Buffer.from('a\nb\nc\n'.slice(0, 6)), Buffer.from([2, 0, 0, 0, 0, 0, 0, 2]), Buffer.from('d\n')]);
+    expect(splitImage('registry:5000/team/api:v2')).toEqual({
+      fromImage: 'registry:5000/team/api',
+      tag: 'v2',
+    });
+    expect(splitImage('registry:5000/api')).toEqual({
+      fromImage: 'registry:5000/api',
+      tag: 'latest',
+    });
+    const frames = Buffer.concat([
+      Buffer.from([1, 0, 0, 0, 0, 0, 0, 6]),
+      Buffer.from('a\nb\nc\n'.slice(0, 6)),
+      Buffer.from([2, 0, 0, 0, 0, 0, 0, 2]),
+      Buffer.from('d\n'),
+    ]);
     expect(demultiplex(frames)).toEqual(['a', 'b', 'c', 'd']);
     expect(demultiplex(Buffer.from('tty output\nline two\n'))).toEqual(['tty output', 'line two']);
   });

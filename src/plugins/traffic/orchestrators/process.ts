@@ -46,10 +46,13 @@ export class ProcessOrchestrator implements Orchestrator {
     if (port === undefined) throw new Error(`Unknown slot ${key}.`);
     await this.stop(release);
     // A stray process on the port would answer the health checks in the release's place.
-    if (await portTaken(this.config.host, port)) throw new Error(`port ${port} is already in use by another process`);
+    if (await portTaken(this.config.host, port))
+      throw new Error(`port ${port} is already in use by another process`);
     const command = this.commandFor(release.service);
     const values = { service: release.service, slot: release.slot, version: release.version, port };
-    const env = Object.fromEntries(Object.entries(command.env).map(([name, value]) => [name, fillTemplate(value, values)]));
+    const env = Object.fromEntries(
+      Object.entries(command.env).map(([name, value]) => [name, fillTemplate(value, values)]),
+    );
     const supervisor = new ProcessSupervisor({
       name: key,
       command: fillTemplate(command.command, values),
@@ -61,14 +64,28 @@ export class ProcessOrchestrator implements Orchestrator {
       stopTimeout: this.config.stopTimeout,
       outputLines: this.config.outputLines,
     });
-    supervisor.on('exit', ({ code, signal, expected }: { code: number | null; signal: string | null; expected: boolean }) => {
-      if (expected || this.supervisors.get(key) !== supervisor) return;
-      const message = signal ? `killed by ${signal}` : `exit code ${code}`;
-      for (const listener of this.exitListeners) listener({ service: release.service, slot: release.slot }, message);
-    });
+    supervisor.on(
+      'exit',
+      ({
+        code,
+        signal,
+        expected,
+      }: {
+        code: number | null;
+        signal: string | null;
+        expected: boolean;
+      }) => {
+        if (expected || this.supervisors.get(key) !== supervisor) return;
+        const message = signal ? `killed by ${signal}` : `exit code ${code}`;
+        for (const listener of this.exitListeners)
+          listener({ service: release.service, slot: release.slot }, message);
+      },
+    );
     this.supervisors.set(key, supervisor);
     await supervisor.start();
-    return { target: `http://${this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host}:${port}` };
+    return {
+      target: `http://${this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host}:${port}`,
+    };
   }
 
   async stop(ref: SlotRef): Promise<void> {
@@ -79,7 +96,9 @@ export class ProcessOrchestrator implements Orchestrator {
     const supervisor = this.supervisors.get(slotKey(ref));
     if (!supervisor) return { state: 'stopped' };
     const status = supervisor.status();
-    const exit = status.lastExit ? `last exit: ${status.lastExit.signal ?? `code ${status.lastExit.code}`} at ${status.lastExit.at}` : undefined;
+    const exit = status.lastExit
+      ? `last exit: ${status.lastExit.signal ?? `code ${status.lastExit.code}`} at ${status.lastExit.at}`
+      : undefined;
     if (status.state === 'running') return { state: 'running', pid: status.pid };
     if (status.state === 'crashed') return { state: 'exited', detail: exit };
     return { state: 'stopped', detail: exit };

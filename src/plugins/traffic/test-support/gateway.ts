@@ -3,18 +3,30 @@ import { fileURLToPath } from 'node:url';
 import { createApp, type App, type AppOptions } from '../../../index.js';
 import { captureLogs, waitFor } from '../../../../test/support/http.js';
 import { createRoutingPlugin } from '../../routing/index.js';
-import { createTrafficPlugin, type ServiceView, type Traffic, type TrafficPluginOptions, type TrafficServiceOptions } from '../index.js';
+import {
+  createTrafficPlugin,
+  type ServiceView,
+  type Traffic,
+  type TrafficPluginOptions,
+  type TrafficServiceOptions,
+} from '../index.js';
 
 /** The release the traffic tests deploy (see its header for how VERSION shapes it). */
-export const RELEASE = fileURLToPath(new URL('../../../../test/fixtures/traffic/release.mjs', import.meta.url));
+export const RELEASE = fileURLToPath(
+  new URL('../../../../test/fixtures/traffic/release.mjs', import.meta.url),
+);
 
 /** Loopback ports nothing listens on right now (bound together, then released). */
 export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<net.Server>((resolve) => {
-      const server = net.createServer();
-      server.listen(0, '127.0.0.1', () => resolve(server));
-    })),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<net.Server>((resolve) => {
+          const server = net.createServer();
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
   );
   const ports = servers.map((server) => (server.address() as AddressInfo).port);
   await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
@@ -57,7 +69,15 @@ export async function startTrafficGateway(setup: GatewaySetup): Promise<TrafficG
     plugins: [
       ...(setup.plugins ?? []),
       createRoutingPlugin({
-        routes: [{ id: 'api', match: '/api/v1/*', target: setup.routeTarget ?? 'http://127.0.0.1:9', ws: true, health: false }],
+        routes: [
+          {
+            id: 'api',
+            match: '/api/v1/*',
+            target: setup.routeTarget ?? 'http://127.0.0.1:9',
+            ws: true,
+            health: false,
+          },
+        ],
         drainTimeout: 10_000,
       }),
       createTrafficPlugin({
@@ -74,7 +94,14 @@ export async function startTrafficGateway(setup: GatewaySetup): Promise<TrafficG
             ...setup.service,
           },
         ],
-        orchestrator: { type: 'process', command: process.execPath, args: [RELEASE], env: { VERSION: '{version}' }, ports: setup.ports, stopTimeout: 5_000 },
+        orchestrator: {
+          type: 'process',
+          command: process.execPath,
+          args: [RELEASE],
+          env: { VERSION: '{version}' },
+          ports: setup.ports,
+          stopTimeout: 5_000,
+        },
         store: { type: 'file', path: setup.statePath },
         tickInterval: 100,
         restartDelay: 100,
@@ -84,17 +111,32 @@ export async function startTrafficGateway(setup: GatewaySetup): Promise<TrafficG
   });
   await app.start();
   const port = (app.server.address() as AddressInfo).port;
-  return { app, url: `http://127.0.0.1:${port}`, port, traffic: app.context.services.get('traffic'), logs: capture.lines, stop: () => app.stop() };
+  return {
+    app,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    traffic: app.context.services.get('traffic'),
+    logs: capture.lines,
+    stop: () => app.stop(),
+  };
 }
 
 /** Calls the traffic API; answers the status and the parsed body. */
-export async function api(gateway: TrafficGateway, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> & ServiceView }> {
+export async function api(
+  gateway: TrafficGateway,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown> & ServiceView }> {
   const response = await fetch(`${gateway.url}/cpanel/api/traffic${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> & ServiceView };
+  return {
+    status: response.status,
+    body: (await response.json()) as Record<string, unknown> & ServiceView,
+  };
 }
 
 /** The version the gateway's `/api/v1/hello` answers with. */
@@ -108,9 +150,19 @@ export async function servedVersion(gateway: TrafficGateway): Promise<string | n
 }
 
 /** Waits until the service view satisfies `predicate`. */
-export async function waitForService(gateway: TrafficGateway, predicate: (view: ServiceView) => boolean, message: string, timeout = 10_000): Promise<ServiceView> {
-  await waitFor(() => predicate(gateway.traffic.service('api')), `${message} (last: ${JSON.stringify(gateway.traffic.service('api').slots.map((slot) => `${slot.id}:${slot.state}:${slot.version ?? ''}`))})`, timeout);
+export async function waitForService(
+  gateway: TrafficGateway,
+  predicate: (view: ServiceView) => boolean,
+  message: string,
+  timeout = 10_000,
+): Promise<ServiceView> {
+  await waitFor(
+    () => predicate(gateway.traffic.service('api')),
+    `${message} (last: ${JSON.stringify(gateway.traffic.service('api').slots.map((slot) => `${slot.id}:${slot.state}:${slot.version ?? ''}`))})`,
+    timeout,
+  );
   return gateway.traffic.service('api');
 }
 
-export const slotState = (view: ServiceView, slot: string) => view.slots.find((entry) => entry.id === slot)?.state;
+export const slotState = (view: ServiceView, slot: string) =>
+  view.slots.find((entry) => entry.id === slot)?.state;

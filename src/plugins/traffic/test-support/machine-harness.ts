@@ -1,5 +1,10 @@
 import { step, type Effect, type StepResult, type TrafficEvent } from '../machine.js';
-import { initialServiceState, type MachineSettings, type ServiceState, type Slot } from '../state.js';
+import {
+  initialServiceState,
+  type MachineSettings,
+  type ServiceState,
+  type Slot,
+} from '../state.js';
 
 export const SETTINGS: MachineSettings = {
   promotionChecks: 3,
@@ -30,7 +35,8 @@ export class Harness {
   /** Applies an event that must be accepted; returns its effects. */
   apply(event: TrafficEvent): Effect[] {
     const result = step(this.state, event, this.now, this.settings);
-    if (!result.ok) throw new Error(`rejected: ${result.rejection.code} ${result.rejection.message}`);
+    if (!result.ok)
+      throw new Error(`rejected: ${result.rejection.code} ${result.rejection.message}`);
     this.state = result.state;
     this.effects.push(...result.effects);
     return result.effects;
@@ -57,7 +63,9 @@ export class Harness {
 
   /** Deploys `version` and reports it started at `target`. */
   deploy(version: string, target: string, actor = 'ops'): string {
-    const [start] = this.apply({ type: 'deploy', version, actor }).filter((effect) => effect.type === 'start');
+    const [start] = this.apply({ type: 'deploy', version, actor }).filter(
+      (effect) => effect.type === 'start',
+    );
     const slot = (start as Extract<Effect, { type: 'start' }>).slot;
     this.apply({ type: 'started', slot, target });
     return slot;
@@ -75,7 +83,8 @@ export class Harness {
 
   fail(slot: string, times: number, message = 'GET /health/ready answered 503'): Effect[] {
     const effects: Effect[] = [];
-    for (let index = 0; index < times; index++) effects.push(...this.apply({ type: 'check', slot, ok: false, message }));
+    for (let index = 0; index < times; index++)
+      effects.push(...this.apply({ type: 'check', slot, ok: false, message }));
     return effects;
   }
 
@@ -88,6 +97,8 @@ export class Harness {
   }
 
   routes(): string[] {
-    return this.effects.filter((effect) => effect.type === 'route').map((effect) => (effect as { target: string }).target);
+    return this.effects
+      .filter((effect) => effect.type === 'route')
+      .map((effect) => (effect as { target: string }).target);
   }
 }

@@ -8,7 +8,12 @@ interface FakeContainer {
   Env: string[];
   Labels: Record<string, string>;
   PortBindings: Record<string, { HostIp: string; HostPort: string }[]>;
-  State: { Status: 'created' | 'running' | 'exited'; Running: boolean; ExitCode: number; Pid: number };
+  State: {
+    Status: 'created' | 'running' | 'exited';
+    Running: boolean;
+    ExitCode: number;
+    Pid: number;
+  };
   output: string[];
 }
 
@@ -49,7 +54,9 @@ export class FakeDocker {
   }
 
   find(nameOrId: string): FakeContainer | undefined {
-    return [...this.containers.values()].find((container) => container.Name === `/${nameOrId}` || container.Id === nameOrId);
+    return [...this.containers.values()].find(
+      (container) => container.Name === `/${nameOrId}` || container.Id === nameOrId,
+    );
   }
 
   private json(res: http.ServerResponse, status: number, body: unknown): void {
@@ -68,16 +75,30 @@ export class FakeDocker {
       const route = versioned[1];
       if (route === '/images/create' && req.method === 'POST') {
         const image = `${url.searchParams.get('fromImage')}:${url.searchParams.get('tag')}`;
-        if (image.includes('missing')) return this.json(res, 404, { message: `pull access denied for ${url.searchParams.get('fromImage')}, repository does not exist` });
+        if (image.includes('missing'))
+          return this.json(res, 404, {
+            message: `pull access denied for ${url.searchParams.get('fromImage')}, repository does not exist`,
+          });
         this.images.add(image);
         res.writeHead(200, { 'content-type': 'application/json' });
-        return res.end(`{"status":"Pulling from ${image}"}\n{"status":"Status: Downloaded newer image for ${image}"}\n`);
+        return res.end(
+          `{"status":"Pulling from ${image}"}\n{"status":"Status: Downloaded newer image for ${image}"}\n`,
+        );
       }
       if (route === '/containers/create' && req.method === 'POST') {
         const name = url.searchParams.get('name')!;
-        if (this.find(name)) return this.json(res, 409, { message: `Conflict. The container name "/${name}" is already in use by container "${this.find(name)!.Id}".` });
-        const body = JSON.parse(raw) as { Image: string; Env: string[]; Labels: Record<string, string>; HostConfig: { PortBindings: FakeContainer['PortBindings'] } };
-        if (!this.images.has(body.Image)) return this.json(res, 404, { message: `No such image: ${body.Image}` });
+        if (this.find(name))
+          return this.json(res, 409, {
+            message: `Conflict. The container name "/${name}" is already in use by container "${this.find(name)!.Id}".`,
+          });
+        const body = JSON.parse(raw) as {
+          Image: string;
+          Env: string[];
+          Labels: Record<string, string>;
+          HostConfig: { PortBindings: FakeContainer['PortBindings'] };
+        };
+        if (!this.images.has(body.Image))
+          return this.json(res, 404, { message: `No such image: ${body.Image}` });
         const Id = `c${String(this.nextId++).padStart(63, '0')}`;
         this.containers.set(Id, {
           Id,
@@ -99,7 +120,9 @@ export class FakeDocker {
         case 'POST start':
           if (container.State.Running) return void res.writeHead(304).end();
           container.State = { Status: 'running', Running: true, ExitCode: 0, Pid: 4242 };
-          container.output.push(`listening on ${container.Env.find((entry) => entry.startsWith('PORT='))}`);
+          container.output.push(
+            `listening on ${container.Env.find((entry) => entry.startsWith('PORT='))}`,
+          );
           return void res.writeHead(204).end();
         case 'POST stop':
           if (!container.State.Running) return void res.writeHead(304).end();
@@ -107,15 +130,27 @@ export class FakeDocker {
           container.output.push('stopping on SIGTERM');
           return void res.writeHead(204).end();
         case 'GET json':
-          return this.json(res, 200, { Id: container.Id, Name: container.Name, State: container.State, Config: { Image: container.Image, Env: container.Env, Labels: container.Labels }, HostConfig: { PortBindings: container.PortBindings } });
+          return this.json(res, 200, {
+            Id: container.Id,
+            Name: container.Name,
+            State: container.State,
+            Config: { Image: container.Image, Env: container.Env, Labels: container.Labels },
+            HostConfig: { PortBindings: container.PortBindings },
+          });
         case 'GET logs': {
           const tail = Number(url.searchParams.get('tail') ?? 0);
           const lines = tail ? container.output.slice(-tail) : container.output;
           res.writeHead(200, { 'content-type': 'application/vnd.docker.multiplexed-stream' });
-          return res.end(Buffer.concat(lines.map((line, index) => frame(index % 2 === 0 ? 1 : 2, `${line}\n`))));
+          return res.end(
+            Buffer.concat(lines.map((line, index) => frame(index % 2 === 0 ? 1 : 2, `${line}\n`))),
+          );
         }
         case 'DELETE ':
-          if (container.State.Running && url.searchParams.get('force') !== 'true') return this.json(res, 409, { message: 'You cannot remove a running container. Stop the container before attempting removal or force remove' });
+          if (container.State.Running && url.searchParams.get('force') !== 'true')
+            return this.json(res, 409, {
+              message:
+                'You cannot remove a running container. Stop the container before attempting removal or force remove',
+            });
           this.containers.delete(container.Id);
           return void res.writeHead(204).end();
       }

@@ -1,7 +1,19 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-type KubeObject = { apiVersion?: string; kind?: string; metadata: { name: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string>; uid?: string }; spec?: Record<string, unknown>; status?: Record<string, unknown> };
+type KubeObject = {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    uid?: string;
+  };
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+};
 
 /**
  * A small stand-in for the Kubernetes API server, following its documented behaviour for the
@@ -43,7 +55,15 @@ export class FakeKubernetes {
   }
 
   private status(res: http.ServerResponse, code: number, reason: string, message: string): void {
-    this.json(res, code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+    this.json(res, code, {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message,
+      reason,
+      code,
+    });
   }
 
   private json(res: http.ServerResponse, code: number, body: unknown): void {
@@ -56,11 +76,25 @@ export class FakeKubernetes {
     req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
     req.on('end', () => {
       const url = new URL(req.url!, 'http://kube');
-      this.requests.push({ method: req.method!, path: url.pathname + url.search, contentType: req.headers['content-type'] });
-      if (req.headers.authorization !== `Bearer ${this.token}`) return this.status(res, 401, 'Unauthorized', 'Unauthorized');
+      this.requests.push({
+        method: req.method!,
+        path: url.pathname + url.search,
+        contentType: req.headers['content-type'],
+      });
+      if (req.headers.authorization !== `Bearer ${this.token}`)
+        return this.status(res, 401, 'Unauthorized', 'Unauthorized');
       const body = raw ? (JSON.parse(raw) as KubeObject) : undefined;
-      const match = /^(\/apis\/apps\/v1|\/api\/v1)\/namespaces\/([^/]+)\/(deployments|services|pods)(?:\/([^/]+))?(\/log)?$/.exec(url.pathname);
-      if (!match) return this.status(res, 404, 'NotFound', 'the server could not find the requested resource');
+      const match =
+        /^(\/apis\/apps\/v1|\/api\/v1)\/namespaces\/([^/]+)\/(deployments|services|pods)(?:\/([^/]+))?(\/log)?$/.exec(
+          url.pathname,
+        );
+      if (!match)
+        return this.status(
+          res,
+          404,
+          'NotFound',
+          'the server could not find the requested resource',
+        );
       const [, prefix, namespace, kind, name, log] = match;
       const collection = `${prefix}/namespaces/${namespace}/${kind}`;
       if (kind === 'pods') return this.pods(res, url, name, log !== undefined);
@@ -77,7 +111,13 @@ export class FakeKubernetes {
       }
       if (req.method === 'POST' && !name) {
         const target = `${collection}/${body!.metadata.name}`;
-        if (this.objects.has(target)) return this.status(res, 409, 'AlreadyExists', `${kind} "${body!.metadata.name}" already exists`);
+        if (this.objects.has(target))
+          return this.status(
+            res,
+            409,
+            'AlreadyExists',
+            `${kind} "${body!.metadata.name}" already exists`,
+          );
         const created = structuredClone(body!);
         created.metadata.uid = `uid-${body!.metadata.name}`;
         this.bump(created);
@@ -86,9 +126,20 @@ export class FakeKubernetes {
       }
       if (req.method === 'PUT' && path) {
         if (!stored) return this.status(res, 404, 'NotFound', `${kind} "${name}" not found`);
-        if (!body!.metadata.resourceVersion) return this.status(res, 422, 'Invalid', 'metadata.resourceVersion: Invalid value: 0x0: must be specified for an update');
+        if (!body!.metadata.resourceVersion)
+          return this.status(
+            res,
+            422,
+            'Invalid',
+            'metadata.resourceVersion: Invalid value: 0x0: must be specified for an update',
+          );
         if (body!.metadata.resourceVersion !== stored.metadata.resourceVersion) {
-          return this.status(res, 409, 'Conflict', `Operation cannot be fulfilled on ${kind} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+          return this.status(
+            res,
+            409,
+            'Conflict',
+            `Operation cannot be fulfilled on ${kind} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+          );
         }
         const replaced = structuredClone(body!);
         this.bump(replaced);
@@ -96,13 +147,27 @@ export class FakeKubernetes {
         return this.json(res, 200, replaced);
       }
       if (req.method === 'PATCH' && path) {
-        if (req.headers['content-type'] !== 'application/merge-patch+json') return this.status(res, 415, 'UnsupportedMediaType', `the body of the request was in an unknown format`);
+        if (req.headers['content-type'] !== 'application/merge-patch+json')
+          return this.status(
+            res,
+            415,
+            'UnsupportedMediaType',
+            `the body of the request was in an unknown format`,
+          );
         if (!stored) return this.status(res, 404, 'NotFound', `${kind} "${name}" not found`);
-        stored.spec = { ...stored.spec, ...(body as unknown as { spec?: Record<string, unknown> }).spec };
+        stored.spec = {
+          ...stored.spec,
+          ...(body as unknown as { spec?: Record<string, unknown> }).spec,
+        };
         this.bump(stored);
         return this.json(res, 200, stored);
       }
-      this.status(res, 405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+      this.status(
+        res,
+        405,
+        'MethodNotAllowed',
+        'the server does not allow this method on the requested resource',
+      );
     });
   }
 
@@ -116,11 +181,22 @@ export class FakeKubernetes {
       res.end(`${(tail ? lines.slice(-tail) : lines).join('\n')}\n`);
       return;
     }
-    const selector = Object.fromEntries((url.searchParams.get('labelSelector') ?? '').split(',').filter(Boolean).map((pair) => pair.split('=')));
+    const selector = Object.fromEntries(
+      (url.searchParams.get('labelSelector') ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((pair) => pair.split('=')),
+    );
     const items = [...this.objects.entries()]
-      .filter(([path, object]) => path.includes('/deployments/') && Number(object.spec?.replicas) > 0)
-      .filter(([, object]) => Object.entries(selector).every(([key, value]) => object.metadata.labels?.[key] === value))
-      .map(([, object]) => ({ metadata: { name: `${object.metadata.name}-7d9f8-abcde`, labels: object.metadata.labels } }));
+      .filter(
+        ([path, object]) => path.includes('/deployments/') && Number(object.spec?.replicas) > 0,
+      )
+      .filter(([, object]) =>
+        Object.entries(selector).every(([key, value]) => object.metadata.labels?.[key] === value),
+      )
+      .map(([, object]) => ({
+        metadata: { name: `${object.metadata.name}-7d9f8-abcde`, labels: object.metadata.labels },
+      }));
     this.json(res, 200, { kind: 'PodList', apiVersion: 'v1', items });
   }
 }
