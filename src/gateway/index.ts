@@ -1,13 +1,13 @@
 import { createApp, type App, type AppOptions } from '../core/app.js';
 import type { ServerPlugin } from '../core/plugin.js';
-import { createConfigPlugin, type ConfigPluginOptions } from '../plugins/config/index.js';
+import { createConfigPlugin, type ConfigOptions } from '../plugins/config/index.js';
 import {
   createControlPanelPlugin,
   type ControlPanelOptions,
 } from '../plugins/control-panel/index.js';
 import {
   createDiagnosticsPlugin,
-  type DiagnosticsPluginOptions,
+  type DiagnosticsOptions,
 } from '../plugins/diagnostics/index.js';
 import { createHealthPlugin, type HealthPluginOptions } from '../plugins/health/index.js';
 import { createLogsPlugin, type LogsOptions } from '../plugins/logs/index.js';
@@ -40,8 +40,8 @@ export interface GatewayOptions extends Omit<AppOptions, 'plugins'> {
   /** The control panel at `/cpanel`; `false` for none. */
   controlPanel?: ControlPanelOptions | false;
   health?: HealthPluginOptions;
-  diagnostics?: DiagnosticsPluginOptions;
-  config?: ConfigPluginOptions;
+  diagnostics?: DiagnosticsOptions;
+  config?: ConfigOptions;
   logs?: LogsOptions;
   /** Further plugins (the traffic plugin, a product's own). */
   plugins?: ServerPlugin<any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -12,9 +12,9 @@ export type {
   SupervisedStatus,
 } from './services/index.js';
 export { createDiagnosticsPlugin } from './diagnostics/index.js';
-export type { DiagnosticsPluginOptions } from './diagnostics/index.js';
+export type { DiagnosticsOptions } from './diagnostics/index.js';
 export { createConfigPlugin } from './config/index.js';
-export type { ConfigPluginOptions } from './config/index.js';
+export type { ConfigOptions } from './config/index.js';
 export { createLogsPlugin } from './logs/index.js';
 export type { LogPage, LogsOptions, LogsService, LogsStats } from './logs/index.js';
 export { createCachePlugin } from './cache/index.js';

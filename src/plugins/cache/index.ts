@@ -2,7 +2,7 @@ import { errorMessage } from '../../core/errors.js';
 import type { HealthCheckResult } from '../../core/health-registry.js';
 import type { ServerPlugin } from '../../core/plugin.js';
 import type { KeyvCache } from './cache.js';
-import { cacheConfigSchema, type CacheConfig, type CacheOptions } from './options.js';
+import { cacheOptionsSchema, type CacheConfig, type CacheOptions } from './options.js';
 import { cacheRoutes } from './routes.js';
 import type { Cache } from './types.js';
 import { cachePanel } from './panel.js';
@@ -41,7 +41,7 @@ export function createCachePlugin(options: CacheOptions = {}): ServerPlugin<Cach
   return {
     name: 'cache',
     ui: cachePanel,
-    config: { schema: cacheConfigSchema, options, env: { url: 'REDIS_URL' } },
+    config: { schema: cacheOptionsSchema, options, env: { url: 'REDIS_URL' } },
     async onInit(ctx) {
       const { openCache } = await import('./open.js');
       const opened = await openCache(ctx.config, ctx.logger);

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, createApp, PluginLifecycleError, type App } from '../../index.js';
 import { captureLogs } from '../../../test/support/http.js';
 import { SERVICES, serviceAvailable } from '../../../test/support/services.js';
-import { cacheConfigSchema } from './options.js';
+import { cacheOptionsSchema } from './options.js';
 import { createCachePlugin, type CacheOptions } from './index.js';
 
 const hasRedis = await serviceAvailable('redis');
@@ -47,7 +47,7 @@ async function closedPort(): Promise<number> {
 
 describe('cache options', () => {
   it('defaults to a bounded memory store with a one-hour ttl and fail-open', () => {
-    const config = cacheConfigSchema.parse({});
+    const config = cacheOptionsSchema.parse({});
     expect(config).toMatchObject({
       provider: 'memory',
       namespace: 'cache',
@@ -60,11 +60,11 @@ describe('cache options', () => {
   });
 
   it('reads ttl as a duration or a number of seconds, and other durations as strings or milliseconds', () => {
-    expect(cacheConfigSchema.parse({ ttl: 3600 }).ttl).toBe(3_600_000);
-    expect(cacheConfigSchema.parse({ ttl: '15m' }).ttl).toBe(900_000);
-    expect(cacheConfigSchema.parse({ ttl: '30d' }).ttl).toBe(2_592_000_000);
-    expect(cacheConfigSchema.parse({ ttl: 0 }).ttl).toBe(0);
-    const config = cacheConfigSchema.parse({
+    expect(cacheOptionsSchema.parse({ ttl: 3600 }).ttl).toBe(3_600_000);
+    expect(cacheOptionsSchema.parse({ ttl: '15m' }).ttl).toBe(900_000);
+    expect(cacheOptionsSchema.parse({ ttl: '30d' }).ttl).toBe(2_592_000_000);
+    expect(cacheOptionsSchema.parse({ ttl: 0 }).ttl).toBe(0);
+    const config = cacheOptionsSchema.parse({
       timeouts: { operation: '1s', connect: 250 },
       healthCheck: { interval: '30s' },
       sweepInterval: '5m',
@@ -89,11 +89,11 @@ describe('cache options', () => {
   });
 
   it('infers redis from a redis:// or rediss:// url, and ignores the url for memory and sqlite', () => {
-    expect(cacheConfigSchema.parse({ url: 'rediss://cache.internal:6380' }).provider).toBe('redis');
-    expect(cacheConfigSchema.parse({ provider: 'memory', url: 'not a url' }).provider).toBe(
+    expect(cacheOptionsSchema.parse({ url: 'rediss://cache.internal:6380' }).provider).toBe('redis');
+    expect(cacheOptionsSchema.parse({ provider: 'memory', url: 'not a url' }).provider).toBe(
       'memory',
     );
-    expect(cacheConfigSchema.parse({ provider: 'sqlite', url: 'redis://x' }).provider).toBe(
+    expect(cacheOptionsSchema.parse({ provider: 'sqlite', url: 'redis://x' }).provider).toBe(
       'sqlite',
     );
   });

@@ -30,7 +30,7 @@ const healthCheckSchema = z.object({
  * The cache plugin's options. Provider is inferred from `url` (`redis://`, `rediss://`) when not
  * given; without either it is the bounded in-process `memory` store.
  */
-export const cacheConfigSchema = z
+export const cacheOptionsSchema = z
   .object({
     provider: z.enum(['memory', 'redis', 'sqlite']).optional(),
     /** Redis URL (`redis://[:password@]host:6379[/db]`, `rediss://` for TLS). Read from `REDIS_URL`. */
@@ -98,8 +98,8 @@ export const cacheConfigSchema = z
   })
   .transform((value) => ({ ...value, provider: inferProvider(value.provider, value.url) }));
 
-export type CacheConfig = z.output<typeof cacheConfigSchema>;
-export type CacheOptions = z.input<typeof cacheConfigSchema>;
+export type CacheConfig = z.output<typeof cacheOptionsSchema>;
+export type CacheOptions = z.input<typeof cacheOptionsSchema>;
 
 function isRedisUrl(url: string): boolean {
   if (!REDIS_URL.test(url)) return false;

@@ -11,7 +11,7 @@ import {
   type AppOptions,
 } from '../../index.js';
 import { baseUrl, captureLogs } from '../../../test/support/http.js';
-import { createConfigPlugin, type ConfigPluginOptions, type ConfigReport } from './index.js';
+import { createConfigPlugin, type ConfigOptions, type ConfigReport } from './index.js';
 
 // Raw secrets; none may appear anywhere in an answer.
 const RAW = {
@@ -84,7 +84,7 @@ afterEach(async () => {
 });
 
 async function startApp(
-  config: ConfigPluginOptions = {},
+  config: ConfigOptions = {},
   extra: Partial<AppOptions> = {},
 ): Promise<App> {
   const app = createApp({

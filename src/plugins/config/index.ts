@@ -8,10 +8,10 @@ import {
   configOptionsSchema,
   toEnvSpec,
   type ConfigPluginConfig,
-  type ConfigPluginOptions,
+  type ConfigOptions,
 } from './options.js';
 
-export type { ConfigPluginConfig, ConfigPluginOptions } from './options.js';
+export type { ConfigPluginConfig, ConfigOptions } from './options.js';
 export { CONFIG_ERRORS } from './errors.js';
 
 /** The body of `GET /api/config`. Every value is masked already. */
@@ -67,7 +67,7 @@ function refuseQuery(req: Request): void {
  * });
  */
 export function createConfigPlugin(
-  options: ConfigPluginOptions = {},
+  options: ConfigOptions = {},
 ): ServerPlugin<ConfigPluginConfig> {
   return {
     name: 'config',

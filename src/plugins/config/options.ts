@@ -35,7 +35,7 @@ export const configOptionsSchema = z.strictObject({
   env: z.union([z.array(envName), z.record(envName, envVariable)]).default([]),
 });
 
-export type ConfigPluginOptions = z.input<typeof configOptionsSchema>;
+export type ConfigOptions = z.input<typeof configOptionsSchema>;
 export type ConfigPluginConfig = z.output<typeof configOptionsSchema>;
 
 /** A list of names becomes optional strings; a spec is kept as given. */

@@ -13,7 +13,7 @@ import {
 import { baseUrl, waitFor } from '../../../test/support/http.js';
 import {
   createDiagnosticsPlugin,
-  type DiagnosticsPluginOptions,
+  type DiagnosticsOptions,
   type DiagnosticsReport,
 } from './index.js';
 
@@ -53,7 +53,7 @@ afterEach(async () => {
 });
 
 async function startApp(
-  diagnostics: DiagnosticsPluginOptions = {},
+  diagnostics: DiagnosticsOptions = {},
   extra: Partial<AppOptions> = {},
 ): Promise<App> {
   const app = createApp({

@@ -5,13 +5,13 @@ import type { UIContribution } from '../../core/ui.js';
 import {
   diagnosticsOptionsSchema,
   type DiagnosticsConfig,
-  type DiagnosticsPluginOptions,
+  type DiagnosticsOptions,
 } from './options.js';
 import { buildReport, readHostFacts, type HostFacts } from './report.js';
 import { DiagnosticsSampler } from './sampler.js';
 
 export { DEFAULT_EVENT_LOOP_RESOLUTION, DEFAULT_SAMPLE_INTERVAL } from './options.js';
-export type { DiagnosticsConfig, DiagnosticsPluginOptions } from './options.js';
+export type { DiagnosticsConfig, DiagnosticsOptions } from './options.js';
 export type { DiagnosticsReport, HostFacts, PluginDiagnostics } from './report.js';
 export type { EventLoopDelay, WindowSample } from './sampler.js';
 export { DIAGNOSTICS_ERRORS } from './errors.js';
@@ -72,7 +72,7 @@ function reportFileName(appName: string, at: string): string {
  * // curl -OJ http://127.0.0.1:3000/api/diagnostics?download=1
  */
 export function createDiagnosticsPlugin(
-  options: DiagnosticsPluginOptions = {},
+  options: DiagnosticsOptions = {},
 ): ServerPlugin<DiagnosticsConfig> {
   let sampler: DiagnosticsSampler | undefined;
   let host: HostFacts | undefined;

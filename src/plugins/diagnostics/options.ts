@@ -28,5 +28,5 @@ export const diagnosticsOptionsSchema = z.strictObject({
     .default(DEFAULT_EVENT_LOOP_RESOLUTION),
 });
 
-export type DiagnosticsPluginOptions = z.input<typeof diagnosticsOptionsSchema>;
+export type DiagnosticsOptions = z.input<typeof diagnosticsOptionsSchema>;
 export type DiagnosticsConfig = z.output<typeof diagnosticsOptionsSchema>;

@@ -1,5 +1,5 @@
 import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
-import { routingSchema, type RoutingConfig, type RoutingOptions } from './options.js';
+import { routingOptionsSchema, type RoutingConfig, type RoutingOptions } from './options.js';
 import type { GatewayRouter, Router } from './router.js';
 import { staticRoutePlugins } from './static.js';
 import type { UpstreamRegistry } from './upstream.js';
@@ -45,7 +45,7 @@ export function createRoutingPlugin(options: RoutingOptions = {}): ServerPlugin<
     ui: routingPanel,
     // After the plugins that answer before Express (health probes), so a `/*` route never hides them.
     order: PLUGIN_ORDER.routing,
-    config: { schema: routingSchema, options },
+    config: { schema: routingOptionsSchema, options },
     plugins: staticRoutePlugins(options.routes),
     async onInit(ctx) {
       const [{ Pool }, { GatewayRouter }, { UpstreamRegistry }] = await Promise.all([

@@ -134,7 +134,7 @@ const corsSchema = z
     path: ['credentials'],
   });
 
-export const routingSchema = z
+export const routingOptionsSchema = z
   .object({
     routes: z.array(z.union([proxyRoute, rewriteRoute, redirectRoute, staticRoute])).default([]),
     cors: corsSchema.optional(),
@@ -204,8 +204,8 @@ export function redirectAllowed(target: string, allowedOrigins: readonly string[
   }
 }
 
-export type RoutingConfig = z.output<typeof routingSchema>;
-export type RoutingOptions = z.input<typeof routingSchema>;
+export type RoutingConfig = z.output<typeof routingOptionsSchema>;
+export type RoutingOptions = z.input<typeof routingOptionsSchema>;
 export type RouteConfig = RoutingConfig['routes'][number];
 export type ProxyRouteConfig = z.output<typeof proxyRoute>;
 export type CorsConfig = z.output<typeof corsSchema>;

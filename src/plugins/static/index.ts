@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { RequestHandler } from 'express';
-import { HttpError } from '../../core/errors.js';
+import { ConfigError, HttpError } from '../../core/errors.js';
 import { PLUGIN_ORDER, type RouteDefinition, type ServerPlugin } from '../../core/plugin.js';
 import { staticOptionsSchema, type StaticConfig, type StaticPluginOptions } from './options.js';
 import { looksLikeReleases, ReleaseSet, type StaticRelease } from './releases.js';
@@ -70,8 +70,16 @@ export function createStaticPlugin(options: StaticPluginOptions): ServerPlugin<S
       const config = ctx.config;
       const root = path.resolve(config.root);
       const isFolder = (await stat(root).catch(() => undefined))?.isDirectory() === true;
-      if (!isFolder)
-        throw new Error(`Static root ${root} is not a folder; create it or fix the root option.`);
+      if (!isFolder) {
+        // A start-up problem names the option, as every configuration problem does.
+        throw new ConfigError([
+          {
+            name: `plugins.${name}.root`,
+            expected: 'an existing folder (create it, or point root at one)',
+            received: JSON.stringify(root),
+          },
+        ]);
+      }
       const releases =
         config.releases === 'auto' ? await looksLikeReleases(root, config.index) : config.releases;
       if (releases) {

@@ -192,6 +192,8 @@ describe('static plugin: releases', () => {
       plugins: [createStaticPlugin({ root: path.join(site.dir, 'missing') })],
     });
     apps.push(app);
-    await expect(app.start()).rejects.toThrow(/Static root .*missing is not a folder/);
+    await expect(app.start()).rejects.toThrow(
+      /plugins\.static\.root: expected an existing folder .*missing/,
+    );
   });
 });

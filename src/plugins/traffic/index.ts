@@ -3,7 +3,7 @@ import { MANAGEMENT_TOKEN_ENV } from '../../core/management.js';
 import type { ServerPlugin } from '../../core/plugin.js';
 import type { ServiceController } from './controller.js';
 import {
-  trafficSchema,
+  trafficOptionsSchema,
   type TrafficConfig,
   type TrafficOptions,
   type TrafficServiceConfig,
@@ -103,7 +103,7 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
     dependencies: ['routing'],
     // The slot store lives in the database when there is one, so it must be open first.
     optionalDependencies: ['database'],
-    config: { schema: trafficSchema, options: settings },
+    config: { schema: trafficOptionsSchema, options: settings },
 
     async onInit(ctx) {
       const config = ctx.config;

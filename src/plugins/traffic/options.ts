@@ -77,7 +77,7 @@ const storeSchema = z.strictObject({
     .default('traffic_state'),
 });
 
-export const trafficSchema = z
+export const trafficOptionsSchema = z
   .strictObject({
     /** Traffic runs on the gateway; the only mode so far. */
     mode: z.literal('gateway').default('gateway'),
@@ -146,7 +146,7 @@ export const trafficSchema = z
     });
   });
 
-export type TrafficConfig = z.output<typeof trafficSchema>;
-export type TrafficOptions = z.input<typeof trafficSchema>;
+export type TrafficConfig = z.output<typeof trafficOptionsSchema>;
+export type TrafficOptions = z.input<typeof trafficOptionsSchema>;
 export type TrafficServiceConfig = TrafficConfig['services'][number];
 export type TrafficServiceOptions = z.input<typeof serviceSchema>;
