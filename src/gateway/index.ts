@@ -5,10 +5,7 @@ import {
   createControlPanelPlugin,
   type ControlPanelOptions,
 } from '../plugins/control-panel/index.js';
-import {
-  createDiagnosticsPlugin,
-  type DiagnosticsOptions,
-} from '../plugins/diagnostics/index.js';
+import { createDiagnosticsPlugin, type DiagnosticsOptions } from '../plugins/diagnostics/index.js';
 import { createHealthPlugin, type HealthPluginOptions } from '../plugins/health/index.js';
 import { createLogsPlugin, type LogsOptions } from '../plugins/logs/index.js';
 import { createRateLimitPlugin, type RateLimitPluginOptions } from '../plugins/rate-limit/index.js';

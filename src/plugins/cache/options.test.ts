@@ -89,7 +89,9 @@ describe('cache options', () => {
   });
 
   it('infers redis from a redis:// or rediss:// url, and ignores the url for memory and sqlite', () => {
-    expect(cacheOptionsSchema.parse({ url: 'rediss://cache.internal:6380' }).provider).toBe('redis');
+    expect(cacheOptionsSchema.parse({ url: 'rediss://cache.internal:6380' }).provider).toBe(
+      'redis',
+    );
     expect(cacheOptionsSchema.parse({ provider: 'memory', url: 'not a url' }).provider).toBe(
       'memory',
     );

@@ -83,10 +83,7 @@ afterEach(async () => {
   for (const name of ALL_ENV_NAMES) delete process.env[name];
 });
 
-async function startApp(
-  config: ConfigOptions = {},
-  extra: Partial<AppOptions> = {},
-): Promise<App> {
+async function startApp(config: ConfigOptions = {}, extra: Partial<AppOptions> = {}): Promise<App> {
   const app = createApp({
     name: 'qa-config',
     port: 0,

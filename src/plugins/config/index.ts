@@ -66,9 +66,7 @@ function refuseQuery(req: Request): void {
  *   plugins: [createConfigPlugin({ env: ['HTTP_PROXY', 'NODE_OPTIONS'] })],
  * });
  */
-export function createConfigPlugin(
-  options: ConfigOptions = {},
-): ServerPlugin<ConfigPluginConfig> {
+export function createConfigPlugin(options: ConfigOptions = {}): ServerPlugin<ConfigPluginConfig> {
   return {
     name: 'config',
     config: { schema: configOptionsSchema, options },
