@@ -138,8 +138,9 @@ describe('database configuration', () => {
       connectTimeout: '5s',
       startupTimeout: '1 minute' as never,
     });
+    // Each bad duration is named where it is, the nested one included.
     expect(tuned.issues.map((issue) => issue.name)).toEqual([
-      'plugins.database.healthCheck',
+      'plugins.database.healthCheck.interval',
       'plugins.database.startupTimeout',
     ]);
   });

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { MOVED_TRUST_PROXY } from '../../core/client-address.js';
+import { durationSchema, type Duration } from '../../core/duration.js';
 
 /** The longest window a timer can hold (2^31 - 1 ms, about 24.8 days). */
 const MAX_WINDOW_MS = 2 ** 31 - 1;
@@ -17,11 +18,8 @@ export type RateLimitKeyGenerator = (req: IncomingMessage, ip: string) => string
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 export type RateLimitMethod = (typeof HTTP_METHODS)[number];
 
-const windowMs = z
-  .number()
-  .int()
-  .positive()
-  .max(MAX_WINDOW_MS, `at most ${MAX_WINDOW_MS} ms (about 24 days)`);
+/** Milliseconds or text ('1m', '1h'); at most what a timer can hold. */
+const windowMs = durationSchema({ unit: 'ms', min: 1, max: MAX_WINDOW_MS });
 const limit = z.number().int().positive('a positive whole number of requests');
 const method = z
   .string()
@@ -143,7 +141,8 @@ export interface RateLimitRule {
   name?: string;
   /** `/login` (that path and below), `/api/v1/*`, `/files/*.zip`, `/a/**` (see the README). */
   match: string;
-  windowMs: number;
+  /** Milliseconds, or a duration such as `'1m'`. */
+  windowMs: Duration;
   /** Requests allowed per client in each window. */
   limit: number;
   /** Only these methods count; default all. */
@@ -154,14 +153,14 @@ export interface RateLimitPluginOptions {
   /** Checked in order; the first rule that matches a request applies to it. */
   rules?: RateLimitRule[];
   /** A limit for requests no rule matches. */
-  default?: { windowMs: number; limit: number };
+  default?: { windowMs: Duration; limit: number };
   /**
    * The control plane's own limit: management routes (`access: 'admin'`) and the control panel
    * count here, per operator once the guard knows who calls (else per address), never in the
    * product's buckets. Default `DEFAULT_CONTROL_PLANE_LIMIT` (1,200 a minute); `false` counts them
    * under `rules` and `default` like any other request.
    */
-  controlPlane?: { windowMs: number; limit: number } | false;
+  controlPlane?: { windowMs: Duration; limit: number } | false;
   /** Default `'memory'` (per process), or `REDIS_URL` when set: `{ redis: url }` shares limits between instances. */
   store?: 'memory' | string | { redis: string; prefix?: string; connectTimeout?: number };
   /** Default: the client IP (IPv6 grouped by `ipv6Subnet`). */

@@ -161,6 +161,19 @@ describe('rate-limit plugin', () => {
     expect(await refused.json()).toMatchObject({ code: 'RATE_LIMIT_EXCEEDED', status: 429 });
   });
 
+  it("takes windows as durations ('1m'), and names a window it cannot read", async () => {
+    const url = await start({ rules: [{ match: '/api/limited', windowMs: '1m', limit: 2 }] });
+    const first = await fetch(`${url}/api/limited`);
+    expect(first.headers.get('ratelimit-policy')).toBe('2;w=60');
+    const attempt = () =>
+      createApp({
+        name: 'rl',
+        logger: { level: 'silent' },
+        plugins: [createRateLimitPlugin({ default: { windowMs: '1 minute' as '1m', limit: 5 } })],
+      });
+    expect(attempt).toThrow(/plugins\.rate-limit\.default\.windowMs/);
+  });
+
   it('reports every bad option at once', () => {
     const attempt = () =>
       createApp({

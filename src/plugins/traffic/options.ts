@@ -1,9 +1,13 @@
 import { z } from 'zod';
+import { durationSchema } from '../../core/duration.js';
 import { versionSchema } from './version.js';
 import { orchestratorSchema, portsSchema, releaseCommandSchema } from './orchestrators/options.js';
 
 const MINUTE = 60_000;
-const duration = z.number().int().min(0);
+/** A duration in milliseconds or as text ('30s', '15m'): zero allowed (no delay). */
+const duration = durationSchema({ unit: 'ms', min: 0 });
+/** The same, at least a millisecond. */
+const positive = durationSchema({ unit: 'ms', min: 1 });
 const slotId = z
   .string()
   .regex(/^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$/, 'a slot name like "slot-a"');
@@ -26,22 +30,18 @@ const serviceSchema = z
     promotionChecks: z.number().int().min(1).default(3),
     /** Promote an eligible candidate without being asked. Default false (manual). */
     autoPromote: z.boolean().default(false),
-    healthInterval: z.number().int().positive().default(2_000),
-    healthTimeout: z.number().int().positive().default(1_000),
+    healthInterval: positive.default(2_000),
+    healthTimeout: positive.default(1_000),
     /** Consecutive failing checks that fail a candidate, or roll back a failing active. Default 3. */
     failureThreshold: z.number().int().min(1).default(3),
     /** A release that has not passed a check by then has failed. Default 60 s. */
-    startTimeout: z.number().int().positive().default(60_000),
+    startTimeout: positive.default(60_000),
     /** A dev (red) service: releases take traffic once healthy and stop when idle. Default false. */
     dev: z.boolean().default(false),
     /** Dev: stop after this long without requests. Default 15 min. */
-    idleTimeout: z
-      .number()
-      .int()
-      .positive()
-      .default(15 * MINUTE),
+    idleTimeout: positive.default(15 * MINUTE),
     /** Dev: how long a request waits for a sleeping slot to start before a 503. Default 30 s. */
-    wakeTimeout: z.number().int().positive().default(30_000),
+    wakeTimeout: positive.default(30_000),
     /** Deployed at start-up when the service has no saved state yet (a first run). */
     initialVersion: versionSchema.optional(),
     /** Process orchestrator: this service's release command (overrides the orchestrator's). */
@@ -60,7 +60,7 @@ const errorRateSchema = z.strictObject({
   /** Share of 5xx answers (0-1) that triggers an automatic rollback. Default 0.5. */
   threshold: z.number().gt(0).max(1).default(0.5),
   /** Sliding window the share is measured over. Default 30 s. */
-  window: z.number().int().positive().default(30_000),
+  window: positive.default(30_000),
   /** Fewer answers than this in the window never trigger. Default 20. */
   minRequests: z.number().int().min(1).default(20),
 });
@@ -102,11 +102,11 @@ export const trafficOptionsSchema = z
     }),
     store: storeSchema.prefault({}),
     /** How often deadlines (rollback window, start timeout, idle) are checked. Default 1 000 ms. */
-    tickInterval: z.number().int().positive().default(1_000),
+    tickInterval: positive.default(1_000),
     /** Transitions kept per service. Default 500. */
     historyLimit: z.number().int().min(1).default(500),
     /** An active release that exited is started again after this pause. Default 1 000 ms. */
-    restartDelay: z.number().int().min(0).default(1_000),
+    restartDelay: duration.default(1_000),
     /** Where the guarded HTTP API lives. Default `/cpanel/api/traffic`. */
     apiPath: z
       .string()
