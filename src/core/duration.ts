@@ -103,7 +103,12 @@ export function durationSchema(rules: DurationRules): z.ZodType<number, Duration
     .transform((value, ctx) => {
       const ms = toMilliseconds(value, rules);
       if (ms !== undefined) return ms;
-      ctx.addIssue({ code: 'custom', message: durationExpected(rules), input: value, continue: true });
+      ctx.addIssue({
+        code: 'custom',
+        message: durationExpected(rules),
+        input: value,
+        continue: true,
+      });
       // Not z.NEVER: that would abort the object's own checks, and every problem is reported at once.
       return Number.NaN;
     });
