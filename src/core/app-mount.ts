@@ -2,7 +2,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { BodyReader, hasBody } from './body.js';
 import type { AppContext, PluginContext, RouteRecord } from './context.js';
-import type { ControlPlane } from './control-plane.js';
+import type { RoutePaths } from './route-paths.js';
 import type { EdgeExchange, EdgeNext, EdgePipeline } from './edge.js';
 import { FastRoutes } from './fast-routes.js';
 import { normaliseTarget } from './path.js';
@@ -28,7 +28,7 @@ export interface MountTarget {
   bodyLimit: number | string;
   edge: EdgePipeline;
   adminGate: RequestHandler;
-  controlPlane: ControlPlane;
+  controlPlane: RoutePaths;
   controlPlaneHooks: readonly RequestHandler[];
   /** Filled here: every route mounted, for `context.routes()`. */
   routeRecords: RouteRecord[];

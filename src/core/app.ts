@@ -15,7 +15,7 @@ import {
 } from './context.js';
 import { createAdminGate } from './admin-gate.js';
 import { createClientAddresses } from './client-address.js';
-import { ControlPlane } from './control-plane.js';
+import { RoutePaths } from './route-paths.js';
 import { EdgePipeline } from './edge.js';
 import { ConfigError, PluginLifecycleError, errorMessage } from './errors.js';
 import { HealthRegistry } from './health-registry.js';
@@ -85,7 +85,8 @@ export function createApp(options: AppOptions): App {
   // Who installed the guard, to name both when a second one would replace it.
   let guardOwner = '';
   let initialising: string | undefined;
-  const controlPlane = new ControlPlane();
+  // Which requests are the control plane: admin routes and the panel's pages.
+  const controlPlane = new RoutePaths();
   const edge = new EdgePipeline();
   const controlPlaneHooks: RequestHandler[] = [];
   let phase: AppPhase = 'created';

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { HttpError } from '../../core/errors.js';
 import { problemBody, sendProblem, writeRawProblem } from '../../core/problem.js';
 import { redactUrl } from '../../core/redact-url.js';
+import { RoutePaths } from '../../core/route-paths.js';
 import type { EdgeExchange, EdgeNext, EdgePipeline, EdgeRoute } from '../../core/edge.js';
 import type { ProxyRouteConfig, RouteConfig, RoutingConfig } from './options.js';
 import { CorsPolicy } from './cors.js';
@@ -103,7 +104,7 @@ export class GatewayRouter implements Router {
     fail: (exchange, error) => this.failed(exchange, error),
   };
   /** Paths of the app's own routes (`/api/routing/routes`, ...), which proxy routes never shadow. */
-  private ownPaths?: RegExp;
+  private ownPaths?: RoutePaths;
 
   constructor(
     private readonly config: RoutingConfig,
@@ -213,17 +214,14 @@ export class GatewayRouter implements Router {
     this.privateCookies = names;
   }
 
-  /** Called once the app's routes are mounted. */
+  /**
+   * Called once the app's routes are mounted: proxy routes never shadow them. Catch-alls (a
+   * frontend's `/{*rest}`, the panel's pages) are left out: those are what a proxy route may pass.
+   */
   protectOwnPaths(paths: readonly string[]): void {
-    const patterns = paths
-      .filter((path) => path.startsWith('/'))
-      .map((path) =>
-        path
-          .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
-          .replace(/:[A-Za-z0-9_]+/g, '[^/]+')
-          .replace(/\*[A-Za-z0-9_]*/g, '.*'),
-      );
-    this.ownPaths = patterns.length > 0 ? new RegExp(`^(?:${patterns.join('|')})/?$`) : undefined;
+    const own = new RoutePaths();
+    for (const path of paths) if (!path.includes('*')) own.add(path);
+    this.ownPaths = own;
   }
 
   private find(path: string, skipRewrites = false): CompiledRoute | undefined {
@@ -273,7 +271,7 @@ export class GatewayRouter implements Router {
       });
       return true;
     }
-    if (route?.kind !== 'proxy' || this.ownPaths?.test(path)) {
+    if (route?.kind !== 'proxy' || this.ownPaths?.has(path)) {
       if (this.cors) {
         const headers = this.cors.responseHeaders(req);
         for (let index = 0; index < headers.length; index += 2)
