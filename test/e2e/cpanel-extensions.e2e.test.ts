@@ -1,11 +1,11 @@
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createApp, definePlugin, type App } from '../../src/index.js';
 import { formView } from '../../src/core/ui.js';
 import { createControlPanelPlugin } from '../../src/plugins/control-panel/index.js';
 import { baseUrl } from '../support/http.js';
-import { requireBuiltUi } from './support/full-app.js';
+import { launchBrowser, requireBuiltUi } from './support/full-app.js';
 
 /**
  * What a plugin can add without React: a form generated from its zod schema, and the escape
@@ -79,19 +79,7 @@ beforeAll(async () => {
     plugins: [createControlPanelPlugin({ password: PASSWORD }), tools],
   });
   await app.start();
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchBrowser();
   page = await (
     await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: baseUrl(app) })
   ).newPage();

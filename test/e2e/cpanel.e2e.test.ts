@@ -1,8 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_PASSWORD, requireBuiltUi, startFullApp, type FullApp } from './support/full-app.js';
+import {
+  ADMIN_PASSWORD,
+  requireBuiltUi,
+  startFullApp,
+  type FullApp,
+  launchBrowser,
+} from './support/full-app.js';
 
 /**
  * The control panel in headless Chromium against the running app: login, every built-in page
@@ -75,19 +81,7 @@ beforeAll(async () => {
   requireBuiltUi();
   mkdirSync(SCREENSHOTS, { recursive: true });
   target = await startFullApp();
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchBrowser();
   page = await newPage(VIEWPORTS[0]);
 });
 

@@ -1,14 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import {
-  chromium,
-  type Browser,
-  type BrowserContext,
-  type Locator,
-  type Page,
-} from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_PASSWORD, requireBuiltUi, startFullApp, type FullApp } from './support/full-app.js';
+import {
+  ADMIN_PASSWORD,
+  requireBuiltUi,
+  startFullApp,
+  type FullApp,
+  launchBrowser,
+} from './support/full-app.js';
 
 /**
  * The Traffic page in headless Chromium against the demo: slot cards in traffic-light colours,
@@ -87,19 +87,7 @@ beforeAll(async () => {
   target = await startFullApp({
     traffic: { promotionDelay: 500, promotionChecks: 2, healthInterval: 200 },
   });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchBrowser();
 });
 
 afterAll(async () => {

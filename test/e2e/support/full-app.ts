@@ -1,3 +1,4 @@
+import { chromium, type Browser } from 'playwright-core';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -80,4 +81,21 @@ export async function startFullApp(
     await cleanup();
     throw error;
   }
+}
+
+/** Debian's headless Chromium, as every browser test drives it: no network of its own, no sync. */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
 }
