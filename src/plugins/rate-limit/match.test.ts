@@ -32,3 +32,16 @@ describe('rule matching', () => {
     expect([deep('/files/a/b/c.zip'), deep('/files/a/b/c.tar')]).toEqual([true, false]);
   });
 });
+
+describe('rule matching, one grammar with routing', () => {
+  it('reads a pattern with a trailing slash as the path below it, and keeps an encoded slash as written', () => {
+    const admin = compileMatch('/admin/');
+    expect([admin('/admin'), admin('/admin/x'), admin('/administrator')]).toEqual([
+      true,
+      true,
+      false,
+    ]);
+    // Routing refuses %2f; the limiter counts such a path as it is written, never as /a/b.
+    expect(matchablePath('/a%2Fb')).toBe('/a%2fb');
+  });
+});

@@ -1,28 +1,16 @@
-const NEEDS_NORMALISING = /[%.\\A-Z]|\/\/|\/$/;
+import { normaliseTarget } from '../../core/path.js';
 
 /**
- * The path a rule is matched against: percent-decoded, dot segments resolved, repeated slashes
- * collapsed and lower-cased (Express routes are case-insensitive), so `/API/./v1//../login` and
- * `/log%69n` cannot slip past a rule for `/login`.
+ * The path a rule is matched against: the routing grammar's normal form (`core/path.ts`: dot
+ * segments resolved, repeated slashes collapsed, unreserved escapes decoded), lower-cased since
+ * Express routes are case-insensitive, so `/API/./v1//../login` and `/log%69n` cannot slip past a
+ * rule for `/login`. A target the grammar refuses (an encoded slash) counts as it is written.
  */
 export function matchablePath(url: string): string {
+  const target = normaliseTarget(url);
+  if (!('error' in target)) return target.path.toLowerCase();
   const end = url.search(/[?#]/);
-  const raw = end === -1 ? url : url.slice(0, end);
-  // Most paths need none of the work below; this keeps the check off the per-request cost.
-  if (raw.startsWith('/') && !NEEDS_NORMALISING.test(raw)) return raw;
-  let decoded = raw;
-  try {
-    decoded = decodeURIComponent(raw);
-  } catch {
-    // Malformed escapes stay as they are; routing refuses such requests anyway.
-  }
-  const segments: string[] = [];
-  for (const segment of decoded.replace(/\\/g, '/').split('/')) {
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') segments.pop();
-    else segments.push(segment);
-  }
-  return `/${segments.join('/')}`.toLowerCase();
+  return (end === -1 ? url : url.slice(0, end)).toLowerCase();
 }
 
 function escapeRegExp(text: string): string {
@@ -36,7 +24,8 @@ function escapeRegExp(text: string): string {
  * - a trailing `/*` matches the prefix and everything below it, as routes are written (`/api/v1/*`).
  */
 export function compileMatch(pattern: string): (path: string) => boolean {
-  const normalised = matchablePath(pattern) + (pattern.endsWith('/') && pattern !== '/' ? '/' : '');
+  // The normal form keeps a trailing slash, as the pattern was written.
+  const normalised = matchablePath(pattern);
   if (!normalised.includes('*')) {
     if (normalised === '/') return () => true;
     const base = normalised.replace(/\/$/, '');
