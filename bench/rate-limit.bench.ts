@@ -52,6 +52,7 @@ for (let round = 0; round < ROUNDS + 1; round++) {
       requestId: 'bench',
       defaultHeaders: [],
       headers: [],
+      upstreamHeaders: [],
     });
     if (answered !== false)
       throw new Error(

@@ -164,5 +164,6 @@ function expressExchange(
     requestId: req.id,
     defaultHeaders: [],
     headers: [],
+    upstreamHeaders: [],
   };
 }

@@ -24,6 +24,38 @@ export interface EdgeRoute {
   plane: RoutePlane;
   /** Proxy lane: the upstream the route points at as the request is matched. */
   target?: string;
+  /**
+   * Whether the route wants a signed-in caller: `required` answers 401 without one, `optional`
+   * identifies a caller who has a session or token and lets the others through. Undefined: the
+   * route asks nothing (the auth plugin, when registered, still identifies callers it can).
+   */
+  auth?: 'required' | 'optional';
+  /** Permissions the caller must hold (`write:content`), checked in the guard phase. */
+  permissions?: readonly string[];
+}
+
+/**
+ * Who a request acts as, once an `authenticate` hook has settled it: one shape for every
+ * provider. A user is identified by issuer plus subject, never by email alone.
+ */
+export interface EdgeIdentity {
+  /** Stable id: the provider's name and the subject, `auth0|<sub>`. */
+  id: string;
+  /** The provider (adapter) name that verified it: `auth0`, `supabase`, `jwt`, `gateway`, ... */
+  provider: string;
+  /** The token's `iss`. */
+  issuer: string;
+  /** The token's `sub`. */
+  subject: string;
+  email?: string;
+  name?: string;
+  /** Roles from trusted claims only (never user-editable metadata). */
+  roles: readonly string[];
+  permissions: readonly string[];
+  /** The verified claims, as the provider issued them. */
+  claims: Readonly<Record<string, unknown>>;
+  /** The server or cookie session the caller came with, if any (bearer tokens have none). */
+  sessionId?: string;
 }
 
 /** One request (or WebSocket upgrade) on its way through the pipeline. */
@@ -49,6 +81,13 @@ export interface EdgeExchange {
    * less than setting them on the response one by one.
    */
   readonly headers: string[];
+  /**
+   * Proxy lane: headers the upstream request carries, replacing any the client sent under the
+   * same name, flat like `headers` (the auth plugin's signed identity).
+   */
+  readonly upstreamHeaders: string[];
+  /** Set by an `authenticate` hook when the caller is known; later hooks read it. */
+  identity?: EdgeIdentity;
 }
 
 /**
@@ -81,6 +120,21 @@ const PHASE_ORDER = new Map<EdgePhase, number>(EDGE_PHASES.map((phase, index) =>
  */
 export class EdgePipeline {
   private readonly byLane: Record<EdgeLane, EdgeHook[]> = { proxy: [], express: [] };
+  private readonly reserved = new Set<string>();
+
+  /**
+   * Reserves a request header for the gateway itself (lower case): the router drops it from
+   * every incoming request before any upstream sees it, so only a hook (through
+   * `upstreamHeaders`) can set it. The auth plugin reserves its identity header this way.
+   */
+  reserveRequestHeader(name: string): void {
+    this.reserved.add(name.toLowerCase());
+  }
+
+  /** The reserved request headers, lower case. */
+  get reservedRequestHeaders(): ReadonlySet<string> {
+    return this.reserved;
+  }
 
   add(hook: EdgeHook): void {
     if (!PHASE_ORDER.has(hook.phase)) {

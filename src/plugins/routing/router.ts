@@ -330,6 +330,7 @@ export class GatewayRouter implements Router {
       requestId,
       defaultHeaders: [],
       headers: [],
+      upstreamHeaders: [],
       compiled: route,
       forwardedPath,
       query,
