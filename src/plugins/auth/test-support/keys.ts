@@ -39,13 +39,8 @@ export async function makeSigningKey(alg: SigningAlgorithm, kid?: string): Promi
     kid: id,
     privateKey,
     publicKey,
-    publicJwk: {
-      ...(await exportJWK(publicKey)),
-      kty: alg === 'RS256' ? 'RSA' : alg === 'ES256' ? 'EC' : 'OKP',
-      kid: id,
-      alg,
-      use: 'sig',
-    },
+    publicJwk: { ...(await exportJWK(publicKey)), kid: id, alg, use: 'sig' } as JWK &
+      JsonWebKeyLike,
     publicPem: await exportSPKI(publicKey),
   };
 }
