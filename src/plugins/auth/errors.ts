@@ -47,12 +47,17 @@ export const AUTH_ERRORS = {
   AUTH_CROSS_SITE: {
     status: 403,
     meaning:
-      'A logout came from another origin than the public URL and carried no CSRF token (`X-CSRF-Token`).',
+      'A logout, or a state-changing admin call on a session cookie, came from another origin than the public URL and carried no CSRF token (`X-CSRF-Token`).',
   },
   AUTH_LOGOUT_TOKEN_INVALID: {
     status: 400,
     meaning:
       'A back-channel `logout_token` did not verify (issuer, audience, `typ`, events, `nonce`, age) or was replayed.',
+  },
+  AUTH_FORBIDDEN: {
+    status: 403,
+    meaning:
+      "The caller is signed in but lacks what the route needs: a permission the route lists, or an admin role for the control panel's routes.",
   },
   AUTH_SESSION_NOT_FOUND: { status: 404, meaning: 'No live session has that id.' },
   AUTH_INVALID_QUERY: { status: 400, meaning: 'A query parameter is missing or malformed.' },
