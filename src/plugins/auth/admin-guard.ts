@@ -2,7 +2,7 @@ import type { Request, RequestHandler } from 'express';
 import type { AdminGuard } from '../../core/context.js';
 import { HttpError } from '../../core/errors.js';
 import { crossSiteReason } from '../../core/origin-check.js';
-import { REFUSAL_DETAIL, refusalOf, setChallenge } from './express.js';
+import { refusalError, refusalOf } from './express.js';
 import type { AuthUser, SessionManager } from './types.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -40,9 +40,7 @@ export function authAdminGuard(options: AuthAdminGuardOptions): AdminGuard {
         req.accepts(['json', 'html']) === 'html'
       )
         return res.redirect(303, `${loginPath}?returnTo=${encodeURIComponent(req.originalUrl)}`);
-      const code = refusalOf(req) ?? 'AUTH_TOKEN_MISSING';
-      setChallenge(res, code);
-      return next(new HttpError(401, code, REFUSAL_DETAIL[code]));
+      return next(refusalError(res, refusalOf(req)));
     }
     if (!isAdmin(user, adminRoles))
       return next(

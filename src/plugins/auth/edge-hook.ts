@@ -4,9 +4,10 @@ import type { EdgeExchange, EdgeHook, EdgeOutcome } from '../../core/edge.js';
 import { problemBody, sendProblem } from '../../core/problem.js';
 import { redactUrl } from '../../core/redact-url.js';
 import { bearerOf } from './bearer.js';
-import { REFUSAL_DETAIL, challengeOf, noteRefusal } from './express.js';
+import { MISSING, SESSION_ENDED, challengeOf, noteRefusal, type Refusal } from './express.js';
 import type { ForwardSigner } from './identity.js';
-import type { AuthRefusal, AuthUser, SessionManager, TokenVerifier } from './types.js';
+import type { Sessions } from './sessions.js';
+import type { AuthUser, TokenVerifier } from './types.js';
 import { AuthTokenError } from './verifier.js';
 
 /** A provider whose tokens arrive in a header of their own (the gateway's forwarded identity). */
@@ -20,7 +21,7 @@ export interface AuthenticateDeps {
   bearer?: TokenVerifier;
   /** Tokens in their own header (`gatewayAdapter`), each checked only by its own providers. */
   headers: readonly HeaderSource[];
-  sessions?: SessionManager;
+  sessions?: Sessions;
   /** Signs what proxied requests carry upstream; undefined when `forward` is `false`. */
   forward?: ForwardSigner;
   /** Where a browser goes to sign in (`routes.login`). */
@@ -54,21 +55,21 @@ export function authenticateHook(deps: AuthenticateDeps): EdgeHook {
   };
 
   /** No identity: a route that needs one refuses, the rest go on anonymously. */
-  const anonymous = (exchange: EdgeExchange, refusal?: AuthRefusal): boolean => {
+  const anonymous = (exchange: EdgeExchange, refusal?: Refusal): boolean => {
     if (refusal !== undefined) noteRefusal(exchange.req, refusal);
     if (exchange.route?.auth !== 'required') return false;
     if (!exchange.upgrade && isNavigation(exchange.req))
       return redirectToLogin(exchange, deps.loginPath);
-    return unauthorized(exchange, refusal ?? 'AUTH_TOKEN_MISSING');
+    return refuse(exchange, refusal ?? MISSING);
   };
 
   /** A credential presented and refused: 401 on routes that ask for auth, anonymous elsewhere. */
   const refused = (exchange: EdgeExchange, error: unknown): boolean => {
     if (!(error instanceof AuthTokenError)) throw error;
-    const code = error.code as AuthRefusal;
-    if (exchange.route?.auth === undefined) return anonymous(exchange, code);
-    noteRefusal(exchange.req, code);
-    return unauthorized(exchange, code);
+    const refusal: Refusal = { status: error.status, code: error.code, detail: error.message };
+    if (exchange.route?.auth === undefined) return anonymous(exchange, refusal);
+    noteRefusal(exchange.req, refusal);
+    return refuse(exchange, refusal);
   };
 
   const verify = (exchange: EdgeExchange, verifier: TokenVerifier, token: string) =>
@@ -78,8 +79,8 @@ export function authenticateHook(deps: AuthenticateDeps): EdgeHook {
     );
 
   const fromSession = async (exchange: EdgeExchange): Promise<boolean> => {
-    const session = await deps.sessions!.read(exchange.req);
-    if (session === undefined) return anonymous(exchange, 'AUTH_SESSION_EXPIRED');
+    const session = await deps.sessions!.read(exchange.req, exchange.res);
+    if (session === undefined) return anonymous(exchange, SESSION_ENDED);
     return settle(exchange, { ...session.user, sessionId: session.id });
   };
 
@@ -91,7 +92,6 @@ export function authenticateHook(deps: AuthenticateDeps): EdgeHook {
       for (const source of deps.headers) {
         const value = req.headers[source.header];
         if (typeof value === 'string') return verify(exchange, source.verifier, value);
-        if (value !== undefined) return unauthorized(exchange, 'AUTH_TOKEN_INVALID');
       }
       if (deps.bearer) {
         const token = bearerOf(req);
@@ -139,8 +139,9 @@ function isNavigation(req: IncomingMessage): boolean {
   return accept !== undefined && accept.includes('text/html');
 }
 
-function unauthorized(exchange: EdgeExchange, code: AuthRefusal): true {
-  answerProblem(exchange, 401, code, REFUSAL_DETAIL[code], ['www-authenticate', challengeOf(code)]);
+function refuse(exchange: EdgeExchange, refusal: Refusal): true {
+  const challenge = refusal.status === 401 ? ['www-authenticate', challengeOf(refusal)] : [];
+  answerProblem(exchange, refusal.status, refusal.code, refusal.detail, challenge);
   return true;
 }
 

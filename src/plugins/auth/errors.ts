@@ -22,6 +22,11 @@ export const AUTH_ERRORS = {
     status: 401,
     meaning: 'The bearer token is longer than `tokens.maxBytes` and was refused unread.',
   },
+  AUTH_SESSION_EXPIRED: {
+    status: 401,
+    meaning:
+      'The session cookie names a session that has ended (logout, timeout, revocation): sign in again.',
+  },
   AUTH_PROVIDER_UNAVAILABLE: {
     status: 503,
     meaning:

@@ -16,39 +16,53 @@ declare global {
   }
 }
 
-/**
- * Why a request that presented a credential got no user: `requireUser` answers with that code
- * (`AUTH_TOKEN_EXPIRED`) instead of "missing". Per request, so it is gone with the request.
- */
-const refusals = new WeakMap<IncomingMessage, AuthRefusal>();
-
-export function noteRefusal(req: IncomingMessage, code: AuthRefusal): void {
-  refusals.set(req, code);
+/** Why a request got no user although it presented a credential, as the client may read it. */
+export interface Refusal {
+  status: number;
+  code: AuthRefusal;
+  detail: string;
 }
 
-export function refusalOf(req: IncomingMessage): AuthRefusal | undefined {
-  return refusals.get(req);
-}
-
-/** What a 401 says, by refusal: the code's own words for the client, never the reason. */
-export const REFUSAL_DETAIL: Record<AuthRefusal, string> = {
-  AUTH_TOKEN_MISSING: 'Sign in, or send Authorization: Bearer <token>.',
-  AUTH_TOKEN_INVALID: 'The token is not valid here.',
-  AUTH_TOKEN_EXPIRED: 'The token has expired.',
-  AUTH_TOKEN_TOO_LARGE: 'The token is too large.',
-  AUTH_SESSION_EXPIRED: 'The session has ended: sign in again.',
+/** No credential at all: what a route that needs a caller answers. */
+export const MISSING: Refusal = {
+  status: 401,
+  code: 'AUTH_TOKEN_MISSING',
+  detail: 'Sign in, or send Authorization: Bearer <token>.',
 };
 
+/** A session cookie the session manager no longer knows (ended, expired, forged). */
+export const SESSION_ENDED: Refusal = {
+  status: 401,
+  code: 'AUTH_SESSION_EXPIRED',
+  detail: 'The session has ended: sign in again.',
+};
+
+/**
+ * Why a request that presented a credential got no user: `requireUser` and the admin guard
+ * answer with that (`AUTH_TOKEN_EXPIRED`) instead of "missing". Keyed by the request, so it goes
+ * with the request and no two apps share anything.
+ */
+const refusals = new WeakMap<IncomingMessage, Refusal>();
+
+export function noteRefusal(req: IncomingMessage, refusal: Refusal): void {
+  refusals.set(req, refusal);
+}
+
+export function refusalOf(req: IncomingMessage): Refusal {
+  return refusals.get(req) ?? MISSING;
+}
+
 /** RFC 6750's challenge: `invalid_token` when a token was presented and refused. */
-export function challengeOf(code: AuthRefusal): string {
-  return code === 'AUTH_TOKEN_MISSING' || code === 'AUTH_SESSION_EXPIRED'
+export function challengeOf(refusal: Refusal): string {
+  return refusal.code === 'AUTH_TOKEN_MISSING' || refusal.code === 'AUTH_SESSION_EXPIRED'
     ? 'Bearer'
     : 'Bearer error="invalid_token"';
 }
 
-/** Sets the challenge on a 401, on Express's response or a bare one. */
-export function setChallenge(res: ServerResponse, code: AuthRefusal): void {
-  res.setHeader('www-authenticate', challengeOf(code));
+/** The refusal as an error for Express's error handler, its challenge set on the response. */
+export function refusalError(res: ServerResponse, refusal: Refusal): HttpError {
+  if (refusal.status === 401) res.setHeader('www-authenticate', challengeOf(refusal));
+  return new HttpError(refusal.status, refusal.code, refusal.detail);
 }
 
 /**
@@ -60,8 +74,6 @@ export function setChallenge(res: ServerResponse, code: AuthRefusal): void {
 export function requireUser(): RequestHandler {
   return (req, res, next) => {
     if (req.user !== undefined) return next();
-    const code = refusalOf(req) ?? 'AUTH_TOKEN_MISSING';
-    setChallenge(res, code);
-    next(new HttpError(401, code, REFUSAL_DETAIL[code]));
+    next(refusalError(res, refusalOf(req)));
   };
 }
