@@ -5,9 +5,27 @@ import type { ErrorCodeTable } from '../../core/errors.js';
  * is generated from this table and a test keeps both in step with the code.
  */
 export const AUTH_ERRORS = {
-  AUTH_UNAUTHENTICATED: {
+  AUTH_TOKEN_MISSING: {
     status: 401,
-    meaning: 'The route needs a signed-in caller: a session cookie or a bearer token.',
+    meaning: 'The request needs `Authorization: Bearer <token>` (or a session) and has neither.',
+  },
+  AUTH_TOKEN_INVALID: {
+    status: 401,
+    meaning:
+      'The bearer token is not valid here: malformed, unknown issuer, wrong audience, algorithm or signature, or not a user login. The log says why.',
+  },
+  AUTH_TOKEN_EXPIRED: {
+    status: 401,
+    meaning: 'The bearer token has expired (or was issued too long ago); get a new one.',
+  },
+  AUTH_TOKEN_TOO_LARGE: {
+    status: 401,
+    meaning: 'The bearer token is longer than `tokens.maxBytes` and was refused unread.',
+  },
+  AUTH_PROVIDER_UNAVAILABLE: {
+    status: 503,
+    meaning:
+      "The token issuer's key set could not be fetched (timeout, error answer); the token may be fine, try again.",
   },
   AUTH_LOGIN_STATE_INVALID: {
     status: 400,
@@ -35,10 +53,6 @@ export const AUTH_ERRORS = {
     status: 429,
     meaning:
       'Too many login attempts from this address or for this account; `Retry-After` says when to try again.',
-  },
-  AUTH_PROVIDER_UNAVAILABLE: {
-    status: 502,
-    meaning: 'The identity provider could not be reached or answered with an error.',
   },
   AUTH_METHOD_NOT_ALLOWED: {
     status: 405,

@@ -353,7 +353,7 @@ async function supabasePassword(
       signal: AbortSignal.timeout(timeout),
     });
   } catch (error) {
-    throw new HttpError(502, 'AUTH_PROVIDER_UNAVAILABLE', 'Supabase did not answer.', {
+    throw new HttpError(503, 'AUTH_PROVIDER_UNAVAILABLE', 'Supabase did not answer.', {
       cause: error,
     });
   }
@@ -361,7 +361,7 @@ async function supabasePassword(
   if (response.status === 400 || response.status === 401)
     throw new HttpError(401, 'AUTH_LOGIN_INVALID_CREDENTIALS', 'The email or password is wrong.');
   if (!response.ok || typeof body.access_token !== 'string')
-    throw new HttpError(502, 'AUTH_PROVIDER_UNAVAILABLE', `Supabase answered ${response.status}.`);
+    throw new HttpError(503, 'AUTH_PROVIDER_UNAVAILABLE', `Supabase answered ${response.status}.`);
   return {
     access_token: body.access_token,
     refresh_token: typeof body.refresh_token === 'string' ? body.refresh_token : undefined,

@@ -67,6 +67,11 @@ export interface AuthProvider {
   /** Claims a token must have beyond `exp`, `iat` and `sub`. */
   requiredClaims?: readonly string[];
   /**
+   * Oldest `iat` accepted, in seconds: bounds a token whose `exp` is far off, and turns on the
+   * check that `iat` is not in the future. Default one day.
+   */
+  maxTokenAge?: number;
+  /**
    * The verified payload as a user, or a refusal (`{ refused: 'a Supabase anon key is not a
    * user login' }`). Roles come from trusted claims only.
    */
@@ -80,13 +85,18 @@ export interface AuthProvider {
   problems: readonly { option: string; message: string }[];
 }
 
-/** Why a token or session was refused: the code of the 401 the client gets. */
+/**
+ * Why a token or session was refused: the code of the 401 the client gets, or of the 503 when
+ * the provider's key set could not be fetched (`AUTH_PROVIDER_UNAVAILABLE`: not the client's
+ * fault, so it must not drop its token).
+ */
 export type AuthRefusal =
   | 'AUTH_TOKEN_MISSING'
   | 'AUTH_TOKEN_INVALID'
   | 'AUTH_TOKEN_EXPIRED'
   | 'AUTH_TOKEN_TOO_LARGE'
-  | 'AUTH_SESSION_EXPIRED';
+  | 'AUTH_SESSION_EXPIRED'
+  | 'AUTH_PROVIDER_UNAVAILABLE';
 
 /** Verifies bearer tokens against every configured provider (one verifier per app). */
 export interface TokenVerifier {
