@@ -22,19 +22,10 @@ export const AUTH_ERRORS = {
     status: 401,
     meaning: 'The bearer token is longer than `tokens.maxBytes` and was refused unread.',
   },
-  AUTH_SESSION_EXPIRED: {
-    status: 401,
-    meaning:
-      'The session cookie names a session that has ended (logout, timeout, revocation): sign in again.',
-  },
   AUTH_PROVIDER_UNAVAILABLE: {
     status: 503,
     meaning:
       "The token issuer's key set could not be fetched (timeout, error answer); the token may be fine, try again.",
-  },
-  AUTH_UNAUTHENTICATED: {
-    status: 401,
-    meaning: 'The route needs a signed-in caller: a session cookie or a bearer token.',
   },
   AUTH_LOGIN_STATE_INVALID: {
     status: 400,
@@ -77,11 +68,16 @@ export const AUTH_ERRORS = {
     meaning:
       'A back-channel `logout_token` did not verify (issuer, audience, `typ`, events, `nonce`, age) or was replayed.',
   },
+  AUTH_SESSION_NOT_FOUND: { status: 404, meaning: 'No live session has that id.' },
+  AUTH_INVALID_QUERY: { status: 400, meaning: 'A query parameter is missing or malformed.' },
+  AUTH_SESSION_EXPIRED: {
+    status: 401,
+    meaning:
+      'The session cookie names a session that has ended (logout, timeout, revocation): sign in again.',
+  },
   AUTH_FORBIDDEN: {
     status: 403,
     meaning:
       "The caller is signed in but lacks what the route needs: a permission the route lists, or an admin role for the control panel's routes.",
   },
-  AUTH_SESSION_NOT_FOUND: { status: 404, meaning: 'No live session has that id.' },
-  AUTH_INVALID_QUERY: { status: 400, meaning: 'A query parameter is missing or malformed.' },
 } as const satisfies ErrorCodeTable;
