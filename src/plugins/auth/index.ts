@@ -140,6 +140,9 @@ export function createAuthPlugin(options: AuthOptions): ServerPlugin<AuthConfig>
       const forward = config.forward === false ? undefined : new ForwardSigner(config.forward);
       if (forward) {
         ctx.app.edge.reserveRequestHeader(forward.header);
+        // Services take the identity the gateway signed, never the caller's own token: one that
+        // reached a service could be replayed by it elsewhere.
+        ctx.app.edge.reserveRequestHeader('authorization');
         if (forward.ephemeral)
           logger.warn(
             { header: forward.header },

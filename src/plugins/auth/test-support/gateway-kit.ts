@@ -18,7 +18,10 @@ export const FORWARD_SECRET = 'forward-secret-of-at-least-32-characters!';
 /** An ES256 issuer this test owns: its provider, and tokens it signs. */
 export interface TestIssuer {
   provider: AuthProvider;
-  token(claims?: JWTPayload & { sub?: string }, options?: { expiresIn?: string | number }): Promise<string>;
+  token(
+    claims?: JWTPayload & { sub?: string },
+    options?: { expiresIn?: string | number },
+  ): Promise<string>;
 }
 
 export async function testIssuer(): Promise<TestIssuer> {
