@@ -112,12 +112,18 @@ export function createAuthPlugin(options: AuthOptions): ServerPlugin<AuthConfig>
         { ForwardSigner },
         { authenticateHook, permissionsHook },
         { authAdminGuard },
+        { createLoginFlow },
+        { LoginLimiter },
+        { authRoutes },
       ] = await Promise.all([
         import('./verifier.js'),
         import('./sessions.js'),
         import('./identity.js'),
         import('./edge-hook.js'),
         import('./admin-guard.js'),
+        import('./login.js'),
+        import('./login-limit.js'),
+        import('./routes.js'),
       ]);
       const logger = ctx.logger;
       const verifierOptions = { ...config.tokens, logger };
@@ -157,6 +163,11 @@ export function createAuthPlugin(options: AuthOptions): ServerPlugin<AuthConfig>
         loginPath: config.routes.login,
         logger,
       };
+      const verify = async (token: string) => {
+        if (bearer) return bearer.verify(token);
+        const { AuthTokenError } = await import('./verifier.js');
+        throw new AuthTokenError(401, 'AUTH_TOKEN_INVALID', 'no provider takes bearer tokens');
+      };
       ctx.app.edge.add(authenticateHook(hookDeps));
       ctx.app.edge.add(permissionsHook());
       if (config.controlPanel)
@@ -167,12 +178,34 @@ export function createAuthPlugin(options: AuthOptions): ServerPlugin<AuthConfig>
             sessions,
           }),
         );
-      routes = [authStatusRoute(config)];
-      const verify = async (token: string) => {
-        if (bearer) return bearer.verify(token);
-        const { AuthTokenError } = await import('./verifier.js');
-        throw new AuthTokenError(401, 'AUTH_TOKEN_INVALID', 'no provider takes bearer tokens');
-      };
+      const publicUrl = config.publicUrl ?? developmentUrl();
+      if (config.publicUrl === undefined && config.providers.some((provider) => provider.login))
+        logger.warn(
+          { publicUrl },
+          'PUBLIC_URL is not set: logins redirect back to this development URL',
+        );
+      const flow = await createLoginFlow({
+        config,
+        publicUrl,
+        sessions,
+        limiter: new LoginLimiter(config.loginLimit, sessions.store),
+        verifyToken: (token) => verify(token),
+        clientOf: (req) => ctx.app.clients.of(req),
+        logger,
+      });
+      routes = [
+        ...authRoutes({
+          config,
+          publicUrl,
+          sessions,
+          flow,
+          // The authenticate hook has settled the caller before any route runs.
+          identify: async (req) => req.user,
+          logger,
+          clients: ctx.app.clients,
+        }),
+        authStatusRoute(config),
+      ];
       ctx.provide('auth', {
         verify,
         identify: (req) => identifyRequest(req, hookDeps),
@@ -205,4 +238,9 @@ async function identifyRequest(
   if (token !== undefined) return deps.bearer!.verify(token).catch(() => undefined);
   const session = await deps.sessions.read(req);
   return session && { ...session.user, sessionId: session.id };
+}
+
+/** Without `publicUrl`: this machine on the app's port, which only development should rely on. */
+function developmentUrl(): string {
+  return `http://localhost:${process.env.PORT ?? 3000}`;
 }

@@ -51,7 +51,7 @@ describe('OIDC login against an Auth0-shaped OP', () => {
     expect(response.headers.get('location')).toBe('/reports?tab=1');
     const me = await jar.fetch(`${url}/auth/me`);
     expect(me.status).toBe(200);
-    const user = await me.json();
+    const user = (await me.json()) as { sessionId?: string };
     expect(user).toMatchObject({
       id: 'auth0|user-alice',
       provider: 'auth0',
