@@ -326,7 +326,7 @@ function callbackError(error: unknown, provider: string, logger: Logger): HttpEr
     );
   if (error instanceof TypeError || (error as { name?: string }).name === 'TimeoutError')
     return new HttpError(
-      502,
+      503,
       'AUTH_PROVIDER_UNAVAILABLE',
       `The identity provider "${provider}" did not answer.`,
     );

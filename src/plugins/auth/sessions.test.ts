@@ -160,7 +160,9 @@ describe.each(['session', 'jwt'] as const)('%s sessions', (type) => {
     expect((await me(app, jars[0])).status).toBe(401);
     expect((await me(app, jars[1])).status).toBe(200);
     expect((await me(app, jars[2])).status).toBe(200);
-    const listed = await (await fetch(`${app.url}/api/auth/sessions?user=jwt|alice`)).json();
+    const listed = (await (await fetch(`${app.url}/api/auth/sessions?user=jwt|alice`)).json()) as {
+      sessions: unknown[];
+    };
     expect(listed.sessions).toHaveLength(2);
     expect(JSON.stringify(listed)).not.toMatch(/idToken|refreshToken/);
   });
