@@ -27,4 +27,57 @@ export const AUTH_ERRORS = {
     meaning:
       "The token issuer's key set could not be fetched (timeout, error answer); the token may be fine, try again.",
   },
+  AUTH_LOGIN_STATE_INVALID: {
+    status: 400,
+    meaning:
+      'The login callback does not belong to a login this browser started (a replayed, foreign or expired `state`): start the login again.',
+  },
+  AUTH_LOGIN_FAILED: {
+    status: 400,
+    meaning: 'The identity provider refused the login or its answer did not verify.',
+  },
+  AUTH_LOGIN_REFUSED: {
+    status: 403,
+    meaning: 'The provider signed the user in, but its tokens do not stand for a user login here.',
+  },
+  AUTH_LOGIN_INVALID_CREDENTIALS: {
+    status: 401,
+    meaning: 'The email or password is wrong.',
+  },
+  AUTH_LOGIN_INVALID_REQUEST: {
+    status: 400,
+    meaning:
+      'The login request lacks what the provider needs (email and password, a known provider).',
+  },
+  AUTH_LOGIN_RATE_LIMITED: {
+    status: 429,
+    meaning:
+      'Too many login attempts from this address or for this account; `Retry-After` says when to try again.',
+  },
+  AUTH_METHOD_NOT_ALLOWED: {
+    status: 405,
+    meaning: 'Logout changes state and takes POST only.',
+  },
+  AUTH_CROSS_SITE: {
+    status: 403,
+    meaning:
+      'A logout, or a state-changing admin call on a session cookie, came from another origin than the public URL and carried no CSRF token (`X-CSRF-Token`).',
+  },
+  AUTH_LOGOUT_TOKEN_INVALID: {
+    status: 400,
+    meaning:
+      'A back-channel `logout_token` did not verify (issuer, audience, `typ`, events, `nonce`, age) or was replayed.',
+  },
+  AUTH_SESSION_NOT_FOUND: { status: 404, meaning: 'No live session has that id.' },
+  AUTH_INVALID_QUERY: { status: 400, meaning: 'A query parameter is missing or malformed.' },
+  AUTH_SESSION_EXPIRED: {
+    status: 401,
+    meaning:
+      'The session cookie names a session that has ended (logout, timeout, revocation): sign in again.',
+  },
+  AUTH_FORBIDDEN: {
+    status: 403,
+    meaning:
+      "The caller is signed in but lacks what the route needs: a permission the route lists, or an admin role for the control panel's routes.",
+  },
 } as const satisfies ErrorCodeTable;
