@@ -86,7 +86,14 @@ try {
     env.DATABASE_URL && /^(postgres(ql)?|mysql|mariadb):/i.test(env.DATABASE_URL)
       ? env.DATABASE_URL
       : undefined;
-  const publicUrl = env.PUBLIC_URL ?? `http://localhost:${env.PORT}`;
+  // The provider sends browsers back here: the host they opened, or their cookies are elsewhere.
+  const host =
+    env.HOST === '0.0.0.0' || env.HOST === '::'
+      ? 'localhost'
+      : env.HOST.includes(':')
+        ? `[${env.HOST}]`
+        : env.HOST;
+  const publicUrl = (env.PUBLIC_URL ?? `http://${host}:${env.PORT}`).replace(/\/$/, '');
   const signIn = await startSignIn(env, {
     production: process.env.NODE_ENV === 'production',
     publicUrl,
