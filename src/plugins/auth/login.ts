@@ -315,7 +315,9 @@ function audienceOf(token: string): string[] | undefined {
 /** A failed callback as the client sees it: what went wrong in words, the cause in the log only. */
 function callbackError(error: unknown, provider: string, logger: Logger): HttpError {
   if (error instanceof HttpError) return error;
-  const message = error instanceof Error ? error.message : String(error);
+  // openid-client wraps the reason: "invalid response encountered", caused by the check that failed.
+  const cause = (error as { cause?: { message?: unknown } }).cause?.message;
+  const message = `${error instanceof Error ? error.message : String(error)} ${String(cause ?? '')}`;
   logger.warn({ err: error, provider }, 'login callback refused');
   if (/"state"|"iss"|nonce/.test(message))
     return new HttpError(
