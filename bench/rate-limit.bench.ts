@@ -51,6 +51,7 @@ for (let round = 0; round < ROUNDS + 1; round++) {
       route: { id: 'api', plane: 'data' },
       requestId: 'bench',
       defaultHeaders: [],
+      defaultDataHeaders: [],
       headers: [],
       upstreamHeaders: [],
     });

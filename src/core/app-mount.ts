@@ -163,6 +163,7 @@ function expressExchange(
     route: undefined,
     requestId: req.id,
     defaultHeaders: [],
+    defaultDataHeaders: [],
     headers: [],
     upstreamHeaders: [],
   };

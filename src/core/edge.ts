@@ -76,6 +76,13 @@ export interface EdgeExchange {
    */
   readonly defaultHeaders: string[];
   /**
+   * What replaces `defaultHeaders` on an answer that is data, not a document (JSON, plain text,
+   * images; see `isDataContentType`): the headers that still matter there, far fewer bytes on
+   * every API answer. A lane that cannot tell the type before the handler runs (Express) sends
+   * `defaultHeaders`.
+   */
+  readonly defaultDataHeaders: string[];
+  /**
    * Headers the answer carries whatever its handler or upstream sets (a rate limit's RateLimit
    * headers), flat like `defaultHeaders`. Written with the answer's head in one go, which costs
    * less than setting them on the response one by one.

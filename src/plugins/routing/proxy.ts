@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { problemBody, sendProblem } from '../../core/problem.js';
 import type { ProxyRouteConfig } from './options.js';
+import { isDataContentType } from '../../core/content-type.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import type { ClientAddresses } from '../../core/client-address.js';
 import type { RequestLogExtras } from './log.js';
@@ -19,6 +20,8 @@ export interface ProxyJob {
   extraHeaders: string[];
   /** Headers added unless the upstream set them (the security plugin's defaults), lower-case names. */
   defaultHeaders: string[];
+  /** What replaces `defaultHeaders` on a data answer (see `isDataContentType`). */
+  defaultDataHeaders: string[];
   trusted: ClientAddresses;
   privateCookies: readonly string[];
   log: RequestLogExtras;
@@ -152,7 +155,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     const list = clientResponseHeaders(headers, job.requestId, job.route.headers.response);
     for (let index = 0; index < job.extraHeaders.length; index++)
       list.push(job.extraHeaders[index]);
-    const defaults = job.defaultHeaders;
+    const defaults = isDataContentType(headers['content-type'])
+      ? job.defaultDataHeaders
+      : job.defaultHeaders;
     for (let index = 0; index < defaults.length; index += 2)
       if (headers[defaults[index]] === undefined) list.push(defaults[index], defaults[index + 1]);
     try {
@@ -193,7 +198,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     const problem = problemFor(error, job);
     const headers: Record<string, string> = { 'x-request-id': job.requestId };
-    for (const list of [job.defaultHeaders, job.extraHeaders])
+    // A problem+json answer is data.
+    for (const list of [job.defaultDataHeaders, job.extraHeaders])
       for (let index = 0; index < list.length; index += 2) headers[list[index]] = list[index + 1];
     // The rest of an unread body would otherwise be parsed as the next request.
     if (this.hasBody && !req.complete) headers.connection = 'close';

@@ -329,6 +329,7 @@ export class GatewayRouter implements Router {
       route: edgeRoute,
       requestId,
       defaultHeaders: [],
+      defaultDataHeaders: [],
       headers: [],
       upstreamHeaders: [],
       compiled: route,
@@ -372,6 +373,7 @@ export class GatewayRouter implements Router {
         ? [...this.cors.responseHeaders(req), ...exchange.headers]
         : exchange.headers,
       defaultHeaders: exchange.defaultHeaders,
+      defaultDataHeaders: exchange.defaultDataHeaders,
       trusted: this.trusted,
       privateCookies: this.privateCookies,
       log,
@@ -463,10 +465,12 @@ export class GatewayRouter implements Router {
     detail: string,
     headers: string[] = [],
   ): void {
-    const { req, res, requestId, defaultHeaders } = exchange;
+    const { req, res, requestId } = exchange;
+    // A problem+json or an empty answer: data, not a document.
+    const defaults = exchange.defaultDataHeaders;
     const extra: Record<string, string> = { 'x-request-id': requestId };
-    for (let index = 0; index < defaultHeaders.length; index += 2)
-      extra[defaultHeaders[index]] = defaultHeaders[index + 1];
+    for (let index = 0; index < defaults.length; index += 2)
+      extra[defaults[index]] = defaults[index + 1];
     for (let index = 0; index < exchange.headers.length; index += 2)
       extra[exchange.headers[index]] = exchange.headers[index + 1];
     for (let index = 0; index < headers.length; index += 2)

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
+import { dataHeaders } from './headers.js';
 import {
   HSTS,
   securityOptionsSchema,
@@ -7,7 +8,13 @@ import {
   type SecurityPluginOptions,
 } from './options.js';
 
-export { DEFAULT_CSP_DIRECTIVES, cspDirectives, securityHeaders } from './headers.js';
+export {
+  DATA_CSP,
+  DEFAULT_CSP_DIRECTIVES,
+  cspDirectives,
+  dataHeaders,
+  securityHeaders,
+} from './headers.js';
 export type {
   CspDirectiveValue,
   CspDirectives,
@@ -40,7 +47,9 @@ export type { SecurityConfig, SecurityPluginOptions } from './options.js';
  * copied onto every Express response; `ctx.get('security').headers()` gives them to plugins that
  * answer before Express. HSTS goes only on answers to requests that arrived over TLS: directly,
  * or with `X-Forwarded-Proto: https` from a proxy the app trusts (Express's `trust proxy`, the
- * app's `trustProxy` option). CORS belongs to the routing plugin.
+ * app's `trustProxy` option). Answers the gateway proxies or makes itself that are data, not
+ * documents (JSON, plain text, images), get only the headers that protect data (`nosniff`, the
+ * resource policy and a CSP that lets nothing run: `dataHeaders`). CORS belongs to the routing plugin.
  * @example
  * createSecurityPlugin({ csp: { 'img-src': ["'self'", 'data:', 'https://images.example.com'] }, hsts: { maxAge: 63072000, preload: true } })
  */
@@ -55,17 +64,23 @@ export function createSecurityPlugin(
     onInit(ctx) {
       const { headers, hsts } = ctx.config;
       ctx.provide('security', { headers: () => ({ ...headers }), hsts: () => hsts });
-      // Flat lists computed once: every answer, and answers to requests that arrived over TLS.
-      const plain = Object.entries(headers).flatMap(([name, value]) => [name.toLowerCase(), value]);
-      const overTls = hsts === undefined ? plain : [...plain, HSTS, hsts];
+      // Flat lists computed once, for documents and for data, over plain HTTP and over TLS.
+      const flat = (set: Record<string, string>) =>
+        Object.entries(set).flatMap(([name, value]) => [name.toLowerCase(), value]);
+      const plain = { document: flat(headers), data: flat(dataHeaders(headers)) };
+      const overTls =
+        hsts === undefined
+          ? plain
+          : { document: [...plain.document, HSTS, hsts], data: [...plain.data, HSTS, hsts] };
       const clients = ctx.app.clients;
       ctx.app.edge.add({
         name: 'security',
         phase: 'headers',
         run(exchange) {
           // TLS on this socket, or X-Forwarded-Proto from a proxy under the app's trustProxy.
-          const list = overTls !== plain && clients.secure(exchange.req) ? overTls : plain;
-          exchange.defaultHeaders.push(...list);
+          const lists = overTls !== plain && clients.secure(exchange.req) ? overTls : plain;
+          exchange.defaultHeaders.push(...lists.document);
+          exchange.defaultDataHeaders.push(...lists.data);
           return false;
         },
       });

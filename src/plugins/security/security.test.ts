@@ -11,7 +11,13 @@ import { baseUrl } from '../../../test/support/http.js';
 import { httpsGet, serveOverTls } from '../../../test/support/tls.js';
 import { createRoutingPlugin } from '../routing/index.js';
 import { startUpstream } from '../../../test/support/upstream.js';
-import { createSecurityPlugin, securityHeaders, type SecurityPluginOptions } from './index.js';
+import {
+  DATA_CSP,
+  createSecurityPlugin,
+  dataHeaders,
+  securityHeaders,
+  type SecurityPluginOptions,
+} from './index.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -110,6 +116,56 @@ describe('security plugin', () => {
     const { 'strict-transport-security': hsts, ...always } = securityHeaders();
     expect(seen).toEqual(always);
     expect(hsts).toBe('max-age=31536000; includeSubDomains');
+  });
+
+  it('sends proxied data answers the headers that protect data, documents the full set', async () => {
+    const service = await startUpstream((req, res) => {
+      const type = new URL(req.url!, 'http://upstream').searchParams.get('type');
+      if (type) res.setHeader('content-type', type);
+      res.end(type === 'application/json' ? '{}' : 'body');
+    });
+    cleanups.push(service.close);
+    const routing = createRoutingPlugin({
+      routes: [
+        { match: '/proxied/*', target: service.url, health: false },
+        { match: '/down/*', target: 'http://127.0.0.1:1', health: false },
+      ],
+    });
+    const { url } = await start(undefined, [routing]);
+    const headersOf = async (type?: string) => {
+      const res = await fetch(`${url}/proxied/a${type ? `?type=${encodeURIComponent(type)}` : ''}`);
+      expect(res.status).toBe(200);
+      return res.headers;
+    };
+    for (const type of ['application/json', 'text/plain; charset=utf-8', 'image/png']) {
+      const headers = await headersOf(type);
+      expect(headers.get('x-content-type-options'), type).toBe('nosniff');
+      expect(headers.get('cross-origin-resource-policy'), type).toBe('same-origin');
+      expect(headers.get('content-security-policy'), type).toBe(DATA_CSP);
+      expect(headers.get('x-frame-options'), type).toBeNull();
+      expect(headers.get('cross-origin-opener-policy'), type).toBeNull();
+    }
+    // Anything a browser could render or sniff as a page gets the document set.
+    for (const type of [undefined, 'text/html', 'image/svg+xml', 'application/xml', 'text/css']) {
+      const headers = await headersOf(type);
+      expect(headers.get('content-security-policy'), type).toBe(EXPECTED_CSP);
+      expect(headers.get('x-frame-options'), type).toBe('SAMEORIGIN');
+      expect(headers.get('cross-origin-opener-policy'), type).toBe('same-origin');
+    }
+    // The gateway's own problem answers (an upstream that is down) are data too.
+    const down = await fetch(`${url}/down/a`);
+    expect(down.status).toBe(502);
+    expect(down.headers.get('content-security-policy')).toBe(DATA_CSP);
+    expect(down.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('keeps report-only mode and the absence of a CSP on data answers', () => {
+    expect(dataHeaders(securityHeaders({ cspReportOnly: true }))).toEqual({
+      'content-security-policy-report-only': DATA_CSP,
+      'cross-origin-resource-policy': 'same-origin',
+      'x-content-type-options': 'nosniff',
+    });
+    expect(dataHeaders(securityHeaders({ csp: false }))['content-security-policy']).toBeUndefined();
   });
 
   it('refuses an invalid policy at start-up, naming the option and the reason', () => {
