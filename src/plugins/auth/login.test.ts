@@ -1,3 +1,4 @@
+import { json } from '../../../test/support/http.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { auth0Adapter } from './adapters/auth0.js';
 import { startAuth0Op, type Auth0Op } from './test-support/auth0-op.js';
@@ -51,7 +52,7 @@ describe('OIDC login against an Auth0-shaped OP', () => {
     expect(response.headers.get('location')).toBe('/reports?tab=1');
     const me = await jar.fetch(`${url}/auth/me`);
     expect(me.status).toBe(200);
-    const user = await me.json();
+    const user = (await me.json()) as { sessionId?: string };
     expect(user).toMatchObject({
       id: 'auth0|user-alice',
       provider: 'auth0',
@@ -105,7 +106,7 @@ describe('OIDC login against an Auth0-shaped OP', () => {
     jar.set(url, 'qwickapps-login', loginCookie);
     const replay = await jar.fetch(callbackUrl);
     expect(replay.status).toBe(400);
-    expect((await replay.json()).code).toBe('AUTH_LOGIN_STATE_INVALID');
+    expect((await json(replay)).code).toBe('AUTH_LOGIN_STATE_INVALID');
     const attacker = new CookieJar();
     attacker.set(url, 'qwickapps-login', loginCookie);
     expect((await attacker.fetch(callbackUrl)).status).toBe(400);
@@ -122,7 +123,7 @@ describe('OIDC login against an Auth0-shaped OP', () => {
     // The victim's browser is sent to the attacker's callback: its own login cookie does not match.
     const forged = await victim.jar.fetch(attacker.callbackUrl);
     expect(forged.status).toBe(400);
-    expect((await forged.json()).code).toBe('AUTH_LOGIN_STATE_INVALID');
+    expect((await json(forged)).code).toBe('AUTH_LOGIN_STATE_INVALID');
     expect((await victim.jar.fetch(`${url}/auth/me`)).status).toBe(401);
     // A browser that started no login at all is refused too.
     const none = await fetch(attacker.callbackUrl, { redirect: 'manual' });
@@ -172,7 +173,7 @@ describe('OIDC login against an Auth0-shaped OP', () => {
     expect(refused.status).toBe(429);
     expect(refused.headers.get('content-type')).toMatch(/application\/problem\+json/);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect((await refused.json()).code).toBe('AUTH_LOGIN_RATE_LIMITED');
+    expect((await json(refused)).code).toBe('AUTH_LOGIN_RATE_LIMITED');
   });
 });
 
@@ -188,7 +189,7 @@ describe('logout', () => {
       headers: { origin: 'https://evil.example' },
     });
     expect(foreign.status).toBe(403);
-    expect((await foreign.json()).code).toBe('AUTH_CROSS_SITE');
+    expect((await json(foreign)).code).toBe('AUTH_CROSS_SITE');
     const noOrigin = await jar.fetch(`${url}/auth/logout`, { method: 'POST' });
     expect(noOrigin.status).toBe(403);
     expect((await jar.fetch(`${url}/auth/me`)).status).toBe(200);

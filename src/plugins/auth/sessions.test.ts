@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { json } from '../../../test/support/http.js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { definePlugin } from '../../index.js';
 import { createCachePlugin } from '../cache/index.js';
@@ -160,7 +161,7 @@ describe.each(['session', 'jwt'] as const)('%s sessions', (type) => {
     expect((await me(app, jars[0])).status).toBe(401);
     expect((await me(app, jars[1])).status).toBe(200);
     expect((await me(app, jars[2])).status).toBe(200);
-    const listed = await (await fetch(`${app.url}/api/auth/sessions?user=jwt|alice`)).json();
+    const listed = await json(fetch(`${app.url}/api/auth/sessions?user=jwt|alice`));
     expect(listed.sessions).toHaveLength(2);
     expect(JSON.stringify(listed)).not.toMatch(/idToken|refreshToken/);
   });
