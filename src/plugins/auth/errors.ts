@@ -61,7 +61,7 @@ export const AUTH_ERRORS = {
   AUTH_CROSS_SITE: {
     status: 403,
     meaning:
-      'A logout came from another origin than the public URL and carried no CSRF token (`X-CSRF-Token`).',
+      'A login or logout came from another origin than the public URL (a logout without Origin needs `X-CSRF-Token`).',
   },
   AUTH_LOGOUT_TOKEN_INVALID: {
     status: 400,

@@ -1,6 +1,8 @@
 import { json } from '../../../test/support/http.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { auth0Adapter } from './adapters/auth0.js';
+import { supabaseAdapter } from './adapters/supabase.js';
+import { startSupabaseStandIn, type SupabaseStandIn } from './test-support/supabase-standin.js';
 import { startAuth0Op, type Auth0Op } from './test-support/auth0-op.js';
 import { startAuthApp, type AuthTestApp } from './test-support/auth-app.js';
 import { CookieJar, signIn } from './test-support/code-flow.js';
@@ -232,5 +234,96 @@ describe('logout', () => {
     });
     expect(right.status).toBe(303);
     expect((await jar.fetch(`${url}/auth/me`)).status).toBe(401);
+  });
+});
+
+describe('Supabase password login', () => {
+  let supabase: SupabaseStandIn;
+  beforeAll(async () => {
+    supabase = await startSupabaseStandIn({
+      users: [
+        {
+          email: 'carol@example.com',
+          password: 'carol-password',
+          appMetadata: { roles: ['editor'] },
+          userMetadata: { roles: ['admin'] },
+        },
+      ],
+    });
+  });
+  afterAll(() => supabase.close());
+
+  async function passwordApp(loginLimit?: Record<string, number>) {
+    const started = await startAuthApp({
+      auth: {
+        providers: [supabaseAdapter({ url: supabase.url, anonKey: supabase.anonKey })],
+        ...(loginLimit ? { loginLimit } : {}),
+      },
+    });
+    apps.push(started);
+    return started;
+  }
+
+  const login = (url: string, body: Record<string, string>, jar = new CookieJar()) =>
+    jar.fetch(`${url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: url },
+      body: JSON.stringify(body),
+    });
+
+  it('signs in with email and password, keeps roles from app_metadata only', async () => {
+    const { url } = await passwordApp();
+    const jar = new CookieJar();
+    const response = await login(
+      url,
+      { email: 'carol@example.com', password: 'carol-password' },
+      jar,
+    );
+    expect(response.status).toBe(200);
+    const body = (await json(response)) as Record<string, unknown>;
+    expect(JSON.stringify(body)).not.toMatch(/refresh_token|access_token/);
+    const me = (await json(jar.fetch(`${url}/auth/me`))) as { provider: string; roles: string[] };
+    expect(me).toMatchObject({
+      provider: 'supabase',
+      email: 'carol@example.com',
+      roles: ['editor'],
+    });
+  });
+
+  it('answers a wrong password with 401 and no session', async () => {
+    const { url } = await passwordApp();
+    const jar = new CookieJar();
+    const response = await login(url, { email: 'carol@example.com', password: 'wrong' }, jar);
+    expect(response.status).toBe(401);
+    expect(((await json(response)) as { code: string }).code).toBe(
+      'AUTH_LOGIN_INVALID_CREDENTIALS',
+    );
+    expect((await jar.fetch(`${url}/auth/me`)).status).toBe(401);
+    const missing = await login(url, { email: 'carol@example.com' });
+    expect(missing.status).toBe(400);
+    const foreign = await fetch(`${url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
+      body: JSON.stringify({ email: 'carol@example.com', password: 'carol-password' }),
+    });
+    expect(foreign.status).toBe(403);
+  });
+
+  it('limits attempts per account (any letter case) and per address', async () => {
+    const { url } = await passwordApp({ perAddress: 100, perAccount: 2, window: 60_000 });
+    for (let attempt = 0; attempt < 2; attempt++)
+      expect((await login(url, { email: 'Carol@Example.com', password: 'x' })).status).toBe(401);
+    // The account is locked for the window, whatever the letter case, even with the right password.
+    const locked = await login(url, { email: 'carol@example.com', password: 'carol-password' });
+    expect(locked.status).toBe(429);
+    expect(locked.headers.get('retry-after')).toMatch(/^\d+$/);
+    // Another account from the same address is still let through.
+    expect((await login(url, { email: 'dave@example.com', password: 'x' })).status).toBe(401);
+
+    const perAddress = await passwordApp({ perAddress: 2, perAccount: 100, window: 60_000 });
+    for (const email of ['a@example.com', 'b@example.com'])
+      expect((await login(perAddress.url, { email, password: 'x' })).status).toBe(401);
+    const refused = await login(perAddress.url, { email: 'c@example.com', password: 'x' });
+    expect(refused.status).toBe(429);
   });
 });

@@ -270,6 +270,10 @@ export async function createLoginFlow(deps: LoginFlowDeps): Promise<LoginFlow> {
           'AUTH_LOGIN_INVALID_REQUEST',
           'No password provider has that name.',
         );
+      // Login CSRF: another site's form must not sign the browser in to an account of its choosing.
+      const origin = req.headers.origin;
+      if (origin !== undefined && origin !== new URL(publicUrl).origin)
+        throw new HttpError(403, 'AUTH_CROSS_SITE', 'Login came from another origin.');
       const { email, password } = body;
       if (typeof email !== 'string' || typeof password !== 'string' || !email || !password)
         throw new HttpError(400, 'AUTH_LOGIN_INVALID_REQUEST', 'Send "email" and "password".');
@@ -327,7 +331,7 @@ function callbackError(error: unknown, provider: string, logger: Logger): HttpEr
     );
   if (error instanceof TypeError || (error as { name?: string }).name === 'TimeoutError')
     return new HttpError(
-      502,
+      503,
       'AUTH_PROVIDER_UNAVAILABLE',
       `The identity provider "${provider}" did not answer.`,
     );
