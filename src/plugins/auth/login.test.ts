@@ -114,6 +114,16 @@ describe('OIDC login against an Auth0-shaped OP', () => {
     expect((await attacker.fetch(callbackUrl)).status).toBe(400);
   });
 
+  it("refuses a callback whose iss is not the OP's (RFC 9207 mix-up)", async () => {
+    const { url } = await appWithOp();
+    const { jar, callbackUrl } = await signIn(`${url}/auth/login`, ALICE, { stopAtCallback: true });
+    const mixedUp = new URL(callbackUrl);
+    mixedUp.searchParams.set('iss', 'https://other-op.example/');
+    const response = await jar.fetch(mixedUp.href);
+    expect(response.status).toBe(400);
+    expect((await jar.fetch(`${url}/auth/me`)).status).toBe(401);
+  });
+
   it("refuses a callback with another browser's state (login CSRF)", async () => {
     const { url } = await appWithOp();
     const victim = await signIn(`${url}/auth/login`, ALICE, { stopAtCallback: true });
