@@ -32,6 +32,10 @@ export interface AdminGuard {
   middleware: RequestHandler;
   /** Who a request that passed `middleware` acts as, for audit records (a deploy's actor). */
   identify?(req: Request): string | undefined;
+  /** Where a browser signs in when the guard's login happens elsewhere (an auth plugin's route). */
+  loginUrl?: string;
+  /** Ends the session of a request that passed `middleware` (the panel's `POST <mount>/api/logout`). */
+  logout?: RequestHandler;
   /** The guard's own cookies (its session): a gateway never forwards them to an upstream. */
   privateCookies?: readonly string[];
   /**

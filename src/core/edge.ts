@@ -128,6 +128,7 @@ const PHASE_ORDER = new Map<EdgePhase, number>(EDGE_PHASES.map((phase, index) =>
 export class EdgePipeline {
   private readonly byLane: Record<EdgeLane, EdgeHook[]> = { proxy: [], express: [] };
   private readonly reserved = new Set<string>();
+  private readonly cookies = new Set<string>();
 
   /**
    * Reserves a request header for the gateway itself (lower case): the router drops it from
@@ -141,6 +142,20 @@ export class EdgePipeline {
   /** The reserved request headers, lower case. */
   get reservedRequestHeaders(): ReadonlySet<string> {
     return this.reserved;
+  }
+
+  /**
+   * Reserves a cookie for the gateway itself (a session cookie): the router strips it from
+   * every request it forwards, so no upstream ever holds a credential of the gateway's. The auth
+   * plugin reserves its session cookie this way; the admin guard's cookies are kept apart too.
+   */
+  reserveCookie(name: string): void {
+    this.cookies.add(name);
+  }
+
+  /** The reserved cookie names, as given (cookie names are case-sensitive). */
+  get reservedCookies(): ReadonlySet<string> {
+    return this.cookies;
   }
 
   add(hook: EdgeHook): void {
@@ -157,9 +172,13 @@ export class EdgePipeline {
     }
   }
 
-  /** Whether any hook runs in the lane (a lane with none skips building an exchange's extras). */
-  has(lane: EdgeLane): boolean {
-    return this.byLane[lane].length > 0;
+  /**
+   * Whether any hook runs in the lane (a lane with none skips building an exchange's extras), or
+   * in one phase of it: a route that asks for a signed-in caller needs an `authenticate` hook.
+   */
+  has(lane: EdgeLane, phase?: EdgePhase): boolean {
+    const hooks = this.byLane[lane];
+    return phase === undefined ? hooks.length > 0 : hooks.some((hook) => hook.phase === phase);
   }
 
   /**

@@ -77,7 +77,40 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     destination,
   );
   if (file) ownedFiles.set(logger, file);
+  // Lines in a format known here, to streams of the core's own: `lineWriter` may write them.
+  if (!options.destination) knownFormat.add(logger);
   return logger;
+}
+
+/** Loggers made by `createLogger` with the core's own destinations (not a caller's stream). */
+const knownFormat = new WeakSet<Logger>();
+
+/** Writes one line (`,"key":value...` after the bindings) at a level, as the logger would. */
+export type LineWriter = (level: 'info' | 'warn', fields: string, message: string) => void;
+
+const LEVEL_VALUES = { info: 30, warn: 40 } as const;
+
+/**
+ * A writer of pre-serialised lines for a logger made by `createLogger` (or a child of one), in
+ * exactly the bytes pino writes for it: level label, time, the bindings, the fields, `msg`.
+ * A line whose shape is fixed (the request line) is built as one string, which costs a sixth of
+ * pino's walk over an object's keys. Undefined for any other logger: it goes through pino.
+ */
+export function lineWriter(logger: Logger): LineWriter | undefined {
+  let root: object | null = logger;
+  while (root && !knownFormat.has(root as Logger)) root = Object.getPrototypeOf(root) as object;
+  if (!root) return undefined;
+  const symbols = pino.symbols;
+  const record = logger as unknown as Record<symbol, unknown>;
+  const chindings = record[symbols.chindingsSym] as string;
+  const time = record[symbols.timeSym] as () => string;
+  const stream = record[symbols.streamSym] as DestinationStream & { lastLevel?: number };
+  const multistream = (stream as unknown as Record<symbol, unknown>)[symbols.needsMetadataGsym];
+  return (level, fields, message) => {
+    // A multistream picks its destinations by the level pino tells it before each write.
+    if (multistream) stream.lastLevel = LEVEL_VALUES[level];
+    stream.write(`{"level":"${level}"${time()}${chindings}${fields},"msg":"${message}"}\n`);
+  };
 }
 
 /**

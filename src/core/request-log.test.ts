@@ -3,7 +3,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { createApp, definePlugin, flushLogger, redactUrl, type App } from '../index.js';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  createApp,
+  createLogger,
+  definePlugin,
+  flushLogger,
+  logWhenDone,
+  redactUrl,
+  requestLoggers,
+  type App,
+} from '../index.js';
+import { closeLogger } from './logger.js';
 import { baseUrl, captureLogs, json, waitFor } from '../../test/support/http.js';
 import { createLogsPlugin } from '../plugins/logs/index.js';
 import { createRateLimitPlugin } from '../plugins/rate-limit/index.js';
@@ -196,5 +208,59 @@ describe('redactUrl', () => {
     expect(redactUrl('https://idp.example/authorize?client_id=app&id_token=t')).toBe(
       'https://idp.example/authorize?client_id=app&id_token=[REDACTED]',
     );
+  });
+});
+
+describe('the request line written as one string', () => {
+  it('has the bytes pino writes for the same line, at info and warn, with extras and escapes', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'request-line-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'app.ndjson');
+    const root = createLogger({ level: 'info', stdout: false, file: { path: file } });
+    cleanups.push(() => closeLogger(root));
+    const logger = root.child({ app: 'lines' });
+    const fast = requestLoggers(logger, () => '127.0.0.1');
+    expect(fast.line).toBeDefined();
+    const viaPino = { ...fast, line: undefined };
+    const extras = { route: 'r"1', upstream: 'http://127.0.0.1:1/é', skipped: undefined };
+    const server = http.createServer((req, res) => {
+      const status = Number(new URL(req.url!, 'http://x').searchParams.get('status'));
+      for (const loggers of [fast, viaPino])
+        logWhenDone(
+          loggers,
+          req,
+          res,
+          'id-"1"',
+          req.url!,
+          req.url!.includes('extras') ? extras : undefined,
+        );
+      res.statusCode = status;
+      res.end('done');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    for (const target of ['/a?status=200', '/b%22%5C%E2%82%AC?status=503&extras=1'])
+      expect((await fetch(`${base}${target}`)).status).toBeGreaterThan(0);
+    await flushLogger(logger);
+    const lines = (await readFile(file, 'utf8'))
+      .trim()
+      .split('\n')
+      .filter((line) => line.includes('request '))
+      // The clock and the measured time differ between the two writes of a line, nothing else.
+      .map((line) =>
+        line
+          .replace(/"time":"[^"]+"/, '"time":"T"')
+          .replace(/"responseTime":[\d.]+/, '"responseTime":0'),
+      );
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toBe(lines[1]);
+    expect(lines[2]).toBe(lines[3]);
+    expect(JSON.parse(lines[2])).toMatchObject({
+      level: 'warn',
+      app: 'lines',
+      route: 'r"1',
+      requestId: 'id-"1"',
+    });
   });
 });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
+import { lineWriter, type LineWriter } from './logger.js';
 import type { AppContext } from './context.js';
 import { redactUrl } from './redact-url.js';
 
@@ -25,6 +26,8 @@ export type RequestLogExtras = Record<string, string | undefined>;
 export interface RequestLoggers {
   plain: Logger;
   redacting: Logger;
+  /** `plain`'s lines written as one string, when `plain` is a logger of `createLogger`'s. */
+  line?: LineWriter;
   /** The client's address as the line shows it: the app's one trustProxy decides. */
   clientOf: (req: IncomingMessage) => string | undefined;
 }
@@ -33,7 +36,8 @@ export function requestLoggers(
   logger: Logger,
   clientOf: (req: IncomingMessage) => string | undefined = (req) => req.socket.remoteAddress,
 ): RequestLoggers {
-  return { plain: logger.child({}, { redact: [] }), redacting: logger, clientOf };
+  const plain = logger.child({}, { redact: [] });
+  return { plain, redacting: logger, clientOf, line: lineWriter(plain) };
 }
 
 /**
@@ -60,18 +64,39 @@ export function logWhenDone(
     if (!plain.isLevelEnabled(level)) return;
     const debug = plain.isLevelEnabled('debug');
     const logged = redactUrl(url);
+    const responseTime = Math.round((performance.now() - started) * 100) / 100;
+    if (loggers.line && !debug) {
+      // The same line as below, serialised in one go (the keys and their order are pino's).
+      let fields = `,"requestId":${text(requestId)},"req":{"method":${text(req.method ?? '')},"url":${text(logged)}`;
+      if (remoteAddress !== undefined) fields += `,"remoteAddress":${text(remoteAddress)}`;
+      fields += `},"res":{"statusCode":${res.statusCode}},"responseTime":${responseTime}`;
+      if (extras)
+        for (const key in extras)
+          if (extras[key] !== undefined) fields += `,${text(key)}:${text(extras[key])}`;
+      if (aborted) fields += ',"aborted":true';
+      loggers.line(level, fields, aborted ? 'request aborted' : 'request completed');
+      return;
+    }
     const entry: Record<string, unknown> = {
       requestId,
       req: debug
         ? { method: req.method, url: logged, remoteAddress, headers: loggedHeaders(req.headers) }
         : { method: req.method, url: logged, remoteAddress },
       res: { statusCode: res.statusCode },
-      responseTime: Math.round((performance.now() - started) * 100) / 100,
+      responseTime,
     };
     if (extras) for (const key in extras) if (extras[key] !== undefined) entry[key] = extras[key];
     if (aborted) entry.aborted = true;
     (debug ? redacting : plain)[level](entry, aborted ? 'request aborted' : 'request completed');
   });
+}
+
+/** Characters a JSON string can hold as they are: the common case, with nothing to escape. */
+const PLAIN_JSON_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** A JSON string literal (a URL or an id rarely needs escaping, so it rarely pays for it). */
+function text(value: string): string {
+  return PLAIN_JSON_STRING.test(value) ? `"${value}"` : JSON.stringify(value);
 }
 
 /** The headers as a debug line shows them: a Referer's query is redacted like the request's own. */

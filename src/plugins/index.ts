@@ -83,3 +83,20 @@ export type {
   TrafficServiceOptions,
   TransitionView,
 } from './traffic/index.js';
+export {
+  createAuthPlugin,
+  auth0Adapter,
+  gatewayAdapter,
+  jwtAdapter,
+  requireUser,
+  supabaseAdapter,
+} from './auth/index.js';
+export type {
+  AuthOptions,
+  AuthProvider,
+  AuthService,
+  AuthSession,
+  AuthUser,
+  GatewayAdapterOptions,
+  JwtAdapterOptions,
+} from './auth/index.js';

@@ -61,7 +61,7 @@ export const AUTH_ERRORS = {
   AUTH_CROSS_SITE: {
     status: 403,
     meaning:
-      'A login or logout came from another origin than the public URL (a logout without Origin needs `X-CSRF-Token`).',
+      'A login or logout, or a state-changing admin call on a session cookie, came from another origin than the public URL (without Origin, a logout needs `X-CSRF-Token`).',
   },
   AUTH_LOGOUT_TOKEN_INVALID: {
     status: 400,
@@ -70,4 +70,14 @@ export const AUTH_ERRORS = {
   },
   AUTH_SESSION_NOT_FOUND: { status: 404, meaning: 'No live session has that id.' },
   AUTH_INVALID_QUERY: { status: 400, meaning: 'A query parameter is missing or malformed.' },
+  AUTH_SESSION_EXPIRED: {
+    status: 401,
+    meaning:
+      'The session cookie names a session that has ended (logout, timeout, revocation): sign in again.',
+  },
+  AUTH_FORBIDDEN: {
+    status: 403,
+    meaning:
+      "The caller is signed in but lacks what the route needs: a permission the route lists, or an admin role for the control panel's routes.",
+  },
 } as const satisfies ErrorCodeTable;

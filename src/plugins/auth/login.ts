@@ -139,7 +139,8 @@ export async function createLoginFlow(deps: LoginFlowDeps): Promise<LoginFlow> {
             (verified) =>
               'refused' in verified
                 ? done(null, false, { message: verified.refused })
-                : done(null, verified),
+                : // The callback's own handler takes this, never req.user (typed as the AuthUser).
+                  done(null, verified as unknown as Express.User),
             (error: unknown) => done(error),
           );
         },

@@ -64,6 +64,12 @@ export interface AuthProvider {
   /** Pinned algorithms; a token with any other `alg` is refused before its key is looked up. */
   algorithms: readonly string[];
   keys: ProviderKeys;
+  /**
+   * Where its tokens come from: unset, `Authorization: Bearer`; else a request header of its own
+   * that is read instead (the gateway's forwarded identity, `x-qwickapps-identity`), so a token
+   * meant for one place is never taken from the other.
+   */
+  header?: string;
   /** Claims a token must have beyond `exp`, `iat` and `sub`. */
   requiredClaims?: readonly string[];
   /**

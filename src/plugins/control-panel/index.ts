@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import type { PluginContext } from '../../core/context.js';
+import type { AdminGuard, PluginContext } from '../../core/context.js';
 import { PLUGIN_ORDER, type RouteDefinition, type ServerPlugin } from '../../core/plugin.js';
 import { panelRoutes } from './api.js';
 import { createPasswordGuard, type ControlPanelGuard } from './guard.js';
@@ -49,13 +49,33 @@ export function createControlPanelPlugin(
     order: PLUGIN_ORDER.early,
     config: { schema: controlPanelOptionsSchema, options: settings, env: controlPanelEnv },
 
+    // An auth plugin that guards the panel (`controlPanel: { adminRoles }`) installs its guard first.
+    optionalDependencies: ['auth'],
+
     async onInit(ctx: PluginContext<ControlPanelConfig>) {
       const config = ctx.config;
+      const installed = customGuard ? undefined : ctx.app.adminGuard();
+      if (installed) {
+        // An earlier plugin guards admin routes already: the panel keeps that guard rather than
+        // failing start-up with two, and installs no password guard of its own.
+        guard = keptGuard(installed);
+        ctx.logger.info(
+          { guard: installed.name },
+          'control panel keeps the admin guard already installed; no password guard',
+        );
+      }
       uiRoute = panelUiRoute(config.uiDir ?? defaultUiDir(), {
         mountPath: config.mountPath,
         branding: config.branding,
-        loginUrl: customGuard && !customGuard.login ? customGuard.loginUrl : undefined,
+        loginUrl: guard && !guard.login ? guard.loginUrl : undefined,
       });
+      if (installed) {
+        ctx.logger.info(
+          { mountPath: config.mountPath, guard: installed.name },
+          'control panel ready',
+        );
+        return;
+      }
       guard ??= createPasswordGuard({
         user: config.user,
         password: config.password,
@@ -84,6 +104,17 @@ export function createControlPanelPlugin(
     routes(ctx) {
       const { mountPath, branding } = ctx.config;
       return [...panelRoutes({ mountPath, branding, guard: guard!, logger: ctx.logger }), uiRoute!];
+    },
+  };
+}
+
+/** The panel's view of a guard another plugin installed: its user is whoever `identify` names. */
+function keptGuard(installed: AdminGuard): ControlPanelGuard {
+  return {
+    ...installed,
+    session(req) {
+      const user = installed.identify?.(req);
+      return user === undefined ? undefined : { user };
     },
   };
 }

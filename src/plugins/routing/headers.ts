@@ -31,6 +31,20 @@ export interface RequestHeaderPlan {
   edits?: HeaderEdits;
   /** Cookies that belong to the gateway (the control panel's session): never sent upstream. */
   privateCookies?: readonly string[];
+  /** Headers only the gateway sets (the auth plugin's identity header): the client's are dropped. */
+  reserved?: ReadonlySet<string>;
+  /**
+   * Headers edge hooks set for the upstream (`exchange.upstreamHeaders`, lower-case names),
+   * flat `[name, value, ...]`: they replace any the client sent under the same name.
+   */
+  set?: readonly string[];
+}
+
+/** Whether a flat `[name, value, ...]` list names `name` (lists here hold a pair or two). */
+function lists(list: readonly string[] | undefined, name: string): boolean {
+  if (list === undefined) return false;
+  for (let index = 0; index < list.length; index += 2) if (list[index] === name) return true;
+  return false;
 }
 
 /** Names listed in `Connection: a, b` are hop-by-hop for this message too. */
@@ -68,6 +82,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, plan: RequestHeader
     )
       continue;
     if (name === 'host' && !plan.preserveHost) continue;
+    if (plan.reserved?.has(name) || lists(plan.set, name)) continue;
     if (FORWARDING.has(name)) {
       if (!trusted) continue;
       if (name === 'x-forwarded-for') {
@@ -99,6 +114,14 @@ export function upstreamRequestHeaders(req: IncomingMessage, plan: RequestHeader
   out.push('x-request-id', plan.requestId);
   if (plan.edits)
     for (const [name, value] of Object.entries(plan.edits.add)) replaceHeader(out, name, value);
+  // Last: what a hook set (the signed identity) wins over a route's static edits too.
+  const set = plan.set;
+  if (set && set.length > 0) {
+    if (plan.edits)
+      for (let index = 0; index < set.length; index += 2)
+        replaceHeader(out, set[index], set[index + 1]);
+    else for (let index = 0; index < set.length; index++) out.push(set[index]);
+  }
   return out;
 }
 

@@ -1,3 +1,4 @@
+import { ConfigError } from '../../core/errors.js';
 import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
 import { routingOptionsSchema, type RoutingConfig, type RoutingOptions } from './options.js';
 import type { GatewayRouter, Router } from './router.js';
@@ -102,7 +103,21 @@ export function createRoutingPlugin(options: RoutingOptions = {}): ServerPlugin<
     ],
     async onReady(ctx) {
       router!.protectOwnPaths(ctx.app.routes().map((route) => route.path));
-      router!.usePrivateCookies(ctx.app.adminGuard()?.privateCookies ?? []);
+      const unguarded = router!.unguardedRoutes();
+      if (unguarded.length > 0) {
+        throw new ConfigError(
+          unguarded.map(({ index, id }) => ({
+            name: `plugins.routing.routes.${index}.auth`,
+            received: `route "${id}" asks for a signed-in caller`,
+            expected:
+              'an app with an authenticate hook: register createAuthPlugin(...), or remove auth and permissions from the route',
+          })),
+        );
+      }
+      router!.usePrivateCookies([
+        ...(ctx.app.adminGuard()?.privateCookies ?? []),
+        ...ctx.app.edge.reservedCookies,
+      ]);
     },
     async onShutdown() {
       await upstreams?.closeAll();

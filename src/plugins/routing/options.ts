@@ -72,6 +72,18 @@ const proxyRoute = z
     preserveHost: z.boolean().default(false),
     /** Proxy WebSocket upgrades on this route. Default false. */
     ws: z.boolean().default(false),
+    /**
+     * Whether callers must be signed in (the auth plugin's authenticate hook, which the app must
+     * have, or start-up fails): `required` answers 401 (or sends a browser to the login page)
+     * without a session or bearer token; `optional` lets anonymous callers through and forwards
+     * the identity of those who have one. Unset: the route asks nothing.
+     */
+    auth: z.enum(['required', 'optional']).optional(),
+    /** Permissions a caller must hold (`write:content`), checked after authentication; implies `auth: 'required'`. */
+    permissions: z
+      .array(z.string().regex(/^[^\s,]+$/, 'a permission like "read:orders"'))
+      .min(1)
+      .optional(),
     timeouts,
     headers: z
       .object({ request: headerEdits.optional(), response: headerEdits.optional() })

@@ -24,6 +24,10 @@ export interface ProxyJob {
   defaultDataHeaders: string[];
   trusted: ClientAddresses;
   privateCookies: readonly string[];
+  /** Request headers only the gateway sets (the forwarded identity): a client's are dropped. */
+  reservedHeaders: ReadonlySet<string>;
+  /** Set by edge hooks, replacing same-named ones (the signed identity), flat `[name, value, ...]`. */
+  upstreamHeaders: readonly string[];
   log: RequestLogExtras;
   /** Something (the rate limiter, a guard) may have set headers on the response already. */
   headersPreset: boolean;
@@ -108,6 +112,8 @@ export function forward(job: ProxyJob): void {
           preserveHost: job.route.preserveHost,
           edits: job.route.headers.request,
           privateCookies: job.privateCookies,
+          reserved: job.reservedHeaders,
+          set: job.upstreamHeaders,
         }),
         body: hasBody ? req : null,
         headersTimeout: job.route.timeouts.responseHeaders,

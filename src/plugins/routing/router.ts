@@ -59,6 +59,9 @@ interface CompiledRoute {
   config: RouteConfig;
   /** Proxy routes only; replaced as a whole by setTarget, so a request sees one or the other. */
   upstream?: Upstream;
+  /** Proxy routes: what the authenticate and guard hooks ask of the caller. */
+  auth?: 'required' | 'optional';
+  permissions?: readonly string[];
 }
 
 /** A request the router answers, on its way: what `proceed` needs once the hooks let it through. */
@@ -123,8 +126,12 @@ export class GatewayRouter implements Router {
           matcher: compileMatch(route.match),
           config: route,
         };
-        if ('target' in route)
+        if ('target' in route) {
           compiled.upstream = upstreams.acquire(route.target, route.timeouts.connect);
+          // Permissions name who may pass, so anonymous callers never may.
+          compiled.auth = route.permissions ? 'required' : route.auth;
+          compiled.permissions = route.permissions;
+        }
         return compiled;
       })
       .sort((a, b) => bySpecificity(a.matcher, b.matcher));
@@ -209,9 +216,25 @@ export class GatewayRouter implements Router {
     );
   }
 
-  /** Cookies of the gateway's own (the admin guard's session) are stripped from proxied requests. */
+  /**
+   * Cookies of the gateway's own (the admin guard's session, the cookies reserved on the edge:
+   * the auth plugin's session) are stripped from proxied requests.
+   */
   usePrivateCookies(names: readonly string[]): void {
-    this.privateCookies = names;
+    this.privateCookies = [...new Set(names)];
+  }
+
+  /**
+   * Routes that ask for a signed-in caller (`auth`, `permissions`) while no hook authenticates
+   * anyone: they would pass every request unauthenticated, so start-up fails naming each one.
+   */
+  unguardedRoutes(): { index: number; id: string }[] {
+    if (this.edge.has('proxy', 'authenticate')) return [];
+    return this.config.routes.flatMap((route, index) =>
+      'target' in route && (route.auth !== undefined || route.permissions !== undefined)
+        ? [{ index, id: route.id ?? route.match }]
+        : [],
+    );
   }
 
   /**
@@ -317,6 +340,8 @@ export class GatewayRouter implements Router {
       id: route.id,
       plane: 'data',
       target: route.upstream?.target,
+      auth: route.auth,
+      permissions: route.permissions,
     };
     // A hook that answers (a 429) answers with the id the request line carries, as `req.id`.
     (req as IncomingMessage & { id?: string }).id = requestId;
@@ -376,6 +401,8 @@ export class GatewayRouter implements Router {
       defaultDataHeaders: exchange.defaultDataHeaders,
       trusted: this.trusted,
       privateCookies: this.privateCookies,
+      reservedHeaders: this.edge.reservedRequestHeaders,
+      upstreamHeaders: exchange.upstreamHeaders,
       log,
       // A hook may have set headers on the response already (a rate limit's RateLimit headers).
       headersPreset: this.edge.has('proxy'),
@@ -416,7 +443,7 @@ export class GatewayRouter implements Router {
       return true;
     }
     const forwardedPath = config.stripPrefix ? route.matcher.rest(target.path) : target.path;
-    const proceed = (requestId: string) => {
+    const proceed = (requestId: string, upstreamHeaders: readonly string[] = []) => {
       // Read at the last moment, as for requests: a switch while a hook waited is honoured.
       const upstream = route.upstream!;
       const path = joinPath(upstream.basePath, forwardedPath) + target.query;
@@ -430,6 +457,8 @@ export class GatewayRouter implements Router {
         path,
         trusted: this.trusted,
         privateCookies: this.privateCookies,
+        reservedHeaders: this.edge.reservedRequestHeaders,
+        upstreamHeaders,
         logger: this.logger,
         tunnels: this.tunnels,
       });
@@ -450,7 +479,7 @@ export class GatewayRouter implements Router {
       proceed: (exchange) => {
         res.removeAllListeners('finish');
         res.detachSocket(socket as Socket);
-        if (!socket.destroyed) proceed(exchange.requestId);
+        if (!socket.destroyed) proceed(exchange.requestId, exchange.upstreamHeaders);
       },
       fail: (exchange, error) => this.failed(exchange, error),
     });

@@ -19,6 +19,8 @@ export interface UpgradeJob {
   path: string;
   trusted: ClientAddresses;
   privateCookies: readonly string[];
+  reservedHeaders: ReadonlySet<string>;
+  upstreamHeaders: readonly string[];
   logger: Logger;
   /** Open tunnels (client sockets), so a stopping app can close them. */
   tunnels: Set<Duplex>;
@@ -134,6 +136,8 @@ export function forwardUpgrade(job: UpgradeJob): void {
           preserveHost: job.route.preserveHost,
           edits: job.route.headers.request,
           privateCookies: job.privateCookies,
+          reserved: job.reservedHeaders,
+          set: job.upstreamHeaders,
         }),
         upgrade: String(req.headers.upgrade ?? 'websocket'),
         headersTimeout: job.route.timeouts.responseHeaders,

@@ -1,0 +1,78 @@
+import type { Request, RequestHandler } from 'express';
+import type { AdminGuard } from '../../core/context.js';
+import { HttpError } from '../../core/errors.js';
+import { crossSiteReason } from '../../core/origin-check.js';
+import { refusalError, refusalOf } from './express.js';
+import type { AuthUser, SessionManager } from './types.js';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export interface AuthAdminGuardOptions {
+  /** Users holding one of these roles may enter (or the permission `admin:*`). */
+  adminRoles: readonly string[];
+  /** The login route (`routes.login`), where an anonymous browser is sent. */
+  loginPath: string;
+  sessions: SessionManager;
+}
+
+/** Whether `user` may use admin routes: one of the roles, or the permission `admin:*`. */
+export function isAdmin(user: AuthUser, adminRoles: readonly string[]): boolean {
+  return (
+    user.roles.some((role) => adminRoles.includes(role)) || user.permissions.includes('admin:*')
+  );
+}
+
+/**
+ * The control panel's guard (and so every `admin` route's) when the auth plugin is given
+ * `controlPanel: { adminRoles }`: the caller the authenticate hook identified (`req.user`, by
+ * bearer token or session) must hold an admin role. Anonymous browsers are sent to the login
+ * route, anonymous API callers get 401, signed-in users without the role 403. A state-changing
+ * call that rides on the session cookie must come from this origin (the cookie is ambient; a
+ * bearer token is not).
+ */
+export function authAdminGuard(options: AuthAdminGuardOptions): AdminGuard {
+  const { adminRoles, loginPath, sessions } = options;
+  const middleware: RequestHandler = (req, res, next) => {
+    const user = req.user;
+    if (user === undefined) {
+      if (
+        (req.method === 'GET' || req.method === 'HEAD') &&
+        req.accepts(['json', 'html']) === 'html'
+      )
+        return res.redirect(303, `${loginPath}?returnTo=${encodeURIComponent(req.originalUrl)}`);
+      return next(refusalError(res, refusalOf(req)));
+    }
+    if (!isAdmin(user, adminRoles))
+      return next(
+        new HttpError(
+          403,
+          'AUTH_FORBIDDEN',
+          `Admin routes need one of the roles ${adminRoles.join(', ')}.`,
+        ),
+      );
+    const reason =
+      user.sessionId !== undefined && !SAFE_METHODS.has(req.method)
+        ? crossSiteReason(req)
+        : undefined;
+    if (reason)
+      return next(
+        new HttpError(
+          403,
+          'AUTH_CROSS_SITE',
+          `A signed-in session refuses state-changing calls from another site's page (${reason}).`,
+        ),
+      );
+    next();
+  };
+  return {
+    name: 'auth',
+    middleware,
+    identify: (req: Request) => req.user?.id,
+    privateCookies: sessions.cookieNames,
+    loginUrl: loginPath,
+    logout: async (req, res) => {
+      await sessions.end(req, res);
+      res.status(204).end();
+    },
+  };
+}

@@ -1,0 +1,184 @@
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import type { EdgeExchange, EdgeHook, EdgeOutcome } from '../../core/edge.js';
+import { problemBody, sendProblem } from '../../core/problem.js';
+import { redactUrl } from '../../core/redact-url.js';
+import { bearerOf } from './bearer.js';
+import { MISSING, SESSION_ENDED, challengeOf, noteRefusal, type Refusal } from './express.js';
+import type { ForwardSigner } from './identity.js';
+import type { Sessions } from './sessions.js';
+import type { AuthUser, TokenVerifier } from './types.js';
+import { AuthTokenError } from './verifier.js';
+
+/** A provider whose tokens arrive in a header of their own (the gateway's forwarded identity). */
+export interface HeaderSource {
+  header: string;
+  verifier: TokenVerifier;
+}
+
+export interface AuthenticateDeps {
+  /** Tokens in `Authorization: Bearer`, for every provider that reads no header of its own. */
+  bearer?: TokenVerifier;
+  /** Tokens in their own header (`gatewayAdapter`), each checked only by its own providers. */
+  headers: readonly HeaderSource[];
+  sessions?: Sessions;
+  /** Signs what proxied requests carry upstream; undefined when `forward` is `false`. */
+  forward?: ForwardSigner;
+  /** Where a browser goes to sign in (`routes.login`). */
+  loginPath: string;
+  logger: Logger;
+}
+
+/**
+ * The `authenticate` hook, in both lanes and on WebSocket upgrades: a bearer token (or a header
+ * of a provider that reads one) through the verifier, else the session cookie through the session
+ * manager. It sets `exchange.identity` (and `req.user`), forwards the identity upstream as a
+ * token it signs, and refuses callers a route needs signed in. A request with no credential at
+ * all is settled synchronously, without a promise: most traffic to public routes is that.
+ */
+export function authenticateHook(deps: AuthenticateDeps): EdgeHook {
+  const cookieNames = deps.sessions?.cookieNames ?? [];
+  const hasSessionCookie = (req: IncomingMessage) => {
+    const cookie = req.headers.cookie;
+    if (cookie === undefined || cookieNames.length === 0) return false;
+    for (const name of cookieNames) if (cookie.includes(`${name}=`)) return true;
+    return false;
+  };
+
+  const settle = (exchange: EdgeExchange, user: AuthUser): boolean => {
+    exchange.identity = user;
+    if (exchange.lane === 'express')
+      (exchange.req as IncomingMessage & { user?: AuthUser }).user = user;
+    else if (deps.forward)
+      exchange.upstreamHeaders.push(deps.forward.header, deps.forward.tokenFor(user));
+    return false;
+  };
+
+  /** No identity: a route that needs one refuses, the rest go on anonymously. */
+  const anonymous = (exchange: EdgeExchange, refusal?: Refusal): boolean => {
+    if (refusal !== undefined) noteRefusal(exchange.req, refusal);
+    if (exchange.route?.auth !== 'required') return false;
+    if (!exchange.upgrade && isNavigation(exchange.req))
+      return redirectToLogin(exchange, deps.loginPath);
+    return refuse(exchange, refusal ?? MISSING);
+  };
+
+  /** A credential presented and refused: 401 on routes that ask for auth, anonymous elsewhere. */
+  const refused = (exchange: EdgeExchange, error: unknown): boolean => {
+    if (!(error instanceof AuthTokenError)) throw error;
+    const refusal: Refusal = { status: error.status, code: error.code, detail: error.message };
+    if (exchange.route?.auth === undefined) return anonymous(exchange, refusal);
+    noteRefusal(exchange.req, refusal);
+    return refuse(exchange, refusal);
+  };
+
+  const verify = (exchange: EdgeExchange, verifier: TokenVerifier, token: string) =>
+    verifier.verify(token).then(
+      (user) => settle(exchange, user),
+      (error: unknown) => refused(exchange, error),
+    );
+
+  const fromSession = async (exchange: EdgeExchange): Promise<boolean> => {
+    const session = await deps.sessions!.read(exchange.req, exchange.res);
+    if (session === undefined) return anonymous(exchange, SESSION_ENDED);
+    return settle(exchange, { ...session.user, sessionId: session.id });
+  };
+
+  return {
+    name: 'auth',
+    phase: 'authenticate',
+    run(exchange): EdgeOutcome {
+      const { req } = exchange;
+      for (const source of deps.headers) {
+        const value = req.headers[source.header];
+        if (typeof value === 'string') return verify(exchange, source.verifier, value);
+      }
+      if (deps.bearer) {
+        const token = bearerOf(req);
+        if (token !== undefined) return verify(exchange, deps.bearer, token);
+      }
+      if (hasSessionCookie(req)) return fromSession(exchange);
+      return anonymous(exchange);
+    },
+  };
+}
+
+/**
+ * The `guard` hook for routes with `permissions`: the caller must hold each of them (exactly;
+ * wildcards and role inheritance are the roles plugin's). Authentication has run by then, so a
+ * route with permissions (which implies `auth: 'required'`) only ever sees signed-in callers.
+ */
+export function permissionsHook(): EdgeHook {
+  return {
+    name: 'auth-permissions',
+    phase: 'guard',
+    lanes: ['proxy'],
+    run(exchange) {
+      const required = exchange.route?.permissions;
+      if (required === undefined || required.length === 0) return false;
+      const held = exchange.identity?.permissions ?? [];
+      const missing = required.filter((permission) => !held.includes(permission));
+      if (missing.length === 0) return false;
+      answerProblem(
+        exchange,
+        403,
+        'AUTH_FORBIDDEN',
+        `This route needs the permission${missing.length === 1 ? '' : 's'} ${missing.join(', ')}.`,
+      );
+      return true;
+    },
+  };
+}
+
+/** A top-level page load of a browser, which a login page helps more than a 401. */
+function isNavigation(req: IncomingMessage): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  const mode = req.headers['sec-fetch-mode'];
+  if (mode !== undefined && mode !== 'navigate') return false;
+  const accept = req.headers.accept;
+  return accept !== undefined && accept.includes('text/html');
+}
+
+function refuse(exchange: EdgeExchange, refusal: Refusal): true {
+  const challenge = refusal.status === 401 ? ['www-authenticate', challengeOf(refusal)] : [];
+  answerProblem(exchange, refusal.status, refusal.code, refusal.detail, challenge);
+  return true;
+}
+
+function redirectToLogin(exchange: EdgeExchange, loginPath: string): true {
+  const url = exchange.req.url ?? '/';
+  const query = url.indexOf('?');
+  const returnTo = exchange.path + (query === -1 ? '' : url.slice(query));
+  const location = `${loginPath}?returnTo=${encodeURIComponent(returnTo)}`;
+  exchange.res.writeHead(303, {
+    ...headersOf(exchange),
+    location,
+    'cache-control': 'no-store',
+    'content-length': '0',
+  });
+  exchange.res.end();
+  return true;
+}
+
+/** The answer's head: the request id, then what earlier hooks set for every answer. */
+function headersOf(exchange: EdgeExchange, extra: readonly string[] = []): Record<string, string> {
+  const out: Record<string, string> = { 'x-request-id': exchange.requestId };
+  for (const list of [exchange.defaultHeaders, exchange.headers, extra])
+    for (let index = 0; index < list.length; index += 2) out[list[index]] = list[index + 1];
+  return out;
+}
+
+function answerProblem(
+  exchange: EdgeExchange,
+  status: number,
+  code: string,
+  detail: string,
+  extra: readonly string[] = [],
+): void {
+  const { req, res, requestId } = exchange;
+  sendProblem(
+    res,
+    problemBody(status, code, detail, { instance: redactUrl(req.url ?? '/'), requestId }),
+    headersOf(exchange, extra),
+  );
+}
