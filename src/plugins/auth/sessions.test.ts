@@ -43,7 +43,11 @@ afterEach(async () => {
  */
 async function sessionApp(
   session: AuthOptions['session'] = {},
-  options: { now?: () => number; plugins?: Parameters<typeof startAuthApp>[0]['plugins'] } = {},
+  options: {
+    now?: () => number;
+    plugins?: Parameters<typeof startAuthApp>[0]['plugins'];
+    publicUrl?: string;
+  } = {},
 ): Promise<AuthTestApp> {
   const holder: { sessions?: Sessions } = {};
   const loginRoute = definePlugin({
@@ -76,6 +80,7 @@ async function sessionApp(
         }),
       ],
       session,
+      ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
     },
   });
   holder.sessions = started.sessions;
@@ -181,6 +186,18 @@ describe.each(['session', 'jwt'] as const)('%s sessions', (type) => {
     expect(await all.json()).toEqual({ revoked: 1 });
     expect((await me(app, two.jar)).status).toBe(401);
     expect((await me(app, bob.jar)).status).toBe(200);
+  });
+});
+
+describe('the session cookie', () => {
+  it('keeps its __Host- prefix and is Secure when the public URL is https', async () => {
+    const app = await sessionApp({}, { publicUrl: 'https://app.example.test' });
+    const response = await fetch(`${app.url}/test/login/alice`, { method: 'POST' });
+    const cookie = response.headers.getSetCookie().find((line) => line.includes('qwickapps-auth='));
+    expect(cookie).toMatch(
+      /^__Host-qwickapps-auth=[\w-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=\d+; Secure$/,
+    );
+    expect(app.sessions.cookieNames).toEqual(['__Host-qwickapps-auth', '__Host-qwickapps-login']);
   });
 });
 

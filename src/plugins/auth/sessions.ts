@@ -235,6 +235,8 @@ export function createSessionManager(config: SessionConfig, deps: SessionDeps): 
       if (!record) return undefined;
       const live = await isLive(record);
       await revoke(record.id);
+      // A `jwt` cookie opens without its stored record (a memory store may have dropped it):
+      // mark its id revoked whatever `revoke` found.
       if (codec) await store.set(key.revoked(record.id), true, remaining(record));
       return live ? publicSession(record) : undefined;
     },
