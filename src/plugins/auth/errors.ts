@@ -61,7 +61,7 @@ export const AUTH_ERRORS = {
   AUTH_CROSS_SITE: {
     status: 403,
     meaning:
-      'A logout, or a state-changing admin call on a session cookie, came from another origin than the public URL and carried no CSRF token (`X-CSRF-Token`).',
+      'A login or logout, or a state-changing admin call on a session cookie, came from another origin than the public URL (without Origin, a logout needs `X-CSRF-Token`).',
   },
   AUTH_LOGOUT_TOKEN_INVALID: {
     status: 400,

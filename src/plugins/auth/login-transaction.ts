@@ -6,6 +6,7 @@ import {
   clearCookie,
   cookieSpec,
   deriveKey,
+  LOGIN_COOKIE,
   openSync,
   randomToken,
   readCookie,
@@ -50,7 +51,7 @@ export class LoginTransactions {
     logger: Logger,
     private readonly now: () => number = Date.now,
   ) {
-    this.cookie = cookieSpec('__Host-qwickapps-login', secure, logger);
+    this.cookie = cookieSpec(LOGIN_COOKIE, secure, logger);
     this.keys = secrets.map((value) => deriveKey(value, 'login transaction v1'));
     if (this.keys.length === 0) {
       this.keys.push(new Uint8Array(randomBytes(32)));

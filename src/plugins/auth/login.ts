@@ -271,6 +271,10 @@ export async function createLoginFlow(deps: LoginFlowDeps): Promise<LoginFlow> {
           'AUTH_LOGIN_INVALID_REQUEST',
           'No password provider has that name.',
         );
+      // Login CSRF: another site's form must not sign the browser in to an account of its choosing.
+      const origin = req.headers.origin;
+      if (origin !== undefined && origin !== new URL(publicUrl).origin)
+        throw new HttpError(403, 'AUTH_CROSS_SITE', 'Login came from another origin.');
       const { email, password } = body;
       if (typeof email !== 'string' || typeof password !== 'string' || !email || !password)
         throw new HttpError(400, 'AUTH_LOGIN_INVALID_REQUEST', 'Send "email" and "password".');
@@ -316,7 +320,9 @@ function audienceOf(token: string): string[] | undefined {
 /** A failed callback as the client sees it: what went wrong in words, the cause in the log only. */
 function callbackError(error: unknown, provider: string, logger: Logger): HttpError {
   if (error instanceof HttpError) return error;
-  const message = error instanceof Error ? error.message : String(error);
+  // openid-client wraps the reason: "invalid response encountered", caused by the check that failed.
+  const cause = (error as { cause?: { message?: unknown } }).cause?.message;
+  const message = `${error instanceof Error ? error.message : String(error)} ${String(cause ?? '')}`;
   logger.warn({ err: error, provider }, 'login callback refused');
   if (/"state"|"iss"|nonce/.test(message))
     return new HttpError(

@@ -2,6 +2,13 @@ import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } f
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 
+/** The login-transaction cookie's name (without its prefix over plain http, as every cookie here). */
+export const LOGIN_COOKIE = '__Host-qwickapps-login';
+
+/** The name a `__Host-` cookie goes by: the prefix needs Secure, which plain http cannot give. */
+export const cookieName = (name: string, secure: boolean): string =>
+  secure || !name.startsWith('__Host-') ? name : name.slice('__Host-'.length);
+
 /** One cookie's attributes: always Path=/ and HttpOnly; SameSite=Lax because the OAuth return is a cross-site top-level GET. */
 export interface CookieSpec {
   name: string;
@@ -14,8 +21,8 @@ export interface CookieSpec {
  * Path=/ and HttpOnly, only without the browser's guarantee), and the log says so once.
  */
 export function cookieSpec(name: string, secure: boolean, logger: Logger): CookieSpec {
-  if (secure || !name.startsWith('__Host-')) return { name, secure };
-  const plain = name.slice('__Host-'.length);
+  const plain = cookieName(name, secure);
+  if (plain === name) return { name, secure };
   logger.warn(
     { cookie: plain },
     'the public URL is http: the auth cookie goes without its __Host- prefix (which needs Secure); use https in production',

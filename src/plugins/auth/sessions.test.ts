@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { json } from '../../../test/support/http.js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { definePlugin } from '../../index.js';
 import { createCachePlugin } from '../cache/index.js';
@@ -42,7 +43,11 @@ afterEach(async () => {
  */
 async function sessionApp(
   session: AuthOptions['session'] = {},
-  options: { now?: () => number; plugins?: Parameters<typeof startAuthApp>[0]['plugins'] } = {},
+  options: {
+    now?: () => number;
+    plugins?: Parameters<typeof startAuthApp>[0]['plugins'];
+    publicUrl?: string;
+  } = {},
 ): Promise<AuthTestApp> {
   const holder: { sessions?: Sessions } = {};
   const loginRoute = definePlugin({
@@ -75,6 +80,7 @@ async function sessionApp(
         }),
       ],
       session,
+      ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
     },
   });
   holder.sessions = started.sessions;
@@ -160,9 +166,7 @@ describe.each(['session', 'jwt'] as const)('%s sessions', (type) => {
     expect((await me(app, jars[0])).status).toBe(401);
     expect((await me(app, jars[1])).status).toBe(200);
     expect((await me(app, jars[2])).status).toBe(200);
-    const listed = (await (await fetch(`${app.url}/api/auth/sessions?user=jwt|alice`)).json()) as {
-      sessions: unknown[];
-    };
+    const listed = await json(fetch(`${app.url}/api/auth/sessions?user=jwt|alice`));
     expect(listed.sessions).toHaveLength(2);
     expect(JSON.stringify(listed)).not.toMatch(/idToken|refreshToken/);
   });
@@ -182,6 +186,18 @@ describe.each(['session', 'jwt'] as const)('%s sessions', (type) => {
     expect(await all.json()).toEqual({ revoked: 1 });
     expect((await me(app, two.jar)).status).toBe(401);
     expect((await me(app, bob.jar)).status).toBe(200);
+  });
+});
+
+describe('the session cookie', () => {
+  it('keeps its __Host- prefix and is Secure when the public URL is https', async () => {
+    const app = await sessionApp({}, { publicUrl: 'https://app.example.test' });
+    const response = await fetch(`${app.url}/test/login/alice`, { method: 'POST' });
+    const cookie = response.headers.getSetCookie().find((line) => line.includes('qwickapps-auth='));
+    expect(cookie).toMatch(
+      /^__Host-qwickapps-auth=[\w-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=\d+; Secure$/,
+    );
+    expect(app.sessions.cookieNames).toEqual(['__Host-qwickapps-auth', '__Host-qwickapps-login']);
   });
 });
 

@@ -4,8 +4,10 @@ import type { Cache } from '../cache/types.js';
 import type { SessionConfig } from './options.js';
 import {
   clearCookie,
+  cookieName,
   cookieSpec,
   digest,
+  LOGIN_COOKIE,
   randomToken,
   readCookie,
   setCookie,
@@ -178,7 +180,8 @@ export function createSessionManager(config: SessionConfig, deps: SessionDeps): 
   return {
     store,
     cookie,
-    cookieNames: [cookie.name],
+    // The login flow's transaction cookie too: neither may reach an upstream.
+    cookieNames: [cookie.name, cookieName(LOGIN_COOKIE, deps.secure)],
 
     async start(req, res, user, tokens = {}) {
       // Whatever session the request came with ends: the new one never reuses its id (fixation).
@@ -232,6 +235,8 @@ export function createSessionManager(config: SessionConfig, deps: SessionDeps): 
       if (!record) return undefined;
       const live = await isLive(record);
       await revoke(record.id);
+      // A `jwt` cookie opens without its stored record (a memory store may have dropped it):
+      // mark its id revoked whatever `revoke` found.
       if (codec) await store.set(key.revoked(record.id), true, remaining(record));
       return live ? publicSession(record) : undefined;
     },

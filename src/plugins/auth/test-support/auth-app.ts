@@ -51,13 +51,13 @@ export async function startAuthApp(options: {
       const current = createSessionManager(config.session, {
         cache: ctx.tryGet('cache'),
         logger: ctx.logger,
-        secure: url.startsWith('https:'),
+        secure: config.publicUrl?.startsWith('https:') ?? false,
         now: options.now,
       });
       sessions = current;
       const flow = await createLoginFlow({
         config,
-        publicUrl: url,
+        publicUrl: config.publicUrl ?? url,
         sessions: current,
         limiter: new LoginLimiter(config.loginLimit, current.store, options.now),
         verifyToken: (token) => verifier.verify(token),
@@ -71,7 +71,7 @@ export async function startAuthApp(options: {
       };
       routes = authRoutes({
         config,
-        publicUrl: url,
+        publicUrl: config.publicUrl ?? url,
         sessions: current,
         flow,
         identify,
