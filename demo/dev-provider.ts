@@ -230,9 +230,7 @@ export async function startAuth0Op(
         const user = users.get(body.get('login') ?? '');
         if (details.prompt.name === 'login') {
           if (!user || user.password !== body.get('password')) {
-            res
-              .writeHead(401, { 'content-type': 'text/html' })
-              .end(form(interaction[1], true));
+            res.writeHead(401, { 'content-type': 'text/html' }).end(form(interaction[1], true));
             return;
           }
           await provider.interactionFinished(

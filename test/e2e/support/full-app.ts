@@ -94,7 +94,9 @@ export function chromiumAvailable(suite: string): boolean {
   if (existsSync(CHROMIUM)) return true;
   const message = `${CHROMIUM} is not installed`;
   if (process.env.CI) throw new Error(`${message}; CI requires it for ${suite}.`);
-  console.warn(`\n!!! SKIPPING ${suite} in a browser: ${message}. Install chromium to run it. !!!\n`);
+  console.warn(
+    `\n!!! SKIPPING ${suite} in a browser: ${message}. Install chromium to run it. !!!\n`,
+  );
   return false;
 }
 
