@@ -168,7 +168,7 @@ describe('signing in to the demo, through its gateway and the development stand-
 });
 
 describe('the demo without provider variables in production', () => {
-  it('has no login and loads no stand-in: the gateway starts, the page says sign-in is off, /api/v1/me is 401', async () => {
+  it('has no login and no crash: the gateway starts, the page says sign-in is off, /api/v1/me is 401', async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'demo-auth-off-'));
     const off = await startSignIn({}, { production: true, publicUrl: 'http://localhost:3101' });
     expect(off).toMatchObject({ mode: 'off', providers: [], login: 'none', users: [] });
