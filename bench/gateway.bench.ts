@@ -8,12 +8,17 @@
  *   (c) routing only: createApp + the routing plugin, the same request line,
  *   (d) Express 5 + http-proxy-middleware with a keep-alive agent,
  *   (e) Fastify + @fastify/http-proxy,
- *   (f) a minimal node:http + undici Pool proxy.
+ *   (f) a minimal node:http + undici Pool proxy,
+ *   (g) the preset of (b) with `auth: 'required'` on the route and the auth plugin verifying an
+ *       ES256 bearer token (a jwtAdapter with a public key the bench makes) on every request,
+ *       then forwarding the identity upstream as the token it signs, as users run it.
  * GATEWAY_LOG=stdout writes the request lines to stdout (a pipe the bench drains) instead of the
  * file; GATEWAY_LOG_LEVEL=warn drops them, to see what they cost. GATEWAY_COMPARE_WRITERS=1 adds
  * the preset once more with pino's own sonic-boom file destination (batched with `minLength`)
  * instead of the core's log writer, measured in the same interleaved rounds.
- * Goals: (b) >= 0.85x (f) and >= 1.5x (e); (c) >= 0.95x (f).
+ * Goals: (b) >= 0.85x (f) and >= 1.5x (e); (c) >= 0.95x (f); (g) >= 0.85x (b): verifying
+ * callers costs at most 15% of the preset's requests/s. One client sends one token, so (g) measures
+ * the verified-token cache's hit path plus the identity signed per request.
  * The setups are measured in interleaved rounds (BENCH_ROUNDS, default 3, of BENCH_DURATION
  * seconds, default 8) and the best round counts, so load from elsewhere on the machine hits all
  * alike; the servers' own CPU time per request (Linux /proc) is shown as well.
@@ -25,7 +30,12 @@ import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { compare, printTable, startServer, stopServer } from './support.js';
+
+/** The bench's own token issuer, for (g). */
+const BENCH_ISSUER = 'https://id.bench.example';
+const BENCH_AUDIENCE = 'https://api.bench.example';
 
 const role = process.env.GATEWAY_BENCH_ROLE;
 const upstreamUrl = process.env.UPSTREAM_URL ?? '';
@@ -44,7 +54,12 @@ if (role === 'upstream') {
       res.end(body);
     }),
   );
-} else if (role === 'preset' || role === 'routing' || role === 'preset-sonic-boom') {
+} else if (
+  role === 'preset' ||
+  role === 'routing' ||
+  role === 'preset-sonic-boom' ||
+  role === 'preset-auth'
+) {
   const level = (process.env.GATEWAY_LOG_LEVEL ?? 'info') as 'info';
   const file = path.join(process.env.LOG_DIR!, `${role}.ndjson`);
   const { default: pino } = await import('pino');
@@ -65,10 +80,33 @@ if (role === 'upstream') {
       : process.env.GATEWAY_LOG === 'stdout'
         ? { level }
         : { level, stdout: false, file: { path: file, maxBytes: 50 * 1024 * 1024, maxFiles: 2 } };
-  const route = { id: 'upstream', match: '/*', target: upstreamUrl, health: false as const };
+  const route = {
+    id: 'upstream',
+    match: '/*',
+    target: upstreamUrl,
+    health: false as const,
+    ...(role === 'preset-auth' ? { auth: 'required' as const } : {}),
+  };
   let app;
   if (role !== 'routing') {
     const { createGateway } = await import('../src/gateway/index.js');
+    const plugins = [];
+    if (role === 'preset-auth') {
+      const { createAuthPlugin, jwtAdapter } = await import('../src/plugins/auth/index.js');
+      plugins.push(
+        createAuthPlugin({
+          providers: [
+            jwtAdapter({
+              issuer: BENCH_ISSUER,
+              audience: BENCH_AUDIENCE,
+              publicKeys: [JSON.parse(process.env.BENCH_PUBLIC_JWK!) as { kty: string }],
+              algorithms: ['ES256'],
+            }),
+          ],
+          forward: { secret: process.env.BENCH_FORWARD_SECRET! },
+        }),
+      );
+    }
     app = createGateway({
       name: 'bench-preset',
       port: 0,
@@ -80,6 +118,7 @@ if (role === 'upstream') {
       // The default rule, raised so that the bench measures its cost and never a refusal.
       rateLimit: { default: { windowMs: 60_000, limit: 1_000_000_000 } },
       controlPanel: { password: 'bench-control-panel-password' },
+      plugins,
     });
   } else {
     const { createApp } = await import('../src/index.js');
@@ -161,8 +200,32 @@ async function main(): Promise<void> {
     startServer(self, { GATEWAY_BENCH_ROLE: name, LOG_DIR: logDir, ...env });
 
   const upstream = await spawnRole('upstream');
-  const env = { UPSTREAM_URL: upstream.url };
-  const setups: { name: string; label: string; url?: string; child?: ChildProcess }[] = [
+  // (g)'s issuer: a key made here, its public half given to the gateway, one token for the load.
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  const token = await new SignJWT({ roles: ['bench'] })
+    .setProtectedHeader({ alg: 'ES256', kid: 'bench-1' })
+    .setIssuer(BENCH_ISSUER)
+    .setAudience(BENCH_AUDIENCE)
+    .setSubject('bench-user')
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(privateKey);
+  const env = {
+    UPSTREAM_URL: upstream.url,
+    BENCH_PUBLIC_JWK: JSON.stringify({
+      ...(await exportJWK(publicKey)),
+      kid: 'bench-1',
+      alg: 'ES256',
+    }),
+    BENCH_FORWARD_SECRET: 'bench-forward-secret-of-at-least-32-characters',
+  };
+  const setups: {
+    name: string;
+    label: string;
+    url?: string;
+    child?: ChildProcess;
+    headers?: Record<string, string>;
+  }[] = [
     {
       name: 'direct',
       label: '(a) direct to the upstream',
@@ -174,6 +237,11 @@ async function main(): Promise<void> {
     { name: 'express', label: '(d) Express 5 + http-proxy-middleware' },
     { name: 'fastify', label: '(e) Fastify + @fastify/http-proxy' },
     { name: 'undici', label: '(f) node:http + undici Pool' },
+    {
+      name: 'preset-auth',
+      label: "(g) the preset, auth: 'required', bearer token",
+      headers: { authorization: `Bearer ${token}` },
+    },
     ...(process.env.GATEWAY_COMPARE_WRITERS
       ? [{ name: 'preset-sonic-boom', label: '(b2) the preset, sonic-boom file destination' }]
       : []),
@@ -183,7 +251,12 @@ async function main(): Promise<void> {
     for (const setup of setups.slice(1)) Object.assign(setup, await spawnRole(setup.name, env));
     // Rounds interleave the setups, so a burst of load from elsewhere on the machine hits them alike.
     const results = await compare(
-      setups.map((setup) => ({ name: setup.name, url: `${setup.url}/`, child: setup.child })),
+      setups.map((setup) => ({
+        name: setup.name,
+        url: `${setup.url}/`,
+        child: setup.child,
+        headers: setup.headers,
+      })),
       { rounds, duration },
     );
     const rps = (name: string) => results.get(name)!.best.requestsPerSecond;
@@ -210,6 +283,7 @@ async function main(): Promise<void> {
     goal('(b) preset vs (f) undici', rps('preset') / rps('undici'), 0.85);
     goal('(b) preset vs (e) Fastify', rps('preset') / rps('fastify'), 1.5);
     goal('(c) routing vs (f) undici', rps('routing') / rps('undici'), 0.95);
+    goal('(g) auth vs (b) preset', rps('preset-auth') / rps('preset'), 0.85);
     console.log(
       `load average during the run: ${loadavg()
         .map((value) => value.toFixed(2))

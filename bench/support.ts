@@ -54,14 +54,16 @@ export interface LoadResult {
   non2xx: number;
 }
 
-/** One autocannon run; a short warm-up first so the JIT has settled. */
+/** One autocannon run; a short warm-up first so the JIT has settled. `headers` go on every request. */
 export async function load(
   url: string,
-  options: { connections?: number; duration?: number } = {},
+  options: { connections?: number; duration?: number; headers?: Record<string, string> } = {},
 ): Promise<LoadResult> {
-  await autocannon({ url, connections: options.connections ?? 100, duration: 2 });
+  const headers = options.headers ?? {};
+  await autocannon({ url, headers, connections: options.connections ?? 100, duration: 2 });
   const result = await autocannon({
     url,
+    headers,
     connections: options.connections ?? 100,
     duration: options.duration ?? 10,
   });
@@ -104,9 +106,10 @@ export function median(values: number[]): number {
 /**
  * Measures each target in interleaved rounds (so a burst of load from elsewhere hits all alike)
  * and keeps, per target, the best round's throughput and the median server CPU per request.
+ * A target's `headers` (a bearer token) go on each of its requests.
  */
 export async function compare(
-  targets: { name: string; url: string; child?: ChildProcess }[],
+  targets: { name: string; url: string; child?: ChildProcess; headers?: Record<string, string> }[],
   options: { rounds: number; duration: number },
 ): Promise<Map<string, { best: LoadResult; cpuPerRequest?: number; errors: number }>> {
   const runs = new Map<string, { result: LoadResult; cpuPerRequest?: number }[]>(
@@ -115,7 +118,10 @@ export async function compare(
   for (let round = 0; round < options.rounds; round++) {
     for (const target of targets) {
       const before = cpuMs(target.child?.pid);
-      const result = await load(target.url, { duration: options.duration });
+      const result = await load(target.url, {
+        duration: options.duration,
+        headers: target.headers,
+      });
       const after = cpuMs(target.child?.pid);
       // Warm-up included in both the time and the count.
       const requests = result.requestsPerSecond * (options.duration + 2);

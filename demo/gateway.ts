@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { EnvSpec } from '../src/index.js';
+import { definePlugin, type EnvSpec } from '../src/index.js';
 import { createGateway, type Gateway } from '../src/gateway/index.js';
+import { createAuthPlugin } from '../src/plugins/auth/index.js';
 import {
   createCachePlugin,
   createDatabasePlugin,
   createTrafficPlugin,
 } from '../src/plugins/index.js';
+import type { SignIn } from './sign-in.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // Compiled (dist/demo/*.js) the service runs as plain node; from source (tests) through tsx.
@@ -52,22 +54,82 @@ export interface DemoGatewayOptions {
    * `MANAGEMENT_TOKEN`, else a random one per run: nothing but this gateway can call them.
    */
   managementToken?: string;
+  /**
+   * How users sign in (`startSignIn()`): the gateway then runs the auth plugin and forwards the
+   * verified identity to the service. Without it nobody signs in; every visitor is anonymous.
+   */
+  signIn?: SignIn;
+  /**
+   * The product's public origin, where the provider sends browsers back (`PUBLIC_URL`). Default
+   * `http://localhost:<port>`.
+   */
+  publicUrl?: string;
+  /**
+   * The key of the forwarded identity, handed to the service processes, which trust only what
+   * it signs. Default `AUTH_FORWARD_SECRET`, else a random one per run.
+   */
+  forwardSecret?: string;
+}
+
+/** Where the demo page learns how it signs in. */
+export const SIGN_IN_INFO_PATH = '/demo/sign-in';
+
+/**
+ * What the demo page needs to know about the sign-in (the login kind, the provider's label),
+ * and the stand-in's shutdown. Its start says, in the log, which provider signs users in.
+ */
+function signInPage(signIn: SignIn | undefined) {
+  const info = {
+    mode: signIn?.mode ?? 'off',
+    label: signIn?.label ?? 'off',
+    login: signIn?.login ?? 'none',
+  };
+  return definePlugin({
+    name: 'demo-sign-in',
+    onInit(ctx) {
+      if (info.mode === 'development')
+        ctx.logger.warn(
+          { issuer: signIn?.issuer },
+          'sign-in runs on a development stand-in for Auth0 in this process: set AUTH0_* or SUPABASE_* for a real provider',
+        );
+      else if (info.mode === 'off')
+        ctx.logger.warn('sign-in is off: no provider is configured, every visitor is anonymous');
+      else ctx.logger.info({ provider: info.label }, 'sign-in configured');
+    },
+    routes: [
+      {
+        method: 'get',
+        path: SIGN_IN_INFO_PATH,
+        description: 'How the demo page signs users in',
+        handler: (_req, res) => void res.json(info),
+      },
+    ],
+    async onShutdown() {
+      await signIn?.close();
+    },
+  });
 }
 
 /**
  * The demo product's GREEN gateway on embedded defaults: the frontend at `/`, the API service
  * at `/api/v1/*` (separate processes in traffic slots, v1 deployed on the first run), the control
- * panel at `/cpanel`. The traffic state is a file under `dataDir` (or a table on the database
+ * panel at `/cpanel`, and with `signIn` the auth plugin's login at `/auth/login`, its session and
+ * the identity it forwards to the service. The traffic state is a file under `dataDir` (or a table on the database
  * server `databaseUrl` names); its memory cache backs the Cache page.
  */
 export function createDemoGateway(options: DemoGatewayOptions = {}): Gateway {
   const dataDir = path.resolve(options.dataDir ?? '.data');
   const servicePort = options.servicePort ?? 3100;
   const traffic = options.traffic ?? {};
+  const port = options.port ?? 3101;
+  const providers = options.signIn?.providers ?? [];
+  const forwardSecret =
+    options.forwardSecret ??
+    (process.env.AUTH_FORWARD_SECRET || randomBytes(32).toString('base64url'));
   return createGateway({
     name: 'demo-gateway',
     version: '1.0.0',
-    port: options.port ?? 3101,
+    port,
     host: options.host ?? '0.0.0.0',
     env: options.env,
     management: {
@@ -93,6 +155,8 @@ export function createDemoGateway(options: DemoGatewayOptions = {}): Gateway {
           match: '/api/v1/*',
           target: `http://127.0.0.1:${servicePort}`,
           health: { path: '/health/ready', interval: 2_000 },
+          // Signed in or not, callers reach the API; the service decides which routes need a user.
+          ...(providers.length > 0 ? { auth: 'optional' as const } : {}),
         },
       ],
     },
@@ -104,6 +168,16 @@ export function createDemoGateway(options: DemoGatewayOptions = {}): Gateway {
     plugins: [
       ...(options.databaseUrl ? [createDatabasePlugin({ url: options.databaseUrl })] : []),
       createCachePlugin({ namespace: 'gateway' }),
+      ...(providers.length > 0
+        ? [
+            createAuthPlugin({
+              providers,
+              publicUrl: options.publicUrl ?? `http://localhost:${port}`,
+              forward: { secret: forwardSecret },
+            }),
+          ]
+        : []),
+      signInPage(options.signIn),
       // The API service runs in slots (3100, 3102): deploy a version beside the active one,
       // promote it once healthy, roll back while the previous stays warm.
       createTrafficPlugin({
@@ -130,6 +204,7 @@ export function createDemoGateway(options: DemoGatewayOptions = {}): Gateway {
           env: {
             VERSION: '{version}',
             DATA_DIR: path.join(dataDir, '{slot}'),
+            AUTH_FORWARD_SECRET: forwardSecret,
             ...options.serviceEnv,
           },
           ports: { from: servicePort, step: 2 },

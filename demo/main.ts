@@ -4,12 +4,20 @@
  * (SERVICE_PORT moves them); v1 is deployed on the first run. It says the demo is running once
  * the API answers (a release is active), or why not after READY_TIMEOUT. Invalid configuration
  * fails at once, naming every bad variable, before anything listens.
+ *
+ * Sign-in: AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and AUTH0_AUDIENCE for an Auth0
+ * tenant, or SUPABASE_URL and SUPABASE_ANON_KEY (SUPABASE_JWT_SECRET for a legacy HS256 project)
+ * for Supabase. With neither, development runs a local stand-in for Auth0 in this process and
+ * prints its user and one-time password; production runs without login (no crash: every visitor
+ * is anonymous, /api/v1/me answers 401).
  */
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
-import { ConfigError, readEnv } from '../src/index.js';
+import { ConfigError, inspectEnv, secret, type EnvValues } from '../src/index.js';
 import { waitForFirstRelease } from './first-release.js';
 import { createDemoGateway } from './gateway.js';
+import { SIGN_IN_ENV, signInIssues, startSignIn } from './sign-in.js';
 
 const port = (fallback: number, description: string) => ({
   schema: z.coerce.number().int().min(1).max(65535).default(fallback),
@@ -43,10 +51,33 @@ const DEMO_ENV = {
     description:
       "Milliseconds to wait for the API service's first release to become active before saying why it did not",
   },
+  PUBLIC_URL: {
+    schema: z
+      .string()
+      .url()
+      .refine((value) => new URL(value).pathname === '/', 'an origin without a path')
+      .optional(),
+    description:
+      'The public origin browsers use (https://demo.example.com): where the provider sends them back after login',
+  },
+  AUTH_FORWARD_SECRET: {
+    schema: secret(z.string().min(32)).optional(),
+    description:
+      'Key of the identity the gateway forwards to the service (random per run when unset)',
+  },
+  ...SIGN_IN_ENV,
 };
 
+/** Every variable's own problems and those they have together, in one error. */
+function readDemoEnv(): EnvValues<typeof DEMO_ENV> {
+  const { values, issues } = inspectEnv(DEMO_ENV);
+  issues.push(...signInIssues(values as Record<string, string | undefined>));
+  if (issues.length > 0) throw new ConfigError(issues);
+  return values as EnvValues<typeof DEMO_ENV>;
+}
+
 try {
-  const env = readEnv(DEMO_ENV);
+  const env = readDemoEnv();
   const serviceEnv: Record<string, string> = {};
   if (env.DATABASE_URL) serviceEnv.DATABASE_URL = env.DATABASE_URL;
   if (env.REDIS_URL) serviceEnv.REDIS_URL = env.REDIS_URL;
@@ -55,7 +86,27 @@ try {
     env.DATABASE_URL && /^(postgres(ql)?|mysql|mariadb):/i.test(env.DATABASE_URL)
       ? env.DATABASE_URL
       : undefined;
+  // The provider sends browsers back here: the host they opened, or their cookies are elsewhere.
+  const host =
+    env.HOST === '0.0.0.0' || env.HOST === '::'
+      ? 'localhost'
+      : env.HOST.includes(':')
+        ? `[${env.HOST}]`
+        : env.HOST;
+  const publicUrl = (env.PUBLIC_URL ?? `http://${host}:${env.PORT}`).replace(/\/$/, '');
+  const signIn = await startSignIn(env, {
+    production: process.env.NODE_ENV === 'production',
+    publicUrl,
+  });
+  // As the control panel's one-time password: on the terminal only, never in a log file.
+  for (const user of signIn.users)
+    process.stdout.write(
+      `\nSign-in stand-in for Auth0 (development only): user "${user.login}", password ${user.password}\n\n`,
+    );
   const gateway = createDemoGateway({
+    signIn,
+    publicUrl,
+    forwardSecret: env.AUTH_FORWARD_SECRET ?? randomBytes(32).toString('base64url'),
     port: env.PORT,
     servicePort: env.SERVICE_PORT,
     host: env.HOST,
@@ -88,6 +139,7 @@ try {
   console.log(`  frontend       ${url}/`);
   console.log(`  API            ${url}/api/v1/hello   ${url}/api/v1/stats`);
   console.log(`  control panel  ${url}/cpanel`);
+  console.log(`  sign-in        ${publicUrl}/auth/login   (${signIn.label})`);
   console.log(`  probes         ${url}/health   ${url}/health/live   ${url}/health/ready`);
   console.log(
     `  management     ${url}/api/health   /api/diagnostics   /api/config   /api/logs (guarded)`,

@@ -2,7 +2,7 @@
  * The demo service as a process of its own: the gateway starts it with PORT (and VERSION).
  */
 import { z } from 'zod';
-import { ConfigError, readEnv } from '../src/index.js';
+import { ConfigError, readEnv, secret } from '../src/index.js';
 import { createDemoService } from './service.js';
 
 const SERVICE_ENV = {
@@ -33,6 +33,10 @@ const SERVICE_ENV = {
     schema: z.string().min(1).optional(),
     description: 'Redis instead of the memory cache',
   },
+  AUTH_FORWARD_SECRET: {
+    schema: secret(z.string().min(32)).optional(),
+    description: "The gateway's key for the identity it forwards (the gateway sets it)",
+  },
 };
 
 try {
@@ -44,6 +48,7 @@ try {
     dataDir: env.DATA_DIR,
     databaseUrl: env.DATABASE_URL,
     redisUrl: env.REDIS_URL,
+    forwardSecret: env.AUTH_FORWARD_SECRET,
     env: SERVICE_ENV,
   });
   await app.start();

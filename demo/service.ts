@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { createApp, definePlugin, type App, type EnvSpec } from '../src/index.js';
+import { createAuthPlugin, gatewayAdapter, requireUser } from '../src/plugins/auth/index.js';
 import {
   createCachePlugin,
   createConfigPlugin,
@@ -23,7 +25,32 @@ export interface DemoServiceOptions {
   redisUrl?: string;
   stdout?: boolean;
   env?: EnvSpec;
+  /**
+   * The gateway's forward secret (`AUTH_FORWARD_SECRET`): the service trusts the identity the
+   * gateway signed with it, and nothing else. Default a random one: nobody is signed in.
+   */
+  forwardSecret?: string;
 }
+
+/** Who the caller is, as the gateway verified and forwarded it. */
+const me = definePlugin({
+  name: 'demo-me',
+  dependencies: ['auth'],
+  routes: [
+    {
+      method: 'get',
+      path: '/api/v1/me',
+      description: 'The signed-in user, as the gateway forwarded it (401 when anonymous)',
+      handler: [
+        requireUser(),
+        (req, res) => {
+          res.setHeader('cache-control', 'no-store');
+          res.json(req.user);
+        },
+      ],
+    },
+  ],
+});
 
 /** What the data layer looks like from the service: shows both plugins are wired. */
 const stats = definePlugin({
@@ -53,8 +80,8 @@ const stats = definePlugin({
 
 /**
  * The demo product's API service: health, diagnostics, config, logs, database (embedded PGlite,
- * or `DATABASE_URL`), cache (memory, or `REDIS_URL`) and a small API. The gateway runs it as a
- * separate process and reaches it only over HTTP.
+ * or `DATABASE_URL`), cache (memory, or `REDIS_URL`), the identity the gateway forwards, and a
+ * small API. The gateway runs it as a separate process and reaches it only over HTTP.
  */
 export function createDemoService(options: DemoServiceOptions = {}): App {
   const dataDir = path.resolve(options.dataDir ?? '.data');
@@ -88,8 +115,19 @@ export function createDemoService(options: DemoServiceOptions = {}): App {
       createCachePlugin(
         options.redisUrl ? { url: options.redisUrl, namespace: 'demo' } : { namespace: 'demo' },
       ),
+      // Callers are whoever the gateway says (a token only it can sign); the gateway keeps
+      // the session, the user's own tokens never reach the service.
+      createAuthPlugin({
+        providers: [
+          gatewayAdapter({
+            secret: options.forwardSecret ?? randomBytes(32).toString('base64url'),
+          }),
+        ],
+        forward: false,
+      }),
       createHelloPlugin(version),
       stats,
+      me,
     ],
   });
 }

@@ -1,4 +1,10 @@
 const answer = document.getElementById('answer');
+const who = document.getElementById('who');
+const login = document.getElementById('login');
+const passwordLogin = document.getElementById('password-login');
+const logout = document.getElementById('logout');
+let loginKind = 'none';
+
 async function hello() {
   try {
     const response = await fetch('/api/v1/hello');
@@ -7,7 +13,53 @@ async function hello() {
     answer.textContent = String(error);
   }
 }
+
+/** Who is signed in, as the API service sees it (the gateway forwards the identity). */
+async function showUser() {
+  const response = await fetch('/api/v1/me', { cache: 'no-store' });
+  const user = response.ok ? await response.json() : undefined;
+  who.textContent = user
+    ? `Signed in as ${user.name ?? user.email ?? user.id} (${user.id})`
+    : loginKind === 'none'
+      ? 'Nobody can sign in: no provider is configured.'
+      : 'Not signed in.';
+  login.hidden = Boolean(user) || loginKind !== 'redirect';
+  passwordLogin.hidden = Boolean(user) || loginKind !== 'password';
+  logout.hidden = !user;
+}
+
+async function showSignIn() {
+  try {
+    const info = await (await fetch('/demo/sign-in')).json();
+    loginKind = info.login;
+    document.getElementById('provider').textContent = info.label;
+  } catch {
+    document.getElementById('provider').textContent = 'unknown';
+  }
+  await showUser();
+}
+
+passwordLogin.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = new FormData(passwordLogin);
+  const response = await fetch('/auth/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: form.get('email'), password: form.get('password') }),
+  });
+  if (!response.ok) who.textContent = `Sign-in failed (${response.status}).`;
+  else await showUser();
+});
+
+logout.addEventListener('click', async () => {
+  // The session ends here; the 303 to the provider's own logout is not followed (this page
+  // talks to its own origin only).
+  await fetch('/auth/logout', { method: 'POST', redirect: 'manual' });
+  await showUser();
+});
+
 document.getElementById('hello').addEventListener('click', hello);
 if (window.location.pathname !== '/')
   answer.textContent = `Client-side route ${window.location.pathname}`;
 else hello();
+showSignIn();

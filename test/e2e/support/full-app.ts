@@ -83,10 +83,27 @@ export async function startFullApp(
   }
 }
 
+export const CHROMIUM = '/usr/bin/chromium';
+
+/**
+ * True when Debian's Chromium is installed. When it is not: in CI (`CI=true`) this throws, so a
+ * missing browser fails the run; elsewhere it prints a loud warning and the caller skips.
+ * @example describe.skipIf(!chromiumAvailable('the demo sign-in'))(...)
+ */
+export function chromiumAvailable(suite: string): boolean {
+  if (existsSync(CHROMIUM)) return true;
+  const message = `${CHROMIUM} is not installed`;
+  if (process.env.CI) throw new Error(`${message}; CI requires it for ${suite}.`);
+  console.warn(
+    `\n!!! SKIPPING ${suite} in a browser: ${message}. Install chromium to run it. !!!\n`,
+  );
+  return false;
+}
+
 /** Debian's headless Chromium, as every browser test drives it: no network of its own, no sync. */
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: CHROMIUM,
     args: [
       '--headless',
       '--no-sandbox',
