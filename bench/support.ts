@@ -54,13 +54,22 @@ export interface LoadResult {
   non2xx: number;
 }
 
-/** One autocannon run; a short warm-up first so the JIT has settled. `headers` go on every request. */
+/**
+ * One autocannon run; a warm-up first (`warmup` seconds, default 2) so the JIT has settled and
+ * the connections are open. `headers` go on every request.
+ */
 export async function load(
   url: string,
-  options: { connections?: number; duration?: number; headers?: Record<string, string> } = {},
+  options: {
+    connections?: number;
+    duration?: number;
+    headers?: Record<string, string>;
+    warmup?: number;
+  } = {},
 ): Promise<LoadResult> {
   const headers = options.headers ?? {};
-  await autocannon({ url, headers, connections: options.connections ?? 100, duration: 2 });
+  const warmup = options.warmup ?? 2;
+  await autocannon({ url, headers, connections: options.connections ?? 100, duration: warmup });
   const result = await autocannon({
     url,
     headers,
@@ -103,28 +112,46 @@ export function median(values: number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 }
 
+/** What `compare` keeps of one target. */
+export interface Compared {
+  /** The round with the highest throughput. */
+  best: LoadResult;
+  /** Every round's result, in round order: `ratio` pairs them across targets. */
+  rounds: LoadResult[];
+  /** Median server CPU per request over the rounds. */
+  cpuPerRequest?: number;
+  errors: number;
+}
+
 /**
- * Measures each target in interleaved rounds (so a burst of load from elsewhere hits all alike)
- * and keeps, per target, the best round's throughput and the median server CPU per request.
- * A target's `headers` (a bearer token) go on each of its requests.
+ * Measures each target in interleaved rounds and keeps, per target, every round, the best
+ * round and the median server CPU per request. Rounds are short and many, and the targets
+ * take turns within each, so a burst of load from elsewhere on the machine (a shared VM's
+ * neighbours) hits a round's targets alike: compare them with `ratio`, per round.
  */
 export async function compare(
   targets: { name: string; url: string; child?: ChildProcess; headers?: Record<string, string> }[],
   options: { rounds: number; duration: number },
-): Promise<Map<string, { best: LoadResult; cpuPerRequest?: number; errors: number }>> {
+): Promise<Map<string, Compared>> {
   const runs = new Map<string, { result: LoadResult; cpuPerRequest?: number }[]>(
     targets.map((target) => [target.name, []]),
   );
   for (let round = 0; round < options.rounds; round++) {
-    for (const target of targets) {
+    // The first round warms the JIT; later ones only reopen the connections.
+    const warmup = round === 0 ? 2 : 0.5;
+    // Each round starts one target later, so no target always follows the same one (a target
+    // measured right after the direct upstream run found the machine in another state).
+    const order = targets.map((_, index) => targets[(index + round) % targets.length]);
+    for (const target of order) {
       const before = cpuMs(target.child?.pid);
       const result = await load(target.url, {
         duration: options.duration,
         headers: target.headers,
+        warmup,
       });
       const after = cpuMs(target.child?.pid);
       // Warm-up included in both the time and the count.
-      const requests = result.requestsPerSecond * (options.duration + 2);
+      const requests = result.requestsPerSecond * (options.duration + warmup);
       runs.get(target.name)!.push({
         result,
         cpuPerRequest:
@@ -134,16 +161,28 @@ export async function compare(
       });
     }
   }
-  const summary = new Map<string, { best: LoadResult; cpuPerRequest?: number; errors: number }>();
+  const summary = new Map<string, Compared>();
   for (const [name, list] of runs) {
     const cpu = list.flatMap((run) => (run.cpuPerRequest === undefined ? [] : [run.cpuPerRequest]));
     summary.set(name, {
       best: list.reduce((top, run) =>
         run.result.requestsPerSecond > top.result.requestsPerSecond ? run : top,
       ).result,
+      rounds: list.map((run) => run.result),
       cpuPerRequest: cpu.length ? median(cpu) : undefined,
       errors: list.reduce((sum, run) => sum + run.result.errors + run.result.non2xx, 0),
     });
   }
   return summary;
+}
+
+/**
+ * The throughput of `a` over `b`: the median of the per-round ratios (each round measures both
+ * within seconds of each other), with the lowest and highest, so the spread shows.
+ */
+export function ratio(a: Compared, b: Compared): { median: number; low: number; high: number } {
+  const ratios = a.rounds.map(
+    (round, index) => round.requestsPerSecond / b.rounds[index].requestsPerSecond,
+  );
+  return { median: median(ratios), low: Math.min(...ratios), high: Math.max(...ratios) };
 }
