@@ -112,6 +112,14 @@ export function buildRateLimiter(
   const ipKey = (req: IncomingMessage) => library.ipKeyGenerator(ipOf(req), config.ipv6Subnet);
   const clientKey = (req: IncomingMessage) =>
     config.keyGenerator ? config.keyGenerator(req, ipOf(req)) : ipKey(req);
+  /**
+   * A signed-in caller counts per user (`user:<id>`, from the identity the authenticate hook
+   * settled), so people behind one NAT or proxy don't share a bucket; everyone else per address.
+   * Only for rules on the default key: a custom `keyGenerator` decides for itself.
+   */
+  const byUser = config.keyGenerator === undefined;
+  /** The user key of a request on its way to express-rate-limit (the Redis store). */
+  const userKeys = new WeakMap<IncomingMessage, string>();
 
   /** Answers 429 problem+json; `retryAfter` in seconds. */
   const refuse = (
@@ -166,7 +174,7 @@ export function buildRateLimiter(
       store,
       passOnStoreError: config.failOpen,
       logger: libraryLogger,
-      keyGenerator: async (req) => keyOf(req),
+      keyGenerator: async (req) => userKeys.get(req) ?? keyOf(req),
       handler: (req, res) =>
         refuse(info, req, res, Number(res.getHeader('retry-after')) || windowSeconds),
     } satisfies Partial<Options>);
@@ -299,14 +307,18 @@ export function buildRateLimiter(
     req: IncomingMessage,
     res: ServerResponse,
     headers?: string[],
+    user?: string,
   ): boolean | Promise<boolean> => {
     const { counter, handler } = rule;
+    const userKey =
+      user !== undefined && byUser && rule.keyOf === clientKey ? `user:${user}` : undefined;
     if (counter) {
-      const key = rule.keyOf(req);
+      const key = userKey ?? rule.keyOf(req);
       return typeof key === 'string'
         ? count(rule, counter, key, req, res, headers)
         : key.then((resolved) => count(rule, counter, resolved, req, res, headers));
     }
+    if (userKey !== undefined) userKeys.set(req, userKey);
     return enforce(handler!, req, withAppend(res)).then(
       ({ allowed, error }) => (error === undefined ? allowed : unavailable(rule, req, res, error)),
       (error: unknown) => unavailable(rule, req, res, error),
@@ -321,11 +333,11 @@ export function buildRateLimiter(
   const hook: EdgeHook = {
     name: 'rate-limit',
     phase: 'limit',
-    run({ req, res, path, lane, headers }) {
+    run({ req, res, path, lane, headers, identity }) {
       if (lane === 'express' && isControlPlane?.(req)) return false;
       const rule = pick(req, path.toLowerCase());
       if (!rule) return false;
-      const allowed = admit(rule, req, res, headers);
+      const allowed = admit(rule, req, res, headers, identity?.id);
       return typeof allowed === 'boolean' ? !allowed : allowed.then((proceed) => !proceed);
     },
   };

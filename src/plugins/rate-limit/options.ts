@@ -163,7 +163,10 @@ export interface RateLimitPluginOptions {
   controlPlane?: { windowMs: Duration; limit: number } | false;
   /** Default `'memory'` (per process), or `REDIS_URL` when set: `{ redis: url }` shares limits between instances. */
   store?: 'memory' | string | { redis: string; prefix?: string; connectTimeout?: number };
-  /** Default: the client IP (IPv6 grouped by `ipv6Subnet`). */
+  /**
+   * Default: the signed-in user (`user:<id>`, when an authenticate hook such as the auth plugin's
+   * settled one), else the client IP (IPv6 grouped by `ipv6Subnet`).
+   */
   keyGenerator?: RateLimitKeyGenerator;
   /** IETF RateLimit header draft. Default `draft-7`: `RateLimit: limit=10, remaining=9, reset=60`. */
   standardHeaders?: 'draft-7' | 'draft-8';
