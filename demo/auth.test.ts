@@ -106,6 +106,17 @@ describe('signing in to the demo, through its gateway and the development stand-
     });
     expect(logout.status).toBe(303);
     expect(logout.headers.get('location')).toContain(`${signInConfig.issuer}oidc/logout`);
+    // A script asking for JSON is told where to send the browser instead of redirected.
+    const { jar: again } = await signIn(`${base}/auth/login?returnTo=/`, user());
+    const scripted = await again.fetch(`${base}/auth/logout`, {
+      method: 'POST',
+      headers: { origin: base, accept: 'application/json' },
+    });
+    expect(scripted.status).toBe(200);
+    const answer = (await scripted.json()) as { signedOut: boolean; location: string };
+    expect(answer.signedOut).toBe(true);
+    expect(answer.location).toContain(`${signInConfig.issuer}oidc/logout`);
+    expect((await again.fetch(`${base}/api/v1/me`)).status).toBe(401);
     const after = await jar.fetch(`${base}/api/v1/me`);
     expect(after.status).toBe(401);
     expect(after.headers.get('content-type')).toBe('application/problem+json');
@@ -157,9 +168,15 @@ describe('signing in to the demo, through its gateway and the development stand-
         await expect
           .poll(() => page.locator('#who').textContent())
           .toBe('Signed in as Alice (dev|alice)');
+        // Log out ends the gateway's session, then the provider's: it asks, and comes back.
         await page.getByRole('button', { name: 'Log out' }).click();
+        await page.waitForURL((url) => url.href.startsWith(signInConfig.issuer!));
+        await page.getByRole('button', { name: /sign me out/i }).click();
+        await page.waitForURL(`${base}/`);
         await expect.poll(() => page.locator('#who').textContent()).toBe('Not signed in.');
-        expect(await page.getByRole('link', { name: 'Log in' }).isVisible()).toBe(true);
+        // The provider's session ended too: logging in again asks for the password.
+        await page.getByRole('link', { name: 'Log in' }).click();
+        await expect.poll(() => page.getByLabel('Password').isVisible()).toBe(true);
       } finally {
         await browser.close();
       }

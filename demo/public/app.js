@@ -52,10 +52,18 @@ passwordLogin.addEventListener('submit', async (event) => {
 });
 
 logout.addEventListener('click', async () => {
-  // The session ends here; the 303 to the provider's own logout is not followed (this page
-  // talks to its own origin only).
-  await fetch('/auth/logout', { method: 'POST', redirect: 'manual' });
-  await showUser();
+  // The session ends at the gateway; then the browser goes where the gateway says: the
+  // provider's own logout (which comes back here), or this page.
+  const response = await fetch('/auth/logout', {
+    method: 'POST',
+    headers: { accept: 'application/json' },
+  });
+  if (!response.ok) {
+    who.textContent = `Sign-out failed (${response.status}).`;
+    return;
+  }
+  const { location } = await response.json();
+  window.location.assign(location);
 });
 
 document.getElementById('hello').addEventListener('click', hello);

@@ -51,7 +51,8 @@ export class LogoutGuard {
 /**
  * `POST logout`: ends the session on the server, clears the cookie, and sends the browser on
  * with a 303: to the OP's `end_session_endpoint` (with `id_token_hint`, `client_id` and
- * `post_logout_redirect_uri`) when the session's provider has one, else to `/`.
+ * `post_logout_redirect_uri`) when the session's provider has one, else to `/`. A caller that
+ * asks for JSON gets `{ signedOut, location }` instead, and goes there itself.
  */
 export function logoutHandler(deps: {
   sessions: Sessions;
@@ -66,8 +67,18 @@ export function logoutHandler(deps: {
     const ended = await deps.sessions.end(req, res);
     res.setHeader('cache-control', 'no-store');
     if (ended) deps.logger.info({ user: ended.user.id, session: ended.id }, 'user signed out');
-    res.redirect(303, (ended && endSessionUrl(deps.flow, ended, deps.publicUrl)) ?? '/');
+    const location = (ended && endSessionUrl(deps.flow, ended, deps.publicUrl)) ?? '/';
+    // A script (fetch) can't follow a cross-origin 303 under a same-origin CSP: it asks for JSON
+    // and sends the browser on itself, so the provider's session ends too.
+    if (wantsJson(req)) res.json({ signedOut: ended !== undefined, location });
+    else res.redirect(303, location);
   };
+}
+
+/** `Accept: application/json` without HTML: a script's call rather than a form's navigation. */
+function wantsJson(req: Request): boolean {
+  const accept = req.headers.accept ?? '';
+  return accept.includes('application/json') && !accept.includes('text/html');
 }
 
 function endSessionUrl(flow: LoginFlow, session: AuthSession, publicUrl: string) {
