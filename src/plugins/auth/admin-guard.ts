@@ -3,7 +3,8 @@ import type { AdminGuard } from '../../core/context.js';
 import { HttpError } from '../../core/errors.js';
 import { crossSiteReason } from '../../core/origin-check.js';
 import { refusalError, refusalOf } from './express.js';
-import type { AuthUser, SessionManager } from './types.js';
+import type { Sessions } from './sessions.js';
+import type { AuthUser } from './types.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -12,7 +13,7 @@ export interface AuthAdminGuardOptions {
   adminRoles: readonly string[];
   /** The login route (`routes.login`), where an anonymous browser is sent. */
   loginPath: string;
-  sessions: SessionManager;
+  sessions: Sessions;
 }
 
 /** Whether `user` may use admin routes: one of the roles, or the permission `admin:*`. */
@@ -70,6 +71,11 @@ export function authAdminGuard(options: AuthAdminGuardOptions): AdminGuard {
     identify: (req: Request) => req.user?.id,
     privateCookies: sessions.cookieNames,
     loginUrl: loginPath,
+    // A stream opened with a session ends with it; one opened with a bearer token has none.
+    onSessionEnd: (req, listener) => {
+      const session = req.user?.sessionId;
+      return session === undefined ? () => {} : sessions.onEnd(session, listener);
+    },
     logout: async (req, res) => {
       await sessions.end(req, res);
       res.status(204).end();

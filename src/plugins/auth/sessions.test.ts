@@ -124,6 +124,25 @@ describe.each(['session', 'jwt'] as const)('%s sessions', (type) => {
     expect((await me(app, stale)).status).toBe(401);
   });
 
+  it('tells listeners when a session ends, once, with the reason (logout, revocation)', async () => {
+    const app = await sessionApp(base);
+    const leaving = await login(app, 'alice');
+    const revoked = await login(app, 'bob');
+    const heard: string[] = [];
+    app.sessions.onEnd(leaving.id, (reason) => heard.push(`alice:${reason}`));
+    app.sessions.onEnd(revoked.id, (reason) => heard.push(`bob:${reason}`));
+    const removed = app.sessions.onEnd(revoked.id, (reason) => heard.push(`removed:${reason}`));
+    removed();
+    const logout = await leaving.jar.fetch(`${app.url}/auth/logout`, {
+      method: 'POST',
+      headers: { origin: app.url },
+    });
+    expect(logout.status).toBe(303);
+    expect(await app.sessions.revoke(revoked.id)).toBe(true);
+    await app.sessions.revoke(revoked.id);
+    expect(heard).toEqual(['alice:logout', 'bob:revoked']);
+  });
+
   it('ends a session left idle past idleTimeout, and keeps one in use', async () => {
     const time = clock();
     const app = await sessionApp(

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { SessionEndReason } from '../../core/context.js';
 import type { Cache } from '../cache/types.js';
 import type { SessionConfig } from './options.js';
 import {
@@ -42,6 +43,12 @@ export interface Sessions extends SessionManager {
   revokeProviderSession(issuer: string, sid: string): Promise<number>;
   /** Ends every session of the user `subject` at `issuer`; how many. */
   revokeSubject(issuer: string, subject: string): Promise<number>;
+  /**
+   * Calls `listener` once when the session ends in this process (logout, revocation, eviction,
+   * a user revoked) or reaches its absolute timeout, so a long-lived response opened with it (a
+   * panel event stream) ends too. Returns the function that removes the listener.
+   */
+  onEnd(sessionId: string, listener: (reason: SessionEndReason) => void): () => void;
   /** Where sessions and revocations live (shared with the login flow's one-time markers). */
   readonly store: AuthStore;
   readonly cookie: CookieSpec;
@@ -137,7 +144,17 @@ export function createSessionManager(config: SessionConfig, deps: SessionDeps): 
     return store.get<SessionRecord>(key.session(digest(value)));
   }
 
-  async function revoke(id: string): Promise<boolean> {
+  /** Listeners of sessions that long-lived responses in this process were opened with. */
+  const endListeners = new Map<string, Set<(reason: SessionEndReason) => void>>();
+  const ended = (id: string, reason: SessionEndReason) => {
+    const listeners = endListeners.get(id);
+    if (!listeners) return;
+    endListeners.delete(id);
+    for (const listener of listeners) listener(reason);
+  };
+
+  async function revoke(id: string, reason: SessionEndReason = 'revoked'): Promise<boolean> {
+    ended(id, reason);
     const record = await store.get<SessionRecord>(key.session(id));
     if (!record) return false;
     await store.delete(key.session(id));
@@ -180,6 +197,27 @@ export function createSessionManager(config: SessionConfig, deps: SessionDeps): 
   return {
     store,
     cookie,
+    onEnd(sessionId, listener) {
+      let listeners = endListeners.get(sessionId);
+      if (!listeners) endListeners.set(sessionId, (listeners = new Set()));
+      listeners.add(listener);
+      // The absolute timeout ends it whether or not anyone revokes it; read it once, off the path.
+      let timer: NodeJS.Timeout | undefined;
+      void store.get<SessionRecord>(key.session(sessionId)).then((record) => {
+        if (!record || !listeners.has(listener)) return;
+        timer = setTimeout(
+          () => ended(sessionId, 'expired'),
+          Math.max(0, record.expiresAt - now()),
+        );
+        timer.unref();
+      });
+      return () => {
+        if (timer) clearTimeout(timer);
+        listeners.delete(listener);
+        if (listeners.size === 0 && endListeners.get(sessionId) === listeners)
+          endListeners.delete(sessionId);
+      };
+    },
     // The login flow's transaction cookie too: neither may reach an upstream.
     cookieNames: [cookie.name, cookieName(LOGIN_COOKIE, deps.secure)],
 
@@ -205,7 +243,7 @@ export function createSessionManager(config: SessionConfig, deps: SessionDeps): 
       const live = index.filter((entry) => createdAt - entry.createdAt < config.absoluteTimeout);
       live.push({ id, createdAt });
       live.sort((a, b) => a.createdAt - b.createdAt);
-      while (live.length > config.maxPerUser) await revoke(live.shift()!.id);
+      while (live.length > config.maxPerUser) await revoke(live.shift()!.id, 'evicted');
       await store.set(key.user(user.id), live, config.absoluteTimeout);
       if (tokens.providerSession) {
         const listKey = key.providerSession(user.issuer, tokens.providerSession);
@@ -234,7 +272,7 @@ export function createSessionManager(config: SessionConfig, deps: SessionDeps): 
       clearCookie(res, cookie);
       if (!record) return undefined;
       const live = await isLive(record);
-      await revoke(record.id);
+      await revoke(record.id, 'logout');
       // A `jwt` cookie opens without its stored record (a memory store may have dropped it):
       // mark its id revoked whatever `revoke` found.
       if (codec) await store.set(key.revoked(record.id), true, remaining(record));
