@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,21 +11,10 @@ import { json, waitFor } from '../test/support/http.js';
 import { chromiumAvailable, launchBrowser } from '../test/e2e/support/full-app.js';
 import { createDemoGateway } from './gateway.js';
 import { startSignIn, type SignIn } from './sign-in.js';
+import { freePort } from '../test/support/ports.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const withChromium = chromiumAvailable('the demo sign-in');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net
-      .createServer()
-      .once('error', reject)
-      .listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as net.AddressInfo;
-        server.close(() => resolve(port));
-      });
-  });
-}
 
 describe('signing in to the demo, through its gateway and the development stand-in', () => {
   let gateway: Gateway;

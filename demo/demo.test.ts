@@ -11,20 +11,9 @@ import { waitForFirstRelease } from './first-release.js';
 import { createDemoGateway } from './gateway.js';
 import { createDemoService } from './service.js';
 import type { Gateway } from '../src/gateway/index.js';
+import { freePort } from '../test/support/ports.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net
-      .createServer()
-      .once('error', reject)
-      .listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as net.AddressInfo;
-        server.close(() => resolve(port));
-      });
-  });
-}
 
 describe('npm start', () => {
   it('fails at once naming PORT when PORT is not a port, before anything listens', async () => {

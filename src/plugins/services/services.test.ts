@@ -1,22 +1,13 @@
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../index.js';
 import { baseUrl, json, waitFor } from '../../../test/support/http.js';
 import { createServicesPlugin } from './index.js';
+import { freePort } from '../../../test/support/ports.js';
 
 const fixture = fileURLToPath(
   new URL('../../../test/fixtures/services/tiny-service.mjs', import.meta.url),
 );
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const alive = (pid: number) => {
   try {

@@ -1,12 +1,12 @@
 import { chromium, type Browser } from 'playwright-core';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { App } from '../../../src/index.js';
 import { createDemoGateway, type DemoGatewayOptions } from '../../../demo/gateway.js';
 import { baseUrl, waitFor } from '../../support/http.js';
+import { freePort } from '../../support/ports.js';
 
 export const ADMIN_PASSWORD = 'e2e-admin-password';
 
@@ -27,18 +27,6 @@ export interface FullApp {
   base: string;
   logFile: string;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net
-      .createServer()
-      .once('error', reject)
-      .listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as net.AddressInfo;
-        server.close(() => resolve(port));
-      });
-  });
 }
 
 /**

@@ -1,4 +1,3 @@
-import net from 'node:net';
 import type { Request, Response } from 'express';
 import { createApp, definePlugin, type App } from '../../../index.js';
 import type { ServerPlugin } from '../../../core/plugin.js';
@@ -10,14 +9,9 @@ import { authRoutes } from '../routes.js';
 import { createSessionManager, type Sessions } from '../sessions.js';
 import { createTokenVerifier } from '../verifier.js';
 
-/** A port free right now on loopback: the app's public URL must be known before it starts. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from '../../../../test/support/ports.js';
+
+export { freePort };
 
 export interface AuthTestApp {
   app: App;

@@ -1,4 +1,4 @@
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createApp, type App, type AppOptions } from '../../../index.js';
 import { captureLogs, waitFor } from '../../../../test/support/http.js';
@@ -16,22 +16,7 @@ export const RELEASE = fileURLToPath(
   new URL('../../../../test/fixtures/traffic/release.mjs', import.meta.url),
 );
 
-/** Loopback ports nothing listens on right now (bound together, then released). */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<net.Server>((resolve) => {
-          const server = net.createServer();
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => (server.address() as AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
+export { freePorts } from '../../../../test/support/ports.js';
 
 export interface TrafficGateway {
   app: App;
