@@ -86,11 +86,11 @@ describe('EdgePipeline', () => {
         throw error;
       },
     });
-    // Synchronous up to the first promise: identify and authenticate ran, the rest waits.
-    expect(order).toEqual(['identify', 'authenticate', 'limit']);
+    // Synchronous up to the first promise: headers, identify and authenticate ran, the rest waits.
+    expect(order).toEqual(['headers', 'identify', 'authenticate', 'limit']);
     expect(proceeded).toBe(false);
     await new Promise((resolve) => setImmediate(resolve));
-    expect(order).toEqual(['identify', 'authenticate', 'limit', 'guard', 'headers']);
+    expect(order).toEqual(['headers', 'identify', 'authenticate', 'limit', 'guard']);
     expect(proceeded).toBe(true);
     expect(() =>
       pipeline.add({ name: 'odd', phase: 'later' as EdgeHook['phase'], run: () => false }),

@@ -4,14 +4,18 @@ import type { RoutePlane } from './plugin.js';
 /**
  * The phases of the edge pipeline, in the order they run. Each cross-cutting step is a hook its
  * own plugin registers in one of them (`ctx.app.edge.add`); the router knows none of them.
+ * - `headers`: what every answer carries (security headers). First, so that a later hook's own
+ *   answer (a 401, a 429) carries them too; a headers hook only adds to the lists, never answers;
  * - `identify`: who is calling at the network level (the request id, the client address and the
  *   one request line are the core's own, before any hook);
  * - `authenticate`: who the user is (session, bearer token, API key);
  * - `limit`: rate limits, after identity so that limits can be per user;
- * - `guard`: what may pass (the traffic plugin's guards; admin routes add the admin guard);
- * - `headers`: what every answer carries (security headers).
+ * - `guard`: what may pass (route permissions, the traffic plugin's guards; admin routes add the
+ *   admin guard).
+ * A hook that answers itself sends `defaultDataHeaders` (a problem+json or an empty redirect is
+ * data) and `headers`.
  */
-export const EDGE_PHASES = ['identify', 'authenticate', 'limit', 'guard', 'headers'] as const;
+export const EDGE_PHASES = ['headers', 'identify', 'authenticate', 'limit', 'guard'] as const;
 export type EdgePhase = (typeof EDGE_PHASES)[number];
 
 /** Which way a request is answered: proxied by the gateway (raw lane), or by an Express route. */

@@ -30,11 +30,18 @@ export interface AuthenticateDeps {
 }
 
 /**
+ * Why an exchange has no identity, when it presented a credential that failed (or a route needs
+ * one): noted by the authenticate hook, answered by the access hook in the guard phase, so the
+ * rate limits in between count the refused request against its address like any other.
+ */
+const refusals = new WeakMap<EdgeExchange, Refusal>();
+
+/**
  * The `authenticate` hook, in both lanes and on WebSocket upgrades: a bearer token (or a header
  * of a provider that reads one) through the verifier, else the session cookie through the session
- * manager. It sets `exchange.identity` (and `req.user`), forwards the identity upstream as a
- * token it signs, and refuses callers a route needs signed in. A request with no credential at
- * all is settled synchronously, without a promise: most traffic to public routes is that.
+ * manager. It sets `exchange.identity` (and `req.user`) and forwards the identity upstream as a
+ * token it signs; it never answers (see `accessHook`). A request with no credential at all is
+ * settled synchronously, without a promise: most traffic to public routes is that.
  */
 export function authenticateHook(deps: AuthenticateDeps): EdgeHook {
   const cookieNames = deps.sessions?.cookieNames ?? [];
@@ -54,13 +61,11 @@ export function authenticateHook(deps: AuthenticateDeps): EdgeHook {
     return false;
   };
 
-  /** No identity: a route that needs one refuses, the rest go on anonymously. */
+  /** No identity: the access hook refuses it where the route needs one. */
   const anonymous = (exchange: EdgeExchange, refusal?: Refusal): boolean => {
     if (refusal !== undefined) noteRefusal(exchange.req, refusal);
-    if (exchange.route?.auth !== 'required') return false;
-    if (!exchange.upgrade && isNavigation(exchange.req))
-      return redirectToLogin(exchange, deps.loginPath);
-    return refuse(exchange, refusal ?? MISSING);
+    if (exchange.route?.auth === 'required') refusals.set(exchange, refusal ?? MISSING);
+    return false;
   };
 
   /** A credential presented and refused: 401 on routes that ask for auth, anonymous elsewhere. */
@@ -69,7 +74,8 @@ export function authenticateHook(deps: AuthenticateDeps): EdgeHook {
     const refusal: Refusal = { status: error.status, code: error.code, detail: error.message };
     if (exchange.route?.auth === undefined) return anonymous(exchange, refusal);
     noteRefusal(exchange.req, refusal);
-    return refuse(exchange, refusal);
+    refusals.set(exchange, refusal);
+    return false;
   };
 
   const verify = (exchange: EdgeExchange, verifier: TokenVerifier, token: string) =>
@@ -99,6 +105,27 @@ export function authenticateHook(deps: AuthenticateDeps): EdgeHook {
       }
       if (hasSessionCookie(req)) return fromSession(exchange);
       return anonymous(exchange);
+    },
+  };
+}
+
+/**
+ * The `guard` hook that answers what `authenticate` noted: a route that needs a signed-in caller
+ * refuses one without an identity (401 problem+json with a Bearer challenge, or a 303 to the
+ * login route for a browser navigation), and a credential presented and refused is 401 on any
+ * route that asks for auth. In the guard phase, after the rate limits, so a flood of bad or
+ * missing tokens is counted (per address) like any other traffic.
+ */
+export function accessHook(loginPath: string): EdgeHook {
+  return {
+    name: 'auth-access',
+    phase: 'guard',
+    run(exchange) {
+      const refusal = refusals.get(exchange);
+      if (refusal === undefined) return false;
+      if (refusal === MISSING && !exchange.upgrade && isNavigation(exchange.req))
+        return redirectToLogin(exchange, loginPath);
+      return refuse(exchange, refusal);
     },
   };
 }
@@ -160,10 +187,13 @@ function redirectToLogin(exchange: EdgeExchange, loginPath: string): true {
   return true;
 }
 
-/** The answer's head: the request id, then what earlier hooks set for every answer. */
+/**
+ * The answer's head: the request id, then what earlier hooks set for every answer (the security
+ * headers for data: a problem+json or an empty redirect is not a document).
+ */
 function headersOf(exchange: EdgeExchange, extra: readonly string[] = []): Record<string, string> {
   const out: Record<string, string> = { 'x-request-id': exchange.requestId };
-  for (const list of [exchange.defaultHeaders, exchange.headers, extra])
+  for (const list of [exchange.defaultDataHeaders, exchange.headers, extra])
     for (let index = 0; index < list.length; index += 2) out[list[index]] = list[index + 1];
   return out;
 }

@@ -1,6 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createGateway } from '../../gateway/index.js';
+import { DATA_CSP } from '../security/index.js';
 import { createRoutingPlugin, type RoutingOptions } from '../routing/index.js';
 import { gatewayAdapter } from './adapters/gateway.js';
 import { authenticateHook } from './edge-hook.js';
@@ -87,6 +88,36 @@ describe('authentication at the gateway', () => {
     expect(response.headers.get('content-type')).toBe('application/problem+json');
     expect(response.headers.get('www-authenticate')).toBe('Bearer');
     expect(await response.json()).toMatchObject({ status: 401, code: 'AUTH_TOKEN_MISSING' });
+    expect(service.seen).toHaveLength(0);
+  });
+
+  it('answers its refusals with the security headers of the preset (the data set)', async () => {
+    const service = await upstream();
+    const app = createGateway({
+      name: 'auth-headers',
+      port: 0,
+      host: '127.0.0.1',
+      logger: { level: 'silent', stdout: false },
+      shutdown: { signals: false },
+      controlPanel: false,
+      routing: {
+        routes: [
+          { id: 'private', match: '/api/*', target: service.url, auth: 'required', health: false },
+        ],
+      },
+      plugins: [
+        createAuthPlugin({ providers: [issuer.provider], forward: { secret: FORWARD_SECRET } }),
+      ],
+    });
+    cleanups.push(() => app.stop());
+    await app.start();
+    const { port } = app.server.address() as { port: number };
+    const response = await fetch(`http://127.0.0.1:${port}/api/orders`);
+    expect(response.status).toBe(401);
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('content-security-policy')).toBe(DATA_CSP);
+    // Refused after the rate limit counted it: a flood of missing or bad tokens is limited too.
+    expect(response.headers.get('ratelimit')).toMatch(/remaining=/);
     expect(service.seen).toHaveLength(0);
   });
 

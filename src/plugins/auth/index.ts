@@ -110,7 +110,7 @@ export function createAuthPlugin(options: AuthOptions): ServerPlugin<AuthConfig>
         { createTokenVerifier },
         { createSessionManager },
         { ForwardSigner },
-        { authenticateHook, permissionsHook },
+        { accessHook, authenticateHook, permissionsHook },
         { authAdminGuard },
         { createLoginFlow },
         { LoginLimiter },
@@ -169,6 +169,8 @@ export function createAuthPlugin(options: AuthOptions): ServerPlugin<AuthConfig>
         throw new AuthTokenError(401, 'AUTH_TOKEN_INVALID', 'no provider takes bearer tokens');
       };
       ctx.app.edge.add(authenticateHook(hookDeps));
+      // Guard phase, after the rate limits: refusals count against the caller's bucket.
+      ctx.app.edge.add(accessHook(hookDeps.loginPath));
       ctx.app.edge.add(permissionsHook());
       if (config.controlPanel)
         ctx.app.setAdminGuard(

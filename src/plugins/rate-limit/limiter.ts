@@ -120,6 +120,8 @@ export function buildRateLimiter(
   const byUser = config.keyGenerator === undefined;
   /** The user key of a request on its way to express-rate-limit (the Redis store). */
   const userKeys = new WeakMap<IncomingMessage, string>();
+  /** The edge's data-answer headers of a request on its way there, for a refusal. */
+  const answerHeaders = new WeakMap<IncomingMessage, readonly string[]>();
 
   /** Answers 429 problem+json; `retryAfter` in seconds. */
   const refuse = (
@@ -127,11 +129,16 @@ export function buildRateLimiter(
     req: IncomingMessage,
     res: ServerResponse,
     retryAfter: number,
+    answer: readonly string[] | undefined = answerHeaders.get(req),
   ) => {
     const url = redactUrl((req as { originalUrl?: string }).originalUrl ?? req.url ?? '/');
     const requestId = (req as { id?: string }).id;
     logger.debug({ rule: info.name, url }, 'rate limit exceeded');
     if (requestId !== undefined && !res.headersSent) res.setHeader('x-request-id', requestId);
+    // The edge's headers for a data answer (the security plugin's), as every answer carries.
+    if (answer && !res.headersSent)
+      for (let index = 0; index < answer.length; index += 2)
+        res.setHeader(answer[index], answer[index + 1]);
     sendProblem(
       res,
       problemBody(
@@ -192,6 +199,7 @@ export function buildRateLimiter(
     req: IncomingMessage,
     res: ServerResponse,
     headers?: string[],
+    answer?: readonly string[],
   ): boolean => {
     const now = Date.now();
     const client = counter.hit(key, now);
@@ -219,7 +227,7 @@ export function buildRateLimiter(
     }
     if (allowed) return true;
     if (!res.headersSent) res.setHeader('retry-after', String(reset));
-    refuse(rule.info, req, res, reset);
+    refuse(rule.info, req, res, reset, answer);
     return false;
   };
 
@@ -308,6 +316,7 @@ export function buildRateLimiter(
     res: ServerResponse,
     headers?: string[],
     user?: string,
+    answer?: readonly string[],
   ): boolean | Promise<boolean> => {
     const { counter, handler } = rule;
     const userKey =
@@ -315,10 +324,11 @@ export function buildRateLimiter(
     if (counter) {
       const key = userKey ?? rule.keyOf(req);
       return typeof key === 'string'
-        ? count(rule, counter, key, req, res, headers)
-        : key.then((resolved) => count(rule, counter, resolved, req, res, headers));
+        ? count(rule, counter, key, req, res, headers, answer)
+        : key.then((resolved) => count(rule, counter, resolved, req, res, headers, answer));
     }
     if (userKey !== undefined) userKeys.set(req, userKey);
+    if (answer !== undefined && answer.length > 0) answerHeaders.set(req, answer);
     return enforce(handler!, req, withAppend(res)).then(
       ({ allowed, error }) => (error === undefined ? allowed : unavailable(rule, req, res, error)),
       (error: unknown) => unavailable(rule, req, res, error),
@@ -333,11 +343,11 @@ export function buildRateLimiter(
   const hook: EdgeHook = {
     name: 'rate-limit',
     phase: 'limit',
-    run({ req, res, path, lane, headers, identity }) {
+    run({ req, res, path, lane, headers, identity, defaultDataHeaders }) {
       if (lane === 'express' && isControlPlane?.(req)) return false;
       const rule = pick(req, path.toLowerCase());
       if (!rule) return false;
-      const allowed = admit(rule, req, res, headers, identity?.id);
+      const allowed = admit(rule, req, res, headers, identity?.id, defaultDataHeaders);
       return typeof allowed === 'boolean' ? !allowed : allowed.then((proceed) => !proceed);
     },
   };

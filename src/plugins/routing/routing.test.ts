@@ -6,7 +6,7 @@ import { ConfigError, createApp, definePlugin } from '../../index.js';
 import { waitFor } from '../../../test/support/http.js';
 import { createConfigPlugin } from '../config/index.js';
 import { createRateLimitPlugin } from '../rate-limit/index.js';
-import { createSecurityPlugin } from '../security/index.js';
+import { DATA_CSP, createSecurityPlugin } from '../security/index.js';
 import { createStaticPlugin } from '../static/index.js';
 import { createRoutingPlugin } from './index.js';
 import { nodeRequest, rawRequest, useTestServers } from '../../../test/support/upstream.js';
@@ -493,6 +493,9 @@ describe('static routes and guards', () => {
     const limited = await fetch(`${url}/api/x`, { headers: { 'x-request-id': 'limited-1' } });
     expect(limited.status).toBe(429);
     expect(limited.headers.get('x-request-id')).toBe('limited-1');
+    // A hook's own answer carries the security headers too (the data set: it is problem+json).
+    expect(limited.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(limited.headers.get('content-security-policy')).toBe(DATA_CSP);
     expect(await limited.json()).toMatchObject({
       code: 'RATE_LIMIT_EXCEEDED',
       requestId: 'limited-1',
