@@ -169,7 +169,8 @@ export function createAuthPlugin(options: AuthOptions): ServerPlugin<AuthConfig>
         throw new AuthTokenError(401, 'AUTH_TOKEN_INVALID', 'no provider takes bearer tokens');
       };
       ctx.app.edge.add(authenticateHook(hookDeps));
-      ctx.app.edge.add(permissionsHook());
+      // The roles plugin may start after this one: its service is looked up per guarded request.
+      ctx.app.edge.add(permissionsHook(() => ctx.tryGet('roles')));
       if (config.controlPanel)
         ctx.app.setAdminGuard(
           authAdminGuard({
