@@ -1,4 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../index.js';
 import { definePlugin } from '../../core/plugin.js';
 import { createAuthPlugin } from '../auth/index.js';
 import { testIssuer, type TestIssuer } from '../auth/test-support/gateway-kit.js';
@@ -141,5 +142,18 @@ describe('abac on @casl/ability', () => {
       decision: { allowed: true },
       fields: ['title', 'body'],
     });
+  });
+
+  it("refuses @casl/ability's own wildcard words at start-up, so a grant never widens silently", () => {
+    const start = () =>
+      createApp({
+        name: 'abac-bad',
+        port: 0,
+        logger: { level: 'silent', stdout: false },
+        plugins: [
+          createRolesPlugin({ model: 'abac', permissions: { x: ['manage:post', 'read:all'] } }),
+        ],
+      });
+    expect(start).toThrow(/permissions\.x\.0.*\n.*permissions\.x\.1/);
   });
 });

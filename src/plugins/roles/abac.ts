@@ -1,7 +1,7 @@
 import { createMongoAbility, subject, type MongoAbility, type RawRuleOf } from '@casl/ability';
 import { permittedFieldsOf } from '@casl/ability/extra';
 import {
-  context,
+  decisionContext,
   directGrant,
   parsePermission,
   publicGrant,
@@ -93,7 +93,7 @@ export class AbacEngine implements DecisionEngine {
 
   explain(user: RolesUser, permission: string, resource?: RolesResource): RoleDecision {
     const parsed = parsePermission(permission);
-    const around = context(this.model, user);
+    const around = decisionContext(this.model, user);
     const base = {
       permission,
       rolesConsidered: around.rolesConsidered,

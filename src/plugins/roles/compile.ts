@@ -114,9 +114,10 @@ const CLOSEST_LIMIT = 10;
 
 /**
  * The parts of an explanation that do not depend on the engine: roles considered, unknown
- * roles, and the grants nearest the permission (same action or same resource).
+ * roles, and the grants nearest the permission (same action or same resource). Explanations
+ * are for refusals and operators, so this allocates freely; `can` never calls it.
  */
-export function context(
+export function decisionContext(
   model: CompiledModel,
   user: RolesUser,
 ): Pick<RoleDecision, 'rolesConsidered' | 'unknownRoles'> & {
@@ -165,7 +166,5 @@ export function context(
 /** A grant as explanations show it: without the parsed parts. */
 export function publicGrant(grant: CompiledGrant): RoleGrant {
   const { action: _action, resource: _resource, ...shown } = grant;
-  void _action;
-  void _resource;
   return shown;
 }

@@ -58,7 +58,7 @@ export const rolesOptionsSchema = z
     /** Prefix of the admin routes (`/api/roles`, `/api/roles/explain`). */
     basePath: z
       .string()
-      .regex(/^\/[A-Za-z0-9/_-]*[^/]$/, 'a path such as /api/roles')
+      .regex(/^(\/[A-Za-z0-9_-]+)+$/, 'a path such as /api/roles (no trailing slash)')
       .default(DEFAULT_ROLES_BASE_PATH),
     /** ABAC: abilities kept in memory per distinct user (oldest dropped first). */
     abilityCacheSize: z.number().int().min(1).max(1_000_000).default(DEFAULT_ABILITY_CACHE_SIZE),
@@ -67,12 +67,21 @@ export const rolesOptionsSchema = z
     const known = new Set([...Object.keys(options.permissions), ...Object.keys(options.roles)]);
     for (const [name, grants] of Object.entries(options.permissions))
       grants.forEach((grant, index) => {
+        const path = ['permissions', name, index];
         if (typeof grant !== 'string' && options.model !== 'abac')
           ctx.addIssue({
             code: 'custom',
-            path: ['permissions', name, index],
+            path,
             message: "a permission string: conditions and fields need model: 'abac'",
             input: grant,
+          });
+        const permission = typeof grant === 'string' ? grant : grant.permission;
+        if (options.model === 'abac' && /^manage:|:all$/.test(permission))
+          ctx.addIssue({
+            code: 'custom',
+            path,
+            message: `"*" for any action or resource: @casl/ability reads "manage" and "all" as wildcards (got "${permission}")`,
+            input: permission,
           });
       });
     for (const [name, definition] of Object.entries(options.roles))

@@ -1,5 +1,5 @@
 import {
-  context,
+  decisionContext,
   covers,
   directGrant,
   parsePermission,
@@ -59,7 +59,7 @@ export class RbacEngine implements DecisionEngine {
 
   explain(user: RolesUser, permission: string): RoleDecision {
     const parsed = parsePermission(permission);
-    const around = context(this.model, user);
+    const around = decisionContext(this.model, user);
     const base = {
       permission,
       rolesConsidered: around.rolesConsidered,

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { json } from '../../../test/support/http.js';
 import { createApp } from '../../index.js';
 import { ConfigError } from '../../core/errors.js';
 import { createRolesPlugin } from './index.js';
@@ -76,7 +77,7 @@ describe('permissions with wildcards', () => {
       `${url}/api/roles/explain?user=${encodeURIComponent('jwt|alice')}&permission=read:content`,
     );
     expect(response.status).toBe(200);
-    const body = await response.json();
+    const body = await json(response);
     expect(body.decision).toMatchObject({
       allowed: true,
       grant: { role: 'viewer', pattern: 'read:*', via: ['editor', 'viewer'] },
@@ -166,7 +167,7 @@ describe('explanations', () => {
       }),
     });
     expect(response.status).toBe(200);
-    const body = await response.json();
+    const body = await json(response);
     expect(body.user.roles).toEqual(['viewer', 'chief']);
     expect(body.decision).toMatchObject({ allowed: true, grant: { role: 'editor' } });
     const bad = await fetch(`${url}/api/roles/explain?user=jwt|x`);
@@ -177,7 +178,7 @@ describe('explanations', () => {
 
   it('lists roles with their grants and inheritance for the Roles page', async () => {
     const { url, app } = await started();
-    const body = await (await fetch(`${url}/api/roles`)).json();
+    const body = await json(fetch(`${url}/api/roles`));
     expect(body.model).toBe('rbac');
     expect(body.roles).toContainEqual({
       name: 'chief',
