@@ -148,7 +148,9 @@ export function decisionContext(
       const seen = new Set<string>();
       const out: RoleGrant[] = [];
       for (const grant of grants) {
-        if (grant === except || (grant.action === '*' && grant.resource === '*')) continue;
+        // By holder and pattern: a direct grant is made anew for each decision.
+        const matched = except?.role === grant.role && except?.pattern === grant.pattern;
+        if (matched || (grant.action === '*' && grant.resource === '*')) continue;
         const sameAction = grant.action === action || grant.action === '*';
         const sameResource = grant.resource === resource || grant.resource === '*';
         const key = `${grant.role ?? ''} ${grant.pattern}`;

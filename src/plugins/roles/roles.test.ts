@@ -66,6 +66,10 @@ describe('permissions with wildcards', () => {
     expect(roles.can(user('jwt|d', ['ghost'], ['export:*']), 'import:users')).toBe(false);
     const decision = roles.explain(user('jwt|d', ['ghost', 'viewer']), 'read:x');
     expect(decision.unknownRoles).toEqual(['ghost']);
+    const direct = roles.explain(user('jwt|d', [], ['export:users', 'export:*']), 'export:users');
+    expect(direct.grant).toEqual({ source: 'user', pattern: 'export:users' });
+    // The grant that decided is not among the grants "near" it.
+    expect(direct.closest).toEqual([{ source: 'user', pattern: 'export:*' }]);
   });
 
   it('gives assigned roles to a user id, beside the roles of its token', async () => {
