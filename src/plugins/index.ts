@@ -100,3 +100,12 @@ export type {
   GatewayAdapterOptions,
   JwtAdapterOptions,
 } from './auth/index.js';
+export { createRolesPlugin, requirePermission } from './roles/index.js';
+export type {
+  RequirePermissionOptions,
+  RoleDecision,
+  RoleGrant,
+  RolesOptions,
+  RolesService,
+  RolesUser,
+} from './roles/index.js';

@@ -131,11 +131,26 @@ export function accessHook(loginPath: string): EdgeHook {
 }
 
 /**
- * The `guard` hook for routes with `permissions`: the caller must hold each of them (exactly;
- * wildcards and role inheritance are the roles plugin's). Authentication has run by then, so a
- * route with permissions (which implies `auth: 'required'`) only ever sees signed-in callers.
+ * What the roles plugin's service (`ctx.tryGet('roles')`) offers this guard, by shape only: the
+ * auth plugin never loads the roles plugin's code.
  */
-export function permissionsHook(): EdgeHook {
+export interface PermissionGuard {
+  refusal(
+    user: AuthUser,
+    permissions: readonly string[],
+  ): { status: number; code: string; detail: string; missing: string } | undefined;
+}
+
+/**
+ * The `guard` hook for routes with `permissions`: the caller must hold each of them. With the
+ * roles plugin registered (`roles()` returns its service) wildcards, inheritance and assigned
+ * roles count, and a refusal is its `ROLES_PERMISSION_MISSING`; without it the token's own
+ * permissions must name each exactly. Authentication has run by then, so a route with
+ * permissions (which implies `auth: 'required'`) only ever sees signed-in callers.
+ */
+export function permissionsHook(
+  roles: () => PermissionGuard | undefined = () => undefined,
+): EdgeHook {
   return {
     name: 'auth-permissions',
     phase: 'guard',
@@ -143,6 +158,15 @@ export function permissionsHook(): EdgeHook {
     run(exchange) {
       const required = exchange.route?.permissions;
       if (required === undefined || required.length === 0) return false;
+      const guard = roles();
+      if (guard !== undefined && exchange.identity !== undefined) {
+        const refusal = guard.refusal(exchange.identity, required);
+        if (refusal === undefined) return false;
+        answerProblem(exchange, refusal.status, refusal.code, refusal.detail, [], {
+          missing: refusal.missing,
+        });
+        return true;
+      }
       const held = exchange.identity?.permissions ?? [];
       const missing = required.filter((permission) => !held.includes(permission));
       if (missing.length === 0) return false;
@@ -204,11 +228,12 @@ function answerProblem(
   code: string,
   detail: string,
   extra: readonly string[] = [],
+  details?: Record<string, unknown>,
 ): void {
   const { req, res, requestId } = exchange;
   sendProblem(
     res,
-    problemBody(status, code, detail, { instance: redactUrl(req.url ?? '/'), requestId }),
+    problemBody(status, code, detail, { instance: redactUrl(req.url ?? '/'), requestId, details }),
     headersOf(exchange, extra),
   );
 }

@@ -171,7 +171,8 @@ export function createAuthPlugin(options: AuthOptions): ServerPlugin<AuthConfig>
       ctx.app.edge.add(authenticateHook(hookDeps));
       // Guard phase, after the rate limits: refusals count against the caller's bucket.
       ctx.app.edge.add(accessHook(hookDeps.loginPath));
-      ctx.app.edge.add(permissionsHook());
+      // The roles plugin may start after this one: its service is looked up per guarded request.
+      ctx.app.edge.add(permissionsHook(() => ctx.tryGet('roles')));
       if (config.controlPanel)
         ctx.app.setAdminGuard(
           authAdminGuard({
