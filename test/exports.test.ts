@@ -29,6 +29,10 @@ const HEAVY = [
   'react',
   'react-dom',
   'ws',
+  'jose',
+  'passport',
+  'openid-client',
+  '@casl/ability',
 ];
 
 /** Static (non-type) imports of a source file: what loading it loads. */
