@@ -100,3 +100,5 @@ export type {
   GatewayAdapterOptions,
   JwtAdapterOptions,
 } from './auth/index.js';
+export { createUsersPlugin, USER_ID_CLAIM, userIdOf } from './users/index.js';
+export type { User, UserIdentity, UserPage, UsersOptions } from './users/index.js';
