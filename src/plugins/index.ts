@@ -109,3 +109,5 @@ export type {
   RolesService,
   RolesUser,
 } from './roles/index.js';
+export { createUsersPlugin, USER_ID_CLAIM, userIdOf } from './users/index.js';
+export type { User, UserIdentity, UserPage, UsersOptions } from './users/index.js';

@@ -40,6 +40,11 @@ export const AUTH_ERRORS = {
     status: 403,
     meaning: 'The provider signed the user in, but its tokens do not stand for a user login here.',
   },
+  AUTH_SIGN_IN_REFUSED: {
+    status: 403,
+    meaning:
+      'The login verified, but a sign-in hook (the users plugin, the product) refused it: a disabled user, one the product does not admit. The detail says why.',
+  },
   AUTH_LOGIN_INVALID_CREDENTIALS: {
     status: 401,
     meaning: 'The email or password is wrong.',

@@ -1,9 +1,10 @@
 import type { IncomingMessage } from 'node:http';
+import { HttpError } from '../../core/errors.js';
 import { PLUGIN_ORDER, type RouteDefinition, type ServerPlugin } from '../../core/plugin.js';
 import { authOptionsSchema, type AuthConfig, type AuthOptions } from './options.js';
 import { authPanel, authStatusRoute } from './panel.js';
 import type { Sessions } from './sessions.js';
-import type { AuthProvider, AuthUser, TokenVerifier } from './types.js';
+import type { AuthProvider, AuthUser, SignInHook, TokenVerifier } from './types.js';
 
 export { auth0Adapter, type Auth0AdapterOptions } from './adapters/auth0.js';
 export { supabaseAdapter, type SupabaseAdapterOptions } from './adapters/supabase.js';
@@ -20,6 +21,7 @@ export type {
   ProviderKeys,
   ProviderLogin,
   SessionManager,
+  SignInHook,
   TokenVerifier,
 } from './types.js';
 
@@ -33,6 +35,12 @@ export interface AuthService {
    */
   identify(req: IncomingMessage): Promise<AuthUser | undefined>;
   sessions: Sessions;
+  /**
+   * Adds a sign-in hook, run after a login is verified and before its session starts: it may
+   * enrich the user or refuse the login (a 403). Returns the function that removes it.
+   * @example ctx.get('auth').onSignIn(async (user) => (banned(user) ? { refuse: 'Banned.' } : user))
+   */
+  onSignIn(hook: SignInHook): () => void;
 }
 
 declare module '../../core/services.js' {
@@ -187,6 +195,19 @@ export function createAuthPlugin(options: AuthOptions): ServerPlugin<AuthConfig>
           { publicUrl },
           'PUBLIC_URL is not set: logins redirect back to this development URL',
         );
+      const signInHooks: SignInHook[] = [];
+      const signIn = async (user: AuthUser): Promise<AuthUser> => {
+        let current = user;
+        for (const hook of [...signInHooks]) {
+          const answer = await hook(current);
+          if ('refuse' in answer) {
+            logger.info({ user: user.id, reason: answer.refuse }, 'sign-in refused by a hook');
+            throw new HttpError(403, 'AUTH_SIGN_IN_REFUSED', answer.refuse);
+          }
+          current = answer;
+        }
+        return current;
+      };
       const flow = await createLoginFlow({
         config,
         publicUrl,
@@ -195,6 +216,7 @@ export function createAuthPlugin(options: AuthOptions): ServerPlugin<AuthConfig>
         verifyToken: (token) => verify(token),
         clientOf: (req) => ctx.app.clients.of(req),
         logger,
+        signIn,
       });
       routes = [
         ...authRoutes({
@@ -213,6 +235,13 @@ export function createAuthPlugin(options: AuthOptions): ServerPlugin<AuthConfig>
         verify,
         identify: (req) => identifyRequest(req, hookDeps),
         sessions,
+        onSignIn(hook) {
+          signInHooks.push(hook);
+          return () => {
+            const index = signInHooks.indexOf(hook);
+            if (index >= 0) signInHooks.splice(index, 1);
+          };
+        },
       });
       logger.info(
         {

@@ -37,6 +37,8 @@ export interface LoginFlowDeps {
   logger: Logger;
   /** Longest an OP may take to answer discovery or a token request. Default 10 s. */
   timeout?: number;
+  /** The sign-in hooks: the user to start the session with; rejects with a 403 to refuse. */
+  signIn?(user: AuthUser): Promise<AuthUser>;
 }
 
 /** The login, callback and password-login handlers, and what logout needs of the OPs. */
@@ -249,12 +251,13 @@ export async function createLoginFlow(deps: LoginFlowDeps): Promise<LoginFlow> {
         throw callbackError(error, login.provider.name, logger);
       }
       if (!verified) throw new HttpError(400, 'AUTH_LOGIN_FAILED', 'The login did not complete.');
-      await sessions.start(req, res, verified.user, {
+      const user = deps.signIn ? await deps.signIn(verified.user) : verified.user;
+      await sessions.start(req, res, user, {
         idToken: verified.idToken,
         refreshToken: verified.refreshToken,
         providerSession: verified.sid,
       });
-      logger.info({ user: verified.user.id, provider: login.provider.name }, 'user signed in');
+      logger.info({ user: user.id, provider: login.provider.name }, 'user signed in');
       res.redirect(303, transaction.returnTo);
     },
 
@@ -300,6 +303,7 @@ export async function createLoginFlow(deps: LoginFlowDeps): Promise<LoginFlow> {
           'The provider signed in a user this app cannot accept.',
         );
       }
+      if (deps.signIn) user = await deps.signIn(user);
       await sessions.start(req, res, user, { refreshToken: tokens.refresh_token });
       logger.info({ user: user.id, provider: provider.name }, 'user signed in');
       res.status(200).json({ user, returnTo: safeReturnTo(body.returnTo, publicUrl) });

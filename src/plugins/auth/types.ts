@@ -9,6 +9,14 @@ import type { EdgeIdentity } from '../../core/edge.js';
  */
 export type AuthUser = EdgeIdentity;
 
+/**
+ * A sign-in hook (`ctx.get('auth').onSignIn(hook)`): runs once a login is verified and before
+ * its session starts, in registration order, each seeing the user the one before answered. It
+ * answers the user to start the session with (enriched or as it came), or `{ refuse: reason }`:
+ * the login then ends in a 403 `AUTH_SIGN_IN_REFUSED` whose detail is the reason.
+ */
+export type SignInHook = (user: AuthUser) => Promise<AuthUser | { refuse: string }>;
+
 /** The login flow an adapter offers, beside bearer tokens. */
 export type ProviderLogin =
   | {

@@ -1,0 +1,92 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { MigrationFolders } from '../database/index.js';
+
+type Folder = keyof MigrationFolders;
+
+/**
+ * The users plugin's tables, as migrations of the database plugin. The table name is an
+ * option, so the files are written from these templates into a folder of this process at
+ * start-up; the database plugin records them under `users:<table>` and applies each once, under
+ * its migration lock, like any plugin's. A later schema change is a new `0002_...` entry here.
+ *
+ * Storage. `email` and `name` are real columns (NOT NULL, '' when absent), because lists sort
+ * and search by them and keyset pagination needs plain columns; every other configured field is
+ * a key of the JSON `profile` column, so adding a field to the options needs no DDL.
+ * Uniqueness of any field flagged `unique` lives in `<table>_unique`, one row per (field,
+ * normalised value) under a primary key: the database refuses the second writer, whatever the
+ * dialect and however many instances write at once, with no read-then-write. Times are epoch
+ * milliseconds (BIGINT) on every dialect. No foreign keys: SQLite enforces them only per
+ * connection setting, so deletes remove identities and claims in the same transaction instead.
+ */
+function migrations(table: string): Record<Folder, { name: string; statements: string[] }[]> {
+  const identities = `${table}_identities`;
+  const unique = `${table}_unique`;
+  const indexes = (q: (name: string) => string) => [
+    `CREATE INDEX ${q(`${table}_created`)} ON ${q(table)} (created_at, id)`,
+    `CREATE INDEX ${q(`${table}_email`)} ON ${q(table)} (email, id)`,
+    `CREATE INDEX ${q(`${table}_name`)} ON ${q(table)} (name, id)`,
+    `CREATE INDEX ${q(`${identities}_user`)} ON ${q(identities)} (user_id)`,
+    `CREATE INDEX ${q(`${unique}_user`)} ON ${q(unique)} (user_id)`,
+  ];
+  const pg = (name: string) => `"${name}"`;
+  const my = (name: string) => `\`${name}\``;
+  return {
+    postgres: [
+      {
+        name: '0001_users',
+        statements: [
+          `CREATE TABLE ${pg(table)} (id varchar(36) PRIMARY KEY, email varchar(255) NOT NULL DEFAULT '', name varchar(255) NOT NULL DEFAULT '', profile text NOT NULL DEFAULT '{}', disabled_at bigint, created_at bigint NOT NULL, updated_at bigint NOT NULL)`,
+          `CREATE TABLE ${pg(identities)} (issuer varchar(255) NOT NULL, subject varchar(255) NOT NULL, user_id varchar(36) NOT NULL, auth_id varchar(600), created_at bigint NOT NULL, PRIMARY KEY (issuer, subject))`,
+          `CREATE TABLE ${pg(unique)} (field varchar(64) NOT NULL, value varchar(255) NOT NULL, user_id varchar(36) NOT NULL, PRIMARY KEY (field, value))`,
+          ...indexes(pg),
+        ],
+      },
+    ],
+    // One DDL statement per file: MySQL commits DDL at once, so a file fails as a whole or not.
+    mysql: [
+      `CREATE TABLE ${my(table)} (id varchar(36) NOT NULL PRIMARY KEY, email varchar(255) NOT NULL DEFAULT '', name varchar(255) NOT NULL DEFAULT '', profile longtext NOT NULL, disabled_at bigint NULL, created_at bigint NOT NULL, updated_at bigint NOT NULL) DEFAULT CHARSET=utf8mb4`,
+      // Binary collation: a unique value is unique as written (emails are lower-cased first).
+      `CREATE TABLE ${my(identities)} (issuer varchar(255) NOT NULL COLLATE utf8mb4_bin, subject varchar(255) NOT NULL COLLATE utf8mb4_bin, user_id varchar(36) NOT NULL, auth_id varchar(600) NULL, created_at bigint NOT NULL, PRIMARY KEY (issuer, subject)) DEFAULT CHARSET=utf8mb4`,
+      `CREATE TABLE ${my(unique)} (field varchar(64) NOT NULL COLLATE utf8mb4_bin, value varchar(255) NOT NULL COLLATE utf8mb4_bin, user_id varchar(36) NOT NULL, PRIMARY KEY (field, value)) DEFAULT CHARSET=utf8mb4`,
+      ...indexes(my),
+    ].map((statement, index) => ({
+      name: `${String(index + 1).padStart(4, '0')}_users`,
+      statements: [statement],
+    })),
+    sqlite: [
+      {
+        name: '0001_users',
+        statements: [
+          `CREATE TABLE ${pg(table)} (id text PRIMARY KEY, email text NOT NULL DEFAULT '', name text NOT NULL DEFAULT '', profile text NOT NULL DEFAULT '{}', disabled_at integer, created_at integer NOT NULL, updated_at integer NOT NULL)`,
+          `CREATE TABLE ${pg(identities)} (issuer text NOT NULL, subject text NOT NULL, user_id text NOT NULL, auth_id text, created_at integer NOT NULL, PRIMARY KEY (issuer, subject))`,
+          `CREATE TABLE ${pg(unique)} (field text NOT NULL, value text NOT NULL, user_id text NOT NULL, PRIMARY KEY (field, value))`,
+          ...indexes(pg),
+        ],
+      },
+    ],
+  };
+}
+
+/** Writes the migration folders for `table`; `remove` deletes them (at shutdown). */
+export async function writeMigrationFolders(
+  table: string,
+): Promise<{ folders: MigrationFolders; remove(): Promise<void> }> {
+  const root = await mkdtemp(path.join(os.tmpdir(), `qwickapps-users-${table}-`));
+  const folders: MigrationFolders = {};
+  for (const [folder, files] of Object.entries(migrations(table)) as [
+    Folder,
+    { name: string; statements: string[] }[],
+  ][]) {
+    const dir = path.join(root, folder);
+    await mkdir(dir);
+    for (const file of files)
+      await writeFile(
+        path.join(dir, `${file.name}.sql`),
+        file.statements.join('\n--> statement-breakpoint\n'),
+      );
+    folders[folder] = dir;
+  }
+  return { folders, remove: () => rm(root, { recursive: true, force: true }) };
+}
