@@ -2,8 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../index.js';
-import { ConfigError } from '../../core/errors.js';
 import { createAuthPlugin } from '../auth/index.js';
 import { createDatabasePlugin, type DatabaseOptions } from '../database/index.js';
 import { createRoutingPlugin } from '../routing/index.js';
@@ -214,26 +212,5 @@ describe.each(TARGETS)('API keys on $provider', (target) => {
     expect(
       started.logs.some((line) => line.msg === 'api key used' && line.key === created.id),
     ).toBe(true);
-  });
-});
-
-describe('API keys start-up', () => {
-  it('fails with a ConfigError without the database plugin', async () => {
-    const issuer = await testIssuer();
-    const app = createApp({
-      name: 'keys-no-db',
-      port: 0,
-      host: '127.0.0.1',
-      logger: { level: 'silent', stdout: false },
-      shutdown: { signals: false, readinessDelay: 0 },
-      plugins: [createAuthPlugin({ providers: [issuer.provider] }), createApiKeysPlugin()],
-    });
-    const error = await app.start().then(
-      () => undefined,
-      (failure: unknown) => failure as Error & { cause?: unknown },
-    );
-    await app.stop();
-    expect(error?.cause).toBeInstanceOf(ConfigError);
-    expect(String((error?.cause as Error).message)).toContain('database plugin');
   });
 });
