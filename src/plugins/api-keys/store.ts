@@ -104,18 +104,18 @@ export class ApiKeyStore {
   /**
    * The caller a `qwk_` token stands for, or a refusal reason (for the log, never the client):
    * unknown, revoked, expired, or a secret whose hash does not match (compared in constant time).
-   * Rejects with a 503 when the database does not answer.
+   * `unavailable` when the database does not answer: then nobody can tell.
    */
-  async authenticate(token: string): Promise<AuthUser | { refused: string; id?: string }> {
+  async authenticate(
+    token: string,
+  ): Promise<AuthUser | { refused: string; id?: string } | { unavailable: unknown }> {
     const id = idOf(token);
     if (id === undefined) return { refused: 'not a well-formed API key' };
     let row: KeyRow | undefined;
     try {
       [row] = await this.rows(sql`SELECT ${COLUMNS} FROM ${this.table} WHERE id = ${id}`);
     } catch (error) {
-      throw new HttpError(503, 'API_KEYS_UNAVAILABLE', 'API keys cannot be checked right now.', {
-        cause: error,
-      });
+      return { unavailable: error };
     }
     if (!row) return { refused: 'unknown key', id };
     // The hash first, so a forged key with a real id learns nothing about the key's state.
