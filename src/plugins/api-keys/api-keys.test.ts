@@ -113,6 +113,7 @@ describe.each(TARGETS)('API keys on $provider', (target) => {
       name: 'ci',
       prefix: `qwk_${created.id}`,
       scopes: ['traffic:deploy', 'read:*'],
+      status: 'active',
       createdAt: expect.any(String),
       expiresAt: null,
       lastUsedAt: null,

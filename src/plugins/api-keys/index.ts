@@ -1,6 +1,7 @@
 import { ConfigError } from '../../core/errors.js';
 import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
 import { apiKeysOptionsSchema, type ApiKeysConfig, type ApiKeysOptions } from './options.js';
+import { apiKeysPanel } from './panel.js';
 import { apiKeysRoutes } from './routes.js';
 import type { ApiKeyStore } from './store.js';
 
@@ -27,6 +28,8 @@ declare module '../../core/services.js' {
  * - `GET /api/keys`: `{ keys }`, each `id, name, prefix, scopes, createdAt, expiresAt,
  *   lastUsedAt, revokedAt`, never the key.
  * - `DELETE /api/keys/:id`: revokes it (204).
+ *
+ * Its control-panel page lists the keys and revokes them.
  *
  * @example
  * createGateway({ plugins: [
@@ -81,6 +84,7 @@ export function createApiKeysPlugin(options: ApiKeysOptions = {}): ServerPlugin<
         ]);
     },
     routes: (ctx) => apiKeysRoutes({ store: () => store!, config: ctx.config, logger: ctx.logger }),
+    ui: (ctx) => apiKeysPanel(ctx.config.basePath),
     async onShutdown() {
       await removeFolders?.();
     },

@@ -14,6 +14,8 @@ export interface ApiKey {
   /** The key's public start, `qwk_<id>`: enough to tell keys apart in a secret scanner's report. */
   prefix: string;
   scopes: string[];
+  /** `revoked` wins over `expired`: it says what an operator did. */
+  status: 'active' | 'expired' | 'revoked';
   createdAt: string;
   expiresAt: string | null;
   lastUsedAt: string | null;
@@ -160,6 +162,12 @@ export class ApiKeyStore {
       name: row.name,
       prefix: `qwk_${row.id}`,
       scopes: JSON.parse(row.scopes) as string[],
+      status:
+        row.revoked_at !== null
+          ? 'revoked'
+          : row.expires_at !== null && Number(row.expires_at) <= Date.now()
+            ? 'expired'
+            : 'active',
       createdAt: iso(row.created_at)!,
       expiresAt: iso(row.expires_at),
       lastUsedAt: iso(row.last_used_at),
