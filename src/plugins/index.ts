@@ -111,3 +111,5 @@ export type {
 } from './roles/index.js';
 export { createUsersPlugin, USER_ID_CLAIM, userIdOf } from './users/index.js';
 export type { User, UserIdentity, UserPage, UsersOptions } from './users/index.js';
+export { createApiKeysPlugin } from './api-keys/index.js';
+export type { ApiKey, ApiKeysOptions } from './api-keys/index.js';

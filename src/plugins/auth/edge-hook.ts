@@ -94,6 +94,8 @@ export function authenticateHook(deps: AuthenticateDeps): EdgeHook {
     name: 'auth',
     phase: 'authenticate',
     run(exchange): EdgeOutcome {
+      // An earlier hook (an API key) identified the caller: keep it, and forward it upstream.
+      if (exchange.identity !== undefined) return settle(exchange, exchange.identity);
       const { req } = exchange;
       for (const source of deps.headers) {
         const value = req.headers[source.header];

@@ -106,7 +106,9 @@ export function createAuthPlugin(options: AuthOptions): ServerPlugin<AuthConfig>
     name: 'auth',
     // Before the routing plugin (its routes need the hook) and the control panel (its guard).
     order: PLUGIN_ORDER.early,
-    optionalDependencies: ['cache'],
+    // The API keys plugin, when there, adds its authenticate hook first: this one then leaves
+    // the identity it settled alone.
+    optionalDependencies: ['cache', 'api-keys'],
     config: {
       schema: authOptionsSchema,
       options: withEnvironment(options, process.env),
