@@ -2,12 +2,11 @@ import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { HttpError } from '../../core/errors.js';
 import { problemBody, sendProblem, writeRawProblem } from '../../core/problem.js';
 import { redactUrl } from '../../core/redact-url.js';
 import { RoutePaths } from '../../core/route-paths.js';
 import type { EdgeExchange, EdgeNext, EdgePipeline, EdgeRoute } from '../../core/edge.js';
-import type { ProxyRouteConfig, RouteConfig, RoutingConfig } from './options.js';
+import type { ProxyRouteConfig, RoutingConfig } from './options.js';
 import { CorsPolicy } from './cors.js';
 import type { ClientAddresses } from '../../core/client-address.js';
 import {
@@ -17,30 +16,13 @@ import {
   type RequestLoggers,
 } from '../../core/request-log.js';
 import type { RequestLogExtras } from './log.js';
-import {
-  bySpecificity,
-  compileMatch,
-  joinPath,
-  normaliseTarget,
-  type PathMatcher,
-} from '../../core/path.js';
+import { joinPath, normaliseTarget, type PathMatcher } from '../../core/path.js';
 import { forward } from './proxy.js';
-import type { Upstream, UpstreamHealth, UpstreamRegistry } from './upstream.js';
+import type { UpstreamRegistry } from './upstream.js';
+import { RouteTable, type CompiledRoute, type RouteInfo } from './route-table.js';
+
+export type { RouteInfo, RouteKind } from './route-table.js';
 import { forwardUpgrade } from './websocket.js';
-
-export type RouteKind = 'proxy' | 'rewrite' | 'redirect' | 'static';
-
-/** A route as `routes()` and `GET /api/routing/routes` list it. */
-export interface RouteInfo {
-  id: string;
-  match: string;
-  kind: RouteKind;
-  /** Proxy: the current upstream. Rewrite/redirect: where it points. Static: the folder. */
-  target: string;
-  ws?: boolean;
-  status?: number;
-  health?: UpstreamHealth;
-}
 
 /**
  * The routing service (`ctx.get('routing')`), used by the traffic plugin to switch targets.
@@ -52,18 +34,6 @@ export interface Router {
   setTarget(routeIdOrMatch: string, target: string): void;
 }
 
-interface CompiledRoute {
-  id: string;
-  kind: RouteKind;
-  matcher: PathMatcher;
-  config: RouteConfig;
-  /** Proxy routes only; replaced as a whole by setTarget, so a request sees one or the other. */
-  upstream?: Upstream;
-  /** Proxy routes: what the authenticate and guard hooks ask of the caller. */
-  auth?: 'required' | 'optional';
-  permissions?: readonly string[];
-}
-
 /** A request the router answers, on its way: what `proceed` needs once the hooks let it through. */
 interface ProxyExchange extends EdgeExchange {
   readonly compiled: CompiledRoute | undefined;
@@ -72,15 +42,6 @@ interface ProxyExchange extends EdgeExchange {
   readonly query: string;
   readonly log: RequestLogExtras | undefined;
 }
-
-const kindOf = (route: RouteConfig): RouteKind =>
-  'target' in route
-    ? 'proxy'
-    : 'rewrite' in route
-      ? 'rewrite'
-      : 'redirect' in route
-        ? 'redirect'
-        : 'static';
 
 /** Substitutes the matched rest into `/new/*`; a target without `/*` is used as it is. */
 function substitute(to: string, matcher: PathMatcher, path: string): string {
@@ -96,7 +57,7 @@ function sameOrigin(origin: string, host: string | undefined): boolean {
 }
 
 export class GatewayRouter implements Router {
-  private readonly table: CompiledRoute[];
+  private readonly table: RouteTable;
   private readonly cors?: CorsPolicy;
   private privateCookies: readonly string[] = [];
   private readonly tunnels = new Set<Duplex>();
@@ -118,102 +79,21 @@ export class GatewayRouter implements Router {
     /** The app's edge pipeline: rate limits, guards and headers are hooks the router never names. */
     private readonly edge: EdgePipeline,
   ) {
-    this.table = config.routes
-      .map((route) => {
-        const compiled: CompiledRoute = {
-          id: route.id ?? route.match,
-          kind: kindOf(route),
-          matcher: compileMatch(route.match),
-          config: route,
-        };
-        if ('target' in route) {
-          compiled.upstream = upstreams.acquire(route.target, route.timeouts.connect);
-          // Permissions name who may pass, so anonymous callers never may.
-          compiled.auth = route.permissions ? 'required' : route.auth;
-          compiled.permissions = route.permissions;
-        }
-        return compiled;
-      })
-      .sort((a, b) => bySpecificity(a.matcher, b.matcher));
+    this.table = new RouteTable(config.routes, upstreams, logger);
     this.requestLog = requestLoggers(logger, trusted.of);
     this.cors = config.cors ? new CorsPolicy(config.cors) : undefined;
   }
 
   routes(): RouteInfo[] {
-    return this.table.map((route) => {
-      const info: RouteInfo = {
-        id: route.id,
-        match: route.config.match,
-        kind: route.kind,
-        target: '',
-      };
-      const config = route.config;
-      if ('target' in config)
-        Object.assign(info, {
-          target: route.upstream!.target,
-          ws: config.ws,
-          health: { ...route.upstream!.health },
-        });
-      else if ('rewrite' in config) info.target = config.rewrite;
-      else if ('redirect' in config)
-        Object.assign(info, { target: config.redirect, status: config.status });
-      else info.target = config.static;
-      return info;
-    });
+    return this.table.routes();
   }
 
-  proxyRoutes(): { id: string; config: ProxyRouteConfig; upstream: () => Upstream }[] {
-    return this.table
-      .filter((route) => route.kind === 'proxy')
-      .map((route) => ({
-        id: route.id,
-        config: route.config as ProxyRouteConfig,
-        upstream: () => route.upstream!,
-      }));
+  proxyRoutes(): ReturnType<RouteTable['proxyRoutes']> {
+    return this.table.proxyRoutes();
   }
 
   setTarget(routeIdOrMatch: string, target: string): void {
-    const route =
-      this.table.find((entry) => entry.id === routeIdOrMatch) ??
-      this.table.find((entry) => entry.config.match === routeIdOrMatch);
-    if (!route || route.kind !== 'proxy') {
-      throw new HttpError(
-        404,
-        'ROUTING_ROUTE_NOT_FOUND',
-        `No proxy route "${routeIdOrMatch}"; known: ${
-          this.proxyRoutes()
-            .map((r) => r.id)
-            .join(', ') || 'none'
-        }.`,
-      );
-    }
-    let url: URL;
-    try {
-      url = new URL(target);
-    } catch (error) {
-      throw new HttpError(
-        400,
-        'ROUTING_INVALID_TARGET',
-        `"${target}" is not a URL; expected http(s)://host:port`,
-        { cause: error },
-      );
-    }
-    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) {
-      throw new HttpError(
-        400,
-        'ROUTING_INVALID_TARGET',
-        `"${target}" must be an http(s) URL without query or fragment`,
-      );
-    }
-    const config = route.config as ProxyRouteConfig;
-    const previous = route.upstream!;
-    if (previous.target === target) return;
-    route.upstream = this.upstreams.acquire(target, config.timeouts.connect);
-    this.upstreams.release(previous);
-    this.logger.info(
-      { route: route.id, from: previous.target, to: target },
-      'route target switched',
-    );
+    this.table.setTarget(routeIdOrMatch, target);
   }
 
   /**
@@ -247,15 +127,6 @@ export class GatewayRouter implements Router {
     this.ownPaths = own;
   }
 
-  private find(path: string, skipRewrites = false): CompiledRoute | undefined {
-    for (let index = 0; index < this.table.length; index++) {
-      const route = this.table[index];
-      if (skipRewrites && route.kind === 'rewrite') continue;
-      if (route.matcher.test(path)) return route;
-    }
-    return undefined;
-  }
-
   /** The raw handler: answers proxied routes, redirects and preflights before Express. */
   handleRequest = (req: IncomingMessage, res: ServerResponse): boolean => {
     const url = req.url ?? '/';
@@ -272,7 +143,7 @@ export class GatewayRouter implements Router {
     }
     let { path } = target;
     if (path.length + target.query.length !== url.length) req.url = path + target.query;
-    let route = this.find(path);
+    let route = this.table.find(path);
     if (route?.kind === 'redirect') {
       const config = route.config as { redirect: string; status: number };
       const location = substitute(config.redirect, route.matcher, path) + target.query;
@@ -285,7 +156,7 @@ export class GatewayRouter implements Router {
     if (route?.kind === 'rewrite') {
       path = substitute((route.config as { rewrite: string }).rewrite, route.matcher, path);
       req.url = path + target.query;
-      route = this.find(path, true);
+      route = this.table.find(path, true);
     }
     if (this.cors && CorsPolicy.isPreflight(req)) {
       this.edge.run(this.exchange(req, res, path, route), {
@@ -422,7 +293,7 @@ export class GatewayRouter implements Router {
   handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): boolean => {
     const target = normaliseTarget(req.url ?? '/');
     if ('error' in target) return false;
-    const route = this.find(target.path, true);
+    const route = this.table.find(target.path, true);
     if (route?.kind !== 'proxy' || !(route.config as ProxyRouteConfig).ws) return false;
     const config = route.config as ProxyRouteConfig;
     const origin = req.headers.origin;
