@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { createGateway } from '../../gateway/index.js';
+import { createGateway, type GatewayOptions } from '../../gateway/index.js';
 import { DATA_CSP } from '../security/index.js';
 import { createRoutingPlugin, type RoutingOptions } from '../routing/index.js';
 import { gatewayAdapter } from './adapters/gateway.js';
@@ -73,6 +73,26 @@ async function gateway(upstream: EchoUpstream, extra: Partial<RoutingOptions> = 
   return started;
 }
 
+/** The gateway preset (defaults, no panel) with one `auth: 'required'` route, not started. */
+function preset(service: EchoUpstream, plugins: GatewayOptions['plugins'] = []) {
+  const app = createGateway({
+    name: 'auth-preset',
+    port: 0,
+    host: '127.0.0.1',
+    logger: { level: 'silent', stdout: false },
+    shutdown: { signals: false },
+    controlPanel: false,
+    routing: {
+      routes: [
+        { id: 'private', match: '/api/*', target: service.url, auth: 'required', health: false },
+      ],
+    },
+    plugins,
+  });
+  cleanups.push(() => app.stop());
+  return app;
+}
+
 async function upstream(): Promise<EchoUpstream> {
   const started = await echoUpstream();
   cleanups.push(() => started.close());
@@ -93,23 +113,9 @@ describe('authentication at the gateway', () => {
 
   it('answers its refusals with the security headers of the preset (the data set)', async () => {
     const service = await upstream();
-    const app = createGateway({
-      name: 'auth-headers',
-      port: 0,
-      host: '127.0.0.1',
-      logger: { level: 'silent', stdout: false },
-      shutdown: { signals: false },
-      controlPanel: false,
-      routing: {
-        routes: [
-          { id: 'private', match: '/api/*', target: service.url, auth: 'required', health: false },
-        ],
-      },
-      plugins: [
-        createAuthPlugin({ providers: [issuer.provider], forward: { secret: FORWARD_SECRET } }),
-      ],
-    });
-    cleanups.push(() => app.stop());
+    const app = preset(service, [
+      createAuthPlugin({ providers: [issuer.provider], forward: { secret: FORWARD_SECRET } }),
+    ]);
     await app.start();
     const { port } = app.server.address() as { port: number };
     const response = await fetch(`http://127.0.0.1:${port}/api/orders`);
@@ -278,20 +284,7 @@ describe('authentication at the gateway', () => {
 
   it('fails start-up when a route asks for auth and no plugin authenticates', async () => {
     const service = await upstream();
-    const app = createGateway({
-      name: 'no-auth',
-      port: 0,
-      host: '127.0.0.1',
-      logger: { level: 'silent', stdout: false },
-      shutdown: { signals: false },
-      controlPanel: false,
-      routing: {
-        routes: [
-          { id: 'private', match: '/api/*', target: service.url, auth: 'required', health: false },
-        ],
-      },
-    });
-    cleanups.push(() => app.stop());
+    const app = preset(service);
     const failure = await app.start().then(
       () => undefined,
       (error: unknown) => error as Error & { cause?: unknown },
