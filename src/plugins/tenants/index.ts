@@ -54,7 +54,8 @@ declare module '../../core/services.js' {
  * - `PUT /api/tenants/:tenant/members/:userId` `{ roles }`; `DELETE` the same path (204).
  *
  * A membership names the user by its auth id (`auth0|<sub>`, `api-key|<id>`, as roles
- * assignments do) or by its product user id (the users plugin's); either matches.
+ * assignments do) or, for a signed-in session, by its product user id (the users plugin's,
+ * which `GET /api/users?tenant=` lists); either matches.
  *
  * @example
  * createApp({ name: 'api', plugins: [

@@ -12,7 +12,9 @@ export const TENANT_ID = /^[a-z0-9_]{1,48}$/;
 
 /**
  * The users plugin's claim with the product user id of a signed-in session (its `USER_ID_CLAIM`),
- * read by name: a membership may name either of the caller's ids.
+ * read by name: a membership may name either of the caller's ids. Only a session's: the users
+ * plugin sets it at sign-in over whatever the provider sent, while a bearer token's claim of that
+ * name is the provider's own and proves nothing about the product's users.
  */
 const PRODUCT_USER_CLAIM = 'qwickapps_user_id';
 
@@ -42,8 +44,9 @@ export function boundTenantOf(user: AuthUser): string | undefined {
   return typeof tenant === 'string' ? tenant : undefined;
 }
 
-/** The ids a membership may name the caller by: its auth id, and its product user id. */
+/** The ids a membership may name the caller by: its auth id, and a session's product user id. */
 function callerIds(user: AuthUser): string[] {
+  if (user.sessionId === undefined) return [user.id];
   const product = user.claims[PRODUCT_USER_CLAIM];
   return typeof product === 'string' && product !== user.id ? [user.id, product] : [user.id];
 }
