@@ -4,6 +4,7 @@ import { ConfigError } from '../../core/errors.js';
 import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
 import type { AuthUser } from '../auth/index.js';
 import { tenantsOptionsSchema, type TenantsConfig, type TenantsOptions } from './options.js';
+import { tenantsPanel } from './panel.js';
 import { tenantsRoutes } from './routes.js';
 import type { MembershipStore } from './store.js';
 import { attachResolver, type TenantContext, type TenantResolver } from './tenant.js';
@@ -52,6 +53,8 @@ declare module '../../core/services.js' {
  * - `GET /api/tenants`: `{ tenants: [{ tenantId, members }] }`; `?user=<id>`: `{ memberships }`.
  * - `GET /api/tenants/:tenant/members`: `{ members: [{ tenantId, userId, roles, ... }] }`.
  * - `PUT /api/tenants/:tenant/members/:userId` `{ roles }`; `DELETE` the same path (204).
+ *
+ * Its control-panel page lists the tenants and their member counts.
  *
  * A membership names the user by its auth id (`auth0|<sub>`, `api-key|<id>`, as roles
  * assignments do) or, for a signed-in session, by its product user id (the users plugin's,
@@ -117,6 +120,7 @@ export function createTenantsPlugin(options: TenantsOptions = {}): ServerPlugin<
     middleware: () => [{ handler: attachResolver(() => service!.resolve) }],
     routes: (ctx) =>
       tenantsRoutes({ members: () => service!.members, config: ctx.config, logger: ctx.logger }),
+    ui: (ctx) => tenantsPanel(ctx.config.basePath),
     async onShutdown() {
       await removeFolders?.();
     },
