@@ -37,4 +37,9 @@ export const TENANTS_ERRORS = {
     status: 404,
     meaning: 'The user is not a member of that tenant.',
   },
+  TENANTS_UNAVAILABLE: {
+    status: 503,
+    meaning:
+      'The database did not answer while a membership was checked: not the caller’s fault, so it should retry.',
+  },
 } as const satisfies ErrorCodeTable;

@@ -125,7 +125,7 @@ export function tenantResolver(deps: TenantResolverDeps) {
         permissions: Array.isArray(scopes) ? scopes.filter((s) => typeof s === 'string') : [],
       };
     } else {
-      const found = await members.find(id, callerIds(user));
+      const found = await unavailableOn(() => members.find(id, callerIds(user)), logger);
       if (found.length === 0) {
         logger.info({ user: user.id, tenant: id }, 'tenant refused: not a member');
         throw refused('TENANTS_NOT_A_MEMBER', `You are not a member of the tenant "${id}".`);
@@ -134,12 +134,31 @@ export function tenantResolver(deps: TenantResolverDeps) {
       for (const role of user.roles) if (global.has(role)) roles.add(role);
       scoped = { ...user, roles: [...roles] };
     }
-    const db = shared ? database : await database.forTenant(id);
+    const db = shared ? database : await unavailableOn(() => database.forTenant(id), logger);
     return { tenant: { id, roles: scoped.roles, db }, user: scoped };
   };
 }
 
 export type TenantResolver = ReturnType<typeof tenantResolver>;
+
+/**
+ * A database that does not answer while a membership is checked: a 503 the client retries, never
+ * a 403 that would tell a member it has lost its tenant.
+ */
+async function unavailableOn<T>(step: () => Promise<T>, logger: Logger): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof HttpError) throw error;
+    logger.error({ err: error }, 'tenant not checked: database unavailable');
+    throw new HttpError(
+      503,
+      'TENANTS_UNAVAILABLE',
+      'Tenant membership cannot be checked right now: retry soon.',
+      { cause: error },
+    );
+  }
+}
 
 /** Where the plugin's middleware leaves the app's resolver on each request, for `requireTenant`. */
 const RESOLVER = Symbol('qwickapps.tenants');
@@ -178,6 +197,7 @@ export function requireTenant(): RequestHandler {
       (error: unknown) => {
         if (error instanceof HttpError && error.status === 401)
           res.setHeader('www-authenticate', 'Bearer');
+        if (error instanceof HttpError && error.status === 503) res.setHeader('retry-after', '5');
         next(error);
       },
     );
