@@ -122,7 +122,9 @@ export function tenantResolver(deps: TenantResolverDeps) {
       scoped = {
         ...user,
         roles: [],
-        permissions: Array.isArray(scopes) ? scopes.filter((s) => typeof s === 'string') : [],
+        permissions: Array.isArray(scopes)
+          ? scopes.filter((scope): scope is string => typeof scope === 'string')
+          : [],
       };
     } else {
       const found = await unavailableOn(() => members.find(id, callerIds(user)), logger);
