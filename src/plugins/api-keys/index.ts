@@ -24,8 +24,10 @@ declare module '../../core/services.js' {
  * database and auth plugins. Provides `api-keys` (the store).
  *
  * Routes (all `admin`):
- * - `POST /api/keys` `{ name, scopes, expiresIn? }` (seconds): 201 with the key, shown only here.
- * - `GET /api/keys`: `{ keys }`, each `id, name, prefix, scopes, createdAt, expiresAt,
+ * - `POST /api/keys` `{ name, scopes, expiresIn?, tenantId? }` (seconds): 201 with the key,
+ *   shown only here. A key with a `tenantId` acts only inside that tenant (the tenants plugin's
+ *   `requireTenant()` grants its scopes there); anywhere else it holds no permission at all.
+ * - `GET /api/keys`: `{ keys }`, each `id, name, prefix, scopes, tenantId, createdAt, expiresAt,
  *   lastUsedAt, revokedAt`, never the key.
  * - `DELETE /api/keys/:id`: revokes it (204).
  *
