@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { z } from 'zod';
 import { HttpError } from '../../core/errors.js';
-import type { RouteDefinition } from '../../core/plugin.js';
+import type { QualifiedPermission, RouteDefinition } from '../../core/plugin.js';
 import type { Traffic } from './traffic.js';
 import { versionSchema } from './version.js';
 
@@ -61,6 +61,32 @@ function limitOf(value: unknown, fallback: number, max: number): number {
 
 const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
 
+/**
+ * `traffic:<verb>` narrowed to the service the call acts on: named in the body (deploy, promote,
+ * rollback, abort), the query (`?service=`) or the path, or the only service there is (as
+ * `serviceOf` decides). A key scoped to `traffic:deploy:api` deploys `api` and nothing else;
+ * `traffic:deploy`, `traffic:*` and `*` deploy any. Without a service to name (a list of all of
+ * them) the caller needs the verb on every service.
+ */
+function perService(
+  verb: 'read' | 'deploy' | 'promote' | 'rollback' | 'abort',
+  traffic: () => Traffic,
+): QualifiedPermission {
+  return {
+    permission: `traffic:${verb}`,
+    qualifier(req) {
+      const named =
+        text((req.body as { service?: unknown } | undefined)?.service) ??
+        text(req.query.service) ??
+        text(req.params.service);
+      if (named !== undefined) return named;
+      if (req.method === 'GET') return undefined;
+      const names = traffic().serviceNames();
+      return names.length === 1 ? names[0] : undefined;
+    },
+  };
+}
+
 /** The guarded HTTP API under `basePath` (default `/cpanel/api/traffic`). */
 export function trafficRoutes(
   basePath: string,
@@ -74,6 +100,7 @@ export function trafficRoutes(
     method: 'post',
     path: `${basePath}/${name}`,
     access: 'admin',
+    permission: perService(name, traffic),
     description,
     handler: async (req, res) => {
       const body = parse(commandBody, req.body);
@@ -85,6 +112,7 @@ export function trafficRoutes(
       method: 'get',
       path: basePath,
       access: 'admin',
+      permission: perService('read', traffic),
       description: 'Every service with its slots, active release and rollback window',
       handler: (req, res) => {
         const service = text(req.query.service);
@@ -97,6 +125,7 @@ export function trafficRoutes(
       method: 'get',
       path: `${basePath}/slots`,
       access: 'admin',
+      permission: 'traffic:read',
       description: 'Every slot of every service, one row each',
       handler: (_req, res) => void res.json({ slots: traffic().slots() }),
     },
@@ -104,6 +133,7 @@ export function trafficRoutes(
       method: 'post',
       path: `${basePath}/deploy`,
       access: 'admin',
+      permission: perService('deploy', traffic),
       description:
         'Starts a version in a free slot; it is promoted once healthy (automatically or on request)',
       handler: async (req, res) => {
@@ -127,6 +157,7 @@ export function trafficRoutes(
       method: 'get',
       path: `${basePath}/history`,
       access: 'admin',
+      permission: perService('read', traffic),
       description: 'Slot transitions with time, actor and reason, newest first',
       handler: (req, res) =>
         void res.json({
@@ -140,6 +171,7 @@ export function trafficRoutes(
       method: 'get',
       path: `${basePath}/services/:service/slots/:slot/logs`,
       access: 'admin',
+      permission: perService('read', traffic),
       description: "A slot's recent output lines and its runtime status",
       handler: async (req, res) => {
         const { service, slot } = req.params as { service: string; slot: string };
