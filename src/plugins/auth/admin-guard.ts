@@ -91,7 +91,9 @@ export function authAdminGuard(options: AuthAdminGuardOptions): AdminGuard {
             new HttpError(
               403,
               'AUTH_PERMISSION_MISSING',
-              `This needs the permission ${permission} (or an admin role).`,
+              partly
+                ? `This needs the permission ${permission}, or its part for what the call acts on (${permission}:<name>), or an admin role.`
+                : `This needs the permission ${permission} (or an admin role).`,
               { details: { missing: permission } },
             ),
           );
