@@ -48,6 +48,9 @@ interface Ancestor {
   resource: string;
 }
 
+/** A flat permission's: shared, so a check of one allocates nothing. */
+const NO_ANCESTORS: readonly Ancestor[] = [];
+
 /** How many nested permissions the engine keeps the ancestors of; past it, it starts over. */
 const ANCESTOR_CACHE_LIMIT = 1_024;
 
@@ -101,7 +104,9 @@ export class RbacEngine implements DecisionEngine {
       action = permission.slice(0, colon);
       resource = permission.slice(colon + 1);
     }
-    const ancestors = resource.includes(':') ? this.ancestorsOf(permission, action, resource) : [];
+    const ancestors = resource.includes(':')
+      ? this.ancestorsOf(permission, action, resource)
+      : NO_ANCESTORS;
     const found = this.inRoles(user.roles, permission, action, resource, ancestors);
     if (found !== undefined) return found;
     const assigned = this.model.assignments.get(user.id);
