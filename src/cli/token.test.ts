@@ -14,6 +14,7 @@ import {
   startTrafficGateway,
   type TrafficGateway,
 } from '../plugins/traffic/test-support/gateway.js';
+import { rawRequest } from '../../test/support/http.js';
 import { cli } from './test-support/run-cli.js';
 
 /**
@@ -137,6 +138,18 @@ describe('qwickapps CLI with a scoped key (QWICKAPPS_TOKEN)', () => {
       });
       expect(refused.body).toMatchObject({ code: 'AUTH_PERMISSION_MISSING', missing });
     }
+    // The service is read where the handler reads it: a body on a GET names nothing.
+    const named = JSON.stringify({ service: 'api' });
+    const smuggled = await rawRequest(`${gateway.url}/cpanel/api/traffic?service=web`, {
+      headers: {
+        authorization: `Bearer ${key}`,
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(named)),
+      },
+      body: named,
+    });
+    expect(smuggled.status).toBe(403);
+    expect(JSON.parse(smuggled.text)).toMatchObject({ missing: 'traffic:read:web' });
     // Admin-only routes stay so: the key holds no permission they name.
     // Creating keys is one: a key that could would give itself any scope.
     const mint = await call(key, 'POST', '/api/keys', { name: 'more', scopes: ['*'] });

@@ -62,25 +62,26 @@ function limitOf(value: unknown, fallback: number, max: number): number {
 const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
 
 /**
- * `traffic:<verb>` narrowed to the service the call acts on: named in the body (deploy, promote,
- * rollback, abort), the query (`?service=`) or the path, or the only service there is (as
- * `serviceOf` decides). A key scoped to `traffic:deploy:api` deploys `api` and nothing else;
- * `traffic:deploy`, `traffic:*` and `*` deploy any. Without a service to name (a list of all of
- * them) the caller needs the verb on every service.
+ * `traffic:<verb>` narrowed to the service the call acts on, read from where its handler reads
+ * it (`from`), so the check and the handler never disagree about which service that is: the
+ * body (deploy, promote, rollback, abort; without one, the only service there is, as
+ * `serviceOf` decides), the query (`?service=`) or the path. A key scoped to
+ * `traffic:deploy:api` deploys `api` and nothing else; `traffic:deploy`, `traffic:*` and `*`
+ * deploy any. Without a service to name (a list of all of them) the caller needs the verb on
+ * every service.
  */
 function perService(
   verb: 'read' | 'deploy' | 'promote' | 'rollback' | 'abort',
+  from: 'body' | 'query' | 'params',
   traffic: () => Traffic,
 ): QualifiedPermission {
   return {
     permission: `traffic:${verb}`,
     qualifier(req) {
-      const named =
-        text((req.body as { service?: unknown } | undefined)?.service) ??
-        text(req.query.service) ??
-        text(req.params.service);
-      if (named !== undefined) return named;
-      if (req.method === 'GET') return undefined;
+      if (from === 'query') return text(req.query.service);
+      if (from === 'params') return text(req.params.service);
+      const named = (req.body as { service?: unknown } | undefined)?.service;
+      if (named !== undefined) return text(named);
       const names = traffic().serviceNames();
       return names.length === 1 ? names[0] : undefined;
     },
@@ -100,7 +101,7 @@ export function trafficRoutes(
     method: 'post',
     path: `${basePath}/${name}`,
     access: 'admin',
-    permission: perService(name, traffic),
+    permission: perService(name, 'body', traffic),
     description,
     handler: async (req, res) => {
       const body = parse(commandBody, req.body);
@@ -112,7 +113,7 @@ export function trafficRoutes(
       method: 'get',
       path: basePath,
       access: 'admin',
-      permission: perService('read', traffic),
+      permission: perService('read', 'query', traffic),
       description: 'Every service with its slots, active release and rollback window',
       handler: (req, res) => {
         const service = text(req.query.service);
@@ -133,7 +134,7 @@ export function trafficRoutes(
       method: 'post',
       path: `${basePath}/deploy`,
       access: 'admin',
-      permission: perService('deploy', traffic),
+      permission: perService('deploy', 'body', traffic),
       description:
         'Starts a version in a free slot; it is promoted once healthy (automatically or on request)',
       handler: async (req, res) => {
@@ -157,7 +158,7 @@ export function trafficRoutes(
       method: 'get',
       path: `${basePath}/history`,
       access: 'admin',
-      permission: perService('read', traffic),
+      permission: perService('read', 'query', traffic),
       description: 'Slot transitions with time, actor and reason, newest first',
       handler: (req, res) =>
         void res.json({
@@ -171,7 +172,7 @@ export function trafficRoutes(
       method: 'get',
       path: `${basePath}/services/:service/slots/:slot/logs`,
       access: 'admin',
-      permission: perService('read', traffic),
+      permission: perService('read', 'params', traffic),
       description: "A slot's recent output lines and its runtime status",
       handler: async (req, res) => {
         const { service, slot } = req.params as { service: string; slot: string };
