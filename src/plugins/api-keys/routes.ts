@@ -66,6 +66,7 @@ export function apiKeysRoutes(deps: {
   const base = deps.config.basePath;
   return [
     {
+      // Admins only, on purpose: a key that could create keys could mint itself any scope.
       method: 'post',
       path: base,
       access: 'admin',
@@ -90,6 +91,7 @@ export function apiKeysRoutes(deps: {
       method: 'get',
       path: base,
       access: 'admin',
+      permission: 'api-keys:read',
       description: 'API keys: id, name, prefix, scopes and times, never the key',
       handler: async (_req, res) => {
         res.json({ keys: await deps.store().list() });
@@ -99,6 +101,7 @@ export function apiKeysRoutes(deps: {
       method: 'delete',
       path: `${base}/:id`,
       access: 'admin',
+      permission: 'api-keys:revoke',
       description: 'Revokes an API key: refused at once on every instance',
       handler: async (req, res) => {
         const revoked = await deps.store().revoke(String(req.params.id));

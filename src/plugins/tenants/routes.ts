@@ -57,6 +57,7 @@ export function tenantsRoutes(deps: {
       method: 'get',
       path: base,
       access: 'admin',
+      permission: 'tenants:read',
       description: 'Tenants with their member counts; `?user=<id>`: that user’s memberships',
       handler: async (req, res) => {
         if (req.query.user === undefined) {
@@ -70,6 +71,7 @@ export function tenantsRoutes(deps: {
       method: 'get',
       path: `${base}/:tenant/members`,
       access: 'admin',
+      permission: 'tenants:read',
       description: 'The members of a tenant and their roles there',
       handler: async (req, res) => {
         res.json({ members: await deps.members().members(tenantIdOf(req.params.tenant)) });
@@ -79,6 +81,7 @@ export function tenantsRoutes(deps: {
       method: 'put',
       path: `${base}/:tenant/members/:userId`,
       access: 'admin',
+      permission: 'tenants:write',
       description: 'Adds a user to a tenant with { roles }, or replaces its roles there',
       handler: async (req, res) => {
         const tenant = tenantIdOf(req.params.tenant);
@@ -97,6 +100,7 @@ export function tenantsRoutes(deps: {
       method: 'delete',
       path: `${base}/:tenant/members/:userId`,
       access: 'admin',
+      permission: 'tenants:write',
       description: 'Removes a user from a tenant: refused there at once',
       handler: async (req, res) => {
         const tenant = tenantIdOf(req.params.tenant);

@@ -142,6 +142,7 @@ export function usersRoutes(deps: UsersRouteDeps): RouteDefinition[] {
     method,
     path: `${base}${path}`,
     access: 'admin',
+    permission,
     description,
     handler: async (req, res) => {
       requirePermission(deps, req, permission);
