@@ -41,6 +41,11 @@ export class TrafficClient {
     return this.status(name).then((answer) => answer.services[0]);
   }
 
+  /** The service as a deploy follows it: what a key that may deploy it may read. */
+  deployProgress(service: string): Promise<ServiceView> {
+    return this.call('GET', `/deploy?service=${encodeURIComponent(service)}`);
+  }
+
   deploy(service: string, version: string, force: boolean): Promise<ServiceView> {
     return this.call('POST', '/deploy', { service, version, ...(force ? { force } : {}) });
   }

@@ -70,7 +70,7 @@ async function waitForHealth(
   const deadline = Date.now() + timeout;
   let last = '';
   for (;;) {
-    const view = await api.service(service);
+    const view = await api.deployProgress(service);
     const slot = view.slots.find((entry) => entry.id === slotId);
     if (!slot || slot.version !== version)
       throw new CliError(`${slotId} no longer holds ${version}: another deploy replaced it.`, 1);
@@ -120,8 +120,8 @@ export function buildProgram(): Command {
         "Credentials: QWICKAPPS_TOKEN (or --token), an API key (qwk_...) or the gateway's",
         'MANAGEMENT_TOKEN, sent as Authorization: Bearer; it wins over ADMIN_USER (default',
         '"admin") and ADMIN_PASSWORD. Prefer the variable: arguments show in process lists.',
-        'A key only does what its scopes allow: traffic:deploy:api and traffic:read:api deploy',
-        'the service api and follow the deploy, nothing else.',
+        'A key only does what its scopes allow: traffic:deploy:api deploys the service api and',
+        'follows the deploy, nothing else.',
       ].join('\n'),
     );
   const globals = () => program.opts<GlobalOptions>();

@@ -85,7 +85,7 @@ const env = (token: string) => ({ QWICKAPPS_URL: gateway.url, QWICKAPPS_TOKEN: t
 
 describe('qwickapps CLI with a scoped key (QWICKAPPS_TOKEN)', () => {
   it('deploys its one service and can do nothing else, each refusal a 403 naming the missing permission', async () => {
-    const { key } = await createKey(['traffic:deploy:api', 'traffic:read:api']);
+    const { key } = await createKey(['traffic:deploy:api']);
     // A wrong password beside it does not matter: the token wins.
     const deployed = await cli(['deploy', 'api', 'v1', '--interval', '100'], {
       ...env(key),
@@ -124,7 +124,9 @@ describe('qwickapps CLI with a scoped key (QWICKAPPS_TOKEN)', () => {
         { service: 'web', version: 'v1' },
         'traffic:deploy:web',
       ],
-      ['GET', '/cpanel/api/traffic?service=web', undefined, 'traffic:read:web'],
+      ['GET', '/cpanel/api/traffic?service=web', undefined, 'traffic:read'],
+      ['GET', '/cpanel/api/traffic?service=api', undefined, 'traffic:read'],
+      ['GET', '/cpanel/api/traffic/deploy?service=web', undefined, 'traffic:deploy:web'],
       ['GET', '/cpanel/api/traffic', undefined, 'traffic:read'],
       ['GET', '/api/config', undefined, 'config:read'],
       ['POST', '/api/cache/flush', undefined, 'cache:flush'],
@@ -138,9 +140,12 @@ describe('qwickapps CLI with a scoped key (QWICKAPPS_TOKEN)', () => {
       });
       expect(refused.body).toMatchObject({ code: 'AUTH_PERMISSION_MISSING', missing });
     }
+    // It follows its own service's deploy (what the CLI polls while it waits), and only that.
+    const progress = await call(key, 'GET', '/cpanel/api/traffic/deploy?service=api');
+    expect(progress).toMatchObject({ status: 200, body: { name: 'api' } });
     // The service is read where the handler reads it: a body on a GET names nothing.
     const named = JSON.stringify({ service: 'api' });
-    const smuggled = await rawRequest(`${gateway.url}/cpanel/api/traffic?service=web`, {
+    const smuggled = await rawRequest(`${gateway.url}/cpanel/api/traffic/deploy?service=web`, {
       headers: {
         authorization: `Bearer ${key}`,
         'content-type': 'application/json',
@@ -149,7 +154,7 @@ describe('qwickapps CLI with a scoped key (QWICKAPPS_TOKEN)', () => {
       body: named,
     });
     expect(smuggled.status).toBe(403);
-    expect(JSON.parse(smuggled.text)).toMatchObject({ missing: 'traffic:read:web' });
+    expect(JSON.parse(smuggled.text)).toMatchObject({ missing: 'traffic:deploy:web' });
     // Admin-only routes stay so: the key holds no permission they name.
     // Creating keys is one: a key that could would give itself any scope.
     const mint = await call(key, 'POST', '/api/keys', { name: 'more', scopes: ['*'] });

@@ -148,6 +148,17 @@ export function trafficRoutes(
         res.status(202).json(view);
       },
     },
+    {
+      method: 'get',
+      path: `${basePath}/deploy`,
+      access: 'admin',
+      // Who may deploy a service may follow its deploy: a CI key needs no read scope besides.
+      permission: perService('deploy', 'query', traffic),
+      description:
+        "One service's slots and active release (`?service=`), for who may deploy it: a deploy's progress",
+      handler: (req, res) =>
+        void res.json(traffic().service(serviceOf(traffic(), text(req.query.service)))),
+    },
     command(
       'promote',
       'Switches the route to the healthy candidate; the active release stays warm for rollback',
