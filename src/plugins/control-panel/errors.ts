@@ -18,6 +18,11 @@ export const CPANEL_ERRORS = {
     status: 403,
     meaning: "A state-changing call lacks the session's `x-csrf-token` header, or it is wrong.",
   },
+  CPANEL_PERMISSION_MISSING: {
+    status: 403,
+    meaning:
+      'An API key or bearer token on an admin route lacks the permission the route names (`missing`), and is no `admin:*`.',
+  },
   CPANEL_LOGIN_DELAYED: {
     status: 429,
     meaning: 'Too many failed logins for this account; `retryAfter` says when to try again.',

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AdminGuard, PluginContext } from '../../core/context.js';
 import { HttpError } from '../../core/errors.js';
 import { crossSiteReason } from '../../core/origin-check.js';
+import { holdsPartOf, holdsPermission } from '../../core/permission.js';
 import { GuardCookie } from './cookies.js';
 import { DEFAULT_TRUSTED_DEVICE_TTL } from './devices.js';
 import { DEFAULT_ACCOUNT_DELAY, type AccountDelaySettings } from './login-limit.js';
@@ -80,6 +81,32 @@ export interface PasswordGuardOptions {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * A caller an authenticate hook identified (an API key, a bearer token, a user session), as the
+ * auth plugin sets `req.user`; read by shape, so the panel never loads that plugin's code.
+ */
+interface IdentifiedCaller {
+  id: string;
+  roles: readonly string[];
+  permissions: readonly string[];
+  sessionId?: string;
+}
+
+/** The roles plugin's service when registered (by shape, as the auth plugin reads it). */
+interface PermissionChecker {
+  can(user: IdentifiedCaller, permission: string): boolean;
+  canPartly(user: IdentifiedCaller, permission: string): boolean;
+}
+
+function identifiedCaller(req: Request): IdentifiedCaller | undefined {
+  const user = (req as { user?: Partial<IdentifiedCaller> }).user;
+  return typeof user?.id === 'string' &&
+    Array.isArray(user.permissions) &&
+    Array.isArray(user.roles)
+    ? (user as IdentifiedCaller)
+    : undefined;
+}
 const loginBody = z.object({ user: z.string().max(256), password: z.string().max(1024) });
 
 function basicCredentials(req: Request): { user: string; password: string } | undefined {
@@ -126,6 +153,7 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
   /** The session id a request was let in with (absent for Basic credentials, which have none). */
   const sessionIds = new WeakMap<Request, string>();
   let password = options.password;
+  let roles: () => PermissionChecker | undefined = () => undefined;
 
   const verify = async (user: string, given: string): Promise<boolean> => {
     const userMatches = same(user, options.user);
@@ -202,6 +230,54 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
     }
   };
 
+  /**
+   * An admin route that names a permission (a CI key scoped to `traffic:deploy:api`): the
+   * panel's own credentials (its session, Basic) are the admin's and go through `middleware`;
+   * a caller the auth plugin identified instead (an API key, a bearer token) passes when it
+   * holds the permission (`partly`: a part of it) or `admin:*`, through the roles plugin when
+   * registered, else by its own permissions; otherwise 403 naming the permission.
+   */
+  const permitting =
+    (permission: string, partly = false): RequestHandler =>
+    (req, res, next) => {
+      const caller = identifiedCaller(req);
+      if (caller === undefined || cookie.values(req).length > 0 || basicCredentials(req))
+        return middleware(req, res, next);
+      const checker = roles();
+      const holds = (wanted: string, part: boolean) =>
+        checker !== undefined
+          ? part
+            ? checker.canPartly(caller, wanted)
+            : checker.can(caller, wanted)
+          : part
+            ? holdsPartOf(caller.permissions, wanted)
+            : holdsPermission(caller.permissions, wanted);
+      if (!holds('admin:*', false) && !holds(permission, partly))
+        return next(
+          new HttpError(
+            403,
+            'CPANEL_PERMISSION_MISSING',
+            `This needs the permission ${permission}${partly ? ` (or its part for what the call acts on, ${permission}:<name>)` : ''}, or the control panel's credentials.`,
+            { details: { missing: permission } },
+          ),
+        );
+      // A user session's cookie is ambient: its state-changing calls must come from this origin.
+      const crossSite =
+        caller.sessionId !== undefined && !SAFE_METHODS.has(req.method)
+          ? crossSiteReason(req)
+          : undefined;
+      if (crossSite)
+        return next(
+          new HttpError(
+            403,
+            'CPANEL_CROSS_SITE',
+            `A signed-in session refuses state-changing calls from another site's page (${crossSite}).`,
+          ),
+        );
+      attached.set(req, { user: caller.id });
+      next();
+    };
+
   const login: RequestHandler = async (req, res, next) => {
     try {
       // A page elsewhere must not log the browser in (login CSRF) nor use it to try passwords.
@@ -248,6 +324,7 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
   return {
     name: 'control-panel-password',
     middleware,
+    permitting,
     login,
     logout,
     session: (req) => attached.get(req),
@@ -275,6 +352,8 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
     privateCookies: [...cookie.names, ...deviceCookie.names],
     init(context) {
       logger = context.logger;
+      const services = context as unknown as { tryGet(name: string): unknown };
+      roles = () => services.tryGet('roles') as PermissionChecker | undefined;
       if (options.passwordHash && isWeakerThanDefault(options.passwordHash)) {
         // Still verified (the hash carries its own cost), but cheaper to guess than a new one.
         context.logger.warn(

@@ -94,6 +94,7 @@ export function createControlPanelPlugin(
       ctx.app.setAdminGuard({
         name: current.name,
         middleware: current.middleware,
+        permitting: current.permitting?.bind(current),
         identify,
         privateCookies: current.privateCookies,
         onSessionEnd: current.onSessionEnd?.bind(current),
