@@ -7,6 +7,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../src/gateway/index.js';
 import { signIn } from '../src/plugins/auth/test-support/code-flow.js';
+import { cli } from '../src/cli/test-support/run-cli.js';
 import { json, waitFor } from '../test/support/http.js';
 import { chromiumAvailable, launchBrowser } from '../test/e2e/support/full-app.js';
 import { createDemoGateway } from './gateway.js';
@@ -195,6 +196,36 @@ describe('signing in to the demo, through its gateway and the development stand-
     expect(emails).toEqual(['alice@example.com', 'bob@example.com']);
     expect((await fetch(`${base}/api/users`)).status).toBe(401);
   });
+
+  it('deploys from the CLI with a key scoped to the api service, which can do nothing else', async () => {
+    const created = await fetch(`${base}/api/keys`, {
+      method: 'POST',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'ci', scopes: ['traffic:deploy:api'] }),
+    });
+    expect(created.status).toBe(201);
+    const { key } = (await created.json()) as { key: string };
+    const env = { QWICKAPPS_URL: base, QWICKAPPS_TOKEN: key };
+    const deployed = await cli(['deploy', 'api', 'v2', '--interval', '100'], env);
+    expect(deployed.stderr).toBe('');
+    expect(deployed.code).toBe(0);
+    expect(deployed.stdout).toContain('v2 is healthy in slot-b');
+    const promote = await cli(['promote', 'api'], env);
+    expect(promote.code).toBe(1);
+    expect(promote.stderr).toContain('traffic:promote');
+    const config = await fetch(`${base}/api/config`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(config.status).toBe(403);
+    expect((await json(fetch(`${base}/api/v1/hello`))).version).toBe('v1');
+    // The operator still promotes with the panel's password.
+    const promoted = await cli(['promote', 'api'], {
+      QWICKAPPS_URL: base,
+      ADMIN_PASSWORD: 'demo-auth-password',
+    });
+    expect(promoted.code).toBe(0);
+    expect((await json(fetch(`${base}/api/v1/hello`))).version).toBe('v2');
+  }, 60_000);
 
   it("refuses logout from another origin and keeps the session (the page's same-origin POST works)", async () => {
     const { jar } = await signIn(`${base}/auth/login?returnTo=/`, user());
