@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
 import { usersOptionsSchema, type UsersConfig, type UsersOptions } from './options.js';
 import { usersPanel } from './panel.js';
@@ -8,7 +9,7 @@ import type { UserSync } from './sync.js';
 
 export { USERS_ERRORS } from './errors.js';
 export { USER_ID_CLAIM, userIdOf } from './sign-in.js';
-export type { SyncConfig, UsersConfig, UsersOptions } from './options.js';
+export type { SyncConfig, SyncOptions, UsersConfig, UsersOptions } from './options.js';
 export type { SyncCounts, SyncReport } from './sync.js';
 export type { ListQuery, User, UserIdentity, UserPage, UserStore } from './store.js';
 export type { SortOrder, UserSort } from './cursor.js';
@@ -18,9 +19,13 @@ export type { RolesLike } from './routes.js';
  * Sync credentials from the environment, which the app's `env` map (top-level keys only) cannot
  * name: AUTH0_MGMT_CLIENT_ID / AUTH0_MGMT_CLIENT_SECRET, SUPABASE_SERVICE_ROLE_KEY.
  */
-function withEnvironment(options: UsersOptions, env: NodeJS.ProcessEnv): UsersOptions {
+function withEnvironment(
+  options: UsersOptions,
+  env: NodeJS.ProcessEnv,
+): z.input<typeof usersOptionsSchema> {
   const sync = options.sync as Record<string, unknown> | undefined;
-  if (sync === undefined || typeof sync !== 'object') return options;
+  if (sync === undefined || typeof sync !== 'object')
+    return options as z.input<typeof usersOptionsSchema>;
   const filled: Record<string, unknown> = { ...sync };
   const fallback = (key: string, variable: string) => {
     if (filled[key] === undefined && env[variable]) filled[key] = env[variable];
@@ -29,7 +34,7 @@ function withEnvironment(options: UsersOptions, env: NodeJS.ProcessEnv): UsersOp
     fallback('clientId', 'AUTH0_MGMT_CLIENT_ID');
     fallback('clientSecret', 'AUTH0_MGMT_CLIENT_SECRET');
   } else if (sync.provider === 'supabase') fallback('serviceRoleKey', 'SUPABASE_SERVICE_ROLE_KEY');
-  return { ...options, sync: filled as UsersOptions['sync'] };
+  return { ...options, sync: filled } as z.input<typeof usersOptionsSchema>;
 }
 
 declare module '../../core/services.js' {

@@ -139,7 +139,15 @@ export const usersOptionsSchema = z
     }
   });
 
-export type UsersOptions = z.input<typeof usersOptionsSchema>;
+type Credential = 'clientId' | 'clientSecret' | 'serviceRoleKey';
+/** A sync's options as callers give them: credentials may come from the environment instead. */
+export type SyncOptions<T = z.input<typeof syncOptionsSchema>> = T extends unknown
+  ? Omit<T, Credential> & Partial<Pick<T, Extract<keyof T, Credential>>>
+  : never;
+export type UsersOptions = Omit<z.input<typeof usersOptionsSchema>, 'sync'> & {
+  /** See `usersOptionsSchema.sync`; AUTH0_MGMT_CLIENT_ID/SECRET, SUPABASE_SERVICE_ROLE_KEY fill credentials. */
+  sync?: SyncOptions;
+};
 export type UsersConfig = z.output<typeof usersOptionsSchema>;
 export type FieldConfig = z.output<typeof fieldSchema>;
 export type SyncConfig = z.output<typeof syncOptionsSchema>;

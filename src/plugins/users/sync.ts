@@ -6,7 +6,7 @@ import type { Database } from '../database/index.js';
 import type { SyncConfig, UsersConfig } from './options.js';
 import type { ProviderUser, SyncCursor, SyncSource } from './providers.js';
 import { identifier, rows, run } from './sql.js';
-import type { UserIdentity, UserStore } from './store.js';
+import type { User, UserIdentity, UserStore } from './store.js';
 import { validateFields, type FieldValues } from './validate.js';
 
 /** The provider fields a sync copies, by the user field they fill (when that field is configured). */
@@ -183,7 +183,11 @@ export class UserSync {
     );
     try {
       for await (const batch of source.batches(cursor, signal)) {
-        for (const user of batch.users) await this.applyCounted(user, counts);
+        const known = await this.deps.store.findBySubjects(
+          source.issuer,
+          batch.users.map((user) => user.subject).filter((subject) => subject !== ''),
+        );
+        for (const user of batch.users) await this.applyCounted(user, known, counts);
         if (this.disabledInBatch) {
           this.disabledInBatch = false;
           await this.deps.onDisabled();
@@ -207,9 +211,13 @@ export class UserSync {
     return done;
   }
 
-  private async applyCounted(user: ProviderUser, counts: SyncCounts): Promise<void> {
+  private async applyCounted(
+    user: ProviderUser,
+    known: Map<string, User>,
+    counts: SyncCounts,
+  ): Promise<void> {
     try {
-      counts[await this.apply(user)]++;
+      counts[await this.apply(user, known.get(user.subject))]++;
     } catch (error) {
       counts.failed++;
       this.deps.logger.warn(
@@ -219,15 +227,17 @@ export class UserSync {
     }
   }
 
-  /** Applies one provider user; answers which count it goes to. */
-  private async apply(user: ProviderUser): Promise<Exclude<keyof SyncCounts, 'failed'>> {
+  /** Applies one provider user (`found`: the user its identity links to); answers its count. */
+  private async apply(
+    user: ProviderUser,
+    found: User | undefined,
+  ): Promise<Exclude<keyof SyncCounts, 'failed'>> {
     const { store, config, source } = this.deps;
     if (user.subject === '') throw new Error('the provider answered a user without an id');
     const given: Record<string, string> = {};
     for (const field of SYNCED_FIELDS)
       if (Object.hasOwn(config.fields, field) && user[field] !== undefined)
         given[field] = user[field];
-    const found = await store.findByIdentity(source.issuer, user.subject);
     if (!found) {
       const created = await store.create(validateFields(config, given, false), {
         issuer: source.issuer,
