@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { definePlugin, type ServerPlugin } from '../../index.js';
-import { createAuthPlugin, requireUser } from '../auth/index.js';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { createAuthPlugin, jwtAdapter, requireUser } from '../auth/index.js';
+import { startAuth0StandIn } from './test-support/provider-standins.js';
 import {
   echoUpstream,
   FORWARD_SECRET,
@@ -116,6 +118,59 @@ describe('disabled users at the gateway', () => {
     await call(`${url}/api/users/${alice}/enable`, 'POST');
     expect((await get(`${url}/me`, aliceToken)).status).toBe(200);
     expect((await get(`${url}/private/x`, aliceToken)).status).toBe(200);
+  });
+
+  it('refuses at once a user the provider sync disabled (blocked at Auth0)', async () => {
+    const standIn = await startAuth0StandIn([
+      { user_id: 'auth0|dora', email: 'dora@example.com', name: 'Dora' },
+    ]);
+    cleanups.push(() => standIn.close());
+    // Tokens as the tenant signs them: issuer https://<domain>/, subject the user_id.
+    const issuer = `https://${standIn.domain}/`;
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' };
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setIssuer(issuer)
+      .setAudience('https://api.example')
+      .setSubject('auth0|dora')
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(privateKey);
+    const { app, url } = await startUsersApp({
+      database: { url: 'memory://' },
+      users: {
+        sync: {
+          provider: 'auth0',
+          domain: standIn.domain,
+          clientId: standIn.clientId,
+          clientSecret: standIn.clientSecret,
+          managementUrl: standIn.url,
+        },
+      },
+      plugins: [
+        createAuthPlugin({
+          providers: [
+            jwtAdapter({
+              issuer,
+              audience: 'https://api.example',
+              publicKeys: [jwk as { kty: string }],
+              algorithms: ['ES256'],
+            }),
+          ],
+          forward: false,
+        }),
+        meRoute(),
+      ],
+    });
+    cleanups.push(() => app.stop());
+    expect((await call(`${url}/api/users/sync`, 'POST')).body).toMatchObject({ created: 1 });
+    expect((await get(`${url}/me`, token)).status).toBe(200);
+    standIn.users[0].blocked = true;
+    expect((await call(`${url}/api/users/sync`, 'POST')).body).toMatchObject({ disabled: 1 });
+    const refused = await get(`${url}/me`, token);
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ code: 'AUTH_IDENTITY_REFUSED' });
   });
 
   const postgres = USERS_TARGETS.find((target) => target.provider === 'postgres')!;

@@ -19,6 +19,9 @@ type Folder = keyof MigrationFolders;
  * dialect and however many instances write at once, with no read-then-write. Times are epoch
  * milliseconds (BIGINT) on every dialect. No foreign keys: SQLite enforces them only per
  * connection setting, so deletes remove identities and claims in the same transaction instead.
+ * `<table>_sync` holds one row: the provider sync's lock (holder, lease expiry), a running
+ * sync's progress and the last report; the migration inserts it, so taking the lock is a
+ * conditional UPDATE on every dialect.
  */
 function migrations(table: string): Record<Folder, { name: string; statements: string[] }[]> {
   const identities = `${table}_identities`;

@@ -17,6 +17,7 @@ import {
   USERS_TARGETS,
   type UsersTarget,
 } from './test-support/users-app.js';
+import { SERVICES } from '../../../test/support/services.js';
 
 const FIELDS = { email: { unique: true }, name: {}, avatar: { type: 'url' as const } };
 
@@ -307,6 +308,65 @@ describe.each(USERS_TARGETS)('provider sync on $provider', (target) => {
       },
       30_000,
     );
+  });
+});
+
+const postgres = USERS_TARGETS.find((target) => target.provider === 'postgres')!;
+
+/** Runs SQL against the test PostgreSQL server. */
+async function pgQuery(text: string, values: unknown[] = []): Promise<Record<string, unknown>[]> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: SERVICES.postgres.url });
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows as Record<string, unknown>[];
+  } finally {
+    await client.end();
+  }
+}
+
+describe.skipIf(!postgres.available)('provider sync across instances on PostgreSQL', () => {
+  it('an instance stopped mid-sync saves its page and frees the lock; another continues from it', async () => {
+    const standIn = await supabase(supabaseUsers(30, 'h'));
+    standIn.delayMs = 150;
+    // Started by the timer: a sync a request started is one the app drains before it stops.
+    const first = await syncApp(postgres, supabaseSync(standIn, { perPage: 5, interval: 1_000 }));
+    const second = await syncApp(postgres, supabaseSync(standIn, { perPage: 5 }), first);
+    while (pagesOf(standIn.seen, '/auth/v1/admin/users').length < 3)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    await first.app.stop();
+    const stoppedAt = pagesOf(standIn.seen, '/auth/v1/admin/users').at(-1)!;
+    const [row] = await pgQuery(`SELECT holder, report FROM "${first.table}_sync"`);
+    expect(row.holder).toBeNull();
+    expect(JSON.parse(String(row.report))).toMatchObject({ status: 'stopped' });
+    standIn.delayMs = 0;
+    const before = standIn.seen.length;
+    const resumed = await call(`${second.api}/sync`, 'POST');
+    expect(resumed.body).toMatchObject({
+      status: 'completed',
+      created: 30,
+      resumedFrom: stoppedAt,
+    });
+    expect(pagesOf(standIn.seen.slice(before), '/auth/v1/admin/users')[0]).toBe(stoppedAt);
+  }, 30_000);
+
+  it("takes over a lock whose holder's lease expired (it died), and refuses one still held", async () => {
+    const standIn = await supabase(supabaseUsers(3, 'l'));
+    const { api, table } = await syncApp(postgres, supabaseSync(standIn));
+    await pgQuery(`UPDATE "${table}_sync" SET holder = 'alive-elsewhere', lock_expires_at = $1`, [
+      Date.now() + 60_000,
+    ]);
+    const held = await call(`${api}/sync`, 'POST');
+    expect(held.status).toBe(409);
+    expect(held.body.code).toBe('USERS_SYNC_RUNNING');
+    expect((await call(`${api}/sync`, 'GET')).body).toMatchObject({ running: true });
+    expect(standIn.seen).toHaveLength(0);
+    await pgQuery(`UPDATE "${table}_sync" SET holder = 'died', lock_expires_at = $1`, [
+      Date.now() - 1,
+    ]);
+    const taken = await call(`${api}/sync`, 'POST');
+    expect(taken.status).toBe(200);
+    expect(taken.body).toMatchObject({ created: 3 });
   });
 });
 
