@@ -85,7 +85,7 @@ async function userOf(url: string, subject: string): Promise<string> {
 const get = (url: string, token: string) =>
   fetch(url, { headers: { authorization: `Bearer ${token}` } });
 
-describe('disabled users at the gateway', () => {
+describe('disabled users at the gateway', { timeout: 90_000 }, () => {
   it("refuses a disabled user's valid token on Express and proxied routes with a 403, and lets it in once enabled", async () => {
     const { issuer, upstream, database, table } = await setUp(USERS_TARGETS[0]);
     const url = await gateway(issuer, upstream, database, table);
