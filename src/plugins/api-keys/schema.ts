@@ -17,6 +17,16 @@ const MIGRATIONS: Record<keyof MigrationFolders, string> = {
   sqlite: `CREATE TABLE "${KEYS_TABLE}" (id text PRIMARY KEY, name text NOT NULL, hash text NOT NULL, scopes text NOT NULL, created_at integer NOT NULL, expires_at integer, last_used_at integer, revoked_at integer)`,
 };
 
+/**
+ * A key may belong to a tenant (the tenants plugin's id rule: at most 48 characters); it then
+ * acts only inside that tenant. Null for keys of the whole product.
+ */
+const TENANT_MIGRATIONS: Record<keyof MigrationFolders, string> = {
+  postgres: `ALTER TABLE "${KEYS_TABLE}" ADD COLUMN tenant_id varchar(48)`,
+  mysql: `ALTER TABLE \`${KEYS_TABLE}\` ADD COLUMN tenant_id varchar(48) NULL`,
+  sqlite: `ALTER TABLE "${KEYS_TABLE}" ADD COLUMN tenant_id text`,
+};
+
 /** Writes the migration folders into a folder of this process; `remove` deletes them. */
 export async function writeMigrationFolders(): Promise<{
   folders: MigrationFolders;
@@ -31,6 +41,7 @@ export async function writeMigrationFolders(): Promise<{
     const dir = path.join(root, folder);
     await mkdir(dir);
     await writeFile(path.join(dir, '0001_api_keys.sql'), statement);
+    await writeFile(path.join(dir, '0002_api_keys_tenant.sql'), TENANT_MIGRATIONS[folder]);
     folders[folder] = dir;
   }
   return { folders, remove: () => rm(root, { recursive: true, force: true }) };

@@ -66,6 +66,7 @@ export function rolesRoutes(basePath: string, roles: () => RolesService): RouteD
       method: 'get',
       path: basePath,
       access: 'admin',
+      permission: 'roles:read',
       description: 'Roles, their grants and what they inherit',
       handler: (_req, res) => void res.json({ model: roles().model, roles: roles().describe() }),
     },
@@ -73,6 +74,7 @@ export function rolesRoutes(basePath: string, roles: () => RolesService): RouteD
       method: 'get',
       path: `${basePath}/explain`,
       access: 'admin',
+      permission: 'roles:read',
       description: 'Why a user may or may not hold a permission (`?user=<id>&permission=...`)',
       handler: (req: Request, res) => {
         const query = req.query;
@@ -88,6 +90,7 @@ export function rolesRoutes(basePath: string, roles: () => RolesService): RouteD
       method: 'post',
       path: `${basePath}/explain`,
       access: 'admin',
+      permission: 'roles:read',
       description: 'Why a user (an id or a user object) may or may not hold a permission',
       handler: (req: Request, res) => void res.json(explainWith(roles(), req.body)),
     },

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { CompiledModel } from './compile.js';
+import { holdsPartOf, permissionOverlaps } from '../../core/permission.js';
+import { rolesOf, type CompiledModel } from './compile.js';
 import type { DecisionEngine } from './rbac.js';
 import type { PermissionRefusal, RoleSummary, RolesService } from './types.js';
 
@@ -22,6 +23,15 @@ export function rolesService(
   return {
     model,
     can: (user, permission, resource) => engine.can(user, permission, resource),
+    // For gates that check the rest once the request is read; not a hot path, so it scans.
+    canPartly: (user, permission) =>
+      engine.can(user, permission) ||
+      holdsPartOf(user.permissions, permission) ||
+      rolesOf(compiled, user).some((name) =>
+        (compiled.roles.get(name)?.effective ?? []).some((grant) =>
+          permissionOverlaps(grant.pattern, permission),
+        ),
+      ),
     explain: (user, permission, resource) => engine.explain(user, permission, resource),
     fieldsFor: (user, permission, resource) => engine.fieldsFor(user, permission, resource),
     refusal(user, permissions, resource): PermissionRefusal | undefined {

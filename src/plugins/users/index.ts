@@ -3,7 +3,7 @@ import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
 import { usersOptionsSchema, type UsersConfig, type UsersOptions } from './options.js';
 import { usersPanel } from './panel.js';
 import type { DisabledIdentities } from './disabled.js';
-import { endSessionsOf, usersRoutes, type RolesLike } from './routes.js';
+import { endSessionsOf, usersRoutes, type RolesLike, type TenantsLike } from './routes.js';
 import type { UserStore } from './store.js';
 import type { UserSync } from './sync.js';
 
@@ -13,7 +13,7 @@ export type { SyncConfig, SyncOptions, UsersConfig, UsersOptions } from './optio
 export type { SyncCounts, SyncReport } from './sync.js';
 export type { ListQuery, User, UserIdentity, UserPage, UserStore } from './store.js';
 export type { SortOrder, UserSort } from './cursor.js';
-export type { RolesLike } from './routes.js';
+export type { RolesLike, TenantsLike } from './routes.js';
 
 /**
  * Sync credentials from the environment, which the app's `env` map (top-level keys only) cannot
@@ -52,7 +52,8 @@ declare module '../../core/services.js' {
  * `claims[USER_ID_CLAIM]` (read it with `userIdOf(req.user)`). Provides `users` (the store).
  *
  * Routes (all `admin`; with a roles service also `users:read` / `users:write`):
- * - `GET /api/users?q=&limit=&cursor=&sort=createdAt|email|name&order=asc|desc`: a page and its `nextCursor`.
+ * - `GET /api/users?q=&limit=&cursor=&sort=createdAt|email|name&order=asc|desc`: a page and its `nextCursor`;
+ *   with the tenants plugin, `tenant=<id>` keeps only that tenant's members (by product user id).
  * - `POST /api/users`, `GET|PATCH|DELETE /api/users/:id`, `POST /api/users/:id/identities`.
  * - `POST /api/users/:id/disable` (ends the user's sessions at once), `POST /api/users/:id/enable`.
  * - `POST /api/users/sync` (with `sync`): copies the provider's users (Auth0 Management API,
@@ -73,6 +74,7 @@ export function createUsersPlugin(options: UsersOptions = {}): ServerPlugin<User
   let removeFolders: (() => Promise<void>) | undefined;
   let removeHook: (() => void) | undefined;
   let roles: () => RolesLike | undefined = () => undefined;
+  let tenants: () => TenantsLike | undefined = () => undefined;
   let disabled: DisabledIdentities | undefined;
   let removeCheck: (() => void) | undefined;
   let sync: UserSync | undefined;
@@ -146,6 +148,7 @@ export function createUsersPlugin(options: UsersOptions = {}): ServerPlugin<User
       // and this plugin never imports its code.
       const services = ctx as unknown as { tryGet(key: string): unknown };
       roles = () => services.tryGet('roles') as RolesLike | undefined;
+      tenants = () => services.tryGet('tenants') as TenantsLike | undefined;
       ctx.logger.info(
         {
           table: config.table,
@@ -164,6 +167,7 @@ export function createUsersPlugin(options: UsersOptions = {}): ServerPlugin<User
         config: ctx.config,
         basePath: ctx.config.basePath,
         roles: () => roles(),
+        tenants: () => tenants(),
         auth: () => ctx.tryGet('auth'),
         sync: () => sync,
         changed: async () => disabled?.changed(),
