@@ -8,7 +8,7 @@ import { bearerOf } from './bearer.js';
 import { MISSING, SESSION_ENDED, challengeOf, noteRefusal, type Refusal } from './express.js';
 import type { ForwardSigner } from './identity.js';
 import type { Sessions } from './sessions.js';
-import type { AuthUser, TokenVerifier } from './types.js';
+import type { AuthUser, IdentifyCheck, TokenVerifier } from './types.js';
 import { AuthTokenError } from './verifier.js';
 
 /** A provider whose tokens arrive in a header of their own (the gateway's forwarded identity). */
@@ -27,7 +27,21 @@ export interface AuthenticateDeps {
   forward?: ForwardSigner;
   /** Where a browser goes to sign in (`routes.login`). */
   loginPath: string;
+  /** Checks every identified caller must pass (`onIdentify`); read live, so added later count. */
+  checks?: readonly IdentifyCheck[];
   logger: Logger;
+}
+
+/** The refusal of the first check that refuses `user`, if any. */
+export function identifyRefusal(
+  checks: readonly IdentifyCheck[],
+  user: AuthUser,
+): Refusal | undefined {
+  for (const check of checks) {
+    const reason = check(user);
+    if (reason !== undefined) return { status: 403, code: 'AUTH_IDENTITY_REFUSED', detail: reason };
+  }
+  return undefined;
 }
 
 /**
@@ -46,6 +60,7 @@ const refusals = new WeakMap<EdgeExchange, Refusal>();
  */
 export function authenticateHook(deps: AuthenticateDeps): EdgeHook {
   const cookieNames = deps.sessions?.cookieNames ?? [];
+  const checks = deps.checks ?? [];
   const hasSessionCookie = (req: IncomingMessage) => {
     const cookie = req.headers.cookie;
     if (cookie === undefined || cookieNames.length === 0) return false;
@@ -54,6 +69,11 @@ export function authenticateHook(deps: AuthenticateDeps): EdgeHook {
   };
 
   const settle = (exchange: EdgeExchange, user: AuthUser): boolean => {
+    const refusal = checks.length > 0 ? identifyRefusal(checks, user) : undefined;
+    if (refusal !== undefined) {
+      deps.logger.info({ user: user.id, reason: refusal.detail }, 'identified caller refused');
+      return refusedWith(exchange, refusal);
+    }
     exchange.identity = user;
     if (exchange.lane === 'express')
       (exchange.req as IncomingMessage & { user?: AuthUser }).user = user;
@@ -69,14 +89,17 @@ export function authenticateHook(deps: AuthenticateDeps): EdgeHook {
     return false;
   };
 
-  /** A credential presented and refused: 401 on routes that ask for auth, anonymous elsewhere. */
-  const refused = (exchange: EdgeExchange, error: unknown): boolean => {
-    if (!(error instanceof AuthTokenError)) throw error;
-    const refusal: Refusal = { status: error.status, code: error.code, detail: error.message };
+  /** A credential presented and refused: refused on routes that ask for auth, anonymous elsewhere. */
+  function refusedWith(exchange: EdgeExchange, refusal: Refusal): boolean {
     if (exchange.route?.auth === undefined) return anonymous(exchange, refusal);
     noteRefusal(exchange.req, refusal);
     refusals.set(exchange, refusal);
     return false;
+  }
+
+  const refused = (exchange: EdgeExchange, error: unknown): boolean => {
+    if (!(error instanceof AuthTokenError)) throw error;
+    return refusedWith(exchange, { status: error.status, code: error.code, detail: error.message });
   };
 
   const verify = (exchange: EdgeExchange, verifier: TokenVerifier, token: string) =>

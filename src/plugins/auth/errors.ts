@@ -80,6 +80,11 @@ export const AUTH_ERRORS = {
     meaning:
       'The session cookie names a session that has ended (logout, timeout, revocation): sign in again.',
   },
+  AUTH_IDENTITY_REFUSED: {
+    status: 403,
+    meaning:
+      'The token or session is valid, but an identify check (the users plugin) refuses the caller: a disabled user. The detail says why.',
+  },
   AUTH_FORBIDDEN: {
     status: 403,
     meaning:

@@ -4,7 +4,7 @@ import { PLUGIN_ORDER, type RouteDefinition, type ServerPlugin } from '../../cor
 import { authOptionsSchema, type AuthConfig, type AuthOptions } from './options.js';
 import { authPanel, authStatusRoute } from './panel.js';
 import type { Sessions } from './sessions.js';
-import type { AuthProvider, AuthUser, SignInHook, TokenVerifier } from './types.js';
+import type { AuthProvider, AuthUser, IdentifyCheck, SignInHook, TokenVerifier } from './types.js';
 
 export { auth0Adapter, type Auth0AdapterOptions } from './adapters/auth0.js';
 export { supabaseAdapter, type SupabaseAdapterOptions } from './adapters/supabase.js';
@@ -18,6 +18,7 @@ export type {
   AuthRefusal,
   AuthSession,
   AuthUser,
+  IdentifyCheck,
   ProviderKeys,
   ProviderLogin,
   SessionManager,
@@ -41,6 +42,13 @@ export interface AuthService {
    * @example ctx.get('auth').onSignIn(async (user) => (banned(user) ? { refuse: 'Banned.' } : user))
    */
   onSignIn(hook: SignInHook): () => void;
+  /**
+   * Adds an identify check, run synchronously for every caller identified by token, session or
+   * forwarded identity: a reason refuses the caller (403 `AUTH_IDENTITY_REFUSED` where a route
+   * needs a user). Returns the function that removes it.
+   * @example ctx.get('auth').onIdentify((user) => (disabled.has(user.issuer, user.subject) ? 'This account is disabled.' : undefined))
+   */
+  onIdentify(check: IdentifyCheck): () => void;
 }
 
 declare module '../../core/services.js' {
@@ -165,12 +173,14 @@ export function createAuthPlugin(options: AuthOptions): ServerPlugin<AuthConfig>
             'forwarded identities are signed with a key of this process only: set AUTH_FORWARD_SECRET so services can verify them',
           );
       }
+      const identifyChecks: IdentifyCheck[] = [];
       const hookDeps = {
         bearer,
         headers,
         sessions,
         forward,
         loginPath: config.routes.login,
+        checks: identifyChecks,
         logger,
       };
       const verify = async (token: string) => {
@@ -246,6 +256,13 @@ export function createAuthPlugin(options: AuthOptions): ServerPlugin<AuthConfig>
             if (index >= 0) signInHooks.splice(index, 1);
           };
         },
+        onIdentify(check) {
+          identifyChecks.push(check);
+          return () => {
+            const index = identifyChecks.indexOf(check);
+            if (index >= 0) identifyChecks.splice(index, 1);
+          };
+        },
       });
       logger.info(
         {
@@ -265,15 +282,20 @@ export function createAuthPlugin(options: AuthOptions): ServerPlugin<AuthConfig>
 /** The `auth` service's `identify`: what the hook settled, else the request's credentials now. */
 async function identifyRequest(
   req: IncomingMessage,
-  deps: { bearer?: TokenVerifier; sessions: Sessions },
+  deps: { bearer?: TokenVerifier; sessions: Sessions; checks: readonly IdentifyCheck[] },
 ): Promise<AuthUser | undefined> {
   const settled = (req as IncomingMessage & { user?: AuthUser }).user;
   if (settled !== undefined) return settled;
-  const { bearerOf } = await import('./bearer.js');
+  const [{ bearerOf }, { identifyRefusal }] = await Promise.all([
+    import('./bearer.js'),
+    import('./edge-hook.js'),
+  ]);
+  const admitted = (user: AuthUser | undefined) =>
+    user && identifyRefusal(deps.checks, user) === undefined ? user : undefined;
   const token = deps.bearer ? bearerOf(req) : undefined;
-  if (token !== undefined) return deps.bearer!.verify(token).catch(() => undefined);
+  if (token !== undefined) return deps.bearer!.verify(token).then(admitted, () => undefined);
   const session = await deps.sessions.read(req);
-  return session && { ...session.user, sessionId: session.id };
+  return admitted(session && { ...session.user, sessionId: session.id });
 }
 
 /** Without `publicUrl`: this machine on the app's port, which only development should rely on. */

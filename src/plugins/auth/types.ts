@@ -17,6 +17,15 @@ export type AuthUser = EdgeIdentity;
  */
 export type SignInHook = (user: AuthUser) => Promise<AuthUser | { refuse: string }>;
 
+/**
+ * An identify check (`ctx.get('auth').onIdentify(check)`): runs, synchronously, for every caller
+ * the auth plugin identifies (bearer token, session, forwarded identity) before the identity is
+ * settled. It answers a reason to refuse the caller (a disabled user), or undefined. The caller
+ * then has no identity: 403 `AUTH_IDENTITY_REFUSED` where a route needs one, anonymous elsewhere,
+ * as a refused token. It runs on every request, so it must answer from memory.
+ */
+export type IdentifyCheck = (user: AuthUser) => string | undefined;
+
 /** The login flow an adapter offers, beside bearer tokens. */
 export type ProviderLogin =
   | {
@@ -110,6 +119,7 @@ export type AuthRefusal =
   | 'AUTH_TOKEN_EXPIRED'
   | 'AUTH_TOKEN_TOO_LARGE'
   | 'AUTH_SESSION_EXPIRED'
+  | 'AUTH_IDENTITY_REFUSED'
   | 'AUTH_PROVIDER_UNAVAILABLE';
 
 /** Verifies bearer tokens against every configured provider (one verifier per app). */

@@ -41,6 +41,7 @@ const CLIENT_MESSAGES: Record<AuthRefusal, string> = {
   AUTH_TOKEN_EXPIRED: 'The bearer token has expired.',
   AUTH_TOKEN_TOO_LARGE: 'The bearer token is too large.',
   AUTH_SESSION_EXPIRED: 'The session has expired; sign in again.',
+  AUTH_IDENTITY_REFUSED: 'This account may not use the service.',
   AUTH_PROVIDER_UNAVAILABLE: "The token issuer's keys could not be fetched; try again shortly.",
 };
 

@@ -26,4 +26,18 @@ export const USERS_ERRORS = {
     meaning:
       'The roles plugin says the caller lacks the permission the route needs (`users:read` or `users:write`); `permission` names it.',
   },
+  USERS_SYNC_RUNNING: {
+    status: 409,
+    meaning:
+      'A provider sync is running already, on this or another instance sharing the database; try again when it ends.',
+  },
+  USERS_SYNC_FAILED: {
+    status: 502,
+    meaning:
+      'The provider sync stopped: its API failed or kept answering 429 past the retries. `report` has the counts so far; the next sync continues where this one stopped.',
+  },
+  USERS_SYNC_NOT_CONFIGURED: {
+    status: 404,
+    meaning: 'Provider sync is not configured: give the users plugin `sync`.',
+  },
 } as const satisfies ErrorCodeTable;

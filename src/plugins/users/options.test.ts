@@ -38,11 +38,10 @@ describe('users options', () => {
     ).toEqual([]);
   });
 
-  it('names every bad option at start-up: table, a reserved field, an over-long unique field, sync', () => {
+  it('names every bad option at start-up: table, a reserved field, an over-long unique field', () => {
     const problems = configProblems({
       table: 'Users; DROP',
       fields: { id: {}, handle: { unique: true, maxLength: 1000 } },
-      ...({ sync: { provider: 'auth0' } } as object),
     });
     expect(problems).toEqual(
       expect.arrayContaining([
@@ -51,7 +50,61 @@ describe('users options', () => {
         expect.stringContaining('plugins.users.fields.handle.maxLength'),
       ]),
     );
-    // Provider sync is not built: the option is refused, not silently ignored.
-    expect(problems).toContain('plugins.users: no such option (sync)');
+  });
+
+  it('names each missing or bad sync option: credentials (and their variables), domain, interval', () => {
+    const auth0 = configProblems({
+      sync: { provider: 'auth0', domain: 'https://acme.auth0.com', interval: 5 } as never,
+    });
+    expect(auth0).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^plugins\.users\.sync\.domain: /),
+        expect.stringMatching(/^plugins\.users\.sync\.clientId: /),
+        expect.stringMatching(/^plugins\.users\.sync\.clientSecret: /),
+        expect.stringMatching(/^plugins\.users\.sync\.interval: /),
+      ]),
+    );
+    const supabase = configProblems({ sync: { provider: 'supabase', url: 'ftp://x' } as never });
+    expect(supabase).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^plugins\.users\.sync\.url: /),
+        expect.stringMatching(/^plugins\.users\.sync\.serviceRoleKey: /),
+      ]),
+    );
+    expect(configProblems({ sync: { provider: 'okta' } as never })).toEqual([
+      expect.stringContaining('plugins.users.sync'),
+    ]);
+  });
+
+  it("accepts the vision's sync with credentials from the environment, and masks them", () => {
+    const saved = { ...process.env };
+    process.env.AUTH0_MGMT_CLIENT_ID = 'mgmt-client';
+    process.env.AUTH0_MGMT_CLIENT_SECRET = 'mgmt-secret-value';
+    process.env.SUPABASE_SERVICE_ROLE_KEY = 'service-role-value';
+    try {
+      const vision = { provider: 'auth0', interval: 3600000, domain: 'acme.eu.auth0.com' } as const;
+      expect(configProblems({ sync: vision })).toEqual([]);
+      expect(
+        configProblems({ sync: { provider: 'supabase', url: 'https://ref.supabase.co' } }),
+      ).toEqual([]);
+      for (const sync of [
+        vision,
+        { provider: 'supabase' as const, url: 'https://ref.supabase.co' },
+      ]) {
+        const app = createApp({
+          name: 'users-options',
+          port: 0,
+          logger: { level: 'silent' },
+          shutdown: { signals: false },
+          plugins: [createDatabasePlugin({ url: 'memory://' }), createUsersPlugin({ sync })],
+        });
+        const shown = JSON.stringify(app.context.config.effective());
+        expect(shown).not.toContain('mgmt-secret-value');
+        expect(shown).not.toContain('service-role-value');
+        expect(shown).toContain(sync.provider === 'auth0' ? 'mgmt-client' : 'ref.supabase.co');
+      }
+    } finally {
+      process.env = saved;
+    }
   });
 });

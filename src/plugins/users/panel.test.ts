@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../index.js';
 import type { UIView } from '../../core/ui.js';
 import { usersPanel } from './panel.js';
+import { startSupabaseAdminStandIn } from './test-support/provider-standins.js';
 import { call, startUsersApp } from './test-support/users-app.js';
 
 let app: App;
@@ -47,5 +48,39 @@ describe('the Users page', () => {
     expect((await action('Enable')).body.status).toBe('active');
     expect((await action('Delete')).status).toBe(204);
     expect((await call(`${url}/api/users/${id}`, 'GET')).status).toBe(404);
+  });
+});
+
+describe('the Users page with provider sync', () => {
+  it('has a Sync now button that runs a sync, and shows the last report', async () => {
+    expect(views.some((entry) => entry.kind === 'actions')).toBe(false);
+    expect((await call(`${url}/api/users/sync`, 'GET')).body.code).toBe(
+      'USERS_SYNC_NOT_CONFIGURED',
+    );
+    const standIn = await startSupabaseAdminStandIn([{ id: 'p1', email: 'synced@example.com' }]);
+    const started = await startUsersApp({
+      database: { url: 'memory://' },
+      users: {
+        sync: { provider: 'supabase', url: standIn.url, serviceRoleKey: standIn.serviceRoleKey },
+      },
+    });
+    try {
+      const synced = usersPanel('/api/users', true).pages![0].views;
+      const actions = synced.find((entry) => entry.kind === 'actions') as Extract<
+        UIView,
+        { kind: 'actions' }
+      >;
+      const button = actions.actions.find((action) => action.label === 'Sync now')!;
+      const ran = await call(`${started.url}${button.endpoint}`, button.method ?? 'POST');
+      expect(ran.body).toMatchObject({ status: 'completed', created: 1 });
+      const shown = synced.find(
+        (entry) => entry.kind === 'keyValue' && entry.title === 'Last sync',
+      ) as Extract<UIView, { kind: 'keyValue' }>;
+      const read = await call(`${started.url}${shown.endpoint}`, 'GET');
+      expect(read.body[shown.path!]).toMatchObject({ status: 'completed', created: 1 });
+    } finally {
+      await started.app.stop();
+      await standIn.close();
+    }
   });
 });

@@ -1,13 +1,49 @@
 import { z } from 'zod';
-import { formView, type UIContribution } from '../../core/ui.js';
+import { formView, type UIContribution, type UIView } from '../../core/ui.js';
 
 const REFRESH_MS = 10_000;
 
+/** With provider sync: the last sync's report and a "Sync now" button. */
+function syncViews(basePath: string): UIView[] {
+  return [
+    {
+      kind: 'actions',
+      title: 'Provider sync',
+      actions: [
+        {
+          label: 'Sync now',
+          endpoint: `${basePath}/sync`,
+          method: 'POST',
+          confirm: "Copy the provider's users now?",
+        },
+      ],
+    },
+    {
+      kind: 'keyValue',
+      title: 'Last sync',
+      endpoint: `${basePath}/sync`,
+      path: 'report',
+      refreshMs: REFRESH_MS,
+      fields: [
+        { path: 'status', label: 'Status', format: 'status' },
+        { path: 'finishedAt', label: 'Finished', format: 'date' },
+        { path: 'created', label: 'Created' },
+        { path: 'updated', label: 'Updated' },
+        { path: 'disabled', label: 'Disabled' },
+        { path: 'unchanged', label: 'Unchanged' },
+        { path: 'failed', label: 'Failed' },
+        { path: 'error', label: 'Error' },
+      ],
+    },
+  ];
+}
+
 /**
  * The Users page: a search form (its answer is the matching users), the first users as cards
- * with disable, enable and delete on each, and a table of the same page.
+ * with disable, enable and delete on each, and a table of the same page; with provider sync
+ * also a "Sync now" button and the last sync's report.
  */
-export function usersPanel(basePath: string): UIContribution {
+export function usersPanel(basePath: string, sync = false): UIContribution {
   return {
     pages: [
       {
@@ -76,6 +112,7 @@ export function usersPanel(basePath: string): UIContribution {
               { key: 'id', label: 'Id' },
             ],
           },
+          ...(sync ? syncViews(basePath) : []),
         ],
       },
     ],

@@ -7,6 +7,7 @@ import type { AuthService, AuthUser } from '../auth/index.js';
 import { SORTS, type SortOrder, type UserSort } from './cursor.js';
 import type { UsersConfig } from './options.js';
 import type { ListQuery, UserIdentity, UserStore } from './store.js';
+import type { UserSync } from './sync.js';
 import { validateFields } from './validate.js';
 
 /**
@@ -35,7 +36,23 @@ export interface UsersRouteDeps {
   tenants?: () => TenantsLike | undefined;
   /** The auth service when one is registered: a disabled or deleted user's sessions end. */
   auth: () => AuthService | undefined;
+  /** The provider sync, when configured. */
+  sync: () => UserSync | undefined;
+  /** A user was disabled, enabled, deleted or linked: the gateway's disabled set reloads. */
+  changed: () => Promise<void>;
   logger: Logger;
+}
+
+/** Ends every session of the user's identities at once (disabled, deleted). */
+export async function endSessionsOf(
+  auth: AuthService | undefined,
+  identities: UserIdentity[],
+): Promise<number> {
+  let ended = 0;
+  if (auth)
+    for (const identity of identities)
+      if (identity.authId) ended += await auth.sessions.revokeUser(identity.authId);
+  return ended;
 }
 
 type Permission = 'users:read' | 'users:write';
@@ -123,14 +140,16 @@ const identityBody = (body: unknown): { issuer: string; subject: string } => {
 export function usersRoutes(deps: UsersRouteDeps): RouteDefinition[] {
   const base = deps.basePath;
   const store = deps.store;
-  /** Ends every session of the user's identities at once (disabled, deleted). */
-  const endSessions = async (identities: UserIdentity[]) => {
-    const sessions = deps.auth()?.sessions;
-    let ended = 0;
-    if (sessions)
-      for (const identity of identities)
-        if (identity.authId) ended += await sessions.revokeUser(identity.authId);
-    return ended;
+  const endSessions = (identities: UserIdentity[]) => endSessionsOf(deps.auth(), identities);
+  const sync = () => {
+    const found = deps.sync();
+    if (!found)
+      throw new HttpError(
+        404,
+        'USERS_SYNC_NOT_CONFIGURED',
+        'Provider sync is not configured: give the users plugin `sync`.',
+      );
+    return found;
   };
   const route = (
     method: RouteDefinition['method'],
@@ -151,6 +170,33 @@ export function usersRoutes(deps: UsersRouteDeps): RouteDefinition[] {
   });
   const id = (req: Request) => String(req.params.id);
   return [
+    // Before `/:id`, which would take "sync" for an id.
+    route(
+      'post',
+      '/sync',
+      'users:write',
+      "Copies the provider's users now and answers the report (409 while one runs anywhere).",
+      async (_req, res) => {
+        const report = await sync().run();
+        if (report.status !== 'completed')
+          throw new HttpError(
+            502,
+            'USERS_SYNC_FAILED',
+            `The provider sync stopped: ${report.error ?? report.status}; the next one continues from there.`,
+            { details: { report } },
+          );
+        res.json(report);
+      },
+    ),
+    route(
+      'get',
+      '/sync',
+      'users:read',
+      "The last provider sync's report, and whether one is running.",
+      async (_req, res) => {
+        res.json(await sync().status());
+      },
+    ),
     route(
       'get',
       '',
@@ -198,6 +244,7 @@ export function usersRoutes(deps: UsersRouteDeps): RouteDefinition[] {
       'Disables a user and ends its sessions at once.',
       async (req, res) => {
         const { user, identities } = await store().setDisabled(id(req), true);
+        await deps.changed();
         const sessionsEnded = await endSessions(identities);
         deps.logger.info({ userId: user.id, sessionsEnded }, 'user disabled');
         res.json({ ...user, sessionsEnded });
@@ -210,6 +257,7 @@ export function usersRoutes(deps: UsersRouteDeps): RouteDefinition[] {
       'Lets a disabled user sign in again.',
       async (req, res) => {
         const { user } = await store().setDisabled(id(req), false);
+        await deps.changed();
         deps.logger.info({ userId: user.id }, 'user enabled');
         res.json(user);
       },
@@ -221,6 +269,7 @@ export function usersRoutes(deps: UsersRouteDeps): RouteDefinition[] {
       'Links another issuer and subject to the user.',
       async (req, res) => {
         const identities = await store().link(id(req), identityBody(req.body));
+        await deps.changed();
         res.status(201).json({ identities });
       },
     ),
@@ -231,6 +280,7 @@ export function usersRoutes(deps: UsersRouteDeps): RouteDefinition[] {
       'Deletes a user, its identities and its sessions.',
       async (req, res) => {
         const identities = await store().delete(id(req));
+        await deps.changed();
         const sessionsEnded = await endSessions(identities);
         deps.logger.info({ userId: id(req), sessionsEnded }, 'user deleted');
         res.status(204).end();

@@ -19,10 +19,17 @@ type Folder = keyof MigrationFolders;
  * dialect and however many instances write at once, with no read-then-write. Times are epoch
  * milliseconds (BIGINT) on every dialect. No foreign keys: SQLite enforces them only per
  * connection setting, so deletes remove identities and claims in the same transaction instead.
+ * `<table>_sync` holds one row: the provider sync's lock (holder, lease expiry), a running
+ * sync's progress and the last report; the migration inserts it, so taking the lock is a
+ * conditional UPDATE on every dialect.
  */
 function migrations(table: string): Record<Folder, { name: string; statements: string[] }[]> {
   const identities = `${table}_identities`;
   const unique = `${table}_unique`;
+  const sync = `${table}_sync`;
+  // One row: the sync lock (holder, expiry), a running sync's progress and the last report.
+  const syncRow = (q: (name: string) => string) =>
+    `INSERT INTO ${q(sync)} (name, holder, lock_expires_at, progress, report, updated_at) VALUES ('sync', NULL, NULL, NULL, NULL, 0)`;
   const indexes = (q: (name: string) => string) => [
     `CREATE INDEX ${q(`${table}_created`)} ON ${q(table)} (created_at, id)`,
     `CREATE INDEX ${q(`${table}_email`)} ON ${q(table)} (email, id)`,
@@ -43,6 +50,13 @@ function migrations(table: string): Record<Folder, { name: string; statements: s
           ...indexes(pg),
         ],
       },
+      {
+        name: '0002_users_sync',
+        statements: [
+          `CREATE TABLE ${pg(sync)} (name varchar(32) PRIMARY KEY, holder varchar(64), lock_expires_at bigint, progress text, report text, updated_at bigint NOT NULL)`,
+          syncRow(pg),
+        ],
+      },
     ],
     // One DDL statement per file: MySQL commits DDL at once, so a file fails as a whole or not.
     mysql: [
@@ -51,10 +65,20 @@ function migrations(table: string): Record<Folder, { name: string; statements: s
       `CREATE TABLE ${my(identities)} (issuer varchar(255) NOT NULL COLLATE utf8mb4_bin, subject varchar(255) NOT NULL COLLATE utf8mb4_bin, user_id varchar(36) NOT NULL, auth_id varchar(600) NULL, created_at bigint NOT NULL, PRIMARY KEY (issuer, subject)) DEFAULT CHARSET=utf8mb4`,
       `CREATE TABLE ${my(unique)} (field varchar(64) NOT NULL COLLATE utf8mb4_bin, value varchar(255) NOT NULL COLLATE utf8mb4_bin, user_id varchar(36) NOT NULL, PRIMARY KEY (field, value)) DEFAULT CHARSET=utf8mb4`,
       ...indexes(my),
-    ].map((statement, index) => ({
-      name: `${String(index + 1).padStart(4, '0')}_users`,
-      statements: [statement],
-    })),
+    ]
+      .map((statement, index) => ({
+        name: `${String(index + 1).padStart(4, '0')}_users`,
+        statements: [statement],
+      }))
+      .concat([
+        {
+          name: '0009_users_sync',
+          statements: [
+            `CREATE TABLE ${my(sync)} (name varchar(32) NOT NULL PRIMARY KEY, holder varchar(64) NULL, lock_expires_at bigint NULL, progress longtext NULL, report longtext NULL, updated_at bigint NOT NULL) DEFAULT CHARSET=utf8mb4`,
+          ],
+        },
+        { name: '0010_users_sync', statements: [syncRow(my)] },
+      ]),
     sqlite: [
       {
         name: '0001_users',
@@ -63,6 +87,13 @@ function migrations(table: string): Record<Folder, { name: string; statements: s
           `CREATE TABLE ${pg(identities)} (issuer text NOT NULL, subject text NOT NULL, user_id text NOT NULL, auth_id text, created_at integer NOT NULL, PRIMARY KEY (issuer, subject))`,
           `CREATE TABLE ${pg(unique)} (field text NOT NULL, value text NOT NULL, user_id text NOT NULL, PRIMARY KEY (field, value))`,
           ...indexes(pg),
+        ],
+      },
+      {
+        name: '0002_users_sync',
+        statements: [
+          `CREATE TABLE ${pg(sync)} (name text PRIMARY KEY, holder text, lock_expires_at integer, progress text, report text, updated_at integer NOT NULL)`,
+          syncRow(pg),
         ],
       },
     ],

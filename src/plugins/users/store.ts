@@ -158,6 +158,26 @@ export class UserStore {
     return row && this.toUser(row);
   }
 
+  /** The users linked to these subjects of one issuer, by subject (one query for a batch). */
+  async findBySubjects(issuer: string, subjects: readonly string[]): Promise<Map<string, User>> {
+    const found = new Map<string, User>();
+    if (subjects.length === 0) return found;
+    const columns = sql.raw(
+      ['id', 'email', 'name', 'profile', 'disabled_at', 'created_at', 'updated_at']
+        .map((c) => `u.${c}`)
+        .join(', '),
+    );
+    const linked = await rows<UserRow & { subject: string }>(
+      this.db,
+      sql`SELECT i.subject, ${columns} FROM ${this.identities} i JOIN ${this.users} u ON u.id = i.user_id WHERE i.issuer = ${issuer} AND i.subject IN (${sql.join(
+        subjects.map((subject) => sql`${subject}`),
+        sql`, `,
+      )})`,
+    );
+    for (const row of linked) found.set(String(row.subject), this.toUser(row));
+    return found;
+  }
+
   /**
    * Creates a user (and links `identity` to it). A taken unique value is a 409 naming the
    * field, a linked identity a 409 `USERS_IDENTITY_TAKEN`: the database's keys decide both.

@@ -28,7 +28,7 @@ async function dropTables(
   table: string,
   quote: (name: string) => string,
 ): Promise<void> {
-  for (const name of [table, `${table}_identities`, `${table}_unique`])
+  for (const name of [table, `${table}_identities`, `${table}_unique`, `${table}_sync`])
     await query(`DROP TABLE IF EXISTS ${quote(name)}`);
   await query(`DELETE FROM qwickapps_migrations WHERE plugin = 'users:${table}'`);
 }
