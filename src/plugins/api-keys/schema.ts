@@ -1,7 +1,5 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { MigrationFolders } from '../database/index.js';
+import { writeMigrationFolders as writeFolders } from '../database/tables.js';
 
 /** The table every instance reads, so a revocation counts everywhere at once. */
 export const KEYS_TABLE = 'qwickapps_api_keys';
@@ -18,20 +16,14 @@ const MIGRATIONS: Record<keyof MigrationFolders, string> = {
 };
 
 /** Writes the migration folders into a folder of this process; `remove` deletes them. */
-export async function writeMigrationFolders(): Promise<{
+export function writeMigrationFolders(): Promise<{
   folders: MigrationFolders;
   remove(): Promise<void>;
 }> {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'qwickapps-api-keys-'));
-  const folders: MigrationFolders = {};
-  for (const [folder, statement] of Object.entries(MIGRATIONS) as [
-    keyof MigrationFolders,
-    string,
-  ][]) {
-    const dir = path.join(root, folder);
-    await mkdir(dir);
-    await writeFile(path.join(dir, '0001_api_keys.sql'), statement);
-    folders[folder] = dir;
-  }
-  return { folders, remove: () => rm(root, { recursive: true, force: true }) };
+  const files = (statement: string) => [{ name: '0001_api_keys', statements: [statement] }];
+  return writeFolders('api-keys', {
+    postgres: files(MIGRATIONS.postgres),
+    mysql: files(MIGRATIONS.mysql),
+    sqlite: files(MIGRATIONS.sqlite),
+  });
 }

@@ -2,7 +2,8 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { HttpError } from '../../core/errors.js';
 import type { AuthUser } from '../auth/index.js';
-import type { Database, DatabaseDialect, DrizzleByDialect } from '../database/index.js';
+import type { Database } from '../database/index.js';
+import { identifier, rows, run } from '../database/tables.js';
 import { idOf, matches, newKey } from './key.js';
 import type { ApiKeysConfig } from './options.js';
 import { KEYS_TABLE } from './schema.js';
@@ -52,7 +53,7 @@ export class ApiKeyStore {
     private readonly config: ApiKeysConfig,
     private readonly logger: Logger,
   ) {
-    this.table = sql.raw(db.dialect === 'mysql' ? `\`${KEYS_TABLE}\`` : `"${KEYS_TABLE}"`);
+    this.table = identifier(db.dialect, KEYS_TABLE);
   }
 
   /** A new key: the row, and the key itself, which is never seen again. */
@@ -175,27 +176,11 @@ export class ApiKeyStore {
     };
   }
 
-  private async rows(query: SQL): Promise<KeyRow[]> {
-    const db = this.db;
-    const drizzle = db.drizzle as DrizzleByDialect[DatabaseDialect];
-    if (db.dialect === 'postgresql')
-      return (await (drizzle as DrizzleByDialect['postgresql']).execute(query))
-        .rows as unknown as KeyRow[];
-    if (db.dialect === 'mysql') {
-      const [result] = (await (drizzle as DrizzleByDialect['mysql']).execute(query)) as unknown as [
-        KeyRow[],
-      ];
-      return result;
-    }
-    return (drizzle as DrizzleByDialect['sqlite']).all<KeyRow>(query);
+  private rows(query: SQL): Promise<KeyRow[]> {
+    return rows<KeyRow>(this.db, query);
   }
 
-  private async run(query: SQL): Promise<void> {
-    const db = this.db;
-    const drizzle = db.drizzle as DrizzleByDialect[DatabaseDialect];
-    if (db.dialect === 'postgresql')
-      await (drizzle as DrizzleByDialect['postgresql']).execute(query);
-    else if (db.dialect === 'mysql') await (drizzle as DrizzleByDialect['mysql']).execute(query);
-    else (drizzle as DrizzleByDialect['sqlite']).run(query);
+  private run(query: SQL): Promise<void> {
+    return run(this.db, query);
   }
 }

@@ -1,9 +1,8 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { MigrationFolders } from '../database/index.js';
-
-type Folder = keyof MigrationFolders;
+import {
+  writeMigrationFolders as writeFolders,
+  type PluginMigrations,
+} from '../database/tables.js';
 
 /**
  * The users plugin's tables, as migrations of the database plugin. The table name is an
@@ -20,7 +19,7 @@ type Folder = keyof MigrationFolders;
  * milliseconds (BIGINT) on every dialect. No foreign keys: SQLite enforces them only per
  * connection setting, so deletes remove identities and claims in the same transaction instead.
  */
-function migrations(table: string): Record<Folder, { name: string; statements: string[] }[]> {
+function migrations(table: string): PluginMigrations {
   const identities = `${table}_identities`;
   const unique = `${table}_unique`;
   const indexes = (q: (name: string) => string) => [
@@ -70,23 +69,8 @@ function migrations(table: string): Record<Folder, { name: string; statements: s
 }
 
 /** Writes the migration folders for `table`; `remove` deletes them (at shutdown). */
-export async function writeMigrationFolders(
+export function writeMigrationFolders(
   table: string,
 ): Promise<{ folders: MigrationFolders; remove(): Promise<void> }> {
-  const root = await mkdtemp(path.join(os.tmpdir(), `qwickapps-users-${table}-`));
-  const folders: MigrationFolders = {};
-  for (const [folder, files] of Object.entries(migrations(table)) as [
-    Folder,
-    { name: string; statements: string[] }[],
-  ][]) {
-    const dir = path.join(root, folder);
-    await mkdir(dir);
-    for (const file of files)
-      await writeFile(
-        path.join(dir, `${file.name}.sql`),
-        file.statements.join('\n--> statement-breakpoint\n'),
-      );
-    folders[folder] = dir;
-  }
-  return { folders, remove: () => rm(root, { recursive: true, force: true }) };
+  return writeFolders(`users-${table}`, migrations(table));
 }
