@@ -89,6 +89,7 @@ function createDatabase(driver: Driver, shared: Shared): Database {
       }
       return applied;
     },
+    ...(driver.listen ? { listen: driver.listen.bind(driver) } : {}),
     forTenant: (id) => {
       if (shared.root) return shared.root.forTenant(id);
       if (typeof id !== 'string' || !TENANT_ID.test(id)) {

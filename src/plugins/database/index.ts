@@ -17,6 +17,7 @@ export type {
   DrizzleOf,
   MigrationFolders,
   MigrationRecord,
+  NotificationHandlers,
   PoolStats,
   PostgresQueryResultHKT,
 } from './types.js';

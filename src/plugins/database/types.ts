@@ -97,5 +97,20 @@ export interface Database<D extends DatabaseDialect = DatabaseDialect> {
    * on first use. Ids must match /^[a-z0-9_]{1,48}$/.
    */
   forTenant(id: string): Promise<Database<D>>;
+  /**
+   * PostgreSQL and PGlite (undefined on MySQL and SQLite): calls `onNotify` with the payload of
+   * every `NOTIFY` on `channel` (a lower-case name of a-z, 0-9 and _), from any instance, once
+   * committed. PostgreSQL listens on a connection of its own, outside the pool; when that
+   * connection is lost it reconnects and calls `onReconnect`, since notifications sent meanwhile
+   * are gone. Resolves once listening; the function it resolves to stops.
+   */
+  listen?(channel: string, handlers: NotificationHandlers): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+/** What `database.listen` calls. */
+export interface NotificationHandlers {
+  onNotify(payload: string): void;
+  /** The listening connection was lost and is back: anything sent meanwhile was missed. */
+  onReconnect?(): void;
 }
