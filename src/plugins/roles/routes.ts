@@ -2,6 +2,7 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import { HttpError } from '../../core/errors.js';
 import type { RouteDefinition } from '../../core/plugin.js';
+import { requireRolesPermission, rolesAdminRoutes, type RolesAdminDeps } from './admin-routes.js';
 import type { RolesService, RolesUser } from './types.js';
 
 const names = z
@@ -59,15 +60,24 @@ const one = (value: unknown) => (typeof value === 'string' ? value : undefined);
 /**
  * The admin routes: the roles as compiled, and "why" a user may or may not do something. The
  * explanation names roles and grants, so it is for operators only, never for the caller refused.
+ * A signed-in caller needs `roles:read` (and `roles:write` for the changes `storage: 'database'`
+ * adds, given `admin`).
  */
-export function rolesRoutes(basePath: string, roles: () => RolesService): RouteDefinition[] {
+export function rolesRoutes(
+  basePath: string,
+  roles: () => RolesService,
+  admin?: Omit<RolesAdminDeps, 'basePath' | 'roles'>,
+): RouteDefinition[] {
   return [
     {
       method: 'get',
       path: basePath,
       access: 'admin',
       description: 'Roles, their grants and what they inherit',
-      handler: (_req, res) => void res.json({ model: roles().model, roles: roles().describe() }),
+      handler: (req, res) => {
+        requireRolesPermission(roles(), req, 'roles:read');
+        res.json({ model: roles().model, roles: roles().describe() });
+      },
     },
     {
       method: 'get',
@@ -75,6 +85,7 @@ export function rolesRoutes(basePath: string, roles: () => RolesService): RouteD
       access: 'admin',
       description: 'Why a user may or may not hold a permission (`?user=<id>&permission=...`)',
       handler: (req: Request, res) => {
+        requireRolesPermission(roles(), req, 'roles:read');
         const query = req.query;
         const input = {
           user: one(query.user),
@@ -89,7 +100,11 @@ export function rolesRoutes(basePath: string, roles: () => RolesService): RouteD
       path: `${basePath}/explain`,
       access: 'admin',
       description: 'Why a user (an id or a user object) may or may not hold a permission',
-      handler: (req: Request, res) => void res.json(explainWith(roles(), req.body)),
+      handler: (req: Request, res) => {
+        requireRolesPermission(roles(), req, 'roles:read');
+        res.json(explainWith(roles(), req.body));
+      },
     },
+    ...(admin ? rolesAdminRoutes({ ...admin, basePath, roles }) : []),
   ];
 }

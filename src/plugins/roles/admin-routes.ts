@@ -1,0 +1,159 @@
+import type { Request, Response } from 'express';
+import type { z } from 'zod';
+import { HttpError } from '../../core/errors.js';
+import type { RouteDefinition } from '../../core/plugin.js';
+import {
+  assignmentInput,
+  assignmentsOf,
+  invalidInput,
+  roleInput,
+  type RolesAdmin,
+} from './admin.js';
+import type { RolesConfig } from './options.js';
+import type { RolesSync } from './sync.js';
+import type { RolesService, RolesUser } from './types.js';
+
+export type RolesPermission = 'roles:read' | 'roles:write';
+
+/**
+ * The admin gate has let the caller through; a signed-in caller must hold `permission` too. A
+ * caller the gate admitted without a user (the management token, a direct local call) is the
+ * operator and has no roles to check.
+ */
+export function requireRolesPermission(
+  roles: RolesService,
+  req: Request,
+  permission: RolesPermission,
+): void {
+  const user = (req as Request & { user?: RolesUser }).user;
+  if (user === undefined || roles.can(user, permission)) return;
+  throw new HttpError(403, 'ROLES_PERMISSION_MISSING', `This needs the permission ${permission}.`, {
+    details: { missing: permission },
+  });
+}
+
+function parsed<T extends z.ZodType>(schema: T, input: unknown, code: string): z.output<T> {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  throw invalidInput(
+    code,
+    result.error.issues.map((issue) => ({
+      path: issue.path.map(String).join('.') || 'body',
+      message: issue.message,
+    })),
+  );
+}
+
+const param = (req: Request, name: string) => String(req.params[name]);
+
+export interface RolesAdminDeps {
+  basePath: string;
+  config: RolesConfig;
+  roles: () => RolesService;
+  admin: () => RolesAdmin;
+  sync: () => RolesSync;
+}
+
+/**
+ * With `storage: 'database'`: create, replace and delete stored roles, assign and unassign
+ * them. Each answers once the change is committed and this instance decides with it.
+ */
+export function rolesAdminRoutes(deps: RolesAdminDeps): RouteDefinition[] {
+  const { basePath } = deps;
+  const guarded =
+    (permission: RolesPermission, handler: (req: Request, res: Response) => Promise<void> | void) =>
+    async (req: Request, res: Response) => {
+      requireRolesPermission(deps.roles(), req, permission);
+      await handler(req, res);
+    };
+  const answerRole = (res: Response, name: string, status: number) =>
+    void res.status(status).json(
+      deps
+        .roles()
+        .describe()
+        .find((role) => role.name === name),
+    );
+  const save = async (req: Request, res: Response, body: unknown, replace?: boolean) => {
+    const input = parsed(roleInput, body, 'ROLES_INVALID_ROLE');
+    const { created } = await deps.admin().putRole(
+      {
+        name: input.name,
+        ...(input.description === undefined ? {} : { description: input.description }),
+        inherits: input.inherits,
+        grants: input.grants,
+      },
+      replace ?? input.replace,
+    );
+    answerRole(res, input.name, created ? 201 : 200);
+  };
+  return [
+    {
+      method: 'post',
+      path: basePath,
+      access: 'admin',
+      description:
+        'Create a stored role `{ name, description?, inherits, grants, replace? }` (409 when it exists, unless replace)',
+      handler: guarded('roles:write', (req, res) => save(req, res, req.body)),
+    },
+    {
+      method: 'put',
+      path: `${basePath}/:name`,
+      access: 'admin',
+      description: 'Create or replace a stored role `{ description?, inherits, grants }`',
+      handler: guarded('roles:write', (req, res) => {
+        const body = (req.body ?? {}) as Record<string, unknown>;
+        return save(req, res, { ...body, name: param(req, 'name') }, true);
+      }),
+    },
+    {
+      method: 'delete',
+      path: `${basePath}/:name`,
+      access: 'admin',
+      description: 'Delete a stored role (409 while assigned or inherited)',
+      handler: guarded('roles:write', async (req, res) => {
+        await deps.admin().deleteRole(param(req, 'name'));
+        res.status(204).end();
+      }),
+    },
+    {
+      method: 'get',
+      path: `${basePath}/assignments`,
+      access: 'admin',
+      description:
+        'Assignments of roles to user ids, configured and stored (`?user=<id>`: one user)',
+      handler: guarded('roles:read', (req, res) => {
+        const user = req.query.user;
+        if (user !== undefined && (typeof user !== 'string' || user === ''))
+          throw new HttpError(400, 'ROLES_INVALID_QUERY', 'user: a user id, given once');
+        const assignments = assignmentsOf(deps.config, deps.sync().state.assignments, user);
+        res.json(user === undefined ? { assignments } : { user, assignments });
+      }),
+    },
+    {
+      method: 'post',
+      path: `${basePath}/assignments`,
+      access: 'admin',
+      description: 'Assign a role to a user id `{ user, role }`',
+      handler: guarded('roles:write', async (req, res) => {
+        const { user, role } = parsed(assignmentInput, req.body, 'ROLES_INVALID_ASSIGNMENT');
+        const { created } = await deps.admin().assign(user, role);
+        res
+          .status(created ? 201 : 200)
+          .json({
+            user,
+            assignments: assignmentsOf(deps.config, deps.sync().state.assignments, user),
+          });
+      }),
+    },
+    {
+      method: 'delete',
+      path: `${basePath}/assignments/:user/:role`,
+      access: 'admin',
+      description: 'Unassign a stored assignment',
+      handler: guarded('roles:write', async (req, res) => {
+        await deps.admin().unassign(param(req, 'user'), param(req, 'role'));
+        res.status(204).end();
+      }),
+    },
+  ];
+}
