@@ -59,7 +59,8 @@ function fieldOf(path: readonly PropertyKey[], name: string): string {
  * Changes to the stored roles and assignments. Each is one transaction of the store that checks
  * against the state it reads under the revision lock, so two instances writing at once cannot
  * build a cycle or delete a role another one just assigned. This instance takes the committed
- * state before the change is answered; others are told (NOTIFY) or read it (poll).
+ * state before the change is answered and, on PostgreSQL, waits for its own copy of the
+ * NOTIFY; others are told (NOTIFY) or read it (poll).
  */
 export class RolesAdmin {
   constructor(
@@ -75,6 +76,7 @@ export class RolesAdmin {
   private async change<T>(fn: Parameters<RoleStore['change']>[0]): Promise<T> {
     const { result, state } = await this.store.change(fn);
     this.sync.accept(state);
+    await this.sync.delivered(state.revision, this.config.propagationTimeout);
     return result as T;
   }
 

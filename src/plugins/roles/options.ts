@@ -6,6 +6,8 @@ export const DEFAULT_ROLES_BASE_PATH = '/api/roles';
 export const DEFAULT_ABILITY_CACHE_SIZE = 1_000;
 /** MySQL and SQLite: how often each instance reads the revision of the stored roles (ms). */
 export const DEFAULT_REFRESH_INTERVAL = 1_000;
+/** PostgreSQL: how long a change waits for its notification to come back before it answers (ms). */
+export const DEFAULT_PROPAGATION_TIMEOUT = 1_000;
 
 const NAME = /^[A-Za-z0-9._-]{1,100}$/;
 const ACTION = /^[A-Za-z0-9._-]+$/;
@@ -79,6 +81,12 @@ export const rolesOptionsSchema = z
      * (LISTEN/NOTIFY) and read it only after a lost connection.
      */
     refreshInterval: z.number().int().min(50).max(3_600_000).default(DEFAULT_REFRESH_INTERVAL),
+    /**
+     * With `storage: 'database'` on PostgreSQL: how long (ms) a change waits, before it is
+     * answered, for its own notification to come back (then every instance has been sent it).
+     * Past it the change is answered anyway, and the others take it when the notification arrives.
+     */
+    propagationTimeout: z.number().int().min(0).max(60_000).default(DEFAULT_PROPAGATION_TIMEOUT),
     /** ABAC: abilities kept in memory per distinct user (oldest dropped first). */
     abilityCacheSize: z.number().int().min(1).max(1_000_000).default(DEFAULT_ABILITY_CACHE_SIZE),
   })

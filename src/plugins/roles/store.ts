@@ -120,6 +120,24 @@ export class RoleStore {
     });
   }
 
+  /** PostgreSQL: sends `payload` on the channel, outside any change (acknowledgements). */
+  async notify(payload: string): Promise<void> {
+    if (this.channel !== undefined)
+      await run(this.db, sql`SELECT pg_notify(${this.channel}, ${payload})`);
+  }
+
+  /**
+   * PostgreSQL: how many instances listen on the channel. Each listens on a connection of its
+   * own that runs nothing but its LISTEN, which therefore stays that connection's last query.
+   */
+  async listeners(): Promise<number> {
+    const [row] = await rows<{ listening: number | string }>(
+      this.db,
+      sql`SELECT count(*) AS listening FROM pg_stat_activity WHERE datname = current_database() AND query = ${`LISTEN "${this.channel}"`}`,
+    );
+    return Number(row?.listening ?? 0);
+  }
+
   private writes(tx: Executor): RoleWrites {
     return {
       putRole: async (role, exists) => {

@@ -2,13 +2,13 @@ import { createDatabasePlugin, type DatabaseOptions } from '../../database/index
 import { createRolesPlugin } from '../index.js';
 import type { RolesOptions } from '../options.js';
 import { EDITORIAL, startApp, type StartedApp } from './roles-app.js';
-import type { ServerPlugin } from '../../../core/plugin.js';
+import type { AppOptions } from '../../../index.js';
 
 /** An app with the database plugin and the roles plugin storing roles in it. */
 export function startStored(
   database: DatabaseOptions,
   roles: RolesOptions = {},
-  extra: ServerPlugin<never>[] = [],
+  extra: NonNullable<AppOptions['plugins']> = [],
 ): Promise<StartedApp> {
   return startApp([
     createDatabasePlugin(database),
