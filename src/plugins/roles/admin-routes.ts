@@ -137,12 +137,10 @@ export function rolesAdminRoutes(deps: RolesAdminDeps): RouteDefinition[] {
       handler: guarded('roles:write', async (req, res) => {
         const { user, role } = parsed(assignmentInput, req.body, 'ROLES_INVALID_ASSIGNMENT');
         const { created } = await deps.admin().assign(user, role);
-        res
-          .status(created ? 201 : 200)
-          .json({
-            user,
-            assignments: assignmentsOf(deps.config, deps.sync().state.assignments, user),
-          });
+        res.status(created ? 201 : 200).json({
+          user,
+          assignments: assignmentsOf(deps.config, deps.sync().state.assignments, user),
+        });
       }),
     },
     {

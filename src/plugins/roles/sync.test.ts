@@ -6,7 +6,7 @@ import { createAuthPlugin } from '../auth/index.js';
 import { testIssuer, type TestIssuer } from '../auth/test-support/gateway-kit.js';
 import { run } from '../database/tables.js';
 import { requirePermission } from './index.js';
-import { user, type StartedApp } from './test-support/roles-app.js';
+import { EDITORIAL, user, type StartedApp } from './test-support/roles-app.js';
 import { send, startStored } from './test-support/stored.js';
 
 afterAll(removeTempDirs);
@@ -97,6 +97,46 @@ describe.runIf(available('postgres'))('two instances on one PostgreSQL', () => {
     const roles = b.app.context.services.get('roles');
     await expect.poll(() => roles.can(user('jwt|lee'), 'see:late'), { timeout: 5_000 }).toBe(true);
   }, 15_000);
+});
+
+describe('the admin routes with a signed-in caller', () => {
+  it('need roles:read to read and roles:write to change', async () => {
+    const sandbox = await sandboxOf('sqlite');
+    const { url, app } = await startStored(
+      sandbox.options,
+      {
+        permissions: {
+          ...EDITORIAL.permissions,
+          'roles-reader': ['roles:read'],
+          'roles-editor': ['roles:*'],
+        },
+      },
+      [
+        createAuthPlugin({
+          providers: [issuer.provider],
+          controlPanel: { adminRoles: ['operator'] },
+        }),
+      ],
+    );
+    cleanups.push(() => app.stop());
+    const as = async (roles: string[]) => ({
+      authorization: `Bearer ${await issuer.token({ sub: 'ops', roles })}`,
+      origin: url,
+    });
+    const role = { name: 'made', grants: ['make:things'] };
+    const operator = await as(['operator']);
+    expect((await send(`${url}/api/roles`, 'GET', undefined, operator)).body).toMatchObject({
+      code: 'ROLES_PERMISSION_MISSING',
+      missing: 'roles:read',
+    });
+    const reader = await as(['operator', 'roles-reader']);
+    expect((await send(`${url}/api/roles/assignments`, 'GET', undefined, reader)).status).toBe(200);
+    const refused = await send(`${url}/api/roles`, 'POST', role, reader);
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ missing: 'roles:write' });
+    const editor = await as(['operator', 'roles-editor']);
+    expect((await send(`${url}/api/roles`, 'POST', role, editor)).status).toBe(201);
+  });
 });
 
 describe.each(['sqlite', 'mysql'].filter(available))('two instances on %s', (provider) => {
