@@ -87,15 +87,27 @@ async function openStorage(ctx: PluginContext<RolesConfig>) {
  * What a user may do: `action:resource` permissions with `*` on either side (or alone), roles
  * that inherit (a cycle or an unknown role fails start-up, naming it), roles assigned by user id,
  * and with `model: 'abac'` conditions on the resource and field limits (@casl/ability). Compiled
- * once at start-up, so a check is a few map lookups. Every decision is explainable.
+ * into a model, so a check is a few map lookups. Every decision is explainable.
+ *
+ * `storage: 'database'` (needs the database plugin) adds roles and assignments kept in its
+ * database, changed at run time; the configured ones stay the read-only base (a stored role may
+ * not take a configured name). A change is answered once this instance decides with it and, on
+ * PostgreSQL, every listening instance has acknowledged it (LISTEN/NOTIFY, `propagationTimeout`);
+ * MySQL and SQLite instances read the revision every `refreshInterval` ms.
  * - Provides `roles` (`can`, `explain`, `fieldsFor`, `refusal`); `requirePermission()` guards
  *   Express routes, and the auth plugin checks proxy routes' `permissions` through it.
- * - `GET /api/roles`, `GET|POST /api/roles/explain` (admin): the roles, and why a decision.
- * - A Roles page in the control panel.
+ * - `GET /api/roles`, `GET|POST /api/roles/explain` (admin, `roles:read`): the roles, and why.
+ * - With `storage: 'database'` (admin, `roles:write`; reads `roles:read`): `POST /api/roles`
+ *   `{ name, description?, inherits, grants, replace? }`, `PUT|DELETE /api/roles/:name`,
+ *   `GET /api/roles/assignments?user=`, `POST /api/roles/assignments` `{ user, role }`,
+ *   `DELETE /api/roles/assignments/:user/:role`.
+ * - A Roles page in the control panel (forms and buttons that change stored roles with
+ *   `storage: 'database'`).
  * @example
  * createRolesPlugin({
  *   permissions: { admin: ['*'], editor: ['write:content'], viewer: ['read:*'] },
  *   roles: { editor: { inherits: ['viewer'] } },
+ *   storage: 'database', // with createDatabasePlugin(...)
  * })
  */
 export function createRolesPlugin(options: RolesOptions = {}): ServerPlugin<RolesConfig> {
