@@ -1,5 +1,4 @@
 import type { MigrationFolders } from '../database/index.js';
-import { writeMigrationFolders as writeFolders } from '../database/tables.js';
 
 /** The table every instance reads, so a revocation counts everywhere at once. */
 export const KEYS_TABLE = 'qwickapps_api_keys';
@@ -15,15 +14,12 @@ const MIGRATIONS: Record<keyof MigrationFolders, string> = {
   sqlite: `CREATE TABLE "${KEYS_TABLE}" (id text PRIMARY KEY, name text NOT NULL, hash text NOT NULL, scopes text NOT NULL, created_at integer NOT NULL, expires_at integer, last_used_at integer, revoked_at integer)`,
 };
 
-/** Writes the migration folders into a folder of this process; `remove` deletes them. */
-export function writeMigrationFolders(): Promise<{
-  folders: MigrationFolders;
-  remove(): Promise<void>;
-}> {
+/** The migrations, given in code to the database plugin. */
+export function migrationFolders(): MigrationFolders {
   const files = (statement: string) => [{ name: '0001_api_keys', statements: [statement] }];
-  return writeFolders('api-keys', {
+  return {
     postgres: files(MIGRATIONS.postgres),
     mysql: files(MIGRATIONS.mysql),
     sqlite: files(MIGRATIONS.sqlite),
-  });
+  };
 }

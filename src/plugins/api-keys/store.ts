@@ -3,7 +3,6 @@ import type { Logger } from 'pino';
 import { HttpError } from '../../core/errors.js';
 import type { AuthUser } from '../auth/index.js';
 import type { Database } from '../database/index.js';
-import { identifier, rows, run } from '../database/tables.js';
 import { idOf, matches, newKey } from './key.js';
 import type { ApiKeysConfig } from './options.js';
 import { KEYS_TABLE } from './schema.js';
@@ -53,7 +52,7 @@ export class ApiKeyStore {
     private readonly config: ApiKeysConfig,
     private readonly logger: Logger,
   ) {
-    this.table = identifier(db.dialect, KEYS_TABLE);
+    this.table = sql.raw(db.dialect === 'mysql' ? `\`${KEYS_TABLE}\`` : `"${KEYS_TABLE}"`);
   }
 
   /** A new key: the row, and the key itself, which is never seen again. */
@@ -177,10 +176,10 @@ export class ApiKeyStore {
   }
 
   private rows(query: SQL): Promise<KeyRow[]> {
-    return rows<KeyRow>(this.db, query);
+    return this.db.rows<KeyRow>(query);
   }
 
   private run(query: SQL): Promise<void> {
-    return run(this.db, query);
+    return this.db.run(query);
   }
 }

@@ -1,6 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../../index.js';
-import { rows, run } from './tables.js';
 import { sql } from 'drizzle-orm';
 import {
   TARGETS,
@@ -58,15 +57,15 @@ describe.each(providers)('notifications on %s', (provider) => {
       });
       await db
         .transaction(async (tx) => {
-          await run(tx, sql`SELECT pg_notify(${channel}, 'rolled back')`);
+          await tx.run(sql`SELECT pg_notify(${channel}, 'rolled back')`);
           throw new Error('roll back');
         })
         .catch(() => undefined);
-      await db.transaction((tx) => run(tx, sql`SELECT pg_notify(${channel}, 'committed')`));
+      await db.transaction((tx) => tx.run(sql`SELECT pg_notify(${channel}, 'committed')`));
       expect(await first.next).toBe('committed');
       await stop();
-      await run(db, sql`SELECT pg_notify(${channel}, 'after stop')`);
-      await rows(db, sql`SELECT 1`);
+      await db.run(sql`SELECT pg_notify(${channel}, 'after stop')`);
+      await db.rows(sql`SELECT 1`);
       expect(payloads).toEqual(['committed']);
       await expect(db.listen!('Not-A-Channel', { onNotify: () => undefined })).rejects.toThrow(
         /a-z, 0-9 and _/,
@@ -86,12 +85,11 @@ describe.runIf(providers.includes('postgres'))('a lost notification connection',
       onReconnect: () => reconnected.take(),
     });
     // The server ends the listening backend, as a failover or an idle-connection reaper would.
-    await run(
-      db,
+    await db.run(
       sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = ${`LISTEN "${channel}"`}`,
     );
     await reconnected.next;
-    await run(db, sql`SELECT pg_notify(${channel}, 'again')`);
+    await db.run(sql`SELECT pg_notify(${channel}, 'again')`);
     expect(await delivered.next).toBe('again');
     await stop();
   }, 15_000);

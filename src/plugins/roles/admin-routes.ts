@@ -5,7 +5,8 @@ import type { RouteDefinition } from '../../core/plugin.js';
 import {
   assignmentInput,
   assignmentsOf,
-  invalidInput,
+  fieldProblem,
+  type FieldIssue,
   roleInput,
   type RolesAdmin,
 } from './admin.js';
@@ -32,11 +33,15 @@ export function requireRolesPermission(
   });
 }
 
-function parsed<T extends z.ZodType>(schema: T, input: unknown, code: string): z.output<T> {
+/** The body, or the problems with it as fields. */
+function parsed<T extends z.ZodType>(
+  schema: T,
+  input: unknown,
+  refuse: (issues: FieldIssue[]) => HttpError,
+): z.output<T> {
   const result = schema.safeParse(input ?? {});
   if (result.success) return result.data;
-  throw invalidInput(
-    code,
+  throw refuse(
     result.error.issues.map((issue) => ({
       path: issue.path.map(String).join('.') || 'body',
       message: issue.message,
@@ -74,7 +79,11 @@ export function rolesAdminRoutes(deps: RolesAdminDeps): RouteDefinition[] {
         .find((role) => role.name === name),
     );
   const save = async (req: Request, res: Response, body: unknown, replace?: boolean) => {
-    const input = parsed(roleInput, body, 'ROLES_INVALID_ROLE');
+    const input = parsed(
+      roleInput,
+      body,
+      (issues) => new HttpError(400, 'ROLES_INVALID_ROLE', ...fieldProblem(issues)),
+    );
     const { created } = await deps.admin().putRole(
       {
         name: input.name,
@@ -135,7 +144,11 @@ export function rolesAdminRoutes(deps: RolesAdminDeps): RouteDefinition[] {
       access: 'admin',
       description: 'Assign a role to a user id `{ user, role }`',
       handler: guarded('roles:write', async (req, res) => {
-        const { user, role } = parsed(assignmentInput, req.body, 'ROLES_INVALID_ASSIGNMENT');
+        const { user, role } = parsed(
+          assignmentInput,
+          req.body,
+          (issues) => new HttpError(400, 'ROLES_INVALID_ASSIGNMENT', ...fieldProblem(issues)),
+        );
         const { created } = await deps.admin().assign(user, role);
         res.status(created ? 201 : 200).json({
           user,

@@ -40,11 +40,23 @@ export interface Assignment {
   source: RoleSource;
 }
 
-/** A 400 naming every bad field (`inherits.0`, `grants.1`); `details.field` is the first. */
-export function invalidInput(code: string, issues: { path: string; message: string }[]): HttpError {
-  return new HttpError(400, code, issues.map((i) => `${i.path}: ${i.message}`).join('; '), {
-    details: { field: issues[0]?.path, fields: issues.map((issue) => issue.path) },
-  });
+/** A field and what it should be. */
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+/**
+ * The message and details of a 400 naming every bad field (`inherits.0`, `grants.1`);
+ * `details.field` is the first: `new HttpError(400, CODE, ...fieldProblem(issues))`.
+ */
+export function fieldProblem(
+  issues: readonly FieldIssue[],
+): [string, { details: Record<string, unknown> }] {
+  return [
+    issues.map((issue) => `${issue.path}: ${issue.message}`).join('; '),
+    { details: { field: issues[0]?.path, fields: issues.map((issue) => issue.path) } },
+  ];
 }
 
 /** An issue of the merged options, named as the request's field for the role `name`. */
@@ -107,12 +119,15 @@ export class RolesAdmin {
     const merged = withStored(this.config, { ...state, roles });
     const parsed = rolesOptionsSchema.safeParse(merged);
     if (parsed.success) return;
-    throw invalidInput(
+    throw new HttpError(
+      400,
       'ROLES_INVALID_ROLE',
-      parsed.error.issues.map((issue) => ({
-        path: fieldOf(issue.path, role.name),
-        message: issue.message,
-      })),
+      ...fieldProblem(
+        parsed.error.issues.map((issue) => ({
+          path: fieldOf(issue.path, role.name),
+          message: issue.message,
+        })),
+      ),
     );
   }
 
@@ -152,9 +167,11 @@ export class RolesAdmin {
   async assign(user: string, role: string): Promise<{ created: boolean }> {
     return this.change(async (writes, state) => {
       if (!this.configured(role) && !state.roles.has(role))
-        throw invalidInput('ROLES_INVALID_ASSIGNMENT', [
-          { path: 'role', message: `a role that exists ("${role}" does not)` },
-        ]);
+        throw new HttpError(
+          400,
+          'ROLES_INVALID_ASSIGNMENT',
+          ...fieldProblem([{ path: 'role', message: `a role that exists ("${role}" does not)` }]),
+        );
       if (
         this.config.assignments[user]?.includes(role) ||
         state.assignments.get(user)?.includes(role)

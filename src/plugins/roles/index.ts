@@ -65,22 +65,14 @@ async function openStorage(ctx: PluginContext<RolesConfig>) {
           "the database plugin, where roles are stored: register createDatabasePlugin(...) too, or use storage: 'config'",
       },
     ]);
-  const [{ writeMigrationFolders }, { RoleStore }, { RolesSync }, { RolesAdmin }] =
-    await Promise.all([
-      import('./schema.js'),
-      import('./store.js'),
-      import('./sync.js'),
-      import('./admin.js'),
-    ]);
-  const written = await writeMigrationFolders();
-  try {
-    await database.registerMigrations('roles', written.folders);
-  } catch (error) {
-    await written.remove();
-    throw error;
-  }
-  const store = new RoleStore(database);
-  return { database, store, RolesSync, RolesAdmin, removeFolders: written.remove };
+  const [{ migrationFolders }, { RoleStore }, { RolesSync }, { RolesAdmin }] = await Promise.all([
+    import('./schema.js'),
+    import('./store.js'),
+    import('./sync.js'),
+    import('./admin.js'),
+  ]);
+  await database.registerMigrations('roles', migrationFolders());
+  return { database, store: new RoleStore(database), RolesSync, RolesAdmin };
 }
 
 /**
@@ -114,7 +106,6 @@ export function createRolesPlugin(options: RolesOptions = {}): ServerPlugin<Role
   let service: RolesService | undefined;
   let sync: RolesSync | undefined;
   let admin: RolesAdmin | undefined;
-  let removeFolders: (() => Promise<void>) | undefined;
   return {
     name: 'roles',
     // Optional, so that storage: 'database' without it is a ConfigError that says what to do.
@@ -139,7 +130,6 @@ export function createRolesPlugin(options: RolesOptions = {}): ServerPlugin<Role
         ).service;
       } else {
         const storage = await openStorage(ctx);
-        removeFolders = storage.removeFolders;
         const stored = await storage.store.load();
         const shadowed = [...stored.roles.keys()].filter(
           (name) => name in config.permissions || name in config.roles,
@@ -194,7 +184,6 @@ export function createRolesPlugin(options: RolesOptions = {}): ServerPlugin<Role
     ui: (ctx) => rolesPanel(ctx.config.basePath, ctx.config.storage),
     async onShutdown() {
       await sync?.stop();
-      await removeFolders?.();
     },
   };
 }

@@ -1,8 +1,4 @@
-import type { MigrationFolders } from '../database/index.js';
-import {
-  writeMigrationFolders as writeFolders,
-  type PluginMigrations,
-} from '../database/tables.js';
+import type { InlineMigration, MigrationFolders } from '../database/index.js';
 
 /** The tables every instance reads; fixed names, like the API keys' table. */
 export const ROLES_TABLE = 'qwickapps_roles';
@@ -16,7 +12,7 @@ export const REVISION_TABLE = 'qwickapps_roles_revision';
  * own transaction: it orders writers (the row lock) and tells other instances that the roles
  * changed. Times are epoch milliseconds; no foreign keys (see users/schema.ts).
  */
-function migrations(): PluginMigrations {
+export function migrationFolders(): MigrationFolders {
   const pg = (name: string) => `"${name}"`;
   const my = (name: string) => `\`${name}\``;
   const seed = (q: (name: string) => string) =>
@@ -44,7 +40,7 @@ function migrations(): PluginMigrations {
       index(my),
       `CREATE TABLE ${my(REVISION_TABLE)} (id int NOT NULL PRIMARY KEY, revision bigint NOT NULL)`,
       seed(my),
-    ].map((statement, position) => ({
+    ].map((statement, position): InlineMigration => ({
       name: `${String(position + 1).padStart(4, '0')}_roles`,
       statements: [statement],
     })),
@@ -61,12 +57,4 @@ function migrations(): PluginMigrations {
       },
     ],
   };
-}
-
-/** Writes the migration folders into a folder of this process; `remove` deletes them. */
-export function writeMigrationFolders(): Promise<{
-  folders: MigrationFolders;
-  remove(): Promise<void>;
-}> {
-  return writeFolders('roles', migrations());
 }

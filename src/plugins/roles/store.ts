@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../database/index.js';
-import { identifier, rows, run, type Executor } from '../database/tables.js';
+import type { DatabaseDialect, DatabaseTransaction } from '../database/index.js';
 import type { GrantConfig } from './options.js';
 import { ASSIGNMENTS_TABLE, REVISION_TABLE, ROLES_TABLE } from './schema.js';
 
@@ -27,6 +27,13 @@ export interface RoleWrites {
   assign(user: string, role: string): Promise<void>;
   unassign(user: string, role: string): Promise<void>;
 }
+
+type Executor = Database | DatabaseTransaction;
+
+const identifier = (dialect: DatabaseDialect, name: string): SQL =>
+  sql.raw(dialect === 'mysql' ? `\`${name}\`` : `"${name}"`);
+const rows = <Row>(db: Executor, query: SQL) => db.rows<Row>(query);
+const run = (db: Executor, query: SQL) => db.run(query);
 
 interface RoleRow {
   name: string;

@@ -4,7 +4,6 @@ import { definePlugin } from '../../core/plugin.js';
 import { TARGETS, removeTempDirs, type Sandbox } from '../../../test/support/databases.js';
 import { createAuthPlugin } from '../auth/index.js';
 import { testIssuer, type TestIssuer } from '../auth/test-support/gateway-kit.js';
-import { run } from '../database/tables.js';
 import { requirePermission } from './index.js';
 import { EDITORIAL, user, type StartedApp } from './test-support/roles-app.js';
 import { send, startStored } from './test-support/stored.js';
@@ -89,8 +88,7 @@ describe.runIf(available('postgres'))('two instances on one PostgreSQL', () => {
     await send(`${a.url}/api/roles`, 'POST', { name: 'late', grants: ['see:late'] });
     const database = a.app.context.services.get('database');
     // Ends B's LISTEN connection (and A's: both listen on this schema's channel) server-side.
-    await run(
-      database,
+    await database.run(
       sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN "qwickapps_roles%' AND pid <> pg_backend_pid()`,
     );
     await send(`${a.url}/api/roles/assignments`, 'POST', { user: 'jwt|lee', role: 'late' });

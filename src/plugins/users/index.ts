@@ -38,7 +38,6 @@ declare module '../../core/services.js' {
  */
 export function createUsersPlugin(options: UsersOptions = {}): ServerPlugin<UsersConfig> {
   let store: UserStore | undefined;
-  let removeFolders: (() => Promise<void>) | undefined;
   let removeHook: (() => void) | undefined;
   let roles: () => RolesLike | undefined = () => undefined;
   return {
@@ -49,18 +48,16 @@ export function createUsersPlugin(options: UsersOptions = {}): ServerPlugin<User
     order: PLUGIN_ORDER.default,
     config: { schema: usersOptionsSchema, options },
     async onInit(ctx) {
-      const [{ UserStore }, { writeMigrationFolders }, { usersSignInHook }] = await Promise.all([
+      const [{ UserStore }, { migrationFolders }, { usersSignInHook }] = await Promise.all([
         import('./store.js'),
         import('./schema.js'),
         import('./sign-in.js'),
       ]);
       const config = ctx.config;
       const database = ctx.get('database');
-      const written = await writeMigrationFolders(config.table);
-      removeFolders = written.remove;
       await database.registerMigrations(
         config.table === 'users' ? 'users' : `users:${config.table}`,
-        written.folders,
+        migrationFolders(config.table),
       );
       store = new UserStore(database, config);
       ctx.provide('users', store);
@@ -90,7 +87,6 @@ export function createUsersPlugin(options: UsersOptions = {}): ServerPlugin<User
     ui: (ctx) => usersPanel(ctx.config.basePath),
     async onShutdown() {
       removeHook?.();
-      await removeFolders?.();
     },
   };
 }

@@ -1,14 +1,9 @@
-import type { MigrationFolders } from '../database/index.js';
-import {
-  writeMigrationFolders as writeFolders,
-  type PluginMigrations,
-} from '../database/tables.js';
+import type { InlineMigration, MigrationFolders } from '../database/index.js';
 
 /**
  * The users plugin's tables, as migrations of the database plugin. The table name is an
- * option, so the files are written from these templates into a folder of this process at
- * start-up; the database plugin records them under `users:<table>` and applies each once, under
- * its migration lock, like any plugin's. A later schema change is a new `0002_...` entry here.
+ * option, so they are made from these templates and given in code; the database plugin records
+ * them under `users:<table>` and applies each once, under its migration lock, like any plugin's. A later schema change is a new `0002_...` entry here.
  *
  * Storage. `email` and `name` are real columns (NOT NULL, '' when absent), because lists sort
  * and search by them and keyset pagination needs plain columns; every other configured field is
@@ -19,7 +14,7 @@ import {
  * milliseconds (BIGINT) on every dialect. No foreign keys: SQLite enforces them only per
  * connection setting, so deletes remove identities and claims in the same transaction instead.
  */
-function migrations(table: string): PluginMigrations {
+export function migrationFolders(table: string): MigrationFolders {
   const identities = `${table}_identities`;
   const unique = `${table}_unique`;
   const indexes = (q: (name: string) => string) => [
@@ -50,7 +45,7 @@ function migrations(table: string): PluginMigrations {
       `CREATE TABLE ${my(identities)} (issuer varchar(255) NOT NULL COLLATE utf8mb4_bin, subject varchar(255) NOT NULL COLLATE utf8mb4_bin, user_id varchar(36) NOT NULL, auth_id varchar(600) NULL, created_at bigint NOT NULL, PRIMARY KEY (issuer, subject)) DEFAULT CHARSET=utf8mb4`,
       `CREATE TABLE ${my(unique)} (field varchar(64) NOT NULL COLLATE utf8mb4_bin, value varchar(255) NOT NULL COLLATE utf8mb4_bin, user_id varchar(36) NOT NULL, PRIMARY KEY (field, value)) DEFAULT CHARSET=utf8mb4`,
       ...indexes(my),
-    ].map((statement, index) => ({
+    ].map((statement, index): InlineMigration => ({
       name: `${String(index + 1).padStart(4, '0')}_users`,
       statements: [statement],
     })),
@@ -66,11 +61,4 @@ function migrations(table: string): PluginMigrations {
       },
     ],
   };
-}
-
-/** Writes the migration folders for `table`; `remove` deletes them (at shutdown). */
-export function writeMigrationFolders(
-  table: string,
-): Promise<{ folders: MigrationFolders; remove(): Promise<void> }> {
-  return writeFolders(`users-${table}`, migrations(table));
 }
