@@ -49,10 +49,15 @@ describe('signing in to the demo, through its gateway and the development stand-
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const user = () => ({
-    login: signInConfig.users[0].login,
-    password: signInConfig.users[0].password,
+  const user = (index = 0) => ({
+    login: signInConfig.users[index].login,
+    password: signInConfig.users[index].password,
   });
+  const editor = () => user(0);
+  const viewer = () => user(1);
+  const admin = {
+    authorization: `Basic ${Buffer.from('admin:demo-auth-password').toString('base64')}`,
+  };
 
   it('tells the page it signs in through a development stand-in, with a password new per run', async () => {
     expect(await json(fetch(`${base}/demo/sign-in`))).toEqual({
@@ -60,8 +65,12 @@ describe('signing in to the demo, through its gateway and the development stand-
       label: expect.stringMatching(/^a development stand-in for Auth0 at http:\/\/127\.0\.0\.1:/),
       login: 'redirect',
     });
-    expect(signInConfig.users).toEqual([{ login: 'alice', password: expect.any(String) }]);
+    expect(signInConfig.users).toEqual([
+      { login: 'alice', password: expect.any(String), role: 'editor' },
+      { login: 'bob', password: expect.any(String), role: 'viewer' },
+    ]);
     expect(signInConfig.users[0].password.length).toBeGreaterThanOrEqual(16);
+    expect(signInConfig.users[0].password).not.toBe(signInConfig.users[1].password);
   });
 
   it('logs in with the code flow; the service answers /api/v1/me with the forwarded identity; after logout, 401', async () => {
@@ -82,6 +91,7 @@ describe('signing in to the demo, through its gateway and the development stand-
       subject: 'alice',
       email: 'alice@example.com',
       name: 'Alice',
+      roles: ['editor'],
     });
     // The other routes keep working, signed in or not.
     expect((await jar.fetch(`${base}/api/v1/hello`)).status).toBe(200);
@@ -128,6 +138,64 @@ describe('signing in to the demo, through its gateway and the development stand-
     expect(response.status).toBe(401);
   });
 
+  it('lets the editor write content and refuses the viewer, naming the permission it lacks', async () => {
+    const { jar: alice } = await signIn(`${base}/auth/login?returnTo=/`, editor());
+    const { jar: bob } = await signIn(`${base}/auth/login?returnTo=/`, viewer());
+    const text = `note ${Date.now()}`;
+    const post = (jar: typeof alice, body: unknown) =>
+      jar.fetch(`${base}/api/v1/content`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: base },
+        body: JSON.stringify(body),
+      });
+    const written = await post(alice, { text });
+    expect(written.status).toBe(201);
+    expect(await json(written)).toMatchObject({ text, author: 'Alice' });
+
+    const refused = await post(bob, { text: 'from a viewer' });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('content-type')).toBe('application/problem+json');
+    expect(await json(refused)).toMatchObject({
+      code: 'ROLES_PERMISSION_MISSING',
+      missing: 'write:content',
+      detail: 'This needs the permission write:content.',
+    });
+    // Both read (viewer: read:*; editor inherits it); the viewer's note was never kept.
+    for (const jar of [alice, bob]) {
+      const notes = (await json(jar.fetch(`${base}/api/v1/content`))).notes as { text: string }[];
+      expect(notes.map((note) => note.text)).toContain(text);
+      expect(notes.map((note) => note.text)).not.toContain('from a viewer');
+    }
+    expect((await post(alice, { text: '' })).status).toBe(400);
+    expect((await fetch(`${base}/api/v1/content`)).status).toBe(401);
+
+    // The panel's "why": the viewer holds viewer, whose read:* does not cover write:content.
+    const why = await json(
+      fetch(`${base}/api/roles/explain`, {
+        method: 'POST',
+        headers: { ...admin, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          user: { id: 'dev|bob', roles: ['viewer'] },
+          permission: 'write:content',
+        }),
+      }),
+    );
+    expect(why.decision).toMatchObject({
+      allowed: false,
+      reason: 'no-grant',
+      rolesConsidered: ['viewer'],
+    });
+  });
+
+  it('lists who signed in on the Users API the panel shows, each with its identity', async () => {
+    await signIn(`${base}/auth/login?returnTo=/`, editor());
+    await signIn(`${base}/auth/login?returnTo=/`, viewer());
+    const listed = await json(fetch(`${base}/api/users?search=example.com`, { headers: admin }));
+    const emails = (listed.users as { email: string }[]).map((entry) => entry.email).sort();
+    expect(emails).toEqual(['alice@example.com', 'bob@example.com']);
+    expect((await fetch(`${base}/api/users`)).status).toBe(401);
+  });
+
   it("refuses logout from another origin and keeps the session (the page's same-origin POST works)", async () => {
     const { jar } = await signIn(`${base}/auth/login?returnTo=/`, user());
     const foreign = await jar.fetch(`${base}/auth/logout`, {
@@ -155,7 +223,14 @@ describe('signing in to the demo, through its gateway and the development stand-
         await page.waitForURL(`${base}/`);
         await expect
           .poll(() => page.locator('#who').textContent())
-          .toBe('Signed in as Alice (dev|alice)');
+          .toBe('Signed in as Alice (dev|alice, roles: editor)');
+        // An editor writes a note; it shows in the list.
+        await page.getByLabel('Note').fill('written in Chromium');
+        await page.getByRole('button', { name: 'Write' }).click();
+        await expect.poll(() => page.locator('#write-answer').textContent()).toBe('Written.');
+        await expect
+          .poll(() => page.locator('#notes').textContent())
+          .toContain('written in Chromium');
         // Log out ends the gateway's session, then the provider's: it asks, and comes back.
         await page.getByRole('button', { name: 'Log out' }).click();
         await page.waitForURL((url) => url.href.startsWith(signInConfig.issuer!));

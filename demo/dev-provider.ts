@@ -5,14 +5,21 @@ import { SignJWT, exportJWK, generateKeyPair, type JWK, type JWTPayload } from '
 import Provider, { errors, type OpContext } from 'oidc-provider';
 import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 
-/** A user of the test OP: signs in with `password`; `permissions` go into API access tokens. */
+/**
+ * A user of the test OP: signs in with `password`; `permissions` go into API access tokens, and
+ * `roles` too, in the namespaced claim `ROLES_CLAIM` (where an Auth0 Action puts a user's roles).
+ */
 export interface OpUser {
   sub: string;
   password: string;
   email: string;
   name: string;
   permissions?: string[];
+  roles?: string[];
 }
+
+/** The claim the stand-in puts roles in, as an Auth0 Action would: give it as `rolesClaim`. */
+export const ROLES_CLAIM = 'https://qwickapps.dev/roles';
 
 /** What the app registers at the OP once it knows its own URL. */
 export interface OpClientUris {
@@ -172,7 +179,11 @@ export async function startAuth0Op(
     },
     extraTokenClaims: async (_ctx: OpContext, token: object) => {
       const user = users.get((token as { accountId?: string }).accountId ?? '');
-      return user && 'aud' in token ? { permissions: user.permissions ?? [] } : undefined;
+      if (!user || !('aud' in token)) return undefined;
+      return {
+        permissions: user.permissions ?? [],
+        ...(user.roles === undefined ? {} : { [ROLES_CLAIM]: user.roles }),
+      };
     },
     findAccount: async (_ctx: OpContext, sub: string) => {
       const user = users.get(sub);

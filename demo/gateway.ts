@@ -3,12 +3,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { definePlugin, type EnvSpec } from '../src/index.js';
 import { createGateway, type Gateway } from '../src/gateway/index.js';
+import { createApiKeysPlugin } from '../src/plugins/api-keys/index.js';
 import { createAuthPlugin } from '../src/plugins/auth/index.js';
+import { createRolesPlugin } from '../src/plugins/roles/index.js';
+import { createUsersPlugin } from '../src/plugins/users/index.js';
 import {
   createCachePlugin,
   createDatabasePlugin,
   createTrafficPlugin,
 } from '../src/plugins/index.js';
+import { DEMO_ROLES } from './roles.js';
 import type { SignIn } from './sign-in.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -44,9 +48,10 @@ export interface DemoGatewayOptions {
   /** Passed to the service process (DATABASE_URL, REDIS_URL, ...). */
   serviceEnv?: Record<string, string>;
   /**
-   * A database server for the gateway's own traffic state (`DATABASE_URL` when it names
-   * PostgreSQL or MySQL). Without one the state is a file: an embedded database would cost the
-   * always-up gateway several hundred MiB of memory for a few rows.
+   * A database server for the gateway's users and API keys, and its traffic state
+   * (`DATABASE_URL` when it names PostgreSQL or MySQL). Without one, users and keys live in a
+   * SQLite file under `dataDir` (PGlite would cost the always-up gateway a few hundred MiB of
+   * memory for a few rows) and the traffic state in a file.
    */
   databaseUrl?: string;
   /**
@@ -114,8 +119,9 @@ function signInPage(signIn: SignIn | undefined) {
  * The demo product's GREEN gateway on embedded defaults: the frontend at `/`, the API service
  * at `/api/v1/*` (separate processes in traffic slots, v1 deployed on the first run), the control
  * panel at `/cpanel`, and with `signIn` the auth plugin's login at `/auth/login`, its session and
- * the identity it forwards to the service. The traffic state is a file under `dataDir` (or a table on the database
- * server `databaseUrl` names); its memory cache backs the Cache page.
+ * the identity it forwards to the service, the users who signed in, the demo's roles and API keys.
+ * The traffic state is a file under `dataDir` (or a table on the database server `databaseUrl`
+ * names); its memory cache backs the Cache page.
  */
 export function createDemoGateway(options: DemoGatewayOptions = {}): Gateway {
   const dataDir = path.resolve(options.dataDir ?? '.data');
@@ -166,7 +172,11 @@ export function createDemoGateway(options: DemoGatewayOptions = {}): Gateway {
       ...(options.adminPassword ? { password: options.adminPassword } : {}),
     },
     plugins: [
-      ...(options.databaseUrl ? [createDatabasePlugin({ url: options.databaseUrl })] : []),
+      ...(options.databaseUrl
+        ? [createDatabasePlugin({ url: options.databaseUrl })]
+        : providers.length > 0
+          ? [createDatabasePlugin({ url: `sqlite:${path.join(dataDir, 'gateway.db')}` })]
+          : []),
       createCachePlugin({ namespace: 'gateway' }),
       ...(providers.length > 0
         ? [
@@ -175,6 +185,11 @@ export function createDemoGateway(options: DemoGatewayOptions = {}): Gateway {
               publicUrl: options.publicUrl ?? `http://localhost:${port}`,
               forward: { secret: forwardSecret },
             }),
+            // Who has signed in (the Users page), what each role may do (the Roles page and its
+            // "why" view), and keys for machines: a CI pipeline deploys with one.
+            createUsersPlugin(),
+            createRolesPlugin(DEMO_ROLES),
+            createApiKeysPlugin(),
           ]
         : []),
       signInPage(options.signIn),
@@ -209,7 +224,11 @@ export function createDemoGateway(options: DemoGatewayOptions = {}): Gateway {
           },
           ports: { from: servicePort, step: 2 },
         },
-        store: { path: path.join(dataDir, 'traffic-state.json') },
+        // On a database server, a table; otherwise the file (not the users' SQLite file).
+        store: {
+          type: options.databaseUrl ? 'database' : 'file',
+          path: path.join(dataDir, 'traffic-state.json'),
+        },
       }),
     ],
   });

@@ -101,8 +101,9 @@ try {
   // As the control panel's one-time password: on the terminal only, never in a log file.
   for (const user of signIn.users)
     process.stdout.write(
-      `\nSign-in stand-in for Auth0 (development only): user "${user.login}", password ${user.password}\n\n`,
+      `\nSign-in stand-in for Auth0 (development only): user "${user.login}" (${user.role}), password ${user.password}\n`,
     );
+  if (signIn.users.length > 0) process.stdout.write('\n');
   const gateway = createDemoGateway({
     signIn,
     publicUrl,

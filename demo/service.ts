@@ -10,7 +10,10 @@ import {
   createHealthPlugin,
   createLogsPlugin,
 } from '../src/plugins/index.js';
+import { createRolesPlugin } from '../src/plugins/roles/index.js';
+import { createContentPlugin } from './content.js';
 import { createHelloPlugin } from './hello.js';
+import { DEMO_ROLES } from './roles.js';
 
 export interface DemoServiceOptions {
   port?: number;
@@ -80,8 +83,8 @@ const stats = definePlugin({
 
 /**
  * The demo product's API service: health, diagnostics, config, logs, database (embedded PGlite,
- * or `DATABASE_URL`), cache (memory, or `REDIS_URL`), the identity the gateway forwards, and a
- * small API. The gateway runs it as a separate process and reaches it only over HTTP.
+ * or `DATABASE_URL`), cache (memory, or `REDIS_URL`), the identity the gateway forwards, roles,
+ * and a small API (`/api/v1/hello`, `/api/v1/me`, `/api/v1/content` for editors and viewers). The gateway runs it as a separate process and reaches it only over HTTP.
  */
 export function createDemoService(options: DemoServiceOptions = {}): App {
   const dataDir = path.resolve(options.dataDir ?? '.data');
@@ -125,7 +128,10 @@ export function createDemoService(options: DemoServiceOptions = {}): App {
         ],
         forward: false,
       }),
+      // The same roles as the gateway's: the identity it forwards carries the user's roles.
+      createRolesPlugin(DEMO_ROLES),
       createHelloPlugin(version),
+      createContentPlugin(),
       stats,
       me,
     ],

@@ -24,6 +24,11 @@ export const SIGN_IN_ENV = {
     schema: z.string().min(1).optional(),
     description: "The Auth0 API's identifier, which access tokens carry in aud",
   },
+  AUTH0_ROLES_CLAIM: {
+    schema: z.string().url().optional(),
+    description:
+      "The namespaced claim an Auth0 Action puts the user's roles in (https://example.com/roles): editor, viewer, admin",
+  },
   SUPABASE_URL: {
     schema: z.string().url().optional(),
     description: 'Supabase project URL (https://<ref>.supabase.co): sign in with Supabase',
@@ -74,6 +79,8 @@ export function signInIssues(env: SignInEnv): ConfigIssue[] {
 export interface StandInUser {
   login: string;
   password: string;
+  /** The demo role the stand-in gives it. */
+  role: 'editor' | 'viewer';
 }
 
 /** How the demo signs users in, for the gateway and the demo page. */
@@ -96,8 +103,8 @@ const nothingToClose = async () => {};
 
 /**
  * The demo's sign-in, from the provider variables: a real Auth0 tenant, a Supabase project, or
- * (in development, with neither) an Auth0-shaped OpenID provider in this process with one user
- * whose password is new on every run. In production with neither there is no login at all: the
+ * (in development, with neither) an Auth0-shaped OpenID provider in this process with two users,
+ * an editor and a viewer, whose passwords are new on every run. In production with neither there is no login at all: the
  * demo runs for anonymous visitors, and oidc-provider (a dev dependency) is never loaded.
  * @example const signIn = await startSignIn(env, { production: false, publicUrl: 'http://localhost:3101' })
  */
@@ -114,6 +121,7 @@ export async function startSignIn(
           clientId: env.AUTH0_CLIENT_ID,
           clientSecret: env.AUTH0_CLIENT_SECRET,
           audience: env.AUTH0_AUDIENCE,
+          rolesClaim: env.AUTH0_ROLES_CLAIM,
         }),
       ],
       label: `Auth0 (${env.AUTH0_DOMAIN})`,
@@ -149,12 +157,20 @@ export async function startSignIn(
 }
 
 async function startStandIn(publicUrl: string): Promise<SignIn> {
-  const { startAuth0Op } = await import('./dev-provider.js');
-  const user = { login: 'alice', password: randomBytes(12).toString('base64url') };
+  const { startAuth0Op, ROLES_CLAIM } = await import('./dev-provider.js');
+  // An editor and a viewer, so the page shows what each may do; new passwords on every run.
+  const users: StandInUser[] = [
+    { login: 'alice', password: randomBytes(12).toString('base64url'), role: 'editor' },
+    { login: 'bob', password: randomBytes(12).toString('base64url'), role: 'viewer' },
+  ];
   const op = await startAuth0Op({
-    users: [
-      { sub: user.login, password: user.password, email: 'alice@example.com', name: 'Alice' },
-    ],
+    users: users.map((user) => ({
+      sub: user.login,
+      password: user.password,
+      email: `${user.login}@example.com`,
+      name: user.login[0].toUpperCase() + user.login.slice(1),
+      roles: [user.role],
+    })),
   });
   op.registerClient({
     redirectUri: new URL('/auth/callback', publicUrl).href,
@@ -170,11 +186,12 @@ async function startStandIn(publicUrl: string): Promise<SignIn> {
         clientId: op.clientId,
         clientSecret: op.clientSecret,
         audience: op.audience,
+        rolesClaim: ROLES_CLAIM,
       }),
     ],
     label: `a development stand-in for Auth0 at ${op.issuer} (not for production)`,
     login: 'redirect',
-    users: [user],
+    users,
     issuer: op.issuer,
     close: () => op.close(),
   };

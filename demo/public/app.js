@@ -3,6 +3,10 @@ const who = document.getElementById('who');
 const login = document.getElementById('login');
 const passwordLogin = document.getElementById('password-login');
 const logout = document.getElementById('logout');
+const content = document.getElementById('content');
+const write = document.getElementById('write');
+const writeAnswer = document.getElementById('write-answer');
+const notes = document.getElementById('notes');
 let loginKind = 'none';
 
 async function hello() {
@@ -18,14 +22,37 @@ async function hello() {
 async function showUser() {
   const response = await fetch('/api/v1/me', { cache: 'no-store' });
   const user = response.ok ? await response.json() : undefined;
+  const roles = user?.roles?.length ? `, roles: ${user.roles.join(', ')}` : ', no roles';
   who.textContent = user
-    ? `Signed in as ${user.name ?? user.email ?? user.id} (${user.id})`
+    ? `Signed in as ${user.name ?? user.email ?? user.id} (${user.id}${roles})`
     : loginKind === 'none'
       ? 'Nobody can sign in: no provider is configured.'
       : 'Not signed in.';
   login.hidden = Boolean(user) || loginKind !== 'redirect';
   passwordLogin.hidden = Boolean(user) || loginKind !== 'password';
   logout.hidden = !user;
+  content.hidden = !user;
+  if (user) await showNotes();
+}
+
+/** The latest notes, or why this user may not read them. */
+async function showNotes() {
+  const response = await fetch('/api/v1/content', { cache: 'no-store' });
+  const body = await response.json();
+  notes.replaceChildren();
+  if (!response.ok) {
+    notes.append(Object.assign(document.createElement('li'), { textContent: refusal(body) }));
+    return;
+  }
+  for (const note of body.notes)
+    notes.append(
+      Object.assign(document.createElement('li'), { textContent: `${note.text} (${note.author})` }),
+    );
+}
+
+/** A refusal as the API gives it: its code, what it says, and the permission missing. */
+function refusal(problem) {
+  return `Refused: ${problem.detail ?? problem.title} [${problem.code}]`;
 }
 
 async function showSignIn() {
@@ -49,6 +76,21 @@ passwordLogin.addEventListener('submit', async (event) => {
   });
   if (!response.ok) who.textContent = `Sign-in failed (${response.status}).`;
   else await showUser();
+});
+
+write.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const response = await fetch('/api/v1/content', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ text: new FormData(write).get('text') }),
+  });
+  const body = await response.json();
+  writeAnswer.textContent = response.ok ? 'Written.' : refusal(body);
+  if (response.ok) {
+    write.reset();
+    await showNotes();
+  }
 });
 
 logout.addEventListener('click', async () => {

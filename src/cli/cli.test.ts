@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createControlPanelPlugin } from '../plugins/control-panel/index.js';
 import type { SlotView } from '../plugins/traffic/index.js';
@@ -13,39 +11,9 @@ import {
   type TrafficGateway,
 } from '../plugins/traffic/test-support/gateway.js';
 import { formatService, progressLine } from './format.js';
+import { cli } from './test-support/run-cli.js';
 
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PASSWORD = 'correct-horse-battery';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI as a user would, in its own process. */
-function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        NO_COLOR: '1',
-        QWICKAPPS_URL: undefined,
-        ADMIN_USER: undefined,
-        ADMIN_PASSWORD: undefined,
-        ...env,
-      },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 let directory: string;
 let gateway: TrafficGateway;
@@ -167,7 +135,7 @@ describe('qwickapps CLI', () => {
     const unauthenticated = await cli(['status'], { QWICKAPPS_URL: gateway.url });
     expect(unauthenticated.code).toBe(1);
     expect(unauthenticated.stderr).toContain(
-      '[CPANEL_UNAUTHENTICATED] Set ADMIN_USER and ADMIN_PASSWORD.',
+      '[CPANEL_UNAUTHENTICATED] Set QWICKAPPS_TOKEN (or --token), or ADMIN_USER and ADMIN_PASSWORD.',
     );
     const wrong = await cli(['status', '--url', gateway.url], {
       ADMIN_USER: 'ops',

@@ -14,13 +14,18 @@ export class CliError extends Error {
 
 export interface ClientOptions {
   url: string;
+  /** Sent as `Authorization: Bearer`: an API key or the gateway's MANAGEMENT_TOKEN. Wins over `password`. */
+  token?: string;
   user?: string;
   password?: string;
   /** Per request. Default 10 000 ms. */
   timeout?: number;
 }
 
-/** The gateway's traffic API, with Basic credentials from ADMIN_USER / ADMIN_PASSWORD. */
+/**
+ * The gateway's traffic API, with a bearer token (QWICKAPPS_TOKEN) or Basic credentials
+ * (ADMIN_USER / ADMIN_PASSWORD). Neither is ever part of a message it throws.
+ */
 export class TrafficClient {
   private readonly base: string;
 
@@ -52,10 +57,25 @@ export class TrafficClient {
     return this.call('GET', `/history?${query}`);
   }
 
+  /** What to do about a refusal, naming the variable that holds the credential in use. */
+  private hintFor(status: number): string {
+    const withToken = this.options.token !== undefined;
+    if (status === 401)
+      return withToken
+        ? ' Check QWICKAPPS_TOKEN (or --token): the key may be revoked, expired or mistyped.'
+        : ' Set QWICKAPPS_TOKEN (or --token), or ADMIN_USER and ADMIN_PASSWORD.';
+    if (status === 403)
+      return withToken
+        ? ' The key in QWICKAPPS_TOKEN (or --token) lacks that permission: give it a key with that scope.'
+        : ' Use credentials that may do this: QWICKAPPS_TOKEN with a key of that scope, or an admin in ADMIN_USER and ADMIN_PASSWORD.';
+    return '';
+  }
+
   private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    if (this.options.password !== undefined) {
+    if (this.options.token !== undefined) headers.authorization = `Bearer ${this.options.token}`;
+    else if (this.options.password !== undefined) {
       headers.authorization = `Basic ${Buffer.from(`${this.options.user ?? 'admin'}:${this.options.password}`).toString('base64')}`;
     }
     let response: Response;
@@ -86,7 +106,7 @@ export class TrafficClient {
     }
     if (response.ok) return parsed as T;
     const problem = (parsed ?? {}) as { code?: string; detail?: string; title?: string };
-    const hint = response.status === 401 ? ' Set ADMIN_USER and ADMIN_PASSWORD.' : '';
+    const hint = this.hintFor(response.status);
     throw new CliError(
       `${problem.detail ?? problem.title ?? `HTTP ${response.status}`}${problem.code ? ` [${problem.code}]` : ''}${hint}`,
       1,

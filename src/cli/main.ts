@@ -10,6 +10,7 @@ import { formatHistory, formatService, progressLine, summary, useColour } from '
 interface GlobalOptions {
   url: string;
   json?: boolean;
+  token?: string;
 }
 
 /** The package version, found by walking up from this file (src/cli or dist/src/cli). */
@@ -33,11 +34,18 @@ const positiveInteger = (value: string) => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The client with the caller's credential: a token (`--token`, else QWICKAPPS_TOKEN: an API key
+ * or the gateway's MANAGEMENT_TOKEN) wins over ADMIN_USER / ADMIN_PASSWORD. An empty variable
+ * counts as unset, as CI systems leave unset secrets empty.
+ */
 function client(options: GlobalOptions): TrafficClient {
+  const token = options.token || process.env.QWICKAPPS_TOKEN || undefined;
   return new TrafficClient({
     url: options.url,
-    user: process.env.ADMIN_USER,
-    password: process.env.ADMIN_PASSWORD,
+    ...(token === undefined
+      ? { user: process.env.ADMIN_USER, password: process.env.ADMIN_PASSWORD }
+      : { token }),
   });
 }
 
@@ -102,10 +110,19 @@ export function buildProgram(): Command {
       process.env.QWICKAPPS_URL ?? 'http://localhost:3101',
     )
     .option('--json', 'print JSON instead of text')
+    // No default shown from the environment: help never prints a token.
+    .option('--token <token>', 'API key or MANAGEMENT_TOKEN, sent as Bearer (env QWICKAPPS_TOKEN)')
     .showHelpAfterError()
     .addHelpText(
       'after',
-      '\nCredentials come from ADMIN_USER (default "admin") and ADMIN_PASSWORD.',
+      [
+        '',
+        "Credentials: QWICKAPPS_TOKEN (or --token), an API key (qwk_...) or the gateway's",
+        'MANAGEMENT_TOKEN, sent as Authorization: Bearer; it wins over ADMIN_USER (default',
+        '"admin") and ADMIN_PASSWORD. Prefer the variable: arguments show in process lists.',
+        'A key only does what its scopes allow: traffic:deploy:api and traffic:read:api deploy',
+        'the service api and follow the deploy, nothing else.',
+      ].join('\n'),
     );
   const globals = () => program.opts<GlobalOptions>();
 

@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import type { AdminGuard, SessionEndReason } from './context.js';
 import { HttpError } from './errors.js';
 import { crossSiteReason, isLocalHost } from './origin-check.js';
+import { qualifyPermission } from './permission.js';
+import type { RoutePermission } from './plugin.js';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -74,6 +76,17 @@ function localRefusal(req: Request, settings: ManagementSettings): HttpError | u
   return undefined;
 }
 
+/** The gate of each `admin` route, built for the permission the route declares. */
+export interface AdminGate {
+  /** Before the route's body is read: admins, or (with a guard that knows permissions) holders. */
+  before(permission?: RoutePermission): RequestHandler;
+  /**
+   * After the body is read, for a route whose permission is qualified by the request: the
+   * caller must hold the qualified permission (`traffic:deploy:api`). Undefined for other routes.
+   */
+  after(permission?: RoutePermission): RequestHandler | undefined;
+}
+
 /**
  * What stands before every `admin` route; every answer behind it is `Cache-Control: no-store`.
  * With a guard installed, the guard decides. Without one but with a management token, only
@@ -83,48 +96,88 @@ function localRefusal(req: Request, settings: ManagementSettings): HttpError | u
  * refused, so a service behind a gateway never exposes its management routes through the proxy;
  * one that names a foreign Host, or a state-changing call from a browser page of another origin,
  * is refused too.
+ *
+ * A route's permission (`RouteDefinition.permission`) is checked in two steps when it depends on
+ * the request. Before the body is read the guard lets in admins and callers holding the
+ * permission or a part of it (`traffic:deploy:api` of `traffic:deploy`), so a caller with
+ * nothing of it is refused before its upload is buffered. Once the body is read (`after`), the
+ * qualifier names what the call acts on and the caller must hold that exact part. The second
+ * step is mounted by the core on every such route, so no handler can forget it. The management
+ * token and direct local callers are the operator: they pass both steps, as admins do.
  */
 export function createAdminGate(
   currentGuard: () => AdminGuard | undefined,
   settings: ManagementSettings,
   logger: Logger,
-): RequestHandler {
+): AdminGate {
   const verify = settings.token === undefined ? undefined : tokenVerifier(settings.token);
-  return (req, res, next) => {
-    // Set before anything answers, so refusals, errors and a guard's own answers carry it too:
-    // what a guarded route says is for this caller only, never for a shared or browser cache.
-    res.setHeader('cache-control', 'no-store');
-    const guard = currentGuard();
-    if (guard) return guard.middleware(req, res, next);
-    if (verify) {
-      const given = bearerOf(req);
-      if (given !== undefined && verify(given)) return next();
-      if (given !== undefined)
-        logger.warn(
-          { requestId: req.id, client: req.socket.remoteAddress, url: req.originalUrl },
-          'management token refused',
+  const gate =
+    (guarded: (guard: AdminGuard) => RequestHandler): RequestHandler =>
+    (req, res, next) => {
+      // Set before anything answers, so refusals, errors and a guard's own answers carry it too:
+      // what a guarded route says is for this caller only, never for a shared or browser cache.
+      res.setHeader('cache-control', 'no-store');
+      const guard = currentGuard();
+      if (guard) return guarded(guard)(req, res, next);
+      if (verify) {
+        const given = bearerOf(req);
+        if (given !== undefined && verify(given)) return next();
+        if (given !== undefined)
+          logger.warn(
+            { requestId: req.id, client: req.socket.remoteAddress, url: req.originalUrl },
+            'management token refused',
+          );
+        res.setHeader('www-authenticate', 'Bearer realm="management"');
+        return next(
+          given === undefined
+            ? new HttpError(
+                401,
+                'ADMIN_TOKEN_REQUIRED',
+                'Management endpoints need Authorization: Bearer <MANAGEMENT_TOKEN>.',
+              )
+            : new HttpError(401, 'ADMIN_TOKEN_INVALID', 'The management token is wrong.'),
         );
-      res.setHeader('www-authenticate', 'Bearer realm="management"');
-      return next(
-        given === undefined
-          ? new HttpError(
-              401,
-              'ADMIN_TOKEN_REQUIRED',
-              'Management endpoints need Authorization: Bearer <MANAGEMENT_TOKEN>.',
-            )
-          : new HttpError(401, 'ADMIN_TOKEN_INVALID', 'The management token is wrong.'),
-      );
-    }
-    if (!isDirectLocalRequest(req)) {
-      return next(
-        new HttpError(
-          401,
-          'ADMIN_GUARD_REQUIRED',
-          'Management endpoints need the control panel guard (or a direct local connection).',
-        ),
-      );
-    }
-    next(localRefusal(req, settings));
+      }
+      if (!isDirectLocalRequest(req)) {
+        return next(
+          new HttpError(
+            401,
+            'ADMIN_GUARD_REQUIRED',
+            'Management endpoints need the control panel guard (or a direct local connection).',
+          ),
+        );
+      }
+      next(localRefusal(req, settings));
+    };
+  const adminOnly = gate((guard) => guard.middleware);
+  return {
+    before(permission) {
+      if (permission === undefined) return adminOnly;
+      const name = typeof permission === 'string' ? permission : permission.permission;
+      const partly = typeof permission !== 'string';
+      // Built once per route and guard: the guard is installed during onInit, read per request.
+      let built: { guard: AdminGuard; handler: RequestHandler } | undefined;
+      return gate((guard) => {
+        if (built?.guard !== guard)
+          built = { guard, handler: guard.permitting?.(name, partly) ?? guard.middleware };
+        return built.handler;
+      });
+    },
+    after(permission) {
+      if (permission === undefined || typeof permission === 'string') return undefined;
+      return (req, res, next) => {
+        const guard = currentGuard();
+        // Let in as the operator (token, local call) or by a guard that admits admins only.
+        if (guard?.permitting === undefined) return next();
+        let qualifier: string | undefined;
+        try {
+          qualifier = permission.qualifier(req);
+        } catch {
+          qualifier = undefined;
+        }
+        guard.permitting(qualifyPermission(permission.permission, qualifier))(req, res, next);
+      };
+    },
   };
 }
 

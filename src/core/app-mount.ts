@@ -1,12 +1,14 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import type { AdminGate } from './admin-gate.js';
 import { BodyReader, hasBody } from './body.js';
 import type { AppContext, PluginContext, RouteRecord } from './context.js';
 import type { RoutePaths } from './route-paths.js';
 import type { EdgeExchange, EdgeNext, EdgePipeline } from './edge.js';
 import { FastRoutes } from './fast-routes.js';
 import { normaliseTarget } from './path.js';
-import type { PluginStatus, ServerPlugin } from './plugin.js';
+import { ConfigError } from './errors.js';
+import type { PluginStatus, RouteDefinition, ServerPlugin } from './plugin.js';
 import { errorHandler, notFoundHandler } from './problem.js';
 import { requestPreparer } from './request-log.js';
 import type { UIContribution } from './ui.js';
@@ -27,7 +29,7 @@ export interface MountTarget {
   logger: Logger;
   bodyLimit: number | string;
   edge: EdgePipeline;
-  adminGate: RequestHandler;
+  adminGate: AdminGate;
   controlPlane: RoutePaths;
   controlPlaneHooks: readonly RequestHandler[];
   /** Filled here: every route mounted, for `context.routes()`. */
@@ -109,8 +111,11 @@ export function mountPlugins(target: MountTarget): void {
       if (plane === 'control') controlPlane.add(route.path);
       // An admin route reads its body only after the gate: a refusal comes before the upload.
       if (access === 'admin') body.deferFor(route.method, route.path);
+      if (route.permission !== undefined) checkPermission(record.plugin.name, route);
+      const afterBody = access === 'admin' ? adminGate.after(route.permission) : undefined;
       const handlers = [
-        ...(access === 'admin' ? [adminGate, body.afterGate] : []),
+        ...(access === 'admin' ? [adminGate.before(route.permission), body.afterGate] : []),
+        ...(afterBody ? [afterBody] : []),
         ...(plane === 'control' ? controlPlaneHooks : []),
         ...(Array.isArray(route.handler) ? route.handler : [route.handler]),
       ];
@@ -126,6 +131,14 @@ export function mountPlugins(target: MountTarget): void {
         plugin: record.plugin.name,
         access,
         plane,
+        ...(route.permission === undefined
+          ? {}
+          : {
+              permission:
+                typeof route.permission === 'string'
+                  ? route.permission
+                  : route.permission.permission,
+            }),
         description: route.description,
       });
     }
@@ -136,6 +149,32 @@ export function mountPlugins(target: MountTarget): void {
   for (const mount of fallbacks) mount();
   expressApp.use(notFoundHandler());
   expressApp.use(errorHandler(appLogger));
+}
+
+/** `action:resource` (or `*`): what `RouteDefinition.permission` may name. */
+const PERMISSION = /^(\*|[^:\s]+:\S+)$/;
+
+/** A route's permission must be a permission, on an admin route: a public route checks nothing. */
+function checkPermission(plugin: string, route: RouteDefinition): void {
+  const name =
+    typeof route.permission === 'string' ? route.permission : route.permission?.permission;
+  const option = `plugins.${plugin} route ${route.method.toUpperCase()} ${route.path} permission`;
+  if (route.access !== 'admin')
+    throw new ConfigError([
+      {
+        name: option,
+        received: JSON.stringify(name),
+        expected: "an admin route (access: 'admin'): public routes are open to anyone",
+      },
+    ]);
+  if (name === undefined || !PERMISSION.test(name))
+    throw new ConfigError([
+      {
+        name: option,
+        received: JSON.stringify(name),
+        expected: 'a permission action:resource, like traffic:deploy',
+      },
+    ]);
 }
 
 interface ExpressExchange extends EdgeExchange {

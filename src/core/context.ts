@@ -30,6 +30,15 @@ export type SessionEndReason = 'logout' | 'expired' | 'revoked' | 'evicted';
 export interface AdminGuard {
   name: string;
   middleware: RequestHandler;
+  /**
+   * The check for an admin route that declares a permission (`RouteDefinition.permission`):
+   * like `middleware` it lets admins in, and also a caller that holds `permission`; with
+   * `partly`, one that holds some part of it (`traffic:deploy:api` of `traffic:deploy`), as the
+   * core's gate asks before the body is read, checking the qualified permission after. Anyone
+   * else gets 403 naming the permission. A guard without it keeps such routes admin-only: its
+   * credential (Basic, a token) is the admin's.
+   */
+  permitting?(permission: string, partly?: boolean): RequestHandler;
   /** Who a request that passed `middleware` acts as, for audit records (a deploy's actor). */
   identify?(req: Request): string | undefined;
   /** Where a browser signs in when the guard's login happens elsewhere (an auth plugin's route). */
@@ -54,6 +63,8 @@ export interface RouteRecord {
   plugin: string;
   access: RouteAccess;
   plane: RoutePlane;
+  /** The permission a caller who is no admin needs (unqualified), when the route declares one. */
+  permission?: string;
   description?: string;
 }
 

@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { z } from 'zod';
 import type { PluginContext } from './context.js';
 import type { HealthCheckResult } from './health-registry.js';
@@ -22,6 +22,24 @@ export type RouteAccess = 'public' | 'admin';
  */
 export type RoutePlane = 'control' | 'data';
 
+/**
+ * A permission narrowed by the request: `qualifier` names the one thing the call acts on (the
+ * service deployed, from the body), and a caller needs `${permission}:${qualifier}`
+ * (`traffic:deploy:api`), which `traffic:deploy`, `traffic:*` and `*` cover too. When it
+ * answers undefined (or more than one segment) the caller needs `permission` itself.
+ */
+export interface QualifiedPermission {
+  permission: string;
+  /** Runs once the body is read (and `req.params`, `req.query` are set). Must not throw. */
+  qualifier(req: Request): string | undefined;
+}
+
+/**
+ * What a caller who is no admin must hold to use an `admin` route: a permission name
+ * (`config:read`), or one qualified by the request (see `QualifiedPermission`).
+ */
+export type RoutePermission = string | QualifiedPermission;
+
 export interface RouteDefinition {
   method: HttpMethod;
   path: string;
@@ -30,6 +48,13 @@ export interface RouteDefinition {
   access?: RouteAccess;
   /** Default `control` for `admin` routes, else `data`. */
   plane?: RoutePlane;
+  /**
+   * For `admin` routes: besides admins, a caller holding this permission may use the route (a
+   * CI key scoped to `traffic:deploy:api`). Name it `<area>:<verb>` (`traffic:deploy`,
+   * `config:read`, `cache:flush`). Without it the route is for admins only. Only a guard that
+   * knows permissions (the auth plugin's) lets such callers in; the others admit admins only.
+   */
+  permission?: RoutePermission;
   /**
    * A catch-all (a frontend's SPA fallback) mounted after every other plugin's routes, whatever
    * the plugin order, so it never shadows them. Default false.

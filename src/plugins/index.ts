@@ -113,3 +113,5 @@ export { createUsersPlugin, USER_ID_CLAIM, userIdOf } from './users/index.js';
 export type { User, UserIdentity, UserPage, UsersOptions } from './users/index.js';
 export { createApiKeysPlugin } from './api-keys/index.js';
 export type { ApiKey, ApiKeysOptions } from './api-keys/index.js';
+export { createTenantsPlugin, requireTenant, tenantDatabase, tenantOf } from './tenants/index.js';
+export type { Membership, TenantContext, TenantsOptions, TenantsService } from './tenants/index.js';

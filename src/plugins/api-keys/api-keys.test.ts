@@ -113,6 +113,7 @@ describe.each(TARGETS)('API keys on $provider', (target) => {
       name: 'ci',
       prefix: `qwk_${created.id}`,
       scopes: ['traffic:deploy', 'read:*'],
+      tenantId: null,
       status: 'active',
       createdAt: expect.any(String),
       expiresAt: null,
@@ -127,6 +128,7 @@ describe.each(TARGETS)('API keys on $provider', (target) => {
       [{ name: 'x', scopes: ['no spaces please'] }, 'scopes'],
       [{ name: 'x', scopes: [], expiresIn: -5 }, 'expiresIn'],
       [{ name: 'x', scopes: [], secret: 'mine' }, 'secret'],
+      [{ name: 'x', scopes: [], tenantId: 'Not-A-Tenant' }, 'tenantId'],
     ] as const) {
       const response = await keysApi('POST', body);
       expect(response.status).toBe(400);

@@ -5,7 +5,7 @@ export const API_KEYS_ERRORS = {
   API_KEYS_INVALID_BODY: {
     status: 400,
     meaning:
-      'The new key is malformed: `name` (1 to 100 characters), `scopes` (permission names) or `expiresIn` (seconds); `field` names it.',
+      'The new key is malformed: `name` (1 to 100 characters), `scopes` (permission names), `expiresIn` (seconds) or `tenantId` (a tenant id); `field` names it.',
   },
   API_KEYS_NOT_FOUND: { status: 404, meaning: 'No API key has that id.' },
   API_KEYS_UNAVAILABLE: {

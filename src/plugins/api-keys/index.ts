@@ -23,11 +23,17 @@ declare module '../../core/services.js' {
  * every check reads the key's row, so a revocation counts at once on every instance. Needs the
  * database and auth plugins. Provides `api-keys` (the store).
  *
- * Routes (all `admin`):
- * - `POST /api/keys` `{ name, scopes, expiresIn? }` (seconds): 201 with the key, shown only here.
- * - `GET /api/keys`: `{ keys }`, each `id, name, prefix, scopes, createdAt, expiresAt,
- *   lastUsedAt, revokedAt`, never the key.
- * - `DELETE /api/keys/:id`: revokes it (204).
+ * Routes (all `admin`; the permission a caller who is no admin needs in brackets):
+ * - `POST /api/keys` `{ name, scopes, expiresIn?, tenantId? }` (seconds): 201 with the key,
+ *   shown only here. A key with a `tenantId` acts only inside that tenant (the tenants plugin's
+ *   `requireTenant()` grants its scopes there); anywhere else it holds no permission at all.
+ *   Admins only: a key that could create keys could give itself any scope.
+ * - `GET /api/keys` [`api-keys:read`]: `{ keys }`, each `id, name, prefix, scopes, tenantId,
+ *   createdAt, expiresAt, lastUsedAt, revokedAt`, never the key.
+ * - `DELETE /api/keys/:id` [`api-keys:revoke`]: revokes it (204).
+ *
+ * A scope is a permission by the rule of `core/permission.ts`: `traffic:deploy:api` deploys the
+ * service `api` only, `traffic:deploy` any service, `traffic:*` every traffic command.
  *
  * Its control-panel page lists the keys and revokes them.
  *

@@ -53,6 +53,7 @@ export function apiKeysPanel(basePath: string): UIContribution {
               { key: 'prefix', label: 'Prefix' },
               { key: 'status', label: 'Status', format: 'status' },
               { key: 'scopes', label: 'Scopes' },
+              { key: 'tenantId', label: 'Tenant' },
               { key: 'createdAt', label: 'Created', format: 'date' },
               { key: 'lastUsedAt', label: 'Last used', format: 'date' },
               { key: 'revokedAt', label: 'Revoked', format: 'date' },

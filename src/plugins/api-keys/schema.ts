@@ -14,12 +14,21 @@ const MIGRATIONS: Record<keyof MigrationFolders, string> = {
   sqlite: `CREATE TABLE "${KEYS_TABLE}" (id text PRIMARY KEY, name text NOT NULL, hash text NOT NULL, scopes text NOT NULL, created_at integer NOT NULL, expires_at integer, last_used_at integer, revoked_at integer)`,
 };
 
+/**
+ * A key may belong to a tenant (the tenants plugin's id rule: at most 48 characters); it then
+ * acts only inside that tenant. Null for keys of the whole product.
+ */
+const TENANT_MIGRATIONS: Record<keyof MigrationFolders, string> = {
+  postgres: `ALTER TABLE "${KEYS_TABLE}" ADD COLUMN tenant_id varchar(48)`,
+  mysql: `ALTER TABLE \`${KEYS_TABLE}\` ADD COLUMN tenant_id varchar(48) NULL`,
+  sqlite: `ALTER TABLE "${KEYS_TABLE}" ADD COLUMN tenant_id text`,
+};
+
 /** The migrations, given in code to the database plugin. */
 export function migrationFolders(): MigrationFolders {
-  const files = (statement: string) => [{ name: '0001_api_keys', statements: [statement] }];
-  return {
-    postgres: files(MIGRATIONS.postgres),
-    mysql: files(MIGRATIONS.mysql),
-    sqlite: files(MIGRATIONS.sqlite),
-  };
+  const files = (folder: keyof MigrationFolders) => [
+    { name: '0001_api_keys', statements: [MIGRATIONS[folder]] },
+    { name: '0002_api_keys_tenant', statements: [TENANT_MIGRATIONS[folder]] },
+  ];
+  return { postgres: files('postgres'), mysql: files('mysql'), sqlite: files('sqlite') };
 }

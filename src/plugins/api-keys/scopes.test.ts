@@ -64,6 +64,24 @@ describe('API key scopes with the roles plugin', () => {
     expect(refused.status).toBe(403);
     expect(await refused.json()).toMatchObject({ code: 'ROLES_PERMISSION_MISSING' });
   });
+
+  it('lets a scope open the management route that names it, through the roles plugin', async () => {
+    const reader = await keyWith(['api-keys:read']);
+    const listed = await fetch(`${started.url}/api/keys`, {
+      headers: { authorization: `Bearer ${reader}` },
+    });
+    expect(listed.status).toBe(200);
+    expect(((await listed.json()) as { keys: unknown[] }).keys.length).toBeGreaterThan(0);
+    const revoke = await fetch(`${started.url}/api/keys/some-id`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${reader}` },
+    });
+    expect(revoke.status).toBe(403);
+    expect(await revoke.json()).toMatchObject({
+      code: 'AUTH_PERMISSION_MISSING',
+      missing: 'api-keys:revoke',
+    });
+  });
 });
 
 describe('API keys start-up', () => {

@@ -14,6 +14,8 @@ export interface ApiKey {
   /** The key's public start, `qwk_<id>`: enough to tell keys apart in a secret scanner's report. */
   prefix: string;
   scopes: string[];
+  /** The tenant the key acts in, and only there; null for a key of the whole product. */
+  tenantId: string | null;
   /** `revoked` wins over `expired`: it says what an operator did. */
   status: 'active' | 'expired' | 'revoked';
   createdAt: string;
@@ -31,9 +33,12 @@ interface KeyRow {
   expires_at: number | string | null;
   last_used_at: number | string | null;
   revoked_at: number | string | null;
+  tenant_id: string | null;
 }
 
-const COLUMNS = sql.raw('id, name, hash, scopes, created_at, expires_at, last_used_at, revoked_at');
+const COLUMNS = sql.raw(
+  'id, name, hash, scopes, created_at, expires_at, last_used_at, revoked_at, tenant_id',
+);
 const iso = (ms: number | string | null) =>
   ms === null ? null : new Date(Number(ms)).toISOString();
 
@@ -60,12 +65,14 @@ export class ApiKeyStore {
     name: string;
     scopes: string[];
     expiresIn?: number;
+    tenantId?: string;
   }): Promise<ApiKey & { key: string }> {
     const { id, key, hash } = newKey();
     const now = Date.now();
     const expiresAt = input.expiresIn === undefined ? null : now + input.expiresIn * 1000;
+    const tenantId = input.tenantId ?? null;
     await this.run(
-      sql`INSERT INTO ${this.table} (id, name, hash, scopes, created_at, expires_at) VALUES (${id}, ${input.name}, ${hash}, ${JSON.stringify(input.scopes)}, ${now}, ${expiresAt})`,
+      sql`INSERT INTO ${this.table} (id, name, hash, scopes, created_at, expires_at, tenant_id) VALUES (${id}, ${input.name}, ${hash}, ${JSON.stringify(input.scopes)}, ${now}, ${expiresAt}, ${tenantId})`,
     );
     return {
       ...this.toKey({
@@ -77,6 +84,7 @@ export class ApiKeyStore {
         expires_at: expiresAt,
         last_used_at: null,
         revoked_at: null,
+        tenant_id: tenantId,
       }),
       key,
     };
@@ -127,6 +135,19 @@ export class ApiKeyStore {
     if (row.expires_at !== null && Number(row.expires_at) <= now) return { refused: 'expired', id };
     this.touch(row, now);
     const scopes = JSON.parse(row.scopes) as string[];
+    // A tenant's key holds its scopes only inside its tenant: the tenants plugin grants them
+    // there (from `claims.scopes`); everywhere else it holds nothing.
+    if (row.tenant_id !== null)
+      return {
+        id: `api-key|${row.id}`,
+        provider: 'api-key',
+        issuer: 'api-key',
+        subject: row.id,
+        name: row.name,
+        roles: [],
+        permissions: [],
+        claims: { keyId: row.id, name: row.name, tenantId: row.tenant_id, scopes },
+      };
     return {
       id: `api-key|${row.id}`,
       provider: 'api-key',
@@ -162,6 +183,7 @@ export class ApiKeyStore {
       name: row.name,
       prefix: `qwk_${row.id}`,
       scopes: JSON.parse(row.scopes) as string[],
+      tenantId: row.tenant_id,
       status:
         row.revoked_at !== null
           ? 'revoked'

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { EdgeExchange, EdgeHook, EdgeOutcome } from '../../core/edge.js';
+import { holdsPermission } from '../../core/permission.js';
 import { problemBody, sendProblem } from '../../core/problem.js';
 import { redactUrl } from '../../core/redact-url.js';
 import { bearerOf } from './bearer.js';
@@ -147,7 +148,8 @@ export interface PermissionGuard {
  * The `guard` hook for routes with `permissions`: the caller must hold each of them. With the
  * roles plugin registered (`roles()` returns its service) wildcards, inheritance and assigned
  * roles count, and a refusal is its `ROLES_PERMISSION_MISSING`; without it the token's own
- * permissions must name each exactly. Authentication has run by then, so a route with
+ * permissions must cover each by the same rule (`core/permission.ts`: wildcards, and
+ * `traffic:deploy` covering `traffic:deploy:api`). Authentication has run by then, so a route with
  * permissions (which implies `auth: 'required'`) only ever sees signed-in callers.
  */
 export function permissionsHook(
@@ -170,7 +172,7 @@ export function permissionsHook(
         return true;
       }
       const held = exchange.identity?.permissions ?? [];
-      const missing = required.filter((permission) => !held.includes(permission));
+      const missing = required.filter((permission) => !holdsPermission(held, permission));
       if (missing.length === 0) return false;
       answerProblem(
         exchange,

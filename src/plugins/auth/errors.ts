@@ -85,4 +85,9 @@ export const AUTH_ERRORS = {
     meaning:
       "The caller is signed in but lacks what the route needs: a permission the route lists, or an admin role for the control panel's routes.",
   },
+  AUTH_PERMISSION_MISSING: {
+    status: 403,
+    meaning:
+      'The caller (an API key, a signed-in user) is no admin and lacks the permission this management route needs; `missing` names it (`traffic:deploy:api`).',
+  },
 } as const satisfies ErrorCodeTable;

@@ -189,6 +189,8 @@ export function createAuthPlugin(options: AuthOptions): ServerPlugin<AuthConfig>
             adminRoles: config.controlPanel.adminRoles,
             loginPath: config.routes.login,
             sessions,
+            // Looked up per request: the roles plugin may start after this one.
+            roles: () => ctx.tryGet('roles'),
           }),
         );
       const publicUrl = config.publicUrl ?? developmentUrl();

@@ -189,6 +189,41 @@ describe('OIDC login against an Auth0-shaped OP', () => {
   });
 });
 
+describe('discovery at start-up', () => {
+  it('tries again after a connection reset (twice), then fails naming the provider', async () => {
+    const { createServer } = await import('node:net');
+    let connections = 0;
+    // Accepts and resets every connection: what a pooled connection the OP just closed looks like.
+    const resetting = createServer((socket) => {
+      connections += 1;
+      socket.resetAndDestroy();
+    });
+    await new Promise<void>((resolve) => resetting.listen(0, '127.0.0.1', resolve));
+    const port = (resetting.address() as { port: number }).port;
+    try {
+      const failure = await startAuthApp({
+        auth: {
+          providers: [
+            auth0Adapter({
+              issuer: `http://127.0.0.1:${port}/`,
+              clientId: 'client',
+              clientSecret: 'secret',
+              audience: 'https://api.example.test/',
+            }),
+          ],
+        },
+      }).catch((error: unknown) => error as Error);
+      expect(failure).toBeInstanceOf(Error);
+      expect(String((failure as Error).message)).toContain(
+        `auth provider "auth0": discovery at http://127.0.0.1:${port}/ failed`,
+      );
+      expect(connections).toBe(3);
+    } finally {
+      resetting.close();
+    }
+  });
+});
+
 describe('logout', () => {
   it('refuses GET with 405 and another Origin with 403, and keeps the session', async () => {
     const { url } = await appWithOp();

@@ -170,15 +170,11 @@ export async function createLoginFlow(deps: LoginFlowDeps): Promise<LoginFlow> {
     const issuer = new URL(settings.issuer);
     let discovered: Configuration;
     try {
-      discovered = await client.discovery(
-        issuer,
-        settings.clientId,
-        settings.clientSecret,
-        undefined,
-        {
+      discovered = await retryingNetworkErrors(() =>
+        client.discovery(issuer, settings.clientId, settings.clientSecret, undefined, {
           execute: isLoopback(issuer) ? [client.allowInsecureRequests] : [],
           timeout: Math.ceil((deps.timeout ?? 10_000) / 1000),
-        },
+        }),
       );
     } catch (error) {
       throw new Error(
@@ -377,4 +373,24 @@ async function supabasePassword(
     access_token: body.access_token,
     refresh_token: typeof body.refresh_token === 'string' ? body.refresh_token : undefined,
   };
+}
+
+/** Pauses before the second and third discovery attempts, in ms. */
+const DISCOVERY_RETRIES = [200, 1_000];
+
+/**
+ * `attempt`, again after a pause when it failed before any answer came (a connection reset or
+ * refused: a pooled connection the server had just closed, a provider restarting), at most
+ * twice. An answer that is an error (404, bad metadata) is not retried: it will not change.
+ */
+async function retryingNetworkErrors<T>(attempt: () => Promise<T>): Promise<T> {
+  for (const pause of DISCOVERY_RETRIES) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof TypeError) || (error as Error).message !== 'fetch failed') throw error;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+  return attempt();
 }

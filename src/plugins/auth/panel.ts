@@ -32,6 +32,7 @@ export function authStatusRoute(config: AuthConfig): RouteDefinition {
     method: 'get',
     path: AUTH_STATUS_PATH,
     access: 'admin',
+    permission: 'auth:read',
     description: 'The auth plugin’s providers, session type and routes',
     handler: (_req, res) => void res.json(status),
   };

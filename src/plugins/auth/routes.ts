@@ -116,6 +116,7 @@ export function authRoutes(deps: AuthRoutesDeps): RouteDefinition[] {
       method: 'get',
       path: '/api/auth/sessions',
       access: 'admin',
+      permission: 'auth:read',
       handler: async (req, res) => {
         const user = req.query.user;
         if (typeof user !== 'string' || user.length === 0 || user.length > 512)
@@ -128,6 +129,7 @@ export function authRoutes(deps: AuthRoutesDeps): RouteDefinition[] {
       method: 'delete',
       path: '/api/auth/sessions/:id',
       access: 'admin',
+      permission: 'auth:revoke',
       handler: async (req, res) => {
         if (!(await sessions.revoke(String(req.params.id))))
           throw new HttpError(404, 'AUTH_SESSION_NOT_FOUND', 'No live session has that id.');
@@ -139,6 +141,7 @@ export function authRoutes(deps: AuthRoutesDeps): RouteDefinition[] {
       method: 'post',
       path: '/api/auth/users/:id/revoke',
       access: 'admin',
+      permission: 'auth:revoke',
       handler: async (req, res) => {
         res.json({ revoked: await sessions.revokeUser(String(req.params.id)) });
       },

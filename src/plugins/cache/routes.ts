@@ -8,6 +8,7 @@ export function cacheRoutes(cache: () => Cache): RouteDefinition[] {
       method: 'get',
       path: '/api/cache/stats',
       access: 'admin',
+      permission: 'cache:read',
       description:
         'Cache statistics: hits, misses, hit rate, entries, memory, get latency percentiles',
       handler: async (_req, res) => {
@@ -18,6 +19,7 @@ export function cacheRoutes(cache: () => Cache): RouteDefinition[] {
       method: 'post',
       path: '/api/cache/flush',
       access: 'admin',
+      permission: 'cache:flush',
       description: "Removes every entry of this app's cache namespace",
       handler: async (_req, res) => {
         const target = cache();

@@ -87,6 +87,7 @@ export function createConfigPlugin(options: ConfigOptions = {}): ServerPlugin<Co
         method: 'get',
         path: context.config.path,
         access: 'admin',
+        permission: 'config:read',
         description:
           'Effective configuration of the app and each plugin, and the environment variables it reads (secrets masked)',
         handler: (req: Request, res: Response) => {

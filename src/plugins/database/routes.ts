@@ -16,6 +16,7 @@ export function databaseRoutes(
       method: 'get',
       path: '/api/database',
       access: 'admin',
+      permission: 'database:read',
       description: 'Database provider, pool statistics and applied migrations',
       handler: async (_req, res) => {
         const database = current();

@@ -92,6 +92,7 @@ export function createDiagnosticsPlugin(
         method: 'get',
         path: context.config.path,
         access: 'admin',
+        permission: 'diagnostics:read',
         description:
           'Diagnostics report: versions, uptime, memory, CPU, event loop, handles, OS, plugin states; ?download=1 as a file with masked config',
         handler: (req: Request, res: Response) => {

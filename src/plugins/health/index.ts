@@ -99,6 +99,7 @@ export function createHealthPlugin(options: HealthPluginOptions = {}): ServerPlu
         method: 'get',
         path: '/api/health',
         access: 'admin',
+        permission: 'health:read',
         description:
           'Health report: overall status, phase, readiness and every check (cached results)',
         handler: (_req, res) => {

@@ -1,5 +1,6 @@
 import { createMongoAbility, subject, type MongoAbility, type RawRuleOf } from '@casl/ability';
 import { permittedFieldsOf } from '@casl/ability/extra';
+import { resourceAncestors } from '../../core/permission.js';
 import {
   decisionContext,
   directGrant,
@@ -88,7 +89,18 @@ export class AbacEngine implements DecisionEngine {
     const parsed = parsePermission(permission);
     if (parsed === undefined) return false;
     const { ability } = this.abilityOf(user);
-    return ability.can(actionOf(parsed.action), this.target(parsed.resource, resource));
+    const action = actionOf(parsed.action);
+    return this.typesOf(parsed.resource).some((type) =>
+      ability.can(action, this.target(type, resource)),
+    );
+  }
+
+  /**
+   * The resource and those above it, nearest first: a grant on `deploy` covers `deploy:api` (as
+   * `core/permission.ts` rules), which @casl/ability's subjects, plain names, do not know.
+   */
+  private typesOf(type: string): string[] {
+    return type.includes(':') ? [type, ...resourceAncestors(type)] : [type];
   }
 
   explain(user: RolesUser, permission: string, resource?: RolesResource): RoleDecision {
@@ -103,8 +115,12 @@ export class AbacEngine implements DecisionEngine {
       return { ...base, allowed: false, reason: 'invalid-permission', closest: [] };
     const { ability, origins } = this.abilityOf(user);
     const action = actionOf(parsed.action);
-    const rule = ability.relevantRuleFor(action, this.target(parsed.resource, resource));
-    const grant = rule && !rule.inverted ? origins.get(rule.origin as RawRule) : undefined;
+    let grant: CompiledGrant | undefined;
+    for (const type of this.typesOf(parsed.resource)) {
+      const rule = ability.relevantRuleFor(action, this.target(type, resource));
+      grant = rule && !rule.inverted ? origins.get(rule.origin as RawRule) : undefined;
+      if (grant !== undefined) break;
+    }
     const closest = around.closestTo(parsed.action, parsed.resource, grant);
     if (grant !== undefined)
       return { ...base, allowed: true, reason: 'granted', grant: publicGrant(grant), closest };
@@ -122,12 +138,15 @@ export class AbacEngine implements DecisionEngine {
     const parsed = parsePermission(permission);
     if (parsed === undefined) return [];
     const { ability } = this.abilityOf(user);
-    const fields = permittedFieldsOf(
-      ability,
-      actionOf(parsed.action),
-      this.target(parsed.resource, resource),
-      { fieldsFrom: (rule) => rule.fields ?? [ALL_FIELDS] },
-    );
+    const action = actionOf(parsed.action);
+    // The nearest type a grant covers decides, as in `can`.
+    const types = this.typesOf(parsed.resource);
+    const type =
+      types.find((candidate) => ability.can(action, this.target(candidate, resource))) ??
+      parsed.resource;
+    const fields = permittedFieldsOf(ability, action, this.target(type, resource), {
+      fieldsFrom: (rule) => rule.fields ?? [ALL_FIELDS],
+    });
     return fields.includes(ALL_FIELDS) ? undefined : fields;
   }
 

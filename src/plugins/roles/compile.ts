@@ -35,18 +35,6 @@ export function parsePermission(
   return { action: permission.slice(0, colon), resource: permission.slice(colon + 1) };
 }
 
-/** Whether a grant covers a requested action and resource (`*` in the grant covers any). */
-export function covers(
-  grant: { action: string; resource: string },
-  action: string,
-  resource: string,
-): boolean {
-  return (
-    (grant.action === '*' || grant.action === action) &&
-    (grant.resource === '*' || grant.resource === resource)
-  );
-}
-
 function grantOf(
   config: GrantConfig,
   role: string | undefined,

@@ -15,8 +15,9 @@ const RESOURCE = /^[A-Za-z0-9._:/-]+$/;
 
 /**
  * Whether `pattern` is a permission pattern: `action:resource`, `*` standing alone on either
- * side (`read:*`, `*:content`), or `*` for everything. A partial wildcard (`read:con*`) is not
- * one: it would read as a prefix match that nothing here performs.
+ * side (`read:*`, `*:content`), or `*` for everything. Resources nest: `traffic:deploy` covers
+ * `traffic:deploy:api`, and `traffic:deploy:*` what is beneath `deploy`. A partial wildcard
+ * (`read:con*`) is not one: it would read as a prefix match that nothing here performs.
  */
 export function isPermissionPattern(pattern: string): boolean {
   if (pattern === '*') return true;
@@ -24,7 +25,9 @@ export function isPermissionPattern(pattern: string): boolean {
   if (colon <= 0) return false;
   const action = pattern.slice(0, colon);
   const resource = pattern.slice(colon + 1);
-  return (action === '*' || ACTION.test(action)) && (resource === '*' || RESOURCE.test(resource));
+  // `traffic:deploy:*`: everything beneath `deploy` (see core/permission.ts).
+  const beneath = resource.endsWith(':*') ? resource.slice(0, -2) : resource;
+  return (action === '*' || ACTION.test(action)) && (resource === '*' || RESOURCE.test(beneath));
 }
 
 const PATTERN_MESSAGE =

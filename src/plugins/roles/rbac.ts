@@ -1,6 +1,6 @@
+import { permissionCovers, resourceAncestors } from '../../core/permission.js';
 import {
   decisionContext,
-  covers,
   directGrant,
   parsePermission,
   publicGrant,
@@ -42,12 +42,28 @@ function indexOf(grants: readonly CompiledGrant[]): RoleIndex {
   return index;
 }
 
+/** A grant on one of these covers a nested permission: `traffic:deploy:api` has `traffic:deploy`. */
+interface Ancestor {
+  pattern: string;
+  resource: string;
+}
+
+/** A flat permission's: shared, so a check of one allocates nothing. */
+const NO_ANCESTORS: readonly Ancestor[] = [];
+
+/** How many nested permissions the engine keeps the ancestors of; past it, it starts over. */
+const ANCESTOR_CACHE_LIMIT = 1_024;
+
 /**
  * RBAC: roles compiled once into indexes. A requested permission is read literally: `read:*`
  * asks for read on everything, which only `read:*` or `*` grants, never `read:content`.
+ * Resources nest (`core/permission.ts`): `traffic:deploy` and `traffic:deploy:*` cover
+ * `traffic:deploy:api`. A flat permission costs what it did; a nested one a few more lookups,
+ * with its ancestors computed once and kept, so a check allocates nothing once warm.
  */
 export class RbacEngine implements DecisionEngine {
   private readonly indexes = new Map<string, RoleIndex>();
+  private readonly ancestors = new Map<string, readonly Ancestor[]>();
 
   constructor(private readonly model: CompiledModel) {
     for (const role of model.roles.values()) this.indexes.set(role.name, indexOf(role.effective));
@@ -88,23 +104,34 @@ export class RbacEngine implements DecisionEngine {
       action = permission.slice(0, colon);
       resource = permission.slice(colon + 1);
     }
-    const found = this.inRoles(user.roles, permission, action, resource);
+    const ancestors = resource.includes(':')
+      ? this.ancestorsOf(permission, action, resource)
+      : NO_ANCESTORS;
+    const found = this.inRoles(user.roles, permission, action, resource, ancestors);
     if (found !== undefined) return found;
     const assigned = this.model.assignments.get(user.id);
     if (assigned !== undefined) {
-      const byAssignment = this.inRoles(assigned, permission, action, resource);
+      const byAssignment = this.inRoles(assigned, permission, action, resource, ancestors);
       if (byAssignment !== undefined) return byAssignment;
     }
     const held = user.permissions;
-    for (let index = 0; index < held.length; index++) {
-      const pattern = held[index];
-      if (pattern === permission) return directGrant(pattern);
-      if (pattern.includes('*')) {
-        const grant = directGrant(pattern);
-        if (grant !== undefined && covers(grant, action, resource)) return grant;
-      }
-    }
+    for (let index = 0; index < held.length; index++)
+      if (permissionCovers(held[index], permission)) return directGrant(held[index]);
     return undefined;
+  }
+
+  private ancestorsOf(permission: string, action: string, resource: string): readonly Ancestor[] {
+    let ancestors = this.ancestors.get(permission);
+    if (ancestors === undefined) {
+      ancestors = resourceAncestors(resource).map((above) => ({
+        pattern: `${action}:${above}`,
+        resource: above,
+      }));
+      // Qualified permissions come from requests (a service's name): keep their number bounded.
+      if (this.ancestors.size >= ANCESTOR_CACHE_LIMIT) this.ancestors.clear();
+      this.ancestors.set(permission, ancestors);
+    }
+    return ancestors;
   }
 
   private inRoles(
@@ -112,6 +139,7 @@ export class RbacEngine implements DecisionEngine {
     permission: string,
     action: string,
     resource: string,
+    ancestors: readonly Ancestor[],
   ): CompiledGrant | undefined {
     for (let index = 0; index < roles.length; index++) {
       const role = this.indexes.get(roles[index]);
@@ -122,6 +150,12 @@ export class RbacEngine implements DecisionEngine {
         role.byResource.get(resource) ??
         role.all;
       if (grant !== undefined) return grant;
+      // Nearest first: `deploy:api:*`, `deploy:api`, `deploy:*`, `deploy`.
+      for (let above = 0; above < ancestors.length; above++) {
+        const { pattern, resource: upper } = ancestors[above];
+        const inherited = role.exact.get(pattern) ?? role.byResource.get(upper);
+        if (inherited !== undefined) return inherited;
+      }
     }
     return undefined;
   }

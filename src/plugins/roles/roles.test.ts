@@ -89,6 +89,63 @@ describe('permissions with wildcards', () => {
   });
 });
 
+describe('nested resources', () => {
+  const DEPLOYS: RolesOptions = {
+    permissions: {
+      deployer: ['traffic:deploy'],
+      'api-deployer': ['traffic:deploy:api'],
+      'eu-deployer': ['traffic:deploy:*'],
+      operator: ['traffic:*'],
+      'by-resource': ['*:deploy'],
+    },
+  };
+
+  it('lets a grant cover what is beneath its resource, by role, by assignment and directly', async () => {
+    const { app } = await started({ ...DEPLOYS, assignments: { 'jwt|ci': ['api-deployer'] } });
+    const roles = app.context.services.get('roles');
+    const deployer = user('jwt|d', ['deployer']);
+    expect(roles.can(deployer, 'traffic:deploy')).toBe(true);
+    expect(roles.can(deployer, 'traffic:deploy:api')).toBe(true);
+    expect(roles.can(deployer, 'traffic:deploy:api:eu')).toBe(true);
+    expect(roles.can(deployer, 'traffic:deployer')).toBe(false);
+    expect(roles.can(deployer, 'traffic:promote:api')).toBe(false);
+    const apiOnly = user('jwt|a', ['api-deployer']);
+    expect(roles.can(apiOnly, 'traffic:deploy:api')).toBe(true);
+    expect(roles.can(apiOnly, 'traffic:deploy:web')).toBe(false);
+    expect(roles.can(apiOnly, 'traffic:deploy')).toBe(false);
+    expect(roles.canPartly(apiOnly, 'traffic:deploy')).toBe(true);
+    expect(roles.canPartly(apiOnly, 'traffic:promote')).toBe(false);
+    expect(roles.can(user('jwt|ci'), 'traffic:deploy:api')).toBe(true);
+    expect(roles.can(user('jwt|ci'), 'traffic:deploy:web')).toBe(false);
+    const beneath = user('jwt|e', ['eu-deployer']);
+    expect(roles.can(beneath, 'traffic:deploy:api')).toBe(true);
+    expect(roles.can(beneath, 'traffic:deploy')).toBe(false);
+    expect(roles.can(user('jwt|o', ['operator']), 'traffic:deploy:api')).toBe(true);
+    expect(roles.can(user('jwt|r', ['by-resource']), 'traffic:deploy:web')).toBe(true);
+    const direct = user('jwt|k', [], ['traffic:deploy:api']);
+    expect(roles.can(direct, 'traffic:deploy:api')).toBe(true);
+    expect(roles.can(direct, 'traffic:deploy:web')).toBe(false);
+    expect(roles.can(user('jwt|k', [], ['traffic:deploy']), 'traffic:deploy:web')).toBe(true);
+    expect(roles.explain(deployer, 'traffic:deploy:api').grant).toMatchObject({
+      role: 'deployer',
+      pattern: 'traffic:deploy',
+    });
+  });
+
+  it('decides the same with the abac model', async () => {
+    const { app } = await started({ ...DEPLOYS, model: 'abac' });
+    const roles = app.context.services.get('roles');
+    expect(roles.can(user('jwt|d', ['deployer']), 'traffic:deploy:api')).toBe(true);
+    expect(roles.can(user('jwt|a', ['api-deployer']), 'traffic:deploy:web')).toBe(false);
+    expect(roles.can(user('jwt|e', ['eu-deployer']), 'traffic:deploy:api')).toBe(true);
+    expect(roles.can(user('jwt|e', ['eu-deployer']), 'traffic:deploy')).toBe(false);
+    expect(roles.explain(user('jwt|d', ['deployer']), 'traffic:deploy:api')).toMatchObject({
+      allowed: true,
+      grant: { role: 'deployer', pattern: 'traffic:deploy' },
+    });
+  });
+});
+
 describe('inheritance', () => {
   it('grants through several levels, naming the path', async () => {
     const { app } = await started();

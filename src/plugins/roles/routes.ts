@@ -73,6 +73,7 @@ export function rolesRoutes(
       method: 'get',
       path: basePath,
       access: 'admin',
+      permission: 'roles:read',
       description: 'Roles, their grants and what they inherit',
       handler: (req, res) => {
         requireRolesPermission(roles(), req, 'roles:read');
@@ -83,6 +84,7 @@ export function rolesRoutes(
       method: 'get',
       path: `${basePath}/explain`,
       access: 'admin',
+      permission: 'roles:read',
       description: 'Why a user may or may not hold a permission (`?user=<id>&permission=...`)',
       handler: (req: Request, res) => {
         requireRolesPermission(roles(), req, 'roles:read');
@@ -99,6 +101,7 @@ export function rolesRoutes(
       method: 'post',
       path: `${basePath}/explain`,
       access: 'admin',
+      permission: 'roles:read',
       description: 'Why a user (an id or a user object) may or may not hold a permission',
       handler: (req: Request, res) => {
         requireRolesPermission(roles(), req, 'roles:read');

@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import { holdsPartOf, permissionOverlaps } from '../../core/permission.js';
+import { rolesOf } from './compile.js';
 import type { LiveModel } from './model.js';
 import type { PermissionRefusal, RoleSummary, RolesService } from './types.js';
 
@@ -30,6 +32,19 @@ export function rolesService(
   const service: RolesService = {
     model,
     can: (user, permission, resource) => live.engine.can(user, permission, resource),
+    // For gates that check the rest once the request is read; not a hot path, so it scans.
+    canPartly: (user, permission) => {
+      const { engine, compiled } = live;
+      return (
+        engine.can(user, permission) ||
+        holdsPartOf(user.permissions, permission) ||
+        rolesOf(compiled, user).some((name) =>
+          (compiled.roles.get(name)?.effective ?? []).some((grant) =>
+            permissionOverlaps(grant.pattern, permission),
+          ),
+        )
+      );
+    },
     explain: (user, permission, resource) => live.engine.explain(user, permission, resource),
     fieldsFor: (user, permission, resource) => live.engine.fieldsFor(user, permission, resource),
     refusal(user, permissions, resource): PermissionRefusal | undefined {

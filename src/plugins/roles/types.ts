@@ -54,6 +54,11 @@ export interface RolesService {
   readonly model: 'rbac' | 'abac';
   /** Whether `user` holds `permission` (`write:content`), on `resource` when given (ABAC). */
   can(user: RolesUser, permission: string, resource?: RolesResource): boolean;
+  /**
+   * Whether `user` holds `permission` or some part beneath it (`traffic:deploy:api` of
+   * `traffic:deploy`): what an admin route's gate asks before the body names the service.
+   */
+  canPartly(user: RolesUser, permission: string): boolean;
   /** The same decision, with the grant that made it and the grants near it. */
   explain(user: RolesUser, permission: string, resource?: RolesResource): RoleDecision;
   /**

@@ -97,6 +97,7 @@ export function createRoutingPlugin(options: RoutingOptions = {}): ServerPlugin<
         method: 'get',
         path: '/api/routing/routes',
         access: 'admin',
+        permission: 'routing:read',
         description: 'Routes with their match, kind, current target and upstream health',
         handler: (_req, res) => void res.json({ routes: router!.routes() }),
       },

@@ -98,6 +98,7 @@ export function createServicesPlugin(options: ServicesOptions = {}): ServerPlugi
         method: 'get',
         path: '/api/services',
         access: 'admin',
+        permission: 'services:read',
         handler: (req, res) =>
           void res.json({ services: req.context.services.get('localServices').list() }),
       },
@@ -105,6 +106,7 @@ export function createServicesPlugin(options: ServicesOptions = {}): ServerPlugi
         method: 'get',
         path: '/api/services/:name/logs',
         access: 'admin',
+        permission: 'services:read',
         handler: (req, res) => {
           const supervisor = req.context.services.get('localServices').get(String(req.params.name));
           if (!supervisor)

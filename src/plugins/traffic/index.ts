@@ -84,6 +84,11 @@ async function openStore(ctx: PluginContext<TrafficConfig>): Promise<TrafficStor
  * a free slot, health checks gate its promotion, promotion switches the route atomically, the
  * previous release stays warm for an instant rollback, and every transition is recorded. The
  * state survives gateway restarts (a JSON file, or a table when the database plugin is present).
+ *
+ * Its admin API (`/cpanel/api/traffic`) takes, besides admins, callers that hold the command's
+ * permission for the service it acts on: `traffic:deploy`, `traffic:promote`, `traffic:rollback`,
+ * `traffic:abort`, `traffic:read` (status, slots, history, logs), each narrowed to one service as
+ * `traffic:deploy:api` (a CI key that deploys `api` and nothing else).
  * @example
  * createTrafficPlugin({
  *   services: [{ name: 'api', slots: ['slot-a', 'slot-b'], promotionDelay: 10_000 }],

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { z } from 'zod';
 import { HttpError } from '../../core/errors.js';
-import type { RouteDefinition } from '../../core/plugin.js';
+import type { QualifiedPermission, RouteDefinition } from '../../core/plugin.js';
 import type { Traffic } from './traffic.js';
 import { versionSchema } from './version.js';
 
@@ -61,6 +61,33 @@ function limitOf(value: unknown, fallback: number, max: number): number {
 
 const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
 
+/**
+ * `traffic:<verb>` narrowed to the service the call acts on, read from where its handler reads
+ * it (`from`), so the check and the handler never disagree about which service that is: the
+ * body (deploy, promote, rollback, abort; without one, the only service there is, as
+ * `serviceOf` decides), the query (`?service=`) or the path. A key scoped to
+ * `traffic:deploy:api` deploys `api` and nothing else; `traffic:deploy`, `traffic:*` and `*`
+ * deploy any. Without a service to name (a list of all of them) the caller needs the verb on
+ * every service.
+ */
+function perService(
+  verb: 'read' | 'deploy' | 'promote' | 'rollback' | 'abort',
+  from: 'body' | 'query' | 'params',
+  traffic: () => Traffic,
+): QualifiedPermission {
+  return {
+    permission: `traffic:${verb}`,
+    qualifier(req) {
+      if (from === 'query') return text(req.query.service);
+      if (from === 'params') return text(req.params.service);
+      const named = (req.body as { service?: unknown } | undefined)?.service;
+      if (named !== undefined) return text(named);
+      const names = traffic().serviceNames();
+      return names.length === 1 ? names[0] : undefined;
+    },
+  };
+}
+
 /** The guarded HTTP API under `basePath` (default `/cpanel/api/traffic`). */
 export function trafficRoutes(
   basePath: string,
@@ -74,6 +101,7 @@ export function trafficRoutes(
     method: 'post',
     path: `${basePath}/${name}`,
     access: 'admin',
+    permission: perService(name, 'body', traffic),
     description,
     handler: async (req, res) => {
       const body = parse(commandBody, req.body);
@@ -85,6 +113,7 @@ export function trafficRoutes(
       method: 'get',
       path: basePath,
       access: 'admin',
+      permission: perService('read', 'query', traffic),
       description: 'Every service with its slots, active release and rollback window',
       handler: (req, res) => {
         const service = text(req.query.service);
@@ -97,6 +126,7 @@ export function trafficRoutes(
       method: 'get',
       path: `${basePath}/slots`,
       access: 'admin',
+      permission: 'traffic:read',
       description: 'Every slot of every service, one row each',
       handler: (_req, res) => void res.json({ slots: traffic().slots() }),
     },
@@ -104,6 +134,7 @@ export function trafficRoutes(
       method: 'post',
       path: `${basePath}/deploy`,
       access: 'admin',
+      permission: perService('deploy', 'body', traffic),
       description:
         'Starts a version in a free slot; it is promoted once healthy (automatically or on request)',
       handler: async (req, res) => {
@@ -127,6 +158,7 @@ export function trafficRoutes(
       method: 'get',
       path: `${basePath}/history`,
       access: 'admin',
+      permission: perService('read', 'query', traffic),
       description: 'Slot transitions with time, actor and reason, newest first',
       handler: (req, res) =>
         void res.json({
@@ -140,6 +172,7 @@ export function trafficRoutes(
       method: 'get',
       path: `${basePath}/services/:service/slots/:slot/logs`,
       access: 'admin',
+      permission: perService('read', 'params', traffic),
       description: "A slot's recent output lines and its runtime status",
       handler: async (req, res) => {
         const { service, slot } = req.params as { service: string; slot: string };

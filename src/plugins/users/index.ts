@@ -1,7 +1,7 @@
 import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
 import { usersOptionsSchema, type UsersConfig, type UsersOptions } from './options.js';
 import { usersPanel } from './panel.js';
-import { usersRoutes, type RolesLike } from './routes.js';
+import { usersRoutes, type RolesLike, type TenantsLike } from './routes.js';
 import type { UserStore } from './store.js';
 
 export { USERS_ERRORS } from './errors.js';
@@ -9,7 +9,7 @@ export { USER_ID_CLAIM, userIdOf } from './sign-in.js';
 export type { UsersConfig, UsersOptions } from './options.js';
 export type { ListQuery, User, UserIdentity, UserPage, UserStore } from './store.js';
 export type { SortOrder, UserSort } from './cursor.js';
-export type { RolesLike } from './routes.js';
+export type { RolesLike, TenantsLike } from './routes.js';
 
 declare module '../../core/services.js' {
   interface Services {
@@ -26,7 +26,8 @@ declare module '../../core/services.js' {
  * `claims[USER_ID_CLAIM]` (read it with `userIdOf(req.user)`). Provides `users` (the store).
  *
  * Routes (all `admin`; with a roles service also `users:read` / `users:write`):
- * - `GET /api/users?q=&limit=&cursor=&sort=createdAt|email|name&order=asc|desc`: a page and its `nextCursor`.
+ * - `GET /api/users?q=&limit=&cursor=&sort=createdAt|email|name&order=asc|desc`: a page and its `nextCursor`;
+ *   with the tenants plugin, `tenant=<id>` keeps only that tenant's members (by product user id).
  * - `POST /api/users`, `GET|PATCH|DELETE /api/users/:id`, `POST /api/users/:id/identities`.
  * - `POST /api/users/:id/disable` (ends the user's sessions at once), `POST /api/users/:id/enable`.
  *
@@ -40,6 +41,7 @@ export function createUsersPlugin(options: UsersOptions = {}): ServerPlugin<User
   let store: UserStore | undefined;
   let removeHook: (() => void) | undefined;
   let roles: () => RolesLike | undefined = () => undefined;
+  let tenants: () => TenantsLike | undefined = () => undefined;
   return {
     name: 'users',
     dependencies: ['database'],
@@ -66,6 +68,7 @@ export function createUsersPlugin(options: UsersOptions = {}): ServerPlugin<User
       // and this plugin never imports its code.
       const services = ctx as unknown as { tryGet(key: string): unknown };
       roles = () => services.tryGet('roles') as RolesLike | undefined;
+      tenants = () => services.tryGet('tenants') as TenantsLike | undefined;
       ctx.logger.info(
         {
           table: config.table,
@@ -81,6 +84,7 @@ export function createUsersPlugin(options: UsersOptions = {}): ServerPlugin<User
         config: ctx.config,
         basePath: ctx.config.basePath,
         roles: () => roles(),
+        tenants: () => tenants(),
         auth: () => ctx.tryGet('auth'),
         logger: ctx.logger,
       }),

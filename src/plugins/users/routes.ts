@@ -1,3 +1,4 @@
+import type { SQL } from 'drizzle-orm';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { HttpError } from '../../core/errors.js';
@@ -16,12 +17,22 @@ export interface RolesLike {
   can(user: AuthUser, permission: string, resource?: unknown): boolean;
 }
 
+/**
+ * What the users plugin asks of a tenants service (`ctx.tryGet('tenants')`) to list a tenant's
+ * members: the subquery of their ids (a 400 for a bad tenant id). Declared here by shape.
+ */
+export interface TenantsLike {
+  memberIds(tenantId: string): SQL;
+}
+
 export interface UsersRouteDeps {
   store: () => UserStore;
   config: UsersConfig;
   basePath: string;
   /** The roles service when one is registered, looked up per request. */
   roles: () => RolesLike | undefined;
+  /** The tenants service when one is registered: `?tenant=` lists that tenant's members. */
+  tenants?: () => TenantsLike | undefined;
   /** The auth service when one is registered: a disabled or deleted user's sessions end. */
   auth: () => AuthService | undefined;
   logger: Logger;
@@ -44,7 +55,11 @@ function requirePermission(deps: UsersRouteDeps, req: Request, permission: Permi
     });
 }
 
-function listQuery(query: Request['query'], pageSize: number): ListQuery {
+function listQuery(
+  query: Request['query'],
+  pageSize: number,
+  tenants?: () => TenantsLike | undefined,
+): ListQuery {
   const text = (name: string): string | undefined => {
     const value = query[name];
     if (value === undefined) return undefined;
@@ -65,8 +80,21 @@ function listQuery(query: Request['query'], pageSize: number): ListQuery {
   const q = text('q')?.trim();
   if (q !== undefined && q.length > 255)
     throw new HttpError(400, 'USERS_INVALID_QUERY', 'q: at most 255 characters');
+  const tenant = text('tenant');
+  let memberOf: SQL | undefined;
+  if (tenant !== undefined) {
+    const service = tenants?.();
+    if (service === undefined)
+      throw new HttpError(
+        400,
+        'USERS_INVALID_QUERY',
+        'tenant: lists a tenant’s members, which needs the tenants plugin registered',
+      );
+    memberOf = service.memberIds(tenant);
+  }
   return {
     q: q || undefined,
+    memberOf,
     limit,
     sort: sort as UserSort,
     order: order as SortOrder,
@@ -114,6 +142,7 @@ export function usersRoutes(deps: UsersRouteDeps): RouteDefinition[] {
     method,
     path: `${base}${path}`,
     access: 'admin',
+    permission,
     description,
     handler: async (req, res) => {
       requirePermission(deps, req, permission);
@@ -126,9 +155,9 @@ export function usersRoutes(deps: UsersRouteDeps): RouteDefinition[] {
       'get',
       '',
       'users:read',
-      'Users: `q` searches email and name; `limit`, `cursor`, `sort`, `order`.',
+      'Users: `q` searches email and name; `tenant` keeps its members; `limit`, `cursor`, `sort`, `order`.',
       async (req, res) => {
-        res.json(await store().list(listQuery(req.query, deps.config.pageSize)));
+        res.json(await store().list(listQuery(req.query, deps.config.pageSize, deps.tenants)));
       },
     ),
     route(
@@ -139,9 +168,9 @@ export function usersRoutes(deps: UsersRouteDeps): RouteDefinition[] {
       async (req, res) => {
         const body = (req.body ?? {}) as Record<string, unknown>;
         const query: Record<string, string> = {};
-        for (const name of ['q', 'limit', 'sort', 'order', 'cursor'])
+        for (const name of ['q', 'limit', 'sort', 'order', 'cursor', 'tenant'])
           if (body[name] !== undefined && body[name] !== '') query[name] = String(body[name]);
-        res.json(await store().list(listQuery(query, deps.config.pageSize)));
+        res.json(await store().list(listQuery(query, deps.config.pageSize, deps.tenants)));
       },
     ),
     route('post', '', 'users:write', 'Creates a user from its fields.', async (req, res) => {

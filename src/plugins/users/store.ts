@@ -35,6 +35,8 @@ export interface ListQuery {
   sort: UserSort;
   order: SortOrder;
   cursor?: string;
+  /** Only users whose id this subquery answers: a tenant's members (the tenants service's `memberIds`). */
+  memberOf?: SQL;
 }
 
 export interface UserPage {
@@ -99,6 +101,7 @@ export class UserStore {
         sql`(LOWER(email) LIKE ${pattern} ESCAPE '!' OR LOWER(name) LIKE ${pattern} ESCAPE '!')`,
       );
     }
+    if (query.memberOf) where.push(sql`id IN (${query.memberOf})`);
     if (query.cursor) {
       const after = decodeCursor(query.cursor, query.sort, query.order);
       // Keyset: rows strictly after (value, id) in the page's order, ties broken by id.
