@@ -12,26 +12,7 @@ import {
 } from './admin.js';
 import type { RolesConfig } from './options.js';
 import type { RolesSync } from './sync.js';
-import type { RolesService, RolesUser } from './types.js';
-
-export type RolesPermission = 'roles:read' | 'roles:write';
-
-/**
- * The admin gate has let the caller through; a signed-in caller must hold `permission` too. A
- * caller the gate admitted without a user (the management token, a direct local call) is the
- * operator and has no roles to check.
- */
-export function requireRolesPermission(
-  roles: RolesService,
-  req: Request,
-  permission: RolesPermission,
-): void {
-  const user = (req as Request & { user?: RolesUser }).user;
-  if (user === undefined || roles.can(user, permission)) return;
-  throw new HttpError(403, 'ROLES_PERMISSION_MISSING', `This needs the permission ${permission}.`, {
-    details: { missing: permission },
-  });
-}
+import type { RolesService } from './types.js';
 
 /** The body, or the problems with it as fields. */
 function parsed<T extends z.ZodType>(
@@ -65,12 +46,6 @@ export interface RolesAdminDeps {
  */
 export function rolesAdminRoutes(deps: RolesAdminDeps): RouteDefinition[] {
   const { basePath } = deps;
-  const guarded =
-    (permission: RolesPermission, handler: (req: Request, res: Response) => Promise<void> | void) =>
-    async (req: Request, res: Response) => {
-      requireRolesPermission(deps.roles(), req, permission);
-      await handler(req, res);
-    };
   const answerRole = (res: Response, name: string, status: number) =>
     void res.status(status).json(
       deps
@@ -102,27 +77,30 @@ export function rolesAdminRoutes(deps: RolesAdminDeps): RouteDefinition[] {
       access: 'admin',
       description:
         'Create a stored role `{ name, description?, inherits, grants, replace? }` (409 when it exists, unless replace)',
-      handler: guarded('roles:write', (req, res) => save(req, res, req.body)),
+      permission: 'roles:write',
+      handler: (req, res) => save(req, res, req.body),
     },
     {
       method: 'put',
       path: `${basePath}/:name`,
       access: 'admin',
       description: 'Create or replace a stored role `{ description?, inherits, grants }`',
-      handler: guarded('roles:write', (req, res) => {
+      permission: 'roles:write',
+      handler: (req, res) => {
         const body = (req.body ?? {}) as Record<string, unknown>;
         return save(req, res, { ...body, name: param(req, 'name') }, true);
-      }),
+      },
     },
     {
       method: 'delete',
       path: `${basePath}/:name`,
       access: 'admin',
       description: 'Delete a stored role (409 while assigned or inherited)',
-      handler: guarded('roles:write', async (req, res) => {
+      permission: 'roles:write',
+      handler: async (req, res) => {
         await deps.admin().deleteRole(param(req, 'name'));
         res.status(204).end();
-      }),
+      },
     },
     {
       method: 'get',
@@ -130,20 +108,22 @@ export function rolesAdminRoutes(deps: RolesAdminDeps): RouteDefinition[] {
       access: 'admin',
       description:
         'Assignments of roles to user ids, configured and stored (`?user=<id>`: one user)',
-      handler: guarded('roles:read', (req, res) => {
+      permission: 'roles:read',
+      handler: (req, res) => {
         const user = req.query.user;
         if (user !== undefined && (typeof user !== 'string' || user === ''))
           throw new HttpError(400, 'ROLES_INVALID_QUERY', 'user: a user id, given once');
         const assignments = assignmentsOf(deps.config, deps.sync().state.assignments, user);
         res.json(user === undefined ? { assignments } : { user, assignments });
-      }),
+      },
     },
     {
       method: 'post',
       path: `${basePath}/assignments`,
       access: 'admin',
       description: 'Assign a role to a user id `{ user, role }`',
-      handler: guarded('roles:write', async (req, res) => {
+      permission: 'roles:write',
+      handler: async (req, res) => {
         const { user, role } = parsed(
           assignmentInput,
           req.body,
@@ -154,17 +134,18 @@ export function rolesAdminRoutes(deps: RolesAdminDeps): RouteDefinition[] {
           user,
           assignments: assignmentsOf(deps.config, deps.sync().state.assignments, user),
         });
-      }),
+      },
     },
     {
       method: 'delete',
       path: `${basePath}/assignments/:user/:role`,
       access: 'admin',
       description: 'Unassign a stored assignment',
-      handler: guarded('roles:write', async (req, res) => {
+      permission: 'roles:write',
+      handler: async (req, res) => {
         await deps.admin().unassign(param(req, 'user'), param(req, 'role'));
         res.status(204).end();
-      }),
+      },
     },
   ];
 }

@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import { HttpError } from '../../core/errors.js';
 import type { RouteDefinition } from '../../core/plugin.js';
-import { requireRolesPermission, rolesAdminRoutes, type RolesAdminDeps } from './admin-routes.js';
+import { rolesAdminRoutes, type RolesAdminDeps } from './admin-routes.js';
 import type { RolesService, RolesUser } from './types.js';
 
 const names = z
@@ -60,8 +60,8 @@ const one = (value: unknown) => (typeof value === 'string' ? value : undefined);
 /**
  * The admin routes: the roles as compiled, and "why" a user may or may not do something. The
  * explanation names roles and grants, so it is for operators only, never for the caller refused.
- * A signed-in caller needs `roles:read` (and `roles:write` for the changes `storage: 'database'`
- * adds, given `admin`).
+ * Besides admins, callers holding `roles:read` may read (and with `storage: 'database'` those
+ * holding `roles:write` may change): the admin guard checks the routes' `permission`.
  */
 export function rolesRoutes(
   basePath: string,
@@ -76,7 +76,6 @@ export function rolesRoutes(
       permission: 'roles:read',
       description: 'Roles, their grants and what they inherit',
       handler: (req, res) => {
-        requireRolesPermission(roles(), req, 'roles:read');
         res.json({ model: roles().model, roles: roles().describe() });
       },
     },
@@ -87,7 +86,6 @@ export function rolesRoutes(
       permission: 'roles:read',
       description: 'Why a user may or may not hold a permission (`?user=<id>&permission=...`)',
       handler: (req: Request, res) => {
-        requireRolesPermission(roles(), req, 'roles:read');
         const query = req.query;
         const input = {
           user: one(query.user),
@@ -104,7 +102,6 @@ export function rolesRoutes(
       permission: 'roles:read',
       description: 'Why a user (an id or a user object) may or may not hold a permission',
       handler: (req: Request, res) => {
-        requireRolesPermission(roles(), req, 'roles:read');
         res.json(explainWith(roles(), req.body));
       },
     },
