@@ -5,7 +5,7 @@
  * Goal: under 1 µs per check.
  */
 import pino from 'pino';
-import { compileModel } from '../src/plugins/roles/compile.js';
+import { buildModel } from '../src/plugins/roles/model.js';
 import { rolesOptionsSchema } from '../src/plugins/roles/options.js';
 import { RbacEngine } from '../src/plugins/roles/rbac.js';
 import { rolesService } from '../src/plugins/roles/service.js';
@@ -28,8 +28,11 @@ for (let role = 0; role < ROLES; role++) {
   if (role % 5 !== 0) roles[`role${role}`] = { inherits: [`role${role - 1}`] };
 }
 const config = rolesOptionsSchema.parse({ permissions, roles });
-const compiled = compileModel(config);
-const service = rolesService('rbac', compiled, new RbacEngine(compiled), pino({ level: 'silent' }));
+const { service } = rolesService(
+  'rbac',
+  buildModel(config, undefined, (compiled) => new RbacEngine(compiled)),
+  pino({ level: 'silent' }),
+);
 const grantCount = Object.values(permissions).reduce((sum, list) => sum + list.length, 0);
 
 const user = {

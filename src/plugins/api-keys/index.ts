@@ -45,7 +45,6 @@ declare module '../../core/services.js' {
  */
 export function createApiKeysPlugin(options: ApiKeysOptions = {}): ServerPlugin<ApiKeysConfig> {
   let store: ApiKeyStore | undefined;
-  let removeFolders: (() => Promise<void>) | undefined;
   return {
     name: 'api-keys',
     // Optional, so that a missing database is a ConfigError that says what to do.
@@ -64,14 +63,12 @@ export function createApiKeysPlugin(options: ApiKeysOptions = {}): ServerPlugin<
               'the database plugin, where keys are stored: register createDatabasePlugin(...) too',
           },
         ]);
-      const [{ ApiKeyStore }, { writeMigrationFolders }, { apiKeyHook }] = await Promise.all([
+      const [{ ApiKeyStore }, { migrationFolders }, { apiKeyHook }] = await Promise.all([
         import('./store.js'),
         import('./schema.js'),
         import('./edge-hook.js'),
       ]);
-      const written = await writeMigrationFolders();
-      removeFolders = written.remove;
-      await database.registerMigrations('api-keys', written.folders);
+      await database.registerMigrations('api-keys', migrationFolders());
       store = new ApiKeyStore(database, ctx.config, ctx.logger);
       ctx.provide('api-keys', store);
       ctx.app.edge.add(apiKeyHook(() => store!, ctx.logger));
@@ -91,8 +88,6 @@ export function createApiKeysPlugin(options: ApiKeysOptions = {}): ServerPlugin<
     },
     routes: (ctx) => apiKeysRoutes({ store: () => store!, config: ctx.config, logger: ctx.logger }),
     ui: (ctx) => apiKeysPanel(ctx.config.basePath),
-    async onShutdown() {
-      await removeFolders?.();
-    },
+    async onShutdown() {},
   };
 }

@@ -1,6 +1,3 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { MigrationFolders } from '../database/index.js';
 
 /** The table every instance reads, so a revocation counts everywhere at once. */
@@ -27,22 +24,11 @@ const TENANT_MIGRATIONS: Record<keyof MigrationFolders, string> = {
   sqlite: `ALTER TABLE "${KEYS_TABLE}" ADD COLUMN tenant_id text`,
 };
 
-/** Writes the migration folders into a folder of this process; `remove` deletes them. */
-export async function writeMigrationFolders(): Promise<{
-  folders: MigrationFolders;
-  remove(): Promise<void>;
-}> {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'qwickapps-api-keys-'));
-  const folders: MigrationFolders = {};
-  for (const [folder, statement] of Object.entries(MIGRATIONS) as [
-    keyof MigrationFolders,
-    string,
-  ][]) {
-    const dir = path.join(root, folder);
-    await mkdir(dir);
-    await writeFile(path.join(dir, '0001_api_keys.sql'), statement);
-    await writeFile(path.join(dir, '0002_api_keys_tenant.sql'), TENANT_MIGRATIONS[folder]);
-    folders[folder] = dir;
-  }
-  return { folders, remove: () => rm(root, { recursive: true, force: true }) };
+/** The migrations, given in code to the database plugin. */
+export function migrationFolders(): MigrationFolders {
+  const files = (folder: keyof MigrationFolders) => [
+    { name: '0001_api_keys', statements: [MIGRATIONS[folder]] },
+    { name: '0002_api_keys_tenant', statements: [TENANT_MIGRATIONS[folder]] },
+  ];
+  return { postgres: files('postgres'), mysql: files('mysql'), sqlite: files('sqlite') };
 }

@@ -2,7 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { HttpError } from '../../core/errors.js';
 import type { AuthUser } from '../auth/index.js';
-import type { Database, DatabaseDialect, DrizzleByDialect } from '../database/index.js';
+import type { Database } from '../database/index.js';
 import { idOf, matches, newKey } from './key.js';
 import type { ApiKeysConfig } from './options.js';
 import { KEYS_TABLE } from './schema.js';
@@ -197,27 +197,11 @@ export class ApiKeyStore {
     };
   }
 
-  private async rows(query: SQL): Promise<KeyRow[]> {
-    const db = this.db;
-    const drizzle = db.drizzle as DrizzleByDialect[DatabaseDialect];
-    if (db.dialect === 'postgresql')
-      return (await (drizzle as DrizzleByDialect['postgresql']).execute(query))
-        .rows as unknown as KeyRow[];
-    if (db.dialect === 'mysql') {
-      const [result] = (await (drizzle as DrizzleByDialect['mysql']).execute(query)) as unknown as [
-        KeyRow[],
-      ];
-      return result;
-    }
-    return (drizzle as DrizzleByDialect['sqlite']).all<KeyRow>(query);
+  private rows(query: SQL): Promise<KeyRow[]> {
+    return this.db.rows<KeyRow>(query);
   }
 
-  private async run(query: SQL): Promise<void> {
-    const db = this.db;
-    const drizzle = db.drizzle as DrizzleByDialect[DatabaseDialect];
-    if (db.dialect === 'postgresql')
-      await (drizzle as DrizzleByDialect['postgresql']).execute(query);
-    else if (db.dialect === 'mysql') await (drizzle as DrizzleByDialect['mysql']).execute(query);
-    else (drizzle as DrizzleByDialect['sqlite']).run(query);
+  private run(query: SQL): Promise<void> {
+    return this.db.run(query);
   }
 }

@@ -9,7 +9,15 @@ import { openPglite } from './providers/pglite.js';
 import { openPostgres } from './providers/postgres.js';
 import { openSqlite } from './providers/sqlite.js';
 import { waitForDatabase, withTimeout } from './startup.js';
-import type { Database, DatabaseDialect, DatabaseTransaction, DrizzleOf } from './types.js';
+import type { SQL } from 'drizzle-orm';
+import type {
+  Database,
+  DatabaseDialect,
+  DatabaseTransaction,
+  DrizzleByDialect,
+  DrizzleOf,
+  SqlRunner,
+} from './types.js';
 
 export const TENANT_ID = /^[a-z0-9_]{1,48}$/;
 
@@ -21,12 +29,36 @@ interface Shared {
   root?: Database;
 }
 
+/** Raw SQL through drizzle on any dialect: PostgreSQL answers `{ rows }`, MySQL `[rows]`. */
+function sqlRunner(dialect: DatabaseDialect, drizzle: unknown): SqlRunner {
+  return {
+    rows: async <Row>(query: SQL) => {
+      if (dialect === 'postgresql')
+        return (await (drizzle as DrizzleByDialect['postgresql']).execute(query)).rows as Row[];
+      if (dialect === 'mysql') {
+        const [result] = (await (drizzle as DrizzleByDialect['mysql']).execute(
+          query,
+        )) as unknown as [Row[]];
+        return result;
+      }
+      return (drizzle as DrizzleByDialect['sqlite']).all<Row>(query);
+    },
+    run: async (query: SQL) => {
+      if (dialect === 'postgresql')
+        await (drizzle as DrizzleByDialect['postgresql']).execute(query);
+      else if (dialect === 'mysql') await (drizzle as DrizzleByDialect['mysql']).execute(query);
+      else (drizzle as DrizzleByDialect['sqlite']).run(query);
+    },
+  };
+}
+
 function transactionOf<D extends DatabaseDialect>(
   dialect: D,
   handle: TransactionHandle,
   store: AsyncLocalStorage<TransactionHandle>,
 ): DatabaseTransaction<D> {
   return {
+    ...sqlRunner(dialect, handle.drizzle),
     dialect,
     drizzle: handle.drizzle as DrizzleOf<D>,
     transaction: (fn) =>
@@ -62,6 +94,7 @@ function createDatabase(driver: Driver, shared: Shared): Database {
   };
 
   const database: Database = {
+    ...sqlRunner(dialect, driver.drizzle),
     provider: driver.provider,
     dialect,
     schema: driver.schema,
@@ -89,6 +122,7 @@ function createDatabase(driver: Driver, shared: Shared): Database {
       }
       return applied;
     },
+    ...(driver.listen ? { listen: driver.listen.bind(driver) } : {}),
     forTenant: (id) => {
       if (shared.root) return shared.root.forTenant(id);
       if (typeof id !== 'string' || !TENANT_ID.test(id)) {

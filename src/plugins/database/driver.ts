@@ -1,7 +1,12 @@
 import type { Logger } from 'pino';
 import { ConfigError } from '../../core/errors.js';
 import type { DatabaseConfig } from './options.js';
-import type { DatabaseDialect, DatabaseProvider, PoolStats } from './types.js';
+import type {
+  DatabaseDialect,
+  DatabaseProvider,
+  NotificationHandlers,
+  PoolStats,
+} from './types.js';
 
 /** One connection held exclusively (migrations), with raw SQL. */
 export interface Session {
@@ -39,6 +44,8 @@ export interface Driver {
   transaction<T>(fn: (tx: TransactionHandle) => Promise<T>): Promise<T>;
   /** A driver bound to another schema (PostgreSQL and PGlite only). */
   forSchema?(schema: string): Promise<Driver>;
+  /** LISTEN on a channel (PostgreSQL and PGlite); see `Database.listen`. */
+  listen?(channel: string, handlers: NotificationHandlers): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 

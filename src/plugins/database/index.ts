@@ -15,10 +15,14 @@ export type {
   DatabaseTransaction,
   DrizzleByDialect,
   DrizzleOf,
+  InlineMigration,
   MigrationFolders,
+  MigrationSource,
   MigrationRecord,
+  NotificationHandlers,
   PoolStats,
   PostgresQueryResultHKT,
+  SqlRunner,
 } from './types.js';
 
 declare module '../../core/services.js' {

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { writeFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -127,5 +128,41 @@ describe('migration sources', () => {
     expect(await items(second.db).all()).toEqual([{ id: 1, name: 'persisted' }]);
     expect((await second.db.migrations()).map((m) => m.appliedAt)).toEqual([appliedAt]);
     expect(second.logs.lines.some((line) => line.msg === 'migration applied')).toBe(false);
+  });
+});
+
+describe('migrations given in code', () => {
+  it('apply like the folder of the same files, with the same recorded hash, in name order', async () => {
+    const sandbox = await TARGETS.find((target) => target.provider === 'sqlite')!.sandbox();
+    sandboxes.push(sandbox);
+    const statements = [ITEMS_SQL, "INSERT INTO items (id, name) VALUES (1, 'from code')"];
+    const folder = await writeMigrations({
+      '0001_items': statements.join('\n--> statement-breakpoint\n'),
+    });
+    const fromFolder = await start({ ...sandbox.options });
+    await fromFolder.db.registerMigrations('inline-test', { sqlite: folder });
+    const [recorded] = (await fromFolder.db.migrations()).filter(
+      (migration) => migration.plugin === 'inline-test',
+    );
+    await fromFolder.app.stop();
+
+    const fromCode = await start({ ...sandbox.options });
+    // Same file, now in code: already applied, so nothing runs again (the INSERT would fail).
+    expect(
+      await fromCode.db.registerMigrations('inline-test', {
+        sqlite: [
+          { name: '0002_more', statements: ["INSERT INTO items (id, name) VALUES (2, 'later')"] },
+          { name: '0001_items', statements },
+        ],
+      }),
+    ).toMatchObject([{ plugin: 'inline-test', name: '0002_more' }]);
+    const [again] = (await fromCode.db.migrations()).filter(
+      (migration) => migration.name === '0001_items' && migration.plugin === 'inline-test',
+    );
+    expect(again.hash).toBe(recorded.hash);
+    expect(await fromCode.db.rows(sql`SELECT id, name FROM items ORDER BY id`)).toEqual([
+      { id: 1, name: 'from code' },
+      { id: 2, name: 'later' },
+    ]);
   });
 });

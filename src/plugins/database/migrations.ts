@@ -5,7 +5,12 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { ConfigError, HttpError, errorMessage } from '../../core/errors.js';
 import { quoteIdentifier, type Driver, type Session } from './driver.js';
-import type { DatabaseDialect, MigrationFolders, MigrationRecord } from './types.js';
+import type {
+  DatabaseDialect,
+  MigrationFolders,
+  MigrationRecord,
+  MigrationSource,
+} from './types.js';
 
 export interface MigrationFile {
   plugin: string;
@@ -33,8 +38,10 @@ function hasCode(statement: string): boolean {
  */
 export async function readMigrationFolder(
   plugin: string,
-  folder: string | URL,
+  folder: MigrationSource,
 ): Promise<MigrationFile[]> {
+  if (typeof folder !== 'string' && !(folder instanceof URL))
+    return inlineMigrations(plugin, folder);
   const dir = folder instanceof URL ? fileURLToPath(folder) : path.resolve(folder);
   let names: string[];
   try {
@@ -83,6 +90,28 @@ export async function readMigrationFolder(
   );
 }
 
+/**
+ * Migrations given in code, hashed as the file of the same statements would be (so moving them
+ * between a folder and code changes no recorded hash), in name order.
+ */
+function inlineMigrations(
+  plugin: string,
+  migrations: Exclude<MigrationSource, string | URL>,
+): MigrationFile[] {
+  return [...migrations]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((migration) => {
+      const text = migration.statements.join('\n--> statement-breakpoint\n');
+      return {
+        plugin,
+        name: migration.name,
+        file: `${plugin}:${migration.name}`,
+        hash: createHash('sha256').update(text).digest('hex'),
+        statements: migration.statements.map((statement) => statement.trim()).filter(hasCode),
+      };
+    });
+}
+
 /** Migration folders registered by plugins, in registration order. */
 export class MigrationSets {
   private readonly sets = new Map<string, MigrationFolders>();
@@ -92,8 +121,11 @@ export class MigrationSets {
   }
 
   /** The folder of each plugin (or only `plugin`) for a dialect. */
-  folders(dialect: DatabaseDialect, plugin?: string): { plugin: string; folder: string | URL }[] {
-    const out: { plugin: string; folder: string | URL }[] = [];
+  folders(
+    dialect: DatabaseDialect,
+    plugin?: string,
+  ): { plugin: string; folder: MigrationSource }[] {
+    const out: { plugin: string; folder: MigrationSource }[] = [];
     for (const [name, folders] of this.sets) {
       const folder = folders[FOLDER_KEY[dialect]];
       if (folder && (plugin === undefined || plugin === name)) out.push({ plugin: name, folder });
@@ -186,7 +218,7 @@ async function applyFile(
  */
 export async function applyMigrations(
   driver: Driver,
-  folders: { plugin: string; folder: string | URL }[],
+  folders: { plugin: string; folder: MigrationSource }[],
   options: MigrateOptions,
 ): Promise<MigrationRecord[]> {
   const files = (

@@ -1,4 +1,4 @@
-import type { Assume } from 'drizzle-orm';
+import type { Assume, SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type { MySql2Database } from 'drizzle-orm/mysql2';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
@@ -33,11 +33,25 @@ export interface PoolStats {
   max: number;
 }
 
-/** Migration folders per dialect; PGlite uses the `postgres` folder. Paths or `file:` URLs. */
+/**
+ * A migration given in code rather than as a file: what a `NNNN_name.sql` file would hold. A
+ * plugin whose table name is an option writes its DDL from templates this way.
+ */
+export interface InlineMigration {
+  /** As the file would be named, without `.sql` (`0001_users`); applied in name order. */
+  name: string;
+  /** The statements, in order (each one statement; see the MySQL note on DDL). */
+  statements: readonly string[];
+}
+
+/** Where one dialect's migrations are: a folder (a path or a `file:` URL) or the migrations. */
+export type MigrationSource = string | URL | readonly InlineMigration[];
+
+/** Migrations per dialect; PGlite uses `postgres`. */
 export interface MigrationFolders {
-  postgres?: string | URL;
-  mysql?: string | URL;
-  sqlite?: string | URL;
+  postgres?: MigrationSource;
+  mysql?: MigrationSource;
+  sqlite?: MigrationSource;
 }
 
 /** A migration recorded as applied. */
@@ -50,8 +64,18 @@ export interface MigrationRecord {
   appliedAt: string;
 }
 
+/** Raw SQL on any dialect, for plugins whose tables drizzle's typed builders do not describe. */
+export interface SqlRunner {
+  /** The rows a query answers (`sql\`SELECT ...\``), whatever the dialect. */
+  rows<Row = Record<string, unknown>>(query: SQL): Promise<Row[]>;
+  /** Runs a statement whose result is not wanted. */
+  run(query: SQL): Promise<void>;
+}
+
 /** What a transaction callback receives: the same surface, bound to the open transaction. */
-export interface DatabaseTransaction<D extends DatabaseDialect = DatabaseDialect> {
+export interface DatabaseTransaction<
+  D extends DatabaseDialect = DatabaseDialect,
+> extends SqlRunner {
   readonly dialect: D;
   /** Drizzle bound to this transaction; queries through it commit or roll back together. */
   readonly drizzle: DrizzleOf<D>;
@@ -67,7 +91,7 @@ export interface DatabaseTransaction<D extends DatabaseDialect = DatabaseDialect
  * if (db.is('postgresql')) await db.drizzle.select().from(users);
  * await db.transaction(async (tx) => { ... });
  */
-export interface Database<D extends DatabaseDialect = DatabaseDialect> {
+export interface Database<D extends DatabaseDialect = DatabaseDialect> extends SqlRunner {
   readonly provider: DatabaseProvider;
   readonly dialect: D;
   /** The PostgreSQL schema this handle is bound to (search_path), when there is one. */
@@ -97,5 +121,20 @@ export interface Database<D extends DatabaseDialect = DatabaseDialect> {
    * on first use. Ids must match /^[a-z0-9_]{1,48}$/.
    */
   forTenant(id: string): Promise<Database<D>>;
+  /**
+   * PostgreSQL and PGlite (undefined on MySQL and SQLite): calls `onNotify` with the payload of
+   * every `NOTIFY` on `channel` (a lower-case name of a-z, 0-9 and _), from any instance, once
+   * committed. PostgreSQL listens on a connection of its own, outside the pool; when that
+   * connection is lost it reconnects and calls `onReconnect`, since notifications sent meanwhile
+   * are gone. Resolves once listening; the function it resolves to stops.
+   */
+  listen?(channel: string, handlers: NotificationHandlers): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+/** What `database.listen` calls. */
+export interface NotificationHandlers {
+  onNotify(payload: string): void;
+  /** The listening connection was lost and is back: anything sent meanwhile was missed. */
+  onReconnect?(): void;
 }

@@ -4,6 +4,10 @@ import { z } from 'zod';
 export const DEFAULT_ROLES_BASE_PATH = '/api/roles';
 /** ABAC abilities kept per user (role set and permissions), so a repeat check builds nothing. */
 export const DEFAULT_ABILITY_CACHE_SIZE = 1_000;
+/** MySQL and SQLite: how often each instance reads the revision of the stored roles (ms). */
+export const DEFAULT_REFRESH_INTERVAL = 1_000;
+/** PostgreSQL: how long a change waits for its notification to come back before it answers (ms). */
+export const DEFAULT_PROPAGATION_TIMEOUT = 1_000;
 
 const NAME = /^[A-Za-z0-9._-]{1,100}$/;
 const ACTION = /^[A-Za-z0-9._-]+$/;
@@ -29,7 +33,9 @@ export function isPermissionPattern(pattern: string): boolean {
 const PATTERN_MESSAGE =
   'a permission "action:resource" with `*` alone on either side ("read:*", "*:content") or "*" for all';
 
-const roleName = z.string().regex(NAME, 'a role name: letters, digits and . _ - (at most 100)');
+export const roleName = z
+  .string()
+  .regex(NAME, 'a role name: letters, digits and . _ - (at most 100)');
 const pattern = z.string().refine(isPermissionPattern, PATTERN_MESSAGE);
 
 /**
@@ -42,6 +48,9 @@ const conditionalGrant = z.strictObject({
   fields: z.array(z.string().min(1)).min(1).optional(),
 });
 
+/** One grant as configured or stored: a pattern, or (ABAC) a pattern with conditions and fields. */
+export const grantSchema = z.union([pattern, conditionalGrant]);
+
 const role = z.strictObject({
   /** Roles whose grants this one has too, transitively. */
   inherits: z.array(roleName).default([]),
@@ -53,7 +62,7 @@ export const rolesOptionsSchema = z
     /** `rbac`: permission patterns. `abac`: patterns plus conditions and fields (@casl/ability). */
     model: z.enum(['rbac', 'abac']).default('rbac'),
     /** What each role grants: `{ editor: ['read:*', 'write:content'] }`. */
-    permissions: z.record(roleName, z.array(z.union([pattern, conditionalGrant]))).default({}),
+    permissions: z.record(roleName, z.array(grantSchema)).default({}),
     /** Inheritance: `{ editor: { inherits: ['viewer'] } }`. */
     roles: z.record(roleName, role).default({}),
     /** Roles given to users by id (`jwt|alice`), beside the roles their token carries. */
@@ -63,6 +72,24 @@ export const rolesOptionsSchema = z
       .string()
       .regex(/^(\/[A-Za-z0-9_-]+)+$/, 'a path such as /api/roles (no trailing slash)')
       .default(DEFAULT_ROLES_BASE_PATH),
+    /**
+     * `config`: roles and assignments come from these options only. `database`: these options are
+     * the read-only base, and roles and assignments kept in the database plugin's database are
+     * added to it, changed at run time through the admin API and the Roles page.
+     */
+    storage: z.enum(['config', 'database']).default('config'),
+    /**
+     * With `storage: 'database'` on MySQL or SQLite: how often (ms) each instance reads the
+     * stored revision to pick up other instances' changes. PostgreSQL and PGlite are told at once
+     * (LISTEN/NOTIFY) and read it only after a lost connection.
+     */
+    refreshInterval: z.number().int().min(50).max(3_600_000).default(DEFAULT_REFRESH_INTERVAL),
+    /**
+     * With `storage: 'database'` on PostgreSQL: how long (ms) a change waits, before it is
+     * answered, for its own notification to come back (then every instance has been sent it).
+     * Past it the change is answered anyway, and the others take it when the notification arrives.
+     */
+    propagationTimeout: z.number().int().min(0).max(60_000).default(DEFAULT_PROPAGATION_TIMEOUT),
     /** ABAC: abilities kept in memory per distinct user (oldest dropped first). */
     abilityCacheSize: z.number().int().min(1).max(1_000_000).default(DEFAULT_ABILITY_CACHE_SIZE),
   })

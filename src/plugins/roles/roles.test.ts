@@ -244,6 +244,7 @@ describe('explanations', () => {
     expect(body.roles).toContainEqual({
       name: 'chief',
       description: 'Editor in chief',
+      source: 'config',
       inherits: ['editor'],
       grants: ['delete:content'],
       effective: ['delete:content', 'write:content', 'publish:drafts', 'read:*'],
@@ -253,6 +254,7 @@ describe('explanations', () => {
       .ui()
       .flatMap((entry) => entry.contribution.pages ?? [])
       .find((candidate) => candidate.id === 'roles');
+    // Configured roles only: the page has no forms that change them.
     expect(page?.views.map((view) => view.kind)).toEqual(['table', 'form']);
   });
 });

@@ -2,6 +2,7 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import { HttpError } from '../../core/errors.js';
 import type { RouteDefinition } from '../../core/plugin.js';
+import { rolesAdminRoutes, type RolesAdminDeps } from './admin-routes.js';
 import type { RolesService, RolesUser } from './types.js';
 
 const names = z
@@ -59,8 +60,14 @@ const one = (value: unknown) => (typeof value === 'string' ? value : undefined);
 /**
  * The admin routes: the roles as compiled, and "why" a user may or may not do something. The
  * explanation names roles and grants, so it is for operators only, never for the caller refused.
+ * Besides admins, callers holding `roles:read` may read (and with `storage: 'database'` those
+ * holding `roles:write` may change): the admin guard checks the routes' `permission`.
  */
-export function rolesRoutes(basePath: string, roles: () => RolesService): RouteDefinition[] {
+export function rolesRoutes(
+  basePath: string,
+  roles: () => RolesService,
+  admin?: Omit<RolesAdminDeps, 'basePath' | 'roles'>,
+): RouteDefinition[] {
   return [
     {
       method: 'get',
@@ -68,7 +75,9 @@ export function rolesRoutes(basePath: string, roles: () => RolesService): RouteD
       access: 'admin',
       permission: 'roles:read',
       description: 'Roles, their grants and what they inherit',
-      handler: (_req, res) => void res.json({ model: roles().model, roles: roles().describe() }),
+      handler: (req, res) => {
+        res.json({ model: roles().model, roles: roles().describe() });
+      },
     },
     {
       method: 'get',
@@ -92,7 +101,10 @@ export function rolesRoutes(basePath: string, roles: () => RolesService): RouteD
       access: 'admin',
       permission: 'roles:read',
       description: 'Why a user (an id or a user object) may or may not hold a permission',
-      handler: (req: Request, res) => void res.json(explainWith(roles(), req.body)),
+      handler: (req: Request, res) => {
+        res.json(explainWith(roles(), req.body));
+      },
     },
+    ...(admin ? rolesAdminRoutes({ ...admin, basePath, roles }) : []),
   ];
 }

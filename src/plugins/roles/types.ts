@@ -47,7 +47,8 @@ export interface PermissionRefusal {
 
 /**
  * The `roles` service (`ctx.get('roles')`): decisions about what a user may do. A check is a
- * few map lookups (the configuration is compiled once at start-up).
+ * few map lookups: the configuration (and what is stored) is compiled at start-up, and again
+ * whole when stored roles change.
  */
 export interface RolesService {
   readonly model: 'rbac' | 'abac';
@@ -81,11 +82,13 @@ export interface RolesService {
 export interface RoleSummary {
   name: string;
   description?: string;
+  /** `config`: from the options, read-only. `database`: stored, changed through the admin API. */
+  source: 'config' | 'database';
   inherits: readonly string[];
   /** Its own grants. */
   grants: readonly string[];
   /** Its own and inherited grants, nearest first. */
   effective: readonly string[];
-  /** Users the configuration assigns it to. */
+  /** Users the configuration (and with `storage: 'database'` the database) assigns it to. */
   assigned: number;
 }

@@ -71,7 +71,6 @@ declare module '../../core/services.js' {
  */
 export function createUsersPlugin(options: UsersOptions = {}): ServerPlugin<UsersConfig> {
   let store: UserStore | undefined;
-  let removeFolders: (() => Promise<void>) | undefined;
   let removeHook: (() => void) | undefined;
   let roles: () => RolesLike | undefined = () => undefined;
   let tenants: () => TenantsLike | undefined = () => undefined;
@@ -89,7 +88,7 @@ export function createUsersPlugin(options: UsersOptions = {}): ServerPlugin<User
     async onInit(ctx) {
       const [
         { UserStore },
-        { writeMigrationFolders },
+        { migrationFolders },
         { usersSignInHook },
         { DisabledIdentities },
         { UserSync },
@@ -104,11 +103,9 @@ export function createUsersPlugin(options: UsersOptions = {}): ServerPlugin<User
       ]);
       const config = ctx.config;
       const database = ctx.get('database');
-      const written = await writeMigrationFolders(config.table);
-      removeFolders = written.remove;
       await database.registerMigrations(
         config.table === 'users' ? 'users' : `users:${config.table}`,
-        written.folders,
+        migrationFolders(config.table),
       );
       store = new UserStore(database, config);
       ctx.provide('users', store);
@@ -180,7 +177,6 @@ export function createUsersPlugin(options: UsersOptions = {}): ServerPlugin<User
       disabled?.stop();
       removeCheck?.();
       removeHook?.();
-      await removeFolders?.();
     },
   };
 }

@@ -1,15 +1,9 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import type { MigrationFolders } from '../database/index.js';
-
-type Folder = keyof MigrationFolders;
+import type { InlineMigration, MigrationFolders } from '../database/index.js';
 
 /**
  * The users plugin's tables, as migrations of the database plugin. The table name is an
- * option, so the files are written from these templates into a folder of this process at
- * start-up; the database plugin records them under `users:<table>` and applies each once, under
- * its migration lock, like any plugin's. A later schema change is a new `0002_...` entry here.
+ * option, so they are made from these templates and given in code; the database plugin records
+ * them under `users:<table>` and applies each once, under its migration lock, like any plugin's. A later schema change is a new entry at the end of each list.
  *
  * Storage. `email` and `name` are real columns (NOT NULL, '' when absent), because lists sort
  * and search by them and keyset pagination needs plain columns; every other configured field is
@@ -23,7 +17,7 @@ type Folder = keyof MigrationFolders;
  * sync's progress and the last report; the migration inserts it, so taking the lock is a
  * conditional UPDATE on every dialect.
  */
-function migrations(table: string): Record<Folder, { name: string; statements: string[] }[]> {
+export function migrationFolders(table: string): MigrationFolders {
   const identities = `${table}_identities`;
   const unique = `${table}_unique`;
   const sync = `${table}_sync`;
@@ -66,7 +60,7 @@ function migrations(table: string): Record<Folder, { name: string; statements: s
       `CREATE TABLE ${my(unique)} (field varchar(64) NOT NULL COLLATE utf8mb4_bin, value varchar(255) NOT NULL COLLATE utf8mb4_bin, user_id varchar(36) NOT NULL, PRIMARY KEY (field, value)) DEFAULT CHARSET=utf8mb4`,
       ...indexes(my),
     ]
-      .map((statement, index) => ({
+      .map((statement, index): InlineMigration => ({
         name: `${String(index + 1).padStart(4, '0')}_users`,
         statements: [statement],
       }))
@@ -98,26 +92,4 @@ function migrations(table: string): Record<Folder, { name: string; statements: s
       },
     ],
   };
-}
-
-/** Writes the migration folders for `table`; `remove` deletes them (at shutdown). */
-export async function writeMigrationFolders(
-  table: string,
-): Promise<{ folders: MigrationFolders; remove(): Promise<void> }> {
-  const root = await mkdtemp(path.join(os.tmpdir(), `qwickapps-users-${table}-`));
-  const folders: MigrationFolders = {};
-  for (const [folder, files] of Object.entries(migrations(table)) as [
-    Folder,
-    { name: string; statements: string[] }[],
-  ][]) {
-    const dir = path.join(root, folder);
-    await mkdir(dir);
-    for (const file of files)
-      await writeFile(
-        path.join(dir, `${file.name}.sql`),
-        file.statements.join('\n--> statement-breakpoint\n'),
-      );
-    folders[folder] = dir;
-  }
-  return { folders, remove: () => rm(root, { recursive: true, force: true }) };
 }

@@ -1,10 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import type {
-  Database,
-  DatabaseDialect,
-  DatabaseTransaction,
-  DrizzleByDialect,
-} from '../database/index.js';
+import type { Database, DatabaseDialect, DatabaseTransaction } from '../database/index.js';
 
 /** The database or an open transaction of it: every query here runs on either. */
 export type Executor = Database | DatabaseTransaction;
@@ -14,30 +9,12 @@ export function identifier(dialect: DatabaseDialect, name: string): SQL {
   return sql.raw(dialect === 'mysql' ? `\`${name}\`` : `"${name}"`);
 }
 
-/** The rows a query answers, on every dialect. */
-export async function rows<Row = Record<string, unknown>>(
-  db: Executor,
-  query: SQL,
-): Promise<Row[]> {
-  const drizzle = db.drizzle as DrizzleByDialect[DatabaseDialect];
-  if (db.dialect === 'postgresql')
-    return (await (drizzle as DrizzleByDialect['postgresql']).execute(query)).rows as Row[];
-  if (db.dialect === 'mysql') {
-    const [result] = (await (drizzle as DrizzleByDialect['mysql']).execute(query)) as unknown as [
-      Row[],
-    ];
-    return result;
-  }
-  return (drizzle as DrizzleByDialect['sqlite']).all<Row>(query);
-}
+/** The rows a query answers, on every dialect (the database service's raw SQL). */
+export const rows = <Row = Record<string, unknown>>(db: Executor, query: SQL): Promise<Row[]> =>
+  db.rows<Row>(query);
 
 /** Runs a statement that answers no rows. */
-export async function run(db: Executor, query: SQL): Promise<void> {
-  const drizzle = db.drizzle as DrizzleByDialect[DatabaseDialect];
-  if (db.dialect === 'postgresql') await (drizzle as DrizzleByDialect['postgresql']).execute(query);
-  else if (db.dialect === 'mysql') await (drizzle as DrizzleByDialect['mysql']).execute(query);
-  else (drizzle as DrizzleByDialect['sqlite']).run(query);
-}
+export const run = (db: Executor, query: SQL): Promise<void> => db.run(query);
 
 /**
  * Whether a failed statement broke a primary key or unique index: PostgreSQL and PGlite

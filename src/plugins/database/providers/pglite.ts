@@ -9,6 +9,7 @@ import {
   type Session,
 } from '../driver.js';
 import { createQueryLog, timed, type QueryLog } from '../query-log.js';
+import { checkChannel } from './listen.js';
 
 type Queryable = Pick<Transaction, 'query' | 'exec'>;
 
@@ -113,6 +114,14 @@ function driverFor(
     },
     transaction: (fn) => drizzleTransaction(db, fn),
     forSchema: async (other) => driverFor(base, options, other, drizzleFactory, false),
+    // One process owns a PGlite database, so its notifications are this process's own.
+    listen: async (channel, handlers) => {
+      checkChannel(channel);
+      const stop = await base.listen(channel, (payload) => handlers.onNotify(payload));
+      return async () => {
+        if (!base.closed) await stop();
+      };
+    },
     close: async () => {
       if (owner && !base.closed) await base.close();
     },

@@ -10,6 +10,7 @@ import {
   type Session,
 } from '../driver.js';
 import { createQueryLog, sqlOf, timed, type QueryLog } from '../query-log.js';
+import { listenPostgres } from './listen.js';
 
 /** A 64-bit advisory lock key derived from a name, as PostgreSQL's bigint text. */
 export function advisoryKey(name: string): string {
@@ -114,6 +115,7 @@ export async function openPostgres(
   });
   const db = drizzle({ client: pool });
   let closed: Promise<void> | undefined;
+  const listeners = new Set<() => Promise<void>>();
 
   return {
     provider: 'postgres',
@@ -144,6 +146,22 @@ export async function openPostgres(
     },
     transaction: (fn) => drizzleTransaction(db, fn),
     forSchema: (other) => openPostgres({ config, logger }, other, config.tenantPoolMax),
-    close: () => (closed ??= pool.end()),
+    listen: async (channel, handlers) => {
+      const stop = await listenPostgres(
+        (pg.default ?? pg).Client,
+        config,
+        logger,
+        channel,
+        handlers,
+      );
+      const remove = async () => {
+        listeners.delete(remove);
+        await stop();
+      };
+      listeners.add(remove);
+      return remove;
+    },
+    close: () =>
+      (closed ??= Promise.all([...listeners].map((stop) => stop())).then(() => pool.end())),
   };
 }
