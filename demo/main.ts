@@ -141,6 +141,10 @@ try {
   console.log(`  API            ${url}/api/v1/hello   ${url}/api/v1/stats`);
   console.log(`  control panel  ${url}/cpanel`);
   console.log(`  sign-in        ${publicUrl}/auth/login   (${signIn.label})`);
+  if (signIn.providers.length > 0)
+    console.log(
+      `  content        ${url}/api/v1/content   (editors write, viewers read; panel pages Users, Roles, API keys)`,
+    );
   console.log(`  probes         ${url}/health   ${url}/health/live   ${url}/health/ready`);
   console.log(
     `  management     ${url}/api/health   /api/diagnostics   /api/config   /api/logs (guarded)`,
@@ -149,7 +153,10 @@ try {
     `  slot admin     /api/* on the slot ports need Authorization: Bearer $MANAGEMENT_TOKEN (random per run unless set)`,
   );
   console.log(
-    `  deployments    npm run qwickapps -- status | deploy api v2 | promote api | rollback api\n`,
+    `  deployments    npm run qwickapps -- status | deploy api v2 | promote api | rollback api`,
+  );
+  console.log(
+    `  CI deploys     QWICKAPPS_TOKEN=<a key scoped to traffic:deploy:api> npm run qwickapps -- deploy api v2\n`,
   );
 } catch (error) {
   console.error(
