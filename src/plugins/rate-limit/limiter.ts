@@ -109,7 +109,18 @@ export function buildRateLimiter(
       logger.warn({ err: error }, message ?? 'rate limiter warning'),
   };
 
-  const ipKey = (req: IncomingMessage) => library.ipKeyGenerator(ipOf(req), config.ipv6Subnet);
+  // The key of the last address seen: a client's requests come in runs (keep-alive, one address
+  // behind many connections), and the library's key costs an IPv6 test and, for IPv6, a mask.
+  let lastAddress: string | undefined;
+  let lastKey = '';
+  const ipKey = (req: IncomingMessage) => {
+    const address = ipOf(req);
+    if (address !== lastAddress) {
+      lastKey = library.ipKeyGenerator(address, config.ipv6Subnet);
+      lastAddress = address;
+    }
+    return lastKey;
+  };
   const clientKey = (req: IncomingMessage) =>
     config.keyGenerator ? config.keyGenerator(req, ipOf(req)) : ipKey(req);
   /**

@@ -51,6 +51,8 @@ function lists(list: readonly string[] | undefined, name: string): boolean {
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
   if (!value) return undefined;
   const joined = Array.isArray(value) ? value.join(',') : value;
+  // Nearly every message says keep-alive or close, spelt one of these ways: no pattern run then.
+  if (joined === 'keep-alive' || joined === 'close' || joined === 'Keep-Alive') return undefined;
   if (!joined.includes(',') && /^\s*(keep-alive|close)\s*$/i.test(joined)) return undefined;
   return new Set(
     joined
