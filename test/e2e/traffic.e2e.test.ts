@@ -121,7 +121,8 @@ describe('Traffic page in a browser', () => {
         )
         .toBe('Deploying v2 in slot-b; its card turns candidate once healthy.');
       const slotB = card(page, 'slot-b');
-      await expect.poll(() => badgeOf(slotB), { timeout: 20_000 }).toBe('candidate · yellow');
+      // A release is a new process (node and tsx): on a loaded 2-core machine it may take a while.
+      await expect.poll(() => badgeOf(slotB), { timeout: 45_000 }).toBe('candidate · yellow');
       expect(await slotB.getAttribute('class')).toContain('card-yellow');
       expect(await fieldOf(slotB, 'Version').textContent()).toBe('v2');
       await expect
