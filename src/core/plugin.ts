@@ -114,7 +114,8 @@ export const PLUGIN_ORDER = {
  * fails once, listing each unmet one with both sides (`users 1.2.0 requires database ^2.0.0,
  * found 1.4.1`). A plugin named here must be registered, unless it is one of the plugin's
  * `optionalDependencies` (then its range applies only when it is there); a plugin without a
- * `version` fails every range. Prereleases count (`0.2.0-rc.1` satisfies `^0.2.0`).
+ * `version` fails every range. A prerelease inside a range satisfies it (`1.5.0-beta.1` is in
+ * `^1.0.0`); one below its floor does not (`2.0.0-rc.1` is not in `^2.0.0`; write `^2.0.0-rc.1`).
  * @example definePlugin({ name: 'users', version: '1.2.0', requires: { core: '^0.1.0', plugins: { database: '^0.1.0' } } })
  */
 export interface PluginRequirements {

@@ -4,8 +4,8 @@ import type { ServerPlugin } from './plugin.js';
 
 type Checked = Pick<ServerPlugin, 'name' | 'version' | 'requires' | 'optionalDependencies'>;
 
-// A prerelease of the framework or of a plugin (`0.2.0-rc.1`) counts for the range it would
-// satisfy once released, so a release candidate can be tried with the plugins written for it.
+// A prerelease inside a range satisfies it (`1.5.0-beta.1` is in `^1.0.0`), which npm's default
+// leaves out; one below the range's floor still does not (`2.0.0-rc.1` is not in `^2.0.0`).
 const RANGE_OPTIONS = { includePrerelease: true } as const;
 
 /**
@@ -22,7 +22,7 @@ export function checkRequirements(plugins: readonly Checked[], coreVersion: stri
     const { requires } = plugin;
     if (requires === undefined) continue;
     const who = plugin.version === undefined ? plugin.name : `${plugin.name} ${plugin.version}`;
-    if (typeof requires !== 'object' || requires === null) {
+    if (!isRecord(requires)) {
       unmet.push(`${who} has requires ${JSON.stringify(requires)}, expected { core?, plugins? }`);
       continue;
     }
@@ -31,7 +31,7 @@ export function checkRequirements(plugins: readonly Checked[], coreVersion: stri
       if (problem) unmet.push(`${who} requires ${problem}`);
     }
     const wanted = requires.plugins ?? {};
-    if (typeof wanted !== 'object' || wanted === null) {
+    if (!isRecord(wanted)) {
       unmet.push(`${who} has requires.plugins ${JSON.stringify(wanted)}, expected { name: range }`);
       continue;
     }
@@ -71,3 +71,6 @@ function invalidRange(name: string, range: unknown) {
     return undefined;
   return `${name} ${JSON.stringify(range)}, which is not a semver range`;
 }
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
