@@ -9,11 +9,13 @@ export type { ManagementOptions } from './core/management.js';
 export { crossSiteReason, isLocalHost } from './core/origin-check.js';
 export type { OriginCheckRequest } from './core/origin-check.js';
 export { definePlugin, PLUGIN_ORDER } from './core/plugin.js';
+export { CORE_VERSION } from './core/version.js';
 export type {
   HttpMethod,
   MiddlewareDefinition,
   PluginConfig,
   PluginHealthCheck,
+  PluginRequirements,
   PluginState,
   PluginStatus,
   RouteAccess,
@@ -46,6 +48,7 @@ export {
   ConfigError,
   PluginGraphError,
   PluginLifecycleError,
+  PluginRequirementError,
   errorMessage,
   CORE_ERRORS,
   STARTUP_ERRORS,

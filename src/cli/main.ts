@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import path from 'node:path';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
+import { CORE_VERSION } from '../core/version.js';
 import type { ServiceView } from '../plugins/traffic/index.js';
 import { CliError, TrafficClient } from './client.js';
 import { formatHistory, formatService, progressLine, summary, useColour } from './format.js';
@@ -11,18 +11,6 @@ interface GlobalOptions {
   url: string;
   json?: boolean;
   token?: string;
-}
-
-/** The package version, found by walking up from this file (src/cli or dist/src/cli). */
-function packageVersion(): string {
-  let directory = path.dirname(fileURLToPath(import.meta.url));
-  for (let depth = 0; depth < 5; depth++) {
-    const file = path.join(directory, 'package.json');
-    if (existsSync(file))
-      return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version ?? '0.0.0';
-    directory = path.dirname(directory);
-  }
-  return '0.0.0';
 }
 
 const positiveInteger = (value: string) => {
@@ -103,7 +91,7 @@ async function waitForHealth(
 export function buildProgram(): Command {
   const program = new Command('qwickapps')
     .description('Deploy, promote and roll back services behind a qwickapps gateway.')
-    .version(packageVersion())
+    .version(CORE_VERSION)
     .option(
       '--url <url>',
       'gateway URL (env QWICKAPPS_URL)',

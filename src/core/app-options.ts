@@ -15,7 +15,9 @@ import {
 import { isSecretName, secretKeysOf } from './masking.js';
 import type { ServerPlugin } from './plugin.js';
 import { flattenPlugins, orderPlugins } from './registry.js';
+import { checkRequirements } from './requirements.js';
 import { SERVER_DEFAULTS, type ServerOptions } from './server.js';
+import { CORE_VERSION } from './version.js';
 import type { ShutdownOptions } from './shutdown.js';
 
 export interface AppOptions {
@@ -198,6 +200,7 @@ export function resolveAppOptions(options: AppOptions): ResolvedApp {
       'A plugin cannot be named "app": the name is reserved for the app itself.',
     );
   }
+  checkRequirements(ordered, CORE_VERSION);
   const pluginConfigs = validatePluginConfigs(ordered, configRegistry, issues);
   if (issues.length > 0) throw new ConfigError(issues);
   const settings = parsedOptions.data!;

@@ -106,6 +106,10 @@ export const STARTUP_ERRORS = {
   PLUGIN_MISSING_DEPENDENCY: {
     meaning: 'PluginGraphError: a plugin depends on one that is not registered.',
   },
+  PLUGIN_REQUIREMENT_UNMET: {
+    meaning:
+      "PluginRequirementError: a plugin's `requires` is not met (the framework's or another plugin's version is out of range, a required plugin is missing, a range is invalid); `unmet` lists each, naming both sides.",
+  },
   PLUGIN_START_FAILED: {
     meaning:
       "PluginLifecycleError: a plugin's onInit or onReady threw; `plugin` names it, `cause` says why.",
@@ -146,6 +150,23 @@ export class PluginGraphError extends Error {
     super(message);
     this.name = 'PluginGraphError';
     this.code = code;
+  }
+}
+
+/**
+ * Plugins' version requirements (`ServerPlugin.requires`) not met, all of them at once, each
+ * naming both sides: `users 1.2.0 requires database ^2.0.0, found 1.4.1`.
+ */
+export class PluginRequirementError extends Error {
+  readonly code = 'PLUGIN_REQUIREMENT_UNMET';
+  readonly unmet: string[];
+  constructor(unmet: string[]) {
+    super(
+      `Plugin requirements not met (${unmet.length}):\n` +
+        unmet.map((line) => `  - ${line}`).join('\n'),
+    );
+    this.name = 'PluginRequirementError';
+    this.unmet = unmet;
   }
 }
 

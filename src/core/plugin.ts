@@ -109,6 +109,21 @@ export const PLUGIN_ORDER = {
 } as const;
 
 /**
+ * Versions a plugin needs, as semver ranges: `core` for the framework (`CORE_VERSION`),
+ * `plugins` for other plugins by name. `createApp` checks them all before any `onInit` and
+ * fails once, listing each unmet one with both sides (`users 1.2.0 requires database ^2.0.0,
+ * found 1.4.1`). A plugin named here must be registered, unless it is one of the plugin's
+ * `optionalDependencies` (then its range applies only when it is there); a plugin without a
+ * `version` fails every range. A prerelease inside a range satisfies it (`1.5.0-beta.1` is in
+ * `^1.0.0`); one below its floor does not (`2.0.0-rc.1` is not in `^2.0.0`; write `^2.0.0-rc.1`).
+ * @example definePlugin({ name: 'users', version: '1.2.0', requires: { core: '^0.1.0', plugins: { database: '^0.1.0' } } })
+ */
+export interface PluginRequirements {
+  core?: string;
+  plugins?: Record<string, string>;
+}
+
+/**
  * A function of the plugin's context, declared with method syntax so that a plugin with a
  * specific config type still fits where any plugin is expected (`ServerPlugin<unknown>[]`).
  */
@@ -124,7 +139,10 @@ type ContextFunction<TConfig, R> = { bivariant(context: PluginContext<TConfig>):
  */
 export interface ServerPlugin<TConfig = unknown> {
   name: string;
+  /** A semver version (`1.2.0`), checked against other plugins' `requires.plugins` ranges. */
   version?: string;
+  /** What this plugin needs, checked by `createApp` before any plugin starts (see {@link PluginRequirements}). */
+  requires?: PluginRequirements;
   /** Lower runs earlier among plugins that do not depend on each other. Default `PLUGIN_ORDER.default` (100). */
   order?: number;
   /** Names of plugins that must initialise first; start-up fails when one is missing. */

@@ -1,5 +1,6 @@
 import { ConfigError } from '../../core/errors.js';
 import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
+import { CORE_VERSION } from '../../core/version.js';
 import { apiKeysOptionsSchema, type ApiKeysConfig, type ApiKeysOptions } from './options.js';
 import { apiKeysPanel } from './panel.js';
 import { apiKeysRoutes } from './routes.js';
@@ -47,6 +48,7 @@ export function createApiKeysPlugin(options: ApiKeysOptions = {}): ServerPlugin<
   let store: ApiKeyStore | undefined;
   return {
     name: 'api-keys',
+    version: CORE_VERSION,
     // Optional, so that a missing database is a ConfigError that says what to do.
     optionalDependencies: ['database'],
     // Early, with the auth plugin, which starts after this one: its hook must see ours first.

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from '../../core/errors.js';
 import { PLUGIN_ORDER, type RouteDefinition, type ServerPlugin } from '../../core/plugin.js';
+import { CORE_VERSION } from '../../core/version.js';
 import { authOptionsSchema, type AuthConfig, type AuthOptions } from './options.js';
 import { authPanel, authStatusRoute } from './panel.js';
 import type { Sessions } from './sessions.js';
@@ -112,6 +113,7 @@ export function createAuthPlugin(options: AuthOptions): ServerPlugin<AuthConfig>
   let routes: RouteDefinition[] = [];
   return {
     name: 'auth',
+    version: CORE_VERSION,
     // Before the routing plugin (its routes need the hook) and the control panel (its guard).
     order: PLUGIN_ORDER.early,
     // The API keys plugin, when there, adds its authenticate hook first: this one then leaves

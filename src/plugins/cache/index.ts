@@ -1,6 +1,7 @@
 import { errorMessage } from '../../core/errors.js';
 import type { HealthCheckResult } from '../../core/health-registry.js';
 import type { ServerPlugin } from '../../core/plugin.js';
+import { CORE_VERSION } from '../../core/version.js';
 import type { KeyvCache } from './cache.js';
 import { cacheOptionsSchema, type CacheConfig, type CacheOptions } from './options.js';
 import { cacheRoutes } from './routes.js';
@@ -40,6 +41,7 @@ export function createCachePlugin(options: CacheOptions = {}): ServerPlugin<Cach
   };
   return {
     name: 'cache',
+    version: CORE_VERSION,
     ui: cachePanel,
     config: { schema: cacheOptionsSchema, options, env: { url: 'REDIS_URL' } },
     async onInit(ctx) {

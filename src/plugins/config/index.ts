@@ -3,6 +3,7 @@ import { inspectEnv, type EnvReport } from '../../core/config.js';
 import type { AppContext, ConfigNotice } from '../../core/context.js';
 import { HttpError } from '../../core/errors.js';
 import type { RouteDefinition, ServerPlugin } from '../../core/plugin.js';
+import { CORE_VERSION } from '../../core/version.js';
 import type { UIContribution } from '../../core/ui.js';
 import {
   configOptionsSchema,
@@ -69,6 +70,7 @@ function refuseQuery(req: Request): void {
 export function createConfigPlugin(options: ConfigOptions = {}): ServerPlugin<ConfigPluginConfig> {
   return {
     name: 'config',
+    version: CORE_VERSION,
     config: { schema: configOptionsSchema, options },
     onInit(context) {
       const spec = toEnvSpec(context.config.env);

@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import type { AdminGuard, PluginContext } from '../../core/context.js';
 import { PLUGIN_ORDER, type RouteDefinition, type ServerPlugin } from '../../core/plugin.js';
+import { CORE_VERSION } from '../../core/version.js';
 import { panelRoutes } from './api.js';
 import { createPasswordGuard, type ControlPanelGuard } from './guard.js';
 import {
@@ -45,6 +46,7 @@ export function createControlPanelPlugin(
 
   return {
     name: 'control-panel',
+    version: CORE_VERSION,
     // Early, so the guard is installed before any plugin serves an admin route.
     order: PLUGIN_ORDER.early,
     config: { schema: controlPanelOptionsSchema, options: settings, env: controlPanelEnv },

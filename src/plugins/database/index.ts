@@ -1,4 +1,5 @@
 import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
+import { CORE_VERSION } from '../../core/version.js';
 import { databaseOptionsSchema, type DatabaseConfig, type DatabaseOptions } from './options.js';
 import type { Driver } from './driver.js';
 import { databaseHealthChecks } from './health.js';
@@ -59,6 +60,7 @@ export function createDatabasePlugin(options: DatabaseOptions = {}): ServerPlugi
   let driver: Driver | undefined;
   return {
     name: 'database',
+    version: CORE_VERSION,
     ui: databasePanel,
     order: PLUGIN_ORDER.early,
     config: { schema: databaseOptionsSchema, options, env: { url: 'DATABASE_URL' } },

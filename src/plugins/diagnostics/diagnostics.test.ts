@@ -2,6 +2,7 @@ import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
+  CORE_VERSION,
   HttpError,
   MASK,
   createApp,
@@ -98,9 +99,14 @@ describe('diagnostics plugin', () => {
     expect(first.versions).toMatchObject({
       node: process.version,
       v8: process.versions.v8,
+      core: CORE_VERSION,
       app: '9.9.9',
     });
-    expect(first.versions.plugins).toEqual({ diagnostics: null, vault: '2.3.4', api: '1.0.0' });
+    expect(first.versions.plugins).toEqual({
+      diagnostics: CORE_VERSION,
+      vault: '2.3.4',
+      api: '1.0.0',
+    });
     expect(first.app).toMatchObject({ name: 'qa diag', phase: 'ready', url: baseUrl(app) });
     expect(first.plugins.map((plugin) => [plugin.name, plugin.state, plugin.error])).toEqual([
       ['diagnostics', 'ready', null],

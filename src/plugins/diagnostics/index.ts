@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { HttpError } from '../../core/errors.js';
 import type { RouteDefinition, ServerPlugin } from '../../core/plugin.js';
+import { CORE_VERSION } from '../../core/version.js';
 import type { UIContribution } from '../../core/ui.js';
 import {
   diagnosticsOptionsSchema,
@@ -78,6 +79,7 @@ export function createDiagnosticsPlugin(
   let host: HostFacts | undefined;
   return {
     name: 'diagnostics',
+    version: CORE_VERSION,
     config: { schema: diagnosticsOptionsSchema, options },
     onInit(context) {
       host = readHostFacts();

@@ -4,6 +4,7 @@ import type { EnvReport } from '../../core/config.js';
 import { maskUrlPassword } from '../../core/masking.js';
 import type { AppContext, AppPhase } from '../../core/context.js';
 import type { PluginState } from '../../core/plugin.js';
+import { CORE_VERSION } from '../../core/version.js';
 import type { DiagnosticsSampler, WindowSample } from './sampler.js';
 
 /** Facts that do not change while the process runs; read once, since os.cpus() reads /proc synchronously. */
@@ -60,6 +61,8 @@ export interface DiagnosticsReport {
     v8: string;
     uv: string;
     openssl: string;
+    /** The framework's own version (`@qwickapps/server`). */
+    core: string;
     app: string | null;
     plugins: Record<string, string | null>;
   };
@@ -121,6 +124,7 @@ export function buildReport(
       v8: process.versions.v8,
       uv: process.versions.uv,
       openssl: process.versions.openssl,
+      core: CORE_VERSION,
       app: app.version ?? null,
       plugins: Object.fromEntries(plugins.map((plugin) => [plugin.name, plugin.version])),
     },

@@ -1,6 +1,7 @@
 import type { AppContext, AppPhase } from '../../core/context.js';
 import type { HealthCheckSnapshot, HealthStatus } from '../../core/health-registry.js';
 import { PLUGIN_ORDER, type RouteDefinition, type ServerPlugin } from '../../core/plugin.js';
+import { CORE_VERSION } from '../../core/version.js';
 import type { UIContribution } from '../../core/ui.js';
 import { toHealthCheck } from './checks.js';
 import { healthOptionsSchema, type HealthConfig, type HealthPluginOptions } from './options.js';
@@ -87,6 +88,7 @@ const ui: UIContribution = {
 export function createHealthPlugin(options: HealthPluginOptions = {}): ServerPlugin<HealthConfig> {
   return {
     name: 'health',
+    version: CORE_VERSION,
     // Early, so the probe handler runs before other raw handlers (a proxy must not swallow /health/*).
     order: PLUGIN_ORDER.early,
     config: { schema: healthOptionsSchema, options },

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { RequestHandler } from 'express';
 import type { ServerPlugin } from '../../core/plugin.js';
+import { CORE_VERSION } from '../../core/version.js';
 import { logsOptionsSchema, type LogsOptions, type LogsSettings } from './options.js';
 import { parsePageRequest } from './params.js';
 import { queryLogs, type LogPage } from './query.js';
@@ -81,6 +82,7 @@ export function createLogsPlugin(options: LogsOptions = {}): ServerPlugin<LogsSe
 
   return {
     name: 'logs',
+    version: CORE_VERSION,
     ui: logsPanel,
     config: { schema: logsOptionsSchema, options },
     onInit(ctx) {

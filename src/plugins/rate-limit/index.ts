@@ -2,6 +2,7 @@ import type { Request } from 'express';
 import type { Store } from 'express-rate-limit';
 import type { PluginContext } from '../../core/context.js';
 import type { ServerPlugin } from '../../core/plugin.js';
+import { CORE_VERSION } from '../../core/version.js';
 import type { RateLimiter, RateLimitRuleInfo } from './limiter.js';
 import {
   rateLimitOptionsSchema,
@@ -44,6 +45,7 @@ export function createRateLimitPlugin(
   const memoryStores: { shutdown(): void }[] = [];
   return {
     name: 'rate-limit',
+    version: CORE_VERSION,
     config: { schema: rateLimitOptionsSchema, options, env: { store: 'REDIS_URL' } },
     async onInit(ctx) {
       const config = ctx.config;

@@ -1,6 +1,7 @@
 import { ConfigError } from '../../core/errors.js';
 import type { PluginContext } from '../../core/context.js';
 import type { ServerPlugin } from '../../core/plugin.js';
+import { CORE_VERSION } from '../../core/version.js';
 import { attachService } from './express.js';
 import { rolesOptionsSchema, type RolesConfig, type RolesOptions } from './options.js';
 import { rolesPanel } from './panel.js';
@@ -108,6 +109,7 @@ export function createRolesPlugin(options: RolesOptions = {}): ServerPlugin<Role
   let admin: RolesAdmin | undefined;
   return {
     name: 'roles',
+    version: CORE_VERSION,
     // Optional, so that storage: 'database' without it is a ConfigError that says what to do.
     optionalDependencies: ['database'],
     config: { schema: rolesOptionsSchema, options },

@@ -1,5 +1,6 @@
 import { ConfigError } from '../../core/errors.js';
 import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
+import { CORE_VERSION } from '../../core/version.js';
 import { routingOptionsSchema, type RoutingConfig, type RoutingOptions } from './options.js';
 import type { GatewayRouter, Router } from './router.js';
 import { staticRoutePlugins } from './static.js';
@@ -43,6 +44,7 @@ export function createRoutingPlugin(options: RoutingOptions = {}): ServerPlugin<
   let upstreams: UpstreamRegistry | undefined;
   return {
     name: 'routing',
+    version: CORE_VERSION,
     ui: routingPanel,
     // After the plugins that answer before Express (health probes), so a `/*` route never hides them.
     order: PLUGIN_ORDER.routing,

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
+import { CORE_VERSION } from '../../core/version.js';
 import { dataHeaders } from './headers.js';
 import {
   HSTS,
@@ -58,6 +59,7 @@ export function createSecurityPlugin(
 ): ServerPlugin<SecurityConfig> {
   return {
     name: 'security',
+    version: CORE_VERSION,
     // First, so every answer (404s and errors included) carries the headers.
     order: PLUGIN_ORDER.early,
     config: { schema: securityOptionsSchema as z.ZodType<SecurityConfig>, options },

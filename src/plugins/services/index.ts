@@ -1,6 +1,7 @@
 import { HttpError } from '../../core/errors.js';
 import { MANAGEMENT_TOKEN_ENV } from '../../core/management.js';
 import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
+import { CORE_VERSION } from '../../core/version.js';
 import { ProcessSupervisor, type SupervisedStatus } from '../../core/supervisor.js';
 import { servicesOptions, type ServicesConfig, type ServicesOptions } from './options.js';
 import { servicesPanel } from './panel.js';
@@ -41,6 +42,7 @@ export function createServicesPlugin(options: ServicesOptions = {}): ServerPlugi
   const supervisors = new Map<string, { supervisor: ProcessSupervisor; url: string }>();
   return {
     name: 'services',
+    version: CORE_VERSION,
     ui: servicesPanel,
     order: PLUGIN_ORDER.processes,
     config: { schema: servicesOptions, options },

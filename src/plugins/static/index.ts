@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { RequestHandler } from 'express';
 import { ConfigError, HttpError } from '../../core/errors.js';
 import { PLUGIN_ORDER, type RouteDefinition, type ServerPlugin } from '../../core/plugin.js';
+import { CORE_VERSION } from '../../core/version.js';
 import { staticOptionsSchema, type StaticConfig, type StaticPluginOptions } from './options.js';
 import { looksLikeReleases, ReleaseSet, type StaticRelease } from './releases.js';
 import { createStaticHandler } from './serve.js';
@@ -63,6 +64,7 @@ export function createStaticPlugin(options: StaticPluginOptions): ServerPlugin<S
   let ownsService = false;
   return {
     name,
+    version: CORE_VERSION,
     // Last: the catch-all route must come after every other plugin's routes.
     order: PLUGIN_ORDER.last,
     config: { schema: staticOptionsSchema, options: settings },

@@ -2,6 +2,7 @@ import type { Request } from 'express';
 import type { SQL } from 'drizzle-orm';
 import { ConfigError } from '../../core/errors.js';
 import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
+import { CORE_VERSION } from '../../core/version.js';
 import type { AuthUser } from '../auth/index.js';
 import { tenantsOptionsSchema, type TenantsConfig, type TenantsOptions } from './options.js';
 import { tenantsPanel } from './panel.js';
@@ -74,6 +75,7 @@ export function createTenantsPlugin(options: TenantsOptions = {}): ServerPlugin<
   let removeFolders: (() => Promise<void>) | undefined;
   return {
     name: 'tenants',
+    version: CORE_VERSION,
     dependencies: ['database', 'auth'],
     order: PLUGIN_ORDER.default,
     config: { schema: tenantsOptionsSchema, options },

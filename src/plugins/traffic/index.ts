@@ -1,6 +1,7 @@
 import type { PluginContext } from '../../core/context.js';
 import { MANAGEMENT_TOKEN_ENV } from '../../core/management.js';
 import type { ServerPlugin } from '../../core/plugin.js';
+import { CORE_VERSION } from '../../core/version.js';
 import type { ServiceController } from './controller.js';
 import {
   trafficOptionsSchema,
@@ -105,6 +106,7 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
 
   return {
     name: 'traffic',
+    version: CORE_VERSION,
     dependencies: ['routing'],
     // The slot store lives in the database when there is one, so it must be open first.
     optionalDependencies: ['database'],

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
+import { CORE_VERSION } from '../../core/version.js';
 import { usersOptionsSchema, type UsersConfig, type UsersOptions } from './options.js';
 import { usersPanel } from './panel.js';
 import type { DisabledIdentities } from './disabled.js';
@@ -80,6 +81,7 @@ export function createUsersPlugin(options: UsersOptions = {}): ServerPlugin<User
   let timer: NodeJS.Timeout | undefined;
   return {
     name: 'users',
+    version: CORE_VERSION,
     dependencies: ['database'],
     // The auth plugin, when there, must provide its service first: the sign-in hook goes on it.
     optionalDependencies: ['auth'],
