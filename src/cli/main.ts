@@ -1,28 +1,18 @@
 #!/usr/bin/env node
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import type { ServiceView } from '../plugins/traffic/index.js';
 import { CliError, TrafficClient } from './client.js';
 import { formatHistory, formatService, progressLine, summary, useColour } from './format.js';
+import { generatePlugin } from './generate.js';
+import { packageManifest } from './manifest.js';
 
 interface GlobalOptions {
   url: string;
   json?: boolean;
   token?: string;
-}
-
-/** The package version, found by walking up from this file (src/cli or dist/src/cli). */
-function packageVersion(): string {
-  let directory = path.dirname(fileURLToPath(import.meta.url));
-  for (let depth = 0; depth < 5; depth++) {
-    const file = path.join(directory, 'package.json');
-    if (existsSync(file))
-      return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version ?? '0.0.0';
-    directory = path.dirname(directory);
-  }
-  return '0.0.0';
 }
 
 const positiveInteger = (value: string) => {
@@ -103,7 +93,7 @@ async function waitForHealth(
 export function buildProgram(): Command {
   const program = new Command('qwickapps')
     .description('Deploy, promote and roll back services behind a qwickapps gateway.')
-    .version(packageVersion())
+    .version(packageManifest().version ?? '0.0.0')
     .option(
       '--url <url>',
       'gateway URL (env QWICKAPPS_URL)',
@@ -206,6 +196,28 @@ export function buildProgram(): Command {
     .action(async (service: string | undefined, options: { limit: number }) => {
       const answer = await client(globals()).history(service, options.limit);
       print(globals(), answer, formatHistory(answer.transitions));
+    });
+
+  const generate = program
+    .command('generate')
+    .description("write new code in the framework's shape");
+  generate
+    .command('plugin')
+    .description(
+      'write a plugin folder (factory, options, routes, panel page, error codes, a passing test)',
+    )
+    .argument('<name>', 'kebab-case plugin name, like inventory-sync')
+    .option('--dir <path>', 'folder to write it in (default src/plugins, or . with --package)')
+    .option('--package', 'a standalone npm package with @qwickapps/server as a peer dependency')
+    .option('--force', 'overwrite files in a folder that is not empty')
+    .action(async (name: string, options: { dir?: string; package?: boolean; force?: boolean }) => {
+      const generated = await generatePlugin({ name, ...options });
+      const shown = path.relative(process.cwd(), generated.directory) || '.';
+      const lines = generated.files.map((file) => `  ${path.join(shown, file)}`);
+      const next = options.package
+        ? `Next: cd ${shown} && npm install && npm test`
+        : `Next: register ${generated.factory}() in your app's plugins, then run npx vitest run ${shown}`;
+      print(globals(), generated, [`Wrote ${name} in ${shown}:`, ...lines, '', next].join('\n'));
     });
 
   return program;
