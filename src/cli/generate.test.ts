@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import * as prettier from 'prettier';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtInPluginNames, generatePlugin, pluginNameProblem } from './generate.js';
-import { linkFramework, runVitest } from './test-support/product.js';
-import { cli, type Run } from './test-support/run-cli.js';
+import { linkFramework, runTsc, runVitest } from './test-support/product.js';
+import { cli } from './test-support/run-cli.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const version = (
@@ -35,23 +34,6 @@ async function product(name: string): Promise<string> {
   return folder;
 }
 
-/** This repository's tsc on a project, in its own process. */
-function tsc(project: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project],
-      { cwd: path.dirname(project) },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 const PLUGIN_FILES = [
   'index.ts',
   'options.ts',
@@ -72,6 +54,7 @@ describe('qwickapps generate plugin', () => {
     expect(run.stdout).toContain(`Wrote inventory-sync in ${shown}:`);
     for (const file of PLUGIN_FILES) expect(run.stdout).toContain(path.join(shown, file));
     expect(run.stdout).toContain('register createInventorySyncPlugin()');
+    expect(run.stdout).toMatch(/npm install zod@\^4\./);
 
     const written = path.join(plugins, 'inventory-sync');
     expect((await readdir(written)).sort()).toEqual([...PLUGIN_FILES].sort());
@@ -150,7 +133,7 @@ describe('qwickapps generate plugin', () => {
     expect(tests.stdout + tests.stderr).toMatch(/Tests\s+4 passed \(4\)/);
     expect(tests.code).toBe(0);
     // `npm run build`: strict types against the framework's, and dist without the tests.
-    const build = await tsc(path.join(folder, 'tsconfig.build.json'));
+    const build = await runTsc(path.join(folder, 'tsconfig.build.json'));
     expect(build.stdout + build.stderr).toBe('');
     expect(build.code).toBe(0);
     expect((await readdir(path.join(folder, 'dist'))).sort()).toEqual(

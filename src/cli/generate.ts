@@ -41,6 +41,8 @@ export interface GeneratedPlugin {
   files: string[];
   /** The factory's name, `createInventorySyncPlugin`. */
   factory: string;
+  /** The zod range the plugin is written for: the framework's own. */
+  zod: string;
 }
 
 const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
@@ -141,5 +143,6 @@ export async function generatePlugin(options: GeneratePluginOptions): Promise<Ge
     directory,
     files: [...files.keys()],
     factory: `create${pluginNames(options.name).pascal}Plugin`,
+    zod: packageVersions().zod,
   };
 }

@@ -92,7 +92,9 @@ async function waitForHealth(
 
 export function buildProgram(): Command {
   const program = new Command('qwickapps')
-    .description('Deploy, promote and roll back services behind a qwickapps gateway.')
+    .description(
+      'Deploy, promote and roll back services behind a qwickapps gateway; generate plugins.',
+    )
     .version(packageManifest().version ?? '0.0.0')
     .option(
       '--url <url>',
@@ -216,7 +218,10 @@ export function buildProgram(): Command {
       const lines = generated.files.map((file) => `  ${path.join(shown, file)}`);
       const next = options.package
         ? `Next: cd ${shown} && npm install && npm test`
-        : `Next: register ${generated.factory}() in your app's plugins, then run npx vitest run ${shown}`;
+        : [
+            `Next: register ${generated.factory}() in your app's plugins, then run npx vitest run ${shown}`,
+            `The plugin imports zod: npm install zod@${generated.zod} if your product does not list it.`,
+          ].join('\n');
       print(globals(), generated, [`Wrote ${name} in ${shown}:`, ...lines, '', next].join('\n'));
     });
 

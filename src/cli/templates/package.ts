@@ -77,7 +77,7 @@ export function readmeFile(n: PluginNames, versions: PackageVersions): string {
   return `# ${n.kebab}
 
 ${n.title}: a plugin for [@qwickapps/server](https://www.npmjs.com/package/@qwickapps/server)
-${versions.framework} and later 0.x releases of the same minor.
+\`^${versions.framework}\`, its peer dependency: the product's copy is the one the plugin runs with.
 
 \`\`\`sh
 npm install          # then

@@ -151,7 +151,7 @@ export const ${n.camel}Panel: UIContribution = {
       id: '${n.kebab}',
       title: '${n.title}',
       route: '/${n.kebab}',
-      icon: 'settings',
+      icon: 'puzzle',
       views: [
         {
           kind: 'keyValue',

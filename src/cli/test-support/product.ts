@@ -38,20 +38,16 @@ export async function linkFramework(folder: string): Promise<void> {
   }
 }
 
-/**
- * Runs this repository's vitest on `root` as a user runs `npx vitest run` there: its own process,
- * `root` as the project, none of the outer run's VITEST variables.
- */
-export function runVitest(root: string): Promise<Run> {
+/** `node <script> ...args` in `cwd`, in its own process, none of the outer run's VITEST variables. */
+export function runNode(script: string, args: string[], cwd: string): Promise<Run> {
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST') && key !== 'NODE_ENV'),
   );
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--root', root],
-      { cwd: root, env: { ...env, NO_COLOR: '1', CI: 'true' } },
-    );
+    const child = spawn(process.execPath, [script, ...args], {
+      cwd,
+      env: { ...env, NO_COLOR: '1', CI: 'true' },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -59,4 +55,22 @@ export function runVitest(root: string): Promise<Run> {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** This repository's vitest on `root`, as a user runs `npx vitest run` there. */
+export function runVitest(root: string): Promise<Run> {
+  return runNode(
+    path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'),
+    ['run', '--root', root],
+    root,
+  );
+}
+
+/** This repository's tsc on a project, as `npm run build` runs it there. */
+export function runTsc(project: string): Promise<Run> {
+  return runNode(
+    path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+    ['-p', project],
+    path.dirname(project),
+  );
 }
