@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { CORE_VERSION } from '../core/version.js';
 import type { ServiceView } from '../plugins/traffic/index.js';
 import { CliError, TrafficClient } from './client.js';
 import { formatHistory, formatService, progressLine, summary, useColour } from './format.js';
+import { generatePlugin } from './generate.js';
 
 interface GlobalOptions {
   url: string;
@@ -90,7 +92,9 @@ async function waitForHealth(
 
 export function buildProgram(): Command {
   const program = new Command('qwickapps')
-    .description('Deploy, promote and roll back services behind a qwickapps gateway.')
+    .description(
+      'Deploy, promote and roll back services behind a qwickapps gateway; generate plugins.',
+    )
     .version(CORE_VERSION)
     .option(
       '--url <url>',
@@ -194,6 +198,31 @@ export function buildProgram(): Command {
     .action(async (service: string | undefined, options: { limit: number }) => {
       const answer = await client(globals()).history(service, options.limit);
       print(globals(), answer, formatHistory(answer.transitions));
+    });
+
+  const generate = program
+    .command('generate')
+    .description("write new code in the framework's shape");
+  generate
+    .command('plugin')
+    .description(
+      'write a plugin folder (factory, options, routes, panel page, error codes, a passing test)',
+    )
+    .argument('<name>', 'kebab-case plugin name, like inventory-sync')
+    .option('--dir <path>', 'folder to write it in (default src/plugins, or . with --package)')
+    .option('--package', 'a standalone npm package with @qwickapps/server as a peer dependency')
+    .option('--force', 'overwrite files in a folder that is not empty')
+    .action(async (name: string, options: { dir?: string; package?: boolean; force?: boolean }) => {
+      const generated = await generatePlugin({ name, ...options });
+      const shown = path.relative(process.cwd(), generated.directory) || '.';
+      const lines = generated.files.map((file) => `  ${path.join(shown, file)}`);
+      const next = options.package
+        ? `Next: cd ${shown} && npm install && npm test`
+        : [
+            `Next: register ${generated.factory}() in your app's plugins, then run npx vitest run ${shown}`,
+            `The plugin imports zod: npm install zod@${generated.zod} if your product does not list it.`,
+          ].join('\n');
+      print(globals(), generated, [`Wrote ${name} in ${shown}:`, ...lines, '', next].join('\n'));
     });
 
   return program;
