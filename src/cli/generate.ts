@@ -3,7 +3,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CliError } from './client.js';
-import { packageManifest } from '../core/version.js';
+import { CORE_VERSION, packageManifest } from '../core/version.js';
 import {
   gitignoreFile,
   packageJsonFile,
@@ -99,7 +99,7 @@ function pluginFiles(name: string, asPackage: boolean): Map<string, string> {
     files.set('.gitignore', gitignoreFile());
     files.set('README.md', readmeFile(names, versions));
   }
-  files.set(`${source}index.ts`, indexFile(names));
+  files.set(`${source}index.ts`, indexFile(names, CORE_VERSION));
   files.set(`${source}options.ts`, optionsFile(names));
   files.set(`${source}routes.ts`, routesFile(names));
   files.set(`${source}panel.ts`, panelFile(names));

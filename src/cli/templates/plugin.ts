@@ -40,7 +40,8 @@ function signature(head: string, parameters: string[], tail: string): string {
   return `${head}\n${parameters.map((parameter) => `  ${parameter},\n`).join('')}${tail}`;
 }
 
-export function indexFile(n: PluginNames): string {
+/** `framework`: the framework's version the plugin is written against, its `requires.core` floor. */
+export function indexFile(n: PluginNames, framework: string): string {
   return `import type { ServerPlugin } from '@qwickapps/server';
 import { ${n.camel}OptionsSchema } from './options.js';
 import type { ${n.pascal}Config, ${n.pascal}Options } from './options.js';
@@ -62,6 +63,9 @@ ${signature(`export function create${n.pascal}Plugin(`, [`options: ${n.pascal}Op
   const counters: Counters = { greeted: 0 };
   return {
     name: '${n.kebab}',
+    version: '0.1.0',
+    // createApp refuses to start with a framework this plugin was not written for.
+    requires: { core: '^${framework}' },
     // createApp validates the options with the app's, and names every bad one in a ConfigError.
     config: {
       schema: ${n.camel}OptionsSchema,
