@@ -39,6 +39,8 @@ export interface GatewaySetup {
   plugins?: AppOptions['plugins'];
   routeTarget?: string;
   trustProxy?: AppOptions['trustProxy'];
+  /** More environment for every release (`CRASH_AFTER` for `crash-*` versions). */
+  releaseEnv?: Record<string, string>;
 }
 
 /** A gateway (routing + traffic over the process orchestrator) with fast health settings. */
@@ -83,7 +85,7 @@ export async function startTrafficGateway(setup: GatewaySetup): Promise<TrafficG
           type: 'process',
           command: process.execPath,
           args: [RELEASE],
-          env: { VERSION: '{version}' },
+          env: { VERSION: '{version}', ...setup.releaseEnv },
           ports: setup.ports,
           stopTimeout: 5_000,
         },
