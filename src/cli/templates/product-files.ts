@@ -124,11 +124,8 @@ export function envExampleFile(variables: EnvLine[]): string {
  * The CI workflow: install, type-check and test on every push; on main, deploy the commit as the
  * `api` service's next release with a key scoped to that alone (`traffic:deploy:api`).
  */
-export function ciWorkflowFile(spec: ProductSpec): string {
-  const deploy =
-    spec.template === 'minimal'
-      ? ''
-      : `
+export function ciWorkflowFile(): string {
+  const deploy = `
   deploy:
     needs: test
     if: github.ref == 'refs/heads/main'

@@ -43,10 +43,6 @@ export function productEnv(spec: ProductSpec): EnvLine[] {
       example: '3100',
     },
     {
-      name: 'PUBLIC_URL',
-      description: 'The public origin browsers use (default http://localhost:<PORT>)',
-    },
-    {
       name: 'ADMIN_PASSWORD',
       description: 'Control panel password (user admin); a one-time one is printed when unset',
     },
@@ -89,44 +85,44 @@ function gatewayFile(spec: ProductSpec): string {
   const signedIn = spec.auth !== 'none';
   const imports = signedIn
     ? `import { createApiKeysPlugin } from '@qwickapps/server/plugins/api-keys';
-import { createAuthPlugin, type AuthProvider } from '@qwickapps/server/plugins/auth';
+import { createAuthPlugin } from '@qwickapps/server/plugins/auth';
 import { createRolesPlugin } from '@qwickapps/server/plugins/roles';
 import { createUsersPlugin } from '@qwickapps/server/plugins/users';
 `
     : '';
   const authPlugins = signedIn
     ? `
-      createDatabasePlugin({ url: ${gatewayDatabase(spec)} }),
-      createAuthPlugin({ providers: options.providers, forward: { secret: options.forwardSecret } }),
+      plugins.createDatabasePlugin({ url: ${gatewayDatabase(spec)} }),
+      createAuthPlugin({ providers: options.providers, forward: { secret: forwardSecret } }),
       createUsersPlugin(),
       createRolesPlugin({ permissions: { admin: ['*'], viewer: ['read:*'] } }),
       createApiKeysPlugin(),`
     : '';
   return `import { createGateway, type Gateway } from '@qwickapps/server/gateway';
-${imports}import { createCachePlugin, createDatabasePlugin, createTrafficPlugin } from '@qwickapps/server/plugins';
+${imports}import * as plugins from '@qwickapps/server/plugins';
 import { ROOT, SERVICE_COMMAND, type GatewayOptions } from './sign-in.js';
 
 /** ${spec.name}: the frontend at /, the api service in traffic slots at /api/v1, the panel at /cpanel. */
 export function createProductGateway(options: GatewayOptions): Gateway {
-  const { dataDir = \`\${ROOT}/.data\`, servicePort = 3100 } = options;
+  const { dataDir = \`\${ROOT}/.data\`, servicePort = 3100, forwardSecret } = options;
+  const serviceEnv = { AUTH_FORWARD_SECRET: forwardSecret, ...options.serviceEnv };
+  const api = { id: 'api', match: '/api/v1/*', target: \`http://127.0.0.1:\${servicePort}\` };
   return createGateway({
     name: '${spec.name}',
     port: options.port ?? 3000,
     host: options.host ?? '127.0.0.1',
     management: { token: options.managementToken },
     logger: { file: { path: \`\${dataDir}/logs/gateway.log\` } },
-    routing: {
-      routes: [{ id: 'api', match: '/api/v1/*', target: \`http://127.0.0.1:\${servicePort}\`${signedIn ? ", auth: 'optional'" : ''} }],
-    },
+    routing: { routes: [${signedIn ? "{ ...api, auth: 'optional' }" : 'api'}] },
     frontend: { root: \`\${ROOT}/public\`, spa: true },
     controlPanel: { password: options.adminPassword },
     plugins: [${authPlugins}
-      createCachePlugin({}),
-      createTrafficPlugin({
+      plugins.createCachePlugin({}),
+      plugins.createTrafficPlugin({
         services: [{ name: 'api', route: 'api', initialVersion: 'v1', ...options.traffic }],
         orchestrator: {
           ...SERVICE_COMMAND,
-          env: { VERSION: '{version}', DATA_DIR: \`\${dataDir}/{slot}\`, AUTH_FORWARD_SECRET: options.forwardSecret, ...options.serviceEnv },
+          env: { VERSION: '{version}', DATA_DIR: \`\${dataDir}/{slot}\`, ...serviceEnv },
           ports: { from: servicePort, step: 2 },
         },
         store: { type: 'file', path: \`\${dataDir}/traffic-state.json\` },
@@ -141,8 +137,15 @@ function providerCode(auth: AuthChoice): { imports: string; body: string } {
   if (auth === 'dev')
     return {
       imports: `import { jwtAdapter } from '@qwickapps/server/plugins/auth';\n`,
-      body: `  // Development only: bearer tokens signed with DEV_AUTH_SECRET (iss "dev", aud "${'${AUDIENCE}'}").
-  return [jwtAdapter({ issuer: 'dev', audience: AUDIENCE, secret: env.DEV_AUTH_SECRET!, algorithms: ['HS256'] })];`,
+      body: `  // Development only: bearer tokens signed with DEV_AUTH_SECRET (iss "dev", aud AUDIENCE).
+  return [
+    jwtAdapter({
+      issuer: 'dev',
+      audience: AUDIENCE,
+      secret: env.DEV_AUTH_SECRET!,
+      algorithms: ['HS256'],
+    }),
+  ];`,
     };
   if (auth === 'auth0')
     return {
@@ -225,8 +228,7 @@ const ENV = {
   ADMIN_PASSWORD: { schema: secret(z.string().min(8)).optional(), description: 'Panel password' },
   MANAGEMENT_TOKEN: { schema: key, description: 'Management and traffic API token' },
   AUTH_FORWARD_SECRET: { schema: key, description: 'Key of the forwarded identity' },
-  DEV_AUTH_SECRET: { schema: key, description: 'Development sign-in key' },
-};
+${spec.auth === 'dev' ? "  DEV_AUTH_SECRET: { schema: key, description: 'Development sign-in key' },\n" : ''}};
 
 try {
   const env = readEnv(ENV);
@@ -244,7 +246,7 @@ try {
     adminPassword: env.ADMIN_PASSWORD,
     managementToken: env.MANAGEMENT_TOKEN ?? random(),
     forwardSecret: env.AUTH_FORWARD_SECRET ?? random(),
-    providers: providersOf({ ...process.env, DEV_AUTH_SECRET: env.DEV_AUTH_SECRET ?? random() }),
+    providers: providersOf(${spec.auth === 'dev' ? '{ ...process.env, DEV_AUTH_SECRET: env.DEV_AUTH_SECRET ?? random() }' : 'process.env'}),
   });
   await gateway.start();
   console.log(\`${spec.name} listening on \${gateway.context.url()} (control panel /cpanel)\`);
@@ -291,7 +293,8 @@ function productTestFile(spec: ProductSpec): string {
     ? `// The test's own identity provider stands in for ${spec.auth === 'dev' ? 'the development sign-in' : spec.auth}: the same
 // kind of bearer tokens, signed with a key this test holds.
 const SECRET = randomBytes(32).toString('base64url');
-const providers = [jwtAdapter({ issuer: 'test', audience: 'test', secret: SECRET, algorithms: ['HS256'] })];
+const test = { issuer: 'test', audience: 'test', secret: SECRET, algorithms: ['HS256'] };
+const providers = [jwtAdapter(test)];
 
 /** A bearer token of the test's provider. */
 function token(subject: string, roles: string[]): string {
@@ -404,7 +407,7 @@ describe('${spec.name}', () => {
   it('deploys v2 beside v1, promotes it, and rolls back to v1', async () => {
     await traffic('POST', '/deploy', { service: 'api', version: 'v2' });
     await until('v2 promotable', (view) =>
-      view.slots.some((slot) => slot.version === 'v2' && slot.state === 'candidate' && slot.eligible),
+      view.slots.some((slot) => slot.version === 'v2' && slot.eligible),
     );
     expect(await helloVersion()).toBe('v1');
     expect((await traffic('POST', '/promote', { service: 'api' })).active?.version).toBe('v2');

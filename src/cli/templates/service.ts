@@ -78,6 +78,8 @@ export interface ServiceOptions {
 /** ${spec.name}'s API service, behind a gateway. */
 export function createService(options: ServiceOptions): App {
   const { version = 'v1', dataDir = '.data' } = options;
+  const databaseUrl = options.databaseUrl ?? ${databaseUrlExpression(spec)};
+  const identity = gatewayAdapter({ secret: options.forwardSecret });
   return createApp({
     name: '${spec.name}-api',
     version,
@@ -89,9 +91,9 @@ export function createService(options: ServiceOptions): App {
       plugins.createHealthPlugin(),
       plugins.createLogsPlugin(),
       plugins.createConfigPlugin(),
-      plugins.createDatabasePlugin({ url: options.databaseUrl ?? ${databaseUrlExpression(spec)} }),
+      plugins.createDatabasePlugin({ url: databaseUrl }),
       plugins.createCachePlugin(options.redisUrl ? { url: options.redisUrl } : {}),
-      createAuthPlugin({ providers: [gatewayAdapter({ secret: options.forwardSecret })], forward: false }),
+      createAuthPlugin({ providers: [identity], forward: false }),
       api(version),
     ],
   });
@@ -151,10 +153,11 @@ import { ConfigError, readEnv, secret } from '@qwickapps/server';
 import { createService } from './service.js';
 
 const text = (description: string) => ({ schema: z.string().min(1).optional(), description });
+const release = z.string().regex(/^[\\w.-]{1,40}$/, 'a version like v1 or a commit hash');
 const ENV = {
   PORT: { schema: z.coerce.number().int().min(0).max(65535).default(3100), description: 'Port' },
   HOST: { schema: z.string().min(1).default('127.0.0.1'), description: 'Interface' },
-  VERSION: { schema: z.string().regex(/^[\\w.-]{1,40}$/).default('v1'), description: 'Release' },
+  VERSION: { schema: release.optional(), description: 'The release this process runs' },
   DATA_DIR: { schema: z.string().min(1).default('.data'), description: 'Embedded data, logs' },
   DATABASE_URL: text('Database instead of the embedded one'),
   REDIS_URL: text('Redis instead of the memory cache'),
@@ -167,7 +170,7 @@ try {
   const app = createService({
     port: env.PORT,
     host: env.HOST,
-    version: env.VERSION,
+    version: env.VERSION ?? 'v1',
     dataDir: env.DATA_DIR,
     databaseUrl: env.DATABASE_URL,
     redisUrl: env.REDIS_URL,
@@ -176,7 +179,7 @@ try {
     managementToken: env.MANAGEMENT_TOKEN,
   });
   await app.start();
-  console.log(\`${spec.name}-api \${env.VERSION} listening on \${app.context.url()}\`);
+  console.log(\`${spec.name}-api \${env.VERSION ?? 'v1'} listening on \${app.context.url()}\`);
 } catch (error) {
   console.error(error instanceof ConfigError ? error.message : error);
   process.exit(1);
@@ -245,13 +248,12 @@ describe('${spec.name} service', () => {
     expect(second.views).toBe(first.views + 1);
   });
 
-  it("knows the user the gateway forwarded, and nobody else", async () => {
+  it('knows the user the gateway forwarded, and nobody else', async () => {
     expect((await fetch(\`\${base}/api/v1/me\`)).status).toBe(401);
-    const forged = forwardedIdentity('x'.repeat(32), 'mallory');
-    const refused = await fetch(\`\${base}/api/v1/me\`, { headers: { 'x-qwickapps-identity': forged } });
-    expect(refused.status).toBe(401);
-    const identity = forwardedIdentity(SECRET, 'ada', ['editor']);
-    const response = await fetch(\`\${base}/api/v1/me\`, { headers: { 'x-qwickapps-identity': identity } });
+    const forged = { 'x-qwickapps-identity': forwardedIdentity('x'.repeat(32), 'mallory') };
+    expect((await fetch(\`\${base}/api/v1/me\`, { headers: forged })).status).toBe(401);
+    const headers = { 'x-qwickapps-identity': forwardedIdentity(SECRET, 'ada', ['editor']) };
+    const response = await fetch(\`\${base}/api/v1/me\`, { headers });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ subject: 'ada', roles: ['editor'] });
   });
