@@ -229,7 +229,7 @@ export function buildProgram(): Command {
   program
     .command('new')
     .description('write a new product from a template, and install it')
-    .argument('<name>', 'kebab-case product name, like shop')
+    .argument('[name]', 'kebab-case product name, like shop (asked for in a terminal)')
     .option('--template <template>', 'product (gateway, service, frontend), service or minimal')
     .option('--dir <path>', 'folder to write it in (default ./<name>)')
     .option('--auth <provider>', 'none, auth0, supabase or dev (product: default dev)')
@@ -238,7 +238,7 @@ export function buildProgram(): Command {
     .option('--no-install', 'skip npm install')
     .action(
       async (
-        name: string,
+        name: string | undefined,
         options: {
           template?: string;
           dir?: string;
@@ -257,7 +257,11 @@ export function buildProgram(): Command {
         const next = created.installed
           ? `Next: cd ${shown} && npm start   (npm test runs its tests)`
           : `Next: cd ${shown} && npm install && npm start   (npm test runs its tests)`;
-        print(globals(), created, `\nCreated ${name} (${created.template}) in ${shown}.\n${next}`);
+        print(
+          globals(),
+          created,
+          `\nCreated ${answered.name} (${created.template}) in ${shown}.\n${next}`,
+        );
       },
     );
 

@@ -124,6 +124,8 @@ describe.each(['minimal', 'service', 'product'] as const)(
       };
       expect(manifest).toMatchObject({ name: `my-${template}`, type: 'module' });
       expect(manifest.dependencies['@qwickapps/server']).toBe(`^${version}`);
+      // The drivers its databases need: a signed-in product's gateway keeps users in SQLite.
+      expect('better-sqlite3' in manifest.dependencies).toBe(template === 'product');
       expect(Object.keys(manifest.scripts)).toEqual(expect.arrayContaining(['start', 'test']));
 
       const readme = await readFile(path.join(folder, 'README.md'), 'utf8');
@@ -321,6 +323,32 @@ describe('qwickapps new prompts', () => {
     expect(answered).toMatchObject({ template: 'product', auth: 'dev', database: 'sqlite' });
     expect(shown).toContain('template (product, service, minimal) [product]: ');
     expect(shown).not.toContain('database (');
+  });
+
+  it('asks for the name until it is one, when none was given', async () => {
+    const input = terminal(new PassThrough());
+    const output = terminal(new PassThrough());
+    let shown = '';
+    let asked = 0;
+    output.on('data', (chunk: Buffer) => {
+      shown += chunk.toString();
+      if (shown.endsWith('like shop): ')) input.write(asked++ === 0 ? 'My Shop\n' : 'my-shop\n');
+    });
+    const answered = await askMissing(
+      { template: 'minimal', auth: 'none', database: 'pglite' },
+      input as unknown as NodeJS.ReadStream,
+      output as unknown as NodeJS.WriteStream,
+    );
+    expect(answered.name).toBe('my-shop');
+    expect(shown).toContain('"My Shop" is not a product name');
+  });
+
+  it('without a terminal, asks nothing and requires the name as an argument', async () => {
+    const run = await cli(['new', '--no-install', '--dir', path.join(scratch, 'no-name')]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('A product name is required: qwickapps new <name>');
+    expect(run.stdout).not.toContain('name (');
+    expect(existsSync(path.join(scratch, 'no-name'))).toBe(false);
   });
 
   it('never asks without a terminal', async () => {

@@ -27,7 +27,8 @@ import { SERVICE_ENDPOINTS, serviceEnv, serviceFiles } from './templates/service
 import { PRODUCT_ENDPOINTS, productEnv, productFiles } from './templates/product.js';
 
 export interface NewProductOptions {
-  name: string;
+  /** Kebab case, like `shop`: the package's, the folder's and the app's name. */
+  name?: string;
   template?: string;
   /** The product's folder. Default `./<name>`. */
   dir?: string;
@@ -141,11 +142,17 @@ export async function askMissing(
   const missing = (['template', 'auth', 'database'] as const).filter(
     (key) => options[key] === undefined,
   );
-  if (missing.length === 0) return options;
+  if (missing.length === 0 && options.name !== undefined) return options;
   const readline = createInterface({ input, output });
   const answered = { ...options };
   const lists = { template: TEMPLATES, auth: AUTH_CHOICES, database: DATABASE_CHOICES };
   try {
+    while (answered.name === undefined) {
+      const name = (await readline.question('name (kebab case, like shop): ')).trim();
+      const problem = productNameProblem(name);
+      if (problem === undefined) answered.name = name;
+      else output.write(`${problem}\n`);
+    }
     for (const key of missing) {
       // Only a product signs users in, and a minimal app keeps no data.
       if (key === 'auth' && answered.template !== 'product') continue;
@@ -199,6 +206,8 @@ function npmInstall(directory: string, report: (line: string) => void): Promise<
  * @example await newProduct({ name: 'shop', template: 'service', install: false })
  */
 export async function newProduct(options: NewProductOptions): Promise<NewProduct> {
+  if (options.name === undefined)
+    throw new CliError('A product name is required: qwickapps new <name> (like shop).', 2);
   const problem = productNameProblem(options.name);
   if (problem !== undefined) throw new CliError(problem, 2);
   const template = choice('template', options.template, TEMPLATES, 'product');

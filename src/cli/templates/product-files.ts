@@ -63,21 +63,29 @@ export function defaultDatabaseUrl(database: DatabaseChoice): string {
 }
 
 export function packageJsonFile(spec: ProductSpec): string {
-  const driver = DRIVER[spec.database];
+  const drivers = new Set([DRIVER[spec.database]]);
+  // A signed-in product's gateway keeps its users in a SQLite file unless it has a server.
+  if (spec.template === 'product' && spec.auth !== 'none' && !/postgres|mysql/.test(spec.database))
+    drivers.add('better-sqlite3');
+  const driverRanges = Object.fromEntries(
+    [...drivers]
+      .filter((driver) => driver !== undefined)
+      .map((driver) => [driver, spec.versions.drivers[driver] ?? '*']),
+  );
   const manifest = {
     name: spec.name,
     version: '0.1.0',
     private: true,
     type: 'module',
     scripts: {
-      start: spec.template === 'product' ? 'tsx src/main.ts' : 'tsx src/main.ts',
+      start: 'tsx src/main.ts',
       test: 'vitest run',
       typecheck: 'tsc --noEmit',
     },
     engines: { node: '>=20.19' },
     dependencies: {
       '@qwickapps/server': `^${spec.versions.framework}`,
-      ...(driver ? { [driver]: spec.versions.drivers[driver] ?? '*' } : {}),
+      ...driverRanges,
       tsx: spec.versions.tsx,
       zod: spec.versions.zod,
     },
