@@ -8,6 +8,7 @@ import type { ServiceView } from '../plugins/traffic/index.js';
 import { CliError, TrafficClient } from './client.js';
 import { formatHistory, formatService, progressLine, summary, useColour } from './format.js';
 import { generatePlugin } from './generate.js';
+import { askMissing, newProduct } from './new.js';
 
 interface GlobalOptions {
   url: string;
@@ -93,7 +94,7 @@ async function waitForHealth(
 export function buildProgram(): Command {
   const program = new Command('qwickapps')
     .description(
-      'Deploy, promote and roll back services behind a qwickapps gateway; generate plugins.',
+      'Deploy, promote and roll back services behind a qwickapps gateway; create products and plugins.',
     )
     .version(CORE_VERSION)
     .option(
@@ -224,6 +225,45 @@ export function buildProgram(): Command {
           ].join('\n');
       print(globals(), generated, [`Wrote ${name} in ${shown}:`, ...lines, '', next].join('\n'));
     });
+
+  program
+    .command('new')
+    .description('write a new product from a template, and install it')
+    .argument('[name]', 'kebab-case product name, like shop (asked for in a terminal)')
+    .option('--template <template>', 'product (gateway, service, frontend), service or minimal')
+    .option('--dir <path>', 'folder to write it in (default ./<name>)')
+    .option('--auth <provider>', 'none, auth0, supabase or dev (product: default dev)')
+    .option('--database <database>', 'pglite (embedded), postgres, mysql or sqlite')
+    .option('--force', 'write into a folder that is not empty')
+    .option('--no-install', 'skip npm install')
+    .action(
+      async (
+        name: string | undefined,
+        options: {
+          template?: string;
+          dir?: string;
+          auth?: string;
+          database?: string;
+          force?: boolean;
+          install: boolean;
+        },
+      ) => {
+        const answered = await askMissing({ name, ...options });
+        // Progress goes to stderr with --json, so stdout stays one JSON document.
+        const report = (line: string) =>
+          (globals().json ? process.stderr : process.stdout).write(`${line}\n`);
+        const created = await newProduct({ ...answered, report });
+        const shown = path.relative(process.cwd(), created.directory) || '.';
+        const next = created.installed
+          ? `Next: cd ${shown} && npm start   (npm test runs its tests)`
+          : `Next: cd ${shown} && npm install && npm start   (npm test runs its tests)`;
+        print(
+          globals(),
+          created,
+          `\nCreated ${answered.name} (${created.template}) in ${shown}.\n${next}`,
+        );
+      },
+    );
 
   return program;
 }

@@ -10,6 +10,7 @@ export interface PackageManifest {
   version: string;
   dependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
 }
 
 let manifest: PackageManifest | undefined;

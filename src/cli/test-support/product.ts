@@ -11,9 +11,10 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
  * package resolves to its dist: a package folder whose exports name `./src/...` through a symlink
  * to this repository's `src`. The published exports point at `dist`, which a clean clone has not
  * built, and the source is what the tests of this commit must exercise. zod, vitest and the Node
- * types are links to this repository's copies, as an install would provide them.
+ * types (and `extra` packages: tsx, a database driver) are links to this repository's copies, as
+ * an install would provide them.
  */
-export async function linkFramework(folder: string): Promise<void> {
+export async function linkFramework(folder: string, extra: string[] = []): Promise<void> {
   const framework = path.join(folder, 'node_modules', '@qwickapps', 'server');
   await mkdir(framework, { recursive: true });
   await symlink(path.join(ROOT, 'src'), path.join(framework, 'src'), 'dir');
@@ -31,7 +32,7 @@ export async function linkFramework(folder: string): Promise<void> {
       },
     }),
   );
-  for (const dependency of ['zod', 'vitest', '@types/node']) {
+  for (const dependency of ['zod', 'vitest', '@types/node', ...extra]) {
     const link = path.join(folder, 'node_modules', dependency);
     await mkdir(path.dirname(link), { recursive: true });
     await symlink(path.join(ROOT, 'node_modules', dependency), link, 'dir');
