@@ -1,30 +1,22 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as prettier from 'prettier';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { builtInPluginNames, generatePlugin, pluginNameProblem } from './generate.js';
-import { linkFramework, runTsc, runVitest } from './test-support/product.js';
+import { CORE_VERSION } from '../core/version.js';
+import { linkFramework, scratchFolder, runTsc, runVitest } from './test-support/product.js';
 import { cli } from './test-support/run-cli.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const version = (
-  JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }
-).version;
+const version = CORE_VERSION;
 
-let scratch: string;
-beforeAll(async () => {
-  scratch = await mkdtemp(path.join(tmpdir(), 'generate-plugin-'));
-});
-afterAll(async () => {
-  await rm(scratch, { recursive: true, force: true });
-});
+const scratch = scratchFolder('generate-plugin-');
 
 /** A product folder, as `npm install @qwickapps/server` would leave it. */
 async function product(name: string): Promise<string> {
-  const folder = path.join(scratch, name);
+  const folder = path.join(scratch(), name);
   await mkdir(folder);
   await writeFile(
     path.join(folder, 'package.json'),
@@ -84,7 +76,7 @@ describe('qwickapps generate plugin', () => {
   });
 
   it('writes src/plugins/<name> of the working folder by default', async () => {
-    const folder = path.join(scratch, 'default-dir');
+    const folder = path.join(scratch(), 'default-dir');
     await mkdir(folder);
     const generated = await generatePlugin({ name: 'audit-trail', cwd: folder });
     expect(generated.directory).toBe(path.join(folder, 'src', 'plugins', 'audit-trail'));
@@ -94,58 +86,64 @@ describe('qwickapps generate plugin', () => {
     expect(index).toContain("env: { greeting: 'AUDIT_TRAIL_GREETING' }");
   });
 
-  it('writes a package with the framework as a peer dependency, whose test and build pass', async () => {
-    const parent = path.join(scratch, 'packages');
-    await mkdir(parent);
-    const run = await cli(['generate', 'plugin', 'inventory-sync', '--package', '--dir', parent]);
-    expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
-    const folder = path.join(parent, 'inventory-sync');
-    expect(run.stdout).toContain(path.join(path.relative(ROOT, folder), 'package.json'));
+  // It runs the package's own vitest and then tsc: two processes, a while on a loaded machine.
+  it(
+    'writes a package with the framework as a peer dependency, whose test and build pass',
+    { timeout: 90_000 },
+    async () => {
+      const parent = path.join(scratch(), 'packages');
+      await mkdir(parent);
+      const run = await cli(['generate', 'plugin', 'inventory-sync', '--package', '--dir', parent]);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      const folder = path.join(parent, 'inventory-sync');
+      expect(run.stdout).toContain(path.join(path.relative(ROOT, folder), 'package.json'));
 
-    const manifest = JSON.parse(await readFile(path.join(folder, 'package.json'), 'utf8')) as {
-      name: string;
-      type: string;
-      exports: Record<string, { types: string; default: string }>;
-      scripts: Record<string, string>;
-      peerDependencies: Record<string, string>;
-      devDependencies: Record<string, string>;
-      dependencies?: Record<string, string>;
-    };
-    expect(manifest).toMatchObject({
-      name: 'inventory-sync',
-      type: 'module',
-      exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } },
-      scripts: { build: 'tsc -p tsconfig.build.json', test: 'vitest run' },
-    });
-    expect(manifest.peerDependencies['@qwickapps/server']).toBe(`^${version}`);
-    expect(manifest.devDependencies['@qwickapps/server']).toBe(`^${version}`);
-    // The framework is never a dependency of its own: the product's one copy is the one used.
-    expect(manifest.dependencies).toBeUndefined();
-    for (const tool of ['typescript', 'vitest'])
-      expect(manifest.devDependencies[tool]).toBeTruthy();
-    for (const file of ['tsconfig.json', 'tsconfig.build.json', 'README.md'])
-      expect(existsSync(path.join(folder, file))).toBe(true);
-    for (const file of PLUGIN_FILES) expect(existsSync(path.join(folder, 'src', file))).toBe(true);
+      const manifest = JSON.parse(await readFile(path.join(folder, 'package.json'), 'utf8')) as {
+        name: string;
+        type: string;
+        exports: Record<string, { types: string; default: string }>;
+        scripts: Record<string, string>;
+        peerDependencies: Record<string, string>;
+        devDependencies: Record<string, string>;
+        dependencies?: Record<string, string>;
+      };
+      expect(manifest).toMatchObject({
+        name: 'inventory-sync',
+        type: 'module',
+        exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } },
+        scripts: { build: 'tsc -p tsconfig.build.json', test: 'vitest run' },
+      });
+      expect(manifest.peerDependencies['@qwickapps/server']).toBe(`^${version}`);
+      expect(manifest.devDependencies['@qwickapps/server']).toBe(`^${version}`);
+      // The framework is never a dependency of its own: the product's one copy is the one used.
+      expect(manifest.dependencies).toBeUndefined();
+      for (const tool of ['typescript', 'vitest'])
+        expect(manifest.devDependencies[tool]).toBeTruthy();
+      for (const file of ['tsconfig.json', 'tsconfig.build.json', 'README.md'])
+        expect(existsSync(path.join(folder, file))).toBe(true);
+      for (const file of PLUGIN_FILES)
+        expect(existsSync(path.join(folder, 'src', file))).toBe(true);
 
-    await linkFramework(folder);
-    const tests = await runVitest(folder);
-    expect(tests.stdout + tests.stderr).toMatch(/Tests\s+4 passed \(4\)/);
-    expect(tests.code).toBe(0);
-    // `npm run build`: strict types against the framework's, and dist without the tests.
-    const build = await runTsc(path.join(folder, 'tsconfig.build.json'));
-    expect(build.stdout + build.stderr).toBe('');
-    expect(build.code).toBe(0);
-    expect((await readdir(path.join(folder, 'dist'))).sort()).toEqual(
-      ['errors', 'index', 'options', 'panel', 'routes'].flatMap((name) => [
-        `${name}.d.ts`,
-        `${name}.js`,
-      ]),
-    );
-  });
+      await linkFramework(folder);
+      const tests = await runVitest(folder);
+      expect(tests.stdout + tests.stderr).toMatch(/Tests\s+4 passed \(4\)/);
+      expect(tests.code).toBe(0);
+      // `npm run build`: strict types against the framework's, and dist without the tests.
+      const build = await runTsc(path.join(folder, 'tsconfig.build.json'));
+      expect(build.stdout + build.stderr).toBe('');
+      expect(build.code).toBe(0);
+      expect((await readdir(path.join(folder, 'dist'))).sort()).toEqual(
+        ['errors', 'index', 'options', 'panel', 'routes'].flatMap((name) => [
+          `${name}.d.ts`,
+          `${name}.js`,
+        ]),
+      );
+    },
+  );
 
   it('refuses a name that is not kebab case, exit 2, writing nothing', async () => {
-    const parent = path.join(scratch, 'bad-names');
+    const parent = path.join(scratch(), 'bad-names');
     for (const name of ['InventorySync', 'inventory_sync', 'sync-', 'a--b', '9lives']) {
       const run = await cli(['generate', 'plugin', name, '--dir', parent]);
       expect(run.code).toBe(2);
@@ -160,14 +158,14 @@ describe('qwickapps generate plugin', () => {
 
   it("refuses a built-in plugin's name", async () => {
     expect(builtInPluginNames()).toEqual(expect.arrayContaining(['cache', 'rate-limit', 'users']));
-    const run = await cli(['generate', 'plugin', 'rate-limit', '--dir', scratch]);
+    const run = await cli(['generate', 'plugin', 'rate-limit', '--dir', scratch()]);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('"rate-limit" is the name of a built-in plugin');
-    expect(existsSync(path.join(scratch, 'rate-limit'))).toBe(false);
+    expect(existsSync(path.join(scratch(), 'rate-limit'))).toBe(false);
   });
 
   it('refuses a folder that is not empty, naming what it would overwrite, until --force', async () => {
-    const parent = path.join(scratch, 'taken');
+    const parent = path.join(scratch(), 'taken');
     const folder = path.join(parent, 'billing');
     await mkdir(folder, { recursive: true });
     await writeFile(path.join(folder, 'index.ts'), '// mine\n');
@@ -189,7 +187,7 @@ describe('qwickapps generate plugin', () => {
   });
 
   it('refuses a folder holding other files, naming them', async () => {
-    const parent = path.join(scratch, 'other-files');
+    const parent = path.join(scratch(), 'other-files');
     await mkdir(path.join(parent, 'billing'), { recursive: true });
     await writeFile(path.join(parent, 'billing', 'notes.txt'), 'keep\n');
     const refused = await cli(['generate', 'plugin', 'billing', '--package', '--dir', parent]);

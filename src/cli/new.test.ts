@@ -1,30 +1,22 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import * as prettier from 'prettier';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../test/support/ports.js';
 import { CONFIGURATION_FILES, askMissing, productNameProblem } from './new.js';
 import type { TemplateName } from './templates/product-files.js';
-import { linkFramework, runVitest } from './test-support/product.js';
+import { CORE_VERSION } from '../core/version.js';
+import { linkFramework, scratchFolder, runVitest } from './test-support/product.js';
 import { cli } from './test-support/run-cli.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const version = (
-  JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }
-).version;
+const version = CORE_VERSION;
 
-let scratch: string;
-beforeAll(async () => {
-  scratch = await mkdtemp(path.join(tmpdir(), 'qwickapps-new-'));
-});
-afterAll(async () => {
-  await rm(scratch, { recursive: true, force: true });
-});
+const scratch = scratchFolder('qwickapps-new-');
 
 /** Lines of a configuration module that say something: neither blank nor a comment. */
 function configurationLines(source: string): number {
@@ -88,7 +80,7 @@ async function generate(
   extra: string[] = [],
   name: string = template,
 ): Promise<string> {
-  const folder = path.join(scratch, name);
+  const folder = path.join(scratch(), name);
   const run = await cli([
     'new',
     `my-${template}`,
@@ -230,7 +222,7 @@ describe('a generated product, started', () => {
 
 describe('qwickapps new refusals', () => {
   it('refuses a folder that is not empty, naming what it would overwrite, until --force', async () => {
-    const folder = path.join(scratch, 'taken');
+    const folder = path.join(scratch(), 'taken');
     await mkdir(folder);
     await writeFile(path.join(folder, 'package.json'), '{}\n');
     await writeFile(path.join(folder, 'notes.txt'), 'keep\n');
@@ -268,7 +260,7 @@ describe('qwickapps new refusals', () => {
   });
 
   it('refuses a folder holding other files, naming them', async () => {
-    const folder = path.join(scratch, 'other-files');
+    const folder = path.join(scratch(), 'other-files');
     await mkdir(folder);
     await writeFile(path.join(folder, 'notes.txt'), 'keep\n');
     const refused = await cli(['new', 'shop', '--no-install', '--dir', folder]);
@@ -278,16 +270,22 @@ describe('qwickapps new refusals', () => {
 
   it('refuses a name that is not kebab case, exit 2, writing nothing', async () => {
     for (const name of ['Shop', 'my_shop', 'shop-', '9lives']) {
-      const run = await cli(['new', name, '--no-install', '--dir', path.join(scratch, 'bad-name')]);
+      const run = await cli([
+        'new',
+        name,
+        '--no-install',
+        '--dir',
+        path.join(scratch(), 'bad-name'),
+      ]);
       expect(run.code).toBe(2);
       expect(run.stderr).toContain(`"${name}" is not a product name: expected kebab case`);
     }
-    expect(existsSync(path.join(scratch, 'bad-name'))).toBe(false);
+    expect(existsSync(path.join(scratch(), 'bad-name'))).toBe(false);
     expect(productNameProblem('my-shop2')).toBeUndefined();
   });
 
   it('refuses a template, provider or database it does not know, exit 2', async () => {
-    const folder = path.join(scratch, 'bad-choice');
+    const folder = path.join(scratch(), 'bad-choice');
     for (const [flag, value, allowed] of [
       ['--template', 'huge', 'product, service, minimal'],
       ['--auth', 'ldap', 'none, auth0, supabase, dev'],
@@ -344,11 +342,11 @@ describe('qwickapps new prompts', () => {
   });
 
   it('without a terminal, asks nothing and requires the name as an argument', async () => {
-    const run = await cli(['new', '--no-install', '--dir', path.join(scratch, 'no-name')]);
+    const run = await cli(['new', '--no-install', '--dir', path.join(scratch(), 'no-name')]);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('A product name is required: qwickapps new <name>');
     expect(run.stdout).not.toContain('name (');
-    expect(existsSync(path.join(scratch, 'no-name'))).toBe(false);
+    expect(existsSync(path.join(scratch(), 'no-name'))).toBe(false);
   });
 
   it('never asks without a terminal', async () => {

@@ -1,10 +1,27 @@
 import { spawn } from 'node:child_process';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import type { Run } from './run-cli.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/**
+ * A temporary folder for the file's tests, made before them and removed after: call it at the
+ * top of a test file, and the answer gives the folder's path inside the tests.
+ */
+export function scratchFolder(prefix: string): () => string {
+  let folder: string | undefined;
+  beforeAll(async () => {
+    folder = await mkdtemp(path.join(tmpdir(), prefix));
+  });
+  afterAll(async () => {
+    if (folder) await rm(folder, { recursive: true, force: true });
+  });
+  return () => folder!;
+}
 
 /**
  * Makes `folder` resolve `@qwickapps/server` to this checkout's TypeScript source, as an installed
