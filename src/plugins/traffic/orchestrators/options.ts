@@ -3,7 +3,8 @@ import { secret } from '../../../core/masking.js';
 
 /**
  * Orchestrator options. Templates accept `{service}`, `{slot}`, `{version}` and `{port}`
- * (and `{app}` / `{namespace}` where the orchestrator names one).
+ * (and `{app}` / `{namespace}` where the orchestrator names one; `{release}`, the folder of an
+ * uploaded release, in the process orchestrator's arguments and env).
  */
 
 const port = z.number().int().min(1).max(65535);
