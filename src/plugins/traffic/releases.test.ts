@@ -13,13 +13,13 @@ import {
 } from './test-support/gateway.js';
 import {
   announceUpload,
-  buildRelease,
   filesUnder,
   putArchive,
   sha256,
   streamUpload,
   tarballOf,
-} from './test-support/releases.js';
+} from '../../../test/support/release-upload.js';
+import { buildRelease } from './test-support/releases.js';
 
 const MIB = 1024 * 1024;
 const MAX_BYTES = 256 * 1024;
