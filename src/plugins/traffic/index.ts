@@ -156,7 +156,7 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
           ctx.logger,
         );
         await releases.open();
-        orchestrator = withReleases(orchestrator, releases);
+        orchestrator = withReleases(orchestrator, releases, config.releases.required);
       }
       for (const service of config.services) {
         const controller: ServiceController = new ServiceController({

@@ -107,6 +107,11 @@ export const trafficOptionsSchema = z
       .strictObject({
         /** Each service's releases go to `<path>/<service>/<version>/`. Default `.data/releases`. */
         path: z.string().min(1).default('.data/releases'),
+        /**
+         * Only uploaded releases are deployed: a version with none (never uploaded, or pruned)
+         * fails to start instead of running the configured command. Default false.
+         */
+        required: z.boolean().default(false),
         ...releaseLimitsShape,
       })
       .prefault({}),

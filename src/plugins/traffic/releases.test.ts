@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -244,6 +244,23 @@ describe('releases that carry code (process orchestrator)', () => {
     expect(await served()).toMatchObject({ version: 'v1', message: 'built v1' });
   });
 
+  it('takes links that stay inside the release, and drops setuid bits', async () => {
+    const archive = rawTarball([
+      { path: 'bin/', type: 'Directory' },
+      { path: 'bin/tool', body: '#!/bin/sh\n', mode: 0o4755 },
+      { path: 'node_modules/.bin/tool', type: 'SymbolicLink', linkpath: '../../bin/tool' },
+      { path: 'tool-copy', type: 'Link', linkpath: 'bin/tool' },
+    ]);
+    const stored = await putArchive(releaseUrl('links'), archive);
+    expect(stored.status).toBe(201);
+    const folder = path.join(releasesRoot, 'api', 'links');
+    expect(await readFile(path.join(folder, 'node_modules/.bin/tool'), 'utf8')).toBe('#!/bin/sh\n');
+    expect(await readFile(path.join(folder, 'tool-copy'), 'utf8')).toBe('#!/bin/sh\n');
+    const { mode } = await stat(path.join(folder, 'bin/tool'));
+    expect(mode & 0o7000).toBe(0);
+    expect(mode & 0o100).toBe(0o100);
+  });
+
   it('answers 404 for an unknown service and 400 for a version that is no version', async () => {
     const bytes = rawTarball([{ path: 'a.txt', body: 'a' }]);
     const unknown = await putArchive(`${gateway.url}/cpanel/api/traffic/releases/nope/v1`, bytes);
@@ -252,5 +269,54 @@ describe('releases that carry code (process orchestrator)', () => {
     const invalid = await putArchive(releaseUrl('v1..x+y'), bytes);
     expect(invalid.status).toBe(400);
     expect(invalid.body.code).toBe('TRAFFIC_INVALID_REQUEST');
+  });
+});
+
+describe('releases.required', () => {
+  let strict: TrafficGateway;
+  let folder: string;
+
+  beforeAll(async () => {
+    folder = await mkdtemp(path.join(tmpdir(), 'traffic-releases-required-'));
+    strict = await startTrafficGateway({
+      ports: await freePorts(2),
+      statePath: path.join(folder, 'state.json'),
+      traffic: {
+        orchestrator: {
+          type: 'process',
+          command: process.execPath,
+          args: ['server.mjs'],
+          env: { VERSION: '{version}' },
+          ports: await freePorts(2),
+        },
+        releases: { path: path.join(folder, 'releases'), required: true },
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await strict?.stop();
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it('fails a version that was never uploaded instead of running the configured command', async () => {
+    expect((await api(strict, 'POST', '/deploy', { service: 'api', version: 'v1' })).status).toBe(
+      202,
+    );
+    const view = await waitForService(
+      strict,
+      (service) => service.slots.some((slot) => slot.state === 'failed'),
+      'v1 failed',
+    );
+    expect(view.lastTransition?.reason).toContain(
+      'no uploaded release of api v1 (releases.required is set)',
+    );
+    const build = await tarballOf(await buildRelease(path.join(folder, 'build'), 'uploaded'));
+    const url = `${strict.url}/cpanel/api/traffic/releases/api/v2`;
+    expect((await putArchive(url, build)).status).toBe(201);
+    expect((await api(strict, 'POST', '/deploy', { service: 'api', version: 'v2' })).status).toBe(
+      202,
+    );
+    await waitForService(strict, (service) => service.active?.version === 'v2', 'v2 active');
   });
 });

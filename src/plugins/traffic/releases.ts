@@ -94,13 +94,21 @@ export function keptVersions(slots: readonly { state: string; version?: string }
  * The orchestrator, with each start told where the version's uploaded release is (when it was
  * uploaded), so a restart after a crash runs the same files as the first start.
  */
-export function withReleases(orchestrator: Orchestrator, releases: TrafficReleases): Orchestrator {
+export function withReleases(
+  orchestrator: Orchestrator,
+  releases: TrafficReleases,
+  required: boolean,
+): Orchestrator {
   return {
     get type() {
       return orchestrator.type;
     },
     async start(release: ReleaseSpec) {
       const directory = await releases.directory(release.service, release.version);
+      if (directory === undefined && required)
+        throw new Error(
+          `no uploaded release of ${release.service} ${release.version} (releases.required is set): upload it with qwickapps release ${release.service} ${release.version} <dir>`,
+        );
       return orchestrator.start(directory === undefined ? release : { ...release, directory });
     },
     stop: (ref) => orchestrator.stop(ref),
