@@ -97,7 +97,9 @@ export class TrafficClient {
     );
   }
 
-  releases(service: string): Promise<{ releases: Omit<StoredRelease, 'created' | 'pruned'>[] }> {
+  releases(service: string): Promise<{
+    releases: (Omit<StoredRelease, 'created' | 'pruned'> & { slot?: string; state?: string })[];
+  }> {
     return this.call('GET', `/releases/${encodeURIComponent(service)}`);
   }
 

@@ -24,9 +24,13 @@ export function storedLine(service: string, stored: StoredRelease): string {
   return lines.join('\n');
 }
 
-/** One line a release: version, size, checksum, upload time, and whether it is served. */
+/** One line a release: version, size, checksum, upload time, and whether (or where) it runs. */
 export function formatReleases(
-  releases: readonly (Partial<FrontendRelease> & { version: string })[],
+  releases: readonly (Partial<FrontendRelease> & {
+    version: string;
+    slot?: string;
+    state?: string;
+  })[],
 ): string {
   if (releases.length === 0) return 'No releases stored.';
   return releases
@@ -36,7 +40,13 @@ export function formatReleases(
         (release.size === undefined ? '-' : size(release.size)).padStart(10),
         (release.sha256?.slice(0, 12) ?? '(not uploaded)').padEnd(14),
         release.uploadedAt ?? '',
-        release.active ? 'active' : release.previous ? 'rollback target' : '',
+        release.state
+          ? `${release.state} in ${release.slot}`
+          : release.active
+            ? 'active'
+            : release.previous
+              ? 'rollback target'
+              : '',
       ]
         .join('  ')
         .trimEnd(),

@@ -193,6 +193,8 @@ describe('qwickapps release, as a CI job runs it', () => {
     expect(services.code).toBe(0);
     const lines = services.stdout.trim().split('\n');
     expect(lines.map((line) => line.split(/\s+/)[0])).toEqual(['v2', 'v1']);
+    expect(lines[0]).toMatch(/ candidate in slot-b$/);
+    expect(lines[1]).toMatch(/ active in slot-a$/);
     const frontend = await cli(['releases', 'frontend', '--json'], env(admin));
     const listed = JSON.parse(frontend.stdout) as {
       active: string;

@@ -52,10 +52,21 @@ export function releaseRoutes(
       path: `${basePath}/releases/:service`,
       access: 'admin',
       permission: perService('read', 'params', traffic),
-      description: "A service's uploaded releases, newest first: version, size, sha256, uploadedAt",
+      description:
+        "A service's uploaded releases, newest first: version, size, sha256, uploadedAt, and the slot running each",
       handler: async (req, res) => {
         const { service } = req.params as { service: string };
-        res.json({ service, releases: await releasesOf(service).list(service) });
+        const records = await releasesOf(service).list(service);
+        const slots = traffic().service(service).slots;
+        res.json({
+          service,
+          releases: records.map((record) => {
+            const slot = slots.find(
+              (entry) => entry.version === record.version && entry.state !== 'stopped',
+            );
+            return slot ? { ...record, slot: slot.id, state: slot.state } : record;
+          }),
+        });
       },
     },
   ];

@@ -40,7 +40,8 @@ beforeAll(async () => {
       orchestrator: {
         type: 'process',
         command: process.execPath,
-        args: ['server.mjs'],
+        // `{release}`: the uploaded release's folder, else the configured one.
+        args: ['{release}/server.mjs'],
         cwd: fallback,
         env: { VERSION: '{version}' },
         ports: await freePorts(2),
@@ -132,7 +133,10 @@ describe('releases that carry code (process orchestrator)', () => {
       size: v2.length,
       sha256: sha256(v2),
       uploadedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      slot: 'slot-b',
+      state: 'active',
     });
+    expect(releases[1]).toMatchObject({ version: 'v1', slot: 'slot-a', state: 'previous' });
   });
 
   it('keeps the old behaviour for a version never uploaded: the same command in its configured folder', async () => {
