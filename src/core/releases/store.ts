@@ -89,7 +89,12 @@ export class DiskReleaseStore implements ReleaseStore {
   async get(version: string): Promise<ReleaseRecord | undefined> {
     const text = await readFile(this.metaFile(version), 'utf8').catch(() => undefined);
     if (text === undefined || !(await isFolder(this.folder(version)))) return undefined;
-    return JSON.parse(text) as ReleaseRecord;
+    try {
+      return JSON.parse(text) as ReleaseRecord;
+    } catch {
+      // A record cut short (a full disk) counts as no upload; its folder still blocks the name.
+      return undefined;
+    }
   }
 
   async directory(version: string): Promise<string | undefined> {

@@ -155,7 +155,6 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
           (service) => keptVersions(managed.get(service)?.controller.state.slots ?? []),
           ctx.logger,
         );
-        await releases.open();
         orchestrator = withReleases(orchestrator, releases, config.releases.required);
       }
       for (const service of config.services) {
@@ -230,7 +229,12 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
         () => releases,
       ),
     ],
-    ui: (ctx) => trafficPanel(ctx.config.apiPath, ctx.config.services),
+    ui: (ctx) =>
+      trafficPanel(
+        ctx.config.apiPath,
+        ctx.config.services,
+        ctx.config.orchestrator.type === 'process',
+      ),
 
     // After every onInit, so the database plugin (when present) is open whatever the order.
     async onReady(ctx) {

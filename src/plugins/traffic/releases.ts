@@ -8,7 +8,6 @@ import {
   type ReleaseCodes,
   type ReleaseLimits,
   type ReleaseRecord,
-  type ReleaseStore,
 } from '../../core/releases/index.js';
 import type { Orchestrator, ReleaseSpec } from './orchestrators/types.js';
 
@@ -39,7 +38,9 @@ export interface ReleaseUpload extends ReleaseRecord {
  * retention count. `inUse` answers the versions of a service's live slots, which are never pruned.
  */
 export class TrafficReleases {
-  private readonly stores = new Map<string, ReleaseStore & { open?: () => Promise<void> }>();
+  private readonly stores = new Map<string, DiskReleaseStore>();
+  /** Each store is opened on its first upload: a gateway nobody uploads to writes nothing. */
+  private readonly opened = new Map<string, Promise<void>>();
 
   constructor(
     root: string,
@@ -50,10 +51,6 @@ export class TrafficReleases {
   ) {
     for (const service of services)
       this.stores.set(service, new DiskReleaseStore(path.resolve(root, service)));
-  }
-
-  async open(): Promise<void> {
-    for (const store of this.stores.values()) await store.open?.();
   }
 
   list(service: string): Promise<ReleaseRecord[]> {
@@ -67,6 +64,8 @@ export class TrafficReleases {
 
   async upload(req: IncomingMessage, service: string, version: string): Promise<ReleaseUpload> {
     const store = this.store(service);
+    if (!this.opened.has(service)) this.opened.set(service, store.open());
+    await this.opened.get(service);
     const { record, created } = await acceptRelease(req, store, version, this.limits);
     const pruned = await pruneReleases(store, this.limits.keep, new Set(this.inUse(service)));
     this.logger.info(
@@ -76,7 +75,7 @@ export class TrafficReleases {
     return { service, ...record, created, pruned };
   }
 
-  private store(service: string): ReleaseStore {
+  private store(service: string): DiskReleaseStore {
     const store = this.stores.get(service);
     if (!store) throw new Error(`No release store for ${service}.`);
     return store;
