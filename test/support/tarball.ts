@@ -68,6 +68,15 @@ export const HOSTILE_ARCHIVES: { name: string; entries: RawEntry[]; names: strin
     names: 'assets/out',
   },
   {
+    name: 'a symbolic link out through another link',
+    entries: [
+      { path: 'index.html', body: 'ok' },
+      { path: 'here', type: 'SymbolicLink', linkpath: '.' },
+      { path: 'up', type: 'SymbolicLink', linkpath: 'here/..' },
+    ],
+    names: 'up',
+  },
+  {
     name: 'a hard link out',
     entries: [
       { path: 'index.html', body: 'ok' },

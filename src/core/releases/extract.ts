@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ReadEntry } from 'tar';
 import { ReleaseError } from './error.js';
@@ -50,10 +50,36 @@ const escapes = (name: string) => {
 };
 
 /**
+ * The first symbolic link of the unpacked tree that does not resolve inside it. Each entry was
+ * checked alone, by its text; links through other links (`a -> .`, then `b -> a/..`) are only
+ * seen once all exist, so every link is resolved for real. A link that resolves nowhere is
+ * refused too: what it would point at cannot be checked.
+ */
+async function linkOutside(into: string): Promise<ReleaseError | undefined> {
+  const root = await realpath(into);
+  const entries = await readdir(into, { recursive: true, withFileTypes: true });
+  for (const entry of entries) {
+    if (!entry.isSymbolicLink()) continue;
+    const link = path.join(entry.parentPath, entry.name);
+    const name = path.relative(into, link);
+    const target = await realpath(link).catch(() => undefined);
+    if (target !== undefined && (target === root || target.startsWith(`${root}${path.sep}`)))
+      continue;
+    return new ReleaseError(
+      'unsafe-entry',
+      `The archive's entry ${JSON.stringify(name.slice(0, 200))} is a symbolic link that ${target === undefined ? 'resolves to nothing' : 'resolves outside the release'}. Nothing was stored.`,
+      { entry: name.slice(0, 200) },
+    );
+  }
+  return undefined;
+}
+
+/**
  * Unpacks a (gzipped) tarball into `into`, which must not exist yet, with node-tar. Every entry
  * is checked before it is written: an absolute path, a `..` segment, a link pointing outside,
  * a device file or FIFO, or more than the limits allow refuses the whole archive (naming the
- * first bad entry) and leaves nothing behind. Owners are not restored and setuid, setgid and
+ * first bad entry) and leaves nothing behind; once unpacked, every symbolic link is resolved and
+ * must stay inside. node-tar itself never writes through a link. Owners are not restored and setuid, setgid and
  * sticky bits are dropped, even when the gateway runs as root.
  */
 export async function extractArchive(
@@ -112,6 +138,7 @@ export async function extractArchive(
       `The upload is not a readable tarball (${(error as Error).message.slice(0, 200)}): send a .tar.gz of the release's folder.`,
     );
   }
+  refusal ??= await linkOutside(into);
   if (refusal || entries === 0) {
     await rm(into, { recursive: true, force: true });
     throw (
