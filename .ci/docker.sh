@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A Docker Engine for the Docker orchestrator's tests: Debian's dockerd (20.10) as root with its
-# own data root and socket, and a local test image built without any registry (the machine's
-# Node and .ci/docker/release.mjs, imported from a tarball). Idempotent: a running dockerd on the
-# socket is reused, and the image is rebuilt only when its contents change.
+# own data root and socket, a local test image built without any outside registry (the machine's
+# Node and .ci/docker/release.mjs, imported from a tarball), and Debian's registry on loopback
+# with password auth holding that image, for pulls by digest with credentials. Idempotent: a
+# running dockerd or registry is reused, and the image is rebuilt only when its contents change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,13 +14,19 @@ PIDFILE=/run/qwickapps-docker.pid
 LOG=/var/log/qwickapps-docker.log
 CACHE=/var/cache/qwickapps/docker
 IMAGE=qwickapps-test/release:latest
+# Test-only credentials of a registry that listens on loopback alone (see test-support/docker-engine.ts).
+REGISTRY=127.0.0.1:5077
+REGISTRY_ROOT=/var/lib/qwickapps-registry
+REGISTRY_USER=qwickapps
+REGISTRY_PASSWORD=registry-test-password
 
 engine() { curl -fsS --unix-socket "$SOCKET" "$@"; }
 
-if ! command -v dockerd >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then
+if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker-registry >/dev/null 2>&1 ||
+  ! command -v htpasswd >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq docker.io curl >/dev/null
+  apt-get install -y -qq docker.io docker-registry apache2-utils curl >/dev/null
 fi
 
 if ! engine http://docker/_ping >/dev/null 2>&1; then
@@ -81,3 +88,38 @@ if [ "$CURRENT" != "$DIGEST" ]; then
   find "$CACHE" -name 'release-*.tar.gz' ! -name "release-$DIGEST.tar.gz" -delete
 fi
 echo "test image $IMAGE ($DIGEST)"
+
+# The registry, and the test image pushed to it (pushing what it already holds changes nothing).
+if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$REGISTRY/v2/")" != 401 ]; then
+  mkdir -p "$REGISTRY_ROOT/data"
+  htpasswd -Bbc "$REGISTRY_ROOT/htpasswd" "$REGISTRY_USER" "$REGISTRY_PASSWORD" 2>/dev/null
+  cat >"$REGISTRY_ROOT/config.yml" <<YAML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $REGISTRY_ROOT/data
+http:
+  addr: $REGISTRY
+auth:
+  htpasswd:
+    realm: qwickapps-test
+    path: $REGISTRY_ROOT/htpasswd
+YAML
+  nohup docker-registry serve "$REGISTRY_ROOT/config.yml" >>/var/log/qwickapps-registry.log 2>&1 </dev/null &
+  for _ in $(seq 1 30); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$REGISTRY/v2/")" = 401 ] && break
+    sleep 1
+  done
+fi
+AUTH=$(printf '{"username":"%s","password":"%s","serveraddress":"%s"}' \
+  "$REGISTRY_USER" "$REGISTRY_PASSWORD" "$REGISTRY" | base64 -w0 | tr '+/' '-_')
+engine -X POST "http://docker/images/$IMAGE/tag?repo=$REGISTRY/qwickapps/release&tag=latest"
+PUSHED=$(engine -X POST -H "X-Registry-Auth: $AUTH" \
+  "http://docker/images/$REGISTRY/qwickapps/release/push?tag=latest")
+if printf '%s' "$PUSHED" | grep -q '"error'; then
+  echo "push to the test registry failed: $PUSHED" >&2
+  exit 1
+fi
+echo "test registry $REGISTRY: $(printf '%s' "$PUSHED" | grep -o 'sha256:[0-9a-f]*' | tail -n1)"
