@@ -100,6 +100,13 @@ export class DockerEngine {
     const version = await this.apiVersion();
     return new Promise((resolve, reject) => {
       let live = false;
+      let ended = false;
+      // An error is followed by a close: the caller hears of the end once.
+      const end = (error?: Error) => {
+        if (ended) return;
+        ended = true;
+        onEnd(error);
+      };
       const req = http.request(
         { socketPath: this.settings.socketPath, path: `/v${version}${path}`, method: 'GET' },
         (res) => {
@@ -125,11 +132,11 @@ export class DockerEngine {
             pending = lines.pop()!;
             for (const line of lines) if (line.trim()) onLine(line);
           });
-          res.on('close', () => onEnd());
-          res.on('error', (error) => onEnd(error));
+          res.on('error', (error) => end(error));
+          res.on('close', () => end());
         },
       );
-      req.on('error', (error) => (live ? onEnd(error) : reject(error)));
+      req.on('error', (error) => (live ? end(error) : reject(error)));
       req.end();
     });
   }

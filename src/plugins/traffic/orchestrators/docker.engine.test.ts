@@ -284,7 +284,11 @@ if (!available) {
         'v3 failed',
         10_000,
       );
-      expect(view.slots.find((slot) => slot.id === 'slot-b')?.message).toMatch(/503/);
+      const failure = started.traffic
+        .history('api', 50)
+        .find((transition) => transition.slot === 'slot-b' && transition.to === 'failed');
+      expect(failure?.reason).toMatch(/not healthy within 3 s|answered 503/);
+      expect(slotState(view, 'slot-b')).toBe('failed');
       expect(await servedVersion(started)).toBe('v1');
       await waitFor(
         async () => (await container('slot-b'))?.State.Running === false,
@@ -322,6 +326,8 @@ if (!available) {
 
     it('rolls back when the active container crashes under automatic rollback', async () => {
       const started = await gateway({
+        // Only the exit can roll it back: failing health checks would take far longer.
+        service: { failureThreshold: 1_000 },
         traffic: { rollback: { automatic: true, window: 10 * 60_000 } },
       });
       await activeV1CandidateV2(started);
@@ -354,7 +360,8 @@ if (!available) {
       expect((await container('slot-a'))?.State.Running).toBe(true);
       expect((await container('slot-b'))?.State.Running).toBe(true);
 
-      const second = await gateway();
+      // Only the exit can fail the held release below: failing health checks would take far longer.
+      const second = await gateway({ service: { failureThreshold: 1_000 } });
       expect(second.traffic.service('api').active?.version).toBe('v2');
       await waitFor(async () => (await servedVersion(second)) === 'v2', 'v2 served', 10_000);
       for (const [slot, was] of [
@@ -372,6 +379,24 @@ if (!available) {
       await waitForService(second, (view) => slotState(view, 'slot-b') === 'failed', 'v2 failed');
       expect(exitReasons(second)).toContain('process exited: container exited with code 137');
       expect(await servedVersion(second)).toBe('v1');
+    }, 60_000);
+
+    it('starts again an active container that died while the gateway was down', async () => {
+      const first = await gateway();
+      await deployed(first, 'v1');
+      await waitForService(first, (view) => view.active?.version === 'v1', 'v1 active', 20_000);
+      await first.stop();
+      gateways.splice(gateways.indexOf(first), 1);
+      const crashed = await crash('slot-a');
+      await waitFor(
+        async () => (await container('slot-a'))?.State.Running === false,
+        'the container dead',
+      );
+      const second = await gateway();
+      await waitFor(async () => (await servedVersion(second)) === 'v1', 'v1 served', 10_000);
+      const now = (await container('slot-a'))!;
+      expect(now.Id).not.toBe(crashed);
+      expect(now.State.Running).toBe(true);
     }, 60_000);
 
     it('stops an idle dev slot and wakes it on the next request', async () => {

@@ -288,7 +288,7 @@ export class DockerOrchestrator implements Orchestrator {
 
   private exited(key: string, ref: SlotRef, message: string): void {
     this.watched.delete(key);
-    this.logger.warn({ ...ref, message }, 'container exited');
+    this.logger.debug({ ...ref, message }, 'container exited');
     for (const listener of this.exitListeners) listener(ref, message);
   }
 
