@@ -29,8 +29,20 @@ if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker-registry >/dev/nu
   apt-get install -y -qq docker.io docker-registry apache2-utils curl >/dev/null
 fi
 
+running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+
+# A dockerd that is starting or still shutting down (it gives containers 10 s) is waited for.
+for _ in $(seq 1 30); do
+  engine http://docker/_ping >/dev/null 2>&1 || ! running || { sleep 1; continue; }
+  break
+done
 if ! engine http://docker/_ping >/dev/null 2>&1; then
+  if running; then
+    echo "dockerd (pid $(cat "$PIDFILE")) runs but does not answer on $SOCKET; see $LOG" >&2
+    exit 1
+  fi
   mkdir -p "$DATA_ROOT" "$EXEC_ROOT"
+  rm -f "$PIDFILE"
   rm -f "$SOCKET"
   nohup dockerd \
     --data-root "$DATA_ROOT" \

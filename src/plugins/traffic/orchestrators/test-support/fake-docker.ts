@@ -19,11 +19,12 @@ interface FakeContainer {
 
 /**
  * A stand-in for the Docker Engine API on a unix socket, for what a real dockerd cannot be made
- * to do on cue in a test (drop its event stream, check a registry credential). It answers as
- * dockerd 20.10 does (checked against it by docker.engine.test.ts): `GET /version` unversioned,
- * API 1.41 at most (a newer prefix is a 400), 201 create, 409 name conflict, 404 no such
- * container or image, 204 start/stop, 304 already started/stopped, pull progress as JSON lines,
- * and `die` events on `GET /events` whenever a container stops running.
+ * to do on cue in a test (drop its event stream, refuse a pull for want of credentials). Its
+ * answers are the ones dockerd 20.10 gave on this machine: `GET /version` unversioned, API 1.41
+ * at most (a newer prefix is a 400), 201 create, 409 name conflict, 404 no such container or
+ * image, 204 start/stop, 304 already started/stopped, a refused pull as a 500 before any
+ * progress, a failure during the download inside the 200 progress stream, and a `die` event on
+ * `GET /events` whenever a container stops running.
  */
 export class FakeDocker {
   readonly containers = new Map<string, FakeContainer>();
