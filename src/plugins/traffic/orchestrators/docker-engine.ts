@@ -108,7 +108,13 @@ export class DockerEngine {
         onEnd(error);
       };
       const req = http.request(
-        { socketPath: this.settings.socketPath, path: `/v${version}${path}`, method: 'GET' },
+        {
+          socketPath: this.settings.socketPath,
+          path: `/v${version}${path}`,
+          method: 'GET',
+          // Until the Engine answers; a live stream may then stay quiet for as long as it likes.
+          timeout: this.settings.requestTimeout,
+        },
         (res) => {
           if (res.statusCode !== 200) {
             const chunks: Buffer[] = [];
@@ -123,6 +129,7 @@ export class DockerEngine {
             return;
           }
           live = true;
+          req.setTimeout(0);
           resolve(req);
           let pending = '';
           res.setEncoding('utf8');
@@ -136,6 +143,7 @@ export class DockerEngine {
           res.on('close', () => end());
         },
       );
+      req.on('timeout', () => req.destroy(new Error(`docker GET ${path} timed out`)));
       req.on('error', (error) => (live ? end(error) : reject(error)));
       req.end();
     });

@@ -87,6 +87,33 @@ describe('docker wire formats', () => {
   });
 });
 
+describe('docker orchestrator options', () => {
+  it('reads pull as a policy and names every bad option', () => {
+    const parse = (extra: Record<string, unknown>) =>
+      dockerOrchestratorSchema.safeParse({ type: 'docker', image: 'api:{version}', ...extra });
+    const parsed = parse({});
+    expect(parsed.success && [parsed.data.pull, parsed.data.apiVersion]).toEqual([
+      'missing',
+      undefined,
+    ]);
+    const always = parse({ pull: true });
+    expect(always.success && always.data.pull).toBe('always');
+    const never = parse({ pull: false });
+    expect(never.success && never.data.pull).toBe('never');
+    const bad = parse({
+      apiVersion: '1.41.0',
+      pull: 'sometimes',
+      registryAuth: { username: 'ci' },
+    });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues.map((issue) => issue.path.join('.')).sort()).toEqual([
+      'apiVersion',
+      'pull',
+      'registryAuth',
+    ]);
+  });
+});
+
 describe('docker orchestrator against a stand-in Engine', () => {
   let directory: string;
   let docker: FakeDocker;
