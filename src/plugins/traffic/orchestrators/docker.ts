@@ -235,6 +235,8 @@ export class DockerOrchestrator implements Orchestrator {
         (line) => this.onEvent(line),
         () => this.followAgain(),
       );
+      // Closed while the stream was being opened: nothing is left to keep the process alive.
+      if (this.closed) return void this.events.destroy();
       if (this.outage) this.logger.info('following the Docker Engine events again');
       this.outage = false;
     })().catch((error: unknown) => {
@@ -256,7 +258,9 @@ export class DockerOrchestrator implements Orchestrator {
         .then(() => this.sweep())
         .catch((error: unknown) => {
           this.logger.debug({ err: error }, 'the Docker Engine is not answering yet');
-          this.followAgain();
+          // A stream that came up before the sweep failed ends first; its end follows again.
+          if (this.events) this.events.destroy();
+          else this.followAgain();
         });
     }, this.config.reconnectDelay).unref();
   }
