@@ -304,6 +304,27 @@ describe('qwickapps new refusals', () => {
   });
 });
 
+describe('qwickapps new --template product, per sign-in provider', () => {
+  it.each(['none', 'auth0', 'supabase'] as const)(
+    '%s: .env.example names its variables, and the page signs in as the provider does',
+    async (auth) => {
+      const folder = await generate('product', ['--auth', auth], `product-${auth}`);
+      const example = await readFile(path.join(folder, '.env.example'), 'utf8');
+      const listed = [...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]);
+      expect(listed.sort()).toEqual(
+        [...Object.keys(GATEWAY_ENV), ...Object.keys(SIGN_IN_ENV[auth])].sort(),
+      );
+      expect(await readFile(path.join(folder, 'src', 'product.ts'), 'utf8')).toContain(
+        `auth: '${auth}',`,
+      );
+      const page = await readFile(path.join(folder, 'public', 'index.html'), 'utf8');
+      expect(page.includes('href="/auth/login"')).toBe(auth === 'auth0');
+      expect(page.includes('name="password"')).toBe(auth === 'supabase');
+      expect(existsSync(path.join(folder, 'public', 'sign-in.js'))).toBe(auth !== 'none');
+    },
+  );
+});
+
 describe('qwickapps new refusals of flags a template has no use for', () => {
   it('refuses --auth outside the product template and --database for minimal, exit 2', async () => {
     const folder = path.join(scratch(), 'unused-flag');

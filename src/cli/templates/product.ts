@@ -83,6 +83,8 @@ export function productFiles(spec: ProductSpec): Map<string, string> {
   files.set('src/main.ts', mainFile());
   files.set('src/product.test.ts', productTestFile(spec));
   files.set('public/index.html', indexHtml(spec));
+  if (spec.auth === 'auth0' || spec.auth === 'supabase')
+    files.set('public/sign-in.js', signInScript());
   return files;
 }
 
@@ -121,6 +123,27 @@ await product.main();
 `;
 }
 
+/** The sign-in part of the page: a link (Auth0), a form (Supabase), or nothing to click. */
+const SIGN_IN_HTML: Record<AuthChoice, string> = {
+  none: '',
+  dev: `
+    <p id="who">Signed out: send a bearer token signed with DEV_AUTH_SECRET to /api/v1/me.</p>`,
+  auth0: `
+    <p id="who">Signed out.</p>
+    <p><a href="/auth/login">Sign in</a></p>
+    <form method="post" action="/auth/logout"><button>Sign out</button></form>
+    <script type="module" src="/sign-in.js"></script>`,
+  supabase: `
+    <p id="who">Signed out.</p>
+    <form id="sign-in">
+      <input name="email" type="email" placeholder="email" required />
+      <input name="password" type="password" placeholder="password" required />
+      <button>Sign in</button>
+    </form>
+    <form method="post" action="/auth/logout"><button>Sign out</button></form>
+    <script type="module" src="/sign-in.js"></script>`,
+};
+
 function indexHtml(spec: ProductSpec): string {
   return `<!doctype html>
 <html lang="en">
@@ -130,8 +153,33 @@ function indexHtml(spec: ProductSpec): string {
   </head>
   <body>
     <h1>${spec.name}</h1>
-    <p>The API answers at <a href="/api/v1/hello">/api/v1/hello</a>.</p>
+    <p>The API answers at <a href="/api/v1/hello">/api/v1/hello</a>.</p>${SIGN_IN_HTML[spec.auth]}
   </body>
 </html>
+`;
+}
+
+/** The page's script (a file: the gateway's CSP allows no inline script). */
+function signInScript(): string {
+  return `// Who is signed in: the api service answers with the user the gateway forwarded.
+const who = document.getElementById('who');
+const me = await fetch('/api/v1/me');
+if (me.ok) {
+  const user = await me.json();
+  who.textContent = \`Signed in as \${user.name ?? user.email ?? user.subject}.\`;
+}
+
+// Supabase: email and password go to the gateway, which keeps the session in a cookie.
+const form = document.getElementById('sign-in');
+form?.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const answer = await fetch('/auth/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(Object.fromEntries(new FormData(form))),
+  });
+  if (answer.ok) location.reload();
+  else who.textContent = (await answer.json()).detail ?? 'Sign-in failed.';
+});
 `;
 }
