@@ -87,6 +87,30 @@ describe('caprover orchestrator (CapRover /api/v2)', () => {
     expect(captain.logins).toBe(1);
   });
 
+  it('leaves an app running the same image with the same settings alone, and changes only what differs', async () => {
+    await orchestrator().start({ service: 'api', slot: 'slot-a', version: 'v1' });
+    const pid = captain.apps.get('api-slot-a')!.service.pid;
+    const before = captain.requests.length;
+    // A gateway restart starts its slots again: nothing to change, nothing replaced.
+    await orchestrator().start({ service: 'api', slot: 'slot-a', version: 'v1' });
+    const calls = () =>
+      captain.requests
+        .slice(before)
+        .filter((request) => request.method !== 'GET' && request.path !== '/api/v2/login');
+    expect(calls()).toEqual([]);
+    expect(captain.apps.get('api-slot-a')!.service.pid).toBe(pid);
+    // New settings, same image: an update, no deploy.
+    await orchestrator({ env: { LOG_LEVEL: 'debug' } }).start({
+      service: 'api',
+      slot: 'slot-a',
+      version: 'v1',
+    });
+    expect(calls().map((request) => request.path)).toEqual([
+      '/api/v2/user/apps/appDefinitions/update',
+    ]);
+    expect(captain.apps.get('api-slot-a')!.deployedImages).toEqual(['registry.example.com/api:v1']);
+  });
+
   it('stops by sending the whole definition back: env vars, port, exposure and dashboard settings survive', async () => {
     const [hostPort] = await freePorts(1);
     const caprover = orchestrator({ publishPorts: [hostPort, hostPort + 1] });

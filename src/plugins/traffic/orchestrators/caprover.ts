@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { HttpError } from '../../../core/errors.js';
 import { CaptainClient } from './caprover-api.js';
@@ -66,7 +67,9 @@ interface BuildStatus {
 /**
  * One CapRover app per slot (`api-slot-b`), deployed from an image through CapRover's API
  * (`/api/v2`): register the app once, set its port, environment and instance count, then deploy
- * a captain definition naming the image and wait for CapRover's build to finish. Stopping scales
+ * a captain definition naming the image and wait for CapRover's build to finish; an app already
+ * running the image with these settings is left alone (a gateway restart brings nothing down).
+ * Stopping scales
  * the app to zero instances. Every change reads the app's definition first and sends it back
  * whole with only the orchestrator's fields changed, so settings made in the dashboard survive.
  * CapRover (Docker swarm) restarts a crashed container itself: no exits are reported, a crash
@@ -105,7 +108,7 @@ export class CaproverOrchestrator implements Orchestrator {
       value: fillTemplate(value, values),
     }));
     ours.push({ key: 'PORT', value: String(this.config.containerPort) });
-    await this.update(current, {
+    const wanted: Partial<AppDefinition> = {
       instanceCount: current.instanceCount > 0 ? current.instanceCount : 1,
       containerHttpPort: this.config.containerPort,
       notExposeAsWebApp: true,
@@ -113,13 +116,19 @@ export class CaproverOrchestrator implements Orchestrator {
       ...(hostPort === undefined
         ? {}
         : { ports: withPort(current.ports ?? [], this.config.containerPort, hostPort) }),
-    });
-    await this.captain.call('POST', `${appData(appName)}?detached=1`, {
-      captainDefinitionContent: JSON.stringify({ schemaVersion: 2, imageName: image }),
-      gitHash: '',
-    });
-    this.logger.info({ app: appName, image }, 'caprover deploy started');
-    await this.deployed(appName, image);
+    };
+    // Started again with nothing to change (a gateway restart restores its slots): leave the app
+    // running, since a deploy or an update would replace its container.
+    if (Object.entries(wanted).some(([field, value]) => !isDeepStrictEqual(current[field], value)))
+      await this.update(current, wanted);
+    if (deployedImage(current) !== image || current.isAppBuilding) {
+      await this.captain.call('POST', `${appData(appName)}?detached=1`, {
+        captainDefinitionContent: JSON.stringify({ schemaVersion: 2, imageName: image }),
+        gitHash: '',
+      });
+      this.logger.info({ app: appName, image }, 'caprover deploy started');
+      await this.deployed(appName, image);
+    }
     return { target: fillTemplate(this.config.targetTemplate, values) };
   }
 
@@ -133,7 +142,7 @@ export class CaproverOrchestrator implements Orchestrator {
     const app = await this.definition(this.appName(ref));
     if (!app) return { state: 'stopped', detail: 'no such app' };
     if (app.isAppBuilding) return { state: 'starting', detail: 'deploying' };
-    if (!app.versions?.some((version) => version.deployedImageName))
+    if (deployedImage(app) === undefined)
       return { state: 'stopped', detail: 'nothing deployed yet' };
     if (app.instanceCount === 0) return { state: 'stopped', detail: 'scaled to 0 instances' };
     return {
@@ -217,6 +226,12 @@ export class CaproverOrchestrator implements Orchestrator {
   }
 }
 
+/** The image of the version CapRover runs, if one was deployed. */
+function deployedImage(app: AppDefinition): string | undefined {
+  return app.versions?.find((version) => version.version === app.deployedVersion)
+    ?.deployedImageName;
+}
+
 const appData = (appName: string) => `/user/apps/appData/${encodeURIComponent(appName)}`;
 
 /** The app's env vars with ours set: theirs keep their order, ours replace or follow them. */
@@ -236,8 +251,7 @@ function withPort(
   containerPort: number,
   hostPort: number,
 ): PortMapping[] {
-  return [
-    ...existing.filter((mapping) => mapping.hostPort !== hostPort),
-    { containerPort, hostPort },
-  ];
+  const mapping = { containerPort, hostPort };
+  if (!existing.some((other) => other.hostPort === hostPort)) return [...existing, mapping];
+  return existing.map((other) => (other.hostPort === hostPort ? { ...other, ...mapping } : other));
 }

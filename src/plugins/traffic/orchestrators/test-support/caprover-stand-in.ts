@@ -77,7 +77,12 @@ export class CaproverStandIn {
   private builds: Promise<void> = Promise.resolve();
   private server?: http.Server;
 
-  constructor(private readonly options: StandInOptions) {}
+  /** The registry's images; a test may swap it (an image that disappears). */
+  images: StandInOptions['images'];
+
+  constructor(private readonly options: StandInOptions) {
+    this.images = options.images;
+  }
 
   async start(): Promise<this> {
     this.server = http.createServer((req, res) => void this.handle(req, res));
@@ -287,7 +292,7 @@ export class CaproverStandIn {
     if (!imageName)
       return fail('Error: captain-definition file has no schemaVersion 2 and imageName');
     lines.push(`Pulling ${imageName}`);
-    if (!this.options.images(imageName))
+    if (!this.images(imageName))
       return fail(
         `Error: (HTTP code 404) unexpected - manifest for ${imageName} not found: manifest unknown`,
       );
@@ -309,7 +314,7 @@ export class CaproverStandIn {
   private converge(app: App): Promise<void> {
     const { definition } = app;
     const image = app.deployedImages.at(-1);
-    const spec = image === undefined ? undefined : this.options.images(image);
+    const spec = image === undefined ? undefined : this.images(image);
     return app.service.apply(
       spec && {
         image: spec,
