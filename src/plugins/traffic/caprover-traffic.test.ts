@@ -155,6 +155,22 @@ describe('traffic on CapRover (stand-in)', () => {
     // Both apps were deployed once each: promote and rollback move traffic, not releases.
     expect(app('api-slot-a').deployedImages).toHaveLength(1);
     expect(app('api-slot-b').deployedImages).toHaveLength(1);
+
+    // The slot's log, demultiplexed from CapRover's framed stream, through the traffic API.
+    const logs = await api(started, 'GET', '/services/api/slots/slot-b/logs?limit=5');
+    expect(logs.body.lines).toEqual([
+      expect.stringMatching(/^release v2 listening on 127\.0\.0\.1:\d+$/),
+    ]);
+    expect(logs.body.runtime).toEqual({
+      state: 'running',
+      detail: '1 instance(s), deployed version 0',
+    });
+    // CapRover gone: a problem with the orchestrator's code, and the gateway keeps routing.
+    await captain.close();
+    const down = await fetch(`${started.url}/cpanel/api/traffic/services/api/slots/slot-b/logs`);
+    expect(down.status).toBe(502);
+    expect(down.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await down.json()).toMatchObject({ code: 'TRAFFIC_CAPROVER_UNREACHABLE' });
   });
 
   it('scales the previous app to zero when the window ends, keeping its definition, and deploys into it again', async () => {
@@ -162,7 +178,10 @@ describe('traffic on CapRover (stand-in)', () => {
     await activeV1CandidateV2(started);
     await api(started, 'POST', '/promote', {});
     const before = structuredClone(app('api-slot-a').definition);
+    // The gateway's token expires meanwhile: the stop logs in again and goes through.
+    captain.expireTokens();
     await waitFor(() => app('api-slot-a').definition.instanceCount === 0, 'slot-a scaled to 0');
+    expect(captain.logins).toBe(2);
     // All of it kept: CapRover only fills in the deploy token's empty value, as it does on any update.
     expect(app('api-slot-a').definition).toEqual({
       ...before,
@@ -284,5 +303,24 @@ describe('traffic on CapRover (stand-in)', () => {
     expect(await servedVersion(second)).toBe('v1');
     expect(app('api-slot-a').deployedImages).toHaveLength(1);
     expect(app('api-slot-b').deployedImages).toHaveLength(1);
+  });
+
+  it('scales an idle dev app to zero and wakes it on the next request, which waits for it', async () => {
+    const started = await gateway({
+      service: { dev: true, idleTimeout: 600, wakeTimeout: 10_000 },
+    });
+    await api(started, 'POST', '/deploy', { version: 'v1' });
+    await waitForService(started, (view) => slotState(view, 'slot-a') === 'dev', 'dev app running');
+    expect(await servedVersion(started)).toBe('v1');
+    await waitForService(started, (view) => view.slots[0].asleep === true, 'dev app asleep', 5_000);
+    await waitFor(() => app('api-slot-a').service.pid === undefined, 'dev app scaled to 0');
+    expect(app('api-slot-a').definition.instanceCount).toBe(0);
+    // The request that wakes it waits for CapRover to scale the app up again, and is answered.
+    expect(await servedVersion(started)).toBe('v1');
+    expect(app('api-slot-a').definition.instanceCount).toBe(1);
+    expect(app('api-slot-a').deployedImages).toEqual(['registry.example.com/api:v1']);
+    expect(started.traffic.history('api', 3).map((t) => t.reason)).toContain(
+      'a request arrived while asleep',
+    );
   });
 });
