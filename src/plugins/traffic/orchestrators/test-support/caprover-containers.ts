@@ -109,6 +109,7 @@ export class StandInService {
       env: { ...env, PORT: String(privatePort), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    child.on('error', (error) => this.log(2, `container could not start: ${error.message}`));
     readline.createInterface({ input: child.stdout! }).on('line', (line) => this.log(1, line));
     readline.createInterface({ input: child.stderr! }).on('line', (line) => this.log(2, line));
     const listeners = await Promise.all(

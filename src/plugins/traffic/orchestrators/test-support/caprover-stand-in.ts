@@ -149,7 +149,9 @@ export class CaproverStandIn {
       if (answer === undefined) return void res.writeHead(404).end('Not Found');
       this.send(res, answer.status ?? STATUS.OK, answer.description, answer.data);
     } catch (error) {
-      if (!(error instanceof CaptainFailure)) throw error;
+      // CapRover answers errors that are not its own with a bare HTTP 500.
+      if (!(error instanceof CaptainFailure))
+        return void res.writeHead(500).end('Internal Server Error');
       this.send(res, error.status, error.message);
     }
   }
