@@ -69,9 +69,10 @@ interface BuildStatus {
  * (`/api/v2`): register the app once, set its port, environment and instance count, then deploy
  * a captain definition naming the image and wait for CapRover's build to finish; an app already
  * running the image with these settings is left alone (a gateway restart brings nothing down).
- * Stopping scales
- * the app to zero instances. Every change reads the app's definition first and sends it back
- * whole with only the orchestrator's fields changed, so settings made in the dashboard survive.
+ * Stopping scales the app to zero instances. Every change reads the app's definition first and
+ * sends it back whole with only the orchestrator's fields changed (CapRover's POST update
+ * replaces the definition; PATCH, which merges, only exists from 1.15), so settings made in the
+ * dashboard survive.
  * CapRover (Docker swarm) restarts a crashed container itself: no exits are reported, a crash
  * shows in the health checks.
  */
