@@ -150,7 +150,7 @@ describe('traffic on CapRover (stand-in)', () => {
       `caprover stand-in: ${SWITCHES} switches under load, requests ${load.sent()}, failed ${load.failures.length}`,
     );
     expect(load.failures).toEqual([]);
-    expect(load.sent()).toBeGreaterThan(100);
+    expect(load.sent()).toBeGreaterThan(50);
     expect(load.versions).toEqual(new Set(['v1', 'v2']));
     // Both apps were deployed once each: promote and rollback move traffic, not releases.
     expect(app('api-slot-a').deployedImages).toHaveLength(1);
