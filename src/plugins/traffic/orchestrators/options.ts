@@ -102,8 +102,26 @@ export const caproverOrchestratorSchema = z
     image: z.string().min(1).default(DEFAULT_IMAGE),
     containerPort: port.default(3000),
     env: envTemplate,
-    /** Address of a slot's app as the gateway reaches it (CapRover's overlay network name by default). */
+    /**
+     * Address of a slot's app as the gateway reaches it. Default its name on CapRover's overlay
+     * network (every app answers to `srv-captain--{app}`, the name older CapRover gave its
+     * services). With `publishPorts`, `{hostport}` is the slot's published port.
+     */
     targetTemplate: z.string().default('http://srv-captain--{app}:{port}'),
+    /**
+     * Host ports to publish each slot's container port on (CapRover's port mapping), for a gateway
+     * outside CapRover's network: one per slot in order, or a range `{ from, step }`. Default none.
+     */
+    publishPorts: portsSchema.optional(),
+    /** How long a deploy (CapRover pulling the image and updating the app) may take. Default 10 min. */
+    deployTimeout: z.number().int().positive().default(600_000),
+    /** How often a running deploy's build status is asked for. Default 1 000 ms. */
+    pollInterval: z.number().int().positive().default(1_000),
+    /**
+     * Retries of a change CapRover refused with HTTP 429 because another change in its namespace
+     * was in progress (it makes one change at a time), `pollInterval` apart. Default 30.
+     */
+    busyRetries: z.number().int().min(0).default(30),
     requestTimeout,
   })
   // `when`: reported beside a missing url too, so one start-up names every problem.

@@ -1,16 +1,14 @@
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CaproverOrchestrator } from './caprover.js';
 import { KubernetesOrchestrator } from './kubernetes.js';
-import { caproverOrchestratorSchema, kubernetesOrchestratorSchema } from './options.js';
-import { FakeCaprover } from './test-support/fake-caprover.js';
+import { kubernetesOrchestratorSchema } from './options.js';
 import { FakeKubernetes } from './test-support/fake-kubernetes.js';
 
 /**
- * Kubernetes and CapRover: these tests drive each orchestrator against a local fake that
- * follows the platform's documented API (paths, methods, bodies, status codes). The process
- * orchestrator runs for real in traffic.test.ts, Docker against a real dockerd in
- * docker.engine.test.ts.
+ * These tests drive the Kubernetes orchestrator against a local fake that follows the
+ * platform's documented API (paths, methods, bodies, status codes). The process orchestrator
+ * runs for real in traffic.test.ts; CapRover's stand-in is exercised in caprover.test.ts;
+ * Docker runs against a real dockerd in docker.engine.test.ts.
  */
 
 const logger = pino({ level: 'silent' });
@@ -160,178 +158,5 @@ describe('kubernetes orchestrator (REST API with fetch)', () => {
     await expect(k8s.start({ service: 'api', slot: 'slot-a', version: 'v1' })).rejects.toThrow(
       'kubernetes read Deployment failed (HTTP 401): Unauthorized',
     );
-  });
-});
-
-describe('caprover orchestrator (CapRover /api/v2)', () => {
-  let captain: FakeCaprover;
-  const orchestrator = () =>
-    new CaproverOrchestrator(
-      caproverOrchestratorSchema.parse({
-        type: 'caprover',
-        url: captain.url,
-        password: 'captain42',
-        image: 'registry.example.com/api:{version}',
-        env: { VERSION: '{version}' },
-      }),
-      layout,
-      logger,
-    );
-
-  beforeEach(async () => {
-    captain = await new FakeCaprover('captain42').start();
-  });
-  afterEach(() => captain.close());
-
-  it('registers one app per slot once, configures it and deploys the image', async () => {
-    const caprover = orchestrator();
-    const { target } = await caprover.start({ service: 'api', slot: 'slot-b', version: 'v2' });
-    expect(target).toBe('http://srv-captain--api-slot-b:3000');
-    expect(captain.apps.get('api-slot-b')).toMatchObject({
-      instanceCount: 1,
-      containerHttpPort: 3000,
-      envVars: [
-        { key: 'VERSION', value: 'v2' },
-        { key: 'PORT', value: '3000' },
-      ],
-      deployedImages: ['registry.example.com/api:v2'],
-    });
-    await caprover.start({ service: 'api', slot: 'slot-b', version: 'v3' });
-    expect(captain.apps.get('api-slot-b')?.deployedImages).toEqual([
-      'registry.example.com/api:v2',
-      'registry.example.com/api:v3',
-    ]);
-    const registrations = captain.requests.filter(
-      (r) => r.path === '/api/v2/user/apps/appDefinitions/register',
-    );
-    expect(registrations).toHaveLength(1);
-    expect(
-      captain.requests.find((r) => r.path.startsWith('/api/v2/user/apps/appData/'))?.path,
-    ).toBe('/api/v2/user/apps/appData/api-slot-b?detached=1');
-    expect(captain.logins).toBe(1);
-  });
-
-  it('scales a slot to zero, reports status and logs, and logs in again when the token is refused', async () => {
-    const caprover = orchestrator();
-    await caprover.start({ service: 'api', slot: 'slot-a', version: 'v1' });
-    expect(await caprover.status({ service: 'api', slot: 'slot-a' })).toEqual({
-      state: 'running',
-      detail: '1 instance(s), deployed version 1',
-    });
-    captain.token = 'token-2';
-    await caprover.stop({ service: 'api', slot: 'slot-a' });
-    expect(captain.logins).toBe(2);
-    expect(await caprover.status({ service: 'api', slot: 'slot-a' })).toEqual({
-      state: 'stopped',
-      detail: 'scaled to 0 instances',
-    });
-    expect(await caprover.logs({ service: 'api', slot: 'slot-a' }, 10)).toEqual([
-      'started registry.example.com/api:v1',
-    ]);
-    expect(await caprover.status({ service: 'api', slot: 'slot-b' })).toEqual({
-      state: 'stopped',
-      detail: 'no such app',
-    });
-  });
-
-  it('reports CapRover errors with their status and description', async () => {
-    const wrong = new CaproverOrchestrator(
-      caproverOrchestratorSchema.parse({
-        type: 'caprover',
-        url: captain.url,
-        password: 'nope',
-        image: 'api:{version}',
-      }),
-      layout,
-      logger,
-    );
-    await expect(wrong.start({ service: 'api', slot: 'slot-a', version: 'v1' })).rejects.toThrow(
-      'CapRover login failed: Password is incorrect.',
-    );
-  });
-
-  it('calls with a configured token and never logs in; the image defaults to {service}:{version}', async () => {
-    const caprover = new CaproverOrchestrator(
-      caproverOrchestratorSchema.parse({
-        type: 'caprover',
-        url: captain.url,
-        token: captain.token,
-      }),
-      layout,
-      logger,
-    );
-    await caprover.start({ service: 'api', slot: 'slot-a', version: 'v1' });
-    expect(captain.apps.get('api-slot-a')?.deployedImages).toEqual(['api:v1']);
-    expect(captain.logins).toBe(0);
-    expect(captain.requests.some((r) => r.path === '/api/v2/login')).toBe(false);
-    // A service's own image still wins over the default.
-    const own = new CaproverOrchestrator(
-      caproverOrchestratorSchema.parse({
-        type: 'caprover',
-        url: captain.url,
-        token: captain.token,
-      }),
-      [{ ...layout[0], image: 'registry.example.com/shop-api:{version}' }],
-      logger,
-    );
-    await own.start({ service: 'api', slot: 'slot-b', version: 'v2' });
-    expect(captain.apps.get('api-slot-b')?.deployedImages).toEqual([
-      'registry.example.com/shop-api:v2',
-    ]);
-  });
-
-  it('says what to do when the token is refused and there is no password to log in with', async () => {
-    const caprover = new CaproverOrchestrator(
-      caproverOrchestratorSchema.parse({ type: 'caprover', url: captain.url, token: 'expired' }),
-      layout,
-      logger,
-    );
-    await expect(caprover.start({ service: 'api', slot: 'slot-a', version: 'v1' })).rejects.toThrow(
-      'CapRover refused the configured token (status 1106: Auth token corrupted): set a fresh orchestrator.token (CAPROVER_TOKEN), or orchestrator.password so the gateway logs in itself.',
-    );
-    // With the password as well, a refused token is renewed by logging in.
-    const renewing = new CaproverOrchestrator(
-      caproverOrchestratorSchema.parse({
-        type: 'caprover',
-        url: captain.url,
-        token: 'expired',
-        password: 'captain42',
-      }),
-      layout,
-      logger,
-    );
-    await renewing.start({ service: 'api', slot: 'slot-a', version: 'v1' });
-    expect(captain.logins).toBe(1);
-  });
-
-  it('names the server it could not reach', async () => {
-    const url = captain.url;
-    await captain.close();
-    const caprover = new CaproverOrchestrator(
-      caproverOrchestratorSchema.parse({ type: 'caprover', url, token: 't' }),
-      layout,
-      logger,
-    );
-    await expect(caprover.start({ service: 'api', slot: 'slot-a', version: 'v1' })).rejects.toThrow(
-      `CapRover at ${url} could not be reached (GET /user/apps/appDefinitions: ECONNREFUSED); check orchestrator.url (CAPROVER_URL).`,
-    );
-  });
-
-  it('needs a url, and a token or a password, naming both when both are missing', () => {
-    const result = caproverOrchestratorSchema.safeParse({
-      type: 'caprover',
-      url: undefined,
-      token: undefined,
-    });
-    expect(result.error?.issues.map((issue) => [issue.path.join('.'), issue.message])).toEqual([
-      [
-        'url',
-        'the CapRover dashboard URL, e.g. "https://captain.example.com" (is CAPROVER_URL set?)',
-      ],
-      [
-        'token',
-        'a CapRover token (is CAPROVER_TOKEN set?) or password, so the gateway can call its API',
-      ],
-    ]);
   });
 });
