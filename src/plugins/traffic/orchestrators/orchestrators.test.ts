@@ -1,18 +1,14 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DockerOrchestrator, demultiplex, splitImage } from './docker.js';
 import { KubernetesOrchestrator } from './kubernetes.js';
-import { dockerOrchestratorSchema, kubernetesOrchestratorSchema } from './options.js';
-import { FakeDocker } from './test-support/fake-docker.js';
+import { kubernetesOrchestratorSchema } from './options.js';
 import { FakeKubernetes } from './test-support/fake-kubernetes.js';
 
 /**
- * These tests drive the Kubernetes and Docker orchestrators against a local fake that follows
- * the platform's documented API (paths, methods, bodies, status codes). The process orchestrator
- * runs for real in traffic.test.ts; CapRover's stand-in is exercised in caprover.test.ts.
+ * These tests drive the Kubernetes orchestrator against a local fake that follows the
+ * platform's documented API (paths, methods, bodies, status codes). The process orchestrator
+ * runs for real in traffic.test.ts; CapRover's stand-in is exercised in caprover.test.ts;
+ * Docker runs against a real dockerd in docker.engine.test.ts.
  */
 
 const logger = pino({ level: 'silent' });
@@ -162,114 +158,5 @@ describe('kubernetes orchestrator (REST API with fetch)', () => {
     await expect(k8s.start({ service: 'api', slot: 'slot-a', version: 'v1' })).rejects.toThrow(
       'kubernetes read Deployment failed (HTTP 401): Unauthorized',
     );
-  });
-});
-
-describe('docker orchestrator (Engine API over a unix socket)', () => {
-  let directory: string;
-  let docker: FakeDocker;
-  const orchestrator = (image = 'registry.example.com:5000/api:{version}') =>
-    new DockerOrchestrator(
-      dockerOrchestratorSchema.parse({
-        type: 'docker',
-        socketPath: docker.socketPath,
-        image,
-        ports: [3100, 3102],
-        env: { VERSION: '{version}' },
-      }),
-      layout,
-      logger,
-    );
-
-  beforeEach(async () => {
-    directory = await mkdtemp(path.join(tmpdir(), 'fake-docker-'));
-    docker = await new FakeDocker(directory).start();
-  });
-  afterEach(async () => {
-    await docker.close();
-    await rm(directory, { recursive: true, force: true });
-  });
-
-  it('pulls, replaces the slot container, publishes its port on loopback and starts it', async () => {
-    const engine = orchestrator();
-    const { target } = await engine.start({ service: 'api', slot: 'slot-b', version: 'v2' });
-    expect(target).toBe('http://127.0.0.1:3102');
-    const container = docker.find('api-slot-b')!;
-    expect(container).toMatchObject({
-      Image: 'registry.example.com:5000/api:v2',
-      Env: ['VERSION=v2', 'PORT=3000'],
-      Labels: {
-        'io.qwickapps.service': 'api',
-        'io.qwickapps.slot': 'slot-b',
-        'io.qwickapps.version': 'v2',
-      },
-      PortBindings: { '3000/tcp': [{ HostIp: '127.0.0.1', HostPort: '3102' }] },
-      State: { Running: true },
-    });
-    expect(docker.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
-      'POST /v1.43/images/create?fromImage=registry.example.com%3A5000%2Fapi&tag=v2',
-      'DELETE /v1.43/containers/api-slot-b?force=true',
-      'POST /v1.43/containers/create?name=api-slot-b',
-      `POST /v1.43/containers/${container.Id}/start`,
-    ]);
-    // A redeploy removes the running container first (force), then creates the new one.
-    await engine.start({ service: 'api', slot: 'slot-b', version: 'v3' });
-    expect(docker.containers.size).toBe(1);
-    expect(docker.find('api-slot-b')?.Image).toBe('registry.example.com:5000/api:v3');
-  });
-
-  it('stops, inspects and reads demultiplexed logs', async () => {
-    const engine = orchestrator();
-    await engine.start({ service: 'api', slot: 'slot-a', version: 'v1' });
-    expect(await engine.status({ service: 'api', slot: 'slot-a' })).toEqual({
-      state: 'running',
-      pid: 4242,
-      detail: 'running',
-    });
-    await engine.stop({ service: 'api', slot: 'slot-a' });
-    await engine.stop({ service: 'api', slot: 'slot-a' }); // 304: already stopped
-    expect(await engine.status({ service: 'api', slot: 'slot-a' })).toEqual({
-      state: 'exited',
-      detail: 'exited, exit code 0',
-    });
-    expect(await engine.logs({ service: 'api', slot: 'slot-a' }, 10)).toEqual([
-      'listening on PORT=3000',
-      'stopping on SIGTERM',
-    ]);
-    expect(await engine.status({ service: 'api', slot: 'slot-b' })).toEqual({
-      state: 'stopped',
-      detail: 'no container',
-    });
-  });
-
-  it("reports the Engine's message when a pull fails", async () => {
-    await expect(
-      orchestrator('missing/api:{version}').start({
-        service: 'api',
-        slot: 'slot-a',
-        version: 'v1',
-      }),
-    ).rejects.toThrow(
-      'docker pull failed (HTTP 404): pull access denied for missing/api, repository does not exist',
-    );
-  });
-
-  it('splits image references and log frames', () => {
-    expect(splitImage('registry:5000/team/api:v2')).toEqual({
-      fromImage: 'registry:5000/team/api',
-      tag: 'v2',
-    });
-    expect(splitImage('registry:5000/api')).toEqual({
-      fromImage: 'registry:5000/api',
-      tag: 'latest',
-    });
-    const frames = Buffer.concat([
-      Buffer.from([1, 0, 0, 0, 0, 0, 0, 6]),
-      Buffer.from('a\nb\nc\n'.slice(0, 6)),
-      Buffer.from([2, 0, 0, 0, 0, 0, 0, 2]),
-      Buffer.from('d\n'),
-    ]);
-    expect(demultiplex(frames)).toEqual(['a', 'b', 'c', 'd']);
-    expect(demultiplex(Buffer.from('tty output\nline two\n'))).toEqual(['tty output', 'line two']);
   });
 });
