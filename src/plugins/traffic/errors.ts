@@ -5,6 +5,24 @@ import type { ErrorCodeTable } from '../../core/errors.js';
  * is generated from this table and a test keeps both in step with the code.
  */
 export const TRAFFIC_ERRORS = {
+  TRAFFIC_CAPROVER_AUTH_FAILED: {
+    status: 502,
+    meaning:
+      'CapRover refused the gateway: a wrong password, or a token it no longer accepts with no password to log in again.',
+  },
+  TRAFFIC_CAPROVER_DEPLOY_FAILED: {
+    status: 502,
+    meaning:
+      "CapRover could not deploy the release's image (the build log's last lines say why), or not within deployTimeout.",
+  },
+  TRAFFIC_CAPROVER_ERROR: {
+    status: 502,
+    meaning: 'CapRover answered a call with an error status; its description is in the message.',
+  },
+  TRAFFIC_CAPROVER_UNREACHABLE: {
+    status: 502,
+    meaning: 'CapRover did not answer at orchestrator.url (down, wrong address, or too slow).',
+  },
   TRAFFIC_DEPLOY_IN_PROGRESS: {
     status: 409,
     meaning: 'A release is already starting or a candidate; promote or abort it first.',

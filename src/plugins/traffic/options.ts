@@ -47,7 +47,7 @@ const serviceSchema = z
     initialVersion: versionSchema.optional(),
     /** Process orchestrator: this service's release command (overrides the orchestrator's). */
     release: releaseCommandSchema.optional(),
-    /** Process and docker orchestrators: this service's slot ports. */
+    /** Process and docker orchestrators (and caprover's `publishPorts`): this service's slot ports. */
     ports: portsSchema.optional(),
     /** Container orchestrators: this service's image template. */
     image: z.string().min(1).optional(),
