@@ -143,6 +143,9 @@ function assembleGateway(
     settings.providers ?? signInProviders(definition.auth ?? 'none', definition.name, source);
   const forwardSecret = settings.forwardSecret ?? env.AUTH_FORWARD_SECRET ?? random();
   const entry = path.resolve(root, definition.entry ?? 'src/main.ts');
+  // `{release}`: a release uploaded with `qwickapps release` (a folder laid out as `root`), else
+  // `root` itself, where each service runs.
+  const entryArg = `{release}/${path.relative(root, entry)}`;
   const services = Object.entries(definition.services);
   const signedIn = providers.length > 0;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -178,7 +181,7 @@ function assembleGateway(
         ...settings.traffic,
         release: {
           command: process.execPath,
-          args: entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry],
+          args: entry.endsWith('.ts') ? ['--import', 'tsx', entryArg] : [entryArg],
           cwd: root,
           // PGlite is one process's database: each slot keeps its own folder.
           env: {
@@ -190,6 +193,7 @@ function assembleGateway(
         },
       })),
       orchestrator: { type: 'process', ports: { from: servicePort, step: 2 } },
+      releases: { path: path.join(dataDir, 'releases') },
       store: isServer(databaseUrl)
         ? { type: 'database' }
         : { type: 'file', path: path.join(dataDir, 'traffic-state.json') },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { durationSchema } from '../../core/duration.js';
+import { releaseLimitsShape } from '../../core/releases/options.js';
 import { versionSchema } from './version.js';
 import { orchestratorSchema, portsSchema, releaseCommandSchema } from './orchestrators/options.js';
 
@@ -101,6 +102,19 @@ export const trafficOptionsSchema = z
       env: {},
     }),
     store: storeSchema.prefault({}),
+    /** Releases uploaded with `qwickapps release` (process orchestrator): where, how big, how many. */
+    releases: z
+      .strictObject({
+        /** Each service's releases go to `<path>/<service>/<version>/`. Default `.data/releases`. */
+        path: z.string().min(1).default('.data/releases'),
+        /**
+         * Only uploaded releases are deployed: a version with none (never uploaded, or pruned)
+         * fails to start instead of running the configured command. Default false.
+         */
+        required: z.boolean().default(false),
+        ...releaseLimitsShape,
+      })
+      .prefault({}),
     /** How often deadlines (rollback window, start timeout, idle) are checked. Default 1 000 ms. */
     tickInterval: positive.default(1_000),
     /** Transitions kept per service. Default 500. */

@@ -3,7 +3,10 @@ import { secret } from '../../../core/masking.js';
 
 /**
  * Orchestrator options. Templates accept `{service}`, `{slot}`, `{version}` and `{port}`
- * (and `{app}` / `{namespace}` where the orchestrator names one).
+ * (and `{app}` / `{namespace}` where the orchestrator names one). The process orchestrator's
+ * arguments and env take `{release}` too: the folder of the version's uploaded release, else the
+ * folder the command runs in (`cwd`), so `args: ['{release}/dist/server.js']` runs the uploaded
+ * build, or the checkout's own before any upload.
  */
 
 const port = z.number().int().min(1).max(65535);
