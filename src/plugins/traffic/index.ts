@@ -155,6 +155,7 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
           (service) => keptVersions(managed.get(service)?.controller.state.slots ?? []),
           ctx.logger,
         );
+        await releases.choose(ctx.tryGet('database'));
         orchestrator = withReleases(orchestrator, releases, config.releases.required);
       }
       for (const service of config.services) {

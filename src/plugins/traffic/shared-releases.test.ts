@@ -1,0 +1,113 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { removeTempDirs, TARGETS } from '../../../test/support/databases.js';
+import { putArchive, sha256, tarballOf } from '../../../test/support/release-upload.js';
+import { createDatabasePlugin, type DatabaseOptions } from '../database/index.js';
+import {
+  api,
+  freePorts,
+  startTrafficGateway,
+  waitForService,
+  type TrafficGateway,
+} from './test-support/gateway.js';
+import { buildRelease } from './test-support/releases.js';
+
+afterAll(removeTempDirs);
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A gateway on the shared database with a data folder of its own (state, releases). */
+async function gateway(
+  database: DatabaseOptions,
+  fallback: string,
+): Promise<TrafficGateway & { data: string }> {
+  const data = await mkdtemp(path.join(tmpdir(), 'traffic-shared-'));
+  const started = await startTrafficGateway({
+    ports: await freePorts(2),
+    statePath: path.join(data, 'state.json'),
+    plugins: [createDatabasePlugin({ ...database, logQueries: false })],
+    traffic: {
+      orchestrator: {
+        type: 'process',
+        command: process.execPath,
+        args: ['{release}/server.mjs'],
+        cwd: fallback,
+        env: { VERSION: '{version}' },
+        ports: await freePorts(2),
+        stopTimeout: 5_000,
+      },
+      releases: { path: path.join(data, 'releases'), keep: 2, required: true },
+    },
+  });
+  cleanups.push(async () => {
+    await started.stop();
+    await rm(data, { recursive: true, force: true });
+  });
+  return { ...started, data };
+}
+
+for (const target of TARGETS.filter((entry) => ['postgres', 'mysql'].includes(entry.provider))) {
+  describe.skipIf(!target.available)(`service releases shared through ${target.provider}`, () => {
+    it('runs on B, deployed through B, the code uploaded through A', async () => {
+      const sandbox = await target.sandbox();
+      cleanups.push(() => sandbox.cleanup());
+      const work = await mkdtemp(path.join(tmpdir(), 'traffic-builds-'));
+      cleanups.push(() => rm(work, { recursive: true, force: true }));
+      const fallback = await buildRelease(path.join(work, 'fallback'), 'configured folder');
+      const a = await gateway(sandbox.options, fallback);
+      const b = await gateway(sandbox.options, fallback);
+      const upload = (through: TrafficGateway, version: string, bytes: Buffer) =>
+        putArchive(`${through.url}/cpanel/api/traffic/releases/api/${version}`, bytes);
+
+      const v1 = await tarballOf(await buildRelease(path.join(work, 'v1'), 'built v1 on A'));
+      expect((await upload(a, 'v1', v1)).status).toBe(201);
+      // B lists it, and takes the same bytes as no change and other bytes as a conflict.
+      const listed = await fetch(`${b.url}/cpanel/api/traffic/releases/api`);
+      expect(((await listed.json()) as { releases: unknown[] }).releases).toEqual([
+        expect.objectContaining({ version: 'v1', sha256: sha256(v1), size: v1.length }),
+      ]);
+      expect((await upload(b, 'v1', v1)).body).toMatchObject({ created: false });
+      const v2 = await tarballOf(await buildRelease(path.join(work, 'v2'), 'built v2 on A'));
+      const conflict = await upload(b, 'v1', v2);
+      expect(conflict.status).toBe(409);
+      expect(conflict.body).toMatchObject({ code: 'TRAFFIC_RELEASE_EXISTS', sha256: sha256(v1) });
+
+      // Deployed through B: B's orchestrator runs A's upload from B's own copy.
+      expect((await api(b, 'POST', '/deploy', { service: 'api', version: 'v1' })).status).toBe(202);
+      await waitForService(b, (view) => view.active?.version === 'v1', 'v1 active on B');
+      const answer = (await (await fetch(`${b.url}/api/v1/hello`)).json()) as Record<
+        string,
+        string
+      >;
+      expect(answer).toMatchObject({ version: 'v1', message: 'built v1 on A' });
+      // Materialised under B's data folder, named by its checksum, and only there.
+      const copy = path.join(b.data, 'releases', 'api', '.shared', `v1@${sha256(v1).slice(0, 16)}`);
+      expect(answer.cwd).toBe(copy);
+      expect(await readdir(path.dirname(copy))).toEqual([path.basename(copy)]);
+      expect(await readdir(path.join(b.data, 'releases', 'api', '.incoming'))).toEqual([]);
+
+      // Retention (keep 2) through A prunes the rows B reads, never what B runs.
+      for (const version of ['v2', 'v3', 'v4']) {
+        const build = await buildRelease(path.join(work, version), `built ${version}`);
+        expect((await upload(a, version, await tarballOf(build))).status).toBe(201);
+      }
+      const after = await fetch(`${b.url}/cpanel/api/traffic/releases/api`);
+      const versions = ((await after.json()) as { releases: { version: string }[] }).releases.map(
+        (release) => release.version,
+      );
+      // A's traffic state knows nothing of B's slot, so v1 is pruned from the database...
+      expect(versions).toEqual(['v4', 'v3']);
+      // ...and a version no longer stored fails to deploy on B instead of running other code.
+      expect((await api(b, 'POST', '/deploy', { service: 'api', version: 'v2' })).status).toBe(202);
+      await waitForService(
+        b,
+        (view) => view.slots.some((slot) => slot.version === 'v2' && slot.state === 'failed'),
+        'v2 failed on B',
+      );
+    });
+  });
+}
