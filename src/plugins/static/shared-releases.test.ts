@@ -1,0 +1,227 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../../index.js';
+import { removeTempDirs, TARGETS, type Sandbox } from '../../../test/support/databases.js';
+import { baseUrl, captureLogs, waitFor } from '../../../test/support/http.js';
+import { putArchive, sha256, tarballOf } from '../../../test/support/release-upload.js';
+import { DatabaseReleaseStore } from '../../core/releases/index.js';
+import { createDatabasePlugin } from '../database/index.js';
+import { createStaticPlugin, type StaticPluginOptions } from './index.js';
+import { tempDir, writeTree } from './test-support/fixtures.js';
+
+afterAll(removeTempDirs);
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface Frontend {
+  app: App;
+  url: string;
+  root: string;
+  logs: Record<string, unknown>[];
+}
+
+/** A gateway serving the frontend from a folder of its own, on the shared database. */
+async function frontend(
+  sandbox: Sandbox,
+  options: Partial<StaticPluginOptions> = {},
+): Promise<Frontend> {
+  const folder = await tempDir();
+  const capture = captureLogs();
+  const app = createApp({
+    name: 'frontend',
+    port: 0,
+    host: '127.0.0.1',
+    logger: { level: 'info', destination: capture.stream, stdout: false },
+    shutdown: { signals: false },
+    plugins: [
+      createDatabasePlugin({ ...sandbox.options, logQueries: false }),
+      createStaticPlugin({ root: folder.dir, spa: true, releases: true, ...options }),
+    ],
+  });
+  cleanups.push(async () => {
+    await app.stop();
+    await folder.cleanup();
+  });
+  await app.start();
+  return { app, url: baseUrl(app), root: folder.dir, logs: capture.lines };
+}
+
+async function sandboxOf(target: (typeof TARGETS)[number]): Promise<Sandbox> {
+  const sandbox = await target.sandbox();
+  cleanups.push(() => sandbox.cleanup());
+  return sandbox;
+}
+
+/** A built frontend packed as the CLI packs it. */
+async function build(version: string): Promise<Buffer> {
+  const folder = await tempDir();
+  cleanups.push(folder.cleanup);
+  await writeTree(folder.dir, {
+    'index.html': `<title>${version}</title>`,
+    [`assets/app-${version}Ab12345.js`]: `console.log(${JSON.stringify(version)})`,
+  });
+  return tarballOf(folder.dir);
+}
+
+const upload = (through: Frontend, version: string, bytes: Buffer) =>
+  putArchive(`${through.url}/api/static/releases/${version}`, bytes);
+const page = (through: Frontend) =>
+  fetch(`${through.url}/some/route`, { headers: { accept: 'text/html' } }).then((res) =>
+    res.status === 200 ? res.text() : `status ${res.status}`,
+  );
+const post = (through: Frontend, pathname: string) =>
+  fetch(`${through.url}/api/static/releases/${pathname}`, { method: 'POST' }).then(async (res) => ({
+    status: res.status,
+    body: (await res.json()) as Record<string, unknown>,
+  }));
+
+/** Milliseconds until `through` serves `version`; fails past 1 s. */
+async function servedWithin(through: Frontend, version: string, since: number): Promise<number> {
+  while ((await page(through)) !== `<title>${version}</title>`) {
+    if (Date.now() - since > 1_000) throw new Error(`${version} not served within 1 s`);
+  }
+  return Date.now() - since;
+}
+
+const percentile = (values: number[], p: number) =>
+  [...values].sort((x, y) => x - y)[Math.min(values.length - 1, Math.floor(values.length * p))];
+
+for (const target of TARGETS.filter((entry) => ['postgres', 'mysql'].includes(entry.provider))) {
+  describe.skipIf(!target.available)(`frontend releases shared through ${target.provider}`, () => {
+    it('serves on B, within a second, each of 20 activations through A; a rollback through B reaches A', async () => {
+      const sandbox = await sandboxOf(target);
+      const a = await frontend(sandbox, { uploads: { keep: 3 } });
+      // B keeps one upload besides the two in use.
+      const b = await frontend(sandbox, { uploads: { keep: 1 } });
+      expect(await page(b)).toBe('status 404');
+      const builds = new Map<string, Buffer>();
+      for (const version of ['v1', 'v2', 'v3']) {
+        builds.set(version, await build(version));
+        const stored = await upload(a, version, builds.get(version)!);
+        expect(stored.status).toBe(201);
+      }
+      const listed = (await (await fetch(`${b.url}/api/static/releases`)).json()) as {
+        releases: Record<string, unknown>[];
+      };
+      expect(listed.releases.map((release) => release.version).sort()).toEqual(['v1', 'v2', 'v3']);
+      expect(listed.releases.find((release) => release.version === 'v2')).toMatchObject({
+        sha256: sha256(builds.get('v2')!),
+        size: builds.get('v2')!.length,
+        active: false,
+      });
+
+      const delays: number[] = [];
+      for (let round = 0; round < 20; round++) {
+        const version = `v${(round % 3) + 1}`;
+        const since = Date.now();
+        const activated = await post(a, `${version}/activate`);
+        expect(activated.status).toBe(200);
+        expect(activated.body.active).toBe(version);
+        // A serves it from its answer on; B within a second.
+        expect(await page(a)).toBe(`<title>${version}</title>`);
+        delays.push(await servedWithin(b, version, since));
+      }
+      console.log(
+        `[${target.provider}] activation through A served by B: p50 ${percentile(delays, 0.5)} ms, max ${Math.max(...delays)} ms over ${delays.length}`,
+      );
+      // Round 19 activated v2, after v1.
+      const since = Date.now();
+      const rolledBack = await post(b, 'rollback');
+      expect(rolledBack).toMatchObject({ status: 200, body: { active: 'v1', previous: 'v2' } });
+      expect(await page(b)).toBe('<title>v1</title>');
+      await servedWithin(a, 'v1', since);
+      const onA = (await (await fetch(`${a.url}/api/static/releases`)).json()) as {
+        active: string;
+        releases: { version: string; active: boolean; previous: boolean }[];
+      };
+      expect(onA.active).toBe('v1');
+      expect(onA.releases.find((release) => release.previous)?.version).toBe('v2');
+
+      // Retention through B: v3 goes (neither active nor the rollback target), from every gateway.
+      const v4 = await upload(b, 'v4', await build('v4'));
+      expect(v4.body).toMatchObject({ created: true, pruned: ['v3'] });
+      const kept = (await (await fetch(`${a.url}/api/static/releases`)).json()) as {
+        releases: { version: string }[];
+      };
+      expect(kept.releases.map((release) => release.version).sort()).toEqual(['v1', 'v2', 'v4']);
+      expect((await post(a, 'v3/activate')).status).toBe(404);
+      // B's own copy of v3 is gone; A's goes at its next switch.
+      expect(
+        (await readdir(path.join(b.root, '.shared'))).some((name) => name.startsWith('v3@')),
+      ).toBe(false);
+      expect((await post(a, 'v4/activate')).status).toBe(200);
+      await waitFor(
+        async () =>
+          !(await readdir(path.join(a.root, '.shared'))).some((name) => name.startsWith('v3@')),
+        "v3 removed from A's disk",
+      );
+    });
+
+    it('serves the active release on a gateway started later, its folder empty', async () => {
+      const sandbox = await sandboxOf(target);
+      const a = await frontend(sandbox);
+      expect((await upload(a, 'v1', await build('v1'))).status).toBe(201);
+      expect((await post(a, 'v1/activate')).status).toBe(200);
+      // releases: 'auto' sees the shared uploads, though the folder holds nothing yet.
+      const c = await frontend(sandbox, { releases: 'auto' });
+      expect(await page(c)).toBe('<title>v1</title>');
+    });
+
+    it('keeps serving the release before when the bytes in the database no longer match', async () => {
+      const sandbox = await sandboxOf(target);
+      const a = await frontend(sandbox);
+      const b = await frontend(sandbox);
+      expect((await upload(a, 'v1', await build('v1'))).status).toBe(201);
+      const since = Date.now();
+      expect((await post(a, 'v1/activate')).status).toBe(200);
+      await servedWithin(b, 'v1', since);
+      expect((await upload(a, 'v2', await build('v2'))).status).toBe(201);
+      const database = a.app.context.services.get('database');
+      const chunks = sql.raw(
+        database.dialect === 'mysql' ? '`qwickapps_release_chunks`' : '"qwickapps_release_chunks"',
+      );
+      await database.run(
+        sql`UPDATE ${chunks} SET data = ${Buffer.from('not the archive')} WHERE scope = 'static:static' AND version = 'v2'`,
+      );
+      // A unpacked v2 when it was uploaded; B reads it back, finds another checksum, refuses it.
+      expect((await post(a, 'v2/activate')).status).toBe(200);
+      await waitFor(
+        () => b.logs.some((line) => String(line.error).includes('not materialised')),
+        'B refused the changed bytes',
+      );
+      expect(await page(b)).toBe('<title>v1</title>');
+      expect(await page(a)).toBe('<title>v2</title>');
+      expect(
+        (await readdir(path.join(b.root, '.shared'))).filter((name) => name.startsWith('v2@')),
+      ).toEqual([]);
+    });
+
+    it('materialises one copy when processes race for it, and every one gets it whole', async () => {
+      const sandbox = await sandboxOf(target);
+      const a = await frontend(sandbox);
+      const bytes = await build('v1');
+      expect((await upload(a, 'v1', bytes)).status).toBe(201);
+      const database = a.app.context.services.get('database');
+      const shared = await tempDir();
+      cleanups.push(shared.cleanup);
+      const limits = { maxUnpackedBytes: 1024 * 1024, maxEntries: 100 };
+      // Stores of their own on one folder, as two processes of one machine would have.
+      const stores = [1, 2, 3, 4].map(
+        () => new DatabaseReleaseStore(database, 'static:static', shared.dir, limits),
+      );
+      const folders = await Promise.all(
+        stores.flatMap((store) => [store.directory('v1'), store.directory('v1')]),
+      );
+      const folder = path.join(shared.dir, '.shared', `v1@${sha256(bytes).slice(0, 16)}`);
+      expect(new Set(folders)).toEqual(new Set([folder]));
+      expect(await readdir(path.join(shared.dir, '.shared'))).toEqual([path.basename(folder)]);
+      expect(await readFile(path.join(folder, 'index.html'), 'utf8')).toBe('<title>v1</title>');
+      expect(await readdir(path.join(shared.dir, '.incoming'))).toEqual([]);
+      expect(await stores[0].directory('v9')).toBeUndefined();
+    });
+  });
+}
