@@ -200,6 +200,47 @@ for (const target of TARGETS.filter((entry) => ['postgres', 'mysql'].includes(en
       ).toEqual([]);
     });
 
+    it('stores a version once when two gateways upload it at the same moment', async () => {
+      const sandbox = await sandboxOf(target);
+      const a = await frontend(sandbox);
+      const b = await frontend(sandbox);
+      const [one, other] = [await build('one'), await build('other')];
+      const same = await Promise.all([upload(a, 'v1', one), upload(b, 'v1', one)]);
+      expect(same.map((answer) => answer.status).sort()).toEqual([200, 201]);
+      const differing = await Promise.all([upload(a, 'v2', one), upload(b, 'v2', other)]);
+      expect(differing.map((answer) => answer.status).sort()).toEqual([201, 409]);
+      const winner = differing.find((answer) => answer.status === 201)!.body.sha256;
+      expect(differing.find((answer) => answer.status === 409)!.body).toMatchObject({
+        code: 'STATIC_RELEASE_EXISTS',
+        sha256: winner,
+      });
+      // Whichever won, every gateway serves its bytes: the rows hold one archive per version.
+      const database = a.app.context.services.get('database');
+      const chunks = sql.raw(
+        database.dialect === 'mysql' ? '`qwickapps_release_chunks`' : '"qwickapps_release_chunks"',
+      );
+      const rows = await database.rows<{ version: string; n: number | string }>(
+        sql`SELECT version, count(*) AS n FROM ${chunks} WHERE scope = 'static:static' GROUP BY version ORDER BY version`,
+      );
+      expect(rows.map((row) => [row.version, Number(row.n)])).toEqual([
+        ['v1', 1],
+        ['v2', 1],
+      ]);
+      const since = Date.now();
+      expect((await post(b, 'v2/activate')).status).toBe(200);
+      const title = winner === sha256(one) ? 'one' : 'other';
+      await servedWithin(a, title, since);
+    });
+
+    it('keeps releases on its own disk with uploads.store "disk"', async () => {
+      const sandbox = await sandboxOf(target);
+      const a = await frontend(sandbox, { uploads: { store: 'disk' } });
+      const b = await frontend(sandbox);
+      expect((await upload(a, 'v1', await build('v1'))).status).toBe(201);
+      expect((await readdir(a.root)).sort()).toEqual(['.incoming', '.meta', 'v1']);
+      expect((await post(b, 'v1/activate')).status).toBe(404);
+    });
+
     it('materialises one copy when processes race for it, and every one gets it whole', async () => {
       const sandbox = await sandboxOf(target);
       const a = await frontend(sandbox);
@@ -225,3 +266,35 @@ for (const target of TARGETS.filter((entry) => ['postgres', 'mysql'].includes(en
     });
   });
 }
+
+describe('the shared store needs a database that several gateways reach', () => {
+  it('fails start-up naming uploads.store with SQLite', async () => {
+    const sandbox = await sandboxOf(TARGETS.find((entry) => entry.provider === 'sqlite')!);
+    await expect(frontend(sandbox, { uploads: { store: 'database' } })).rejects.toThrow(
+      /plugins\.static\.uploads\.store: expected the database plugin on PostgreSQL or MySQL.*received "database" with sqlite/,
+    );
+  });
+});
+
+const postgres = TARGETS.find((entry) => entry.provider === 'postgres')!;
+describe.skipIf(!postgres.available)('frontend releases shared through PostgreSQL', () => {
+  it('follows an activation made while its LISTEN connection was down, once it is back', async () => {
+    const sandbox = await sandboxOf(postgres);
+    const a = await frontend(sandbox);
+    const b = await frontend(sandbox);
+    for (const version of ['v1', 'v2']) {
+      expect((await upload(a, version, await build(version))).status).toBe(201);
+    }
+    const since = Date.now();
+    expect((await post(a, 'v1/activate')).status).toBe(200);
+    await servedWithin(b, 'v1', since);
+    const database = a.app.context.services.get('database');
+    // Ends every LISTEN connection on this schema's channel (A's and B's) server-side.
+    await database.run(
+      sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN "qwickapps_releases%' AND pid <> pg_backend_pid()`,
+    );
+    expect((await post(a, 'v2/activate')).status).toBe(200);
+    await waitFor(async () => (await page(b)) === '<title>v2</title>', 'B serves v2');
+    expect(b.logs.some((line) => String(line.msg).includes('reconnect'))).toBe(true);
+  });
+});
