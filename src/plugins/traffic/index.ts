@@ -155,7 +155,6 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
           (service) => keptVersions(managed.get(service)?.controller.state.slots ?? []),
           ctx.logger,
         );
-        await releases.choose(ctx.tryGet('database'));
         orchestrator = withReleases(orchestrator, releases, config.releases.required);
       }
       for (const service of config.services) {
@@ -178,6 +177,8 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
           controller,
         });
       }
+      // Uploads go to the shared database when it is a server, so every gateway runs them.
+      await releases?.choose(ctx.tryGet('database'));
       orchestrator.onExit((ref, message) =>
         managed.get(ref.service)?.controller.exited(ref.slot, message),
       );
