@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
+import { errorMessage } from '../../core/errors.js';
 import type { Database } from '../database/index.js';
 import {
   acceptRelease,
@@ -80,8 +81,17 @@ export class TrafficReleases {
   }
 
   /** The folder of an uploaded release, or undefined when that version was never uploaded. */
-  directory(service: string, version: string): Promise<string | undefined> {
-    return this.store(service).directory(version);
+  async directory(service: string, version: string): Promise<string | undefined> {
+    const store = this.store(service);
+    const directory = await store.directory(version);
+    // A slot starts: copies here of releases pruned through another gateway, not running, go.
+    if (store instanceof DatabaseReleaseStore)
+      void store
+        .sweep(new Set([...this.inUse(service), version]))
+        .catch((error: unknown) =>
+          this.logger.warn({ service, error: errorMessage(error) }, 'stale releases not removed'),
+        );
+    return directory;
   }
 
   async upload(req: IncomingMessage, service: string, version: string): Promise<ReleaseUpload> {

@@ -90,7 +90,7 @@ for (const target of TARGETS.filter((entry) => ['postgres', 'mysql'].includes(en
       expect(await readdir(path.dirname(copy))).toEqual([path.basename(copy)]);
       expect(await readdir(path.join(b.data, 'releases', 'api', '.incoming'))).toEqual([]);
 
-      // Retention (keep 2) through A prunes the rows B reads, never what B runs.
+      // Retention (keep 2) through A prunes the rows every gateway reads.
       for (const version of ['v2', 'v3', 'v4']) {
         const build = await buildRelease(path.join(work, version), `built ${version}`);
         expect((await upload(a, version, await tarballOf(build))).status).toBe(201);
@@ -99,8 +99,12 @@ for (const target of TARGETS.filter((entry) => ['postgres', 'mysql'].includes(en
       const versions = ((await after.json()) as { releases: { version: string }[] }).releases.map(
         (release) => release.version,
       );
-      // A's traffic state knows nothing of B's slot, so v1 is pruned from the database...
+      // A's traffic state (a file of its own here) knows nothing of B's slot: v1 is pruned...
       expect(versions).toEqual(['v4', 'v3']);
+      // B's slot keeps running from B's own copy, which only B's retention would remove...
+      const still = (await (await fetch(`${b.url}/api/v1/hello`)).json()) as Record<string, string>;
+      expect(still).toMatchObject({ version: 'v1', cwd: copy });
+      expect(await readdir(copy)).toEqual(expect.arrayContaining(['server.mjs', 'message.txt']));
       // ...and a version no longer stored fails to deploy on B instead of running other code.
       expect((await api(b, 'POST', '/deploy', { service: 'api', version: 'v2' })).status).toBe(202);
       await waitForService(
@@ -108,6 +112,15 @@ for (const target of TARGETS.filter((entry) => ['postgres', 'mysql'].includes(en
         (view) => view.slots.some((slot) => slot.version === 'v2' && slot.state === 'failed'),
         'v2 failed on B',
       );
+      // v4 starts from a copy of its own beside the running v1's, which the start leaves alone.
+      expect((await api(b, 'POST', '/deploy', { service: 'api', version: 'v4' })).status).toBe(202);
+      await waitForService(
+        b,
+        (view) => view.slots.some((slot) => slot.version === 'v4' && slot.state === 'candidate'),
+        'v4 candidate on B',
+      );
+      const copies = await readdir(path.dirname(copy));
+      expect(copies.map((name) => name.split('@')[0]).sort()).toEqual(['v1', 'v4']);
     });
   });
 }
