@@ -76,6 +76,10 @@ function releasesDisabled(): HttpError {
  * `root` may hold `<version>/` folders, one active at a time and switched without a restart;
  * releases are uploaded (`PUT /api/static/releases/:version`, `static:release`), activated
  * (`static:activate`) and rolled back (`POST /api/static/releases/rollback`) through its API.
+ * With the database plugin on PostgreSQL or MySQL, uploads and the active release live in the
+ * database (`uploads.store`), so several gateways serve the same frontend: each materialises a
+ * release under `<root>/.shared/` and follows an activation or rollback made through any of them
+ * within a second.
  * Its routes are mounted after every other plugin's, so it never shadows them.
  * @example
  * createStaticPlugin({ root: './releases', spa: true })
