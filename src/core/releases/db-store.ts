@@ -141,19 +141,24 @@ export class DatabaseReleaseStore implements ReleaseStore {
       const uploadedAt = Date.now();
       const chunks = Math.max(1, Math.ceil(archive.size / CHUNK_BYTES));
       const outcome = await this.db.transaction(async (tx) => {
-        const insert =
-          this.db.dialect === 'mysql'
-            ? sql`INSERT IGNORE INTO ${this.releases} (scope, version, sha256, size, chunks, uploaded_at) VALUES (${this.scope}, ${version}, ${archive.sha256}, ${archive.size}, ${chunks}, ${uploadedAt})`
-            : sql`INSERT INTO ${this.releases} (scope, version, sha256, size, chunks, uploaded_at) VALUES (${this.scope}, ${version}, ${archive.sha256}, ${archive.size}, ${chunks}, ${uploadedAt}) ON CONFLICT (scope, version) DO NOTHING`;
-        await tx.run(insert);
-        const stored = await this.get(version, tx);
-        if (
-          stored &&
-          (stored.sha256 !== archive.sha256 || Date.parse(stored.uploadedAt) !== uploadedAt)
-        )
-          return { record: stored, created: false };
+        const values = sql`(${this.scope}, ${version}, ${archive.sha256}, ${archive.size}, ${chunks}, ${uploadedAt})`;
+        const columns = sql`(scope, version, sha256, size, chunks, uploaded_at)`;
+        // Whether this statement inserted the row: two uploads may share a millisecond.
+        let inserted: boolean;
+        if (this.db.dialect === 'mysql') {
+          await tx.run(sql`INSERT IGNORE INTO ${this.releases} ${columns} VALUES ${values}`);
+          const [row] = await tx.rows<{ n: number | string }>(sql`SELECT ROW_COUNT() AS n`);
+          inserted = Number(row?.n) === 1;
+        } else {
+          const rows = await tx.rows(
+            sql`INSERT INTO ${this.releases} ${columns} VALUES ${values} ON CONFLICT (scope, version) DO NOTHING RETURNING version`,
+          );
+          inserted = rows.length === 1;
+        }
+        const stored = (await this.get(version, tx))!;
+        if (!inserted) return { record: stored, created: false };
         await this.writeChunks(tx, version, archive.file);
-        return { record: stored!, created: true };
+        return { record: stored, created: true };
       });
       if (!outcome.created) return this.compare(outcome.record, archive);
       // This gateway has the files already: they become its materialised copy.
