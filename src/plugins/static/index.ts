@@ -140,6 +140,7 @@ export function createStaticPlugin(options: StaticPluginOptions): ServerPlugin<S
           ]);
           const shared = new SharedActive(database!, `static:${name}`, ctx.logger);
           const following = new SharedReleaseSet(
+            root,
             store,
             shared,
             config.index,

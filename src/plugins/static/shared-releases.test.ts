@@ -171,6 +171,23 @@ for (const target of TARGETS.filter((entry) => ['postgres', 'mysql'].includes(en
       expect(await page(c)).toBe('<title>v1</title>');
     });
 
+    it('serves its own folder until an upload is activated, even one of the same name', async () => {
+      const sandbox = await sandboxOf(target);
+      const a = await frontend(sandbox);
+      const folder = await tempDir();
+      cleanups.push(folder.cleanup);
+      await writeTree(folder.dir, { 'v1/index.html': '<title>by hand</title>', current: 'v1\n' });
+      const b = await frontend(sandbox, { root: folder.dir, releases: 'auto' });
+      expect(await page(b)).toBe('<title>by hand</title>');
+      expect(
+        b.logs.some((line) => String(line.msg).includes('other gateways do not share it')),
+      ).toBe(true);
+      expect((await upload(a, 'v1', await build('v1'))).status).toBe(201);
+      const since = Date.now();
+      expect((await post(a, 'v1/activate')).status).toBe(200);
+      await servedWithin(b, 'v1', since);
+    });
+
     it('keeps serving the release before when the bytes in the database no longer match', async () => {
       const sandbox = await sandboxOf(target);
       const a = await frontend(sandbox);

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { errorMessage, HttpError } from '../../core/errors.js';
 import type { DatabaseReleaseStore } from '../../core/releases/index.js';
 import type { ActiveState, SharedActive } from './active.js';
-import { RELEASE_NAME, type StaticRelease } from './releases.js';
+import { readCurrent, RELEASE_NAME, releaseNames, type StaticRelease } from './releases.js';
 import type { Site } from './site.js';
 
 /**
@@ -23,6 +23,8 @@ export class SharedReleaseSet {
   private again = false;
 
   constructor(
+    /** The releases folder: its own folders are served only until an upload is activated. */
+    private readonly root: string,
     private readonly store: DatabaseReleaseStore,
     private readonly shared: SharedActive,
     private readonly index: string | false,
@@ -33,8 +35,10 @@ export class SharedReleaseSet {
   ) {}
 
   /**
-   * Takes the database's choice (or, when none was made yet, `preferred` if it was uploaded; the
-   * database is not written), then follows the changes other gateways make.
+   * Takes the database's choice, then follows the changes other gateways make. Until a choice is
+   * made (a gateway moving to the shared store), it serves `preferred` if it was uploaded, else
+   * what the releases folder chose before (its `current` file, `preferred`, the highest version
+   * put there by hand), on this gateway alone: the database is not written.
    */
   async start(preferred: string | undefined): Promise<void> {
     const mode = await this.shared.follow(
@@ -46,6 +50,19 @@ export class SharedReleaseSet {
     if (!this.site && preferred && (await this.store.get(preferred))) {
       const dir = await this.store.directory(preferred);
       if (dir) this.site = this.createSite(dir, preferred);
+    }
+    if (!this.site) {
+      const names = await releaseNames(this.root);
+      const version = [await readCurrent(this.root), preferred, names.at(-1)].find(
+        (name) => name !== undefined && names.includes(name),
+      );
+      if (version) {
+        this.site = this.createSite(path.join(this.root, version), version);
+        this.logger.warn(
+          { version, root: this.root },
+          'serving a release of the releases folder until one uploaded is activated: other gateways do not share it',
+        );
+      }
     }
     this.logger.info(
       { version: this.site?.version, follow: mode, store: this.store.description },
@@ -157,15 +174,17 @@ export class SharedReleaseSet {
   private async serve(state: ActiveState): Promise<void> {
     if (state.revision <= this.state.revision) return;
     const version = state.active;
-    const before = this.site?.version;
-    if (version !== undefined && version !== before) {
+    // A folder put there by hand may bear the name of the upload that replaces it.
+    const changed =
+      version !== undefined && (version !== this.state.active || version !== this.site?.version);
+    if (changed) {
       const dir = await this.filesOf(version);
       // A newer choice was served while this one was materialising: it stands.
       if (state.revision <= this.state.revision) return;
       this.site = this.createSite(dir, version);
     }
     this.state = state;
-    if (version !== undefined && version !== before) {
+    if (changed) {
       this.onActivated(version, state.previous);
       // Folders of releases pruned through another gateway go, never the two in use.
       const keep = new Set([version, state.previous].filter((name) => name !== undefined));
