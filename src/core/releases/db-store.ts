@@ -23,6 +23,14 @@ export function sharedDatabase(db: Database | undefined): boolean {
   return db?.provider === 'postgres' || db?.provider === 'mysql';
 }
 
+/** A stored archive that no longer reads back as it was uploaded: never unpacked. */
+export class CorruptReleaseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CorruptReleaseError';
+  }
+}
+
 interface RecordRow {
   version: string;
   sha256: string;
@@ -256,7 +264,7 @@ export class DatabaseReleaseStore implements ReleaseStore {
       await done;
       const sha256 = hash.digest('hex');
       if (size !== record.size || !timingSafeEqual(Buffer.from(sha256), Buffer.from(record.sha256)))
-        throw new Error(
+        throw new CorruptReleaseError(
           `release ${record.version} read back from the database as ${size} bytes with SHA-256 ${sha256}, not the ${record.size} bytes with ${record.sha256} uploaded: not materialised`,
         );
       await extractArchive(file, unpacked, this.limits);

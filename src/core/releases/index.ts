@@ -5,7 +5,7 @@ import type { ReleaseRecord, ReleaseStore } from './store.js';
 import { receiveArchive } from './upload.js';
 
 export { ReleaseError, releaseHttpError, type ReleaseCodes, type ReleaseProblem } from './error.js';
-export { DatabaseReleaseStore, sharedDatabase } from './db-store.js';
+export { CorruptReleaseError, DatabaseReleaseStore, sharedDatabase } from './db-store.js';
 export { chooseReleaseStore, type OpenableReleaseStore } from './open.js';
 export { ACTIVE_TABLE, releaseMigrations } from './schema.js';
 export { entryProblem, extractArchive, type ExtractLimits } from './extract.js';

@@ -207,11 +207,14 @@ for (const target of TARGETS.filter((entry) => ['postgres', 'mysql'].includes(en
       // A unpacked v2 when it was uploaded; B reads it back, finds another checksum, refuses it.
       expect((await post(a, 'v2/activate')).status).toBe(200);
       await waitFor(
-        () => b.logs.some((line) => String(line.error).includes('not materialised')),
+        () => b.logs.some((line) => String(line.error).includes('no longer reads back')),
         'B refused the changed bytes',
       );
       expect(await page(b)).toBe('<title>v1</title>');
       expect(await page(a)).toBe('<title>v2</title>');
+      // Asked through B, the activation is refused and changes nothing.
+      const refused = await post(b, 'v2/activate');
+      expect(refused).toMatchObject({ status: 409, body: { code: 'STATIC_RELEASE_CORRUPT' } });
       expect(
         (await readdir(path.join(b.root, '.shared'))).filter((name) => name.startsWith('v2@')),
       ).toEqual([]);

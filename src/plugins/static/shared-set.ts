@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage, HttpError } from '../../core/errors.js';
-import type { DatabaseReleaseStore } from '../../core/releases/index.js';
+import { CorruptReleaseError, type DatabaseReleaseStore } from '../../core/releases/index.js';
 import type { ActiveState, SharedActive } from './active.js';
 import { readCurrent, RELEASE_NAME, releaseNames, type StaticRelease } from './releases.js';
 import type { Site } from './site.js';
@@ -198,7 +198,15 @@ export class SharedReleaseSet {
 
   /** The release's folder on this gateway, materialised if need be; 404/409 as on disk. */
   private async filesOf(version: string): Promise<string> {
-    const dir = await this.store.directory(version);
+    const dir = await this.store.directory(version).catch((error: unknown) => {
+      if (!(error instanceof CorruptReleaseError)) throw error;
+      throw new HttpError(
+        409,
+        'STATIC_RELEASE_CORRUPT',
+        `Release "${version}" no longer reads back from the database as it was uploaded; upload the build again under a new version.`,
+        { cause: error },
+      );
+    });
     if (dir === undefined)
       throw new HttpError(
         404,
