@@ -4,7 +4,7 @@ import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database, DatabaseTransaction } from '../../plugins/database/index.js';
-import { ReleaseError } from './error.js';
+import { CorruptReleaseError, ReleaseError } from './error.js';
 import { extractArchive, type ExtractLimits } from './extract.js';
 import { CHUNKS_TABLE, RELEASES_TABLE } from './schema.js';
 import type { ReleaseRecord, ReleaseStore } from './store.js';
@@ -17,19 +17,6 @@ const SHARED = '.shared';
 const SCRATCH = '.incoming';
 /** Scratch files older than this were left by a process that died: removed on open. */
 const STALE_SCRATCH_MS = 60 * 60_000;
-
-/** Whether the database is one that several gateways reach: a server, not an embedded engine. */
-export function sharedDatabase(db: Database | undefined): boolean {
-  return db?.provider === 'postgres' || db?.provider === 'mysql';
-}
-
-/** A stored archive that no longer reads back as it was uploaded: never unpacked. */
-export class CorruptReleaseError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CorruptReleaseError';
-  }
-}
 
 interface RecordRow {
   version: string;
@@ -59,6 +46,7 @@ type Executor = Database | DatabaseTransaction;
  * name holds those bytes, and a version pruned and uploaded again never meets a stale folder.
  */
 export class DatabaseReleaseStore implements ReleaseStore {
+  readonly shared = true;
   readonly scratch: string;
   private readonly releases: SQL;
   private readonly chunks: SQL;

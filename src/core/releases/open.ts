@@ -1,12 +1,17 @@
 import { ConfigError } from '../errors.js';
 import type { Database } from '../../plugins/database/index.js';
-import { DatabaseReleaseStore, sharedDatabase } from './db-store.js';
+import type { DatabaseReleaseStore } from './db-store.js';
 import type { ReleaseLimits } from './options.js';
 import { releaseMigrations } from './schema.js';
 import { DiskReleaseStore } from './store.js';
 
 /** A store the caller opens once before the first upload. */
 export type OpenableReleaseStore = DiskReleaseStore | DatabaseReleaseStore;
+
+/** Whether the database is one that several gateways reach: a server, not an embedded engine. */
+export function sharedDatabase(db: Database | undefined): boolean {
+  return db?.provider === 'postgres' || db?.provider === 'mysql';
+}
 
 /**
  * The store a plugin's `store` option chooses: the shared database when it is a server
@@ -38,5 +43,7 @@ export async function chooseReleaseStore(options: {
   if (choice === 'disk' || !database || !sharedDatabase(database))
     return new DiskReleaseStore(root);
   await database.registerMigrations('releases', releaseMigrations());
+  // Loaded only here: drizzle stays out of the import graph of apps without a shared database.
+  const { DatabaseReleaseStore } = await import('./db-store.js');
   return new DatabaseReleaseStore(database, scope, root, limits);
 }

@@ -6,12 +6,7 @@ import { ConfigError, HttpError } from '../../core/errors.js';
 import { PLUGIN_ORDER, type RouteDefinition, type ServerPlugin } from '../../core/plugin.js';
 import { CORE_VERSION } from '../../core/version.js';
 import { staticOptionsSchema, type StaticConfig, type StaticPluginOptions } from './options.js';
-import {
-  chooseReleaseStore,
-  DatabaseReleaseStore,
-  releaseHttpError,
-  sharedDatabase,
-} from '../../core/releases/index.js';
+import { chooseReleaseStore, releaseHttpError, sharedDatabase } from '../../core/releases/index.js';
 import type { Database } from '../database/index.js';
 import { looksLikeReleases, RELEASE_NAME, ReleaseSet, type StaticRelease } from './releases.js';
 import type { SharedReleaseSet } from './shared-set.js';
@@ -133,7 +128,7 @@ export function createStaticPlugin(options: StaticPluginOptions): ServerPlugin<S
           ctx.events.emit('static:release-activated', { version, previous });
         let set: ReleaseSet | SharedReleaseSet;
         let inUse: () => Promise<(string | undefined)[]>;
-        if (store instanceof DatabaseReleaseStore) {
+        if (store.shared) {
           const [{ SharedActive }, { SharedReleaseSet }] = await Promise.all([
             import('./active.js'),
             import('./shared-set.js'),

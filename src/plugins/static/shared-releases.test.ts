@@ -6,7 +6,7 @@ import { createApp, type App } from '../../index.js';
 import { removeTempDirs, TARGETS, type Sandbox } from '../../../test/support/databases.js';
 import { baseUrl, captureLogs, waitFor } from '../../../test/support/http.js';
 import { putArchive, sha256, tarballOf } from '../../../test/support/release-upload.js';
-import { DatabaseReleaseStore } from '../../core/releases/index.js';
+import { DatabaseReleaseStore } from '../../core/releases/db-store.js';
 import { createDatabasePlugin } from '../database/index.js';
 import { createStaticPlugin, type StaticPluginOptions } from './index.js';
 import { tempDir, writeTree } from './test-support/fixtures.js';

@@ -2,7 +2,6 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import {
   acceptRelease,
-  DatabaseReleaseStore,
   pruneReleases,
   type OpenableReleaseStore,
   type ReleaseCodes,
@@ -56,7 +55,7 @@ export class StaticUploads {
       (await this.inUse()).filter((name): name is string => name !== undefined),
     );
     const pruned = await pruneReleases(this.store, this.limits.keep, protect);
-    if (this.store instanceof DatabaseReleaseStore) await this.store.sweep(protect);
+    if (this.store.shared) await this.store.sweep(protect);
     this.logger.info(
       { version, size: record.size, sha256: record.sha256, created, pruned },
       created ? 'frontend release uploaded' : 'frontend release upload matched the stored one',

@@ -6,7 +6,6 @@ import type { Database } from '../database/index.js';
 import {
   acceptRelease,
   chooseReleaseStore,
-  DatabaseReleaseStore,
   pruneReleases,
   type OpenableReleaseStore,
   type ReleaseCodes,
@@ -69,7 +68,7 @@ export class TrafficReleases {
           option: 'plugins.traffic.releases.store',
         }),
       );
-    const shared = this.stores.values().next().value instanceof DatabaseReleaseStore;
+    const shared = this.stores.values().next().value?.shared === true;
     this.logger.info(
       { store: shared ? 'database' : 'disk', path: path.resolve(this.root) },
       'service releases kept',
@@ -85,7 +84,7 @@ export class TrafficReleases {
     const store = this.store(service);
     const directory = await store.directory(version);
     // A slot starts: copies here of releases pruned through another gateway, not running, go.
-    if (store instanceof DatabaseReleaseStore)
+    if (store.shared)
       void store
         .sweep(new Set([...this.inUse(service), version]))
         .catch((error: unknown) =>
@@ -102,7 +101,7 @@ export class TrafficReleases {
     const kept = new Set(this.inUse(service));
     const pruned = await pruneReleases(store, this.limits.keep, kept);
     // Folders materialised here of releases pruned through another gateway go too.
-    if (store instanceof DatabaseReleaseStore) await store.sweep(kept);
+    if (store.shared) await store.sweep(kept);
     this.logger.info(
       { service, version, size: record.size, sha256: record.sha256, created, pruned },
       created ? 'release uploaded' : 'release upload matched the stored one',
