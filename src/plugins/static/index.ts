@@ -297,7 +297,7 @@ export function createStaticPlugin(options: StaticPluginOptions): ServerPlugin<S
   };
 }
 
-/** `releases: 'auto'` on a gateway whose folder is still empty: the shared database has uploads. */
+/** `releases: 'auto'` on a gateway whose folder holds no site yet: the shared database has uploads. */
 async function sharedUploadsExist(
   config: StaticConfig,
   database: Database | undefined,
@@ -305,6 +305,9 @@ async function sharedUploadsExist(
   root: string,
 ): Promise<boolean> {
   if (config.uploads.store === 'disk' || !sharedDatabase(database)) return false;
+  // A folder with its own index is a site: no table is created just to look.
+  if (config.index && (await stat(path.join(root, config.index)).catch(() => undefined))?.isFile())
+    return false;
   const store = await chooseReleaseStore({
     limits: config.uploads,
     database,

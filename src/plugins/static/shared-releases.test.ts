@@ -169,6 +169,12 @@ for (const target of TARGETS.filter((entry) => ['postgres', 'mysql'].includes(en
       // releases: 'auto' sees the shared uploads, though the folder holds nothing yet.
       const c = await frontend(sandbox, { releases: 'auto' });
       expect(await page(c)).toBe('<title>v1</title>');
+      // A folder with a site of its own stays that site.
+      const site = await tempDir();
+      cleanups.push(site.cleanup);
+      await writeTree(site.dir, { 'index.html': '<title>own site</title>' });
+      const d = await frontend(sandbox, { root: site.dir, releases: 'auto' });
+      expect(await page(d)).toBe('<title>own site</title>');
     });
 
     it('serves its own folder until an upload is activated, even one of the same name', async () => {
