@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -224,6 +225,33 @@ for (const target of TARGETS.filter((entry) => ['postgres', 'mysql'].includes(en
       expect(
         (await readdir(path.join(b.root, '.shared'))).filter((name) => name.startsWith('v2@')),
       ).toEqual([]);
+    });
+
+    it('stores an archive larger than a row holds in chunks, and B reads it back whole', async () => {
+      const sandbox = await sandboxOf(target);
+      const a = await frontend(sandbox);
+      const b = await frontend(sandbox);
+      const folder = await tempDir();
+      cleanups.push(folder.cleanup);
+      // Random bytes do not compress: the archive spans three 1 MiB chunks.
+      const blob = randomBytes(2.5 * 1024 * 1024);
+      await writeTree(folder.dir, { 'index.html': '<title>big</title>', 'blob.bin': blob });
+      const bytes = await tarballOf(folder.dir);
+      expect((await upload(a, 'big', bytes)).status).toBe(201);
+      const database = a.app.context.services.get('database');
+      const chunks = sql.raw(
+        database.dialect === 'mysql' ? '`qwickapps_release_chunks`' : '"qwickapps_release_chunks"',
+      );
+      const [row] = await database.rows<{ n: number | string }>(
+        sql`SELECT count(*) AS n FROM ${chunks} WHERE scope = 'static:static' AND version = 'big'`,
+      );
+      expect(Number(row.n)).toBe(Math.ceil(bytes.length / (1024 * 1024)));
+      expect(Number(row.n)).toBeGreaterThan(2);
+      const since = Date.now();
+      expect((await post(a, 'big/activate')).status).toBe(200);
+      await servedWithin(b, 'big', since);
+      const served = Buffer.from(await (await fetch(`${b.url}/blob.bin`)).arrayBuffer());
+      expect(sha256(served)).toBe(sha256(blob));
     });
 
     it('stores a version once when two gateways upload it at the same moment', async () => {
