@@ -44,6 +44,8 @@ export class ServiceController {
   private store?: TrafficStore;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly slotOps = new Map<string, Promise<void>>();
+  /** The latest start or stop requested per slot; aborted when superseded. */
+  private readonly launches = new Map<string, AbortController>();
   /** Slots (re)started and not yet healthy: their failed checks do not count until the deadline. */
   private readonly booting = new Map<string, number>();
   private readonly checking = new Set<string>();
@@ -211,14 +213,20 @@ export class ServiceController {
   private launch(slot: string, version: string, delayed: boolean): void {
     this.booting.set(slot, this.options.now() + this.options.config.startTimeout);
     const ref = { service: this.name, slot, version };
+    // A start that a later one superseded (the slot was redeployed meanwhile) reports nothing:
+    // its target would otherwise be taken for the new release's.
+    const launch = this.supersede(slot);
+    const current = () => this.launches.get(slot) === launch;
     this.onSlot(slot, async () => {
       if (delayed && this.options.restartDelay > 0)
         await new Promise((resolve) => setTimeout(resolve, this.options.restartDelay).unref());
-      if (this.closed) return;
+      if (this.closed || !current()) return;
       try {
-        const { target } = await this.options.orchestrator.start(ref);
+        const { target } = await this.options.orchestrator.start(ref, launch.signal);
+        if (!current()) return;
         void this.dispatch({ type: 'started', slot, target }).catch(this.logFailure);
       } catch (error) {
+        if (!current()) return;
         this.options.logger.error(
           { service: this.name, slot, version, err: error },
           'release could not be started',
@@ -230,7 +238,19 @@ export class ServiceController {
     }).catch(this.logFailure);
   }
 
+  /**
+   * Cancels the slot's pending start (an orchestrator waiting for a rollout gives up at once, so
+   * a stop or a new deploy does not queue behind it) and answers the token of the next one.
+   */
+  private supersede(slot: string): AbortController {
+    this.launches.get(slot)?.abort();
+    const launch = new AbortController();
+    this.launches.set(slot, launch);
+    return launch;
+  }
+
   private halt(slot: string): void {
+    this.supersede(slot);
     this.booting.delete(slot);
     this.responses.clear(slot);
     this.onSlot(slot, () => this.options.orchestrator.stop({ service: this.name, slot })).catch(
