@@ -87,9 +87,15 @@ export class ServiceController {
     for (const timer of this.timers) timer.unref();
   }
 
-  /** Applies an event after the ones before it; a refused command becomes an HttpError. */
-  dispatch(event: TrafficEvent): Promise<ServiceState> {
-    const run = this.queue.then(() => this.apply(event));
+  /**
+   * Applies an event after the ones before it; a refused command becomes an HttpError. An event
+   * observed about one start of a slot (`current` says whether that start is still the slot's
+   * latest) is dropped if the slot was stopped or started again before its turn came.
+   */
+  dispatch(event: TrafficEvent, current?: () => boolean): Promise<ServiceState> {
+    const run = this.queue.then(() =>
+      current === undefined || current() ? this.apply(event) : this.state,
+    );
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -223,17 +229,17 @@ export class ServiceController {
       if (this.closed || !current()) return;
       try {
         const { target } = await this.options.orchestrator.start(ref, launch.signal);
-        if (!current()) return;
-        void this.dispatch({ type: 'started', slot, target }).catch(this.logFailure);
+        void this.dispatch({ type: 'started', slot, target }, current).catch(this.logFailure);
       } catch (error) {
         if (!current()) return;
         this.options.logger.error(
           { service: this.name, slot, version, err: error },
           'release could not be started',
         );
-        void this.dispatch({ type: 'startFailed', slot, error: errorMessage(error) }).catch(
-          this.logFailure,
-        );
+        void this.dispatch(
+          { type: 'startFailed', slot, error: errorMessage(error) },
+          current,
+        ).catch(this.logFailure);
       }
     }).catch(this.logFailure);
   }
@@ -272,18 +278,19 @@ export class ServiceController {
     for (const slot of this.state.slots) {
       if (!LIVE.has(slot.state) || !slot.target || this.checking.has(slot.id)) continue;
       this.checking.add(slot.id);
+      // A check that ends after the slot was redeployed judged the release it replaced.
+      const launch = this.launches.get(slot.id);
+      const current = () => this.launches.get(slot.id) === launch;
       void this.probe(slot.target)
         .then((failure) => {
           const deadline = this.booting.get(slot.id);
           if (failure === undefined) this.booting.delete(slot.id);
           else if (deadline !== undefined && this.options.now() < deadline) return undefined;
           else this.booting.delete(slot.id);
-          return this.dispatch({
-            type: 'check',
-            slot: slot.id,
-            ok: failure === undefined,
-            message: failure,
-          });
+          return this.dispatch(
+            { type: 'check', slot: slot.id, ok: failure === undefined, message: failure },
+            current,
+          );
         })
         .catch(this.logFailure)
         .finally(() => this.checking.delete(slot.id));
