@@ -34,7 +34,7 @@ export async function resolveConnection(
   const kubeconfig = config.kubeconfig ?? env.KUBECONFIG;
   if (kubeconfig) return kubeconfigConnection(config, kubeconfig, 'KUBECONFIG');
   if (env.KUBERNETES_SERVICE_HOST) return inClusterConnection(config, env);
-  const home = path.join(homedir(), '.kube', 'config');
+  const home = path.join(env.HOME ?? homedir(), '.kube', 'config');
   if (existsSync(home)) return kubeconfigConnection(config, home, home);
   throw new Error(
     'kubernetes orchestrator: no API server to talk to. Set orchestrator.apiUrl, orchestrator.kubeconfig or KUBECONFIG, or run the gateway in a pod with a service account.',
