@@ -4,7 +4,7 @@
 #
 # Debian 12 ships etcd but no API server, so both binaries are built once from Debian's
 # `kubernetes` source package and cached; later runs only (re)start what is not running.
-# What the tests need is written to $KUBE_CACHE/env (sourced by the test suite).
+# What the tests need (API URL, CA, admin token, kubeconfig) is written to $KUBE_CACHE/env.
 set -euo pipefail
 
 KUBE_CACHE=${KUBE_CACHE:-/var/cache/qwickapps/kubernetes}
@@ -43,9 +43,9 @@ fetch_source() {
   for f in /etc/apt/sources.list.d/*.sources; do
     [ -e "$f" ] && sed 's/^Types: deb$/Types: deb deb-src/' "$f" >"$list/$(basename "$f")"
   done
-  if [ -f /etc/apt/sources.list ]; then
-    sed -n 's/^deb \(.*\)$/deb-src \1/p' /etc/apt/sources.list >"$list/from-sources-list.list"
-  fi
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -e "$f" ] && sed -n 's/^deb \(.*\)$/deb-src \1/p' "$f" >"$list/src-$(basename "$f").list"
+  done
   local opts=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$list"
     -o "Dir::State::Lists=$apt_dir/lists")
   apt-get "${opts[@]}" update -qq
@@ -53,6 +53,8 @@ fetch_source() {
   local dsc
   dsc=$(ls "$KUBE_CACHE"/src/kubernetes_*.dsc | head -n1)
   rm -rf "$KUBE_CACHE/src/tree"
+  # apt checked every file against the signed Sources index; the .dsc's own signature would need
+  # the Debian keyring, so dpkg-source does not check it again.
   dpkg-source --no-check -x "$dsc" "$KUBE_CACHE/src/tree" >/dev/null
 }
 
