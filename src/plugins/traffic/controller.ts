@@ -44,6 +44,8 @@ export class ServiceController {
   private store?: TrafficStore;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly slotOps = new Map<string, Promise<void>>();
+  /** The latest start or stop requested per slot; aborted when superseded. */
+  private readonly launches = new Map<string, AbortController>();
   /** Slots (re)started and not yet healthy: their failed checks do not count until the deadline. */
   private readonly booting = new Map<string, number>();
   private readonly checking = new Set<string>();
@@ -85,9 +87,15 @@ export class ServiceController {
     for (const timer of this.timers) timer.unref();
   }
 
-  /** Applies an event after the ones before it; a refused command becomes an HttpError. */
-  dispatch(event: TrafficEvent): Promise<ServiceState> {
-    const run = this.queue.then(() => this.apply(event));
+  /**
+   * Applies an event after the ones before it; a refused command becomes an HttpError. An event
+   * observed about one start of a slot (`current` says whether that start is still the slot's
+   * latest) is dropped if the slot was stopped or started again before its turn came.
+   */
+  dispatch(event: TrafficEvent, current?: () => boolean): Promise<ServiceState> {
+    const run = this.queue.then(() =>
+      current === undefined || current() ? this.apply(event) : this.state,
+    );
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -211,26 +219,44 @@ export class ServiceController {
   private launch(slot: string, version: string, delayed: boolean): void {
     this.booting.set(slot, this.options.now() + this.options.config.startTimeout);
     const ref = { service: this.name, slot, version };
+    // A start that a later one superseded (the slot was redeployed meanwhile) reports nothing:
+    // its target would otherwise be taken for the new release's.
+    const launch = this.supersede(slot);
+    const current = () => this.launches.get(slot) === launch;
     this.onSlot(slot, async () => {
       if (delayed && this.options.restartDelay > 0)
         await new Promise((resolve) => setTimeout(resolve, this.options.restartDelay).unref());
-      if (this.closed) return;
+      if (this.closed || !current()) return;
       try {
-        const { target } = await this.options.orchestrator.start(ref);
-        void this.dispatch({ type: 'started', slot, target }).catch(this.logFailure);
+        const { target } = await this.options.orchestrator.start(ref, launch.signal);
+        void this.dispatch({ type: 'started', slot, target }, current).catch(this.logFailure);
       } catch (error) {
+        if (!current()) return;
         this.options.logger.error(
           { service: this.name, slot, version, err: error },
           'release could not be started',
         );
-        void this.dispatch({ type: 'startFailed', slot, error: errorMessage(error) }).catch(
-          this.logFailure,
-        );
+        void this.dispatch(
+          { type: 'startFailed', slot, error: errorMessage(error) },
+          current,
+        ).catch(this.logFailure);
       }
     }).catch(this.logFailure);
   }
 
+  /**
+   * Cancels the slot's pending start (an orchestrator waiting for a rollout gives up at once, so
+   * a stop or a new deploy does not queue behind it) and answers the token of the next one.
+   */
+  private supersede(slot: string): AbortController {
+    this.launches.get(slot)?.abort();
+    const launch = new AbortController();
+    this.launches.set(slot, launch);
+    return launch;
+  }
+
   private halt(slot: string): void {
+    this.supersede(slot);
     this.booting.delete(slot);
     this.responses.clear(slot);
     this.onSlot(slot, () => this.options.orchestrator.stop({ service: this.name, slot })).catch(
@@ -252,18 +278,19 @@ export class ServiceController {
     for (const slot of this.state.slots) {
       if (!LIVE.has(slot.state) || !slot.target || this.checking.has(slot.id)) continue;
       this.checking.add(slot.id);
+      // A check that ends after the slot was redeployed judged the release it replaced.
+      const launch = this.launches.get(slot.id);
+      const current = () => this.launches.get(slot.id) === launch;
       void this.probe(slot.target)
         .then((failure) => {
           const deadline = this.booting.get(slot.id);
           if (failure === undefined) this.booting.delete(slot.id);
           else if (deadline !== undefined && this.options.now() < deadline) return undefined;
           else this.booting.delete(slot.id);
-          return this.dispatch({
-            type: 'check',
-            slot: slot.id,
-            ok: failure === undefined,
-            message: failure,
-          });
+          return this.dispatch(
+            { type: 'check', slot: slot.id, ok: failure === undefined, message: failure },
+            current,
+          );
         })
         .catch(this.logFailure)
         .finally(() => this.checking.delete(slot.id));
