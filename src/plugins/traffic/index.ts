@@ -9,12 +9,14 @@ import {
   type TrafficOptions,
   type TrafficServiceConfig,
 } from './options.js';
-import type { Orchestrator, ServiceLayout } from './orchestrators/types.js';
+import type { ServiceLayout } from './orchestrators/types.js';
 import { trafficPanel } from './panel.js';
 import { resolveRoute } from './route.js';
 import { trafficRoutes } from './routes.js';
 import type { MachineSettings } from './state.js';
 import type { TrafficStore } from './store.js';
+import type { TrafficCluster } from './cluster.js';
+import type { RenewableOrchestrator } from './renewable-orchestrator.js';
 import type { ManagedService, Traffic } from './traffic.js';
 
 export type {
@@ -28,7 +30,7 @@ export type { Orchestrator, ReleaseSpec, SlotRef, SlotRuntime } from './orchestr
 export type { MachineSettings, ServiceState, Slot, SlotState, Transition } from './state.js';
 export type { Effect, Rejection, StepResult, TrafficEvent } from './machine.js';
 export type { ServiceView, SlotColour, SlotView, TransitionView } from './view.js';
-export type { Traffic } from './traffic.js';
+export type { Traffic, TrafficRole } from './traffic.js';
 export { step, promotionBlocker, warmPrevious } from './machine.js';
 export { initialServiceState } from './state.js';
 export { TRAFFIC_ERRORS } from './errors.js';
@@ -70,6 +72,13 @@ async function openStore(ctx: PluginContext<TrafficConfig>): Promise<TrafficStor
     throw new Error(
       'store.type is "database" but the database plugin is not registered; add createDatabasePlugin() or use store.type "file".',
     );
+  // PostgreSQL can lock and notify across instances: gateways on it share the state.
+  if (database && type !== 'file' && database.holdLock && database.listen) {
+    const { SharedStore } = await import('./shared-store.js');
+    const store = new SharedStore(database, table);
+    await store.open();
+    return store;
+  }
   if (database && type !== 'file') {
     const { DatabaseStore } = await import('./db-store.js');
     const store = new DatabaseStore(database, table);
@@ -101,8 +110,9 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
   const { now = Date.now, ...settings } = options;
   const managed = new Map<string, ManagedService>();
   let traffic: Traffic | undefined;
-  let orchestrator: Orchestrator | undefined;
+  let orchestrator: RenewableOrchestrator | undefined;
   let store: TrafficStore | undefined;
+  let cluster: TrafficCluster | undefined;
 
   return {
     name: 'traffic',
@@ -122,24 +132,32 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
           resolveRoute(known, service, index),
         ]),
       );
-      const [{ createOrchestrator }, { ServiceController }, { Traffic }, { createTrafficGuard }] =
-        await Promise.all([
-          import('./orchestrators/index.js'),
-          import('./controller.js'),
-          import('./traffic.js'),
-          import('./guard.js'),
-        ]);
+      const [
+        { createOrchestrator },
+        { ServiceController },
+        { Traffic },
+        { createTrafficGuard },
+        { RenewableOrchestrator },
+      ] = await Promise.all([
+        import('./orchestrators/index.js'),
+        import('./controller.js'),
+        import('./traffic.js'),
+        import('./guard.js'),
+        import('./renewable-orchestrator.js'),
+      ]);
       const layout: ServiceLayout[] = config.services.map(
         ({ name, slots, release, ports, image }) => ({ name, slots, release, ports, image }),
       );
       // Releases get the gateway's management token: it then holds the credential to their admin routes.
       const token = ctx.app.managementToken();
-      orchestrator = await createOrchestrator(
-        config.orchestrator,
-        layout,
-        ctx.logger,
-        token === undefined ? {} : { [MANAGEMENT_TOKEN_ENV]: token },
-      );
+      const openOrchestrator = () =>
+        createOrchestrator(
+          config.orchestrator,
+          layout,
+          ctx.logger,
+          token === undefined ? {} : { [MANAGEMENT_TOKEN_ENV]: token },
+        );
+      orchestrator = new RenewableOrchestrator(await openOrchestrator(), openOrchestrator);
       for (const service of config.services) {
         const controller: ServiceController = new ServiceController({
           config: service,
@@ -163,7 +181,7 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
       orchestrator.onExit((ref, message) =>
         managed.get(ref.service)?.controller.exited(ref.slot, message),
       );
-      traffic = new Traffic(managed, orchestrator, now);
+      traffic = new Traffic(managed, orchestrator, now, () => cluster?.role ?? 'standalone');
       ctx.provide('traffic', traffic);
       ctx.app.edge.add(
         createTrafficGuard(
@@ -211,11 +229,28 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
     // After every onInit, so the database plugin (when present) is open whatever the order.
     async onReady(ctx) {
       store = await openStore(ctx);
-      const saved = await store.load();
-      for (const { controller } of managed.values())
-        await controller.open(store, saved.get(controller.name));
+      const { SharedStore } = await import('./shared-store.js');
+      if (store instanceof SharedStore) {
+        const { TrafficCluster } = await import('./cluster.js');
+        cluster = new TrafficCluster({
+          store,
+          database: ctx.get('database'),
+          controllers: new Map(
+            [...managed.values()].map(({ controller }) => [controller.name, controller]),
+          ),
+          orchestrator: orchestrator!,
+          logger: ctx.logger,
+          ...ctx.config.replicas,
+        });
+        await cluster.start();
+      } else {
+        const saved = await store.load();
+        for (const { controller } of managed.values())
+          await controller.open(store, saved.get(controller.name));
+      }
       ctx.logger.info(
         {
+          role: traffic!.role(),
           store: store.description,
           orchestrator: orchestrator!.type,
           services: [...managed.keys()],
@@ -227,6 +262,8 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
     async onShutdown() {
       await Promise.all([...managed.values()].map(({ controller }) => controller.close()));
       await orchestrator?.close();
+      // Last: the lock is free for another gateway once nothing here drives the orchestrator.
+      await cluster?.stop();
       await store?.close();
     },
   };

@@ -101,6 +101,18 @@ export const trafficOptionsSchema = z
       env: {},
     }),
     store: storeSchema.prefault({}),
+    /**
+     * Several gateways on one PostgreSQL database (the database plugin's): they share the state,
+     * one at a time drives the orchestrator, the others follow. On by itself there.
+     */
+    replicas: z
+      .strictObject({
+        /** How often a gateway tries to take the driving lock, and its holder checks it. Default 1 000 ms. */
+        lockInterval: positive.default(1_000),
+        /** How long a command sent to a follower waits for the driving gateway. Default 10 000 ms. */
+        commandTimeout: positive.default(10_000),
+      })
+      .prefault({}),
     /** How often deadlines (rollback window, start timeout, idle) are checked. Default 1 000 ms. */
     tickInterval: positive.default(1_000),
     /** Transitions kept per service. Default 500. */

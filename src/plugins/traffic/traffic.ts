@@ -12,6 +12,8 @@ import {
   type TransitionView,
 } from './view.js';
 
+export type TrafficRole = 'standalone' | 'leader' | 'follower';
+
 export interface ManagedService {
   config: TrafficServiceConfig;
   settings: MachineSettings;
@@ -29,7 +31,16 @@ export class Traffic {
     private readonly managed: Map<string, ManagedService>,
     private readonly orchestrator: Orchestrator,
     private readonly now: () => number,
+    private readonly replicaRole: () => TrafficRole = () => 'standalone',
   ) {}
+
+  /**
+   * `standalone` (the only gateway), or with gateways sharing the state on PostgreSQL `leader`
+   * (this one drives the orchestrator) or `follower` (it routes as the leader saved).
+   */
+  role(): TrafficRole {
+    return this.replicaRole();
+  }
 
   serviceNames(): string[] {
     return [...this.managed.keys()];

@@ -1,0 +1,244 @@
+import type { Logger } from 'pino';
+import { HttpError, errorMessage } from '../../core/errors.js';
+import type { Database } from '../database/index.js';
+import type { ServiceController } from './controller.js';
+import type { TrafficEvent } from './machine.js';
+import type { RenewableOrchestrator } from './renewable-orchestrator.js';
+import type { CommandResult, SharedStore } from './shared-store.js';
+
+export type ReplicaRole = 'leader' | 'follower';
+
+export interface ClusterOptions {
+  store: SharedStore;
+  database: Database;
+  controllers: ReadonlyMap<string, ServiceController>;
+  orchestrator: RenewableOrchestrator;
+  logger: Logger;
+  /** How often a follower tries to take the lock (and the holder checks its connection). */
+  lockInterval: number;
+  /** How long a forwarded command may wait for a driving gateway before it is refused. */
+  commandTimeout: number;
+}
+
+/** How long a forwarded command's result is looked for when its notification went missing. */
+const RESULT_POLL = 500;
+
+const INTERRUPTED: CommandResult = {
+  ok: false,
+  error: {
+    status: 503,
+    code: 'TRAFFIC_COMMAND_INTERRUPTED',
+    message:
+      'The gateway carrying out the command stopped before it answered; look at the status to see whether it took effect, and retry if not.',
+  },
+};
+
+/**
+ * Several gateways on one PostgreSQL database, one of them driving the orchestrator.
+ *
+ * The driver (the leader) holds an advisory lock on a connection of its own; it runs the health
+ * checks, the clock and every start, stop and promotion, and is the only gateway that saves the
+ * state. The others (followers) listen on the store's channel and take each saved state as it is
+ * committed, switching their route to the slot it serves; they start nothing of their own.
+ * Commands received by a follower are queued in the database for the leader, which carries them
+ * out and writes the answer back: the follower needs neither the leader's address nor its
+ * credentials, the rules run on one copy of the state, and a refusal reads the same through any
+ * gateway. When the leader dies its session ends, the lock is free, and the first follower to
+ * take it reloads the state and restores it (releases started again, a deploy in progress goes
+ * on waiting for health), then runs the commands queued meanwhile.
+ */
+export class TrafficCluster {
+  role: ReplicaRole = 'follower';
+  private readonly waiting = new Map<string, () => void>();
+  private stopListening?: () => Promise<void>;
+  private releaseLock?: () => Promise<void>;
+  /** Role changes run one after another: a takeover finishes before a step-down starts. */
+  private changing: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(private readonly options: ClusterOptions) {
+    options.store.onConflict = (error) => {
+      options.logger.warn({ err: error }, 'traffic state written by another gateway');
+      this.change(() => this.stepDown());
+    };
+  }
+
+  /** Follows the saved state, then competes for the lock; resolves once the first attempt is made. */
+  async start(): Promise<void> {
+    const { store, controllers, database, lockInterval } = this.options;
+    this.stopListening = await store.listen({
+      onNotify: (payload) => this.notified(payload),
+      onReconnect: () => void this.caughtUp(),
+    });
+    const saved = await store.load();
+    for (const controller of controllers.values()) {
+      await controller.follow(store, this.forward);
+      const state = saved.get(controller.name);
+      if (state) await controller.adopt(state);
+    }
+    this.releaseLock = await database.holdLock!(
+      store.lockName,
+      {
+        onAcquired: () => this.change(() => this.lead()),
+        onLost: () => this.change(() => this.stepDown()),
+      },
+      lockInterval,
+    );
+    await this.changing;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const wake of this.waiting.values()) wake();
+    await this.changing;
+    await this.stopListening?.();
+    await this.releaseLock?.();
+  }
+
+  private change(operation: () => Promise<void>): void {
+    this.changing = this.changing
+      .then(() => (this.stopped ? undefined : operation()))
+      .catch((error: unknown) =>
+        this.options.logger.error({ err: error }, 'traffic role change failed'),
+      );
+  }
+
+  private async lead(): Promise<void> {
+    if (this.role === 'leader') return;
+    const { store, controllers, logger } = this.options;
+    const saved = await store.load();
+    await store.interrupt(INTERRUPTED);
+    for (const controller of controllers.values())
+      await controller.lead(saved.get(controller.name));
+    this.role = 'leader';
+    logger.info({ services: [...controllers.keys()] }, 'this gateway drives the orchestrator now');
+    await this.runPending();
+  }
+
+  private async stepDown(): Promise<void> {
+    if (this.role === 'follower') return;
+    const { store, controllers, orchestrator, logger } = this.options;
+    this.role = 'follower';
+    for (const controller of controllers.values()) await controller.follow(store, this.forward);
+    // Local releases stop so the gateway that drives now can start them where they were.
+    await orchestrator.renew();
+    logger.warn('this gateway no longer drives the orchestrator; following the shared state');
+    await this.caughtUp();
+  }
+
+  private notified(payload: string): void {
+    const [kind, first, second] = payload.split(' ');
+    if (kind === 'state' && this.role === 'follower') {
+      const controller = this.options.controllers.get(first);
+      if (controller && Number(second) > this.options.store.revision(first))
+        void this.refresh(first);
+    } else if (kind === 'command' && this.role === 'leader') {
+      void this.run(first);
+    } else if (kind === 'done') {
+      this.waiting.get(first)?.();
+    }
+  }
+
+  /** After a lost LISTEN connection: what was announced meanwhile was missed. */
+  private async caughtUp(): Promise<void> {
+    if (this.role === 'leader') {
+      await this.runPending();
+      return;
+    }
+    for (const name of this.options.controllers.keys()) await this.refresh(name);
+    for (const wake of this.waiting.values()) wake();
+  }
+
+  private async refresh(service: string): Promise<void> {
+    try {
+      const state = await this.options.store.loadNewer(service);
+      if (state) await this.options.controllers.get(service)?.adopt(state);
+    } catch (error) {
+      this.options.logger.error(
+        { service, error: errorMessage(error) },
+        'shared traffic state could not be read',
+      );
+    }
+  }
+
+  private async runPending(): Promise<void> {
+    try {
+      for (const id of await this.options.store.pending()) await this.run(id);
+    } catch (error) {
+      this.options.logger.error({ error: errorMessage(error) }, 'queued commands not read');
+    }
+  }
+
+  /** The leader carries out a command another gateway queued. */
+  private async run(id: string): Promise<void> {
+    const { store, controllers, logger } = this.options;
+    try {
+      const claimed = await store.claim(id);
+      if (!claimed) return;
+      let result: CommandResult = { ok: true };
+      try {
+        const controller = controllers.get(claimed.service);
+        if (!controller)
+          throw new HttpError(404, 'TRAFFIC_SERVICE_NOT_FOUND', `No service "${claimed.service}".`);
+        await controller.command(claimed.event);
+      } catch (error) {
+        const refusal =
+          error instanceof HttpError
+            ? error
+            : new HttpError(500, 'TRAFFIC_COMMAND_FAILED', errorMessage(error));
+        const { status, code, message, details } = refusal;
+        result = { ok: false, error: { status, code, message, details } };
+      }
+      await store.finish(id, result, claimed.awaited);
+    } catch (error) {
+      logger.error({ command: id, error: errorMessage(error) }, 'forwarded command failed');
+    }
+  }
+
+  /** A follower's commands: queued for the leader, answered with what the leader answered. */
+  private readonly forward = async (service: string, event: TrafficEvent): Promise<void> => {
+    const { store, commandTimeout } = this.options;
+    const awaited = event.type !== 'request';
+    const id = await store.enqueue(service, event, awaited);
+    if (!awaited) return;
+    const result = await this.resultOf(id, commandTimeout);
+    if (!result.ok) {
+      const { status, code, message, details } = result.error;
+      throw new HttpError(status, code, message, { details });
+    }
+    await this.refresh(service);
+  };
+
+  private async resultOf(id: string, timeout: number): Promise<CommandResult> {
+    const { store } = this.options;
+    let deadline = Date.now() + timeout;
+    let taken = false;
+    for (;;) {
+      const result = await store.collect(id);
+      if (result) return result;
+      if (this.stopped) throw new HttpError(503, 'TRAFFIC_STOPPING', 'The gateway is stopping.');
+      if (Date.now() >= deadline) {
+        // Taken by a leader: it answers, or the next one answers for it; wait once more.
+        if (!taken && !(await store.withdraw(id))) {
+          taken = true;
+          deadline = Date.now() + timeout;
+          continue;
+        }
+        if (taken) await store.withdraw(id);
+        throw new HttpError(
+          503,
+          'TRAFFIC_NO_LEADER',
+          `No gateway carried out the command within ${timeout} ms: none holds the lock that drives the orchestrator. Try again shortly.`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(RESULT_POLL, deadline - Date.now()));
+        this.waiting.set(id, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      this.waiting.delete(id);
+    }
+  }
+}

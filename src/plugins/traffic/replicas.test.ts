@@ -1,0 +1,180 @@
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { SERVICES, serviceAvailable } from '../../../test/support/services.js';
+import { uniqueName } from '../database/test-support/targets.js';
+import { freePorts } from './test-support/gateway.js';
+import {
+  closeAgent,
+  command,
+  dump,
+  hello,
+  startReplica,
+  timeUntilServes,
+  waitForView,
+  type Replica,
+} from './test-support/replicas.js';
+
+/**
+ * Two gateway processes on one real PostgreSQL database, sharing the traffic state: one drives
+ * the orchestrator, the other follows every switch; commands work through either; when the
+ * driver dies the other finishes what it was doing.
+ */
+
+const hasPostgres = await serviceAvailable('postgres');
+const replicas: Replica[] = [];
+afterEach(async () => {
+  await Promise.all(replicas.splice(0).map((replica) => replica.kill()));
+});
+afterAll(closeAgent);
+
+async function pair(autoPromote = false): Promise<[Replica, Replica]> {
+  const setup = {
+    databaseUrl: SERVICES.postgres.url,
+    table: uniqueName('traffic'),
+    slotPorts: await freePorts(2),
+    autoPromote,
+  };
+  const first = await startReplica('A', setup);
+  replicas.push(first);
+  // The first release comes up on the gateway that drives; the second joins once it is active.
+  await waitForView(
+    first,
+    (view) =>
+      view.active?.version === 'v1' &&
+      view.slots.some((slot) => slot.state === 'active' && slot.passing > 0),
+    'v1 active',
+  );
+  const second = await startReplica('B', setup);
+  replicas.push(second);
+  return [first, second];
+}
+
+const said = (replica: Replica, message: string) =>
+  replica.logs.some((line) => line.msg === message);
+
+/** Requests through every replica, four at a time each, until stopped; counts what failed. */
+function load(targets: Replica[]) {
+  let running = true;
+  const failures: string[] = [];
+  const versions = new Set<string>();
+  let requests = 0;
+  const worker = async (replica: Replica) => {
+    while (running) {
+      const answer = await hello(replica);
+      requests++;
+      if (answer.failure) failures.push(`${replica.name}: ${answer.failure}`);
+      else versions.add(answer.version!);
+    }
+  };
+  const workers = targets.flatMap((replica) => [1, 2, 3, 4].map(() => worker(replica)));
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(workers);
+      return { failures, versions, requests };
+    },
+  };
+}
+
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+describe.skipIf(!hasPostgres)('gateways as replicas on PostgreSQL', () => {
+  it('one drives, the other follows every promote and rollback within a second, under load, through either gateway', async () => {
+    const [a, b] = await pair();
+    expect(said(a, 'this gateway drives the orchestrator now')).toBe(true);
+    const ready = b.logs.find((line) => line.msg === 'traffic ready');
+    expect(ready, dump(b.logs)).toMatchObject({ role: 'follower' });
+    // The follower routes to the slot the shared state names, without starting one itself.
+    expect(await hello(b)).toEqual({ version: 'v1' });
+
+    const traffic = load([a, b]);
+    // A deploy through the follower is carried out by the driver.
+    const deployed = await command(b, 'POST', '/deploy', { service: 'api', version: 'v2' });
+    expect(deployed.status, JSON.stringify(deployed.body)).toBe(202);
+    expect(deployed.body.slots.find((slot) => slot.id === 'slot-b')).toMatchObject({
+      state: 'starting',
+      version: 'v2',
+    });
+    await waitForView(
+      b,
+      (view) => view.slots.some((slot) => slot.state === 'candidate' && slot.version === 'v2'),
+      'v2 candidate seen by the follower',
+    );
+    // A refusal reads the same through the follower as through the driver.
+    const early = await command(b, 'POST', '/rollback', { service: 'api' });
+    expect(early).toMatchObject({ status: 409, body: { code: 'TRAFFIC_NO_PREVIOUS' } });
+
+    await new Promise((resolve) => setTimeout(resolve, 400)); // the candidate's promotion delay
+    const switches: number[] = [];
+    const follows = (replica: Replica) =>
+      replica.logs.filter((line) => line.msg === 'route follows the shared state');
+    const [followedByA, followedByB] = [follows(a).length, follows(b).length];
+    for (let round = 0; round < 10; round++) {
+      // Promote through the driver, roll back through the follower: the other one follows.
+      const promoteAt = performance.now();
+      const promoted = await command(a, 'POST', '/promote', { service: 'api' });
+      expect(promoted.status, JSON.stringify(promoted.body)).toBe(200);
+      switches.push(await timeUntilServes(b, 'v2', promoteAt));
+      const rollbackAt = performance.now();
+      const rolledBack = await command(b, 'POST', '/rollback', { service: 'api' });
+      expect(rolledBack.status, JSON.stringify(rolledBack.body)).toBe(200);
+      expect(rolledBack.body.active).toMatchObject({ slot: 'slot-a', version: 'v1' });
+      switches.push(await timeUntilServes(a, 'v1', rollbackAt));
+      // A rolled-back candidate is promoted again only once it has passed its checks again.
+      await waitForView(
+        a,
+        (view) => view.slots.some((slot) => slot.state === 'candidate' && slot.passing >= 2),
+        'v2 healthy again',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const { failures, versions, requests } = await traffic.stop();
+    // The other gateway's own account: from the switch made by the driver to its own switch.
+    const lags = [...follows(a).slice(followedByA), ...follows(b).slice(followedByB)].map(
+      (line) => line.lag as number,
+    );
+    console.log(
+      `replica switch over ${switches.length} switches under load (${requests} requests, ${failures.length} failed): ` +
+        `command sent to one gateway → the other answers with the new version p50 ${median(switches).toFixed(1)} ms, max ${Math.max(...switches).toFixed(1)} ms; ` +
+        `switch made by the driver → made by the follower p50 ${median(lags)} ms, max ${Math.max(...lags)} ms`,
+    );
+    expect(lags).toHaveLength(20);
+    expect(failures).toEqual([]);
+    expect([...versions].sort()).toEqual(['v1', 'v2']);
+    expect(Math.max(...switches)).toBeLessThan(1_000);
+    // Every release ran under the driver: the follower never started one.
+    expect(b.logs.filter((line) => line.msg === 'process started')).toEqual([]);
+    expect(a.logs.filter((line) => line.msg === 'process started').length).toBe(2);
+  }, 120_000);
+
+  it('when the driving gateway dies during a deploy, the other takes over and completes it', async () => {
+    const [a, b] = await pair(true);
+    const deployed = await command(a, 'POST', '/deploy', { service: 'api', version: 'v2' });
+    expect(deployed.status).toBe(202);
+    await a.kill();
+    // The deploy was under way when its driver died: not yet the active release.
+    const before = await waitForView(
+      b,
+      (view) => view.slots.some((slot) => slot.version === 'v2'),
+      'v2 deploy seen',
+    );
+    expect(before.active).toMatchObject({ version: 'v1' });
+
+    const view = await waitForView(
+      b,
+      (current) => current.active?.version === 'v2',
+      'v2 promoted by the gateway that took over',
+    );
+    expect(said(b, 'this gateway drives the orchestrator now')).toBe(true);
+    expect(view.slots.find((slot) => slot.id === 'slot-a')).toMatchObject({
+      state: 'previous',
+      version: 'v1',
+    });
+    expect(await hello(b)).toEqual({ version: 'v2' });
+    // B restarted both releases A's death took with it, and drives them: a rollback works.
+    expect(b.logs.filter((line) => line.msg === 'process started').length).toBe(2);
+    const rolledBack = await command(b, 'POST', '/rollback', { service: 'api' });
+    expect(rolledBack.status, JSON.stringify(rolledBack.body)).toBe(200);
+    expect(await timeUntilServes(b, 'v1', performance.now())).toBeLessThan(1_000);
+  }, 120_000);
+});
