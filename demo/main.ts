@@ -137,6 +137,17 @@ try {
       `\n  demo is running (gateway ${url}; API ${active.version} active in ${active.slot}; service slots on ports ${env.SERVICE_PORT} and ${env.SERVICE_PORT + 2})\n`,
     );
   }
+  const role = gateway.context.services.get('traffic').role();
+  if (role !== 'standalone')
+    console.log(
+      role === 'leader'
+        ? `  replicas       this gateway drives the service slots; more gateways on this DATABASE_URL (PORT=3111 npm start) follow it`
+        : `  replicas       this gateway follows the one that drives the service slots (shared state on DATABASE_URL); it starts none itself`,
+    );
+  if (role !== 'standalone' && (!process.env.AUTH_FORWARD_SECRET || !process.env.MANAGEMENT_TOKEN))
+    console.log(
+      `  note           give every gateway the same AUTH_FORWARD_SECRET and MANAGEMENT_TOKEN: the slots trust only the ones of the gateway that started them`,
+    );
   console.log(`  frontend       ${url}/`);
   console.log(`  API            ${url}/api/v1/hello   ${url}/api/v1/stats`);
   console.log(`  control panel  ${url}/cpanel`);
