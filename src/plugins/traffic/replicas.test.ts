@@ -1,4 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { advisoryKey } from '../database/providers/lock.js';
 import { SERVICES, serviceAvailable } from '../../../test/support/services.js';
 import { uniqueName } from '../database/test-support/targets.js';
 import { freePorts } from './test-support/gateway.js';
@@ -177,4 +179,68 @@ describe.skipIf(!hasPostgres)('gateways as replicas on PostgreSQL', () => {
     expect(rolledBack.status, JSON.stringify(rolledBack.body)).toBe(200);
     expect(await timeUntilServes(b, 'v1', performance.now())).toBeLessThan(1_000);
   }, 120_000);
+
+  it('a command waits for a driving gateway: refused after commandTimeout when none, carried out by the one that takes the lock', async () => {
+    const table = uniqueName('traffic');
+    // Someone else holds the lock: the replica can only follow.
+    const holder = new pg.Client({ connectionString: SERVICES.postgres.url });
+    await holder.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock($1::bigint)', [
+        advisoryKey(`lock:traffic::${table}`),
+      ]);
+      const replica = await startReplica('C', {
+        databaseUrl: SERVICES.postgres.url,
+        table,
+        slotPorts: await freePorts(2),
+        extraEnv: { COMMAND_TIMEOUT: '600' },
+      });
+      replicas.push(replica);
+      expect(replica.logs.find((line) => line.msg === 'traffic ready')).toMatchObject({
+        role: 'follower',
+      });
+      const refused = await command(replica, 'POST', '/deploy', { service: 'api', version: 'v2' });
+      expect(refused).toMatchObject({ status: 503, body: { code: 'TRAFFIC_NO_LEADER' } });
+      // Nothing ran meanwhile: the follower started nothing.
+      expect(replica.logs.filter((line) => line.msg === 'process started')).toEqual([]);
+
+      // The lock comes free while a command waits: the replica takes over and answers it.
+      const pending = command(replica, 'POST', '/promote', { service: 'api' });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await holder.query('SELECT pg_advisory_unlock_all()');
+      const answered = await pending;
+      expect(answered.status).toBe(409);
+      expect(answered.body.code).toMatch(/^TRAFFIC_(FIRST_RELEASE|NOT_HEALTHY)$/);
+      await waitForView(replica, (view) => view.active?.version === 'v1', 'v1 active');
+      expect(said(replica, 'this gateway drives the orchestrator now')).toBe(true);
+    } finally {
+      await holder.end();
+    }
+  }, 60_000);
+
+  it('a follower whose notification connection was cut reloads the state when it is back', async () => {
+    const [a, b] = await pair();
+    await command(a, 'POST', '/deploy', { service: 'api', version: 'v2' });
+    await waitForView(
+      a,
+      (view) => view.slots.some((slot) => slot.state === 'candidate' && slot.passing >= 2),
+      'v2 candidate',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Every LISTEN connection on the channel is ended by the server, then A promotes at once:
+    // B cannot hear of it, and finds it when it reconnects.
+    const admin = new pg.Client({ connectionString: SERVICES.postgres.url });
+    await admin.connect();
+    try {
+      const cut = await admin.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN "traffic_%'`,
+      );
+      expect(cut.rowCount).toBeGreaterThanOrEqual(2);
+    } finally {
+      await admin.end();
+    }
+    expect((await command(a, 'POST', '/promote', { service: 'api' })).status).toBe(200);
+    await timeUntilServes(b, 'v2', performance.now(), 5_000);
+    await waitForView(b, () => said(b, 'notification connection back'), 'B reconnected');
+  }, 60_000);
 });

@@ -2,7 +2,7 @@
  * One gateway replica in a process of its own, for the replica tests and the switch benchmark:
  * routing + traffic over the process orchestrator, its state shared through PostgreSQL.
  * Environment: DATABASE_URL, TRAFFIC_TABLE, SLOT_PORTS (comma-separated), PORT, and optionally
- * AUTO_PROMOTE=1. Prints `READY <url>` once listening; stops cleanly on SIGTERM. Every log line
+ * AUTO_PROMOTE=1 and COMMAND_TIMEOUT (ms). Prints `READY <url>` once listening; stops cleanly on SIGTERM. Every log line
  * goes to stderr as NDJSON, for the test to show when it fails.
  */
 import { Writable } from 'node:stream';
@@ -24,7 +24,7 @@ const gateway = await startTrafficGateway({
   traffic: {
     store: { type: 'database', table: env.TRAFFIC_TABLE! },
     rollback: { window: 10 * 60_000 },
-    replicas: { lockInterval: 200 },
+    replicas: { lockInterval: 200, commandTimeout: Number(env.COMMAND_TIMEOUT ?? 10_000) },
   },
 });
 // Lines the gateway logged so far, then every next one as it comes.
