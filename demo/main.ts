@@ -44,7 +44,8 @@ const DEMO_ENV = {
   },
   REDIS_URL: {
     schema: z.string().min(1).optional(),
-    description: 'Redis for the service instead of the memory cache',
+    description:
+      "Redis for the service instead of the memory cache, and for the gateway's control panel sessions and rate limits (shared by every gateway)",
   },
   READY_TIMEOUT: {
     schema: z.coerce.number().int().positive().default(90_000),
