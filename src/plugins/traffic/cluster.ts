@@ -4,7 +4,7 @@ import type { Database } from '../database/index.js';
 import type { ServiceController } from './controller.js';
 import type { TrafficEvent } from './machine.js';
 import type { RenewableOrchestrator } from './renewable-orchestrator.js';
-import type { CommandResult, SharedStore } from './shared-store.js';
+import type { CommandResult, ForwardedRequest, SharedStore, SlotQuestion } from './shared-store.js';
 
 export type ReplicaRole = 'leader' | 'follower';
 
@@ -59,13 +59,13 @@ export class TrafficCluster {
   constructor(private readonly options: ClusterOptions) {
     options.store.onConflict = (error) => {
       options.logger.warn({ err: error }, 'traffic state written by another gateway');
-      this.change(() => this.stepDown());
+      this.change(() => this.recompete());
     };
   }
 
   /** Follows the saved state, then competes for the lock; resolves once the first attempt is made. */
   async start(): Promise<void> {
-    const { store, controllers, database, lockInterval } = this.options;
+    const { store, controllers } = this.options;
     this.stopListening = await store.listen({
       onNotify: (payload) => this.notified(payload),
       onReconnect: () => void this.caughtUp(),
@@ -76,6 +76,12 @@ export class TrafficCluster {
       const state = saved.get(controller.name);
       if (state) await controller.adopt(state);
     }
+    await this.compete();
+    await this.changing;
+  }
+
+  private async compete(): Promise<void> {
+    const { store, database, lockInterval } = this.options;
     this.releaseLock = await database.holdLock!(
       store.lockName,
       {
@@ -84,7 +90,18 @@ export class TrafficCluster {
       },
       lockInterval,
     );
-    await this.changing;
+  }
+
+  /**
+   * Stops driving and gives the lock up, then competes again: after a save refused because
+   * another gateway wrote (this one's lock session died unnoticed), or a takeover that failed
+   * half-way. Holding the lock without driving would leave the services with no driver.
+   */
+  private async recompete(): Promise<void> {
+    await this.stepDown();
+    await this.releaseLock?.();
+    this.releaseLock = undefined;
+    if (!this.stopped) await this.compete();
   }
 
   async stop(): Promise<void> {
@@ -106,10 +123,18 @@ export class TrafficCluster {
   private async lead(): Promise<void> {
     if (this.role === 'leader') return;
     const { store, controllers, logger } = this.options;
-    const saved = await store.load();
-    await store.interrupt(INTERRUPTED);
-    for (const controller of controllers.values())
-      await controller.lead(saved.get(controller.name));
+    try {
+      const saved = await store.load();
+      await store.interrupt(INTERRUPTED);
+      for (const controller of controllers.values())
+        await controller.lead(saved.get(controller.name));
+    } catch (error) {
+      logger.error({ err: error }, 'taking over the orchestrator failed; competing again');
+      // Some services may lead already: stepping down undoes them all.
+      this.role = 'leader';
+      await this.recompete();
+      return;
+    }
     this.role = 'leader';
     logger.info({ services: [...controllers.keys()] }, 'this gateway drives the orchestrator now');
     await this.runPending();
@@ -180,7 +205,13 @@ export class TrafficCluster {
         const controller = controllers.get(claimed.service);
         if (!controller)
           throw new HttpError(404, 'TRAFFIC_SERVICE_NOT_FOUND', `No service "${claimed.service}".`);
-        await controller.command(claimed.event);
+        const { event } = claimed;
+        const ref = { service: claimed.service, slot: 'slot' in event ? event.slot : '' };
+        if (event.type === 'runtime')
+          result = { ok: true, data: await this.options.orchestrator.status(ref) };
+        else if (event.type === 'logs')
+          result = { ok: true, data: await this.options.orchestrator.logs(ref, event.limit) };
+        else await controller.command(event);
       } catch (error) {
         const refusal =
           error instanceof HttpError
@@ -197,17 +228,37 @@ export class TrafficCluster {
 
   /** A follower's commands: queued for the leader, answered with what the leader answered. */
   private readonly forward = async (service: string, event: TrafficEvent): Promise<void> => {
+    await this.send(service, event);
+    await this.refresh(service);
+  };
+
+  /**
+   * What the orchestrator says of a slot: asked here when this gateway drives it, else of the
+   * gateway that does (a follower's orchestrator runs nothing).
+   */
+  async ask(service: string, question: SlotQuestion): Promise<unknown> {
+    if (this.role === 'leader') {
+      const ref = { service, slot: question.slot };
+      const { orchestrator } = this.options;
+      return question.type === 'runtime'
+        ? orchestrator.status(ref)
+        : orchestrator.logs(ref, question.limit);
+    }
+    return this.send(service, question);
+  }
+
+  private async send(service: string, request: ForwardedRequest): Promise<unknown> {
     const { store, commandTimeout } = this.options;
-    const awaited = event.type !== 'request';
-    const id = await store.enqueue(service, event, awaited);
-    if (!awaited) return;
+    const awaited = request.type !== 'request';
+    const id = await store.enqueue(service, request, awaited);
+    if (!awaited) return undefined;
     const result = await this.resultOf(id, commandTimeout);
     if (!result.ok) {
       const { status, code, message, details } = result.error;
       throw new HttpError(status, code, message, { details });
     }
-    await this.refresh(service);
-  };
+    return result.data;
+  }
 
   private async resultOf(id: string, timeout: number): Promise<CommandResult> {
     const { store } = this.options;

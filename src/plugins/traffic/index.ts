@@ -181,7 +181,19 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
       orchestrator.onExit((ref, message) =>
         managed.get(ref.service)?.controller.exited(ref.slot, message),
       );
-      traffic = new Traffic(managed, orchestrator, now, () => cluster?.role ?? 'standalone');
+      traffic = new Traffic(
+        managed,
+        orchestrator,
+        now,
+        () => cluster?.role ?? 'standalone',
+        // Only once gateways share the state; until then (and alone) the orchestrator answers.
+        (service, question) =>
+          cluster
+            ? cluster.ask(service, question)
+            : question.type === 'runtime'
+              ? orchestrator!.status({ service, slot: question.slot })
+              : orchestrator!.logs({ service, slot: question.slot }, question.limit),
+      );
       ctx.provide('traffic', traffic);
       ctx.app.edge.add(
         createTrafficGuard(

@@ -88,6 +88,11 @@ describe.skipIf(!hasPostgres)('gateways as replicas on PostgreSQL', () => {
     expect(ready, dump(b.logs)).toMatchObject({ role: 'follower' });
     // The follower routes to the slot the shared state names, without starting one itself.
     expect(await hello(b)).toEqual({ version: 'v1' });
+    // What the orchestrator knows of a slot comes from the gateway that runs it.
+    const logs = await command(b, 'GET', '/services/api/slots/slot-a/logs');
+    expect(logs.status).toBe(200);
+    expect(logs.body).toMatchObject({ runtime: { state: 'running' } });
+    expect(logs.body.lines).toContainEqual(expect.stringMatching(/^release v1 listening on/));
 
     const traffic = load([a, b]);
     // A deploy through the follower is carried out by the driver.

@@ -5,9 +5,16 @@ import type { TrafficEvent } from './machine.js';
 import type { ServiceState } from './state.js';
 import { parseStates, type TrafficStore } from './store.js';
 
+/** What only the driving gateway can answer: its orchestrator's view of a slot. */
+export type SlotQuestion =
+  { type: 'runtime'; slot: string } | { type: 'logs'; slot: string; limit: number };
+
+/** What a follower forwards: a command for the state machine, or a question. */
+export type ForwardedRequest = TrafficEvent | SlotQuestion;
+
 /** What the gateway that carried out a forwarded command answers. */
 export type CommandResult =
-  | { ok: true }
+  | { ok: true; data?: unknown }
   | {
       ok: false;
       error: { status: number; code: string; message: string; details?: Record<string, unknown> };
@@ -15,7 +22,7 @@ export type CommandResult =
 
 export interface ClaimedCommand {
   service: string;
-  event: TrafficEvent;
+  event: ForwardedRequest;
   /** A gateway waits for the result (commands do; request activity does not). */
   awaited: boolean;
 }
@@ -138,7 +145,7 @@ export class SharedStore implements TrafficStore {
   async close(): Promise<void> {}
 
   /** Queues a command for the driving gateway and announces it; resolves with its id. */
-  enqueue(service: string, event: TrafficEvent, awaited: boolean): Promise<string> {
+  enqueue(service: string, event: ForwardedRequest, awaited: boolean): Promise<string> {
     return this.database.transaction(async (tx) => {
       const [row] = await tx.rows<{ id: string }>(
         sql`INSERT INTO ${this.commands} (service, command, awaited, created_at) VALUES (${service}, ${JSON.stringify(event)}, ${awaited}, ${Date.now()}) RETURNING id`,
@@ -164,7 +171,7 @@ export class SharedStore implements TrafficStore {
     if (!row) return undefined;
     return {
       service: row.service,
-      event: JSON.parse(row.command) as TrafficEvent,
+      event: JSON.parse(row.command) as ForwardedRequest,
       awaited: row.awaited,
     };
   }

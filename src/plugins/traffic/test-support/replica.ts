@@ -2,8 +2,8 @@
  * One gateway replica in a process of its own, for the replica tests and the switch benchmark:
  * routing + traffic over the process orchestrator, its state shared through PostgreSQL.
  * Environment: DATABASE_URL, TRAFFIC_TABLE, SLOT_PORTS (comma-separated), PORT, and optionally
- * AUTO_PROMOTE=1 and COMMAND_TIMEOUT (ms). Prints `READY <url>` once listening; stops cleanly on SIGTERM. Every log line
- * goes to stderr as NDJSON, for the test to show when it fails.
+ * AUTO_PROMOTE=1 and COMMAND_TIMEOUT (ms). Every log line goes to stderr as NDJSON, then
+ * `{ "msg": "replica ready", "url" }` once listening; it stops cleanly on SIGTERM.
  */
 import { Writable } from 'node:stream';
 import { createDatabasePlugin } from '../../database/index.js';
@@ -39,7 +39,8 @@ gateway.logs.push = (...lines) => {
   for (const line of lines) sink.write(`${JSON.stringify(line)}\n`);
   return push(...lines);
 };
-process.stdout.write(`READY ${gateway.url}\n`);
+// On the same stream as the logs, after them: whoever reads it has every line so far.
+sink.write(`${JSON.stringify({ msg: 'replica ready', url: gateway.url })}\n`);
 process.once('SIGTERM', () => {
   void gateway.stop().then(() => process.exit(0));
 });

@@ -58,15 +58,14 @@ export async function startReplica(name: string, setup: ReplicaSetup): Promise<R
       () => reject(new Error(`${name} did not start:\n${dump(logs)}`)),
       30_000,
     );
-    let output = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-      const ready = /READY (\S+)/.exec(output);
-      if (ready) {
-        clearTimeout(timer);
-        resolve(ready[1]);
-      }
-    });
+    const check = () => {
+      const ready = logs.find((line) => line.msg === 'replica ready');
+      if (!ready) return;
+      clearTimeout(timer);
+      child.stderr!.off('data', check);
+      resolve(ready.url as string);
+    };
+    child.stderr!.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`${name} exited with ${code}:\n${dump(logs)}`));
