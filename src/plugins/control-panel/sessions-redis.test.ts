@@ -103,6 +103,28 @@ describe.skipIf(!hasRedis)('control panel sessions in Redis', () => {
     expect(await sessionStatus(b, session.cookie)).toBe(401);
   });
 
+  it('is switched on by REDIS_URL alone, as the gateway reads its environment', async () => {
+    process.env.REDIS_URL = SERVICES.redis.url;
+    process.env.ADMIN_SESSION_SECRET = randomBytes(32).toString('base64url');
+    try {
+      const start = async () => {
+        const { app } = await startApp([
+          createControlPanelPlugin({ uiDir: ui.dir, password: PASSWORD }),
+        ]);
+        apps.push(app);
+        return baseUrl(app);
+      };
+      const [a, b] = [await start(), await start()];
+      const session = await login(a);
+      expect(await sessionStatus(b, session.cookie)).toBe(200);
+      expect((await post(a, '/logout', session)).status).toBe(204);
+      expect(await sessionStatus(b, session.cookie)).toBe(401);
+    } finally {
+      delete process.env.REDIS_URL;
+      delete process.env.ADMIN_SESSION_SECRET;
+    }
+  });
+
   it('revoking through one gateway ends the other sessions everywhere, keeping the current one', async () => {
     const store = { redis: SERVICES.redis.url, prefix: prefix() };
     const [a, b] = [await gateway(store), await gateway(store)];
