@@ -59,6 +59,7 @@ export class ServiceController {
   private readonly waiters = new Set<() => void>();
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
+  private savedAt = 0;
 
   constructor(private readonly options: ControllerOptions) {
     this.state = initialServiceState(options.config.name, options.config.slots, options.now());
@@ -222,7 +223,18 @@ export class ServiceController {
     }
     // The switch comes first: nothing is persisted or stopped while the route points the old way.
     for (const effect of result.effects) if (effect.type === 'route') this.route(effect);
-    if (result.transitions.length > 0 || result.effects.length > 0 || event.type === 'started')
+    // Shared with other gateways, health counts are saved too (at most once a refresh
+    // interval), so their views (and the panel through them) show what this one sees.
+    const refresh =
+      this.store?.sharedRefresh !== undefined &&
+      event.type === 'check' &&
+      this.options.now() - this.savedAt >= this.store.sharedRefresh;
+    if (
+      result.transitions.length > 0 ||
+      result.effects.length > 0 ||
+      event.type === 'started' ||
+      refresh
+    )
       await this.persist();
     for (const effect of result.effects) {
       // A release that crashed while active is started again after a pause, not in a tight loop.
@@ -235,6 +247,7 @@ export class ServiceController {
   }
 
   private async persist(): Promise<void> {
+    this.savedAt = this.options.now();
     try {
       await this.store?.save(this.state);
     } catch (error) {

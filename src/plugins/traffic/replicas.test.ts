@@ -88,6 +88,13 @@ describe.skipIf(!hasPostgres)('gateways as replicas on PostgreSQL', () => {
     expect(ready, dump(b.logs)).toMatchObject({ role: 'follower' });
     // The follower routes to the slot the shared state names, without starting one itself.
     expect(await hello(b)).toEqual({ version: 'v1' });
+    // Health counts come with the state, within a second, though B checks nothing itself.
+    await waitForView(
+      b,
+      (view) => view.slots.some((slot) => slot.state === 'active' && slot.passing > 2),
+      'health counts seen by the follower',
+      3_000,
+    );
     // What the orchestrator knows of a slot comes from the gateway that runs it.
     const logs = await command(b, 'GET', '/services/api/slots/slot-a/logs');
     expect(logs.status).toBe(200);

@@ -58,6 +58,8 @@ export class SharedStore implements TrafficStore {
   readonly channel: string;
   /** The advisory lock's name, scoped the same way. */
   readonly lockName: string;
+  /** Health counts reach the other gateways within a second. */
+  readonly sharedRefresh = 1_000;
   /** Told when a save is refused because another gateway wrote first. */
   onConflict?: (error: StaleStateError) => void;
   private readonly table: SQL;
@@ -123,21 +125,21 @@ export class SharedStore implements TrafficStore {
     const known = this.revision(service);
     const json = JSON.stringify(state);
     const now = Date.now();
-    const revision = await this.database.transaction(async (tx) => {
-      const rows = await tx.rows<{ revision: string }>(
-        known === 0
-          ? sql`INSERT INTO ${this.table} AS saved (service, state, updated_at, revision) VALUES (${service}, ${json}, ${now}, 1) ON CONFLICT (service) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at, revision = saved.revision + 1 WHERE saved.revision = 0 RETURNING revision`
-          : sql`UPDATE ${this.table} SET state = ${json}, updated_at = ${now}, revision = revision + 1 WHERE service = ${service} AND revision = ${known} RETURNING revision`,
-      );
-      if (rows.length === 0) {
-        const stale = new StaleStateError(service, known);
-        this.onConflict?.(stale);
-        throw stale;
-      }
-      const saved = Number(rows[0].revision);
-      await tx.run(sql`SELECT pg_notify(${this.channel}, ${`state ${service} ${saved}`})`);
-      return saved;
-    });
+    // One statement, so one round trip and one transaction: the write and its NOTIFY commit
+    // together (a notification is delivered at commit), and nothing is sent when refused.
+    const write =
+      known === 0
+        ? sql`INSERT INTO ${this.table} AS current (service, state, updated_at, revision) VALUES (${service}, ${json}, ${now}, 1) ON CONFLICT (service) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at, revision = current.revision + 1 WHERE current.revision = 0 RETURNING revision`
+        : sql`UPDATE ${this.table} SET state = ${json}, updated_at = ${now}, revision = revision + 1 WHERE service = ${service} AND revision = ${known} RETURNING revision`;
+    const rows = await this.database.rows<{ revision: string }>(
+      sql`WITH written AS (${write}) SELECT revision, pg_notify(${this.channel}, ${`state ${service} `} || revision) FROM written`,
+    );
+    if (rows.length === 0) {
+      const stale = new StaleStateError(service, known);
+      this.onConflict?.(stale);
+      throw stale;
+    }
+    const revision = Number(rows[0].revision);
     this.revisions.set(service, revision);
   }
 
