@@ -16,6 +16,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, inspectEnv, secret, type EnvValues } from '../src/index.js';
 import { waitForFirstRelease } from './first-release.js';
+import { sharedDemoSecrets } from './shared-secrets.js';
 import { createDemoGateway } from './gateway.js';
 import { SIGN_IN_ENV, signInIssues, startSignIn } from './sign-in.js';
 
@@ -64,7 +65,7 @@ const DEMO_ENV = {
   AUTH_FORWARD_SECRET: {
     schema: secret(z.string().min(32)).optional(),
     description:
-      'Key of the identity the gateway forwards to the service (random per run when unset)',
+      'Key of the identity the gateway forwards to the service (random per run when unset; with a PostgreSQL DATABASE_URL, made once and shared by every gateway on it, as MANAGEMENT_TOKEN is)',
   },
   ...SIGN_IN_ENV,
 };
@@ -95,6 +96,11 @@ try {
         ? `[${env.HOST}]`
         : env.HOST;
   const publicUrl = (env.PUBLIC_URL ?? `http://${host}:${env.PORT}`).replace(/\/$/, '');
+  // Gateways on one PostgreSQL share the slots, so they must share the keys the slots trust.
+  const shared =
+    databaseUrl && /^postgres(ql)?:/i.test(databaseUrl)
+      ? await sharedDemoSecrets(databaseUrl)
+      : undefined;
   const signIn = await startSignIn(env, {
     production: process.env.NODE_ENV === 'production',
     publicUrl,
@@ -108,7 +114,9 @@ try {
   const gateway = createDemoGateway({
     signIn,
     publicUrl,
-    forwardSecret: env.AUTH_FORWARD_SECRET ?? randomBytes(32).toString('base64url'),
+    forwardSecret:
+      env.AUTH_FORWARD_SECRET ?? shared?.forwardSecret ?? randomBytes(32).toString('base64url'),
+    managementToken: process.env.MANAGEMENT_TOKEN || shared?.managementToken,
     port: env.PORT,
     servicePort: env.SERVICE_PORT,
     host: env.HOST,
@@ -145,10 +153,7 @@ try {
         ? `  replicas       this gateway drives the service slots; more gateways on this DATABASE_URL (PORT=3111 npm start) follow it`
         : `  replicas       this gateway follows the one that drives the service slots (shared state on DATABASE_URL); it starts none itself`,
     );
-  if (role !== 'standalone' && (!process.env.AUTH_FORWARD_SECRET || !process.env.MANAGEMENT_TOKEN))
-    console.log(
-      `  note           give every gateway the same AUTH_FORWARD_SECRET and MANAGEMENT_TOKEN: the slots trust only the ones of the gateway that started them`,
-    );
+
   console.log(`  frontend       ${url}/`);
   console.log(`  API            ${url}/api/v1/hello   ${url}/api/v1/stats`);
   console.log(`  control panel  ${url}/cpanel`);

@@ -136,8 +136,9 @@ describe.skipIf(!hasPostgres)('npm start twice on one PostgreSQL', () => {
       DATA_DIR: dataDir,
       SERVICE_PORT: String(servicePort),
       ADMIN_PASSWORD: PASSWORD,
-      MANAGEMENT_TOKEN: 'replicas-demo-management-token-0123456789',
-      AUTH_FORWARD_SECRET: 'replicas-demo-forward-secret-0123456789abcdef',
+      // Unset: the gateways agree on them through the database.
+      MANAGEMENT_TOKEN: '',
+      AUTH_FORWARD_SECRET: '',
     };
     const first = await start({ ...common, PORT: String(firstPort) });
     expect(first.output()).toContain('this gateway drives the service slots');
@@ -159,6 +160,20 @@ describe.skipIf(!hasPostgres)('npm start twice on one PostgreSQL', () => {
         .split('\n')
         .filter((line) => line.includes('"process started"')).length;
     expect(started(secondPort)).toBe(0);
+    // The slots trust the keys both gateways read from the database, not a random one of A's.
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: url.toString() });
+    await client.connect();
+    const { rows } = await client.query<{ value: string }>(
+      "SELECT value FROM demo_gateway_secrets WHERE name = 'management_token'",
+    );
+    await client.end();
+    const slot = b.services[0].active!.target!;
+    const config = await fetch(`${slot}/api/config`, {
+      headers: { authorization: `Bearer ${rows[0].value}` },
+    });
+    expect(config.status).toBe(200);
+    await config.body?.cancel();
 
     // Deploy through the second, promote through the first: both serve v2.
     const deployed = await traffic(second, 'POST', '/deploy', { service: 'api', version: 'v2' });
