@@ -5,6 +5,11 @@
  * the API answers (a release is active), or why not after READY_TIMEOUT. Invalid configuration
  * fails at once, naming every bad variable, before anything listens.
  *
+ * Replicas: with DATABASE_URL at PostgreSQL, a second `PORT=3111 npm start` beside the first
+ * joins it: it routes /api/v1/* to the slots the first started (it starts none), and every
+ * deploy, promote and rollback made through either reaches both within a second. If the first
+ * stops, the second takes the slots over.
+ *
  * Sign-in: AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and AUTH0_AUDIENCE for an Auth0
  * tenant, or SUPABASE_URL and SUPABASE_ANON_KEY (SUPABASE_JWT_SECRET for a legacy HS256 project)
  * for Supabase. With neither, development runs a local stand-in for Auth0 in this process and
