@@ -94,6 +94,9 @@ async function openStore(ctx: PluginContext<TrafficConfig>): Promise<TrafficStor
  * a free slot, health checks gate its promotion, promotion switches the route atomically, the
  * previous release stays warm for an instant rollback, and every transition is recorded. The
  * state survives gateway restarts (a JSON file, or a table when the database plugin is present).
+ * On PostgreSQL several gateways share it: the one holding an advisory lock drives the
+ * orchestrator, the others switch their routes as each change is committed (LISTEN/NOTIFY) and
+ * hand their commands to it; when it dies another takes the lock and carries on (`replicas`).
  *
  * Its admin API (`/cpanel/api/traffic`) takes, besides admins, callers that hold the command's
  * permission for the service it acts on: `traffic:deploy`, `traffic:promote`, `traffic:rollback`,
