@@ -50,6 +50,7 @@ const INTERRUPTED: CommandResult = {
 export class TrafficCluster {
   role: ReplicaRole = 'follower';
   private readonly waiting = new Map<string, () => void>();
+  private readonly refreshing = new Map<string, Promise<void>>();
   private stopListening?: () => Promise<void>;
   private releaseLock?: () => Promise<void>;
   /** Role changes run one after another: a takeover finishes before a step-down starts. */
@@ -174,16 +175,24 @@ export class TrafficCluster {
     for (const wake of this.waiting.values()) wake();
   }
 
-  private async refresh(service: string): Promise<void> {
-    try {
-      const state = await this.options.store.loadNewer(service);
-      if (state) await this.options.controllers.get(service)?.adopt(state);
-    } catch (error) {
-      this.options.logger.error(
-        { service, error: errorMessage(error) },
-        'shared traffic state could not be read',
-      );
-    }
+  /**
+   * Takes the service's newest saved state. One read at a time per service: two reads on two
+   * pooled connections could answer out of order, and an older state must never replace a newer.
+   */
+  private refresh(service: string): Promise<void> {
+    const next = (this.refreshing.get(service) ?? Promise.resolve()).then(async () => {
+      try {
+        const state = await this.options.store.loadNewer(service);
+        if (state) await this.options.controllers.get(service)?.adopt(state);
+      } catch (error) {
+        this.options.logger.error(
+          { service, error: errorMessage(error) },
+          'shared traffic state could not be read',
+        );
+      }
+    });
+    this.refreshing.set(service, next);
+    return next;
   }
 
   private async runPending(): Promise<void> {
