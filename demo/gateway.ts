@@ -19,9 +19,11 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 // Compiled (dist/demo/*.js) the service runs as plain node; from source (tests) through tsx.
 const compiled = import.meta.url.endsWith('.js');
 const repoRoot = compiled ? path.resolve(here, '..', '..') : path.resolve(here, '..');
+// `{release}`: an uploaded release's folder (`qwickapps release api v2 <folder>`, a folder laid
+// out as this repository: dist/demo/service-main.js), else the repository itself.
 const SERVICE_ARGS = compiled
-  ? [path.join(here, 'service-main.js')]
-  : ['--import', 'tsx', path.join(here, 'service-main.ts')];
+  ? ['{release}/dist/demo/service-main.js']
+  : ['--import', 'tsx', '{release}/demo/service-main.ts'];
 const PUBLIC_DIR = path.join(repoRoot, 'demo', 'public');
 
 export interface DemoGatewayOptions {
@@ -228,6 +230,8 @@ export function createDemoGateway(options: DemoGatewayOptions = {}): Gateway {
           },
           ports: { from: servicePort, step: 2 },
         },
+        // Uploaded releases (`qwickapps release api <version> <folder>`) live with the rest of the data.
+        releases: { path: path.join(dataDir, 'releases') },
         // On a database server, a table; otherwise the file (not the users' SQLite file).
         store: {
           type: options.databaseUrl ? 'database' : 'file',

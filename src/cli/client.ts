@@ -1,4 +1,26 @@
 import type { ServiceView, TransitionView } from '../plugins/traffic/index.js';
+import type { PackedRelease } from './pack.js';
+import { putFile } from './upload.js';
+
+/** An uploaded release as the gateway records it. */
+export interface StoredRelease {
+  version: string;
+  size: number;
+  sha256: string;
+  uploadedAt: string;
+  created: boolean;
+  pruned: string[];
+}
+
+/** The frontend's release as the static plugin lists it. */
+export interface FrontendRelease {
+  version: string;
+  active: boolean;
+  previous: boolean;
+  size?: number;
+  sha256?: string;
+  uploadedAt?: string;
+}
 
 /** A failure the CLI reports and exits with: 1 for refused commands, 2 when the gateway cannot be reached. */
 export class CliError extends Error {
@@ -20,7 +42,12 @@ export interface ClientOptions {
   password?: string;
   /** Per request. Default 10 000 ms. */
   timeout?: number;
+  /** Per release upload. Default 600 000 ms. */
+  uploadTimeout?: number;
 }
+
+const TRAFFIC = '/cpanel/api/traffic';
+const FRONTEND = '/api/static/releases';
 
 /**
  * The gateway's traffic API, with a bearer token (QWICKAPPS_TOKEN) or Basic credentials
@@ -30,7 +57,7 @@ export class TrafficClient {
   private readonly base: string;
 
   constructor(private readonly options: ClientOptions) {
-    this.base = `${options.url.replace(/\/$/, '')}/cpanel/api/traffic`;
+    this.base = options.url.replace(/\/$/, '');
   }
 
   status(service?: string): Promise<{ services: ServiceView[] }> {
@@ -62,6 +89,72 @@ export class TrafficClient {
     return this.call('GET', `/history?${query}`);
   }
 
+  /** Streams a packed release to the service's releases (`traffic:deploy:<service>`). */
+  uploadRelease(service: string, version: string, release: PackedRelease): Promise<StoredRelease> {
+    return this.upload(
+      `${TRAFFIC}/releases/${encodeURIComponent(service)}/${encodeURIComponent(version)}`,
+      release,
+    );
+  }
+
+  releases(service: string): Promise<{
+    releases: (Omit<StoredRelease, 'created' | 'pruned'> & { slot?: string; state?: string })[];
+  }> {
+    return this.call('GET', `/releases/${encodeURIComponent(service)}`);
+  }
+
+  /** Streams a packed frontend build to the static plugin's releases (`static:release`). */
+  uploadFrontend(version: string, release: PackedRelease): Promise<StoredRelease> {
+    return this.upload(`${FRONTEND}/${encodeURIComponent(version)}`, release);
+  }
+
+  frontendReleases(): Promise<{ active: string | null; releases: FrontendRelease[] }> {
+    return this.send('GET', FRONTEND);
+  }
+
+  activateFrontend(version: string): Promise<{ active: string; previous?: string }> {
+    return this.send('POST', `${FRONTEND}/${encodeURIComponent(version)}/activate`);
+  }
+
+  rollbackFrontend(): Promise<{ active: string; previous?: string }> {
+    return this.send('POST', `${FRONTEND}/rollback`);
+  }
+
+  private async upload<T>(path: string, release: PackedRelease): Promise<T> {
+    const headers = {
+      ...this.headers(),
+      'content-type': 'application/gzip',
+      'content-length': String(release.size),
+      'x-release-sha256': release.sha256,
+    };
+    const answer = await putFile(
+      `${this.base}${path}`,
+      release.file,
+      headers,
+      this.options.uploadTimeout ?? 600_000,
+    ).catch((error: NodeJS.ErrnoException) => {
+      throw this.unreachable(error.code ?? error.message);
+    });
+    return this.interpret<T>(answer.status, answer.text);
+  }
+
+  /** Accept and the credential in use. */
+  private headers(): Record<string, string> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.options.token !== undefined) headers.authorization = `Bearer ${this.options.token}`;
+    else if (this.options.password !== undefined) {
+      headers.authorization = `Basic ${Buffer.from(`${this.options.user ?? 'admin'}:${this.options.password}`).toString('base64')}`;
+    }
+    return headers;
+  }
+
+  private unreachable(cause: string): CliError {
+    return new CliError(
+      `Cannot reach the gateway at ${this.options.url} (${cause}). Is it running? Set --url or QWICKAPPS_URL.`,
+      2,
+    );
+  }
+
   /** What to do about a refusal, naming the variable that holds the credential in use. */
   private hintFor(status: number): string {
     const withToken = this.options.token !== undefined;
@@ -76,50 +169,56 @@ export class TrafficClient {
     return '';
   }
 
-  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (this.options.token !== undefined) headers.authorization = `Bearer ${this.options.token}`;
-    else if (this.options.password !== undefined) {
-      headers.authorization = `Basic ${Buffer.from(`${this.options.user ?? 'admin'}:${this.options.password}`).toString('base64')}`;
-    }
+  /** A call to the traffic API (`path` under /cpanel/api/traffic), with a JSON body if any. */
+  private call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    return this.send(
+      method,
+      `${TRAFFIC}${path}`,
+      body === undefined
+        ? {}
+        : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+    );
+  }
+
+  private async send<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    request: { headers?: Record<string, string>; body?: string } = {},
+  ): Promise<T> {
     let response: Response;
     try {
       response = await fetch(`${this.base}${path}`, {
         method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: { ...this.headers(), ...request.headers },
+        body: request.body,
         signal: AbortSignal.timeout(this.options.timeout ?? 10_000),
       });
     } catch (error) {
-      const cause =
-        (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-      throw new CliError(
-        `Cannot reach the gateway at ${this.options.url} (${cause}). Is it running? Set --url or QWICKAPPS_URL.`,
-        2,
+      throw this.unreachable(
+        (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message,
       );
     }
-    const text = await response.text();
+    return this.interpret<T>(response.status, await response.text());
+  }
+
+  /** The parsed answer, or a CliError with the problem's detail, code and what to do. */
+  private interpret<T>(status: number, text: string): T {
     let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {
       throw new CliError(
-        `The gateway at ${this.options.url} answered ${response.status} with something that is not JSON; is --url pointing at a qwickapps gateway?`,
+        `The gateway at ${this.options.url} answered ${status} with something that is not JSON; is --url pointing at a qwickapps gateway?`,
         1,
       );
     }
-    if (response.ok) return parsed as T;
+    if (status >= 200 && status < 300) return parsed as T;
     const problem = (parsed ?? {}) as { code?: string; detail?: string; title?: string };
-    const hint = this.hintFor(response.status);
+    const hint = this.hintFor(status);
     throw new CliError(
-      `${problem.detail ?? problem.title ?? `HTTP ${response.status}`}${problem.code ? ` [${problem.code}]` : ''}${hint}`,
+      `${problem.detail ?? problem.title ?? `HTTP ${status}`}${problem.code ? ` [${problem.code}]` : ''}${hint}`,
       1,
-      {
-        status: response.status,
-        code: problem.code,
-        detail: problem.detail,
-      },
+      { status, code: problem.code, detail: problem.detail },
     );
   }
 }

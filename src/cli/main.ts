@@ -8,6 +8,8 @@ import type { ServiceView } from '../plugins/traffic/index.js';
 import { CliError, TrafficClient } from './client.js';
 import { formatHistory, formatService, progressLine, summary, useColour } from './format.js';
 import { generatePlugin } from './generate.js';
+import { packRelease } from './pack.js';
+import { FRONTEND, formatReleases, storedLine } from './release-format.js';
 import { askMissing, newProduct } from './new.js';
 
 interface GlobalOptions {
@@ -113,8 +115,9 @@ export function buildProgram(): Command {
         "Credentials: QWICKAPPS_TOKEN (or --token), an API key (qwk_...) or the gateway's",
         'MANAGEMENT_TOKEN, sent as Authorization: Bearer; it wins over ADMIN_USER (default',
         '"admin") and ADMIN_PASSWORD. Prefer the variable: arguments show in process lists.',
-        'A key only does what its scopes allow: traffic:deploy:api deploys the service api and',
-        'follows the deploy, nothing else.',
+        'A key only does what its scopes allow: traffic:deploy:api releases and deploys the',
+        'service api and follows the deploy, nothing else; static:release and static:activate',
+        `upload and switch the ${FRONTEND}.`,
       ].join('\n'),
     );
   const globals = () => program.opts<GlobalOptions>();
@@ -173,12 +176,67 @@ export function buildProgram(): Command {
       },
     );
 
+  program
+    .command('release')
+    .description(
+      `store the code of <version> of <service> on the gateway (a folder, packed, or a .tgz); "${FRONTEND}" is the gateway's frontend`,
+    )
+    .argument('<service>', `a service name, or ${FRONTEND}`)
+    .argument('<version>')
+    .argument('<path>', 'the build: a folder (packed as a .tar.gz) or a .tgz / .tar.gz')
+    .action(async (service: string, version: string, source: string) => {
+      const packed = await packRelease(source);
+      try {
+        const api = client(globals());
+        const stored =
+          service === FRONTEND
+            ? await api.uploadFrontend(version, packed)
+            : await api.uploadRelease(service, version, packed);
+        print(globals(), stored, storedLine(service, stored));
+      } finally {
+        await packed.cleanup();
+      }
+    });
+
+  program
+    .command('releases')
+    .description(`the releases stored for <service> (or ${FRONTEND}), newest first`)
+    .argument('<service>', `a service name, or ${FRONTEND}`)
+    .action(async (service: string) => {
+      const api = client(globals());
+      const answer =
+        service === FRONTEND ? await api.frontendReleases() : await api.releases(service);
+      print(globals(), answer, formatReleases(answer.releases));
+    });
+
+  program
+    .command('activate')
+    .description(`serve <version> of the ${FRONTEND} (services are deployed and promoted instead)`)
+    .argument('<target>', FRONTEND)
+    .argument('<version>')
+    .action(async (target: string, version: string) => {
+      if (target !== FRONTEND)
+        throw new CliError(
+          `activate switches the ${FRONTEND}; a service is deployed, then promoted: qwickapps deploy ${target} ${version}.`,
+          1,
+        );
+      const answer = await client(globals()).activateFrontend(version);
+      print(
+        globals(),
+        answer,
+        `${FRONTEND}: ${answer.active} is active${answer.previous ? `; rollback goes back to ${answer.previous}` : ''}`,
+      );
+    });
+
   for (const [name, description] of [
     [
       'promote',
       'switch traffic to the healthy candidate (the active release stays warm for rollback)',
     ],
-    ['rollback', 'switch traffic back to the previous release while it is warm'],
+    [
+      'rollback',
+      `switch traffic back to the previous release while it is warm (${FRONTEND}: the release active before)`,
+    ],
     ['abort', 'stop a starting or candidate release'],
   ] as const) {
     program
@@ -186,6 +244,15 @@ export function buildProgram(): Command {
       .description(description)
       .argument('<service>')
       .action(async (service: string) => {
+        if (name === 'rollback' && service === FRONTEND) {
+          const answer = await client(globals()).rollbackFrontend();
+          print(
+            globals(),
+            answer,
+            `${FRONTEND}: rolled back to ${answer.active} (from ${answer.previous})`,
+          );
+          return;
+        }
         const view = await client(globals()).command(name, service);
         print(globals(), view, summary(view));
       });

@@ -5,11 +5,13 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import * as prettier from 'prettier';
+import { parse as parseYaml } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../test/support/ports.js';
 import { CONFIGURATION_FILES, askMissing, productNameProblem } from './new.js';
 import type { TemplateName } from './templates/product-files.js';
 import { CORE_VERSION } from '../core/version.js';
+import { GATEWAY_ENV, SERVICE_ENV, SIGN_IN_ENV } from '../product/env.js';
 import { linkFramework, scratchFolder, runVitest } from './test-support/product.js';
 import { cli } from './test-support/run-cli.js';
 
@@ -126,23 +128,33 @@ describe.each(['minimal', 'service', 'product'] as const)(
         /^```sh\nnpm start .*\nnpm test .*\n```$/,
       );
 
-      // .env.example names every variable the product's entries read, and only those.
+      // .env.example names every variable the product reads, and only those: the framework's
+      // presets' (the product's gateway with its sign-in provider, or the service), or its entry's.
       const example = await readFile(path.join(folder, '.env.example'), 'utf8');
       const listed = [...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]);
-      // What the product's entry reads; a product's gateway sets its service processes' own.
-      const entries = template === 'product' ? ['src/main.ts', 'src/sign-in.ts'] : ['src/main.ts'];
-      const read = new Set<string>();
-      for (const file of entries) {
-        const source = await readFile(path.join(folder, file), 'utf8');
+      const read = new Set<string>(
+        template === 'product'
+          ? [...Object.keys(GATEWAY_ENV), ...Object.keys(SIGN_IN_ENV.dev)]
+          : template === 'service'
+            ? Object.keys(SERVICE_ENV)
+            : [],
+      );
+      if (template === 'minimal') {
+        const source = await readFile(path.join(folder, 'src/main.ts'), 'utf8');
         for (const [, name] of source.matchAll(/^ {2}([A-Z][A-Z0-9_]+): /gm)) read.add(name!);
-        for (const [, name] of source.matchAll(/env\.([A-Z][A-Z0-9_]+)/g)) read.add(name!);
       }
       expect([...read].sort()).toEqual([...new Set(listed)].sort());
 
       const ci = await readFile(path.join(folder, '.github', 'workflows', 'ci.yml'), 'utf8');
       expect(ci).toContain('npm ci');
       expect(ci).toContain('npm test');
-      expect(ci).toContain('npx qwickapps deploy api $GITHUB_SHA');
+      // Valid YAML whose deploy job uploads the code, then deploys that release.
+      const workflow = parseYaml(ci) as { jobs: { deploy: { steps: { run?: string }[] } } };
+      const runs = workflow.jobs.deploy.steps.flatMap((step) => (step.run ? [step.run] : []));
+      expect(runs.slice(-2)).toEqual([
+        'npx qwickapps release api $GITHUB_SHA release',
+        'npx qwickapps deploy api $GITHUB_SHA',
+      ]);
       expect(ci).toContain('QWICKAPPS_TOKEN: ${{ secrets.QWICKAPPS_TOKEN }}');
     });
 
@@ -294,6 +306,54 @@ describe('qwickapps new refusals', () => {
       const run = await cli(['new', 'shop', flag!, value!, '--no-install', '--dir', folder]);
       expect(run.code).toBe(2);
       expect(run.stderr).toContain(`${flag} "${value}" is not one of ${allowed}.`);
+    }
+    expect(existsSync(folder)).toBe(false);
+  });
+});
+
+describe('qwickapps new --template product, per sign-in provider', () => {
+  it.each(['none', 'auth0', 'supabase'] as const)(
+    '%s: .env.example names its variables, and the page signs in as the provider does',
+    async (auth) => {
+      const folder = await generate('product', ['--auth', auth], `product-${auth}`);
+      const example = await readFile(path.join(folder, '.env.example'), 'utf8');
+      const listed = [...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]);
+      expect(listed.sort()).toEqual(
+        [...Object.keys(GATEWAY_ENV), ...Object.keys(SIGN_IN_ENV[auth])].sort(),
+      );
+      expect(await readFile(path.join(folder, 'src', 'product.ts'), 'utf8')).toContain(
+        `auth: '${auth}',`,
+      );
+      const page = await readFile(path.join(folder, 'public', 'index.html'), 'utf8');
+      expect(page.includes('href="/auth/login"')).toBe(auth === 'auth0');
+      expect(page.includes('name="password"')).toBe(auth === 'supabase');
+      expect(existsSync(path.join(folder, 'public', 'sign-in.js'))).toBe(auth !== 'none');
+    },
+  );
+});
+
+describe('qwickapps new refusals of flags a template has no use for', () => {
+  it('refuses --auth outside the product template and --database for minimal, exit 2', async () => {
+    const folder = path.join(scratch(), 'unused-flag');
+    for (const [template, flag, value, reason] of [
+      ['service', '--auth', 'auth0', 'a service trusts the identity its gateway forwards'],
+      ['minimal', '--auth', 'dev', 'the minimal template has no sign-in'],
+      ['minimal', '--database', 'postgres', 'the minimal template has no database'],
+    ]) {
+      const run = await cli([
+        'new',
+        'shop',
+        '--template',
+        template!,
+        flag!,
+        value!,
+        '--no-install',
+        '--dir',
+        folder,
+      ]);
+      expect(run.code, `${template} ${flag}`).toBe(2);
+      expect(run.stderr).toContain(`${flag} applies to the product`);
+      expect(run.stderr).toContain(reason);
     }
     expect(existsSync(folder)).toBe(false);
   });

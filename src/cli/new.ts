@@ -59,7 +59,7 @@ const MAX_NAME_LENGTH = 50;
 export const CONFIGURATION_FILES: Record<TemplateName, string[]> = {
   minimal: ['src/app.ts'],
   service: ['src/service.ts'],
-  product: ['src/gateway.ts', 'src/service.ts'],
+  product: ['src/product.ts'],
 };
 
 /** Why `name` cannot name a new product, or undefined when it can. */
@@ -199,6 +199,15 @@ function npmInstall(directory: string, report: (line: string) => void): Promise<
   });
 }
 
+/** Why a flag means nothing for the template (so it is refused, not ignored), or undefined. */
+function unusedChoices(template: TemplateName, options: NewProductOptions): string | undefined {
+  if (options.auth !== undefined && template !== 'product')
+    return `--auth applies to the product template only: ${template === 'service' ? 'a service trusts the identity its gateway forwards (AUTH_FORWARD_SECRET), whichever provider signed the user in' : 'the minimal template has no sign-in'}.`;
+  if (options.database !== undefined && template === 'minimal')
+    return '--database applies to the product and service templates: the minimal template has no database.';
+  return undefined;
+}
+
 /**
  * Writes a new product from a template (`product`, `service`, `minimal`) and installs it. Refuses
  * a bad name or choice, and a folder that is not empty unless `force`, naming what it would
@@ -211,6 +220,8 @@ export async function newProduct(options: NewProductOptions): Promise<NewProduct
   const problem = productNameProblem(options.name);
   if (problem !== undefined) throw new CliError(problem, 2);
   const template = choice('template', options.template, TEMPLATES, 'product');
+  const unused = unusedChoices(template, options);
+  if (unused !== undefined) throw new CliError(unused, 2);
   const spec: ProductSpec = {
     name: options.name,
     template,

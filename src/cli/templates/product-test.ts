@@ -1,8 +1,8 @@
 import type { ProductSpec } from './product-files.js';
 
 /**
- * The \`product\` template's own test (\`src/product.test.ts\`): every endpoint probed through the
- * gateway, a deploy, promote and rollback cycle through the traffic API as \`npx qwickapps\` calls
+ * The `product` template's own test (`src/product.test.ts`): every endpoint probed through the
+ * gateway, a deploy, promote and rollback cycle through the traffic API as `npx qwickapps` calls
  * it, and an auth check with a token issuer of the test's own.
  */
 export function productTestFile(spec: ProductSpec): string {
@@ -50,7 +50,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '@qwickapps/server/gateway';
-${signedIn ? "import { jwtAdapter } from '@qwickapps/server/plugins/auth';\n" : ''}import { createProductGateway } from './gateway.js';
+${signedIn ? "import { jwtAdapter } from '@qwickapps/server/plugins/auth';\n" : ''}import { product } from './product.js';
 
 ${credentials}let gateway: Gateway;
 let base: string;
@@ -103,7 +103,7 @@ async function helloVersion(): Promise<string> {
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), '${spec.name}-'));
-  gateway = createProductGateway({
+  gateway = product.gateway({
     port: 0,
     dataDir,
     servicePort: await freePort(),

@@ -1,13 +1,13 @@
 import { productTestFile } from './product-test.js';
-import { serviceEnv, serviceFiles } from './service.js';
+import { databaseOption, serviceEnv, serviceFiles } from './service.js';
 import type { AuthChoice, EnvLine, ProductSpec } from './product-files.js';
 
 /**
- * The `product` template: a gateway with the control panel, the `api` service (the service
- * template's files) in traffic slots run by the process orchestrator, a static frontend, and
- * with an auth provider the users, roles and API keys plugins. `src/gateway.ts` and
- * `src/service.ts` are the configuration; `src/sign-in.ts` turns the provider's variables into
- * its adapter.
+ * The `product` template: `src/product.ts` defines the whole product with `defineProduct`: a
+ * gateway with the control panel, the `api` service (the service template's routes) in traffic
+ * slots run by the process orchestrator, the frontend in `public/`, and with an auth provider
+ * the users, roles and API keys plugins. `src/main.ts` runs it, as the gateway or, in a slot, as
+ * the service.
  */
 
 const PROVIDER_ENV: Record<AuthChoice, EnvLine[]> = {
@@ -24,6 +24,7 @@ const PROVIDER_ENV: Record<AuthChoice, EnvLine[]> = {
     { name: 'AUTH0_CLIENT_ID', description: "The Auth0 application's client id" },
     { name: 'AUTH0_CLIENT_SECRET', description: "The Auth0 application's client secret" },
     { name: 'AUTH0_AUDIENCE', description: "The Auth0 API's identifier (the tokens' aud)" },
+    { name: 'AUTH0_ROLES_CLAIM', description: 'The namespaced claim an Action puts roles in' },
   ],
   supabase: [
     { name: 'SUPABASE_URL', description: 'Supabase project URL (https://<ref>.supabase.co)' },
@@ -52,7 +53,17 @@ export function productEnv(spec: ProductSpec): EnvLine[] {
       description:
         'Bearer token (32+ characters) for the management and traffic APIs; random per run when unset',
     },
-    ...service,
+    {
+      name: 'AUTH_FORWARD_SECRET',
+      description:
+        'Key (32+ characters) of the identity the gateway forwards to the service; random per run when unset',
+    },
+    ...service.filter((line) => line.name !== 'AUTH_FORWARD_SECRET'),
+    {
+      name: 'PUBLIC_URL',
+      description:
+        'The public origin (https://shop.example.com) browser sign-ins return to; default this machine',
+    },
     ...PROVIDER_ENV[spec.auth],
   ];
 }
@@ -67,196 +78,71 @@ export const PRODUCT_ENDPOINTS = [
 
 export function productFiles(spec: ProductSpec): Map<string, string> {
   const files = serviceFiles(spec);
-  files.set('src/gateway.ts', gatewayFile(spec));
-  files.set('src/sign-in.ts', signInFile(spec));
-  files.set('src/main.ts', mainFile(spec));
+  files.delete('src/service.ts');
+  files.set('src/product.ts', productFile(spec));
+  files.set('src/main.ts', mainFile());
   files.set('src/product.test.ts', productTestFile(spec));
   files.set('public/index.html', indexHtml(spec));
+  if (spec.auth === 'auth0' || spec.auth === 'supabase')
+    files.set('public/sign-in.js', signInScript());
   return files;
 }
 
-/** The gateway's own database: the server the product names, else a small SQLite file. */
-function gatewayDatabase(spec: ProductSpec): string {
-  return spec.database === 'postgres' || spec.database === 'mysql'
-    ? 'options.databaseUrl'
-    : '`sqlite:${dataDir}/gateway.db`';
-}
-
-function gatewayFile(spec: ProductSpec): string {
-  const signedIn = spec.auth !== 'none';
-  const imports = signedIn
-    ? `import { createApiKeysPlugin } from '@qwickapps/server/plugins/api-keys';
-import { createAuthPlugin } from '@qwickapps/server/plugins/auth';
-import { createRolesPlugin } from '@qwickapps/server/plugins/roles';
-import { createUsersPlugin } from '@qwickapps/server/plugins/users';
-`
-    : '';
-  const authPlugins = signedIn
-    ? `
-      plugins.createDatabasePlugin({ url: ${gatewayDatabase(spec)} }),
-      createAuthPlugin({ providers: options.providers, forward: { secret: forwardSecret } }),
-      createUsersPlugin(),
-      createRolesPlugin({ permissions: { admin: ['*'], viewer: ['read:*'] } }),
-      createApiKeysPlugin(),`
-    : '';
-  return `import { createGateway, type Gateway } from '@qwickapps/server/gateway';
-${imports}import * as plugins from '@qwickapps/server/plugins';
-import { ROOT, SERVICE_COMMAND, type GatewayOptions } from './sign-in.js';
-
-/** ${spec.name}: the frontend at /, the api service in traffic slots at /api/v1, the panel at /cpanel. */
-export function createProductGateway(options: GatewayOptions): Gateway {
-  const { dataDir = \`\${ROOT}/.data\`, servicePort = 3100, forwardSecret } = options;
-  const serviceEnv = { AUTH_FORWARD_SECRET: forwardSecret, ...options.serviceEnv };
-  const api = { id: 'api', match: '/api/v1/*', target: \`http://127.0.0.1:\${servicePort}\` };
-  return createGateway({
-    name: '${spec.name}',
-    port: options.port ?? 3000,
-    host: options.host ?? '127.0.0.1',
-    management: { token: options.managementToken },
-    logger: { file: { path: \`\${dataDir}/logs/gateway.log\` } },
-    routing: { routes: [${signedIn ? "{ ...api, auth: 'optional' }" : 'api'}] },
-    frontend: { root: \`\${ROOT}/public\`, spa: true },
-    controlPanel: { password: options.adminPassword },
-    plugins: [${authPlugins}
-      plugins.createCachePlugin({}),
-      plugins.createTrafficPlugin({
-        services: [{ name: 'api', route: 'api', initialVersion: 'v1', ...options.traffic }],
-        orchestrator: {
-          ...SERVICE_COMMAND,
-          env: { VERSION: '{version}', DATA_DIR: \`\${dataDir}/{slot}\`, ...serviceEnv },
-          ports: { from: servicePort, step: 2 },
-        },
-        store: { type: 'file', path: \`\${dataDir}/traffic-state.json\` },
-      }),
-    ],
-  });
-}
-`;
-}
-
-function providerCode(auth: AuthChoice): { imports: string; body: string } {
-  if (auth === 'dev')
-    return {
-      imports: `import { jwtAdapter } from '@qwickapps/server/plugins/auth';\n`,
-      body: `  // Development only: bearer tokens signed with DEV_AUTH_SECRET (iss "dev", aud AUDIENCE).
-  return [
-    jwtAdapter({
-      issuer: 'dev',
-      audience: AUDIENCE,
-      secret: env.DEV_AUTH_SECRET!,
-      algorithms: ['HS256'],
-    }),
-  ];`,
-    };
-  if (auth === 'auth0')
-    return {
-      imports: `import { auth0Adapter } from '@qwickapps/server/plugins/auth';\n`,
-      body: `  return [
-    auth0Adapter({
-      domain: env.AUTH0_DOMAIN,
-      clientId: env.AUTH0_CLIENT_ID,
-      clientSecret: env.AUTH0_CLIENT_SECRET,
-      audience: env.AUTH0_AUDIENCE,
-    }),
-  ];`,
-    };
-  if (auth === 'supabase')
-    return {
-      imports: `import { supabaseAdapter } from '@qwickapps/server/plugins/auth';\n`,
-      body: `  return [supabaseAdapter({ url: env.SUPABASE_URL ?? '', anonKey: env.SUPABASE_ANON_KEY ?? '' })];`,
-    };
-  return { imports: '', body: '  return [];' };
-}
-
-function signInFile(spec: ProductSpec): string {
-  const provider = providerCode(spec.auth);
-  return `import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { AuthProvider } from '@qwickapps/server/plugins/auth';
-${provider.imports}
-/** The product's folder: the frontend, the service's entry and the embedded data live there. */
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-/** How the process orchestrator starts a release of the api service. */
-export const SERVICE_COMMAND = {
-  type: 'process' as const,
-  command: process.execPath,
-  args: ['--import', 'tsx', path.join(ROOT, 'src', 'service-main.ts')],
-  cwd: ROOT,
+const SIGN_IN: Record<AuthChoice, string> = {
+  none: 'nobody signs in',
+  dev: 'development bearer tokens (DEV_AUTH_SECRET)',
+  auth0: 'Auth0',
+  supabase: 'Supabase',
 };
 
-/** The audience of the development sign-in's tokens. */
-export const AUDIENCE = '${spec.name}';
+function productFile(spec: ProductSpec): string {
+  const signedIn = spec.auth !== 'none';
+  return `import { defineProduct } from '@qwickapps/server/product';
+import { api } from './routes.js';
 
-export interface GatewayOptions {
-  port?: number;
-  host?: string;
-  dataDir?: string;
-  servicePort?: number;
-  providers: AuthProvider[];
-  forwardSecret: string;
-  managementToken: string;
-  adminPassword?: string;
-  databaseUrl?: string;
-  serviceEnv?: Record<string, string>;
-  /** Traffic options for the api service (tests shorten the waits). */
-  traffic?: { promotionDelay?: number; promotionChecks?: number; healthInterval?: number };
-}
-
-/** The sign-in providers the variables name (${spec.auth}). */
-export function providersOf(env: Record<string, string | undefined>): AuthProvider[] {
-${spec.auth === 'none' ? '  void env;\n' : ''}${provider.body}
-}
+/**
+ * ${spec.name}: the frontend (public/) at /, the api service in traffic slots at /api/v1 and
+ * the control panel at /cpanel. Sign-in: ${SIGN_IN[spec.auth]}.
+ * Every setting has a default and a variable in .env.example; the framework does the rest.
+ */
+export const product = defineProduct({
+  name: '${spec.name}',
+  root: new URL('..', import.meta.url),
+  auth: '${spec.auth}',${signedIn ? "\n  roles: { admin: ['*'], viewer: ['read:*'] }," : ''}
+  database: ${databaseOption(spec)},
+  services: { api: { match: '/api/v1/*', plugins: [api] } },
+});
 `;
 }
 
-function mainFile(spec: ProductSpec): string {
-  return `import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
-import { ConfigError, readEnv, secret } from '@qwickapps/server';
-import { createProductGateway } from './gateway.js';
-import { providersOf } from './sign-in.js';
+function mainFile(): string {
+  return `import { product } from './product.js';
 
-const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
-const key = secret(z.string().min(32)).optional();
-const ENV = {
-  PORT: { schema: port(3000), description: 'Gateway port' },
-  HOST: { schema: z.string().min(1).default('127.0.0.1'), description: 'Interface' },
-  SERVICE_PORT: { schema: port(3100), description: "The api service's first slot port" },
-  DATA_DIR: { schema: z.string().min(1).optional(), description: 'Embedded data and logs' },
-  DATABASE_URL: { schema: z.string().min(1).optional(), description: 'Database server' },
-  REDIS_URL: { schema: z.string().min(1).optional(), description: 'Redis for the service' },
-  ADMIN_PASSWORD: { schema: secret(z.string().min(8)).optional(), description: 'Panel password' },
-  MANAGEMENT_TOKEN: { schema: key, description: 'Management and traffic API token' },
-  AUTH_FORWARD_SECRET: { schema: key, description: 'Key of the forwarded identity' },
-${spec.auth === 'dev' ? "  DEV_AUTH_SECRET: { schema: key, description: 'Development sign-in key' },\n" : ''}};
-
-try {
-  const env = readEnv(ENV);
-  const random = () => randomBytes(32).toString('base64url');
-  const serviceEnv: Record<string, string> = {};
-  if (env.DATABASE_URL) serviceEnv.DATABASE_URL = env.DATABASE_URL;
-  if (env.REDIS_URL) serviceEnv.REDIS_URL = env.REDIS_URL;
-  const gateway = createProductGateway({
-    port: env.PORT,
-    host: env.HOST,
-    servicePort: env.SERVICE_PORT,
-    dataDir: env.DATA_DIR,
-    databaseUrl: env.DATABASE_URL,
-    serviceEnv,
-    adminPassword: env.ADMIN_PASSWORD,
-    managementToken: env.MANAGEMENT_TOKEN ?? random(),
-    forwardSecret: env.AUTH_FORWARD_SECRET ?? random(),
-    providers: providersOf(${spec.auth === 'dev' ? '{ ...process.env, DEV_AUTH_SECRET: env.DEV_AUTH_SECRET ?? random() }' : 'process.env'}),
-  });
-  await gateway.start();
-  console.log(\`${spec.name} listening on \${gateway.context.url()} (control panel /cpanel)\`);
-} catch (error) {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(1);
-}
+// The gateway; in a traffic slot (QWICKAPPS_SERVICE=api), the api service.
+await product.main();
 `;
 }
+
+/** The sign-in part of the page: a link (Auth0), a form (Supabase), or nothing to click. */
+const SIGN_IN_HTML: Record<AuthChoice, string> = {
+  none: '',
+  dev: `
+    <p id="who">Signed out: send a bearer token signed with DEV_AUTH_SECRET to /api/v1/me.</p>`,
+  auth0: `
+    <p id="who">Signed out.</p>
+    <p><a href="/auth/login">Sign in</a></p>
+    <form method="post" action="/auth/logout"><button>Sign out</button></form>
+    <script type="module" src="/sign-in.js"></script>`,
+  supabase: `
+    <p id="who">Signed out.</p>
+    <form id="sign-in">
+      <input name="email" type="email" placeholder="email" required />
+      <input name="password" type="password" placeholder="password" required />
+      <button>Sign in</button>
+    </form>
+    <form method="post" action="/auth/logout"><button>Sign out</button></form>
+    <script type="module" src="/sign-in.js"></script>`,
+};
 
 function indexHtml(spec: ProductSpec): string {
   return `<!doctype html>
@@ -267,8 +153,33 @@ function indexHtml(spec: ProductSpec): string {
   </head>
   <body>
     <h1>${spec.name}</h1>
-    <p>The API answers at <a href="/api/v1/hello">/api/v1/hello</a>.</p>
+    <p>The API answers at <a href="/api/v1/hello">/api/v1/hello</a>.</p>${SIGN_IN_HTML[spec.auth]}
   </body>
 </html>
+`;
+}
+
+/** The page's script (a file: the gateway's CSP allows no inline script). */
+function signInScript(): string {
+  return `// Who is signed in: the api service answers with the user the gateway forwarded.
+const who = document.getElementById('who');
+const me = await fetch('/api/v1/me');
+if (me.ok) {
+  const user = await me.json();
+  who.textContent = \`Signed in as \${user.name ?? user.email ?? user.subject}.\`;
+}
+
+// Supabase: email and password go to the gateway, which keeps the session in a cookie.
+const form = document.getElementById('sign-in');
+form?.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const answer = await fetch('/auth/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(Object.fromEntries(new FormData(form))),
+  });
+  if (answer.ok) location.reload();
+  else who.textContent = (await answer.json()).detail ?? 'Sign-in failed.';
+});
 `;
 }

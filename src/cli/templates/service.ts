@@ -46,58 +46,29 @@ export function serviceFiles(spec: ProductSpec): Map<string, string> {
   return new Map([
     ['src/service.ts', serviceFile(spec)],
     ['src/routes.ts', routesFile()],
-    [spec.template === 'product' ? 'src/service-main.ts' : 'src/main.ts', serviceMainFile(spec)],
+    ['src/main.ts', serviceMainFile()],
     ['src/service.test.ts', serviceTestFile(spec)],
     ['src/test-support/identity.ts', identityFile()],
   ]);
 }
 
-function databaseUrlExpression(spec: ProductSpec): string {
-  const url = defaultDatabaseUrl(spec.database);
-  return url.includes('.data') ? `\`${url.replace('.data', '${dataDir}')}\`` : `'${url}'`;
+/** The `database` option a choice means: an embedded kind, or the usual local server. */
+export function databaseOption(spec: ProductSpec): string {
+  return spec.database === 'pglite' || spec.database === 'sqlite'
+    ? `'${spec.database}'`
+    : `'${defaultDatabaseUrl(spec.database)}'`;
 }
 
 function serviceFile(spec: ProductSpec): string {
-  return `import { createApp, type App } from '@qwickapps/server';
-import { createAuthPlugin, gatewayAdapter } from '@qwickapps/server/plugins/auth';
-import * as plugins from '@qwickapps/server/plugins';
+  return `import { createService, type ServiceSettings } from '@qwickapps/server/product';
 import { api } from './routes.js';
 
-export interface ServiceOptions {
-  port?: number;
-  host?: string;
-  version?: string;
-  dataDir?: string;
-  databaseUrl?: string;
-  redisUrl?: string;
-  /** The gateway's AUTH_FORWARD_SECRET: the service trusts the identity it signs, nothing else. */
-  forwardSecret: string;
-  managementToken?: string;
-}
-
-/** ${spec.name}'s API service, behind a gateway. */
-export function createService(options: ServiceOptions): App {
-  const { version = 'v1', dataDir = '.data' } = options;
-  const databaseUrl = options.databaseUrl ?? ${databaseUrlExpression(spec)};
-  const identity = gatewayAdapter({ secret: options.forwardSecret });
-  return createApp({
-    name: '${spec.name}-api',
-    version,
-    port: options.port ?? 3100,
-    host: options.host ?? '127.0.0.1',
-    management: { token: options.managementToken },
-    logger: { file: { path: \`\${dataDir}/logs/service.log\` } },
-    plugins: [
-      plugins.createHealthPlugin(),
-      plugins.createLogsPlugin(),
-      plugins.createConfigPlugin(),
-      plugins.createDatabasePlugin({ url: databaseUrl }),
-      plugins.createCachePlugin(options.redisUrl ? { url: options.redisUrl } : {}),
-      createAuthPlugin({ providers: [identity], forward: false }),
-      api(version),
-    ],
-  });
-}
+/**
+ * ${spec.name}'s API service, behind a gateway: health, logs, config, the database, the cache and
+ * the user the gateway forwards. Settings default to the variables in .env.example.
+ */
+export const service = (settings?: ServiceSettings) =>
+  createService({ name: '${spec.name}-api', database: ${databaseOption(spec)}, plugins: [api] }, settings);
 `;
 }
 
@@ -106,84 +77,49 @@ function routesFile(): string {
 import { requireUser } from '@qwickapps/server/plugins/auth';
 
 /** The service's own API, under /api/v1 (the gateway's route for it). */
-export function api(version: string) {
-  return definePlugin({
-    name: 'api',
-    version: '0.1.0',
-    dependencies: ['auth', 'database', 'cache'],
-    routes: [
-      {
-        method: 'get',
-        path: '/api/v1/hello',
-        description: 'A greeting, and the release that answered',
-        handler: (req, res) => {
-          const name = typeof req.query.name === 'string' ? req.query.name.slice(0, 64) : 'world';
-          res.json({ message: \`Hello, \${name}!\`, version });
-        },
+export const api = definePlugin({
+  name: 'api',
+  version: '0.1.0',
+  dependencies: ['auth', 'database', 'cache'],
+  routes: [
+    {
+      method: 'get',
+      path: '/api/v1/hello',
+      description: 'A greeting, and the release that answered',
+      handler: (req, res) => {
+        const name = typeof req.query.name === 'string' ? req.query.name.slice(0, 64) : 'world';
+        res.json({ message: \`Hello, \${name}!\`, version: req.context.version });
       },
-      {
-        method: 'get',
-        path: '/api/v1/stats',
-        description: 'The database and cache the service runs on, and a counter in the cache',
-        handler: async (req, res) => {
-          const database = req.context.services.get('database');
-          const cache = req.context.services.get('cache');
-          await database.ping();
-          const views = ((await cache.get<number>('views')) ?? 0) + 1;
-          await cache.set('views', views);
-          res.json({ database: database.dialect, cache: (await cache.stats()).provider, views });
-        },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/stats',
+      description: 'The database and cache the service runs on, and a counter in the cache',
+      handler: async (req, res) => {
+        const database = req.context.services.get('database');
+        const cache = req.context.services.get('cache');
+        await database.ping();
+        const views = ((await cache.get<number>('views')) ?? 0) + 1;
+        await cache.set('views', views);
+        res.json({ database: database.dialect, cache: (await cache.stats()).provider, views });
       },
-      {
-        method: 'get',
-        path: '/api/v1/me',
-        description: 'The signed-in user, as the gateway forwarded it (401 when anonymous)',
-        handler: [requireUser(), (req, res) => void res.json(req.user)],
-      },
-    ],
-  });
-}
+    },
+    {
+      method: 'get',
+      path: '/api/v1/me',
+      description: 'The signed-in user, as the gateway forwarded it (401 when anonymous)',
+      handler: [requireUser(), (req, res) => void res.json(req.user)],
+    },
+  ],
+});
 `;
 }
 
-function serviceMainFile(spec: ProductSpec): string {
-  return `import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
-import { ConfigError, readEnv, secret } from '@qwickapps/server';
-import { createService } from './service.js';
+function serviceMainFile(): string {
+  return `import { runApp } from '@qwickapps/server/product';
+import { service } from './service.js';
 
-const text = (description: string) => ({ schema: z.string().min(1).optional(), description });
-const release = z.string().regex(/^[\\w.-]{1,40}$/, 'a version like v1 or a commit hash');
-const ENV = {
-  PORT: { schema: z.coerce.number().int().min(0).max(65535).default(3100), description: 'Port' },
-  HOST: { schema: z.string().min(1).default('127.0.0.1'), description: 'Interface' },
-  VERSION: { schema: release.optional(), description: 'The release this process runs' },
-  DATA_DIR: { schema: z.string().min(1).default('.data'), description: 'Embedded data, logs' },
-  DATABASE_URL: text('Database instead of the embedded one'),
-  REDIS_URL: text('Redis instead of the memory cache'),
-  AUTH_FORWARD_SECRET: { schema: secret(z.string().min(32)).optional(), description: 'Key' },
-  MANAGEMENT_TOKEN: { schema: secret(z.string().min(32)).optional(), description: 'Token' },
-};
-
-try {
-  const env = readEnv(ENV);
-  const app = createService({
-    port: env.PORT,
-    host: env.HOST,
-    version: env.VERSION ?? 'v1',
-    dataDir: env.DATA_DIR,
-    databaseUrl: env.DATABASE_URL,
-    redisUrl: env.REDIS_URL,
-    // Without the gateway's key nobody is signed in: a random one verifies nothing it receives.
-    forwardSecret: env.AUTH_FORWARD_SECRET ?? randomBytes(32).toString('base64url'),
-    managementToken: env.MANAGEMENT_TOKEN,
-  });
-  await app.start();
-  console.log(\`${spec.name}-api \${env.VERSION ?? 'v1'} listening on \${app.context.url()}\`);
-} catch (error) {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(1);
-}
+await runApp(() => service());
 `;
 }
 
@@ -215,7 +151,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '@qwickapps/server';
-import { createService } from './service.js';
+${
+  spec.template === 'product'
+    ? "import { product } from './product.js';"
+    : "import { service } from './service.js';"
+}
 import { forwardedIdentity } from './test-support/identity.js';
 
 const TOKEN = 'a-management-token-of-32-characters-or-more';
@@ -226,7 +166,8 @@ let dataDir: string;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), '${spec.name}-'));
-  app = createService({ port: 0, dataDir, forwardSecret: SECRET, managementToken: TOKEN });
+  const settings = { port: 0, dataDir, forwardSecret: SECRET, managementToken: TOKEN };
+  app = ${spec.template === 'product' ? "product.service('api', settings)" : 'service(settings)'};
   await app.start();
   base = \`http://127.0.0.1:\${(app.server.address() as AddressInfo).port}\`;
 }, 60_000);

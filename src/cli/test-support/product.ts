@@ -46,6 +46,7 @@ export async function linkFramework(folder: string, extra: string[] = []): Promi
         './plugins': './src/plugins/index.ts',
         './plugins/*': './src/plugins/*/index.ts',
         './gateway': './src/gateway/index.ts',
+        './product': './src/product/index.ts',
       },
     }),
   );

@@ -1,17 +1,21 @@
 import { stat } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import type { RequestHandler } from 'express';
 import { ConfigError, HttpError } from '../../core/errors.js';
 import { PLUGIN_ORDER, type RouteDefinition, type ServerPlugin } from '../../core/plugin.js';
 import { CORE_VERSION } from '../../core/version.js';
 import { staticOptionsSchema, type StaticConfig, type StaticPluginOptions } from './options.js';
-import { looksLikeReleases, ReleaseSet, type StaticRelease } from './releases.js';
+import { releaseHttpError } from '../../core/releases/index.js';
+import { looksLikeReleases, RELEASE_NAME, ReleaseSet, type StaticRelease } from './releases.js';
 import { createStaticHandler } from './serve.js';
 import { createSite, type Site } from './site.js';
+import { STATIC_RELEASE_CODES, type StaticUpload, type StaticUploads } from './uploads.js';
 
 export { DEFAULT_HASH_PATTERN, DEFAULT_SPA_EXCLUDE } from './options.js';
 export type { StaticPluginOptions } from './options.js';
 export type { StaticRelease } from './releases.js';
+export type { StaticUpload } from './uploads.js';
 export { STATIC_ERRORS } from './errors.js';
 
 /** Frontend releases, switched at run time (`ctx.get('static')`). */
@@ -27,6 +31,17 @@ export interface StaticController {
    * (404 unknown release, 409 no index or not a releases folder).
    */
   activate(version: string): Promise<{ active: string; previous?: string }>;
+  /**
+   * Makes the release active before the current one active again (409 STATIC_NO_PREVIOUS when
+   * there is none); the current one becomes the rollback target.
+   */
+  rollback(): Promise<{ active: string; previous?: string }>;
+  /**
+   * Stores an uploaded release (a tarball streamed from the request, its SHA-256 in
+   * `x-release-sha256`) as `version`, without activating it; older uploads past `uploads.keep`
+   * are removed, never the active release or the rollback target.
+   */
+  upload(req: IncomingMessage, version: string): Promise<StaticUpload>;
 }
 
 declare module '../../core/services.js' {
@@ -51,7 +66,9 @@ function releasesDisabled(): HttpError {
  * Serves a frontend: an SPA fallback to index.html (GET/HEAD, Accept: text/html, no extension),
  * fingerprinted assets cached as immutable, index.html revalidated, precompressed `.br`/`.gz`
  * chosen by Accept-Encoding, ETag/Last-Modified/Range, dotfiles and traversal refused.
- * `root` may hold `<version>/` folders, one active at a time and switched without a restart.
+ * `root` may hold `<version>/` folders, one active at a time and switched without a restart;
+ * releases are uploaded (`PUT /api/static/releases/:version`, `static:release`), activated
+ * (`static:activate`) and rolled back (`POST /api/static/releases/rollback`) through its API.
  * Its routes are mounted after every other plugin's, so it never shadows them.
  * @example
  * createStaticPlugin({ root: './releases', spa: true })
@@ -93,12 +110,34 @@ export function createStaticPlugin(options: StaticPluginOptions): ServerPlugin<S
           (version, previous) => ctx.events.emit('static:release-activated', { version, previous }),
         );
         await set.start(config.release);
+        const { StaticUploads } = await import('./uploads.js');
+        const uploads: StaticUploads = new StaticUploads(
+          root,
+          config.uploads,
+          () => [set.current()?.version, set.rollbackTarget()],
+          ctx.logger,
+        );
         currentSite = () => set.current();
         controller = {
           releases: true,
           active: () => set.current()?.version,
-          list: () => set.list(),
+          async list() {
+            const [releases, records] = await Promise.all([set.list(), uploads.records()]);
+            return releases.map((release) => {
+              const record = records.get(release.version);
+              return record
+                ? {
+                    ...release,
+                    size: record.size,
+                    sha256: record.sha256,
+                    uploadedAt: record.uploadedAt,
+                  }
+                : release;
+            });
+          },
           activate: (version) => set.activate(version),
+          rollback: () => set.rollback(),
+          upload: (req, version) => uploads.upload(req, version),
         };
       } else {
         const site = createSite(root, undefined, config);
@@ -108,6 +147,12 @@ export function createStaticPlugin(options: StaticPluginOptions): ServerPlugin<S
           active: () => undefined,
           list: async () => [],
           activate: async () => {
+            throw releasesDisabled();
+          },
+          rollback: async () => {
+            throw releasesDisabled();
+          },
+          upload: async () => {
             throw releasesDisabled();
           },
         };
@@ -137,6 +182,21 @@ export function createStaticPlugin(options: StaticPluginOptions): ServerPlugin<S
         const activate: RequestHandler = async (req, res) => {
           res.json(await controller!.activate(String(req.params.version)));
         };
+        const upload: RequestHandler = async (req, res) => {
+          const version = String(req.params.version);
+          try {
+            if (!RELEASE_NAME.test(version))
+              throw new HttpError(
+                400,
+                'STATIC_RELEASE_INVALID',
+                `"${version.slice(0, 64)}" is not a release name (letters, digits, ".", "_", "-").`,
+              );
+            const stored = await controller!.upload(req, version);
+            res.status(stored.created ? 201 : 200).json(stored);
+          } catch (error) {
+            throw releaseHttpError(error, STATIC_RELEASE_CODES, res);
+          }
+        };
         routes.push(
           {
             method: 'get',
@@ -147,12 +207,30 @@ export function createStaticPlugin(options: StaticPluginOptions): ServerPlugin<S
             description: 'Frontend releases and the active one',
           },
           {
+            method: 'put',
+            path: '/api/static/releases/:version',
+            access: 'admin',
+            permission: 'static:release',
+            handler: upload,
+            description:
+              'Store a frontend release (a .tar.gz, its SHA-256 in x-release-sha256) without activating it',
+          },
+          {
             method: 'post',
             path: '/api/static/releases/:version/activate',
             access: 'admin',
             permission: 'static:activate',
             handler: activate,
             description: 'Switch the active frontend release',
+          },
+          {
+            method: 'post',
+            path: '/api/static/releases/rollback',
+            access: 'admin',
+            // A rollback is an activation of the release active before.
+            permission: 'static:activate',
+            handler: async (_req, res) => void res.json(await controller!.rollback()),
+            description: 'Switch back to the frontend release active before',
           },
         );
       }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { durationSchema, type Duration } from '../../core/duration.js';
+import { releaseLimitsShape } from '../../core/releases/options.js';
 
 /**
  * Build tools name fingerprinted assets `name.<hash>.ext` or `name-<hash>.ext` (Vite: `index-B2x_k9Qa.js`).
@@ -57,10 +58,13 @@ export const staticOptionsSchema = z.strictObject({
   release: releaseName.optional(),
   spaExclude: z.array(z.string().startsWith('/')).default(DEFAULT_SPA_EXCLUDE),
   /**
-   * GET /api/static/releases and POST /api/static/releases/:version/activate (admin access), on
-   * the one static plugin that provides the `static` service.
+   * GET /api/static/releases, PUT /api/static/releases/:version (an upload),
+   * POST /api/static/releases/:version/activate and POST /api/static/releases/rollback (admin
+   * access), on the one static plugin that provides the `static` service.
    */
   adminRoutes: z.boolean().default(true),
+  /** Releases uploaded with `qwickapps release frontend` (PUT /api/static/releases/:version). */
+  uploads: z.strictObject(releaseLimitsShape).prefault({}),
   lookupCacheTtl: durationSchema({ unit: 'ms', max: Number.MAX_SAFE_INTEGER }).default(
     DEFAULT_LOOKUP_CACHE_TTL,
   ),
@@ -109,6 +113,12 @@ export interface StaticPluginOptions {
   spaExclude?: string[];
   /** The releases API (admin access), on the static plugin that provides the `static` service. Default true. */
   adminRoutes?: boolean;
+  /**
+   * Uploaded releases (`qwickapps release frontend <version> ./dist`): the largest archive in
+   * bytes (default 256 MiB), the most bytes and entries once unpacked (1 GiB, 100 000), and how
+   * many uploads are kept (default 5; the active release and the rollback target always stay).
+   */
+  uploads?: { maxBytes?: number; maxUnpackedBytes?: number; maxEntries?: number; keep?: number };
   /** How long a file lookup is remembered: `'2s'`, or milliseconds. Default 2000; 0 looks every time. */
   lookupCacheTtl?: Duration;
   /** Default 10 000 entries. */

@@ -7,13 +7,21 @@ import type { Site } from './site.js';
 
 /** The file in the releases folder naming the active release, so a restart keeps it. */
 export const CURRENT_FILE = 'current';
-const RELEASE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** The file naming the release active before it: what a rollback goes back to. */
+export const PREVIOUS_FILE = 'previous';
+export const RELEASE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export interface StaticRelease {
   version: string;
   active: boolean;
+  /** The release a rollback goes back to. */
+  previous: boolean;
   /** When the release folder last changed (ISO 8601). */
   modifiedAt: string;
+  /** Uploaded releases: the archive's bytes, its SHA-256 and when it was stored. */
+  size?: number;
+  sha256?: string;
+  uploadedAt?: string;
 }
 
 /** Version names in natural order: `v9` before `v10`, `1.2.0` before `1.10.0`. */
@@ -47,15 +55,18 @@ export async function looksLikeReleases(root: string, index: string | false): Pr
   return false;
 }
 
-export async function readCurrent(root: string): Promise<string | undefined> {
-  const text = await readFile(path.join(root, CURRENT_FILE), 'utf8').catch(() => undefined);
+export async function readCurrent(
+  root: string,
+  file: string = CURRENT_FILE,
+): Promise<string | undefined> {
+  const text = await readFile(path.join(root, file), 'utf8').catch(() => undefined);
   const version = text?.trim();
   return version && RELEASE_NAME.test(version) ? version : undefined;
 }
 
 /** Write a temporary file, flush it, then rename: readers see the old name or the new, never half. */
-async function writeCurrent(root: string, version: string): Promise<void> {
-  const temporary = path.join(root, `.${CURRENT_FILE}.${process.pid}.${randomUUID()}.tmp`);
+async function writeCurrent(root: string, version: string, file = CURRENT_FILE): Promise<void> {
+  const temporary = path.join(root, `.${file}.${process.pid}.${randomUUID()}.tmp`);
   try {
     const handle = await open(temporary, 'w');
     try {
@@ -64,14 +75,14 @@ async function writeCurrent(root: string, version: string): Promise<void> {
     } finally {
       await handle.close();
     }
-    await rename(temporary, path.join(root, CURRENT_FILE));
+    await rename(temporary, path.join(root, file));
   } catch (error) {
     await unlink(temporary).catch(() => undefined);
     // The cause (logged with the 500) names the file; the answer does not.
     throw new HttpError(
       500,
       'STATIC_RELEASE_PERSIST_FAILED',
-      `Could not record the active release in the "${CURRENT_FILE}" file of the releases folder.`,
+      `Could not record the ${file === CURRENT_FILE ? 'active' : 'previous'} release in the "${file}" file of the releases folder.`,
       { cause: error },
     );
   }
@@ -83,6 +94,7 @@ async function writeCurrent(root: string, version: string): Promise<void> {
  */
 export class ReleaseSet {
   private active: Site | undefined;
+  private previous: string | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -97,6 +109,7 @@ export class ReleaseSet {
   async start(preferred: string | undefined): Promise<void> {
     const names = await releaseNames(this.root);
     const recorded = await readCurrent(this.root);
+    this.previous = await readCurrent(this.root, PREVIOUS_FILE);
     if (recorded && !names.includes(recorded))
       this.logger.warn(
         { version: recorded, root: this.root },
@@ -120,6 +133,11 @@ export class ReleaseSet {
     return this.active;
   }
 
+  /** The release a rollback would make active again. */
+  rollbackTarget(): string | undefined {
+    return this.previous;
+  }
+
   async list(): Promise<StaticRelease[]> {
     const names = await releaseNames(this.root);
     return Promise.all(
@@ -128,6 +146,7 @@ export class ReleaseSet {
         return {
           version,
           active: version === this.active?.version,
+          previous: version === this.previous,
           modifiedAt: (info?.mtime ?? new Date(0)).toISOString(),
         };
       }),
@@ -135,7 +154,28 @@ export class ReleaseSet {
   }
 
   activate(version: string): Promise<{ active: string; previous?: string }> {
-    const run = this.queue.then(() => this.switchTo(version));
+    return this.serialised(() => this.switchTo(version));
+  }
+
+  /** Makes the release active before this one active again (and this one the rollback target). */
+  rollback(): Promise<{ active: string; previous?: string }> {
+    return this.serialised(async () => {
+      const target = this.previous;
+      const present = target !== undefined && (await releaseNames(this.root)).includes(target);
+      if (!present || target === this.active?.version)
+        throw new HttpError(
+          409,
+          'STATIC_NO_PREVIOUS',
+          target === undefined || target === this.active?.version
+            ? 'No earlier release was active: there is nothing to roll back to.'
+            : `The release active before, "${target}", is no longer in the releases folder.`,
+        );
+      return this.switchTo(target);
+    });
+  }
+
+  private serialised<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work);
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -165,6 +205,11 @@ export class ReleaseSet {
       );
     }
     const previous = this.active?.version;
+    // The rollback target first: a crash between the two writes leaves a rollback that changes nothing.
+    if (previous !== undefined && previous !== version) {
+      await writeCurrent(this.root, previous, PREVIOUS_FILE);
+      this.previous = previous;
+    }
     await writeCurrent(this.root, version);
     this.active = this.createSite(dir, version);
     this.logger.info({ version, previous }, 'static release activated');

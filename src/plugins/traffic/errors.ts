@@ -5,6 +5,24 @@ import type { ErrorCodeTable } from '../../core/errors.js';
  * is generated from this table and a test keeps both in step with the code.
  */
 export const TRAFFIC_ERRORS = {
+  TRAFFIC_CAPROVER_AUTH_FAILED: {
+    status: 502,
+    meaning:
+      'CapRover refused the gateway: a wrong password, or a token it no longer accepts with no password to log in again.',
+  },
+  TRAFFIC_CAPROVER_DEPLOY_FAILED: {
+    status: 502,
+    meaning:
+      "CapRover could not deploy the release's image (the build log's last lines say why), or not within deployTimeout.",
+  },
+  TRAFFIC_CAPROVER_ERROR: {
+    status: 502,
+    meaning: 'CapRover answered a call with an error status; its description is in the message.',
+  },
+  TRAFFIC_CAPROVER_UNREACHABLE: {
+    status: 502,
+    meaning: 'CapRover did not answer at orchestrator.url (down, wrong address, or too slow).',
+  },
   TRAFFIC_COMMAND_FAILED: {
     status: 500,
     meaning:
@@ -72,6 +90,42 @@ export const TRAFFIC_ERRORS = {
     meaning: 'A dev service is starting on this request; `Retry-After` says when to try again.',
   },
   TRAFFIC_SLOT_NOT_FOUND: { status: 404, meaning: 'The service has no slot of that name.' },
+  TRAFFIC_RELEASE_CHECKSUM_MISMATCH: {
+    status: 422,
+    meaning:
+      "An uploaded release's SHA-256 is not the one its x-release-sha256 header announced; nothing was stored.",
+  },
+  TRAFFIC_RELEASE_CHECKSUM_REQUIRED: {
+    status: 400,
+    meaning: 'A release upload carries no SHA-256 (hex) in its x-release-sha256 header.',
+  },
+  TRAFFIC_RELEASE_EXISTS: {
+    status: 409,
+    meaning: 'That version of the service is already stored with other content; use a new version.',
+  },
+  TRAFFIC_RELEASE_INVALID_ARCHIVE: {
+    status: 400,
+    meaning: 'A release upload is not a readable tarball, holds no files, or ended early.',
+  },
+  TRAFFIC_RELEASE_MEDIA_TYPE: {
+    status: 415,
+    meaning: 'A release upload is not sent as application/gzip (or application/octet-stream).',
+  },
+  TRAFFIC_RELEASE_TOO_LARGE: {
+    status: 413,
+    meaning:
+      'A release upload is larger than releases.maxBytes, or unpacks to more than releases.maxUnpackedBytes or maxEntries.',
+  },
+  TRAFFIC_RELEASE_UNSAFE_ENTRY: {
+    status: 422,
+    meaning:
+      'A release archive holds an absolute path, a ".." escape, a link pointing outside it, a device file or a FIFO; nothing was stored.',
+  },
+  TRAFFIC_RELEASES_UNSUPPORTED: {
+    status: 409,
+    meaning:
+      'Releases are uploaded for the process orchestrator only; container orchestrators deploy images.',
+  },
   TRAFFIC_STOPPING: {
     status: 503,
     meaning: 'The gateway is stopping and takes no new transitions.',

@@ -11,6 +11,8 @@ import {
 } from './options.js';
 import type { ServiceLayout } from './orchestrators/types.js';
 import { trafficPanel } from './panel.js';
+import { releaseRoutes } from './release-routes.js';
+import type { TrafficReleases } from './releases.js';
 import { resolveRoute } from './route.js';
 import { trafficRoutes } from './routes.js';
 import type { MachineSettings } from './state.js';
@@ -101,7 +103,9 @@ async function openStore(ctx: PluginContext<TrafficConfig>): Promise<TrafficStor
  * Its admin API (`/cpanel/api/traffic`) takes, besides admins, callers that hold the command's
  * permission for the service it acts on: `traffic:deploy`, `traffic:promote`, `traffic:rollback`,
  * `traffic:abort`, `traffic:read` (status, slots, history, logs), each narrowed to one service as
- * `traffic:deploy:api` (a CI key that deploys `api` and nothing else).
+ * `traffic:deploy:api` (a CI key that deploys `api` and nothing else). With the process
+ * orchestrator, `PUT /releases/:service/:version` (`traffic:deploy`) stores a release's code
+ * (`qwickapps release`), which `deploy` of that version then runs in its own folder.
  * @example
  * createTrafficPlugin({
  *   services: [{ name: 'api', slots: ['slot-a', 'slot-b'], promotionDelay: 10_000 }],
@@ -116,6 +120,7 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
   let orchestrator: RenewableOrchestrator | undefined;
   let store: TrafficStore | undefined;
   let cluster: TrafficCluster | undefined;
+  let releases: TrafficReleases | undefined;
 
   return {
     name: 'traffic',
@@ -153,13 +158,29 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
       );
       // Releases get the gateway's management token: it then holds the credential to their admin routes.
       const token = ctx.app.managementToken();
-      const openOrchestrator = () =>
-        createOrchestrator(
+      // Local processes can run uploaded code; container orchestrators deploy images instead.
+      const uploads =
+        config.orchestrator.type === 'process' ? await import('./releases.js') : undefined;
+      if (uploads)
+        releases = new uploads.TrafficReleases(
+          config.releases.path,
+          config.services.map((service) => service.name),
+          config.releases,
+          (service) => uploads.keptVersions(managed.get(service)?.controller.state.slots ?? []),
+          ctx.logger,
+        );
+      // A fresh instance each time this gateway takes the orchestrator over (see replicas).
+      const openOrchestrator = async () => {
+        const created = await createOrchestrator(
           config.orchestrator,
           layout,
           ctx.logger,
           token === undefined ? {} : { [MANAGEMENT_TOKEN_ENV]: token },
         );
+        return uploads && releases
+          ? uploads.withReleases(created, releases, config.releases.required)
+          : created;
+      };
       orchestrator = new RenewableOrchestrator(await openOrchestrator(), openOrchestrator);
       for (const service of config.services) {
         const controller: ServiceController = new ServiceController({
@@ -233,13 +254,24 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
       });
     },
 
-    routes: (ctx) =>
-      trafficRoutes(
+    routes: (ctx) => [
+      ...trafficRoutes(
         ctx.config.apiPath,
         () => traffic!,
         (req) => ctx.app.adminGuard()?.identify?.(req),
       ),
-    ui: (ctx) => trafficPanel(ctx.config.apiPath, ctx.config.services),
+      ...releaseRoutes(
+        ctx.config.apiPath,
+        () => traffic!,
+        () => releases,
+      ),
+    ],
+    ui: (ctx) =>
+      trafficPanel(
+        ctx.config.apiPath,
+        ctx.config.services,
+        ctx.config.orchestrator.type === 'process',
+      ),
 
     // After every onInit, so the database plugin (when present) is open whatever the order.
     async onReady(ctx) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { durationSchema } from '../../core/duration.js';
+import { releaseLimitsShape } from '../../core/releases/options.js';
 import { versionSchema } from './version.js';
 import { orchestratorSchema, portsSchema, releaseCommandSchema } from './orchestrators/options.js';
 
@@ -46,7 +47,7 @@ const serviceSchema = z
     initialVersion: versionSchema.optional(),
     /** Process orchestrator: this service's release command (overrides the orchestrator's). */
     release: releaseCommandSchema.optional(),
-    /** Process and docker orchestrators: this service's slot ports. */
+    /** Process and docker orchestrators (and caprover's `publishPorts`): this service's slot ports. */
     ports: portsSchema.optional(),
     /** Container orchestrators: this service's image template. */
     image: z.string().min(1).optional(),
@@ -111,6 +112,19 @@ export const trafficOptionsSchema = z
         lockInterval: positive.default(1_000),
         /** How long a command sent to a follower waits for the driving gateway. Default 10 000 ms. */
         commandTimeout: positive.default(10_000),
+      })
+      .prefault({}),
+    /** Releases uploaded with `qwickapps release` (process orchestrator): where, how big, how many. */
+    releases: z
+      .strictObject({
+        /** Each service's releases go to `<path>/<service>/<version>/`. Default `.data/releases`. */
+        path: z.string().min(1).default('.data/releases'),
+        /**
+         * Only uploaded releases are deployed: a version with none (never uploaded, or pruned)
+         * fails to start instead of running the configured command. Default false.
+         */
+        required: z.boolean().default(false),
+        ...releaseLimitsShape,
       })
       .prefault({}),
     /** How often deadlines (rollback window, start timeout, idle) are checked. Default 1 000 ms. */

@@ -96,14 +96,35 @@ function deployForm(basePath: string, services: readonly TrafficServiceConfig[])
   });
 }
 
+/** Each service's uploaded releases (`qwickapps release`), and the slot running each. */
+function releaseTables(basePath: string, services: readonly TrafficServiceConfig[]): UIView[] {
+  return services.map((service) => ({
+    kind: 'table' as const,
+    title: services.length > 1 ? `Releases of ${service.name}` : 'Uploaded releases',
+    endpoint: `${basePath}/releases/${service.name}`,
+    rowsPath: 'releases',
+    refreshMs: 5_000,
+    columns: [
+      { key: 'version', label: 'Version' },
+      { key: 'state', label: 'Runs as', format: 'status' as const },
+      { key: 'slot', label: 'Slot' },
+      { key: 'size', label: 'Bytes', format: 'number' as const },
+      { key: 'sha256', label: 'SHA-256' },
+      { key: 'uploadedAt', label: 'Uploaded', format: 'date' as const },
+    ],
+  }));
+}
+
 /**
  * The Traffic page: each slot a card coloured as a traffic light (the `colour` of the slot view:
  * green active, yellow starting, candidate or previous, red dev or failed, grey stopped), with
- * promote, roll back and abort on the cards they apply to; a deploy form; the transitions.
+ * promote, roll back and abort on the cards they apply to; a deploy form; the transitions; and,
+ * when releases are uploaded (the process orchestrator), each service's releases.
  */
 export function trafficPanel(
   basePath: string,
   services: readonly TrafficServiceConfig[],
+  uploads = false,
 ): UIContribution {
   const cards = (actions?: UICardAction[]): UIView => ({
     kind: 'cards',
@@ -149,6 +170,7 @@ export function trafficPanel(
               { key: 'reason', label: 'Reason' },
             ],
           },
+          ...(uploads ? releaseTables(basePath, services) : []),
         ],
       },
     ],

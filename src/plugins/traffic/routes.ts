@@ -70,7 +70,7 @@ const text = (value: unknown) => (typeof value === 'string' ? value : undefined)
  * deploy any. Without a service to name (a list of all of them) the caller needs the verb on
  * every service.
  */
-function perService(
+export function perService(
   verb: 'read' | 'deploy' | 'promote' | 'rollback' | 'abort',
   from: 'body' | 'query' | 'params',
   traffic: () => Traffic,

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, createApp, type App } from '../../index.js';
 import { createRoutingPlugin, createTrafficPlugin } from '../index.js';
-import { FakeCaprover } from './orchestrators/test-support/fake-caprover.js';
+import { releaseImages } from './orchestrators/test-support/caprover-images.js';
+import { CaproverStandIn } from './orchestrators/test-support/caprover-stand-in.js';
 
 /**
  * The vision document's traffic example, as written there, against the public exports. CapRover
@@ -93,10 +94,13 @@ afterAll(async () => {
 
 describe("the seed's traffic example", () => {
   it('starts a gateway on CapRover with a token, routes /api/v1/* to no one until a release is active, and deploys api:<version>', async () => {
-    const captain = await new FakeCaprover('unused-password').start();
+    const captain = await new CaproverStandIn({
+      password: 'unused-password',
+      images: releaseImages,
+    }).start();
     try {
       process.env.CAPROVER_URL = captain.url;
-      process.env.CAPROVER_TOKEN = captain.token;
+      process.env.CAPROVER_TOKEN = captain.issueToken();
       const app = gateway();
       apps.push(app);
       await app.start();
@@ -122,6 +126,7 @@ describe("the seed's traffic example", () => {
       expect(captain.logins).toBe(0);
       expect(captain.requests.some((request) => request.path === '/api/v2/login')).toBe(false);
       // The slot's address is CapRover's overlay network, unreachable from here: it stays starting, unrouted.
+      await expect.poll(() => traffic.service('api').slots[0].target).toBeDefined();
       expect(traffic.service('api').slots[0]).toMatchObject({
         state: 'starting',
         version: 'v1',

@@ -399,13 +399,20 @@ describe('traffic over local processes', () => {
       .find((entry) => entry.plugin === 'traffic')!.contribution;
     const page = contribution.pages![0];
     expect(page).toMatchObject({ id: 'traffic', route: '/traffic', icon: 'traffic' });
-    const [cards, form, switches, history] = page.views;
-    expect(page.views.map((view) => view.kind)).toEqual(['cards', 'form', 'actions', 'table']);
+    const [cards, form, switches, history, releases] = page.views;
+    expect(page.views.map((view) => view.kind)).toEqual([
+      'cards',
+      'form',
+      'actions',
+      'table',
+      'table',
+    ]);
     if (
       cards.kind !== 'cards' ||
       form.kind !== 'form' ||
       switches.kind !== 'actions' ||
-      history.kind !== 'table'
+      history.kind !== 'table' ||
+      releases.kind !== 'table'
     )
       throw new Error('unexpected views');
     // The cards draw the colour the slot views carry, and each action only where it applies.
@@ -452,6 +459,13 @@ describe('traffic over local processes', () => {
       unknown
     >;
     expect(Array.isArray(rows[history.rowsPath!])).toBe(true);
+    // The process orchestrator runs uploaded releases: the page lists them.
+    expect(releases.endpoint).toBe('/cpanel/api/traffic/releases/api');
+    const uploaded = (await (await fetch(`${started.url}${releases.endpoint}`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(uploaded[releases.rowsPath!]).toEqual([]);
     // The form's pattern is the API's rule, and valid for a browser's input pattern (the v flag).
     const pattern = new RegExp(
       `^(?:${String((form.schema.properties as { version: { pattern: string } }).version.pattern)})$`,

@@ -1,45 +1,53 @@
-import http from 'node:http';
+import { createHash } from 'node:crypto';
+import type http from 'node:http';
 import type { Logger } from 'pino';
+import { DockerEngine, engineMessage, type EngineAnswer } from './docker-engine.js';
+import { demultiplex, registryAuthHeader, registryOf, splitImage } from './docker-format.js';
 import { fillTemplate, type DockerOrchestratorConfig } from './options.js';
 import { slotKey, slotPorts } from './ports.js';
 import type { Orchestrator, ReleaseSpec, ServiceLayout, SlotRef, SlotRuntime } from './types.js';
 
-interface EngineAnswer {
-  status: number;
-  body: Buffer;
+export { demultiplex, splitImage } from './docker-format.js';
+
+const LABEL = {
+  service: 'io.qwickapps.service',
+  slot: 'io.qwickapps.slot',
+  version: 'io.qwickapps.version',
+  /** A hash of everything the container was created with: a running one that matches is kept. */
+  spec: 'io.qwickapps.spec',
+} as const;
+
+interface Inspected {
+  Id: string;
+  State: { Status: string; Running: boolean; ExitCode: number; Pid: number; OOMKilled?: boolean };
+  Config: { Labels: Record<string, string> | null };
 }
 
-/** Splits Docker's multiplexed log stream (8-byte frame headers) into text lines. */
-export function demultiplex(raw: Buffer): string[] {
-  let text = '';
-  let offset = 0;
-  const framed = raw.length >= 8 && raw[0] <= 2 && raw[1] === 0 && raw[2] === 0 && raw[3] === 0;
-  if (!framed) text = raw.toString('utf8');
-  while (framed && offset + 8 <= raw.length) {
-    const size = raw.readUInt32BE(offset + 4);
-    text += raw.subarray(offset + 8, offset + 8 + size).toString('utf8');
-    offset += 8 + size;
-  }
-  return text.split('\n').filter((line) => line !== '');
-}
-
-/** Splits `registry:5000/app:v2` into the image and its tag (default `latest`). */
-export function splitImage(image: string): { fromImage: string; tag: string } {
-  const slash = image.lastIndexOf('/');
-  const colon = image.lastIndexOf(':');
-  return colon > slash
-    ? { fromImage: image.slice(0, colon), tag: image.slice(colon + 1) }
-    : { fromImage: image, tag: 'latest' };
+interface DieEvent {
+  id?: string;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
 }
 
 /**
- * One container per slot through the Docker Engine API over its unix socket: pull the image,
- * replace the slot's container, publish the container port on a loopback host port, start it.
- * Stopping stops the container (kept for its logs until the slot is deployed again).
+ * One container per slot through the Docker Engine API over its unix socket, at the API version
+ * the Engine offers. Starting a slot keeps a running container created from the same spec (a
+ * gateway restarted within the rollback window adopts its releases) and otherwise replaces it:
+ * pull when needed, create with the port published on a loopback host port, start. Containers
+ * have no restart policy: their exits are followed on the Engine's event stream and reported,
+ * and the traffic rules decide between a restart in place and a rollback. Stopping stops the
+ * container (kept for its logs until the slot is deployed again).
  */
 export class DockerOrchestrator implements Orchestrator {
   readonly type = 'docker';
   private readonly ports: Map<string, number>;
+  private readonly engine: DockerEngine;
+  /** The container each slot runs, by slot key: only its own exits are reported. */
+  private readonly watched = new Map<string, { ref: SlotRef; id: string }>();
+  private readonly exitListeners: ((ref: SlotRef, message: string) => void)[] = [];
+  private events?: http.ClientRequest;
+  private following?: Promise<void>;
+  private outage = false;
+  private closed = false;
 
   constructor(
     private readonly config: DockerOrchestratorConfig,
@@ -47,55 +55,61 @@ export class DockerOrchestrator implements Orchestrator {
     private readonly logger: Logger,
   ) {
     this.ports = slotPorts(layout, config.ports);
+    this.engine = new DockerEngine(config);
   }
 
   async start(release: ReleaseSpec): Promise<{ target: string }> {
+    const key = slotKey(release);
+    const hostPort = this.ports.get(key);
+    if (hostPort === undefined) throw new Error(`Unknown slot ${key}.`);
+    const ref = { service: release.service, slot: release.slot };
     const name = this.containerName(release);
-    const hostPort = this.ports.get(slotKey(release))!;
-    const values = { ...release, port: this.config.containerPort };
-    const image = fillTemplate(
-      this.layout.find((entry) => entry.name === release.service)?.image ?? this.config.image,
-      values,
-    );
-    if (this.config.pull) await this.pull(image);
-    const removed = await this.request('DELETE', `/containers/${name}?force=true`);
+    const target = `http://${this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host}:${hostPort}`;
+    this.watched.delete(key);
+    // Exits are followed before anything starts, so none is missed.
+    await this.followEvents();
+    const { image, body } = this.containerSpec(release, hostPort);
+    const current = await this.inspect(name);
+    if (current?.State.Running && current.Config.Labels?.[LABEL.spec] === body.Labels[LABEL.spec]) {
+      this.watched.set(key, { ref, id: current.Id });
+      // It could have died between the two looks; then its exit event came before the watch.
+      const again = await this.inspect(current.Id);
+      if (again?.State.Running) {
+        this.logger.info(
+          { container: name, id: current.Id.slice(0, 12), image },
+          'container adopted',
+        );
+        return { target };
+      }
+      this.watched.delete(key);
+    }
+    await this.ensureImage(image);
+    const removed = await this.engine.request('DELETE', `/containers/${name}?force=true`);
     if (removed.status !== 204 && removed.status !== 404) throw this.failure('remove', removed);
-    const port = `${this.config.containerPort}/tcp`;
-    const env = Object.entries(this.config.env).map(
-      ([key, value]) => `${key}=${fillTemplate(value, values)}`,
-    );
-    env.push(`PORT=${this.config.containerPort}`);
-    const created = await this.request(
+    const created = await this.engine.request(
       'POST',
       `/containers/create?name=${encodeURIComponent(name)}`,
-      {
-        Image: image,
-        Env: env,
-        ExposedPorts: { [port]: {} },
-        Labels: {
-          'io.qwickapps.service': release.service,
-          'io.qwickapps.slot': release.slot,
-          'io.qwickapps.version': release.version,
-        },
-        HostConfig: {
-          PortBindings: { [port]: [{ HostIp: this.config.host, HostPort: String(hostPort) }] },
-          RestartPolicy: { Name: 'no' },
-        },
-      },
+      body,
     );
     if (created.status !== 201) throw this.failure('create', created);
     const { Id } = JSON.parse(created.body.toString('utf8')) as { Id: string };
-    const started = await this.request('POST', `/containers/${Id}/start`);
-    if (started.status !== 204 && started.status !== 304) throw this.failure('start', started);
+    this.watched.set(key, { ref, id: Id });
+    const started = await this.engine.request('POST', `/containers/${Id}/start`);
+    if (started.status !== 204 && started.status !== 304) {
+      this.watched.delete(key);
+      throw this.failure('start', started);
+    }
     this.logger.info(
       { container: name, id: Id.slice(0, 12), image, hostPort },
       'container started',
     );
-    return { target: `http://${this.config.host}:${hostPort}` };
+    return { target };
   }
 
   async stop(ref: SlotRef): Promise<void> {
-    const answer = await this.request(
+    // Forgotten first: the exit this stop causes is not a crash.
+    this.watched.delete(slotKey(ref));
+    const answer = await this.engine.request(
       'POST',
       `/containers/${this.containerName(ref)}/stop?t=${this.config.stopTimeout}`,
     );
@@ -104,21 +118,19 @@ export class DockerOrchestrator implements Orchestrator {
   }
 
   async status(ref: SlotRef): Promise<SlotRuntime> {
-    const answer = await this.request('GET', `/containers/${this.containerName(ref)}/json`);
-    if (answer.status === 404) return { state: 'stopped', detail: 'no container' };
-    if (answer.status !== 200) throw this.failure('inspect', answer);
-    const { State } = JSON.parse(answer.body.toString('utf8')) as {
-      State: { Status: string; Running: boolean; ExitCode: number; Pid: number };
-    };
+    const container = await this.inspect(this.containerName(ref));
+    if (!container) return { state: 'stopped', detail: 'no container' };
+    const { State } = container;
     if (State.Running) return { state: 'running', pid: State.Pid, detail: State.Status };
+    const oom = State.OOMKilled ? ', out of memory' : '';
     return {
       state: State.Status === 'exited' ? 'exited' : 'stopped',
-      detail: `${State.Status}, exit code ${State.ExitCode}`,
+      detail: `${State.Status}, exit code ${State.ExitCode}${oom}`,
     };
   }
 
   async logs(ref: SlotRef, limit: number): Promise<string[]> {
-    const answer = await this.request(
+    const answer = await this.engine.request(
       'GET',
       `/containers/${this.containerName(ref)}/logs?stdout=1&stderr=1&tail=${limit}`,
     );
@@ -127,22 +139,83 @@ export class DockerOrchestrator implements Orchestrator {
     return demultiplex(answer.body).slice(-limit);
   }
 
-  onExit(): void {
-    // Containers are watched through the health checks; the Engine's event stream is not followed.
+  onExit(listener: (ref: SlotRef, message: string) => void): void {
+    this.exitListeners.push(listener);
   }
 
-  async close(): Promise<void> {}
+  /** Containers are not the gateway's children: they keep running, only the watch ends. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.events?.destroy();
+  }
 
   private containerName(ref: SlotRef): string {
     return fillTemplate(this.config.nameTemplate, { service: ref.service, slot: ref.slot });
   }
 
-  /** Pulls an image; the Engine streams progress as JSON lines and reports failures inside them. */
-  private async pull(image: string): Promise<void> {
+  private containerSpec(release: ReleaseSpec, hostPort: number) {
+    const values = { ...release, port: this.config.containerPort };
+    const image = fillTemplate(
+      this.layout.find((entry) => entry.name === release.service)?.image ?? this.config.image,
+      values,
+    );
+    const port = `${this.config.containerPort}/tcp`;
+    const env = Object.entries(this.config.env).map(
+      ([key, value]) => `${key}=${fillTemplate(value, values)}`,
+    );
+    env.push(`PORT=${this.config.containerPort}`);
+    const spec = {
+      Image: image,
+      Env: env,
+      ExposedPorts: { [port]: {} },
+      Labels: {
+        [LABEL.service]: release.service,
+        [LABEL.slot]: release.slot,
+        [LABEL.version]: release.version,
+      } as Record<string, string>,
+      HostConfig: {
+        PortBindings: { [port]: [{ HostIp: this.config.host, HostPort: String(hostPort) }] },
+        // The traffic rules restart a crashed release, or roll back: the Engine must not race them.
+        RestartPolicy: { Name: 'no' },
+      },
+    };
+    spec.Labels[LABEL.spec] = createHash('sha256')
+      .update(JSON.stringify(spec))
+      .digest('hex')
+      .slice(0, 32);
+    return { image, body: spec };
+  }
+
+  private async inspect(nameOrId: string): Promise<Inspected | undefined> {
+    const answer = await this.engine.request('GET', `/containers/${nameOrId}/json`);
+    if (answer.status === 404) return undefined;
+    if (answer.status !== 200) throw this.failure('inspect', answer);
+    return JSON.parse(answer.body.toString('utf8')) as Inspected;
+  }
+
+  /** Pulls as `pull` says; the Engine streams progress as JSON lines and reports failures inside them. */
+  private async ensureImage(image: string): Promise<void> {
+    if (this.config.pull === 'never') return;
+    if (this.config.pull === 'missing') {
+      const local = await this.engine.request('GET', `/images/${image}/json`);
+      if (local.status === 200) return;
+      if (local.status !== 404) throw this.failure('image inspect', local);
+    }
     const { fromImage, tag } = splitImage(image);
-    const answer = await this.request(
+    const auth = this.config.registryAuth;
+    const headers: Record<string, string> = auth
+      ? {
+          'x-registry-auth': registryAuthHeader({
+            ...auth,
+            serverAddress: auth.serverAddress ?? registryOf(image),
+          }),
+        }
+      : {};
+    const answer = await this.engine.request(
       'POST',
       `/images/create?fromImage=${encodeURIComponent(fromImage)}&tag=${encodeURIComponent(tag)}`,
+      undefined,
+      headers,
     );
     if (answer.status !== 200) throw this.failure('pull', answer);
     for (const line of answer.body.toString('utf8').split('\n')) {
@@ -152,43 +225,78 @@ export class DockerOrchestrator implements Orchestrator {
     }
   }
 
-  private failure(action: string, answer: EngineAnswer): Error {
-    let message = answer.body.toString('utf8');
-    try {
-      message = (JSON.parse(message) as { message?: string }).message ?? message;
-    } catch {}
-    return new Error(`docker ${action} failed (HTTP ${answer.status}): ${message.trim()}`);
+  /** Follows `die` events of slot containers; resolves once the stream is live. */
+  private followEvents(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.following ??= (async () => {
+      const filters = JSON.stringify({ type: ['container'], event: ['die'], label: [LABEL.slot] });
+      this.events = await this.engine.stream(
+        `/events?filters=${encodeURIComponent(filters)}`,
+        (line) => this.onEvent(line),
+        () => this.followAgain(),
+      );
+      // Closed while the stream was being opened: nothing is left to keep the process alive.
+      if (this.closed) return void this.events.destroy();
+      if (this.outage) this.logger.info('following the Docker Engine events again');
+      this.outage = false;
+    })().catch((error: unknown) => {
+      this.following = undefined;
+      throw error;
+    });
+    return this.following;
   }
 
-  private request(method: string, path: string, body?: unknown): Promise<EngineAnswer> {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        {
-          socketPath: this.config.socketPath,
-          path: `/${this.config.apiVersion}${path}`,
-          method,
-          headers:
-            payload === undefined
-              ? {}
-              : {
-                  'content-type': 'application/json',
-                  'content-length': Buffer.byteLength(payload),
-                },
-          timeout: this.config.requestTimeout,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }),
-          );
-          res.on('error', reject);
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`docker ${method} ${path} timed out`)));
-      req.on('error', reject);
-      req.end(payload);
-    });
+  /** The stream dropped (dockerd restarted): follow it again, then look for exits it missed. */
+  private followAgain(): void {
+    this.events = undefined;
+    this.following = undefined;
+    if (this.closed) return;
+    if (!this.outage) this.logger.warn('the Docker Engine event stream closed; following it again');
+    this.outage = true;
+    setTimeout(() => {
+      this.followEvents()
+        .then(() => this.sweep())
+        .catch((error: unknown) => {
+          this.logger.debug({ err: error }, 'the Docker Engine is not answering yet');
+          // A stream that came up before the sweep failed ends first; its end follows again.
+          if (this.events) this.events.destroy();
+          else this.followAgain();
+        });
+    }, this.config.reconnectDelay).unref();
+  }
+
+  private async sweep(): Promise<void> {
+    for (const [key, { ref, id }] of [...this.watched]) {
+      const container = await this.inspect(id);
+      if (container?.State.Running) continue;
+      const exit = container ? `exit code ${container.State.ExitCode}` : 'container removed';
+      if (this.watched.get(key)?.id === id)
+        this.exited(key, ref, `${exit} (while the Engine's events were not followed)`);
+    }
+  }
+
+  private onEvent(line: string): void {
+    let event: DieEvent;
+    try {
+      event = JSON.parse(line) as DieEvent;
+    } catch {
+      return;
+    }
+    const id = event.Actor?.ID ?? event.id;
+    for (const [key, watched] of this.watched) {
+      if (watched.id !== id) continue;
+      const code = event.Actor?.Attributes?.exitCode;
+      this.exited(key, watched.ref, `container exited with code ${code ?? 'unknown'}`);
+    }
+  }
+
+  private exited(key: string, ref: SlotRef, message: string): void {
+    this.watched.delete(key);
+    this.logger.debug({ ...ref, message }, 'container exited');
+    for (const listener of this.exitListeners) listener(ref, message);
+  }
+
+  private failure(action: string, answer: EngineAnswer): Error {
+    return new Error(`docker ${action} failed (HTTP ${answer.status}): ${engineMessage(answer)}`);
   }
 }

@@ -3,7 +3,10 @@ import { secret } from '../../../core/masking.js';
 
 /**
  * Orchestrator options. Templates accept `{service}`, `{slot}`, `{version}` and `{port}`
- * (and `{app}` / `{namespace}` where the orchestrator names one).
+ * (and `{app}` / `{namespace}` where the orchestrator names one). The process orchestrator's
+ * arguments and env take `{release}` too: the folder of the version's uploaded release, else the
+ * folder the command runs in (`cwd`), so `args: ['{release}/dist/server.js']` runs the uploaded
+ * build, or the checkout's own before any upload.
  */
 
 const port = z.number().int().min(1).max(65535);
@@ -102,8 +105,26 @@ export const caproverOrchestratorSchema = z
     image: z.string().min(1).default(DEFAULT_IMAGE),
     containerPort: port.default(3000),
     env: envTemplate,
-    /** Address of a slot's app as the gateway reaches it (CapRover's overlay network name by default). */
+    /**
+     * Address of a slot's app as the gateway reaches it. Default its name on CapRover's overlay
+     * network (every app answers to `srv-captain--{app}`, the name older CapRover gave its
+     * services). With `publishPorts`, `{hostport}` is the slot's published port.
+     */
     targetTemplate: z.string().default('http://srv-captain--{app}:{port}'),
+    /**
+     * Host ports to publish each slot's container port on (CapRover's port mapping), for a gateway
+     * outside CapRover's network: one per slot in order, or a range `{ from, step }`. Default none.
+     */
+    publishPorts: portsSchema.optional(),
+    /** How long a deploy (CapRover pulling the image and updating the app) may take. Default 10 min. */
+    deployTimeout: z.number().int().positive().default(600_000),
+    /** How often a running deploy's build status is asked for. Default 1 000 ms. */
+    pollInterval: z.number().int().positive().default(1_000),
+    /**
+     * Retries of a change CapRover refused with HTTP 429 because another change in its namespace
+     * was in progress (it makes one change at a time), `pollInterval` apart. Default 30.
+     */
+    busyRetries: z.number().int().min(0).default(30),
     requestTimeout,
   })
   // `when`: reported beside a missing url too, so one start-up names every problem.
@@ -114,26 +135,56 @@ export const caproverOrchestratorSchema = z
     when: ({ value }) => typeof value === 'object' && value !== null,
   });
 
+/** Credentials for the registry the images come from, sent as `X-Registry-Auth` on pulls. */
+const registryAuthSchema = z.union([
+  z.strictObject({
+    username: z.string().min(1),
+    password: secret(z.string().min(1)),
+    /** The registry, e.g. `registry.example.com:5000`. Default the image's own. */
+    serverAddress: z.string().min(1).optional(),
+  }),
+  z.strictObject({
+    /** A token the registry issued (`docker login` with an identity token). */
+    identityToken: secret(z.string().min(1)),
+    serverAddress: z.string().min(1).optional(),
+  }),
+]);
+
 export const dockerOrchestratorSchema = z.strictObject({
   type: z.literal('docker'),
   socketPath: z.string().default('/var/run/docker.sock'),
-  /** Engine API version prefix. Default v1.43 (Docker 24+). */
+  /**
+   * Pins the Engine API version (`v1.41`). Default: asked of the Engine (`GET /version`) and
+   * capped at the newest this orchestrator knows, as Docker's own client negotiates.
+   */
   apiVersion: z
     .string()
-    .regex(/^v\d+\.\d+$/, 'a version like "v1.43"')
-    .default('v1.43'),
+    .regex(/^v?\d+\.\d+$/, 'a version like "v1.41"')
+    .optional(),
+  /** Image per release; a service's own `image` wins (`registry:5000/api:{version}`, digests too). */
   image: z.string().min(1),
   containerPort: port.default(3000),
   /** Host ports the slots are published on (loopback), like the process orchestrator's. */
   ports: portsSchema.default({ from: 3100, step: 2 }),
+  /** Host interface the container ports are published on, and the gateway reaches. Default 127.0.0.1. */
   host: z.string().default('127.0.0.1'),
   nameTemplate: z.string().default('{service}-{slot}'),
   env: envTemplate,
-  /** Pull the image before creating a container. Default true. */
-  pull: z.boolean().default(true),
+  /**
+   * When to pull: `missing` (default) pulls images the Engine does not have, `always` before
+   * every start (moving tags), `never` uses local images only. `true`/`false` mean always/never.
+   */
+  pull: z
+    .union([z.boolean(), z.enum(['always', 'missing', 'never'])])
+    .default('missing')
+    .transform((pull) => (pull === true ? 'always' : pull === false ? 'never' : pull)),
+  registryAuth: registryAuthSchema.optional(),
   /** Seconds Docker waits after SIGTERM before killing. Default 10. */
   stopTimeout: z.number().int().min(0).default(10),
+  /** Per Engine call (a pull included). Default 120 000 ms. */
   requestTimeout: z.number().int().positive().default(120_000),
+  /** Pause before following the Engine's event stream again after it dropped. Default 1 000 ms. */
+  reconnectDelay: z.number().int().positive().default(1_000),
 });
 
 export const orchestratorSchema = z.discriminatedUnion('type', [

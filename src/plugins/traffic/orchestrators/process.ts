@@ -20,7 +20,10 @@ function portTaken(host: string, port: number, timeout = 500): Promise<boolean> 
 }
 
 /**
- * Releases as local child processes, one port per slot. Each runs under a ProcessSupervisor with
+ * Releases as local child processes, one port per slot. A release uploaded with `qwickapps
+ * release` runs its service's command in the release's folder (`{release}` in arguments names
+ * it); a version never uploaded runs the same command, in its configured folder, with another
+ * VERSION. Each runs under a ProcessSupervisor with
  * restarts off: a crashing candidate must be marked failed, not revived; the controller decides
  * whether an active release is started again.
  */
@@ -49,7 +52,17 @@ export class ProcessOrchestrator implements Orchestrator {
     if (await portTaken(this.config.host, port))
       throw new Error(`port ${port} is already in use by another process`);
     const command = this.commandFor(release.service);
-    const values = { service: release.service, slot: release.slot, version: release.version, port };
+    const values: Record<string, string | number> = {
+      service: release.service,
+      slot: release.slot,
+      version: release.version,
+      port,
+    };
+    // An uploaded release runs in its own folder; without one, the configured command as before.
+    const configured = command.cwd === undefined ? undefined : fillTemplate(command.cwd, values);
+    const cwd = release.directory ?? configured;
+    // `{release}`: the uploaded release's folder, else the folder the command runs in.
+    values.release = cwd ?? process.cwd();
     const env = Object.fromEntries(
       Object.entries(command.env).map(([name, value]) => [name, fillTemplate(value, values)]),
     );
@@ -57,7 +70,7 @@ export class ProcessOrchestrator implements Orchestrator {
       name: key,
       command: fillTemplate(command.command, values),
       args: command.args.map((arg) => fillTemplate(arg, values)),
-      cwd: command.cwd === undefined ? undefined : fillTemplate(command.cwd, values),
+      cwd,
       env: { ...this.childEnv, ...env, PORT: String(port), HOST: this.config.host },
       logger: this.logger,
       restart: false,

@@ -6,6 +6,11 @@ export interface SlotRef {
 
 export interface ReleaseSpec extends SlotRef {
   version: string;
+  /**
+   * The folder holding the uploaded release's files (`qwickapps release`), when one was uploaded:
+   * the process orchestrator runs the release there.
+   */
+  directory?: string;
 }
 
 /** What the orchestrator knows about a slot's release right now. */

@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp, type App, type AppOptions } from '../../../index.js';
 import { captureLogs, waitFor } from '../../../../test/support/http.js';
@@ -90,6 +91,8 @@ export async function startTrafficGateway(setup: GatewaySetup): Promise<TrafficG
           stopTimeout: 5_000,
         },
         store: { type: 'file', path: setup.statePath },
+        // Uploaded releases beside the state file, never in the working directory.
+        releases: { path: path.join(path.dirname(setup.statePath), 'releases') },
         tickInterval: 100,
         restartDelay: 100,
         ...setup.traffic,

@@ -1,0 +1,64 @@
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import {
+  acceptRelease,
+  DiskReleaseStore,
+  pruneReleases,
+  type ReleaseCodes,
+  type ReleaseLimits,
+  type ReleaseRecord,
+} from '../../core/releases/index.js';
+
+/** The static plugin's answer to each refused upload. */
+export const STATIC_RELEASE_CODES = {
+  'media-type': { status: 415, code: 'STATIC_RELEASE_MEDIA_TYPE' },
+  'checksum-required': { status: 400, code: 'STATIC_RELEASE_CHECKSUM_REQUIRED' },
+  'too-large': { status: 413, code: 'STATIC_RELEASE_TOO_LARGE' },
+  'checksum-mismatch': { status: 422, code: 'STATIC_RELEASE_CHECKSUM_MISMATCH' },
+  'invalid-archive': { status: 400, code: 'STATIC_RELEASE_INVALID_ARCHIVE' },
+  'unsafe-entry': { status: 422, code: 'STATIC_RELEASE_UNSAFE_ENTRY' },
+  exists: { status: 409, code: 'STATIC_RELEASE_EXISTS' },
+} as const satisfies ReleaseCodes;
+
+export interface StaticUpload extends ReleaseRecord {
+  /** False when the same bytes were already stored under that name. */
+  created: boolean;
+  /** Older uploads removed by the retention count. */
+  pruned: string[];
+}
+
+/**
+ * Frontend releases uploaded into the releases folder (`<root>/<version>/`, beside folders put
+ * there by hand, which retention never touches), kept to `uploads.keep`.
+ */
+export class StaticUploads {
+  private readonly store: DiskReleaseStore;
+  /** Opened on the first upload: a releases folder nobody uploads to may stay read-only. */
+  private opened?: Promise<void>;
+
+  constructor(
+    root: string,
+    private readonly limits: ReleaseLimits,
+    /** The active release and the rollback target: never pruned. */
+    private readonly inUse: () => (string | undefined)[],
+    private readonly logger: Logger,
+  ) {
+    this.store = new DiskReleaseStore(root);
+  }
+
+  async records(): Promise<Map<string, ReleaseRecord>> {
+    return new Map((await this.store.list()).map((record) => [record.version, record]));
+  }
+
+  async upload(req: IncomingMessage, version: string): Promise<StaticUpload> {
+    await (this.opened ??= this.store.open());
+    const { record, created } = await acceptRelease(req, this.store, version, this.limits);
+    const protect = new Set(this.inUse().filter((name): name is string => name !== undefined));
+    const pruned = await pruneReleases(this.store, this.limits.keep, protect);
+    this.logger.info(
+      { version, size: record.size, sha256: record.sha256, created, pruned },
+      created ? 'frontend release uploaded' : 'frontend release upload matched the stored one',
+    );
+    return { ...record, created, pruned };
+  }
+}

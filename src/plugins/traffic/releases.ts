@@ -1,0 +1,120 @@
+import path from 'node:path';
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import {
+  acceptRelease,
+  DiskReleaseStore,
+  pruneReleases,
+  type ReleaseCodes,
+  type ReleaseLimits,
+  type ReleaseRecord,
+} from '../../core/releases/index.js';
+import type { Orchestrator, ReleaseSpec } from './orchestrators/types.js';
+
+/** The traffic plugin's answer to each refused upload. */
+export const TRAFFIC_RELEASE_CODES = {
+  'media-type': { status: 415, code: 'TRAFFIC_RELEASE_MEDIA_TYPE' },
+  'checksum-required': { status: 400, code: 'TRAFFIC_RELEASE_CHECKSUM_REQUIRED' },
+  'too-large': { status: 413, code: 'TRAFFIC_RELEASE_TOO_LARGE' },
+  'checksum-mismatch': { status: 422, code: 'TRAFFIC_RELEASE_CHECKSUM_MISMATCH' },
+  'invalid-archive': { status: 400, code: 'TRAFFIC_RELEASE_INVALID_ARCHIVE' },
+  'unsafe-entry': { status: 422, code: 'TRAFFIC_RELEASE_UNSAFE_ENTRY' },
+  exists: { status: 409, code: 'TRAFFIC_RELEASE_EXISTS' },
+} as const satisfies ReleaseCodes;
+
+/** Slot states whose version must stay on disk: it runs, is about to, or is a rollback target. */
+const KEPT_STATES = new Set(['starting', 'candidate', 'active', 'previous', 'dev']);
+
+export interface ReleaseUpload extends ReleaseRecord {
+  service: string;
+  /** False when the same bytes were already stored under that version. */
+  created: boolean;
+  /** Older releases removed by the retention count. */
+  pruned: string[];
+}
+
+/**
+ * Each service's uploaded releases, one store per service (`<path>/<service>/`), kept to the
+ * retention count. `inUse` answers the versions of a service's live slots, which are never pruned.
+ */
+export class TrafficReleases {
+  private readonly stores = new Map<string, DiskReleaseStore>();
+  /** Each store is opened on its first upload: a gateway nobody uploads to writes nothing. */
+  private readonly opened = new Map<string, Promise<void>>();
+
+  constructor(
+    root: string,
+    services: readonly string[],
+    private readonly limits: ReleaseLimits,
+    private readonly inUse: (service: string) => string[],
+    private readonly logger: Logger,
+  ) {
+    for (const service of services)
+      this.stores.set(service, new DiskReleaseStore(path.resolve(root, service)));
+  }
+
+  list(service: string): Promise<ReleaseRecord[]> {
+    return this.store(service).list();
+  }
+
+  /** The folder of an uploaded release, or undefined when that version was never uploaded. */
+  directory(service: string, version: string): Promise<string | undefined> {
+    return this.store(service).directory(version);
+  }
+
+  async upload(req: IncomingMessage, service: string, version: string): Promise<ReleaseUpload> {
+    const store = this.store(service);
+    if (!this.opened.has(service)) this.opened.set(service, store.open());
+    await this.opened.get(service);
+    const { record, created } = await acceptRelease(req, store, version, this.limits);
+    const pruned = await pruneReleases(store, this.limits.keep, new Set(this.inUse(service)));
+    this.logger.info(
+      { service, version, size: record.size, sha256: record.sha256, created, pruned },
+      created ? 'release uploaded' : 'release upload matched the stored one',
+    );
+    return { service, ...record, created, pruned };
+  }
+
+  private store(service: string): DiskReleaseStore {
+    const store = this.stores.get(service);
+    if (!store) throw new Error(`No release store for ${service}.`);
+    return store;
+  }
+}
+
+/** The versions of a service's slots that must stay on disk. */
+export function keptVersions(slots: readonly { state: string; version?: string }[]): string[] {
+  return slots
+    .filter((slot) => KEPT_STATES.has(slot.state) && slot.version !== undefined)
+    .map((slot) => slot.version!);
+}
+
+/**
+ * The orchestrator, with each start told where the version's uploaded release is (when it was
+ * uploaded), so a restart after a crash runs the same files as the first start.
+ */
+export function withReleases(
+  orchestrator: Orchestrator,
+  releases: TrafficReleases,
+  required: boolean,
+): Orchestrator {
+  return {
+    get type() {
+      return orchestrator.type;
+    },
+    async start(release: ReleaseSpec) {
+      const directory = await releases.directory(release.service, release.version);
+      if (directory === undefined && required)
+        throw new Error(
+          `no uploaded release of ${release.service} ${release.version} (releases.required is set): upload it with qwickapps release ${release.service} ${release.version} <dir>`,
+        );
+      return orchestrator.start(directory === undefined ? release : { ...release, directory });
+    },
+    stop: (ref) => orchestrator.stop(ref),
+    status: (ref) => orchestrator.status(ref),
+    logs: (ref, limit) => orchestrator.logs(ref, limit),
+    ...(orchestrator.activate ? { activate: (ref) => orchestrator.activate!(ref) } : {}),
+    onExit: (listener) => orchestrator.onExit(listener),
+    close: () => orchestrator.close(),
+  };
+}
