@@ -18,7 +18,11 @@ export interface ClusterOptions {
   lockInterval: number;
   /** How long a forwarded command may wait for a driving gateway before it is refused. */
   commandTimeout: number;
+  /** How long local releases outlive a lost lock (see the `replicas.handoverDelay` option). */
+  handoverDelay: number;
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** How long a forwarded command's result is looked for when its notification went missing. */
 const RESULT_POLL = 500;
@@ -56,6 +60,10 @@ export class TrafficCluster {
   /** Role changes run one after another: a takeover finishes before a step-down starts. */
   private changing: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** Lock lost, local releases still running: the revisions this gateway last saved, and the timer that stops them. */
+  private suspended?: { revisions: Map<string, number>; timer: NodeJS.Timeout };
+  /** When the last driver said it let go of the lock (a clean stop): no port can still be held. */
+  private releasedAt = 0;
 
   constructor(private readonly options: ClusterOptions) {
     options.store.onConflict = (error) => {
@@ -87,7 +95,7 @@ export class TrafficCluster {
       store.lockName,
       {
         onAcquired: () => this.change(() => this.lead()),
-        onLost: () => this.change(() => this.stepDown()),
+        onLost: () => this.change(() => this.suspend()),
       },
       lockInterval,
     );
@@ -109,6 +117,10 @@ export class TrafficCluster {
     this.stopped = true;
     for (const wake of this.waiting.values()) wake();
     await this.changing;
+    clearTimeout(this.suspended?.timer);
+    // The releases stopped with the gateway: whoever takes over need not wait for their ports.
+    if (this.role === 'leader')
+      await this.options.store.announce('released').catch(() => undefined);
     await this.stopListening?.();
     await this.releaseLock?.();
   }
@@ -123,9 +135,35 @@ export class TrafficCluster {
 
   private async lead(): Promise<void> {
     if (this.role === 'leader') return;
-    const { store, controllers, logger } = this.options;
+    const { store, controllers, logger, orchestrator } = this.options;
     try {
       const saved = await store.load();
+      const suspended = this.suspended;
+      if (suspended) {
+        clearTimeout(suspended.timer);
+        this.suspended = undefined;
+        const untouched = [...controllers.keys()].every(
+          (name) => store.revision(name) === (suspended.revisions.get(name) ?? 0),
+        );
+        if (untouched) {
+          // Nobody drove meanwhile and the releases never stopped: carry on where it was.
+          for (const controller of controllers.values()) controller.resume();
+          this.role = 'leader';
+          logger.info('this gateway drives the orchestrator again, its releases untouched');
+          await this.runPending();
+          return;
+        }
+        await orchestrator.renew();
+      } else if (
+        orchestrator.type === 'process' &&
+        Date.now() - this.releasedAt > 10_000 &&
+        (await store.listeners()) > 1
+      ) {
+        // Another gateway is up and may be the last driver, its local releases on their ports
+        // until its handover delay ends (it notices the loss up to two intervals after the
+        // server does). A driver that died or stopped cleanly holds no port: no wait then.
+        await sleep(this.options.handoverDelay + 2 * this.options.lockInterval);
+      }
       await store.interrupt(INTERRUPTED);
       for (const controller of controllers.values())
         await controller.lead(saved.get(controller.name));
@@ -139,6 +177,38 @@ export class TrafficCluster {
     this.role = 'leader';
     logger.info({ services: [...controllers.keys()] }, 'this gateway drives the orchestrator now');
     await this.runPending();
+  }
+
+  /**
+   * The lock is lost (its connection died): stop driving at once, since another gateway may
+   * take over, but leave the local releases running for `handoverDelay`, in case this gateway
+   * takes the lock back first (a database restart) and can carry on without restarting them.
+   */
+  private async suspend(): Promise<void> {
+    if (this.role === 'follower') return;
+    const { store, controllers, logger, handoverDelay } = this.options;
+    this.role = 'follower';
+    const revisions = new Map([...controllers.keys()].map((name) => [name, store.revision(name)]));
+    for (const controller of controllers.values()) await controller.follow(store, this.forward);
+    logger.warn(
+      { handoverDelay },
+      'this gateway lost the lock that drives the orchestrator; its releases keep running for the handover delay',
+    );
+    const timer = setTimeout(
+      () =>
+        this.change(async () => {
+          if (this.suspended?.timer !== timer) return;
+          this.suspended = undefined;
+          await this.options.orchestrator.renew();
+          logger.warn(
+            'handover delay over: local releases stopped for the gateway that drives now',
+          );
+          await this.caughtUp();
+        }),
+      handoverDelay,
+    );
+    timer.unref();
+    this.suspended = { revisions, timer };
   }
 
   private async stepDown(): Promise<void> {
@@ -162,6 +232,8 @@ export class TrafficCluster {
       void this.run(first);
     } else if (kind === 'done') {
       this.waiting.get(first)?.();
+    } else if (kind === 'released') {
+      this.releasedAt = Date.now();
     }
   }
 

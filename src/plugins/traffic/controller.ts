@@ -87,6 +87,10 @@ export class ServiceController {
         actor: 'system',
       });
     }
+    this.startTimers();
+  }
+
+  private startTimers(): void {
     const { healthInterval } = this.options.config;
     this.timers.push(
       setInterval(() => this.checkAll(), healthInterval),
@@ -107,6 +111,15 @@ export class ServiceController {
     await this.queue;
     await Promise.allSettled(this.slotOps.values());
     this.booting.clear();
+  }
+
+  /**
+   * This gateway drives the service again after a short loss of the lock, nobody else having
+   * driven it meanwhile: its releases never stopped, so it carries on from its own state.
+   */
+  resume(): void {
+    this.forwarder = undefined;
+    this.startTimers();
   }
 
   /** This gateway drives the service from now on, from the state last saved by any gateway. */

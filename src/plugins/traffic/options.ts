@@ -112,6 +112,13 @@ export const trafficOptionsSchema = z
         lockInterval: positive.default(1_000),
         /** How long a command sent to a follower waits for the driving gateway. Default 10 000 ms. */
         commandTimeout: positive.default(10_000),
+        /**
+         * A driver that lost the lock (a database restart) keeps its local releases running this
+         * long, and carries on without restarting them if it takes the lock back first; a
+         * gateway taking over local releases from a driver that did not let go waits this long
+         * plus two lock intervals, so their ports are free. Default 2 000 ms.
+         */
+        handoverDelay: duration.default(2_000),
       })
       .prefault({}),
     /** Releases uploaded with `qwickapps release` (process orchestrator): where, how big, how many. */

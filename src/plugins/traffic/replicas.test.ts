@@ -255,4 +255,50 @@ describe.skipIf(!hasPostgres)('gateways as replicas on PostgreSQL', () => {
     await timeUntilServes(b, 'v2', performance.now(), 5_000);
     await waitForView(b, () => said(b, 'notification connection back'), 'B reconnected');
   }, 60_000);
+
+  it('a driver whose lock session is cut (a database restart) takes the lock back and carries on without restarting its releases', async () => {
+    const table = uniqueName('traffic');
+    const replica = await startReplica('D', {
+      databaseUrl: SERVICES.postgres.url,
+      table,
+      slotPorts: await freePorts(2),
+    });
+    replicas.push(replica);
+    await waitForView(
+      replica,
+      (view) => view.slots.some((slot) => slot.state === 'active' && slot.passing > 0),
+      'v1 active',
+    );
+    const traffic = load([replica]);
+    const key = BigInt(advisoryKey(`lock:traffic::${table}`));
+    const admin = new pg.Client({ connectionString: SERVICES.postgres.url });
+    await admin.connect();
+    try {
+      const cut = await admin.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1::oid AND objid = $2::oid`,
+        [String((key >> 32n) & 0xffffffffn), String(key & 0xffffffffn)],
+      );
+      expect(cut.rowCount).toBe(1);
+    } finally {
+      await admin.end();
+    }
+    await waitForView(
+      replica,
+      () => said(replica, 'this gateway drives the orchestrator again, its releases untouched'),
+      'lock taken back',
+    );
+    const { failures, requests } = await traffic.stop();
+    expect(requests).toBeGreaterThan(0);
+    expect(failures).toEqual([]);
+    expect(
+      said(
+        replica,
+        'this gateway lost the lock that drives the orchestrator; its releases keep running for the handover delay',
+      ),
+    ).toBe(true);
+    expect(replica.logs.filter((line) => line.msg === 'process started').length).toBe(1);
+    // It drives again: a deploy goes through.
+    const deployed = await command(replica, 'POST', '/deploy', { service: 'api', version: 'v2' });
+    expect(deployed.status).toBe(202);
+  }, 60_000);
 });

@@ -146,6 +146,19 @@ export class SharedStore implements TrafficStore {
   /** The database plugin closes its own connections. */
   async close(): Promise<void> {}
 
+  /** Connections listening on the channel: one per gateway whose connection is up, this one's included. */
+  async listeners(): Promise<number> {
+    const [row] = await this.database.rows<{ listening: number | string }>(
+      sql`SELECT count(*) AS listening FROM pg_stat_activity WHERE datname = current_database() AND query = ${`LISTEN "${this.channel}"`}`,
+    );
+    return Number(row?.listening ?? 0);
+  }
+
+  /** Sends a bare announcement on the channel (`released`: the driver let go of the lock). */
+  async announce(message: string): Promise<void> {
+    await this.database.run(sql`SELECT pg_notify(${this.channel}, ${message})`);
+  }
+
   /** Queues a command for the driving gateway and announces it; resolves with its id. */
   enqueue(service: string, event: ForwardedRequest, awaited: boolean): Promise<string> {
     return this.database.transaction(async (tx) => {
