@@ -49,7 +49,9 @@ const INTERRUPTED: CommandResult = {
  * credentials, the rules run on one copy of the state, and a refusal reads the same through any
  * gateway. When the leader dies its session ends, the lock is free, and the first follower to
  * take it reloads the state and restores it (releases started again, a deploy in progress goes
- * on waiting for health), then runs the commands queued meanwhile.
+ * on waiting for health), then runs the commands queued meanwhile. A leader that merely lost its
+ * lock session (a database restart) stops driving at once but keeps its releases for the
+ * handover delay: taking the lock back first, it carries on without restarting them.
  */
 export class TrafficCluster {
   role: ReplicaRole = 'follower';
