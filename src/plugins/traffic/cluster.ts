@@ -162,9 +162,10 @@ export class TrafficCluster {
         (await store.listeners()) > 1
       ) {
         // Another gateway is up and may be the last driver, its local releases on their ports
-        // until its handover delay ends (it notices the loss up to two intervals after the
-        // server does). A driver that died or stopped cleanly holds no port: no wait then.
-        await sleep(this.options.handoverDelay + 2 * this.options.lockInterval);
+        // until its handover delay ends; it says `released` once they are stopped. A driver
+        // that died or stopped cleanly holds no port: no wait then.
+        const { handoverDelay, lockInterval } = this.options;
+        await this.releasedSince(Date.now(), 2 * handoverDelay + 2 * lockInterval);
       }
       await store.interrupt(INTERRUPTED);
       for (const controller of controllers.values())
@@ -179,6 +180,12 @@ export class TrafficCluster {
     this.role = 'leader';
     logger.info({ services: [...controllers.keys()] }, 'this gateway drives the orchestrator now');
     await this.runPending();
+  }
+
+  /** Resolves once a driver said `released` after `since`, or after `timeout` ms. */
+  private async releasedSince(since: number, timeout: number): Promise<void> {
+    const deadline = Date.now() + timeout;
+    while (this.releasedAt < since && Date.now() < deadline && !this.stopped) await sleep(50);
   }
 
   /**
@@ -205,6 +212,8 @@ export class TrafficCluster {
           logger.warn(
             'handover delay over: local releases stopped for the gateway that drives now',
           );
+          // Their ports are free: a gateway waiting to take them over may go on.
+          await store.announce('released').catch(() => undefined);
           await this.caughtUp();
         }),
       handoverDelay,

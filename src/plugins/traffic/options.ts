@@ -114,9 +114,10 @@ export const trafficOptionsSchema = z
         commandTimeout: positive.default(10_000),
         /**
          * A driver that lost the lock (a database restart) keeps its local releases running this
-         * long, and carries on without restarting them if it takes the lock back first; a
-         * gateway taking over local releases from a driver that did not let go waits this long
-         * plus two lock intervals, so their ports are free. Default 2 000 ms.
+         * long, and carries on without restarting them if it takes the lock back first (then
+         * it stops them and says so); a gateway taking over local releases from a driver still
+         * up waits for that word, twice this long plus two lock intervals at most, so their
+         * ports are free. Default 2 000 ms.
          */
         handoverDelay: duration.default(2_000),
       })

@@ -301,4 +301,46 @@ describe.skipIf(!hasPostgres)('gateways as replicas on PostgreSQL', () => {
     const deployed = await command(replica, 'POST', '/deploy', { service: 'api', version: 'v2' });
     expect(deployed.status).toBe(202);
   }, 60_000);
+
+  it('when a live driver loses the lock to the other gateway, it stops its releases and the other takes them over on their ports', async () => {
+    const [a, b] = await pair();
+    const table = (a.logs.find((line) => line.msg === 'traffic ready')!.store as string).split(
+      ' ',
+    )[3];
+    const key = BigInt(advisoryKey(`lock:traffic::${table}`));
+    // A freezes (a long pause): its sessions stay open, so the server must be told to end the
+    // lock's; B takes the lock while A cannot answer, and A hears of it only when it thaws.
+    process.kill(a.child.pid!, 'SIGSTOP');
+    const admin = new pg.Client({ connectionString: SERVICES.postgres.url });
+    await admin.connect();
+    try {
+      await admin.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1::oid AND objid = $2::oid`,
+        [String((key >> 32n) & 0xffffffffn), String(key & 0xffffffffn)],
+      );
+    } finally {
+      await admin.end();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    process.kill(a.child.pid!, 'SIGCONT');
+    await waitForView(
+      b,
+      () => said(b, 'this gateway drives the orchestrator now'),
+      'B drives',
+      20_000,
+    );
+    expect(
+      said(a, 'handover delay over: local releases stopped for the gateway that drives now'),
+    ).toBe(true);
+    // B started the releases again where they were, and both gateways route to them.
+    await waitForView(
+      b,
+      (view) => view.slots.some((slot) => slot.state === 'active' && slot.passing > 0),
+      'v1 healthy under B',
+    );
+    expect(b.logs.filter((line) => line.msg === 'process started').length).toBe(1);
+    expect(b.logs.some((line) => line.msg === 'release could not be started')).toBe(false);
+    expect(await hello(b)).toEqual({ version: 'v1' });
+    expect(await hello(a)).toEqual({ version: 'v1' });
+  }, 60_000);
 });
