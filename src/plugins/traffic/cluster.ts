@@ -119,10 +119,11 @@ export class TrafficCluster {
     this.stopped = true;
     for (const wake of this.waiting.values()) wake();
     await this.changing;
+    const held = this.role === 'leader' || this.suspended !== undefined;
     clearTimeout(this.suspended?.timer);
+    this.suspended = undefined;
     // The releases stopped with the gateway: whoever takes over need not wait for their ports.
-    if (this.role === 'leader')
-      await this.options.store.announce('released').catch(() => undefined);
+    if (held) await this.options.store.announce('released').catch(() => undefined);
     await this.stopListening?.();
     await this.releaseLock?.();
   }
