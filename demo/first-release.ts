@@ -19,7 +19,9 @@ export async function waitForFirstRelease(
   for (;;) {
     const view = traffic.service(service);
     const active = view.slots.find((slot) => slot.state === 'active');
-    if (active && active.passing > 0) return { active: true, view };
+    // A gateway following another one sees the state it saves, not each health check.
+    if (active && (active.passing > 0 || traffic.role() === 'follower'))
+      return { active: true, view };
     const pending = view.slots.find((slot) => slot.state === 'starting' || slot.state === 'active');
     if (!pending) {
       const failed = traffic

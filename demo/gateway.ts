@@ -41,7 +41,7 @@ export interface DemoGatewayOptions {
   };
   /** Where embedded data and logs live. Default `./.data`. */
   dataDir?: string;
-  /** The gateway's NDJSON log file. Default `<dataDir>/logs/gateway.log`. */
+  /** The gateway's NDJSON log file. Default `<dataDir>/logs/gateway.log` (`gateway-<port>.log` on another port). */
   logFile?: string;
   /** The control panel password; default `ADMIN_PASSWORD`, else a one-time password in development. */
   adminPassword?: string;
@@ -51,7 +51,8 @@ export interface DemoGatewayOptions {
   serviceEnv?: Record<string, string>;
   /**
    * A database server for the gateway's users and API keys, and its traffic state
-   * (`DATABASE_URL` when it names PostgreSQL or MySQL). Without one, users and keys live in a
+   * (`DATABASE_URL` when it names PostgreSQL or MySQL). On PostgreSQL several gateways share it:
+   * the first drives the service slots, the others route as it does and follow every switch. Without one, users and keys live in a
    * SQLite file under `dataDir` (PGlite would cost the always-up gateway a few hundred MiB of
    * memory for a few rows) and the traffic state in a file.
    */
@@ -149,7 +150,10 @@ export function createDemoGateway(options: DemoGatewayOptions = {}): Gateway {
       level: 'info',
       stdout: options.stdout ?? false,
       file: {
-        path: options.logFile ?? path.join(dataDir, 'logs', 'gateway.log'),
+        // A second gateway beside the first (another PORT) writes a log of its own.
+        path:
+          options.logFile ??
+          path.join(dataDir, 'logs', port === 3101 ? 'gateway.log' : `gateway-${port}.log`),
         maxBytes: 10 * 1024 * 1024,
         maxFiles: 5,
       },

@@ -5,6 +5,11 @@
  * the API answers (a release is active), or why not after READY_TIMEOUT. Invalid configuration
  * fails at once, naming every bad variable, before anything listens.
  *
+ * Replicas: with DATABASE_URL at PostgreSQL, a second `PORT=3111 npm start` beside the first
+ * joins it: it routes /api/v1/* to the slots the first started (it starts none), and every
+ * deploy, promote and rollback made through either reaches both within a second. If the first
+ * stops, the second takes the slots over.
+ *
  * Sign-in: AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and AUTH0_AUDIENCE for an Auth0
  * tenant, or SUPABASE_URL and SUPABASE_ANON_KEY (SUPABASE_JWT_SECRET for a legacy HS256 project)
  * for Supabase. With neither, development runs a local stand-in for Auth0 in this process and
@@ -16,6 +21,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, inspectEnv, secret, type EnvValues } from '../src/index.js';
 import { waitForFirstRelease } from './first-release.js';
+import { sharedDemoSecrets } from './shared-secrets.js';
 import { createDemoGateway } from './gateway.js';
 import { SIGN_IN_ENV, signInIssues, startSignIn } from './sign-in.js';
 
@@ -44,7 +50,8 @@ const DEMO_ENV = {
   },
   REDIS_URL: {
     schema: z.string().min(1).optional(),
-    description: 'Redis for the service instead of the memory cache',
+    description:
+      "Redis for the service instead of the memory cache, and for the gateway's control panel sessions and rate limits (shared by every gateway)",
   },
   READY_TIMEOUT: {
     schema: z.coerce.number().int().positive().default(90_000),
@@ -63,7 +70,7 @@ const DEMO_ENV = {
   AUTH_FORWARD_SECRET: {
     schema: secret(z.string().min(32)).optional(),
     description:
-      'Key of the identity the gateway forwards to the service (random per run when unset)',
+      'Key of the identity the gateway forwards to the service (random per run when unset; with a PostgreSQL DATABASE_URL, made once and shared by every gateway on it, as MANAGEMENT_TOKEN is)',
   },
   ...SIGN_IN_ENV,
 };
@@ -94,6 +101,11 @@ try {
         ? `[${env.HOST}]`
         : env.HOST;
   const publicUrl = (env.PUBLIC_URL ?? `http://${host}:${env.PORT}`).replace(/\/$/, '');
+  // Gateways on one PostgreSQL share the slots, so they must share the keys the slots trust.
+  const shared =
+    databaseUrl && /^postgres(ql)?:/i.test(databaseUrl)
+      ? await sharedDemoSecrets(databaseUrl)
+      : undefined;
   const signIn = await startSignIn(env, {
     production: process.env.NODE_ENV === 'production',
     publicUrl,
@@ -107,7 +119,9 @@ try {
   const gateway = createDemoGateway({
     signIn,
     publicUrl,
-    forwardSecret: env.AUTH_FORWARD_SECRET ?? randomBytes(32).toString('base64url'),
+    forwardSecret:
+      env.AUTH_FORWARD_SECRET ?? shared?.forwardSecret ?? randomBytes(32).toString('base64url'),
+    managementToken: process.env.MANAGEMENT_TOKEN || shared?.managementToken,
     port: env.PORT,
     servicePort: env.SERVICE_PORT,
     host: env.HOST,
@@ -137,6 +151,14 @@ try {
       `\n  demo is running (gateway ${url}; API ${active.version} active in ${active.slot}; service slots on ports ${env.SERVICE_PORT} and ${env.SERVICE_PORT + 2})\n`,
     );
   }
+  const role = gateway.context.services.get('traffic').role();
+  if (role !== 'standalone')
+    console.log(
+      role === 'leader'
+        ? `  replicas       this gateway drives the service slots; more gateways on this DATABASE_URL (PORT=3111 npm start) follow it`
+        : `  replicas       this gateway follows the one that drives the service slots (shared state on DATABASE_URL); it starts none itself`,
+    );
+
   console.log(`  frontend       ${url}/`);
   console.log(`  API            ${url}/api/v1/hello   ${url}/api/v1/stats`);
   console.log(`  control panel  ${url}/cpanel`);

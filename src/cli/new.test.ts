@@ -5,6 +5,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import * as prettier from 'prettier';
+import { parse as parseYaml } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../test/support/ports.js';
 import { CONFIGURATION_FILES, askMissing, productNameProblem } from './new.js';
@@ -147,7 +148,13 @@ describe.each(['minimal', 'service', 'product'] as const)(
       const ci = await readFile(path.join(folder, '.github', 'workflows', 'ci.yml'), 'utf8');
       expect(ci).toContain('npm ci');
       expect(ci).toContain('npm test');
-      expect(ci).toContain('npx qwickapps deploy api $GITHUB_SHA');
+      // Valid YAML whose deploy job uploads the code, then deploys that release.
+      const workflow = parseYaml(ci) as { jobs: { deploy: { steps: { run?: string }[] } } };
+      const runs = workflow.jobs.deploy.steps.flatMap((step) => (step.run ? [step.run] : []));
+      expect(runs.slice(-2)).toEqual([
+        'npx qwickapps release api $GITHUB_SHA release',
+        'npx qwickapps deploy api $GITHUB_SHA',
+      ]);
       expect(ci).toContain('QWICKAPPS_TOKEN: ${{ secrets.QWICKAPPS_TOKEN }}');
     });
 

@@ -129,8 +129,9 @@ export function envExampleFile(variables: EnvLine[]): string {
 }
 
 /**
- * The CI workflow: install, type-check and test on every push; on main, deploy the commit as the
- * `api` service's next release with a key scoped to that alone (`traffic:deploy:api`).
+ * The CI workflow: install, type-check and test on every push; on main, upload the commit's code
+ * as the `api` service's next release and deploy it, with a key scoped to that alone
+ * (`traffic:deploy:api`).
  */
 export function ciWorkflowFile(): string {
   const deploy = `
@@ -146,7 +147,13 @@ export function ciWorkflowFile(): string {
           cache: npm
       - run: npm ci
       # QWICKAPPS_TOKEN: an API key scoped to traffic:deploy:api, made on the control panel's
-      # API keys page. It deploys this service and follows the deploy, nothing else.
+      # API keys page. It uploads this service's code, deploys it and follows the deploy, nothing
+      # else; the gateway runs the upload (laid out as this folder) in the new slot.
+      - run: mkdir -p release && cp -r package.json src release/
+      - run: npx qwickapps release api $GITHUB_SHA release
+        env:
+          QWICKAPPS_URL: \${{ vars.QWICKAPPS_URL }}
+          QWICKAPPS_TOKEN: \${{ secrets.QWICKAPPS_TOKEN }}
       - run: npx qwickapps deploy api $GITHUB_SHA
         env:
           QWICKAPPS_URL: \${{ vars.QWICKAPPS_URL }}

@@ -196,12 +196,13 @@ function sessionRoutes(
       description: "The calling user's live sessions (never their secrets)",
       handler: [
         noStore,
-        (req, res) => {
+        async (req, res) => {
           const current = guard.session(req)?.id;
           res.json({
-            sessions: sessions
-              .call(guard, userOf(req))
-              .map((session) => ({ ...session, current: session.id === current })),
+            sessions: (await sessions.call(guard, userOf(req))).map((session) => ({
+              ...session,
+              current: session.id === current,
+            })),
           });
         },
       ],
@@ -214,7 +215,7 @@ function sessionRoutes(
         'End every session of the calling user (`{ keepCurrent: true }` keeps this one); their log streams close',
       handler: [
         noStore,
-        (req, res) => {
+        async (req, res) => {
           const parsed = revokeBody.safeParse(req.body);
           if (!parsed.success)
             throw new HttpError(
@@ -223,7 +224,7 @@ function sessionRoutes(
               'Send JSON { "keepCurrent"?: boolean } or no body.',
             );
           const keep = parsed.data.keepCurrent ? guard.session(req)?.id : undefined;
-          res.json({ revoked: revokeSessions.call(guard, userOf(req), { keep }) });
+          res.json({ revoked: await revokeSessions.call(guard, userOf(req), { keep }) });
         },
       ],
     },

@@ -14,6 +14,7 @@ import {
   isWeakerThanDefault,
   verifyPasswordHash,
 } from './password.js';
+import type { RedisSessionConfig, SharedSessions } from './redis-sessions.js';
 import { SessionStore, type PanelSession } from './sessions.js';
 
 /** Who a guarded request belongs to, as the panel shows it. */
@@ -52,12 +53,14 @@ export interface ControlPanelGuard extends AdminGuard {
   /** Called from the panel's onInit. */
   init?(context: PluginContext<unknown>): void | Promise<void>;
   /** The live sessions of `user`, oldest first. */
-  sessions?(user: string): SessionInfo[];
+  sessions?(user: string): SessionInfo[] | Promise<SessionInfo[]>;
   /**
    * Ends every session of `user` except the one whose id is `keep`: each is refused from then
    * on and what was opened with it (log streams) closes. Returns how many ended.
    */
-  revokeSessions?(user: string, options?: { keep?: string }): number;
+  revokeSessions?(user: string, options?: { keep?: string }): number | Promise<number>;
+  /** Called when the panel stops (a connection to close). */
+  close?(): Promise<void>;
 }
 
 export interface PasswordGuardOptions {
@@ -77,6 +80,8 @@ export interface PasswordGuardOptions {
   cookieName?: string;
   /** Name of the trusted-device cookie, `__Host-` prefixed over HTTPS. Default `cpanel_device`. */
   deviceCookieName?: string;
+  /** `memory` (per process), or Redis shared by every gateway (`REDIS_URL`). Default memory. */
+  sessionStore?: 'memory' | RedisSessionConfig;
   now?: () => number;
 }
 
@@ -128,14 +133,18 @@ function basicCredentials(req: Request): { user: string; password: string } | un
 export function createPasswordGuard(options: PasswordGuardOptions): ControlPanelGuard {
   const cookie = new GuardCookie(options.cookieName ?? 'cpanel_session');
   let logger: PluginContext<unknown>['logger'] | undefined;
-  const sessions = new SessionStore({
-    secret: options.sessionSecret,
-    ttl: options.sessionTtl,
-    maxSessions: options.maxSessions,
-    now: options.now,
-    onListenerError: (error) =>
-      logger?.error({ err: error }, 'a control panel session-end listener failed'),
-  });
+  const makeSessions = (shared?: SharedSessions) =>
+    new SessionStore({
+      secret: options.sessionSecret,
+      ttl: options.sessionTtl,
+      maxSessions: options.maxSessions,
+      now: options.now,
+      shared,
+      onListenerError: (error) =>
+        logger?.error({ err: error }, 'a control panel session-end listener failed'),
+    });
+  let sessions = makeSessions();
+  let shared: SharedSessions | undefined;
   const deviceCookie = new GuardCookie(options.deviceCookieName ?? 'cpanel_device');
   const trustedDeviceTtl = options.trustedDeviceTtl ?? DEFAULT_TRUSTED_DEVICE_TTL;
   const throttle = new LoginThrottle({
@@ -172,8 +181,10 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
     throttle.attempt(req, res, () => verify(user, given));
 
   /** The live sessions the request's cookies name: usually one, two when both cookie names hold one. */
-  const sessionsOf = (req: Request): PanelSession[] =>
-    cookie.values(req).flatMap((value) => sessions.fromCookie(value) ?? []);
+  const sessionsOf = async (req: Request): Promise<PanelSession[]> =>
+    (await Promise.all(cookie.values(req).map((value) => sessions.find(value)))).filter(
+      (session): session is PanelSession => session !== undefined,
+    );
 
   const toGuardSession = (session: PanelSession): GuardSession => ({
     user: session.user,
@@ -184,7 +195,7 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
 
   const middleware: RequestHandler = async (req, res, next) => {
     try {
-      const [session] = sessionsOf(req);
+      const [session] = await sessionsOf(req);
       if (session) {
         if (!SAFE_METHODS.has(req.method)) {
           // The token alone would let a page elsewhere that obtained it act with the cookie.
@@ -301,7 +312,7 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
         logger?.warn({ client, user: parsed.data.user }, 'control panel login failed');
         throw new HttpError(401, 'CPANEL_LOGIN_FAILED', 'Wrong user or password.');
       }
-      const session = sessions.create(options.user, {
+      const session = await sessions.open(options.user, {
         client,
         userAgent: req.headers['user-agent'],
       });
@@ -315,10 +326,14 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
     }
   };
 
-  const logout: RequestHandler = (req, res) => {
-    for (const session of sessionsOf(req)) sessions.end(session.id, 'logout');
-    cookie.clear(req, res);
-    res.status(204).end();
+  const logout: RequestHandler = async (req, res, next) => {
+    try {
+      for (const session of await sessionsOf(req)) await sessions.close(session, 'logout');
+      cookie.clear(req, res);
+      res.status(204).end();
+    } catch (error) {
+      next(error);
+    }
   };
 
   return {
@@ -333,16 +348,16 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
       const id = sessionIds.get(req);
       return id === undefined ? () => undefined : sessions.onEnd(id, listener);
     },
-    sessions: (user) =>
-      sessions.ofUser(user).map((session) => ({
+    sessions: async (user) =>
+      (await sessions.list(user)).map((session) => ({
         id: session.handle,
         createdAt: new Date(session.createdAt).toISOString(),
         expiresAt: new Date(session.expiresAt).toISOString(),
         client: session.client,
         userAgent: session.userAgent,
       })),
-    revokeSessions(user, revoke = {}) {
-      const revoked = sessions.revoke(user, revoke.keep);
+    async revokeSessions(user, revoke = {}) {
+      const revoked = await sessions.revokeAll(user, revoke.keep);
       logger?.info(
         { user, revoked, kept: revoke.keep !== undefined },
         'control panel sessions revoked',
@@ -350,8 +365,17 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
       return revoked;
     },
     privateCookies: [...cookie.names, ...deviceCookie.names],
-    init(context) {
+    async close() {
+      await shared?.close();
+    },
+    async init(context) {
       logger = context.logger;
+      if (options.sessionStore && options.sessionStore !== 'memory') {
+        const { openRedisSessions } = await import('./redis-sessions.js');
+        shared = await openRedisSessions(options.sessionStore, options.sessionSecret, logger);
+        sessions = makeSessions(shared);
+        logger.info('control panel sessions are kept in Redis, shared by every gateway');
+      }
       const services = context as unknown as { tryGet(name: string): unknown };
       roles = () => services.tryGet('roles') as PermissionChecker | undefined;
       if (options.passwordHash && isWeakerThanDefault(options.passwordHash)) {

@@ -85,6 +85,7 @@ export function createControlPanelPlugin(
         sessionSecret: config.sessionSecret,
         sessionTtl: config.sessionTtl,
         maxSessions: config.maxSessions,
+        sessionStore: config.sessionStore,
         loginRateLimit: config.loginRateLimit,
         accountLoginDelay: config.accountLoginDelay,
         trustedDeviceTtl: config.trustedDeviceTtl,
@@ -102,6 +103,10 @@ export function createControlPanelPlugin(
         onSessionEnd: current.onSessionEnd?.bind(current),
       });
       ctx.logger.info({ mountPath: config.mountPath, guard: guard.name }, 'control panel ready');
+    },
+
+    async onShutdown() {
+      await guard?.close?.();
     },
 
     routes(ctx) {

@@ -14,6 +14,14 @@ export const brandingSchema = z.strictObject({
   accentColor: z.string().regex(HEX_COLOUR, 'a colour like "#2563eb"').default('#2563eb'),
 });
 
+const redisSessions = z.strictObject({
+  redis: z.url({ protocol: /^rediss?$/, error: 'a redis:// or rediss:// URL' }),
+  /** Key prefix; every gateway sharing the sessions must use the same one. */
+  prefix: z.string().min(1).default('qwickapps:cpanel:'),
+  /** Milliseconds to wait for Redis at start-up before failing. Default 5 000. */
+  connectTimeout: z.number().int().positive().default(5_000),
+});
+
 export const controlPanelOptionsSchema = z.strictObject({
   /** Where the panel lives; its API is under `<mountPath>/api`. Default `/cpanel`. */
   mountPath: z
@@ -38,6 +46,20 @@ export const controlPanelOptionsSchema = z.strictObject({
   ).optional(),
   /** Key that signs session cookies (env `ADMIN_SESSION_SECRET`); random per process when unset. */
   sessionSecret: secret(z.string().min(32, 'at least 32 characters')).optional(),
+  /**
+   * Where sessions live: `memory` (this process), or Redis (`REDIS_URL`, or `{ redis, prefix }`),
+   * where every gateway instance reads them: a login through one is valid on all, a logout or a
+   * revocation through one ends the session on all. Default `memory`.
+   */
+  sessionStore: z
+    .preprocess(
+      // REDIS_URL arrives as a bare URL string; it means Redis with default settings.
+      (value) => (typeof value === 'string' && value !== 'memory' ? { redis: value } : value),
+      z.union([z.literal('memory'), redisSessions], {
+        error: "'memory' or { redis: 'redis://host:6379' }",
+      }),
+    )
+    .default('memory'),
   /** Milliseconds a session lasts after login. Default 8 hours. */
   sessionTtl: z
     .number()
@@ -97,4 +119,5 @@ export const controlPanelEnv = {
   password: 'ADMIN_PASSWORD',
   passwordHash: 'ADMIN_PASSWORD_HASH',
   sessionSecret: 'ADMIN_SESSION_SECRET',
+  sessionStore: 'REDIS_URL',
 } as const;

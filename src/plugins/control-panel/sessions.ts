@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SessionEndReason } from '../../core/context.js';
+import type { SharedSessions } from './redis-sessions.js';
 
 export interface PanelSession {
   /** Secret: the cookie carries it (signed). Never listed or logged. */
@@ -37,6 +38,11 @@ export interface SessionStoreOptions {
   now?: () => number;
   /** Told when a session-end listener throws; the other listeners still run. */
   onListenerError?: (error: unknown) => void;
+  /**
+   * Sessions every gateway reads (Redis): the async methods (`open`, `find`, `close`, `list`,
+   * `revokeAll`) go through it, and ends announced by other gateways end sessions here too.
+   */
+  shared?: SharedSessions;
 }
 
 /**
@@ -44,8 +50,9 @@ export interface SessionStoreOptions {
  *
  * Why server-side rather than a stateless signed token: logout must end the session at once
  * (a stateless token stays valid until it expires), and the CSRF token lives beside the session.
- * The cost is that sessions do not survive a restart and are not shared between gateway
- * instances; an operator simply logs in again. The map is bounded by `maxSessions`.
+ * In memory alone, sessions do not survive a restart and are not shared between gateway
+ * instances (an operator simply logs in again), and the map is bounded by `maxSessions`. With
+ * `shared` (Redis), sessions live there, expiring with their ttl, and every gateway takes them.
  *
  * Whatever ends a session (logout, expiry, eviction) tells its end listeners, so responses
  * opened with it (event streams) end with it. Expiry is found by one timer per session that
@@ -57,7 +64,58 @@ export class SessionStore {
   private readonly key: Buffer;
 
   constructor(private readonly options: SessionStoreOptions) {
-    this.key = options.secret ? Buffer.from(options.secret) : randomBytes(32);
+    const secret = options.shared?.signingKey ?? options.secret;
+    this.key = secret ? Buffer.from(secret) : randomBytes(32);
+    // Ended through another gateway: its listeners here (open log streams) are told too.
+    options.shared?.onEnded((id, reason) => this.end(id, reason));
+  }
+
+  /** Starts a session (stored where every gateway reads it, when shared). */
+  async open(
+    user: string,
+    origin: { client?: string; userAgent?: string } = {},
+  ): Promise<PanelSession> {
+    const session = this.create(user, origin);
+    await this.options.shared?.put(session);
+    return session;
+  }
+
+  /** `fromCookie`, from the shared store when there is one (this gateway may not have seen it). */
+  async find(value: string | undefined): Promise<PanelSession | undefined> {
+    const shared = this.options.shared;
+    if (!shared) return this.fromCookie(value);
+    const id = this.verifiedId(value);
+    if (id === undefined) return undefined;
+    const session = await shared.get(id);
+    if (!session || session.expiresAt <= this.now()) {
+      this.end(id, 'expired');
+      return undefined;
+    }
+    // A local copy for end listeners and their expiry timer.
+    this.sessions.set(id, session);
+    return session;
+  }
+
+  /** Ends a session everywhere: here, and through the shared store on every gateway. */
+  async close(session: PanelSession, reason: SessionEndReason): Promise<void> {
+    this.end(session.id, reason);
+    await this.options.shared?.remove(session, reason);
+  }
+
+  /** `ofUser`, from the shared store when there is one. */
+  async list(user: string): Promise<PanelSession[]> {
+    return this.options.shared ? this.options.shared.ofUser(user) : this.ofUser(user);
+  }
+
+  /** `revoke`, on every gateway when shared. */
+  async revokeAll(user: string, keep?: string): Promise<number> {
+    let revoked = 0;
+    for (const session of await this.list(user)) {
+      if (session.handle === keep) continue;
+      await this.close(session, 'revoked');
+      revoked++;
+    }
+    return revoked;
   }
 
   private now(): number {
@@ -66,7 +124,8 @@ export class SessionStore {
 
   create(user: string, origin: { client?: string; userAgent?: string } = {}): PanelSession {
     this.sweep();
-    while (this.sessions.size >= this.options.maxSessions) {
+    // Shared sessions are bounded by their ttl in Redis; the local map only mirrors them.
+    while (!this.options.shared && this.sessions.size >= this.options.maxSessions) {
       this.end(this.sessions.keys().next().value as string, 'evicted');
     }
     const now = this.now();
@@ -91,13 +150,8 @@ export class SessionStore {
 
   /** The live session a cookie value names, or undefined (bad signature, unknown, expired). */
   fromCookie(value: string | undefined): PanelSession | undefined {
-    if (!value) return undefined;
-    const dot = value.lastIndexOf('.');
-    if (dot <= 0) return undefined;
-    const id = value.slice(0, dot);
-    const given = Buffer.from(value.slice(dot + 1));
-    const expected = Buffer.from(this.sign(id));
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    const id = this.verifiedId(value);
+    if (id === undefined) return undefined;
     const session = this.sessions.get(id);
     if (!session) return undefined;
     if (session.expiresAt <= this.now()) {
@@ -179,6 +233,18 @@ export class SessionStore {
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  /** The id a cookie value carries when its signature is right. */
+  private verifiedId(value: string | undefined): string | undefined {
+    if (!value) return undefined;
+    const dot = value.lastIndexOf('.');
+    if (dot <= 0) return undefined;
+    const id = value.slice(0, dot);
+    const given = Buffer.from(value.slice(dot + 1));
+    const expected = Buffer.from(this.sign(id));
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    return id;
   }
 
   private sign(id: string): string {

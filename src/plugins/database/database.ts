@@ -16,6 +16,7 @@ import type {
   DatabaseTransaction,
   DrizzleByDialect,
   DrizzleOf,
+  LockHandlers,
   SqlRunner,
 } from './types.js';
 
@@ -123,6 +124,12 @@ function createDatabase(driver: Driver, shared: Shared): Database {
       return applied;
     },
     ...(driver.listen ? { listen: driver.listen.bind(driver) } : {}),
+    ...(driver.holdLock
+      ? {
+          holdLock: (name: string, handlers: LockHandlers, retryInterval = 1_000) =>
+            driver.holdLock!(name, handlers, retryInterval),
+        }
+      : {}),
     forTenant: (id) => {
       if (shared.root) return shared.root.forTenant(id);
       if (typeof id !== 'string' || !TENANT_ID.test(id)) {

@@ -4,6 +4,7 @@ import type { DatabaseConfig } from './options.js';
 import type {
   DatabaseDialect,
   DatabaseProvider,
+  LockHandlers,
   NotificationHandlers,
   PoolStats,
 } from './types.js';
@@ -46,6 +47,12 @@ export interface Driver {
   forSchema?(schema: string): Promise<Driver>;
   /** LISTEN on a channel (PostgreSQL and PGlite); see `Database.listen`. */
   listen?(channel: string, handlers: NotificationHandlers): Promise<() => Promise<void>>;
+  /** A session advisory lock on a connection of its own (PostgreSQL); see `Database.holdLock`. */
+  holdLock?(
+    name: string,
+    handlers: LockHandlers,
+    retryInterval: number,
+  ): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 

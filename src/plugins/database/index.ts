@@ -17,6 +17,7 @@ export type {
   DrizzleByDialect,
   DrizzleOf,
   InlineMigration,
+  LockHandlers,
   MigrationFolders,
   MigrationSource,
   MigrationRecord,

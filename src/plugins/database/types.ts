@@ -129,7 +129,27 @@ export interface Database<D extends DatabaseDialect = DatabaseDialect> extends S
    * are gone. Resolves once listening; the function it resolves to stops.
    */
   listen?(channel: string, handlers: NotificationHandlers): Promise<() => Promise<void>>;
+  /**
+   * PostgreSQL only (undefined elsewhere): competes for the session advisory lock `name` across
+   * instances, on a connection of its own outside the pool, so that one instance at a time does
+   * something (drives an orchestrator, say). `onAcquired` is called once this instance holds it;
+   * `onLost` when the connection holding it is lost (the server then frees it for another
+   * instance). While not holding it, it tries again every `retryInterval` ms (default 1 000);
+   * while holding it, it checks the connection as often. Resolves after the first attempt (it
+   * rejects when the server cannot be reached); the function it resolves to releases the lock.
+   */
+  holdLock?(
+    name: string,
+    handlers: LockHandlers,
+    retryInterval?: number,
+  ): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+/** What `database.holdLock` calls. */
+export interface LockHandlers {
+  onAcquired(): void;
+  onLost(): void;
 }
 
 /** What `database.listen` calls. */

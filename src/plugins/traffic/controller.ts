@@ -29,6 +29,12 @@ export interface ControllerOptions {
   onTransition?: (transition: Transition) => void;
 }
 
+/**
+ * How a gateway that does not drive the orchestrator hands a command to the one that does;
+ * resolves once it was carried out and its state taken here (rejects with the refusal).
+ */
+export type CommandForwarder = (service: string, event: TrafficEvent) => Promise<void>;
+
 const LIVE = new Set(['starting', 'candidate', 'active', 'previous', 'dev']);
 
 /**
@@ -41,15 +47,21 @@ export class ServiceController {
   readonly responses = new ResponseCounter();
   /** The slot the route points at, for attributing proxied answers. */
   routedSlot?: string;
+  private routedTarget?: string;
   private store?: TrafficStore;
+  /** Set while another gateway drives the service: commands go to it, nothing starts here. */
+  private forwarder?: CommandForwarder;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly slotOps = new Map<string, Promise<void>>();
+  /** The latest start or stop requested per slot; aborted when superseded. */
+  private readonly launches = new Map<string, AbortController>();
   /** Slots (re)started and not yet healthy: their failed checks do not count until the deadline. */
   private readonly booting = new Map<string, number>();
   private readonly checking = new Set<string>();
   private readonly waiters = new Set<() => void>();
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
+  private savedAt = 0;
 
   constructor(private readonly options: ControllerOptions) {
     this.state = initialServiceState(options.config.name, options.config.slots, options.now());
@@ -77,6 +89,10 @@ export class ServiceController {
         actor: 'system',
       });
     }
+    this.startTimers();
+  }
+
+  private startTimers(): void {
     const { healthInterval } = this.options.config;
     this.timers.push(
       setInterval(() => this.checkAll(), healthInterval),
@@ -85,9 +101,84 @@ export class ServiceController {
     for (const timer of this.timers) timer.unref();
   }
 
-  /** Applies an event after the ones before it; a refused command becomes an HttpError. */
-  dispatch(event: TrafficEvent): Promise<ServiceState> {
-    const run = this.queue.then(() => this.apply(event));
+  /**
+   * Another gateway drives the service: take its state as it is saved, route as it routes, and
+   * forward commands to it. No health checks, ticks or releases run here meanwhile.
+   */
+  async follow(store: TrafficStore, forwarder: CommandForwarder): Promise<void> {
+    this.store = store;
+    this.forwarder = forwarder;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    await this.queue;
+    await Promise.allSettled(this.slotOps.values());
+    this.booting.clear();
+  }
+
+  /**
+   * This gateway drives the service again after a short loss of the lock, nobody else having
+   * driven it meanwhile: its releases never stopped, so it carries on from its own state.
+   */
+  resume(): void {
+    this.forwarder = undefined;
+    this.startTimers();
+  }
+
+  /** This gateway drives the service from now on, from the state last saved by any gateway. */
+  async lead(saved: ServiceState | undefined): Promise<void> {
+    this.forwarder = undefined;
+    await this.open(this.store!, saved);
+  }
+
+  get leading(): boolean {
+    return this.forwarder === undefined;
+  }
+
+  /** Following: the state another gateway saved; the route follows its serving slot. */
+  adopt(state: ServiceState): Promise<void> {
+    const run = this.queue.then(() => {
+      if (!this.forwarder) return;
+      this.state = state;
+      const serving = state.slots.find(
+        (slot) => (slot.state === 'active' || slot.state === 'dev') && slot.target !== undefined,
+      );
+      if (
+        serving &&
+        (serving.id !== this.routedSlot || serving.target !== this.routedTarget) &&
+        this.switchRoute(serving.id, serving.target!)
+      ) {
+        // How long after the driving gateway made the switch this one made it too.
+        const made = state.history.findLast((entry) => entry.slot === serving.id);
+        this.options.logger.info(
+          {
+            service: this.name,
+            slot: serving.id,
+            version: serving.version,
+            lag: made ? this.options.now() - made.at : undefined,
+          },
+          'route follows the shared state',
+        );
+      }
+      for (const waiter of [...this.waiters]) waiter();
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Applies an event after the ones before it; a refused command becomes an HttpError. An event
+   * observed about one start of a slot (`current` says whether that start is still the slot's
+   * latest) is dropped if the slot was stopped or started again before its turn came.
+   */
+  dispatch(event: TrafficEvent, current?: () => boolean): Promise<ServiceState> {
+    if (this.forwarder) {
+      // Request activity (dev slots) is the driving gateway's to act on; nothing waits for it.
+      if (event.type === 'request') void this.forwarder(this.name, event).catch(this.logFailure);
+      return Promise.resolve(this.state);
+    }
+    const run = this.queue.then(() =>
+      current === undefined || current() ? this.apply(event) : this.state,
+    );
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -95,6 +186,7 @@ export class ServiceController {
   command(event: TrafficEvent): Promise<ServiceState> {
     if (this.closed)
       return Promise.reject(new HttpError(503, 'TRAFFIC_STOPPING', 'The gateway is stopping.'));
+    if (this.forwarder) return this.forwarder(this.name, event).then(() => this.state);
     return this.dispatch(event);
   }
 
@@ -127,6 +219,8 @@ export class ServiceController {
 
   private async apply(event: TrafficEvent): Promise<ServiceState> {
     if (this.closed && event.type !== 'restore') return this.state;
+    // Queued before this gateway stopped driving the service: the driving gateway decides now.
+    if (this.forwarder) return this.state;
     const result = step(this.state, event, this.options.now(), this.options.settings);
     if (!result.ok) {
       const { status, code, message, details } = result.rejection;
@@ -150,7 +244,18 @@ export class ServiceController {
     }
     // The switch comes first: nothing is persisted or stopped while the route points the old way.
     for (const effect of result.effects) if (effect.type === 'route') this.route(effect);
-    if (result.transitions.length > 0 || result.effects.length > 0 || event.type === 'started')
+    // Shared with other gateways, health counts are saved too (at most once a refresh
+    // interval), so their views (and the panel through them) show what this one sees.
+    const refresh =
+      this.store?.sharedRefresh !== undefined &&
+      event.type === 'check' &&
+      this.options.now() - this.savedAt >= this.store.sharedRefresh;
+    if (
+      result.transitions.length > 0 ||
+      result.effects.length > 0 ||
+      event.type === 'started' ||
+      refresh
+    )
       await this.persist();
     for (const effect of result.effects) {
       // A release that crashed while active is started again after a pause, not in a tight loop.
@@ -163,6 +268,7 @@ export class ServiceController {
   }
 
   private async persist(): Promise<void> {
+    this.savedAt = this.options.now();
     try {
       await this.store?.save(this.state);
     } catch (error) {
@@ -174,17 +280,23 @@ export class ServiceController {
     }
   }
 
-  private route(effect: Extract<Effect, { type: 'route' }>): void {
+  private switchRoute(slot: string, target: string): boolean {
     try {
-      this.options.router.setTarget(this.options.route, effect.target);
-      this.routedSlot = effect.slot;
+      this.options.router.setTarget(this.options.route, target);
+      this.routedSlot = slot;
+      this.routedTarget = target;
+      return true;
     } catch (error) {
       this.options.logger.error(
-        { service: this.name, slot: effect.slot, target: effect.target, err: error },
+        { service: this.name, slot, target, err: error },
         'route switch failed',
       );
-      return;
+      return false;
     }
+  }
+
+  private route(effect: Extract<Effect, { type: 'route' }>): void {
+    if (!this.switchRoute(effect.slot, effect.target)) return;
     const activate = this.options.orchestrator.activate;
     if (activate) {
       this.onSlot(effect.slot, () =>
@@ -211,26 +323,44 @@ export class ServiceController {
   private launch(slot: string, version: string, delayed: boolean): void {
     this.booting.set(slot, this.options.now() + this.options.config.startTimeout);
     const ref = { service: this.name, slot, version };
+    // A start that a later one superseded (the slot was redeployed meanwhile) reports nothing:
+    // its target would otherwise be taken for the new release's.
+    const launch = this.supersede(slot);
+    const current = () => this.launches.get(slot) === launch;
     this.onSlot(slot, async () => {
       if (delayed && this.options.restartDelay > 0)
         await new Promise((resolve) => setTimeout(resolve, this.options.restartDelay).unref());
-      if (this.closed) return;
+      if (this.closed || this.forwarder || !current()) return;
       try {
-        const { target } = await this.options.orchestrator.start(ref);
-        void this.dispatch({ type: 'started', slot, target }).catch(this.logFailure);
+        const { target } = await this.options.orchestrator.start(ref, launch.signal);
+        void this.dispatch({ type: 'started', slot, target }, current).catch(this.logFailure);
       } catch (error) {
+        if (!current()) return;
         this.options.logger.error(
           { service: this.name, slot, version, err: error },
           'release could not be started',
         );
-        void this.dispatch({ type: 'startFailed', slot, error: errorMessage(error) }).catch(
-          this.logFailure,
-        );
+        void this.dispatch(
+          { type: 'startFailed', slot, error: errorMessage(error) },
+          current,
+        ).catch(this.logFailure);
       }
     }).catch(this.logFailure);
   }
 
+  /**
+   * Cancels the slot's pending start (an orchestrator waiting for a rollout gives up at once, so
+   * a stop or a new deploy does not queue behind it) and answers the token of the next one.
+   */
+  private supersede(slot: string): AbortController {
+    this.launches.get(slot)?.abort();
+    const launch = new AbortController();
+    this.launches.set(slot, launch);
+    return launch;
+  }
+
   private halt(slot: string): void {
+    this.supersede(slot);
     this.booting.delete(slot);
     this.responses.clear(slot);
     this.onSlot(slot, () => this.options.orchestrator.stop({ service: this.name, slot })).catch(
@@ -252,18 +382,19 @@ export class ServiceController {
     for (const slot of this.state.slots) {
       if (!LIVE.has(slot.state) || !slot.target || this.checking.has(slot.id)) continue;
       this.checking.add(slot.id);
+      // A check that ends after the slot was redeployed judged the release it replaced.
+      const launch = this.launches.get(slot.id);
+      const current = () => this.launches.get(slot.id) === launch;
       void this.probe(slot.target)
         .then((failure) => {
           const deadline = this.booting.get(slot.id);
           if (failure === undefined) this.booting.delete(slot.id);
           else if (deadline !== undefined && this.options.now() < deadline) return undefined;
           else this.booting.delete(slot.id);
-          return this.dispatch({
-            type: 'check',
-            slot: slot.id,
-            ok: failure === undefined,
-            message: failure,
-          });
+          return this.dispatch(
+            { type: 'check', slot: slot.id, ok: failure === undefined, message: failure },
+            current,
+          );
         })
         .catch(this.logFailure)
         .finally(() => this.checking.delete(slot.id));

@@ -23,6 +23,16 @@ export const TRAFFIC_ERRORS = {
     status: 502,
     meaning: 'CapRover did not answer at orchestrator.url (down, wrong address, or too slow).',
   },
+  TRAFFIC_COMMAND_FAILED: {
+    status: 500,
+    meaning:
+      'The gateway that drives the orchestrator failed while carrying out a command another gateway forwarded to it.',
+  },
+  TRAFFIC_COMMAND_INTERRUPTED: {
+    status: 503,
+    meaning:
+      'The gateway carrying out a forwarded command stopped before answering; the status shows whether it took effect.',
+  },
   TRAFFIC_DEPLOY_IN_PROGRESS: {
     status: 409,
     meaning: 'A release is already starting or a candidate; promote or abort it first.',
@@ -52,6 +62,11 @@ export const TRAFFIC_ERRORS = {
     status: 503,
     meaning:
       'The service has no active release yet (one is starting, failed, or none is deployed); the route sends nothing anywhere.',
+  },
+  TRAFFIC_NO_LEADER: {
+    status: 503,
+    meaning:
+      'Gateways share the traffic state and none drives the orchestrator right now (the lock is changing hands); retry shortly.',
   },
   TRAFFIC_NO_CANDIDATE: {
     status: 409,

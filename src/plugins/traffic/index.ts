@@ -9,7 +9,7 @@ import {
   type TrafficOptions,
   type TrafficServiceConfig,
 } from './options.js';
-import type { Orchestrator, ServiceLayout } from './orchestrators/types.js';
+import type { ServiceLayout } from './orchestrators/types.js';
 import { trafficPanel } from './panel.js';
 import { releaseRoutes } from './release-routes.js';
 import type { TrafficReleases } from './releases.js';
@@ -17,6 +17,8 @@ import { resolveRoute } from './route.js';
 import { trafficRoutes } from './routes.js';
 import type { MachineSettings } from './state.js';
 import type { TrafficStore } from './store.js';
+import type { TrafficCluster } from './cluster.js';
+import type { RenewableOrchestrator } from './renewable-orchestrator.js';
 import type { ManagedService, Traffic } from './traffic.js';
 
 export type {
@@ -30,7 +32,7 @@ export type { Orchestrator, ReleaseSpec, SlotRef, SlotRuntime } from './orchestr
 export type { MachineSettings, ServiceState, Slot, SlotState, Transition } from './state.js';
 export type { Effect, Rejection, StepResult, TrafficEvent } from './machine.js';
 export type { ServiceView, SlotColour, SlotView, TransitionView } from './view.js';
-export type { Traffic } from './traffic.js';
+export type { Traffic, TrafficRole } from './traffic.js';
 export { step, promotionBlocker, warmPrevious } from './machine.js';
 export { initialServiceState } from './state.js';
 export { TRAFFIC_ERRORS } from './errors.js';
@@ -72,6 +74,13 @@ async function openStore(ctx: PluginContext<TrafficConfig>): Promise<TrafficStor
     throw new Error(
       'store.type is "database" but the database plugin is not registered; add createDatabasePlugin() or use store.type "file".',
     );
+  // PostgreSQL can lock and notify across instances: gateways on it share the state.
+  if (database && type !== 'file' && database.holdLock && database.listen) {
+    const { SharedStore } = await import('./shared-store.js');
+    const store = new SharedStore(database, table);
+    await store.open();
+    return store;
+  }
   if (database && type !== 'file') {
     const { DatabaseStore } = await import('./db-store.js');
     const store = new DatabaseStore(database, table);
@@ -87,6 +96,9 @@ async function openStore(ctx: PluginContext<TrafficConfig>): Promise<TrafficStor
  * a free slot, health checks gate its promotion, promotion switches the route atomically, the
  * previous release stays warm for an instant rollback, and every transition is recorded. The
  * state survives gateway restarts (a JSON file, or a table when the database plugin is present).
+ * On PostgreSQL several gateways share it: the one holding an advisory lock drives the
+ * orchestrator, the others switch their routes as each change is committed (LISTEN/NOTIFY) and
+ * hand their commands to it; when it dies another takes the lock and carries on (`replicas`).
  *
  * Its admin API (`/cpanel/api/traffic`) takes, besides admins, callers that hold the command's
  * permission for the service it acts on: `traffic:deploy`, `traffic:promote`, `traffic:rollback`,
@@ -105,8 +117,9 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
   const { now = Date.now, ...settings } = options;
   const managed = new Map<string, ManagedService>();
   let traffic: Traffic | undefined;
-  let orchestrator: Orchestrator | undefined;
+  let orchestrator: RenewableOrchestrator | undefined;
   let store: TrafficStore | undefined;
+  let cluster: TrafficCluster | undefined;
   let releases: TrafficReleases | undefined;
 
   return {
@@ -127,36 +140,48 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
           resolveRoute(known, service, index),
         ]),
       );
-      const [{ createOrchestrator }, { ServiceController }, { Traffic }, { createTrafficGuard }] =
-        await Promise.all([
-          import('./orchestrators/index.js'),
-          import('./controller.js'),
-          import('./traffic.js'),
-          import('./guard.js'),
-        ]);
+      const [
+        { createOrchestrator },
+        { ServiceController },
+        { Traffic },
+        { createTrafficGuard },
+        { RenewableOrchestrator },
+      ] = await Promise.all([
+        import('./orchestrators/index.js'),
+        import('./controller.js'),
+        import('./traffic.js'),
+        import('./guard.js'),
+        import('./renewable-orchestrator.js'),
+      ]);
       const layout: ServiceLayout[] = config.services.map(
         ({ name, slots, release, ports, image }) => ({ name, slots, release, ports, image }),
       );
       // Releases get the gateway's management token: it then holds the credential to their admin routes.
       const token = ctx.app.managementToken();
-      orchestrator = await createOrchestrator(
-        config.orchestrator,
-        layout,
-        ctx.logger,
-        token === undefined ? {} : { [MANAGEMENT_TOKEN_ENV]: token },
-      );
       // Local processes can run uploaded code; container orchestrators deploy images instead.
-      if (config.orchestrator.type === 'process') {
-        const { TrafficReleases, keptVersions, withReleases } = await import('./releases.js');
-        releases = new TrafficReleases(
+      const uploads =
+        config.orchestrator.type === 'process' ? await import('./releases.js') : undefined;
+      if (uploads)
+        releases = new uploads.TrafficReleases(
           config.releases.path,
           config.services.map((service) => service.name),
           config.releases,
-          (service) => keptVersions(managed.get(service)?.controller.state.slots ?? []),
+          (service) => uploads.keptVersions(managed.get(service)?.controller.state.slots ?? []),
           ctx.logger,
         );
-        orchestrator = withReleases(orchestrator, releases, config.releases.required);
-      }
+      // A fresh instance each time this gateway takes the orchestrator over (see replicas).
+      const openOrchestrator = async () => {
+        const created = await createOrchestrator(
+          config.orchestrator,
+          layout,
+          ctx.logger,
+          token === undefined ? {} : { [MANAGEMENT_TOKEN_ENV]: token },
+        );
+        return uploads && releases
+          ? uploads.withReleases(created, releases, config.releases.required)
+          : created;
+      };
+      orchestrator = new RenewableOrchestrator(await openOrchestrator(), openOrchestrator);
       for (const service of config.services) {
         const controller: ServiceController = new ServiceController({
           config: service,
@@ -182,7 +207,19 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
       orchestrator.onExit((ref, message) =>
         managed.get(ref.service)?.controller.exited(ref.slot, message),
       );
-      traffic = new Traffic(managed, orchestrator, now);
+      traffic = new Traffic(
+        managed,
+        orchestrator,
+        now,
+        () => cluster?.role ?? 'standalone',
+        // Only once gateways share the state; until then (and alone) the orchestrator answers.
+        (service, question) =>
+          cluster
+            ? cluster.ask(service, question)
+            : question.type === 'runtime'
+              ? orchestrator!.status({ service, slot: question.slot })
+              : orchestrator!.logs({ service, slot: question.slot }, question.limit),
+      );
       ctx.provide('traffic', traffic);
       ctx.app.edge.add(
         createTrafficGuard(
@@ -241,11 +278,28 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
     // After every onInit, so the database plugin (when present) is open whatever the order.
     async onReady(ctx) {
       store = await openStore(ctx);
-      const saved = await store.load();
-      for (const { controller } of managed.values())
-        await controller.open(store, saved.get(controller.name));
+      const { SharedStore } = await import('./shared-store.js');
+      if (store instanceof SharedStore) {
+        const { TrafficCluster } = await import('./cluster.js');
+        cluster = new TrafficCluster({
+          store,
+          database: ctx.get('database'),
+          controllers: new Map(
+            [...managed.values()].map(({ controller }) => [controller.name, controller]),
+          ),
+          orchestrator: orchestrator!,
+          logger: ctx.logger,
+          ...ctx.config.replicas,
+        });
+        await cluster.start();
+      } else {
+        const saved = await store.load();
+        for (const { controller } of managed.values())
+          await controller.open(store, saved.get(controller.name));
+      }
       ctx.logger.info(
         {
+          role: traffic!.role(),
           store: store.description,
           orchestrator: orchestrator!.type,
           services: [...managed.keys()],
@@ -257,6 +311,8 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
     async onShutdown() {
       await Promise.all([...managed.values()].map(({ controller }) => controller.close()));
       await orchestrator?.close();
+      // Last: the lock is free for another gateway once nothing here drives the orchestrator.
+      await cluster?.stop();
       await store?.close();
     },
   };

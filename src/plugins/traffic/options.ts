@@ -102,6 +102,26 @@ export const trafficOptionsSchema = z
       env: {},
     }),
     store: storeSchema.prefault({}),
+    /**
+     * Several gateways on one PostgreSQL database (the database plugin's): they share the state,
+     * one at a time drives the orchestrator, the others follow. On by itself there.
+     */
+    replicas: z
+      .strictObject({
+        /** How often a gateway tries to take the driving lock, and its holder checks it. Default 1 000 ms. */
+        lockInterval: positive.default(1_000),
+        /** How long a command sent to a follower waits for the driving gateway. Default 10 000 ms. */
+        commandTimeout: positive.default(10_000),
+        /**
+         * A driver that lost the lock (a database restart) keeps its local releases running this
+         * long, and carries on without restarting them if it takes the lock back first (then
+         * it stops them and says so); a gateway taking over local releases from a driver still
+         * up waits for that word, twice this long plus two lock intervals at most, so their
+         * ports are free. Default 2 000 ms.
+         */
+        handoverDelay: duration.default(2_000),
+      })
+      .prefault({}),
     /** Releases uploaded with `qwickapps release` (process orchestrator): where, how big, how many. */
     releases: z
       .strictObject({

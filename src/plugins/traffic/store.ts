@@ -7,6 +7,11 @@ import type { ServiceState } from './state.js';
 export interface TrafficStore {
   /** A short description for logs and the status page (`file .data/traffic-state.json`). */
   readonly description: string;
+  /**
+   * Set when other gateways read the store: then health counts are saved too, at most once in
+   * this many milliseconds, not only transitions.
+   */
+  readonly sharedRefresh?: number;
   /** Every saved service, by name. */
   load(): Promise<Map<string, ServiceState>>;
   save(state: ServiceState): Promise<void>;

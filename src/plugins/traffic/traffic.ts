@@ -2,6 +2,7 @@ import { HttpError } from '../../core/errors.js';
 import type { ServiceController } from './controller.js';
 import type { TrafficServiceConfig } from './options.js';
 import type { Orchestrator, SlotRuntime } from './orchestrators/types.js';
+import type { SlotQuestion } from './shared-store.js';
 import type { MachineSettings } from './state.js';
 import {
   serviceView,
@@ -11,6 +12,8 @@ import {
   type SlotView,
   type TransitionView,
 } from './view.js';
+
+export type TrafficRole = 'standalone' | 'leader' | 'follower';
 
 export interface ManagedService {
   config: TrafficServiceConfig;
@@ -29,7 +32,18 @@ export class Traffic {
     private readonly managed: Map<string, ManagedService>,
     private readonly orchestrator: Orchestrator,
     private readonly now: () => number,
+    private readonly replicaRole: () => TrafficRole = () => 'standalone',
+    /** With gateways sharing the state: asks the slot's orchestrator through the driving one. */
+    private readonly ask?: (service: string, question: SlotQuestion) => Promise<unknown>,
   ) {}
+
+  /**
+   * `standalone` (the only gateway), or with gateways sharing the state on PostgreSQL `leader`
+   * (this one drives the orchestrator) or `follower` (it routes as the leader saved).
+   */
+  role(): TrafficRole {
+    return this.replicaRole();
+  }
 
   serviceNames(): string[] {
     return [...this.managed.keys()];
@@ -93,11 +107,13 @@ export class Traffic {
 
   async runtime(service: string, slot: string): Promise<SlotRuntime> {
     this.slot(service, slot);
+    if (this.ask) return (await this.ask(service, { type: 'runtime', slot })) as SlotRuntime;
     return this.orchestrator.status({ service, slot });
   }
 
   async logs(service: string, slot: string, limit: number): Promise<string[]> {
     this.slot(service, slot);
+    if (this.ask) return (await this.ask(service, { type: 'logs', slot, limit })) as string[];
     return this.orchestrator.logs({ service, slot }, limit);
   }
 

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { errorMessage } from '../../../core/errors.js';
 import {
@@ -11,11 +10,9 @@ import {
 } from '../driver.js';
 import { createQueryLog, sqlOf, timed, type QueryLog } from '../query-log.js';
 import { listenPostgres } from './listen.js';
+import { advisoryKey, holdPostgresLock } from './lock.js';
 
-/** A 64-bit advisory lock key derived from a name, as PostgreSQL's bigint text. */
-export function advisoryKey(name: string): string {
-  return createHash('sha256').update(name).digest().readBigInt64BE(0).toString();
-}
+export { advisoryKey };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -153,6 +150,22 @@ export async function openPostgres(
         logger,
         channel,
         handlers,
+      );
+      const remove = async () => {
+        listeners.delete(remove);
+        await stop();
+      };
+      listeners.add(remove);
+      return remove;
+    },
+    holdLock: async (name, handlers, retryInterval) => {
+      const stop = await holdPostgresLock(
+        (pg.default ?? pg).Client,
+        config,
+        logger,
+        name,
+        handlers,
+        retryInterval,
       );
       const remove = async () => {
         listeners.delete(remove);

@@ -44,19 +44,31 @@ export const processOrchestratorSchema = z.strictObject({
 const http = z.string().regex(/^https?:\/\/[^\s]+$/, 'an http(s) URL');
 const requestTimeout = z.number().int().positive().default(10_000);
 
+const kubernetesName = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Kubernetes name (lower-case letters, digits, "-")');
+
+/**
+ * Where the API server is and who the gateway is, resolved like kubectl: `apiUrl` (with `token`
+ * or `tokenFile`, `caFile`), else the kubeconfig (`kubeconfig` or `KUBECONFIG`), else the pod's
+ * service account, else `~/.kube/config`.
+ */
 export const kubernetesOrchestratorSchema = z.strictObject({
   type: z.literal('kubernetes'),
-  /** The API server. Default the in-cluster address. */
-  apiUrl: http.default('https://kubernetes.default.svc'),
-  /** Bearer token; default the pod's service account token file. */
+  /** The API server, e.g. `https://10.0.0.1:6443`. Default: from the kubeconfig or the pod. */
+  apiUrl: http.optional(),
+  /** Bearer token. Default: the kubeconfig user's, or the pod's service account token. */
   token: secret(z.string().min(1)).optional(),
-  tokenFile: z.string().default('/var/run/secrets/kubernetes.io/serviceaccount/token'),
-  /** CA bundle for the API server's certificate. Default the service account's. */
-  caFile: z.string().default('/var/run/secrets/kubernetes.io/serviceaccount/ca.crt'),
-  namespace: z
-    .string()
-    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Kubernetes namespace name')
-    .default('default'),
+  /** A file holding the token, read again whenever it changes (rotated service-account tokens). */
+  tokenFile: z.string().min(1).optional(),
+  /** CA bundle for the API server's certificate. Default: the kubeconfig's or the pod's. */
+  caFile: z.string().min(1).optional(),
+  /** Kubeconfig file(s), `:`-separated like `KUBECONFIG` (which is the default). */
+  kubeconfig: z.string().min(1).optional(),
+  /** Kubeconfig context. Default its `current-context`. */
+  context: z.string().min(1).optional(),
+  /** Default: the kubeconfig context's, else the service account's namespace, else `default`. */
+  namespace: kubernetesName.optional(),
   /** Container image per release, e.g. `registry.example.com/api:{version}`. */
   image: z.string().min(1),
   containerPort: port.default(3000),
@@ -64,10 +76,24 @@ export const kubernetesOrchestratorSchema = z.strictObject({
   env: envTemplate,
   /** Address of a slot's per-slot Service as the gateway reaches it. */
   targetTemplate: z.string().default('http://{service}-{slot}.{namespace}.svc:{port}'),
+  /**
+   * Address per slot id, overriding `targetTemplate` where each slot is reached its own way
+   * (a NodePort, an Ingress host or a load balancer per slot).
+   */
+  targets: z.record(z.string(), http).default({}),
   /** The stable Service whose selector follows the active slot; false for none. */
   switchService: z.boolean().default(true),
-  /** Retries of a selector switch refused with 409 Conflict (stale resourceVersion). Default 5. */
+  /** Retries of a write refused with 409 Conflict (stale resourceVersion). Default 5. */
   conflictRetries: z.number().int().min(0).default(5),
+  /**
+   * The Deployment's `progressDeadlineSeconds`: a rollout that makes no progress this long is
+   * marked `ProgressDeadlineExceeded` by Kubernetes and the slot fails. Default 300.
+   */
+  progressDeadlineSeconds: z.number().int().min(1).default(300),
+  /** How often rollouts and running slots are read back (crash loops are reported). Default 2 000 ms. */
+  pollInterval: z.number().int().positive().default(2_000),
+  /** How long a stop waits for the slot's pods to be gone. Default 60 000 ms. */
+  stopTimeout: z.number().int().positive().default(60_000),
   requestTimeout,
 });
 

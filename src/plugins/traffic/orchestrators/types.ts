@@ -26,8 +26,12 @@ export interface SlotRuntime {
  */
 export interface Orchestrator {
   readonly type: string;
-  /** Starts `version` in the slot (replacing what ran there) and returns where it answers. */
-  start(release: ReleaseSpec): Promise<{ target: string }>;
+  /**
+   * Starts `version` in the slot (replacing what ran there) and returns where it answers.
+   * `signal` aborts when the gateway no longer wants this start (the slot was stopped or
+   * redeployed): an orchestrator still waiting on its platform may give up then.
+   */
+  start(release: ReleaseSpec, signal?: AbortSignal): Promise<{ target: string }>;
   /** Stops the slot's release; resolves once it is down. Stopping a stopped slot is a no-op. */
   stop(ref: SlotRef): Promise<void>;
   status(ref: SlotRef): Promise<SlotRuntime>;
