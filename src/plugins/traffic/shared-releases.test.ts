@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { removeTempDirs, TARGETS } from '../../../test/support/databases.js';
+import { waitFor } from '../../../test/support/http.js';
 import { putArchive, sha256, tarballOf } from '../../../test/support/release-upload.js';
 import { createDatabasePlugin, type DatabaseOptions } from '../database/index.js';
+import type { TrafficPluginOptions } from './index.js';
 import {
   api,
   freePorts,
@@ -24,6 +26,7 @@ afterEach(async () => {
 async function gateway(
   database: DatabaseOptions,
   fallback: string,
+  shared: Partial<TrafficPluginOptions> = {},
 ): Promise<TrafficGateway & { data: string }> {
   const data = await mkdtemp(path.join(tmpdir(), 'traffic-shared-'));
   const started = await startTrafficGateway({
@@ -41,6 +44,7 @@ async function gateway(
         stopTimeout: 5_000,
       },
       releases: { path: path.join(data, 'releases'), keep: 2, required: true },
+      ...shared,
     },
   });
   cleanups.push(async () => {
@@ -124,3 +128,60 @@ for (const target of TARGETS.filter((entry) => ['postgres', 'mysql'].includes(en
     });
   });
 }
+
+const postgres = TARGETS.find((entry) => entry.provider === 'postgres')!;
+describe.skipIf(!postgres.available)('service releases with the traffic state shared', () => {
+  it('the driving gateway runs what was uploaded through the other, and so does the next one', async () => {
+    const sandbox = await postgres.sandbox();
+    cleanups.push(() => sandbox.cleanup());
+    const work = await mkdtemp(path.join(tmpdir(), 'traffic-builds-'));
+    cleanups.push(() => rm(work, { recursive: true, force: true }));
+    const fallback = await buildRelease(path.join(work, 'fallback'), 'configured folder');
+    // The traffic state in the database too: one gateway drives, the other follows.
+    const replicas = {
+      store: { type: 'auto' as const },
+      replicas: { lockInterval: 200, handoverDelay: 200 },
+    };
+    const first = await gateway(sandbox.options, fallback, replicas);
+    const second = await gateway(sandbox.options, fallback, replicas);
+    await waitFor(
+      () => [first, second].some((entry) => entry.traffic.role() === 'leader'),
+      'a driving gateway',
+    );
+    const [driver, follower] =
+      first.traffic.role() === 'leader' ? [first, second] : [second, first];
+    expect(follower.traffic.role()).toBe('follower');
+
+    const v1 = await tarballOf(await buildRelease(path.join(work, 'v1'), 'built v1'));
+    const uploaded = await putArchive(`${follower.url}/cpanel/api/traffic/releases/api/v1`, v1);
+    expect(uploaded.status).toBe(201);
+    expect((await api(follower, 'POST', '/deploy', { service: 'api', version: 'v1' })).status).toBe(
+      202,
+    );
+    await waitForService(driver, (view) => view.active?.version === 'v1', 'v1 active', 15_000);
+    const copy = (of: { data: string }) =>
+      path.join(of.data, 'releases', 'api', '.shared', `v1@${sha256(v1).slice(0, 16)}`);
+    // The driver runs it from its own copy; both gateways route to it.
+    await waitFor(async () => {
+      const answers = await Promise.all(
+        [driver, follower].map(async (entry) => {
+          const response = await fetch(`${entry.url}/api/v1/hello`);
+          return response.ok ? ((await response.json()) as { cwd: string }).cwd : undefined;
+        }),
+      );
+      return answers.every((cwd) => cwd === copy(driver));
+    }, "both gateways answered by the driver's copy of v1");
+
+    // The driver goes, and its releases with it: the other takes over and starts v1 itself.
+    await driver.stop();
+    await waitFor(() => follower.traffic.role() === 'leader', 'the other drives', 15_000);
+    await waitFor(
+      async () => {
+        const response = await fetch(`${follower.url}/api/v1/hello`);
+        return response.ok && ((await response.json()) as { cwd: string }).cwd === copy(follower);
+      },
+      "v1 running from the new driver's own copy",
+      15_000,
+    );
+  }, 60_000);
+});
