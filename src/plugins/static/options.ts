@@ -70,9 +70,9 @@ export const staticOptionsSchema = z.strictObject({
       /**
        * With releases in a MySQL database: how often each gateway reads the active release's
        * revision, so an activation through another reaches it within about this long (PostgreSQL
-       * is told at once, by NOTIFY). Default 500 ms.
+       * is told at once, by NOTIFY). Default 250 ms.
        */
-      pollInterval: durationSchema({ unit: 'ms', min: 50, max: 60_000 }).default(500),
+      pollInterval: durationSchema({ unit: 'ms', min: 50, max: 60_000 }).default(250),
     })
     .prefault({}),
   lookupCacheTtl: durationSchema({ unit: 'ms', max: Number.MAX_SAFE_INTEGER }).default(
@@ -140,7 +140,7 @@ export interface StaticPluginOptions {
      * in `root` even then; `database` requires such a database.
      */
     store?: 'auto' | 'disk' | 'database';
-    /** MySQL: how often each gateway looks for an activation made through another. Default 500 ms. */
+    /** MySQL: how often each gateway looks for an activation made through another. Default 250 ms. */
     pollInterval?: Duration;
   };
   /** How long a file lookup is remembered: `'2s'`, or milliseconds. Default 2000; 0 looks every time. */
