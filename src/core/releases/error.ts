@@ -42,3 +42,11 @@ export function releaseHttpError(error: unknown, codes: ReleaseCodes, res: Respo
   const { status, code } = codes[error.problem];
   return new HttpError(status, code, error.message, { details: error.details });
 }
+
+/** A stored archive that no longer reads back as it was uploaded: never unpacked. */
+export class CorruptReleaseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CorruptReleaseError';
+  }
+}

@@ -4,7 +4,16 @@ import type { ReleaseLimits } from './options.js';
 import type { ReleaseRecord, ReleaseStore } from './store.js';
 import { receiveArchive } from './upload.js';
 
-export { ReleaseError, releaseHttpError, type ReleaseCodes, type ReleaseProblem } from './error.js';
+export {
+  CorruptReleaseError,
+  ReleaseError,
+  releaseHttpError,
+  type ReleaseCodes,
+  type ReleaseProblem,
+} from './error.js';
+export type { DatabaseReleaseStore } from './db-store.js';
+export { chooseReleaseStore, sharedDatabase, type OpenableReleaseStore } from './open.js';
+export { ACTIVE_TABLE, releaseMigrations } from './schema.js';
 export { entryProblem, extractArchive, type ExtractLimits } from './extract.js';
 export { releaseLimitsShape, type ReleaseLimits } from './options.js';
 export { DiskReleaseStore, pruneReleases, type ReleaseRecord, type ReleaseStore } from './store.js';

@@ -20,6 +20,13 @@ export const releaseLimitsShape = {
   maxEntries: z.number().int().min(1).default(100_000),
   /** Uploaded releases kept; older ones are removed unless running or a rollback target. Default 5. */
   keep: z.number().int().min(1).default(5),
+  /**
+   * Where uploads are kept. `auto` (default): in the database plugin's database when it is a
+   * server (PostgreSQL, MySQL), so every gateway on it serves and runs them, each materialising
+   * a release onto its own disk on first need; otherwise on this gateway's disk. `disk` keeps
+   * them on this gateway's disk even then; `database` requires a PostgreSQL or MySQL database.
+   */
+  store: z.enum(['auto', 'disk', 'database']).default('auto'),
 };
 
 export interface ReleaseLimits {
@@ -27,4 +34,5 @@ export interface ReleaseLimits {
   maxUnpackedBytes: number;
   maxEntries: number;
   keep: number;
+  store?: 'auto' | 'disk' | 'database';
 }

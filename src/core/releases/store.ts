@@ -54,6 +54,8 @@ const SCRATCH = '.incoming';
  * serialised; the dot-folders are never taken for releases.
  */
 export class DiskReleaseStore implements ReleaseStore {
+  /** Releases on this gateway alone. */
+  readonly shared = false;
   readonly scratch: string;
   private queue: Promise<unknown> = Promise.resolve();
 

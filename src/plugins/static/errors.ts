@@ -26,6 +26,11 @@ export const STATIC_ERRORS = {
     status: 400,
     meaning: 'A release upload carries no SHA-256 (hex) in its x-release-sha256 header.',
   },
+  STATIC_RELEASE_CORRUPT: {
+    status: 409,
+    meaning:
+      "A release's archive, read back from the shared database, no longer matches the size and SHA-256 it was uploaded with; upload the build again under a new version.",
+  },
   STATIC_RELEASE_EXISTS: {
     status: 409,
     meaning: 'A release of that name is already stored with other content; use a new name.',

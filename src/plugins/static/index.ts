@@ -6,8 +6,10 @@ import { ConfigError, HttpError } from '../../core/errors.js';
 import { PLUGIN_ORDER, type RouteDefinition, type ServerPlugin } from '../../core/plugin.js';
 import { CORE_VERSION } from '../../core/version.js';
 import { staticOptionsSchema, type StaticConfig, type StaticPluginOptions } from './options.js';
-import { releaseHttpError } from '../../core/releases/index.js';
+import { chooseReleaseStore, releaseHttpError, sharedDatabase } from '../../core/releases/index.js';
+import type { Database } from '../database/index.js';
 import { looksLikeReleases, RELEASE_NAME, ReleaseSet, type StaticRelease } from './releases.js';
+import type { SharedReleaseSet } from './shared-set.js';
 import { createStaticHandler } from './serve.js';
 import { createSite, type Site } from './site.js';
 import { STATIC_RELEASE_CODES, type StaticUpload, type StaticUploads } from './uploads.js';
@@ -69,6 +71,10 @@ function releasesDisabled(): HttpError {
  * `root` may hold `<version>/` folders, one active at a time and switched without a restart;
  * releases are uploaded (`PUT /api/static/releases/:version`, `static:release`), activated
  * (`static:activate`) and rolled back (`POST /api/static/releases/rollback`) through its API.
+ * With the database plugin on PostgreSQL or MySQL, uploads and the active release live in the
+ * database (`uploads.store`), so several gateways serve the same frontend: each materialises a
+ * release under `<root>/.shared/` and follows an activation or rollback made through any of them
+ * within a second.
  * Its routes are mounted after every other plugin's, so it never shadows them.
  * @example
  * createStaticPlugin({ root: './releases', spa: true })
@@ -79,12 +85,15 @@ export function createStaticPlugin(options: StaticPluginOptions): ServerPlugin<S
   let controller: StaticController | undefined;
   let currentSite: () => Site | undefined = () => undefined;
   let ownsService = false;
+  let stopFollowing: (() => Promise<void>) | undefined;
   return {
     name,
     version: CORE_VERSION,
     // Last: the catch-all route must come after every other plugin's routes.
     order: PLUGIN_ORDER.last,
     config: { schema: staticOptionsSchema, options: settings },
+    // Uploaded releases live in the database when it is shared by several gateways.
+    optionalDependencies: ['database'],
     async onInit(ctx) {
       const config = ctx.config;
       const root = path.resolve(config.root);
@@ -99,24 +108,62 @@ export function createStaticPlugin(options: StaticPluginOptions): ServerPlugin<S
           },
         ]);
       }
+      const database = ctx.tryGet('database');
       const releases =
-        config.releases === 'auto' ? await looksLikeReleases(root, config.index) : config.releases;
+        config.releases === 'auto'
+          ? (await looksLikeReleases(root, config.index)) ||
+            (await sharedUploadsExist(config, database, name, root))
+          : config.releases;
       if (releases) {
-        const set = new ReleaseSet(
+        const store = await chooseReleaseStore({
+          limits: config.uploads,
+          database,
+          scope: `static:${name}`,
           root,
-          config.index,
-          (dir, version) => createSite(dir, version, config),
-          ctx.logger,
-          (version, previous) => ctx.events.emit('static:release-activated', { version, previous }),
-        );
+          option: `plugins.${name}.uploads.store`,
+        });
+        const createReleaseSite = (dir: string, version: string) =>
+          createSite(dir, version, config);
+        const onActivated = (version: string, previous: string | undefined) =>
+          ctx.events.emit('static:release-activated', { version, previous });
+        let set: ReleaseSet | SharedReleaseSet;
+        let inUse: () => Promise<(string | undefined)[]>;
+        if (store.shared) {
+          const [{ SharedActive }, { SharedReleaseSet }] = await Promise.all([
+            import('./active.js'),
+            import('./shared-set.js'),
+          ]);
+          const shared = new SharedActive(database!, `static:${name}`, ctx.logger);
+          const following = new SharedReleaseSet(
+            root,
+            store,
+            shared,
+            config.index,
+            createReleaseSite,
+            ctx.logger,
+            onActivated,
+            config.uploads.pollInterval,
+          );
+          set = following;
+          stopFollowing = () => following.stop();
+          inUse = async () => {
+            const state = await shared.read();
+            return [state.active, state.previous, following.current()?.version];
+          };
+        } else {
+          const local = new ReleaseSet(
+            root,
+            config.index,
+            createReleaseSite,
+            ctx.logger,
+            onActivated,
+          );
+          set = local;
+          inUse = async () => [local.current()?.version, local.rollbackTarget()];
+        }
         await set.start(config.release);
         const { StaticUploads } = await import('./uploads.js');
-        const uploads: StaticUploads = new StaticUploads(
-          root,
-          config.uploads,
-          () => [set.current()?.version, set.rollbackTarget()],
-          ctx.logger,
-        );
+        const uploads: StaticUploads = new StaticUploads(store, config.uploads, inUse, ctx.logger);
         currentSite = () => set.current();
         controller = {
           releases: true,
@@ -244,5 +291,29 @@ export function createStaticPlugin(options: StaticPluginOptions): ServerPlugin<S
       });
       return routes;
     },
+    async onShutdown() {
+      await stopFollowing?.();
+    },
   };
+}
+
+/** `releases: 'auto'` on a gateway whose folder holds no site yet: the shared database has uploads. */
+async function sharedUploadsExist(
+  config: StaticConfig,
+  database: Database | undefined,
+  name: string,
+  root: string,
+): Promise<boolean> {
+  if (config.uploads.store === 'disk' || !sharedDatabase(database)) return false;
+  // A folder with its own index is a site: no table is created just to look.
+  if (config.index && (await stat(path.join(root, config.index)).catch(() => undefined))?.isFile())
+    return false;
+  const store = await chooseReleaseStore({
+    limits: config.uploads,
+    database,
+    scope: `static:${name}`,
+    root,
+    option: `plugins.${name}.uploads.store`,
+  });
+  return (await store.list()).length > 0;
 }

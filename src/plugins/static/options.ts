@@ -64,7 +64,17 @@ export const staticOptionsSchema = z.strictObject({
    */
   adminRoutes: z.boolean().default(true),
   /** Releases uploaded with `qwickapps release frontend` (PUT /api/static/releases/:version). */
-  uploads: z.strictObject(releaseLimitsShape).prefault({}),
+  uploads: z
+    .strictObject({
+      ...releaseLimitsShape,
+      /**
+       * With releases in a MySQL database: how often each gateway reads the active release's
+       * revision, so an activation through another reaches it within about this long (PostgreSQL
+       * is told at once, by NOTIFY). Default 250 ms.
+       */
+      pollInterval: durationSchema({ unit: 'ms', min: 50, max: 60_000 }).default(250),
+    })
+    .prefault({}),
   lookupCacheTtl: durationSchema({ unit: 'ms', max: Number.MAX_SAFE_INTEGER }).default(
     DEFAULT_LOOKUP_CACHE_TTL,
   ),
@@ -118,7 +128,21 @@ export interface StaticPluginOptions {
    * bytes (default 256 MiB), the most bytes and entries once unpacked (1 GiB, 100 000), and how
    * many uploads are kept (default 5; the active release and the rollback target always stay).
    */
-  uploads?: { maxBytes?: number; maxUnpackedBytes?: number; maxEntries?: number; keep?: number };
+  uploads?: {
+    maxBytes?: number;
+    maxUnpackedBytes?: number;
+    maxEntries?: number;
+    keep?: number;
+    /**
+     * `auto` (default): in the database plugin's database when it is PostgreSQL or MySQL, so
+     * every gateway on it serves the same releases and follows each activation and rollback
+     * (each materialises a release under `<root>/.shared/`); else in `root`. `disk` keeps them
+     * in `root` even then; `database` requires such a database.
+     */
+    store?: 'auto' | 'disk' | 'database';
+    /** MySQL: how often each gateway looks for an activation made through another. Default 250 ms. */
+    pollInterval?: Duration;
+  };
   /** How long a file lookup is remembered: `'2s'`, or milliseconds. Default 2000; 0 looks every time. */
   lookupCacheTtl?: Duration;
   /** Default 10 000 entries. */

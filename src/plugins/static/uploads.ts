@@ -2,8 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import {
   acceptRelease,
-  DiskReleaseStore,
   pruneReleases,
+  type OpenableReleaseStore,
   type ReleaseCodes,
   type ReleaseLimits,
   type ReleaseRecord,
@@ -29,22 +29,20 @@ export interface StaticUpload extends ReleaseRecord {
 
 /**
  * Frontend releases uploaded into the releases folder (`<root>/<version>/`, beside folders put
- * there by hand, which retention never touches), kept to `uploads.keep`.
+ * there by hand, which retention never touches), or into the shared database; kept to
+ * `uploads.keep`.
  */
 export class StaticUploads {
-  private readonly store: DiskReleaseStore;
   /** Opened on the first upload: a releases folder nobody uploads to may stay read-only. */
   private opened?: Promise<void>;
 
   constructor(
-    root: string,
+    private readonly store: OpenableReleaseStore,
     private readonly limits: ReleaseLimits,
     /** The active release and the rollback target: never pruned. */
-    private readonly inUse: () => (string | undefined)[],
+    private readonly inUse: () => Promise<(string | undefined)[]>,
     private readonly logger: Logger,
-  ) {
-    this.store = new DiskReleaseStore(root);
-  }
+  ) {}
 
   async records(): Promise<Map<string, ReleaseRecord>> {
     return new Map((await this.store.list()).map((record) => [record.version, record]));
@@ -53,8 +51,11 @@ export class StaticUploads {
   async upload(req: IncomingMessage, version: string): Promise<StaticUpload> {
     await (this.opened ??= this.store.open());
     const { record, created } = await acceptRelease(req, this.store, version, this.limits);
-    const protect = new Set(this.inUse().filter((name): name is string => name !== undefined));
+    const protect = new Set(
+      (await this.inUse()).filter((name): name is string => name !== undefined),
+    );
     const pruned = await pruneReleases(this.store, this.limits.keep, protect);
+    if (this.store.shared) await this.store.sweep(protect);
     this.logger.info(
       { version, size: record.size, sha256: record.sha256, created, pruned },
       created ? 'frontend release uploaded' : 'frontend release upload matched the stored one',

@@ -202,6 +202,8 @@ export function createTrafficPlugin(options: TrafficPluginOptions): ServerPlugin
           controller,
         });
       }
+      // Uploads go to the shared database when it is a server, so every gateway runs them.
+      await releases?.choose(ctx.tryGet('database'));
       orchestrator.onExit((ref, message) =>
         managed.get(ref.service)?.controller.exited(ref.slot, message),
       );

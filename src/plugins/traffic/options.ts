@@ -125,7 +125,10 @@ export const trafficOptionsSchema = z
     /** Releases uploaded with `qwickapps release` (process orchestrator): where, how big, how many. */
     releases: z
       .strictObject({
-        /** Each service's releases go to `<path>/<service>/<version>/`. Default `.data/releases`. */
+        /**
+         * Each service's releases go to `<path>/<service>/<version>/`; with the shared database
+         * (`store`), each gateway's copies go to `<path>/<service>/.shared/`. Default `.data/releases`.
+         */
         path: z.string().min(1).default('.data/releases'),
         /**
          * Only uploaded releases are deployed: a version with none (never uploaded, or pruned)

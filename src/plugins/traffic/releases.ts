@@ -1,10 +1,13 @@
 import path from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
+import { errorMessage } from '../../core/errors.js';
+import type { Database } from '../database/index.js';
 import {
   acceptRelease,
-  DiskReleaseStore,
+  chooseReleaseStore,
   pruneReleases,
+  type OpenableReleaseStore,
   type ReleaseCodes,
   type ReleaseLimits,
   type ReleaseRecord,
@@ -34,23 +37,42 @@ export interface ReleaseUpload extends ReleaseRecord {
 }
 
 /**
- * Each service's uploaded releases, one store per service (`<path>/<service>/`), kept to the
- * retention count. `inUse` answers the versions of a service's live slots, which are never pruned.
+ * Each service's uploaded releases, one store per service, kept to the retention count: on this
+ * gateway's disk (`<path>/<service>/<version>/`), or in the shared database (scope
+ * `service:<name>`) with each gateway materialising a version under `<path>/<service>/.shared/`
+ * when a slot starts it. `inUse` answers the versions of a service's live slots, never pruned.
  */
 export class TrafficReleases {
-  private readonly stores = new Map<string, DiskReleaseStore>();
+  private readonly stores = new Map<string, OpenableReleaseStore>();
   /** Each store is opened on its first upload: a gateway nobody uploads to writes nothing. */
   private readonly opened = new Map<string, Promise<void>>();
 
   constructor(
-    root: string,
-    services: readonly string[],
+    private readonly root: string,
+    private readonly services: readonly string[],
     private readonly limits: ReleaseLimits,
     private readonly inUse: (service: string) => string[],
     private readonly logger: Logger,
-  ) {
-    for (const service of services)
-      this.stores.set(service, new DiskReleaseStore(path.resolve(root, service)));
+  ) {}
+
+  /** Chooses each service's store (`releases.store`); the database plugin, when present, is open. */
+  async choose(database: Database | undefined): Promise<void> {
+    for (const service of this.services)
+      this.stores.set(
+        service,
+        await chooseReleaseStore({
+          limits: this.limits,
+          database,
+          scope: `service:${service}`,
+          root: path.resolve(this.root, service),
+          option: 'plugins.traffic.releases.store',
+        }),
+      );
+    const shared = this.stores.values().next().value?.shared === true;
+    this.logger.info(
+      { store: shared ? 'database' : 'disk', path: path.resolve(this.root) },
+      'service releases kept',
+    );
   }
 
   list(service: string): Promise<ReleaseRecord[]> {
@@ -58,8 +80,17 @@ export class TrafficReleases {
   }
 
   /** The folder of an uploaded release, or undefined when that version was never uploaded. */
-  directory(service: string, version: string): Promise<string | undefined> {
-    return this.store(service).directory(version);
+  async directory(service: string, version: string): Promise<string | undefined> {
+    const store = this.store(service);
+    const directory = await store.directory(version);
+    // A slot starts: copies here of releases pruned through another gateway, not running, go.
+    if (store.shared)
+      void store
+        .sweep(new Set([...this.inUse(service), version]))
+        .catch((error: unknown) =>
+          this.logger.warn({ service, error: errorMessage(error) }, 'stale releases not removed'),
+        );
+    return directory;
   }
 
   async upload(req: IncomingMessage, service: string, version: string): Promise<ReleaseUpload> {
@@ -67,7 +98,10 @@ export class TrafficReleases {
     if (!this.opened.has(service)) this.opened.set(service, store.open());
     await this.opened.get(service);
     const { record, created } = await acceptRelease(req, store, version, this.limits);
-    const pruned = await pruneReleases(store, this.limits.keep, new Set(this.inUse(service)));
+    const kept = new Set(this.inUse(service));
+    const pruned = await pruneReleases(store, this.limits.keep, kept);
+    // Folders materialised here of releases pruned through another gateway go too.
+    if (store.shared) await store.sweep(kept);
     this.logger.info(
       { service, version, size: record.size, sha256: record.sha256, created, pruned },
       created ? 'release uploaded' : 'release upload matched the stored one',
@@ -75,7 +109,7 @@ export class TrafficReleases {
     return { service, ...record, created, pruned };
   }
 
-  private store(service: string): DiskReleaseStore {
+  private store(service: string): OpenableReleaseStore {
     const store = this.stores.get(service);
     if (!store) throw new Error(`No release store for ${service}.`);
     return store;
