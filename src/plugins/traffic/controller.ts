@@ -110,9 +110,20 @@ export class ServiceController {
     this.forwarder = forwarder;
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
+    this.abortLaunches();
     await this.queue;
     await Promise.allSettled(this.slotOps.values());
     this.booting.clear();
+  }
+
+  /**
+   * Ends the wait of every start in flight (a Kubernetes rollout can take minutes): a gateway
+   * that stops driving or stops must not hold the lock or its shutdown behind it. What such a
+   * start reports afterwards is dropped, as for any superseded start.
+   */
+  private abortLaunches(): void {
+    for (const launch of this.launches.values()) launch.abort();
+    this.launches.clear();
   }
 
   /**
@@ -213,6 +224,7 @@ export class ServiceController {
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
+    this.abortLaunches();
     await this.queue;
     await Promise.allSettled(this.slotOps.values());
   }

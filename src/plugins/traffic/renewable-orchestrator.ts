@@ -20,8 +20,8 @@ export class RenewableOrchestrator implements Orchestrator {
     return this.current.type;
   }
 
-  start(release: ReleaseSpec): Promise<{ target: string }> {
-    return this.current.start(release);
+  start(release: ReleaseSpec, signal?: AbortSignal): Promise<{ target: string }> {
+    return this.current.start(release, signal);
   }
 
   stop(ref: SlotRef): Promise<void> {
