@@ -328,6 +328,10 @@ describe('qwickapps new --template product, per sign-in provider', () => {
       expect(page.includes('href="/auth/login"')).toBe(auth === 'auth0');
       expect(page.includes('name="password"')).toBe(auth === 'supabase');
       expect(existsSync(path.join(folder, 'public', 'sign-in.js'))).toBe(auth !== 'none');
+      // Without sign-in there are no API keys: the workflow deploys with the MANAGEMENT_TOKEN.
+      const ci = await readFile(path.join(folder, '.github', 'workflows', 'ci.yml'), 'utf8');
+      expect(ci.includes("QWICKAPPS_TOKEN: the gateway's MANAGEMENT_TOKEN")).toBe(auth === 'none');
+      expect(ci.includes('an API key scoped to traffic:deploy:api')).toBe(auth !== 'none');
     },
   );
 });

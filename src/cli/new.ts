@@ -121,7 +121,7 @@ export function productFilesOf(spec: ProductSpec): Map<string, string> {
     ['.env.example', envExampleFile(own.env)],
     ['.gitignore', gitignoreFile()],
     ['tsconfig.json', tsconfigFile()],
-    ['.github/workflows/ci.yml', ciWorkflowFile()],
+    ['.github/workflows/ci.yml', ciWorkflowFile(spec)],
   ]);
   for (const [file, text] of own.files) files.set(file, text);
   return files;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { EnvSpec } from '../core/config.js';
 import { secret } from '../core/masking.js';
+import { VERSION_PATTERN, VERSION_RULE } from '../plugins/traffic/version.js';
 
 /** How a product's users sign in: a provider whose settings come from the environment. */
 export type SignInChoice = 'none' | 'dev' | 'auth0' | 'supabase';
@@ -8,7 +9,7 @@ export type SignInChoice = 'none' | 'dev' | 'auth0' | 'supabase';
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 const key = secret(z.string().min(32, 'at least 32 characters')).optional();
 const text = z.string().min(1).optional();
-const release = z.string().regex(/^[\w.-]{1,40}$/, 'a version like v1 or a commit hash');
+const release = z.string().regex(VERSION_PATTERN, VERSION_RULE);
 
 /** What every process of a product reads: the gateway and its services alike. */
 const SHARED = {

@@ -170,7 +170,9 @@ function assembleGateway(
       createApiKeysPlugin(),
     );
   const passed: Record<string, string> = { AUTH_FORWARD_SECRET: forwardSecret };
-  if (databaseUrl) passed.DATABASE_URL = databaseUrl;
+  // A server is shared by every slot; an embedded database is each slot's own (its DATA_DIR), so
+  // the gateway's embedded URL is not handed down (empty reads as unset, over the inherited one).
+  passed.DATABASE_URL = isServer(databaseUrl) ? databaseUrl! : '';
   if (redisUrl) passed.REDIS_URL = redisUrl;
   plugins.push(
     createTrafficPlugin({
@@ -193,7 +195,9 @@ function assembleGateway(
         },
       })),
       orchestrator: { type: 'process', ports: { from: servicePort, step: 2 } },
-      releases: { path: path.join(dataDir, 'releases') },
+      // Under the product's folder whatever DATA_DIR says: a release finds the product's
+      // node_modules (tsx, the framework) by walking up from its own folder.
+      releases: { path: path.join(root, '.data', 'releases') },
       store: isServer(databaseUrl)
         ? { type: 'database' }
         : { type: 'file', path: path.join(dataDir, 'traffic-state.json') },

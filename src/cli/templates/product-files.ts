@@ -133,7 +133,16 @@ export function envExampleFile(variables: EnvLine[]): string {
  * as the `api` service's next release and deploy it, with a key scoped to that alone
  * (`traffic:deploy:api`).
  */
-export function ciWorkflowFile(): string {
+export function ciWorkflowFile(spec: ProductSpec): string {
+  // A product without sign-in has no API keys: its gateway's MANAGEMENT_TOKEN deploys.
+  const token =
+    spec.template === 'product' && spec.auth === 'none'
+      ? `      # QWICKAPPS_TOKEN: the gateway's MANAGEMENT_TOKEN (set it in the gateway's environment:
+      # without sign-in there are no API keys). It uploads this service's code and deploys it;
+      # the gateway runs the upload (laid out as this folder) in the new slot.`
+      : `      # QWICKAPPS_TOKEN: an API key scoped to traffic:deploy:api, made on the control panel's
+      # API keys page. It uploads this service's code, deploys it and follows the deploy, nothing
+      # else; the gateway runs the upload (laid out as this folder) in the new slot.`;
   const deploy = `
   deploy:
     needs: test
@@ -146,9 +155,7 @@ export function ciWorkflowFile(): string {
           node-version: 20
           cache: npm
       - run: npm ci
-      # QWICKAPPS_TOKEN: an API key scoped to traffic:deploy:api, made on the control panel's
-      # API keys page. It uploads this service's code, deploys it and follows the deploy, nothing
-      # else; the gateway runs the upload (laid out as this folder) in the new slot.
+${token}
       - run: mkdir -p release && cp -r package.json src release/
       - run: npx qwickapps release api $GITHUB_SHA release
         env:
