@@ -29,7 +29,8 @@ if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker-registry >/dev/nu
   apt-get install -y -qq docker.io docker-registry apache2-utils curl >/dev/null
 fi
 
-running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+# The pidfile's process, if it is still a dockerd (a stale pidfile may name another process now).
+running() { [ -f "$PIDFILE" ] && [ "$(cat "/proc/$(cat "$PIDFILE")/comm" 2>/dev/null)" = dockerd ]; }
 
 # A dockerd that is starting or still shutting down (it gives containers 10 s) is waited for.
 for _ in $(seq 1 30); do
@@ -124,6 +125,11 @@ YAML
     [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$REGISTRY/v2/")" = 401 ] && break
     sleep 1
   done
+  if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$REGISTRY/v2/")" != 401 ]; then
+    echo "the registry did not come up on $REGISTRY:" >&2
+    tail -n 20 /var/log/qwickapps-registry.log >&2 || true
+    exit 1
+  fi
 fi
 AUTH=$(printf '{"username":"%s","password":"%s","serveraddress":"%s"}' \
   "$REGISTRY_USER" "$REGISTRY_PASSWORD" "$REGISTRY" | base64 -w0 | tr '+/' '-_')

@@ -157,7 +157,8 @@ YAML
 stop_daemon() { # name
   local pid
   pid=$(cat "$RUN/$1.pid" 2>/dev/null) || return 0
-  if kill "$pid" 2>/dev/null; then
+  # A stale pidfile may name another process by now: only the daemon itself is stopped.
+  if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "${1:0:15}" ] && kill "$pid" 2>/dev/null; then
     log "stopping $1 ($pid)"
     while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
   fi
