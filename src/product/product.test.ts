@@ -83,6 +83,25 @@ describe('defineProduct: the gateway', () => {
   });
 });
 
+describe('defineProduct: on a database server', () => {
+  it('keeps users and traffic there, and warns when the keys every gateway must share are random', () => {
+    const plugins = (env: NodeJS.ProcessEnv) =>
+      shop('dev')
+        .gateway({ env: { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test', ...env } })
+        .context.plugins()
+        .map((plugin) => plugin.name);
+    expect(plugins({})).toEqual(expect.arrayContaining(['database', 'product-notices']));
+    const keys = { AUTH_FORWARD_SECRET: 'f'.repeat(32), MANAGEMENT_TOKEN: 'm'.repeat(32) };
+    expect(plugins(keys)).not.toContain('product-notices');
+    expect(
+      shop('dev')
+        .gateway({ env: {} })
+        .context.plugins()
+        .map((p) => p.name),
+    ).not.toContain('product-notices');
+  });
+});
+
 describe('defineProduct: a service, and main()', () => {
   let app: App | undefined;
   afterEach(async () => {

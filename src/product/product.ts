@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { App } from '../core/app.js';
 import { readEnv } from '../core/config.js';
 import { runApp } from './run.js';
-import type { ServerPlugin } from '../core/plugin.js';
+import { definePlugin, type ServerPlugin } from '../core/plugin.js';
 import { createGateway, type Gateway } from '../gateway/index.js';
 import { createApiKeysPlugin } from '../plugins/api-keys/index.js';
 import { createAuthPlugin } from '../plugins/auth/index.js';
@@ -125,6 +125,20 @@ export function defineProduct(definition: ProductDefinition): Product {
   return product;
 }
 
+/**
+ * On a database server the traffic state is shared: a second gateway joins the first and routes
+ * to the slots it started, which trust only the first one's keys. Random keys per run would
+ * differ, so the second's signed-in callers would reach the service anonymous.
+ */
+const sharedKeysNotice = definePlugin({
+  name: 'product-notices',
+  onInit(ctx) {
+    ctx.logger.warn(
+      'AUTH_FORWARD_SECRET or MANAGEMENT_TOKEN is unset (random per run) while the traffic state is shared on the database server: set both, the same on every gateway, to run several',
+    );
+  },
+});
+
 function assembleGateway(
   definition: ProductDefinition,
   root: string,
@@ -169,6 +183,10 @@ function assembleGateway(
       createRolesPlugin({ permissions: definition.roles ?? {} }),
       createApiKeysPlugin(),
     );
+  const keysLeftToChance =
+    !(settings.forwardSecret ?? env.AUTH_FORWARD_SECRET) ||
+    !(settings.managementToken ?? env.MANAGEMENT_TOKEN);
+  if (isServer(databaseUrl) && keysLeftToChance) plugins.push(sharedKeysNotice);
   const passed: Record<string, string> = { AUTH_FORWARD_SECRET: forwardSecret };
   // A server is shared by every slot; an embedded database is each slot's own (its DATA_DIR), so
   // the gateway's embedded URL is not handed down (empty reads as unset, over the inherited one).
