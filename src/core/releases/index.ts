@@ -7,6 +7,7 @@ import { receiveArchive } from './upload.js';
 export {
   CorruptReleaseError,
   ReleaseError,
+  releaseCodes,
   releaseHttpError,
   type ReleaseCodes,
   type ReleaseProblem,

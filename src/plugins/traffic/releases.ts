@@ -7,23 +7,15 @@ import {
   acceptRelease,
   chooseReleaseStore,
   pruneReleases,
+  releaseCodes,
   type OpenableReleaseStore,
-  type ReleaseCodes,
   type ReleaseLimits,
   type ReleaseRecord,
 } from '../../core/releases/index.js';
 import type { Orchestrator, ReleaseSpec } from './orchestrators/types.js';
 
 /** The traffic plugin's answer to each refused upload. */
-export const TRAFFIC_RELEASE_CODES = {
-  'media-type': { status: 415, code: 'TRAFFIC_RELEASE_MEDIA_TYPE' },
-  'checksum-required': { status: 400, code: 'TRAFFIC_RELEASE_CHECKSUM_REQUIRED' },
-  'too-large': { status: 413, code: 'TRAFFIC_RELEASE_TOO_LARGE' },
-  'checksum-mismatch': { status: 422, code: 'TRAFFIC_RELEASE_CHECKSUM_MISMATCH' },
-  'invalid-archive': { status: 400, code: 'TRAFFIC_RELEASE_INVALID_ARCHIVE' },
-  'unsafe-entry': { status: 422, code: 'TRAFFIC_RELEASE_UNSAFE_ENTRY' },
-  exists: { status: 409, code: 'TRAFFIC_RELEASE_EXISTS' },
-} as const satisfies ReleaseCodes;
+export const TRAFFIC_RELEASE_CODES = releaseCodes('TRAFFIC');
 
 /** Slot states whose version must stay on disk: it runs, is about to, or is a rollback target. */
 const KEPT_STATES = new Set(['starting', 'candidate', 'active', 'previous', 'dev']);
