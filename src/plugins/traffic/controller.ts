@@ -1,13 +1,16 @@
 import type { Logger } from 'pino';
 import { HttpError, errorMessage } from '../../core/errors.js';
+import { probeHealth, SlotQueue } from './slot-queue.js';
 import type { Router } from '../routing/index.js';
 import { step, type Effect, type TrafficEvent } from './machine.js';
-import { ResponseCounter } from './metrics.js';
+import { ResponseCounter, type ErrorRateRule } from './metrics.js';
 import type { TrafficServiceConfig } from './options.js';
 import type { Orchestrator } from './orchestrators/types.js';
 import {
   initialServiceState,
+  LIVE_STATES,
   reconcileSlots,
+  servingSlot,
   type MachineSettings,
   type ServiceState,
   type Transition,
@@ -25,7 +28,7 @@ export interface ControllerOptions {
   now: () => number;
   tickInterval: number;
   restartDelay: number;
-  errorRate?: { threshold: number; window: number; minRequests: number };
+  errorRate?: ErrorRateRule;
   onTransition?: (transition: Transition) => void;
 }
 
@@ -34,8 +37,6 @@ export interface ControllerOptions {
  * resolves once it was carried out and its state taken here (rejects with the refusal).
  */
 export type CommandForwarder = (service: string, event: TrafficEvent) => Promise<void>;
-
-const LIVE = new Set(['starting', 'candidate', 'active', 'previous', 'dev']);
 
 /**
  * Drives one service: feeds the pure state machine with commands, health results, process exits
@@ -52,9 +53,7 @@ export class ServiceController {
   /** Set while another gateway drives the service: commands go to it, nothing starts here. */
   private forwarder?: CommandForwarder;
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly slotOps = new Map<string, Promise<void>>();
-  /** The latest start or stop requested per slot; aborted when superseded. */
-  private readonly launches = new Map<string, AbortController>();
+  private readonly slots = new SlotQueue();
   /** Slots (re)started and not yet healthy: their failed checks do not count until the deadline. */
   private readonly booting = new Map<string, number>();
   private readonly checking = new Set<string>();
@@ -101,6 +100,11 @@ export class ServiceController {
     for (const timer of this.timers) timer.unref();
   }
 
+  private stopTimers(): void {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+  }
+
   /**
    * Another gateway drives the service: take its state as it is saved, route as it routes, and
    * forward commands to it. No health checks, ticks or releases run here meanwhile.
@@ -108,22 +112,13 @@ export class ServiceController {
   async follow(store: TrafficStore, forwarder: CommandForwarder): Promise<void> {
     this.store = store;
     this.forwarder = forwarder;
-    for (const timer of this.timers) clearInterval(timer);
-    this.timers = [];
-    this.abortLaunches();
+    this.stopTimers();
+    // A Kubernetes rollout can take minutes: a gateway that stops driving must not hold the
+    // lock behind it.
+    this.slots.abortAll();
     await this.queue;
-    await Promise.allSettled(this.slotOps.values());
+    await this.slots.settled();
     this.booting.clear();
-  }
-
-  /**
-   * Ends the wait of every start in flight (a Kubernetes rollout can take minutes): a gateway
-   * that stops driving or stops must not hold the lock or its shutdown behind it. What such a
-   * start reports afterwards is dropped, as for any superseded start.
-   */
-  private abortLaunches(): void {
-    for (const launch of this.launches.values()) launch.abort();
-    this.launches.clear();
   }
 
   /**
@@ -150,9 +145,7 @@ export class ServiceController {
     const run = this.queue.then(() => {
       if (!this.forwarder) return;
       this.state = state;
-      const serving = state.slots.find(
-        (slot) => (slot.state === 'active' || slot.state === 'dev') && slot.target !== undefined,
-      );
+      const serving = servingSlot(state);
       if (
         serving &&
         (serving.id !== this.routedSlot || serving.target !== this.routedTarget) &&
@@ -160,13 +153,10 @@ export class ServiceController {
       ) {
         // How long after the driving gateway made the switch this one made it too.
         const made = state.history.findLast((entry) => entry.slot === serving.id);
+        const lag = made ? this.options.now() - made.at : undefined;
+        const { id: slot, version } = serving;
         this.options.logger.info(
-          {
-            service: this.name,
-            slot: serving.id,
-            version: serving.version,
-            lag: made ? this.options.now() - made.at : undefined,
-          },
+          { service: this.name, slot, version, lag },
           'route follows the shared state',
         );
       }
@@ -203,10 +193,7 @@ export class ServiceController {
 
   /** Resolves once the service has a slot serving requests (dev services waking up). */
   async whenServing(timeout: number): Promise<boolean> {
-    const serving = () =>
-      this.state.slots.some(
-        (slot) => (slot.state === 'dev' || slot.state === 'active') && slot.target !== undefined,
-      );
+    const serving = () => servingSlot(this.state) !== undefined;
     if (serving()) return true;
     return new Promise((resolve) => {
       const done = (value: boolean) => {
@@ -222,11 +209,10 @@ export class ServiceController {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const timer of this.timers) clearInterval(timer);
-    this.timers = [];
-    this.abortLaunches();
+    this.stopTimers();
+    this.slots.abortAll();
     await this.queue;
-    await Promise.allSettled(this.slotOps.values());
+    await this.slots.settled();
   }
 
   private async apply(event: TrafficEvent): Promise<ServiceState> {
@@ -311,77 +297,62 @@ export class ServiceController {
     if (!this.switchRoute(effect.slot, effect.target)) return;
     const activate = this.options.orchestrator.activate;
     if (activate) {
-      this.onSlot(effect.slot, () =>
-        activate.call(this.options.orchestrator, { service: this.name, slot: effect.slot }),
-      ).catch((error: unknown) =>
-        this.options.logger.error(
-          { service: this.name, slot: effect.slot, err: error },
-          'orchestrator could not activate the slot',
-        ),
-      );
+      this.slots
+        .run(effect.slot, () =>
+          activate.call(this.options.orchestrator, { service: this.name, slot: effect.slot }),
+        )
+        .catch((error: unknown) =>
+          this.options.logger.error(
+            { service: this.name, slot: effect.slot, err: error },
+            'orchestrator could not activate the slot',
+          ),
+        );
     }
   }
 
   /** Orchestrator calls for one slot run one after another. */
-  private onSlot(slot: string, operation: () => Promise<void>): Promise<void> {
-    const next = (this.slotOps.get(slot) ?? Promise.resolve()).then(operation);
-    this.slotOps.set(
-      slot,
-      next.catch(() => undefined),
-    );
-    return next;
-  }
-
   private launch(slot: string, version: string, delayed: boolean): void {
     this.booting.set(slot, this.options.now() + this.options.config.startTimeout);
     const ref = { service: this.name, slot, version };
     // A start that a later one superseded (the slot was redeployed meanwhile) reports nothing:
     // its target would otherwise be taken for the new release's.
-    const launch = this.supersede(slot);
-    const current = () => this.launches.get(slot) === launch;
-    this.onSlot(slot, async () => {
-      if (delayed && this.options.restartDelay > 0)
-        await new Promise((resolve) => setTimeout(resolve, this.options.restartDelay).unref());
-      if (this.closed || this.forwarder || !current()) return;
-      try {
-        const { target } = await this.options.orchestrator.start(ref, launch.signal);
-        void this.dispatch({ type: 'started', slot, target }, current).catch(this.logFailure);
-      } catch (error) {
-        if (!current()) return;
-        this.options.logger.error(
-          { service: this.name, slot, version, err: error },
-          'release could not be started',
-        );
-        void this.dispatch(
-          { type: 'startFailed', slot, error: errorMessage(error) },
-          current,
-        ).catch(this.logFailure);
-      }
-    }).catch(this.logFailure);
-  }
-
-  /**
-   * Cancels the slot's pending start (an orchestrator waiting for a rollout gives up at once, so
-   * a stop or a new deploy does not queue behind it) and answers the token of the next one.
-   */
-  private supersede(slot: string): AbortController {
-    this.launches.get(slot)?.abort();
-    const launch = new AbortController();
-    this.launches.set(slot, launch);
-    return launch;
+    const launch = this.slots.supersede(slot);
+    const current = this.slots.currentOf(slot);
+    this.slots
+      .run(slot, async () => {
+        if (delayed && this.options.restartDelay > 0)
+          await new Promise((resolve) => setTimeout(resolve, this.options.restartDelay).unref());
+        if (this.closed || this.forwarder || !current()) return;
+        try {
+          const { target } = await this.options.orchestrator.start(ref, launch.signal);
+          void this.dispatch({ type: 'started', slot, target }, current).catch(this.logFailure);
+        } catch (error) {
+          if (!current()) return;
+          this.options.logger.error(
+            { service: this.name, slot, version, err: error },
+            'release could not be started',
+          );
+          void this.dispatch(
+            { type: 'startFailed', slot, error: errorMessage(error) },
+            current,
+          ).catch(this.logFailure);
+        }
+      })
+      .catch(this.logFailure);
   }
 
   private halt(slot: string): void {
-    this.supersede(slot);
+    this.slots.supersede(slot);
     this.booting.delete(slot);
     this.responses.clear(slot);
-    this.onSlot(slot, () => this.options.orchestrator.stop({ service: this.name, slot })).catch(
-      (error: unknown) =>
+    this.slots
+      .run(slot, () => this.options.orchestrator.stop({ service: this.name, slot }))
+      .catch((error: unknown) =>
         this.options.logger.error(
           { service: this.name, slot, err: error },
           'release could not be stopped',
         ),
-    );
+      );
   }
 
   /** Called by the orchestrator when a release stops on its own. */
@@ -392,12 +363,12 @@ export class ServiceController {
 
   private checkAll(): void {
     for (const slot of this.state.slots) {
-      if (!LIVE.has(slot.state) || !slot.target || this.checking.has(slot.id)) continue;
+      if (!LIVE_STATES.has(slot.state) || !slot.target || this.checking.has(slot.id)) continue;
       this.checking.add(slot.id);
       // A check that ends after the slot was redeployed judged the release it replaced.
-      const launch = this.launches.get(slot.id);
-      const current = () => this.launches.get(slot.id) === launch;
-      void this.probe(slot.target)
+      const current = this.slots.currentOf(slot.id);
+      const { healthEndpoint, healthTimeout } = this.options.config;
+      void probeHealth(slot.target, healthEndpoint, healthTimeout)
         .then((failure) => {
           const deadline = this.booting.get(slot.id);
           if (failure === undefined) this.booting.delete(slot.id);
@@ -413,33 +384,13 @@ export class ServiceController {
     }
   }
 
-  /** GETs the health endpoint; resolves with why it failed, or undefined when it passed. */
-  private async probe(target: string): Promise<string | undefined> {
-    const { healthEndpoint, healthTimeout } = this.options.config;
-    try {
-      const response = await fetch(new URL(healthEndpoint, target), {
-        redirect: 'manual',
-        signal: AbortSignal.timeout(healthTimeout),
-      });
-      await response.body?.cancel();
-      return response.status < 400
-        ? undefined
-        : `GET ${healthEndpoint} answered ${response.status}`;
-    } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code;
-      return `GET ${healthEndpoint} failed: ${cause ?? errorMessage(error)}`;
-    }
-  }
-
   private tick(): void {
     void this.dispatch({ type: 'tick' }).catch(this.logFailure);
     const rate = this.options.errorRate;
     const active = this.state.slots.find((slot) => slot.state === 'active');
     if (!rate || !active || !this.options.settings.automaticRollback) return;
-    const measured = this.responses.rate(active.id, this.options.now(), rate.window);
-    if (measured.total < rate.minRequests || measured.errors / measured.total < rate.threshold)
-      return;
-    const message = `5xx rate ${Math.round((measured.errors / measured.total) * 100)}% of ${measured.total} answers over ${rate.window / 1000} s (threshold ${Math.round(rate.threshold * 100)}%)`;
+    const message = this.responses.breach(active.id, this.options.now(), rate);
+    if (message === undefined) return;
     this.responses.clear(active.id);
     void this.dispatch({ type: 'errorRate', slot: active.id, message }).catch(this.logFailure);
   }

@@ -2,6 +2,13 @@
  * Proxied answers per slot in one-second buckets, so the 5xx rate over a sliding window costs a
  * few additions per request and a bounded amount of memory whatever the traffic.
  */
+/** When a slot's 5xx answers roll it back: a share of at least `minRequests` over `window` ms. */
+export interface ErrorRateRule {
+  threshold: number;
+  window: number;
+  minRequests: number;
+}
+
 export class ResponseCounter {
   private readonly slots = new Map<string, Map<number, { total: number; errors: number }>>();
 
@@ -31,6 +38,16 @@ export class ResponseCounter {
       errors += bucket.errors;
     }
     return { total, errors };
+  }
+
+  /**
+   * Why the slot's 5xx share over the rule's window calls for a rollback, or undefined while it
+   * stays under the threshold or too few answers were counted to tell.
+   */
+  breach(slot: string, now: number, rule: ErrorRateRule): string | undefined {
+    const { total, errors } = this.rate(slot, now, rule.window);
+    if (total < rule.minRequests || errors / total < rule.threshold) return undefined;
+    return `5xx rate ${Math.round((errors / total) * 100)}% of ${total} answers over ${rule.window / 1000} s (threshold ${Math.round(rule.threshold * 100)}%)`;
   }
 
   clear(slot: string): void {

@@ -13,12 +13,10 @@ import {
   type ReleaseRecord,
 } from '../../core/releases/index.js';
 import type { Orchestrator, ReleaseSpec } from './orchestrators/types.js';
+import { LIVE_STATES } from './state.js';
 
 /** The traffic plugin's answer to each refused upload. */
 export const TRAFFIC_RELEASE_CODES = releaseCodes('TRAFFIC');
-
-/** Slot states whose version must stay on disk: it runs, is about to, or is a rollback target. */
-const KEPT_STATES = new Set(['starting', 'candidate', 'active', 'previous', 'dev']);
 
 export interface ReleaseUpload extends ReleaseRecord {
   service: string;
@@ -111,7 +109,7 @@ export class TrafficReleases {
 /** The versions of a service's slots that must stay on disk. */
 export function keptVersions(slots: readonly { state: string; version?: string }[]): string[] {
   return slots
-    .filter((slot) => KEPT_STATES.has(slot.state) && slot.version !== undefined)
+    .filter((slot) => LIVE_STATES.has(slot.state) && slot.version !== undefined)
     .map((slot) => slot.version!);
 }
 

@@ -109,3 +109,18 @@ export function reconcileSlots(
   }
   return { ...state, slots };
 }
+
+/** The slot requests go to: the active release, or a dev slot's, once it has a target. */
+export const servingSlot = (state: ServiceState) =>
+  state.slots.find(
+    (slot) => (slot.state === 'active' || slot.state === 'dev') && slot.target !== undefined,
+  );
+
+/** Slot states with a release that runs or is about to: checked for health, kept on disk. */
+export const LIVE_STATES: ReadonlySet<string> = new Set([
+  'starting',
+  'candidate',
+  'active',
+  'previous',
+  'dev',
+]);
