@@ -15,7 +15,9 @@ import {
   verifyPasswordHash,
 } from './password.js';
 import type { RedisSessionConfig, SharedSessions } from './redis-sessions.js';
-import { SessionStore, type PanelSession } from './sessions.js';
+import { SessionStore, sessionInfo, type PanelSession, type SessionInfo } from './sessions.js';
+
+export type { SessionInfo };
 
 /** Who a guarded request belongs to, as the panel shows it. */
 export interface GuardSession {
@@ -25,16 +27,6 @@ export interface GuardSession {
   /** The token the UI sends as `x-csrf-token` on state-changing calls. */
   csrfToken?: string;
   expiresAt?: string;
-}
-
-/** One session of a user as `GET <mount>/api/sessions` lists it: nothing in it lets anyone use the session. */
-export interface SessionInfo {
-  id: string;
-  createdAt: string;
-  expiresAt: string;
-  /** The client address the login came from. */
-  client?: string;
-  userAgent?: string;
 }
 
 /**
@@ -348,14 +340,7 @@ export function createPasswordGuard(options: PasswordGuardOptions): ControlPanel
       const id = sessionIds.get(req);
       return id === undefined ? () => undefined : sessions.onEnd(id, listener);
     },
-    sessions: async (user) =>
-      (await sessions.list(user)).map((session) => ({
-        id: session.handle,
-        createdAt: new Date(session.createdAt).toISOString(),
-        expiresAt: new Date(session.expiresAt).toISOString(),
-        client: session.client,
-        userAgent: session.userAgent,
-      })),
+    sessions: async (user) => (await sessions.list(user)).map(sessionInfo),
     async revokeSessions(user, revoke = {}) {
       const revoked = await sessions.revokeAll(user, revoke.keep);
       logger?.info(

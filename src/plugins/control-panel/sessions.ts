@@ -17,6 +17,27 @@ export interface PanelSession {
   expiresAt: number;
 }
 
+/** One session of a user as `GET <mount>/api/sessions` lists it: nothing in it lets anyone use the session. */
+export interface SessionInfo {
+  id: string;
+  createdAt: string;
+  expiresAt: string;
+  /** The client address the login came from. */
+  client?: string;
+  userAgent?: string;
+}
+
+/** A session as it is listed: its public handle, never the id its cookie carries. */
+export function sessionInfo(session: PanelSession): SessionInfo {
+  return {
+    id: session.handle,
+    createdAt: new Date(session.createdAt).toISOString(),
+    expiresAt: new Date(session.expiresAt).toISOString(),
+    client: session.client,
+    userAgent: session.userAgent,
+  };
+}
+
 export type SessionEndListener = (reason: SessionEndReason) => void;
 
 /** What a session's end is waiting on: its listeners, and the timer for its expiry while any listen. */
