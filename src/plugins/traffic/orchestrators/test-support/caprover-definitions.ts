@@ -34,7 +34,11 @@ export interface StoredApp {
   [field: string]: unknown;
 }
 
-/** The fields an update sets (and PATCH takes from the stored definition when omitted). */
+/**
+ * The fields an update sets (and PATCH takes from the stored definition when omitted), listed
+ * from the server's source apart from the orchestrator's own list on purpose: a field the
+ * orchestrator forgot to send back must show as reset here.
+ */
 export const UPDATABLE = [
   'projectId',
   'description',
