@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { get, type Sample } from './test-support/load.js';
 import {
   api,
   freePorts,
@@ -16,42 +17,6 @@ import {
  * No request dropped: continuous load through the gateway (keep-alive and not), slow requests
  * and an open WebSocket, while the service is promoted and rolled back again and again.
  */
-
-interface Sample {
-  started: number;
-  ended: number;
-  status?: number;
-  error?: string;
-  version?: string;
-}
-
-function get(url: string, agent: http.Agent | false): Promise<Sample> {
-  const started = performance.now();
-  return new Promise((resolve) => {
-    const req = http.get(
-      url,
-      { agent, headers: agent === false ? { connection: 'close' } : {} },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => {
-          let version: string | undefined;
-          try {
-            version = (JSON.parse(body) as { version?: string }).version;
-          } catch {}
-          resolve({ started, ended: performance.now(), status: res.statusCode, version });
-        });
-        res.on('error', (error) =>
-          resolve({ started, ended: performance.now(), error: error.message }),
-        );
-      },
-    );
-    req.on('error', (error) =>
-      resolve({ started, ended: performance.now(), error: error.message }),
-    );
-  });
-}
 
 const percentile = (values: number[], p: number) => {
   if (values.length === 0) return 0;

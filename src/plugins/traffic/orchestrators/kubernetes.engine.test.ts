@@ -20,6 +20,7 @@ import {
   type KubeCluster,
 } from './test-support/kube-cluster.js';
 import { TestKubelet } from './test-support/kubelet.js';
+import { get, type Sample } from '../test-support/load.js';
 
 /**
  * The traffic plugin driving the Kubernetes orchestrator against a real kube-apiserver and
@@ -31,31 +32,6 @@ import { TestKubelet } from './test-support/kubelet.js';
  */
 
 const cluster = await kubeCluster();
-
-interface Sample {
-  status?: number;
-  error?: string;
-  version?: string;
-}
-
-function get(url: string, agent: http.Agent | false): Promise<Sample> {
-  return new Promise((resolve) => {
-    const req = http.get(url, { agent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => {
-        let version: string | undefined;
-        try {
-          version = (JSON.parse(body) as { version?: string }).version;
-        } catch {}
-        resolve({ status: res.statusCode, version });
-      });
-      res.on('error', (error) => resolve({ error: error.message }));
-    });
-    req.on('error', (error) => resolve({ error: error.message }));
-  });
-}
 
 describe.skipIf(!cluster)('traffic on Kubernetes (real kube-apiserver)', () => {
   const kube = cluster as KubeCluster;

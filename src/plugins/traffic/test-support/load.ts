@@ -1,7 +1,9 @@
 import http from 'node:http';
 
-/** One request of a load test: how it ended, and the version that answered it. */
+/** One request of a load test: when it was sent and ended, how, and the version that answered. */
 export interface Sample {
+  started: number;
+  ended: number;
   status?: number;
   error?: string;
   version?: string;
@@ -9,7 +11,10 @@ export interface Sample {
 
 /** GETs `url` through `agent` (keep-alive), or on a fresh connection closed after the answer. */
 export function get(url: string, agent: http.Agent | false): Promise<Sample> {
+  const started = performance.now();
   return new Promise((resolve) => {
+    const end = (outcome: Omit<Sample, 'started' | 'ended'>) =>
+      resolve({ started, ended: performance.now(), ...outcome });
     const req = http.get(
       url,
       { agent, headers: agent === false ? { connection: 'close' } : {} },
@@ -22,11 +27,11 @@ export function get(url: string, agent: http.Agent | false): Promise<Sample> {
           try {
             version = (JSON.parse(body) as { version?: string }).version;
           } catch {}
-          resolve({ status: res.statusCode, version });
+          end({ status: res.statusCode, version });
         });
-        res.on('error', (error) => resolve({ error: error.message }));
+        res.on('error', (error) => end({ error: error.message }));
       },
     );
-    req.on('error', (error) => resolve({ error: error.message }));
+    req.on('error', (error) => end({ error: error.message }));
   });
 }
