@@ -15,6 +15,7 @@ import {
 } from '../plugins/traffic/test-support/gateway.js';
 import { buildRelease } from '../plugins/traffic/test-support/releases.js';
 import { tarballOf } from '../../test/support/release-upload.js';
+import { createKey as keyOf } from './test-support/keys.js';
 import { cli } from './test-support/run-cli.js';
 
 /**
@@ -59,15 +60,7 @@ afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
-async function createKey(scopes: string[]): Promise<string> {
-  const response = await fetch(`${gateway.url}/api/keys`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: `ci ${scopes.join(' ')}`, scopes }),
-  });
-  expect(response.status).toBe(201);
-  return ((await response.json()) as { key: string }).key;
-}
+const createKey = async (scopes: string[]) => (await keyOf(gateway.url, admin, scopes)).key;
 
 const env = (token: string) => ({ QWICKAPPS_URL: gateway.url, QWICKAPPS_TOKEN: token });
 

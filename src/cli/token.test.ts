@@ -15,6 +15,7 @@ import {
   type TrafficGateway,
 } from '../plugins/traffic/test-support/gateway.js';
 import { rawRequest } from '../../test/support/http.js';
+import { createKey as keyOf } from './test-support/keys.js';
 import { cli } from './test-support/run-cli.js';
 
 /**
@@ -48,16 +49,7 @@ afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
-/** Creates a key as the admin (`POST /api/keys`): its id and the key, shown only then. */
-async function createKey(scopes: string[]): Promise<{ id: string; key: string }> {
-  const response = await fetch(`${gateway.url}/api/keys`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: `ci ${scopes.join(' ')}`, scopes }),
-  });
-  expect(response.status).toBe(201);
-  return (await response.json()) as { id: string; key: string };
-}
+const createKey = (scopes: string[]) => keyOf(gateway.url, admin, scopes);
 
 /** Calls the gateway with the key as a bearer token: the status and the parsed answer. */
 async function call(
