@@ -31,29 +31,6 @@ export type ReleaseCodes = Readonly<
   Record<ReleaseProblem, { readonly status: number; readonly code: string }>
 >;
 
-/** The status of each refusal, the same whichever plugin took the upload. */
-const RELEASE_STATUS: Readonly<Record<ReleaseProblem, number>> = {
-  'media-type': 415,
-  'checksum-required': 400,
-  'too-large': 413,
-  'checksum-mismatch': 422,
-  'invalid-archive': 400,
-  'unsafe-entry': 422,
-  exists: 409,
-};
-
-/**
- * A plugin's codes for the refusals: `<PREFIX>_RELEASE_<PROBLEM>` (`TRAFFIC_RELEASE_TOO_LARGE`),
- * each with its status; the plugin's `errors.ts` documents them.
- */
-export function releaseCodes(prefix: string): ReleaseCodes {
-  const entries = Object.entries(RELEASE_STATUS).map(([problem, status]) => [
-    problem,
-    { status, code: `${prefix}_RELEASE_${problem.toUpperCase().replaceAll('-', '_')}` },
-  ]);
-  return Object.fromEntries(entries) as unknown as ReleaseCodes;
-}
-
 /**
  * The plugin's HttpError for a refused upload (any other error as it is). Any refusal before the
  * body was read whole closes the connection after the answer, so the rest of a body too big is

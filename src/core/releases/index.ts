@@ -7,7 +7,6 @@ import { receiveArchive } from './upload.js';
 export {
   CorruptReleaseError,
   ReleaseError,
-  releaseCodes,
   releaseHttpError,
   type ReleaseCodes,
   type ReleaseProblem,

@@ -3,14 +3,22 @@ import type { Logger } from 'pino';
 import {
   acceptRelease,
   pruneReleases,
-  releaseCodes,
   type OpenableReleaseStore,
+  type ReleaseCodes,
   type ReleaseLimits,
   type ReleaseRecord,
 } from '../../core/releases/index.js';
 
 /** The static plugin's answer to each refused upload. */
-export const STATIC_RELEASE_CODES = releaseCodes('STATIC');
+export const STATIC_RELEASE_CODES = {
+  'media-type': { status: 415, code: 'STATIC_RELEASE_MEDIA_TYPE' },
+  'checksum-required': { status: 400, code: 'STATIC_RELEASE_CHECKSUM_REQUIRED' },
+  'too-large': { status: 413, code: 'STATIC_RELEASE_TOO_LARGE' },
+  'checksum-mismatch': { status: 422, code: 'STATIC_RELEASE_CHECKSUM_MISMATCH' },
+  'invalid-archive': { status: 400, code: 'STATIC_RELEASE_INVALID_ARCHIVE' },
+  'unsafe-entry': { status: 422, code: 'STATIC_RELEASE_UNSAFE_ENTRY' },
+  exists: { status: 409, code: 'STATIC_RELEASE_EXISTS' },
+} as const satisfies ReleaseCodes;
 
 export interface StaticUpload extends ReleaseRecord {
   /** False when the same bytes were already stored under that name. */

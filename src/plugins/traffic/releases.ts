@@ -7,8 +7,8 @@ import {
   acceptRelease,
   chooseReleaseStore,
   pruneReleases,
-  releaseCodes,
   type OpenableReleaseStore,
+  type ReleaseCodes,
   type ReleaseLimits,
   type ReleaseRecord,
 } from '../../core/releases/index.js';
@@ -16,7 +16,15 @@ import type { Orchestrator, ReleaseSpec } from './orchestrators/types.js';
 import { LIVE_STATES } from './state.js';
 
 /** The traffic plugin's answer to each refused upload. */
-export const TRAFFIC_RELEASE_CODES = releaseCodes('TRAFFIC');
+export const TRAFFIC_RELEASE_CODES = {
+  'media-type': { status: 415, code: 'TRAFFIC_RELEASE_MEDIA_TYPE' },
+  'checksum-required': { status: 400, code: 'TRAFFIC_RELEASE_CHECKSUM_REQUIRED' },
+  'too-large': { status: 413, code: 'TRAFFIC_RELEASE_TOO_LARGE' },
+  'checksum-mismatch': { status: 422, code: 'TRAFFIC_RELEASE_CHECKSUM_MISMATCH' },
+  'invalid-archive': { status: 400, code: 'TRAFFIC_RELEASE_INVALID_ARCHIVE' },
+  'unsafe-entry': { status: 422, code: 'TRAFFIC_RELEASE_UNSAFE_ENTRY' },
+  exists: { status: 409, code: 'TRAFFIC_RELEASE_EXISTS' },
+} as const satisfies ReleaseCodes;
 
 export interface ReleaseUpload extends ReleaseRecord {
   service: string;
