@@ -84,7 +84,13 @@ export function streamUpload(
 export function announceUpload(
   url: string,
   length: number,
-): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+): Promise<{
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  /** Milliseconds from the answer until the gateway closed the connection. */
+  closed: Promise<number>;
+}> {
   return new Promise((resolve, reject) => {
     const request = http.request(url, {
       method: 'PUT',
@@ -97,8 +103,12 @@ export function announceUpload(
     request.on('response', (response) => {
       let body = '';
       response.on('data', (data: Buffer) => (body += data.toString()));
+      const answered = performance.now();
+      const closed = new Promise<number>((done) =>
+        request.socket!.once('close', () => done(performance.now() - answered)),
+      );
       response.on('end', () =>
-        resolve({ status: response.statusCode ?? 0, headers: response.headers, body }),
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, body, closed }),
       );
     });
     request.on('error', reject);

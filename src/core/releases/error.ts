@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { HttpError } from '../errors.js';
 
 /**
@@ -31,13 +31,19 @@ export type ReleaseCodes = Readonly<
   Record<ReleaseProblem, { readonly status: number; readonly code: string }>
 >;
 
+/** How much of a refused upload's rest is read and dropped, at most, before the connection closes. */
+const LINGER_BYTES = 8 * 1024 * 1024;
+const LINGER_MS = 2_000;
+
 /**
- * The plugin's HttpError for a refused upload (any other error as it is). Any refusal before the
- * body was read whole closes the connection after the answer, so the rest of a body too big is
- * never read, let alone stored.
+ * The plugin's HttpError for a refused upload (any other error as it is). A refusal before the
+ * body was read whole is answered at once, and the rest of the body is read and dropped (never
+ * stored) for at most LINGER_BYTES or LINGER_MS, then the connection is closed. Closing at once
+ * would reset it while the client is still sending, and a reset can discard the answer the
+ * client has not read yet: the uploader would see a broken connection instead of the 413.
  */
 export function releaseHttpError(error: unknown, codes: ReleaseCodes, res: Response): unknown {
-  if (!res.req.complete) res.setHeader('connection', 'close');
+  if (!res.req.complete) lingerThenClose(res.req);
   if (!(error instanceof ReleaseError)) return error;
   const { status, code } = codes[error.problem];
   return new HttpError(status, code, error.message, { details: error.details });
@@ -49,4 +55,17 @@ export class CorruptReleaseError extends Error {
     super(message);
     this.name = 'CorruptReleaseError';
   }
+}
+
+function lingerThenClose(req: Request): void {
+  if (req.destroyed) return;
+  let dropped = 0;
+  const close = () => req.socket.destroy();
+  const timer = setTimeout(close, LINGER_MS).unref();
+  req.once('end', () => clearTimeout(timer));
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > LINGER_BYTES) close();
+  });
+  req.resume();
 }

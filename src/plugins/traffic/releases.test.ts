@@ -171,11 +171,12 @@ describe('releases that carry code (process orchestrator)', () => {
   });
 
   it('answers 413 past releases.maxBytes, before writing the body to disk', async () => {
-    // Announced too big: answered with no byte of the body sent, and the connection closed.
+    // Announced too big: answered with no byte of the body sent; the rest is read and dropped
+    // for a bounded time (closing at once could reset the answer away), then the connection closes.
     const announced = await announceUpload(releaseUrl('v4'), MAX_BYTES + 1);
     expect(announced.status).toBe(413);
-    expect(announced.headers.connection).toBe('close');
     expect(JSON.parse(announced.body)).toMatchObject({ code: 'TRAFFIC_RELEASE_TOO_LARGE' });
+    expect(await announced.closed).toBeLessThan(3_000);
 
     // Streamed with no length: cut once past the limit, while the client still had 64 MiB to send.
     const total = 64 * 1024 * 1024;
