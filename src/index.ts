@@ -8,6 +8,17 @@ export { MANAGEMENT_TOKEN_ENV } from './core/management.js';
 export type { ManagementOptions } from './core/management.js';
 export { crossSiteReason, isLocalHost } from './core/origin-check.js';
 export type { OriginCheckRequest } from './core/origin-check.js';
+export { addDefaultHeaders, EDGE_PHASES } from './core/edge.js';
+export type {
+  EdgeExchange,
+  EdgeHook,
+  EdgeIdentity,
+  EdgeLane,
+  EdgeNext,
+  EdgeOutcome,
+  EdgePhase,
+  EdgeRoute,
+} from './core/edge.js';
 export { definePlugin, PLUGIN_ORDER } from './core/plugin.js';
 export { CORE_VERSION } from './core/version.js';
 export type {

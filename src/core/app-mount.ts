@@ -4,7 +4,7 @@ import type { AdminGate } from './admin-gate.js';
 import { BodyReader, hasBody } from './body.js';
 import type { AppContext, PluginContext, RouteRecord } from './context.js';
 import type { RoutePaths } from './route-paths.js';
-import type { EdgeExchange, EdgeNext, EdgePipeline } from './edge.js';
+import { NO_HEADERS, type EdgeExchange, type EdgeNext, type EdgePipeline } from './edge.js';
 import { FastRoutes } from './fast-routes.js';
 import { normaliseTarget } from './path.js';
 import { ConfigError } from './errors.js';
@@ -201,8 +201,8 @@ function expressExchange(
     path,
     route: undefined,
     requestId: req.id,
-    defaultHeaders: [],
-    defaultDataHeaders: [],
+    defaultHeaders: NO_HEADERS,
+    defaultDataHeaders: NO_HEADERS,
     headers: [],
     upstreamHeaders: [],
   };

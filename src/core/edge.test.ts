@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { definePlugin } from './plugin.js';
 import type { EdgeExchange, EdgeHook } from './edge.js';
-import { EdgePipeline } from './edge.js';
+import { EdgePipeline, NO_HEADERS, addDefaultHeaders } from './edge.js';
 import { createRateLimitPlugin } from '../plugins/rate-limit/index.js';
 import {
   rawRequest,
@@ -131,6 +131,36 @@ describe('EdgePipeline', () => {
   });
 });
 
+describe('addDefaultHeaders', () => {
+  it("shares the first hook's lists, copies for a second, and never changes a list it was given", () => {
+    const security = {
+      document: ['x-frame-options', 'DENY'],
+      data: ['x-content-type-options', 'nosniff'],
+    };
+    const other = { document: ['x-doc', '1'], data: ['x-data', '2'] };
+    const exchange = {
+      defaultHeaders: NO_HEADERS,
+      defaultDataHeaders: NO_HEADERS,
+    } as unknown as EdgeExchange;
+    addDefaultHeaders(exchange, security.document, security.data);
+    expect(exchange.defaultHeaders).toBe(security.document);
+    expect(exchange.defaultDataHeaders).toBe(security.data);
+    addDefaultHeaders(exchange, other.document, other.data);
+    expect(exchange.defaultHeaders).toEqual(['x-frame-options', 'DENY', 'x-doc', '1']);
+    expect(exchange.defaultDataHeaders).toEqual([
+      'x-content-type-options',
+      'nosniff',
+      'x-data',
+      '2',
+    ]);
+    // The next request starts from the same shared lists, as they were.
+    expect(security.document).toEqual(['x-frame-options', 'DENY']);
+    expect(security.data).toEqual(['x-content-type-options', 'nosniff']);
+    expect(NO_HEADERS).toEqual([]);
+    expect(Object.isFrozen(NO_HEADERS)).toBe(true);
+  });
+});
+
 describe('the edge at the gateway', () => {
   it('matches the route once per request: each hook runs once, on one exchange, with the route and normalised path', async () => {
     const service = await upstream();
@@ -158,6 +188,26 @@ describe('the edge at the gateway', () => {
     );
     guard.seen.forEach((entry, index) => expect(entry.exchange).toBe(limit.seen[index].exchange));
     expect(service.seen.map((request) => request.url)).toEqual(['/api/a', '/api/b/c', '/other/x']);
+  });
+
+  it('shows hooks one route object per upstream: shared by requests, replaced by a switch', async () => {
+    const [blue, green] = [await upstream(), await upstream()];
+    const limit = recorder('limit');
+    const started = await gateway(
+      { routes: [{ id: 'api', match: '/api/*', target: blue.url, health: false }] },
+      [limit.plugin],
+    );
+    for (let index = 0; index < 2; index++)
+      expect((await fetch(`${started.url}/api/a`)).status).toBe(200);
+    started.app.context.services.get('routing').setTarget('api', green.url);
+    expect((await fetch(`${started.url}/api/a`)).status).toBe(200);
+    const routes = limit.seen.map((entry) => entry.exchange.route!);
+    expect(routes[1]).toBe(routes[0]);
+    expect(routes[0]).toMatchObject({ id: 'api', plane: 'data', target: blue.url });
+    expect(routes[2]).not.toBe(routes[0]);
+    expect(routes[2]).toMatchObject({ id: 'api', plane: 'data', target: green.url });
+    expect(Object.isFrozen(routes[2])).toBe(true);
+    expect(green.seen).toHaveLength(1);
   });
 
   it('decides routing, rate limits and guards on the same path for every tricky spelling', async () => {

@@ -76,16 +76,18 @@ export interface EdgeExchange {
   readonly requestId: string;
   /**
    * Headers for the answer unless its handler or upstream sets its own, as a flat
-   * `[name, value, ...]` list (the security headers): a `headers` hook appends to it.
+   * `[name, value, ...]` list (the security headers). A `headers` hook adds to it, and to
+   * `defaultDataHeaders`, with `addDefaultHeaders`; the list may be shared between requests, so
+   * it is never changed in place.
    */
-  readonly defaultHeaders: string[];
+  defaultHeaders: readonly string[];
   /**
    * What replaces `defaultHeaders` on an answer that is data, not a document (JSON, plain text,
    * images; see `isDataContentType`): the headers that still matter there, far fewer bytes on
    * every API answer. A lane that cannot tell the type before the handler runs (Express) sends
    * `defaultHeaders`.
    */
-  readonly defaultDataHeaders: string[];
+  defaultDataHeaders: readonly string[];
   /**
    * Headers the answer carries whatever its handler or upstream sets (a rate limit's RateLimit
    * headers), flat like `defaultHeaders`. Written with the answer's head in one go, which costs
@@ -99,6 +101,25 @@ export interface EdgeExchange {
   readonly upstreamHeaders: string[];
   /** Set by an `authenticate` hook when the caller is known; later hooks read it. */
   identity?: EdgeIdentity;
+}
+
+/** An exchange's defaults before any `headers` hook: shared, like every list a hook adds. */
+export const NO_HEADERS: readonly string[] = Object.freeze([]);
+
+/**
+ * Adds a hook's default headers (flat lists computed once, for documents and for data) to an
+ * exchange's. The first hook's lists are taken as they are, not copied: a request costs no copy
+ * of the security headers. A second hook's are appended to a new list.
+ */
+export function addDefaultHeaders(
+  exchange: EdgeExchange,
+  document: readonly string[],
+  data: readonly string[],
+): void {
+  exchange.defaultHeaders =
+    exchange.defaultHeaders.length === 0 ? document : [...exchange.defaultHeaders, ...document];
+  exchange.defaultDataHeaders =
+    exchange.defaultDataHeaders.length === 0 ? data : [...exchange.defaultDataHeaders, ...data];
 }
 
 /**

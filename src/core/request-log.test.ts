@@ -16,6 +16,7 @@ import {
   type App,
 } from '../index.js';
 import { closeLogger } from './logger.js';
+import { milliseconds } from './request-log.js';
 import { baseUrl, captureLogs, json, waitFor } from '../../test/support/http.js';
 import { createLogsPlugin } from '../plugins/logs/index.js';
 import { createRateLimitPlugin } from '../plugins/rate-limit/index.js';
@@ -262,5 +263,17 @@ describe('the request line written as one string', () => {
       route: 'r"1',
       requestId: 'id-"1"',
     });
+  });
+});
+
+describe('the response time on a request line', () => {
+  it('prints milliseconds rounded to hundredths exactly as Math.round(ms * 100) / 100 prints', () => {
+    const samples = [
+      0, 0.004, 0.005, 0.1, 0.999, 1, 1.005, 1.1, 9.99, 10.5, 59_999.996, 123_456.78,
+    ];
+    for (let index = 0; index < 20_000; index++)
+      samples.push(Math.random() * (index % 2 ? 5 : 90_000));
+    for (const elapsed of samples)
+      expect(milliseconds(elapsed)).toBe(String(Math.round(elapsed * 100) / 100));
   });
 });

@@ -60,21 +60,21 @@ export function logWhenDone(
   res.on('close', () => {
     const aborted = !res.writableFinished;
     const level = aborted || res.statusCode >= 500 ? 'warn' : 'info';
-    const { plain, redacting } = loggers;
+    const { plain, redacting, line } = loggers;
     if (!plain.isLevelEnabled(level)) return;
     const debug = plain.isLevelEnabled('debug');
     const logged = redactUrl(url);
-    const responseTime = Math.round((performance.now() - started) * 100) / 100;
-    if (loggers.line && !debug) {
+    const elapsed = performance.now() - started;
+    if (line && !debug) {
       // The same line as below, serialised in one go (the keys and their order are pino's).
-      let fields = `,"requestId":${text(requestId)},"req":{"method":${text(req.method ?? '')},"url":${text(logged)}`;
-      if (remoteAddress !== undefined) fields += `,"remoteAddress":${text(remoteAddress)}`;
-      fields += `},"res":{"statusCode":${res.statusCode}},"responseTime":${responseTime}`;
+      let fields = `,"requestId":${text(requestId)},"req":{"method":${known(req.method ?? '')},"url":${text(logged)}${remoteAddress === undefined ? '' : `,"remoteAddress":${text(remoteAddress)}`}},"res":{"statusCode":${res.statusCode}},"responseTime":${milliseconds(elapsed)}`;
       if (extras)
-        for (const key in extras)
-          if (extras[key] !== undefined) fields += `,${text(key)}:${text(extras[key])}`;
+        for (const key in extras) {
+          const value = extras[key];
+          if (value !== undefined) fields += `,${known(key)}:${text(value)}`;
+        }
       if (aborted) fields += ',"aborted":true';
-      loggers.line(level, fields, aborted ? 'request aborted' : 'request completed');
+      line(level, fields, aborted ? 'request aborted' : 'request completed');
       return;
     }
     const entry: Record<string, unknown> = {
@@ -83,7 +83,7 @@ export function logWhenDone(
         ? { method: req.method, url: logged, remoteAddress, headers: loggedHeaders(req.headers) }
         : { method: req.method, url: logged, remoteAddress },
       res: { statusCode: res.statusCode },
-      responseTime,
+      responseTime: Math.round(elapsed * 100) / 100,
     };
     if (extras) for (const key in extras) if (extras[key] !== undefined) entry[key] = extras[key];
     if (aborted) entry.aborted = true;
@@ -97,6 +97,34 @@ const PLAIN_JSON_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 /** A JSON string literal (a URL or an id rarely needs escaping, so it rarely pays for it). */
 function text(value: string): string {
   return PLAIN_JSON_STRING.test(value) ? `"${value}"` : JSON.stringify(value);
+}
+
+/**
+ * The JSON of a string from a small set that repeats on every line (methods, the names of
+ * extras), escaped once; an unusual one is escaped each time.
+ */
+const KNOWN = new Map<string, string>();
+function known(value: string): string {
+  let json = KNOWN.get(value);
+  if (json === undefined) {
+    json = text(value);
+    if (KNOWN.size < 64 && value.length <= 32) KNOWN.set(value, json);
+  }
+  return json;
+}
+
+/** `.01` to `.99` (trailing zeros dropped, as JSON.stringify writes them), by hundredths. */
+const HUNDREDTHS = Array.from({ length: 100 }, (_, index) =>
+  index === 0 ? '' : String(index / 100).slice(1),
+);
+
+/**
+ * Milliseconds rounded to hundredths, as `Math.round(ms * 100) / 100` would print: from two
+ * small integers, which skips formatting a fraction on every line.
+ */
+export function milliseconds(elapsed: number): string {
+  const hundredths = Math.round(elapsed * 100);
+  return `${Math.floor(hundredths / 100)}${HUNDREDTHS[hundredths % 100]}`;
 }
 
 /** The headers as a debug line shows them: a Referer's query is redacted like the request's own. */

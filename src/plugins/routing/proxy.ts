@@ -19,9 +19,9 @@ export interface ProxyJob {
   /** Headers the gateway adds to every answer (CORS). */
   extraHeaders: string[];
   /** Headers added unless the upstream set them (the security plugin's defaults), lower-case names. */
-  defaultHeaders: string[];
+  defaultHeaders: readonly string[];
   /** What replaces `defaultHeaders` on a data answer (see `isDataContentType`). */
-  defaultDataHeaders: string[];
+  defaultDataHeaders: readonly string[];
   trusted: ClientAddresses;
   privateCookies: readonly string[];
   /** Request headers only the gateway sets (the forwarded identity): a client's are dropped. */

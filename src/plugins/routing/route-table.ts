@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { EdgeRoute } from '../../core/edge.js';
 import { HttpError } from '../../core/errors.js';
 import { bySpecificity, compileMatch, type PathMatcher } from '../../core/path.js';
 import type { ProxyRouteConfig, RouteConfig } from './options.js';
@@ -28,6 +29,25 @@ export interface CompiledRoute {
   /** Proxy routes: what the authenticate and guard hooks ask of the caller. */
   auth?: 'required' | 'optional';
   permissions?: readonly string[];
+  /** What edge hooks see of the route, made once per upstream (see `edgeRouteOf`). */
+  edge?: EdgeRoute;
+}
+
+/**
+ * The route as edge hooks see it, shared by its requests: made again only once the route's
+ * upstream has been switched, so a request costs no new object.
+ */
+export function edgeRouteOf(route: CompiledRoute): EdgeRoute {
+  const target = route.upstream?.target;
+  if (route.edge === undefined || route.edge.target !== target)
+    route.edge = Object.freeze({
+      id: route.id,
+      plane: 'data',
+      target,
+      auth: route.auth,
+      permissions: route.permissions,
+    });
+  return route.edge;
 }
 
 const kindOf = (route: RouteConfig): RouteKind =>

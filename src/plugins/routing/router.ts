@@ -5,7 +5,12 @@ import type { Logger } from 'pino';
 import { problemBody, sendProblem, writeRawProblem } from '../../core/problem.js';
 import { redactUrl } from '../../core/redact-url.js';
 import { RoutePaths } from '../../core/route-paths.js';
-import type { EdgeExchange, EdgeNext, EdgePipeline, EdgeRoute } from '../../core/edge.js';
+import {
+  NO_HEADERS,
+  type EdgeExchange,
+  type EdgeNext,
+  type EdgePipeline,
+} from '../../core/edge.js';
 import type { ProxyRouteConfig, RoutingConfig } from './options.js';
 import { CorsPolicy } from './cors.js';
 import type { ClientAddresses } from '../../core/client-address.js';
@@ -19,7 +24,7 @@ import type { RequestLogExtras } from './log.js';
 import { joinPath, normaliseTarget, type PathMatcher } from '../../core/path.js';
 import { forward } from './proxy.js';
 import type { UpstreamRegistry } from './upstream.js';
-import { RouteTable, type CompiledRoute, type RouteInfo } from './route-table.js';
+import { RouteTable, edgeRouteOf, type CompiledRoute, type RouteInfo } from './route-table.js';
 
 export type { RouteInfo, RouteKind } from './route-table.js';
 import { forwardUpgrade } from './websocket.js';
@@ -207,13 +212,6 @@ export class GatewayRouter implements Router {
   ): ProxyExchange {
     const requestId = requestIdOf(req);
     if (!upgrade) logWhenDone(this.requestLog, req, res, requestId, req.url ?? '/', log);
-    const edgeRoute: EdgeRoute | undefined = route && {
-      id: route.id,
-      plane: 'data',
-      target: route.upstream?.target,
-      auth: route.auth,
-      permissions: route.permissions,
-    };
     // A hook that answers (a 429) answers with the id the request line carries, as `req.id`.
     (req as IncomingMessage & { id?: string }).id = requestId;
     return {
@@ -222,10 +220,10 @@ export class GatewayRouter implements Router {
       lane: 'proxy',
       upgrade,
       path,
-      route: edgeRoute,
+      route: route && edgeRouteOf(route),
       requestId,
-      defaultHeaders: [],
-      defaultDataHeaders: [],
+      defaultHeaders: NO_HEADERS,
+      defaultDataHeaders: NO_HEADERS,
       headers: [],
       upstreamHeaders: [],
       compiled: route,

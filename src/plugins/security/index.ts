@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { addDefaultHeaders } from '../../core/edge.js';
 import { PLUGIN_ORDER, type ServerPlugin } from '../../core/plugin.js';
 import { CORE_VERSION } from '../../core/version.js';
 import { dataHeaders } from './headers.js';
@@ -81,8 +82,7 @@ export function createSecurityPlugin(
         run(exchange) {
           // TLS on this socket, or X-Forwarded-Proto from a proxy under the app's trustProxy.
           const lists = overTls !== plain && clients.secure(exchange.req) ? overTls : plain;
-          exchange.defaultHeaders.push(...lists.document);
-          exchange.defaultDataHeaders.push(...lists.data);
+          addDefaultHeaders(exchange, lists.document, lists.data);
           return false;
         },
       });
