@@ -46,6 +46,8 @@ interface CompiledRule {
   handler?: RateLimitRequestHandler;
   /** `RateLimit-Policy` for draft-7, computed once. */
   policy: string;
+  /** What starts every `RateLimit` value of the rule, computed once: `limit=100, remaining=` (draft-7), `"name"; r=` (draft-8). */
+  statePrefix: string;
   windowSeconds: number;
 }
 
@@ -177,6 +179,10 @@ export function buildRateLimiter(
       methods: info.methods ? new Set(info.methods) : undefined,
       keyOf,
       policy: `${info.limit};w=${windowSeconds}`,
+      statePrefix:
+        config.standardHeaders === 'draft-7'
+          ? `limit=${info.limit}, remaining=`
+          : `"${info.name}"; r=`,
       windowSeconds,
     };
     if (store instanceof WindowCounter) {
@@ -220,11 +226,12 @@ export function buildRateLimiter(
     let policy: string, state: string;
     if (config.standardHeaders === 'draft-7') {
       policy = rule.policy;
-      state = `limit=${limit}, remaining=${remaining}, reset=${reset}`;
+      state = `${rule.statePrefix}${remaining}, reset=${reset}`;
     } else {
-      client.partitionKey ??= partitionKey(key);
-      policy = `"${rule.info.name}"; q=${limit}; w=${rule.windowSeconds}; pk=:${client.partitionKey}:`;
-      state = `"${rule.info.name}"; r=${remaining}; t=${reset}`;
+      // The policy names the client's partition: the same string for all of its requests.
+      client.policy ??= `"${rule.info.name}"; q=${limit}; w=${rule.windowSeconds}; pk=:${partitionKey(key)}:`;
+      policy = client.policy;
+      state = `${rule.statePrefix}${remaining}; t=${reset}`;
     }
     const allowed = client.hits <= limit;
     // Going on: the headers ride with the answer's head (the edge's list); refused: set here.

@@ -6,8 +6,8 @@ export interface WindowClient {
   hits: number;
   /** When the window ends, in epoch milliseconds. */
   resetAt: number;
-  /** The draft-8 `pk` of the client's key, computed once. */
-  partitionKey?: string;
+  /** The draft-8 `RateLimit-Policy` of the client (it names the key's partition), computed once. */
+  policy?: string;
 }
 
 /**

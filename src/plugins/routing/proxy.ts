@@ -8,29 +8,38 @@ import type { ClientAddresses } from '../../core/client-address.js';
 import type { RequestLogExtras } from './log.js';
 import type { Upstream } from './upstream.js';
 
+/** A request on its way upstream: the parts of its edge exchange the proxy reads. */
 export interface ProxyJob {
-  req: IncomingMessage;
-  res: ServerResponse;
-  requestId: string;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly requestId: string;
+  /** Headers added unless the upstream set them (the security plugin's defaults), lower-case names. */
+  readonly defaultHeaders: readonly string[];
+  /** What replaces `defaultHeaders` on a data answer (see `isDataContentType`). */
+  readonly defaultDataHeaders: readonly string[];
+  /** Set by edge hooks, replacing same-named ones (the signed identity), flat `[name, value, ...]`. */
+  readonly upstreamHeaders: readonly string[];
+  readonly log: RequestLogExtras;
+}
+
+/** Where and how one request is proxied, decided once its hooks let it through. */
+export interface ProxyTarget {
   route: ProxyRouteConfig;
   upstream: Upstream;
   /** Path and query as sent upstream. */
   path: string;
-  /** Headers the gateway adds to every answer (CORS). */
-  extraHeaders: string[];
-  /** Headers added unless the upstream set them (the security plugin's defaults), lower-case names. */
-  defaultHeaders: readonly string[];
-  /** What replaces `defaultHeaders` on a data answer (see `isDataContentType`). */
-  defaultDataHeaders: readonly string[];
-  trusted: ClientAddresses;
-  privateCookies: readonly string[];
+  /** Headers the answer carries whatever the upstream sends (CORS, a rate limit's), flat. */
+  extraHeaders: readonly string[];
+}
+
+/** What proxying needs of the router that is the same for every request (one object, shared). */
+export interface ProxySettings {
+  readonly trusted: ClientAddresses;
+  readonly privateCookies: readonly string[];
   /** Request headers only the gateway sets (the forwarded identity): a client's are dropped. */
-  reservedHeaders: ReadonlySet<string>;
-  /** Set by edge hooks, replacing same-named ones (the signed identity), flat `[name, value, ...]`. */
-  upstreamHeaders: readonly string[];
-  log: RequestLogExtras;
-  /** Something (the rate limiter, a guard) may have set headers on the response already. */
-  headersPreset: boolean;
+  readonly reservedHeaders: ReadonlySet<string>;
+  /** Whether edge hooks run, and so may have set headers on the response already. */
+  readonly headersPreset: boolean;
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -43,13 +52,13 @@ class ClientGone extends Error {
 /** Maps an upstream failure that happened before any response byte to a problem. */
 function problemFor(
   error: Error & { code?: string },
-  job: ProxyJob,
+  route: ProxyRouteConfig,
 ): { status: number; code: string; detail: string } {
   if (error.code && TIMEOUT_CODES.has(error.code)) {
     return {
       status: 504,
       code: 'ROUTING_UPSTREAM_TIMEOUT',
-      detail: `The upstream for ${job.route.match} did not answer in time.`,
+      detail: `The upstream for ${route.match} did not answer in time.`,
     };
   }
   if (
@@ -65,7 +74,7 @@ function problemFor(
   return {
     status: 502,
     code: 'ROUTING_UPSTREAM_UNAVAILABLE',
-    detail: `The upstream for ${job.route.match} is unavailable.`,
+    detail: `The upstream for ${route.match} is unavailable.`,
   };
 }
 
@@ -92,32 +101,33 @@ function writeHead(res: ServerResponse, statusCode: number, list: string[], pres
  * it the client connection is destroyed, so a truncated body is never passed off as complete.
  * A client that goes away aborts the upstream request.
  */
-export function forward(job: ProxyJob): void {
+export function forward(job: ProxyJob, target: ProxyTarget, settings: ProxySettings): void {
   const { req } = job;
+  const { route } = target;
   const hasBody =
     req.headers['transfer-encoding'] !== undefined ||
     (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
   if (hasBody) req.on('error', noop); // a client abort mid-upload surfaces through undici instead
-  const exchange = new Exchange(job, hasBody);
+  const exchange = new Exchange(job, target, hasBody, settings.headersPreset);
   // `on`, not `once`: a response closes once, and this spares a wrapper per request.
   job.res.on('close', exchange.onClientClose);
   try {
-    job.upstream.pool.dispatch(
+    target.upstream.pool.dispatch(
       {
-        path: job.path,
+        path: target.path,
         method: req.method as Dispatcher.HttpMethod,
         headers: upstreamRequestHeaders(req, {
           requestId: job.requestId,
-          trusted: job.trusted,
-          preserveHost: job.route.preserveHost,
-          edits: job.route.headers.request,
-          privateCookies: job.privateCookies,
-          reserved: job.reservedHeaders,
+          trusted: settings.trusted,
+          preserveHost: route.preserveHost,
+          edits: route.headers.request,
+          privateCookies: settings.privateCookies,
+          reserved: settings.reservedHeaders,
           set: job.upstreamHeaders,
         }),
         body: hasBody ? req : null,
-        headersTimeout: job.route.timeouts.responseHeaders,
-        bodyTimeout: job.route.timeouts.idle,
+        headersTimeout: route.timeouts.responseHeaders,
+        bodyTimeout: route.timeouts.idle,
       },
       exchange,
     );
@@ -135,7 +145,9 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   constructor(
     private readonly job: ProxyJob,
+    private readonly target: ProxyTarget,
     private readonly hasBody: boolean,
+    private readonly headersPreset: boolean,
   ) {}
 
   readonly onClientClose = (): void => {
@@ -154,20 +166,20 @@ class Exchange implements Dispatcher.DispatchHandler {
     statusCode: number,
     headers: Record<string, string | string[] | undefined>,
   ): void {
-    const { job } = this;
+    const { job, target } = this;
     const { res } = job;
     if (statusCode < 200 || res.destroyed) return;
     this.responded = true;
-    const list = clientResponseHeaders(headers, job.requestId, job.route.headers.response);
-    for (let index = 0; index < job.extraHeaders.length; index++)
-      list.push(job.extraHeaders[index]);
+    const list = clientResponseHeaders(headers, job.requestId, target.route.headers.response);
+    for (let index = 0; index < target.extraHeaders.length; index++)
+      list.push(target.extraHeaders[index]);
     const defaults = isDataContentType(headers['content-type'])
       ? job.defaultDataHeaders
       : job.defaultHeaders;
     for (let index = 0; index < defaults.length; index += 2)
       if (headers[defaults[index]] === undefined) list.push(defaults[index], defaults[index + 1]);
     try {
-      writeHead(res, statusCode, list, job.headersPreset);
+      writeHead(res, statusCode, list, this.headersPreset);
     } catch (error) {
       // Upstream headers Node refuses to write: nothing valid can be relayed.
       job.log.upstreamError = `invalid response headers: ${(error as Error).message}`;
@@ -202,10 +214,10 @@ class Exchange implements Dispatcher.DispatchHandler {
       res.destroy();
       return;
     }
-    const problem = problemFor(error, job);
+    const problem = problemFor(error, this.target.route);
     const headers: Record<string, string> = { 'x-request-id': job.requestId };
     // A problem+json answer is data.
-    for (const list of [job.defaultDataHeaders, job.extraHeaders])
+    for (const list of [job.defaultDataHeaders, this.target.extraHeaders])
       for (let index = 0; index < list.length; index += 2) headers[list[index]] = list[index + 1];
     // The rest of an unread body would otherwise be parsed as the next request.
     if (this.hasBody && !req.complete) headers.connection = 'close';

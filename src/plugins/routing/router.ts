@@ -22,7 +22,7 @@ import {
 } from '../../core/request-log.js';
 import type { RequestLogExtras } from './log.js';
 import { joinPath, normaliseTarget, type PathMatcher } from '../../core/path.js';
-import { forward } from './proxy.js';
+import { forward, type ProxySettings } from './proxy.js';
 import type { UpstreamRegistry } from './upstream.js';
 import { RouteTable, edgeRouteOf, type CompiledRoute, type RouteInfo } from './route-table.js';
 
@@ -65,6 +65,7 @@ export class GatewayRouter implements Router {
   private readonly table: RouteTable;
   private readonly cors?: CorsPolicy;
   private privateCookies: readonly string[] = [];
+  private settings?: ProxySettings;
   private readonly tunnels = new Set<Duplex>();
   private readonly requestLog: RequestLoggers;
   /** After the hooks, a proxied request goes upstream: one continuation, not two closures a request. */
@@ -251,31 +252,41 @@ export class GatewayRouter implements Router {
 
   /** Then the upstream; the route's upstream is read once, so a switch never splits a request. */
   private proceed(exchange: ProxyExchange): void {
-    const { req, res, forwardedPath: path, query } = exchange;
+    const { req, forwardedPath: path, query } = exchange;
     const route = exchange.compiled!;
     const log = exchange.log!;
     const upstream = route.upstream!;
     log.upstream = upstream.target;
-    forward({
-      req,
-      res,
-      requestId: exchange.requestId,
-      route: route.config as ProxyRouteConfig,
-      upstream,
-      path: joinPath(upstream.basePath, path) + query,
-      extraHeaders: this.cors
-        ? [...this.cors.responseHeaders(req), ...exchange.headers]
-        : exchange.headers,
-      defaultHeaders: exchange.defaultHeaders,
-      defaultDataHeaders: exchange.defaultDataHeaders,
+    forward(
+      exchange as ProxyExchange & { log: RequestLogExtras },
+      {
+        route: route.config as ProxyRouteConfig,
+        upstream,
+        path: joinPath(upstream.basePath, path) + query,
+        extraHeaders: this.cors
+          ? [...this.cors.responseHeaders(req), ...exchange.headers]
+          : exchange.headers,
+      },
+      this.proxySettings(),
+    );
+  }
+
+  /** The settings every proxied request shares, made again only once one of them changes. */
+  private proxySettings(): ProxySettings {
+    const headersPreset = this.edge.has('proxy');
+    const settings = this.settings;
+    if (
+      settings?.privateCookies === this.privateCookies &&
+      settings.headersPreset === headersPreset
+    )
+      return settings;
+    this.settings = {
       trusted: this.trusted,
       privateCookies: this.privateCookies,
       reservedHeaders: this.edge.reservedRequestHeaders,
-      upstreamHeaders: exchange.upstreamHeaders,
-      log,
-      // A hook may have set headers on the response already (a rate limit's RateLimit headers).
-      headersPreset: this.edge.has('proxy'),
-    });
+      headersPreset,
+    };
+    return this.settings;
   }
 
   /**
