@@ -16,6 +16,9 @@
  * file; GATEWAY_LOG_LEVEL=warn drops them, to see what they cost. GATEWAY_COMPARE_WRITERS=1 adds
  * the preset once more with pino's own sonic-boom file destination (batched with `minLength`)
  * instead of the core's log writer, measured in the same interleaved rounds.
+ * GATEWAY_COMPARE_HEADERS=1 adds (f2), the undici proxy of (f) answering with the headers the
+ * preset adds to a data answer (a request id, the two RateLimit headers, the three data security
+ * headers): what those bytes cost the proxy and the load generator, apart from the gateway's code.
  * Goals: (b) >= 0.85x (f) and >= 1.5x (e); (c) >= 0.95x (f); (g) >= 0.85x (b): verifying
  * callers costs at most 15% of the preset's requests/s. One client sends one token, so (g) measures
  * the verified-token cache's hit path plus the identity signed per request.
@@ -153,9 +156,13 @@ if (role === 'upstream') {
   await app.register(proxy, { upstream: upstreamUrl });
   await app.listen({ port: 0, host: '127.0.0.1' });
   listening(app.server);
-} else if (role === 'undici') {
+} else if (role === 'undici' || role === 'undici-headers') {
   // The floor: no routing, no logging, no header hygiene; status, headers and body relayed.
   const { Pool } = await import('undici');
+  const { randomUUID } = await import('node:crypto');
+  // (f2): what the preset adds to a data answer, in the same bytes (the limit as (b) sets it).
+  const added = role === 'undici-headers';
+  let remaining = 1_000_000_000;
   const pool = new Pool(upstreamUrl, { connections: 128 });
   await listen(
     http.createServer((req, res) => {
@@ -172,6 +179,15 @@ if (role === 'upstream') {
             delete headers.connection;
             delete headers['keep-alive'];
             delete headers['transfer-encoding'];
+            if (added)
+              Object.assign(headers, {
+                'x-request-id': randomUUID(),
+                'ratelimit-policy': '1000000000;w=60',
+                ratelimit: `limit=1000000000, remaining=${--remaining}, reset=60`,
+                'cross-origin-resource-policy': 'same-origin',
+                'x-content-type-options': 'nosniff',
+                'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+              });
             res.writeHead(status, headers as Record<string, string>);
           },
           onResponseData(_controller, chunk) {
@@ -243,6 +259,9 @@ async function main(): Promise<void> {
       label: "(g) the preset, auth: 'required', bearer token",
       headers: { authorization: `Bearer ${token}` },
     },
+    ...(process.env.GATEWAY_COMPARE_HEADERS
+      ? [{ name: 'undici-headers', label: "(f2) (f) with the preset's answer headers" }]
+      : []),
     ...(process.env.GATEWAY_COMPARE_WRITERS
       ? [{ name: 'preset-sonic-boom', label: '(b2) the preset, sonic-boom file destination' }]
       : []),
@@ -291,6 +310,12 @@ async function main(): Promise<void> {
     goal('(b) preset vs (e) Fastify', 'preset', 'fastify', 1.5);
     goal('(c) routing vs (f) undici', 'routing', 'undici', 0.95);
     goal('(g) auth vs (b) preset', 'preset-auth', 'preset', 0.85);
+    if (process.env.GATEWAY_COMPARE_HEADERS) {
+      const { median: value, low, high } = versus('preset', 'undici-headers');
+      console.log(
+        `(b) preset vs (f2), the same answer headers: ${value.toFixed(2)}x (rounds ${low.toFixed(2)}-${high.toFixed(2)}); (f2) vs (f): ${versus('undici-headers', 'undici').median.toFixed(2)}x`,
+      );
+    }
     const cpu = (name: string) => of(name).cpuPerRequest;
     if (cpu('preset') !== undefined && cpu('undici') !== undefined)
       console.log(
