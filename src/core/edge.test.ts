@@ -153,6 +153,11 @@ describe('addDefaultHeaders', () => {
       'x-data',
       '2',
     ]);
+    expect(Object.isFrozen(exchange.defaultHeaders)).toBe(true);
+    // A hook with nothing to add keeps the list it found.
+    const before = exchange.defaultHeaders;
+    addDefaultHeaders(exchange, NO_HEADERS, NO_HEADERS);
+    expect(exchange.defaultHeaders).toBe(before);
     // The next request starts from the same shared lists, as they were.
     expect(security.document).toEqual(['x-frame-options', 'DENY']);
     expect(security.data).toEqual(['x-content-type-options', 'nosniff']);

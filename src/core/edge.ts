@@ -21,21 +21,21 @@ export type EdgePhase = (typeof EDGE_PHASES)[number];
 /** Which way a request is answered: proxied by the gateway (raw lane), or by an Express route. */
 export type EdgeLane = 'proxy' | 'express';
 
-/** The route a request matched, once, before any hook runs. */
+/** The route a request matched, once, before any hook runs; shared by its requests, frozen. */
 export interface EdgeRoute {
   /** The routing plugin's route id (proxy lane), or the kernel's name for the Express lane. */
-  id: string;
-  plane: RoutePlane;
+  readonly id: string;
+  readonly plane: RoutePlane;
   /** Proxy lane: the upstream the route points at as the request is matched. */
-  target?: string;
+  readonly target?: string;
   /**
    * Whether the route wants a signed-in caller: `required` answers 401 without one, `optional`
    * identifies a caller who has a session or token and lets the others through. Undefined: the
    * route asks nothing (the auth plugin, when registered, still identifies callers it can).
    */
-  auth?: 'required' | 'optional';
+  readonly auth?: 'required' | 'optional';
   /** Permissions the caller must hold (`write:content`), checked in the guard phase. */
-  permissions?: readonly string[];
+  readonly permissions?: readonly string[];
 }
 
 /**
@@ -109,17 +109,21 @@ export const NO_HEADERS: readonly string[] = Object.freeze([]);
 /**
  * Adds a hook's default headers (flat lists computed once, for documents and for data) to an
  * exchange's. The first hook's lists are taken as they are, not copied: a request costs no copy
- * of the security headers. A second hook's are appended to a new list.
+ * of the security headers. A second hook's are appended to a new list. Freeze the lists you
+ * hand over: they are shared by every request.
  */
 export function addDefaultHeaders(
   exchange: EdgeExchange,
   document: readonly string[],
   data: readonly string[],
 ): void {
-  exchange.defaultHeaders =
-    exchange.defaultHeaders.length === 0 ? document : [...exchange.defaultHeaders, ...document];
-  exchange.defaultDataHeaders =
-    exchange.defaultDataHeaders.length === 0 ? data : [...exchange.defaultDataHeaders, ...data];
+  exchange.defaultHeaders = joined(exchange.defaultHeaders, document);
+  exchange.defaultDataHeaders = joined(exchange.defaultDataHeaders, data);
+}
+
+function joined(current: readonly string[], added: readonly string[]): readonly string[] {
+  if (added.length === 0) return current;
+  return current.length === 0 ? added : Object.freeze([...current, ...added]);
 }
 
 /**

@@ -269,7 +269,25 @@ describe('the request line written as one string', () => {
 describe('the response time on a request line', () => {
   it('prints milliseconds rounded to hundredths exactly as Math.round(ms * 100) / 100 prints', () => {
     const samples = [
-      0, 0.004, 0.005, 0.1, 0.999, 1, 1.005, 1.1, 9.99, 10.5, 59_999.996, 123_456.78,
+      0,
+      0.004,
+      0.005,
+      0.1,
+      0.999,
+      1,
+      1.005,
+      1.1,
+      9.99,
+      10.5,
+      59_999.996,
+      123_456.78,
+      // Out of any sane range, printed the slow way but alike.
+      -0.05,
+      -12.345,
+      Number.NaN,
+      Infinity,
+      1e15,
+      2 ** 53,
     ];
     for (let index = 0; index < 20_000; index++)
       samples.push(Math.random() * (index % 2 ? 5 : 90_000));

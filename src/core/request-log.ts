@@ -124,6 +124,8 @@ const HUNDREDTHS = Array.from({ length: 100 }, (_, index) =>
  */
 export function milliseconds(elapsed: number): string {
   const hundredths = Math.round(elapsed * 100);
+  // Anything but a sane duration (negative, NaN, beyond exact integers) is printed the slow way.
+  if (!(hundredths >= 0 && hundredths <= Number.MAX_SAFE_INTEGER)) return String(hundredths / 100);
   return `${Math.floor(hundredths / 100)}${HUNDREDTHS[hundredths % 100]}`;
 }
 

@@ -68,13 +68,17 @@ export function createSecurityPlugin(
       const { headers, hsts } = ctx.config;
       ctx.provide('security', { headers: () => ({ ...headers }), hsts: () => hsts });
       // Flat lists computed once, for documents and for data, over plain HTTP and over TLS.
+      // Frozen: every request shares them, so a hook that pushed to them would fail loudly.
       const flat = (set: Record<string, string>) =>
-        Object.entries(set).flatMap(([name, value]) => [name.toLowerCase(), value]);
+        Object.freeze(Object.entries(set).flatMap(([name, value]) => [name.toLowerCase(), value]));
       const plain = { document: flat(headers), data: flat(dataHeaders(headers)) };
       const overTls =
         hsts === undefined
           ? plain
-          : { document: [...plain.document, HSTS, hsts], data: [...plain.data, HSTS, hsts] };
+          : {
+              document: Object.freeze([...plain.document, HSTS, hsts]),
+              data: Object.freeze([...plain.data, HSTS, hsts]),
+            };
       const clients = ctx.app.clients;
       ctx.app.edge.add({
         name: 'security',
