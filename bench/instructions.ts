@@ -7,8 +7,9 @@
  * second swing by half.
  *
  * Each role runs under callgrind with instrumentation off (start-up runs at valgrind's fastest);
- * INSTRUCTIONS_WARMUP requests (default 20 000) settle the JIT, then instructions are counted
- * for INSTRUCTIONS_REQUESTS (default 5 000), sent by autocannon from this process over
+ * INSTRUCTIONS_WARMUP requests (default 60 000: after 20 000, one build still read 10 000
+ * instructions a request more, its code not yet optimised) settle the JIT, then instructions are
+ * counted for INSTRUCTIONS_REQUESTS (default 5 000), sent by autocannon from this process over
  * INSTRUCTIONS_CONNECTIONS keep-alive connections (default 20); then as long again with no
  * requests, whose count is taken off (timers: valgrind slows the server down many times, so
  * what they do per second weighs that much more per request), and the rest is divided by the
@@ -35,7 +36,7 @@ const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const gatewayBench = process.env.INSTRUCTIONS_SCRIPT ?? path.join(here, 'gateway.bench.js');
 const roles = (process.env.INSTRUCTIONS_ROLES ?? 'undici,routing,preset').split(',');
-const warmup = Number(process.env.INSTRUCTIONS_WARMUP ?? 20_000);
+const warmup = Number(process.env.INSTRUCTIONS_WARMUP ?? 60_000);
 const requests = Number(process.env.INSTRUCTIONS_REQUESTS ?? 5_000);
 const connections = Number(process.env.INSTRUCTIONS_CONNECTIONS ?? 20);
 const keep = process.env.INSTRUCTIONS_KEEP === '1';
