@@ -54,14 +54,20 @@ async function gateway(
   return { ...started, data };
 }
 
+/** A database sandbox, a folder for builds, and the release the gateways fall back to. */
+async function prepare(target: (typeof TARGETS)[number]) {
+  const sandbox = await target.sandbox();
+  cleanups.push(() => sandbox.cleanup());
+  const work = await mkdtemp(path.join(tmpdir(), 'traffic-builds-'));
+  cleanups.push(() => rm(work, { recursive: true, force: true }));
+  const fallback = await buildRelease(path.join(work, 'fallback'), 'configured folder');
+  return { sandbox, work, fallback };
+}
+
 for (const target of TARGETS.filter((entry) => ['postgres', 'mysql'].includes(entry.provider))) {
   describe.skipIf(!target.available)(`service releases shared through ${target.provider}`, () => {
     it('runs on B, deployed through B, the code uploaded through A', async () => {
-      const sandbox = await target.sandbox();
-      cleanups.push(() => sandbox.cleanup());
-      const work = await mkdtemp(path.join(tmpdir(), 'traffic-builds-'));
-      cleanups.push(() => rm(work, { recursive: true, force: true }));
-      const fallback = await buildRelease(path.join(work, 'fallback'), 'configured folder');
+      const { sandbox, work, fallback } = await prepare(target);
       const a = await gateway(sandbox.options, fallback);
       const b = await gateway(sandbox.options, fallback);
       const upload = (through: TrafficGateway, version: string, bytes: Buffer) =>
@@ -132,11 +138,7 @@ for (const target of TARGETS.filter((entry) => ['postgres', 'mysql'].includes(en
 const postgres = TARGETS.find((entry) => entry.provider === 'postgres')!;
 describe.skipIf(!postgres.available)('service releases with the traffic state shared', () => {
   it('the driving gateway runs what was uploaded through the other, and so does the next one', async () => {
-    const sandbox = await postgres.sandbox();
-    cleanups.push(() => sandbox.cleanup());
-    const work = await mkdtemp(path.join(tmpdir(), 'traffic-builds-'));
-    cleanups.push(() => rm(work, { recursive: true, force: true }));
-    const fallback = await buildRelease(path.join(work, 'fallback'), 'configured folder');
+    const { sandbox, work, fallback } = await prepare(postgres);
     // The traffic state in the database too: one gateway drives, the other follows.
     const replicas = {
       store: { type: 'auto' as const },
