@@ -70,15 +70,29 @@ export const CORE_ERRORS = {
     meaning: 'The request body is larger than the body limit.',
   },
   REQUEST_DUPLICATE_HOST: { status: 400, meaning: 'The request has more than one Host header.' },
+  REQUEST_HEADERS_TOO_LARGE: {
+    status: 431,
+    meaning: 'The request head is larger than the server accepts (Node: 16 KiB by default).',
+  },
+  REQUEST_HOST_REQUIRED: { status: 400, meaning: 'An HTTP/1.1 request has no Host header.' },
   REQUEST_INVALID: {
     status: 400,
     meaning:
       'A 4xx raised by Express or a library without a code of its own; the status is theirs.',
   },
+  REQUEST_MALFORMED: {
+    status: 400,
+    meaning: "Node's HTTP parser refused the request: a malformed request line, header or chunk.",
+  },
   REQUEST_MALFORMED_JSON: { status: 400, meaning: 'The request body is not valid JSON.' },
   REQUEST_SIZE_MISMATCH: {
     status: 400,
     meaning: 'The request body does not match its Content-Length.',
+  },
+  REQUEST_TIMEOUT: {
+    status: 408,
+    meaning:
+      'The request head (`headersTimeout`) or the whole request (`requestTimeout`) came too late.',
   },
   REQUEST_UNSUPPORTED_CHARSET: {
     status: 415,

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 
 /** Why a request's head is refused (400) before any handler sees it. */
 export interface HeadProblem {
-  code: 'REQUEST_DUPLICATE_HOST' | 'REQUEST_AMBIGUOUS_FRAMING';
+  code: 'REQUEST_DUPLICATE_HOST' | 'REQUEST_HOST_REQUIRED' | 'REQUEST_AMBIGUOUS_FRAMING';
   detail: string;
 }
 
@@ -19,7 +19,7 @@ function isHost(name: string): boolean {
 }
 
 /**
- * Refuses heads that two servers could read differently. Node keeps only the first of two Host
+ * Refuses heads that two servers could read differently, and HTTP/1.1 heads without a Host. Node keeps only the first of two Host
  * headers in `req.headers`, while a proxy or an upstream may pick the other (RFC 9112 section
  * 3.2: answer 400); and framing a proxy could read differently from its upstream is request
  * smuggling (Node's parser rejects most of it; this is the second line). One pass over
@@ -56,6 +56,13 @@ export function requestHeadProblem(req: IncomingMessage): HeadProblem | undefine
   }
   if (hosts > 1)
     return { code: 'REQUEST_DUPLICATE_HOST', detail: 'The request has more than one Host header.' };
+  // RFC 9112 section 3.2: an HTTP/1.1 request without Host gets a 400 (Node's own check is off,
+  // so that this answer is problem+json too).
+  if (hosts === 0 && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1)
+    return {
+      code: 'REQUEST_HOST_REQUIRED',
+      detail: 'An HTTP/1.1 request must have a Host header.',
+    };
   const framing = framingProblem(lengths, badLength, encodings, encoding);
   return framing === undefined
     ? undefined

@@ -114,4 +114,61 @@ describe('the core server', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
     expect(bodyOf(answer)).toMatchObject({ code: 'REQUEST_AMBIGUOUS_FRAMING' });
   });
+
+  it.each([
+    [
+      'both Content-Length and Transfer-Encoding',
+      'POST /hello HTTP/1.1\r\nHost: g\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      400,
+      'REQUEST_AMBIGUOUS_FRAMING',
+    ],
+    ['no Host on HTTP/1.1', 'GET /hello HTTP/1.1\r\n\r\n', 400, 'REQUEST_HOST_REQUIRED'],
+    ['a line that is not HTTP', 'GARBAGE\r\n\r\n', 400, 'REQUEST_MALFORMED'],
+    ['a header without a colon', 'GET /hello HTTP/1.1\r\nHost g\r\n\r\n', 400, 'REQUEST_MALFORMED'],
+    [
+      'a head over 16 KiB',
+      `GET /hello HTTP/1.1\r\nHost: g\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      431,
+      'REQUEST_HEADERS_TOO_LARGE',
+    ],
+  ])(
+    'answers what the parser refuses (%s) with problem+json, not a bare status line',
+    async (_name, payload, status, code) => {
+      const { answer, closed } = await exchange(gateway.port, payload);
+      expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(answer).toMatch(/content-type: application\/problem\+json/i);
+      expect(bodyOf(answer)).toMatchObject({ status, code });
+      expect(closed).toBe(true);
+    },
+  );
+
+  it('answers an upgrade no route takes with a 404 problem, and logs it', async () => {
+    const { answer } = await exchange(
+      gateway.port,
+      'GET /elsewhere HTTP/1.1\r\nHost: g\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nx-request-id: no-ws-route\r\n\r\n',
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 404 /);
+    expect(bodyOf(answer)).toMatchObject({ code: 'ROUTE_NOT_FOUND', requestId: 'no-ws-route' });
+    expect(gateway.logs.find((entry) => entry.requestId === 'no-ws-route')).toMatchObject({
+      res: { statusCode: 404 },
+      upgrade: true,
+    });
+  });
+
+  it('refuses an upgrade on an ambiguous path as it refuses a request (400 problem+json)', async () => {
+    for (const path of ['/proxied/a%2fb', '/proxied/%zz']) {
+      const upgrade = await exchange(
+        gateway.port,
+        `GET ${path} HTTP/1.1\r\nHost: g\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n`,
+      );
+      const plain = await exchange(
+        gateway.port,
+        `GET ${path} HTTP/1.1\r\nHost: g\r\nConnection: close\r\n\r\n`,
+      );
+      expect(upgrade.answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(plain.answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(bodyOf(upgrade.answer)).toMatchObject({ code: 'ROUTING_INVALID_PATH' });
+      expect(bodyOf(plain.answer)).toMatchObject({ code: 'ROUTING_INVALID_PATH' });
+    }
+  });
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -42,6 +43,43 @@ export const SERVER_DEFAULTS: Readonly<Required<ServerOptions>> = {
   maxConnectionsPerAddress: 256,
 };
 
+/** The answer to a request Node's HTTP parser refused, by the parser's error code and reason. */
+function parserProblem(error: NodeJS.ErrnoException & { reason?: string }): {
+  status: number;
+  code: string;
+  detail: string;
+} {
+  // llhttp's reasons are fixed phrases ("Invalid header value char"), never request bytes.
+  const reason = typeof error.reason === 'string' ? `: ${error.reason}` : '';
+  switch (error.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return {
+        status: 431,
+        code: 'REQUEST_HEADERS_TOO_LARGE',
+        detail: 'The request head is larger than the server accepts.',
+      };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return {
+        status: 408,
+        code: 'REQUEST_TIMEOUT',
+        detail: 'The request did not arrive in time.',
+      };
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
+      return {
+        status: 400,
+        code: 'REQUEST_AMBIGUOUS_FRAMING',
+        detail: `The request framing is ambiguous${reason}.`,
+      };
+    default:
+      return {
+        status: 400,
+        code: 'REQUEST_MALFORMED',
+        detail: `The request is not valid HTTP/1.1${reason}.`,
+      };
+  }
+}
+
 /**
  * The app's node:http server: raw handlers see each request before Express, upgrade handlers
  * claim WebSocket upgrades, and `drain()` stops it gracefully.
@@ -61,7 +99,8 @@ export function createHttpServer(options: {
   const limits = { ...SERVER_DEFAULTS, ...options.limits };
   const requestLog = requestLoggers(logger, options.clientOf);
   const server = http.createServer(
-    { connectionsCheckingInterval: limits.connectionsCheckingInterval },
+    // A missing Host is refused by `requestHeadProblem`, as problem+json like every refusal.
+    { connectionsCheckingInterval: limits.connectionsCheckingInterval, requireHostHeader: false },
     (req, res) => {
       // Once stopping, tell keep-alive clients to leave now instead of being cut by the drain.
       if (isStopping()) res.shouldKeepAlive = false;
@@ -101,7 +140,16 @@ export function createHttpServer(options: {
     const problem = requestHeadProblem(req);
     if (problem) return refuseUpgrade(req, socket, problem);
     for (const handler of upgradeHandlers) if (handler(req, socket, head)) return;
-    socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    answerUpgrade(req, socket, 404, 'ROUTE_NOT_FOUND', 'No route takes WebSocket upgrades here.');
+  });
+  // What Node's parser refuses never reaches a handler; it is answered here in the same form.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    const pending = (socket as Duplex & { _httpMessage?: http.ServerResponse })._httpMessage;
+    // Nothing can be said on a connection that is gone, or after another answer's first byte.
+    if (error.code === 'ECONNRESET' || !socket.writable || pending?.headersSent)
+      return void socket.destroy();
+    const problem = parserProblem(error);
+    writeRawProblem(socket, problem.status, problem.code, problem.detail, randomUUID());
   });
   const refuseRequest = (
     req: http.IncomingMessage,
@@ -117,7 +165,16 @@ export function createHttpServer(options: {
       { 'x-request-id': requestId, connection: 'close' },
     );
   };
-  const refuseUpgrade = (req: http.IncomingMessage, socket: Duplex, problem: HeadProblem) => {
+  const refuseUpgrade = (req: http.IncomingMessage, socket: Duplex, problem: HeadProblem) =>
+    answerUpgrade(req, socket, 400, problem.code, problem.detail);
+  /** Answers an upgrade no one takes with problem+json, and logs its request line. */
+  const answerUpgrade = (
+    req: http.IncomingMessage,
+    socket: Duplex,
+    status: number,
+    code: string,
+    detail: string,
+  ) => {
     const requestId = requestIdOf(req);
     const entry = {
       requestId,
@@ -126,11 +183,11 @@ export function createHttpServer(options: {
         url: redactUrl(req.url ?? '/'),
         remoteAddress: requestLog.clientOf(req),
       },
-      res: { statusCode: 400 },
+      res: { statusCode: status },
       upgrade: true,
     };
     logger.info(entry, 'request completed');
-    writeRawProblem(socket, 400, problem.code, problem.detail, requestId, req.url);
+    writeRawProblem(socket, status, code, detail, requestId, req.url);
   };
   server.keepAliveTimeout = limits.keepAliveTimeout;
   server.headersTimeout = limits.headersTimeout;

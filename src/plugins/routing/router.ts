@@ -301,7 +301,18 @@ export class GatewayRouter implements Router {
   /** The upgrade handler: proxies WebSocket upgrades on routes with `ws: true`. */
   handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): boolean => {
     const target = normaliseTarget(req.url ?? '/');
-    if ('error' in target) return false;
+    if ('error' in target) {
+      // The grammar that refuses a request's path refuses an upgrade's the same way.
+      writeRawProblem(
+        socket,
+        400,
+        'ROUTING_INVALID_PATH',
+        `The request path is ambiguous: ${target.error}.`,
+        requestIdOf(req),
+        req.url,
+      );
+      return true;
+    }
     const route = this.table.find(target.path, true);
     if (route?.kind !== 'proxy' || !(route.config as ProxyRouteConfig).ws) return false;
     const config = route.config as ProxyRouteConfig;
