@@ -1,11 +1,11 @@
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { AdminGate } from './admin-gate.js';
 import { BodyReader, hasBody } from './body.js';
 import type { AppContext, PluginContext, RouteRecord } from './context.js';
 import type { RoutePaths } from './route-paths.js';
 import { NO_HEADERS, type EdgeExchange, type EdgeNext, type EdgePipeline } from './edge.js';
-import { FastRoutes } from './fast-routes.js';
+import { FastRoutes, type Handler } from './fast-routes.js';
 import { normaliseTarget } from './path.js';
 import { ConfigError } from './errors.js';
 import type { PluginStatus, RouteDefinition, ServerPlugin } from './plugin.js';
@@ -97,6 +97,16 @@ export function mountPlugins(target: MountTarget): void {
     if (entry.path) expressApp.use(entry.path, entry.handler);
     else expressApp.use(entry.handler);
   }
+  // Each control-plane request is counted once by the control-plane hooks (the rate limiter's
+  // operator bucket): on its route once the gate let it in (per operator), or when the gate or
+  // the body refused it (per address while nobody is known, so guessing credentials is limited
+  // too), or before the 404 when no route answered.
+  const counted = new WeakSet<object>();
+  const countControl = controlPlaneHooks.length > 0 ? once(controlPlaneHooks, counted) : undefined;
+  const countRefused: ErrorRequestHandler = (error, req, res, next) => {
+    if (!countControl || counted.has(req)) return next(error);
+    countControl(req, res, (refusal?: unknown) => next(refusal || error));
+  };
   const fastRoutes = new FastRoutes();
   expressApp.use(fastRoutes.middleware());
   const fallbacks: (() => void)[] = [];
@@ -113,10 +123,11 @@ export function mountPlugins(target: MountTarget): void {
       if (access === 'admin') body.deferFor(route.method, route.path);
       if (route.permission !== undefined) checkPermission(record.plugin.name, route);
       const afterBody = access === 'admin' ? adminGate.after(route.permission) : undefined;
-      const handlers = [
+      const handlers: Handler[] = [
+        ...(route.except && route.except.length > 0 ? [stepPast(route.except)] : []),
         ...(access === 'admin' ? [adminGate.before(route.permission), body.afterGate] : []),
         ...(afterBody ? [afterBody] : []),
-        ...(plane === 'control' ? controlPlaneHooks : []),
+        ...(plane === 'control' && countControl ? [countControl, countRefused] : []),
         ...(Array.isArray(route.handler) ? route.handler : [route.handler]),
       ];
       const mount = () => {
@@ -147,8 +158,37 @@ export function mountPlugins(target: MountTarget): void {
     if (ui) uiContributions.push({ plugin: record.plugin.name, contribution: ui });
   }
   for (const mount of fallbacks) mount();
+  // A control-plane path no route answered (`/cpanel/api/nothing`) counts before its 404.
+  if (countControl)
+    expressApp.use((req, res, next) =>
+      controlPlane.includes(req) ? countControl(req, res, next) : next(),
+    );
   expressApp.use(notFoundHandler());
   expressApp.use(errorHandler(appLogger));
+}
+
+/** Runs `hooks` in turn, at most once per request however many routes it passes. */
+function once(hooks: readonly RequestHandler[], done: WeakSet<object>): RequestHandler {
+  return (req, res, next) => {
+    if (done.has(req)) return next();
+    done.add(req);
+    let index = 0;
+    const step = (error?: unknown): void => {
+      if (error || index === hooks.length) return next(error);
+      const returned: unknown = hooks[index++](req, res, step);
+      if (returned instanceof Promise) returned.catch(next);
+    };
+    step();
+  };
+}
+
+/** A route steps aside (`next('route')`) for paths under these prefixes, before anything runs. */
+function stepPast(prefixes: readonly string[]): RequestHandler {
+  const lower = prefixes.map((prefix) => prefix.toLowerCase());
+  return (req, _res, next) => {
+    const path = req.path.toLowerCase();
+    return lower.some((prefix) => path.startsWith(prefix)) ? next('route') : next();
+  };
 }
 
 /** `action:resource` (or `*`): what `RouteDefinition.permission` may name. */

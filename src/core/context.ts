@@ -163,8 +163,9 @@ export interface AppContext {
   /** Whether a request is for a control-plane route (see RoutePlane). */
   isControlPlane(req: IncomingMessage): boolean;
   /**
-   * Adds a step that runs on every control-plane route, after the admin guard (so it knows who
-   * is calling): the rate-limit plugin counts operators there. Register it in `onInit`.
+   * Adds a step that runs once for every control-plane request: after the admin guard let it in
+   * (so it knows who is calling), when the guard refused it, or before the 404 when no route
+   * answered it. The rate-limit plugin counts operators there. Register it in `onInit`.
    */
   addControlPlaneHook(handler: RequestHandler): void;
   /**

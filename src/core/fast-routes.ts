@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { HttpMethod } from './plugin.js';
 
 const SKIP = Symbol('qwickapps.fastRouteDone');
@@ -6,6 +6,8 @@ const SKIP = Symbol('qwickapps.fastRouteDone');
 const DYNAMIC = /[:*{}()?+\\]/;
 
 type Skippable = Request & { [SKIP]?: string };
+/** A route's handlers, as Express takes them: error handlers have four parameters. */
+export type Handler = RequestHandler | ErrorRequestHandler;
 
 /**
  * Routes with a fixed path, answered by one map lookup instead of Express's walk over every
@@ -17,14 +19,14 @@ type Skippable = Request & { [SKIP]?: string };
  * it, since Express would have tried that one first.
  */
 export class FastRoutes {
-  private readonly table = new Map<string, RequestHandler[]>();
+  private readonly table = new Map<string, Handler[]>();
   private readonly afterDynamic = new Set<string>();
 
   /**
    * Registers a route; returns the handler to put first on its Express route, which steps
    * aside when the lookup already ran that route for this request.
    */
-  add(method: HttpMethod, path: string, handlers: RequestHandler[]): RequestHandler | undefined {
+  add(method: HttpMethod, path: string, handlers: Handler[]): RequestHandler | undefined {
     const verb = method.toUpperCase();
     if (DYNAMIC.test(path)) {
       this.afterDynamic.add(verb);
@@ -48,18 +50,12 @@ export class FastRoutes {
       const chain = handlers;
       const done = key;
       let index = 0;
-      // Express's own contract: next() goes on, next(error) to the error handlers, a rejected
-      // promise is an error; next('route') or running off the end hands over to the router.
-      const step = (error?: unknown): void => {
-        if (error === 'route' || error === 'router' || index >= chain.length) {
-          if (error && error !== 'route' && error !== 'router') return next(error);
-          (req as Skippable)[SKIP] = done;
-          return next();
-        }
-        if (error) return next(error);
-        const handler = chain[index++];
+      const run = (handler: Handler, error?: unknown) => {
         try {
-          const result: unknown = handler(req, res, step);
+          const result: unknown =
+            error === undefined
+              ? (handler as RequestHandler)(req, res, step)
+              : (handler as ErrorRequestHandler)(error, req, res, step);
           if (result && typeof (result as Promise<unknown>).then === 'function') {
             (result as Promise<unknown>).then(undefined, (rejection: unknown) =>
               step(rejection ?? new Error('Rejected promise')),
@@ -68,6 +64,20 @@ export class FastRoutes {
         } catch (thrown) {
           step(thrown);
         }
+      };
+      // Express's own contract: next() goes on to the next request handler, next(error) to the
+      // chain's next error handler (four parameters), else to the app's; a rejected promise is
+      // an error; next('route') or running off the end hands over to the router.
+      const step = (error?: unknown): void => {
+        if (error === 'route' || error === 'router') return handOver();
+        const failed = Boolean(error);
+        while (index < chain.length && (chain[index].length === 4) !== failed) index++;
+        if (index >= chain.length) return failed ? next(error) : handOver();
+        run(chain[index++], failed ? error : undefined);
+      };
+      const handOver = () => {
+        (req as Skippable)[SKIP] = done;
+        next();
       };
       step();
     };

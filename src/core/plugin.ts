@@ -60,6 +60,11 @@ export interface RouteDefinition {
    * the plugin order, so it never shadows them. Default false.
    */
   fallback?: boolean;
+  /**
+   * Path prefixes under `path` the route leaves to the routes after it (`/cpanel/api/` for the
+   * control panel's catch-all): such a request steps past it before any gate or hook runs.
+   */
+  except?: readonly string[];
   description?: string;
 }
 

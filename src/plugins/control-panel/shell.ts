@@ -121,6 +121,9 @@ export function panelUiRoute(uiDir: string, shell: PanelShellConfig): RouteDefin
     method: 'get',
     path: `${mountPath}{/*rest}`,
     plane: 'control',
+    // The API routes other plugins add under the panel (traffic, keys) come after this one: they
+    // must meet a request first, so that it is counted once, for the operator their gate knows.
+    except: [`${mountPath}/api/`],
     description: 'The control panel UI (index.html for every page route, hashed assets)',
     handler: [nosniff, renderedIndex, files, pageOrNotFound],
   };

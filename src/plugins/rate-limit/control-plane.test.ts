@@ -15,6 +15,7 @@ import {
 import { createRateLimitPlugin } from './index.js';
 import type { RateLimitPluginOptions } from './options.js';
 import type { AppOptions } from '../../core/app.js';
+import { definePlugin } from '../../core/plugin.js';
 
 /**
  * The control plane apart from the data plane: operators (management routes, the control panel,
@@ -28,6 +29,19 @@ const basic = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
 
 let directory: string;
 let gateway: TrafficGateway | undefined;
+
+/** An admin route under the panel, added after it (as the traffic and keys plugins add theirs). */
+const probe = definePlugin({
+  name: 'probe',
+  routes: [
+    {
+      method: 'get',
+      path: '/cpanel/api/probe',
+      access: 'admin',
+      handler: (_req, res) => void res.json({ probed: true }),
+    },
+  ],
+});
 
 async function start(
   limits: RateLimitPluginOptions,
@@ -45,6 +59,7 @@ async function start(
       createControlPanelPlugin({ user: USER, password: PASSWORD, uiDir }),
       createConfigPlugin(),
       createRateLimitPlugin(limits),
+      probe,
     ],
   });
   return gateway;
@@ -103,6 +118,58 @@ describe('control plane apart from data plane', () => {
     expect(await refused.json()).toMatchObject({ code: 'RATE_LIMIT_EXCEEDED', limit: 5 });
     // The product's users are not the operator: its bucket is untouched (503: nothing deployed yet).
     expect(await servedVersion(started)).toBe(503);
+  });
+
+  it("counts a call once, for the operator, though the panel's catch-all comes before its route", async () => {
+    const started = await start({
+      default: { windowMs: 60_000, limit: 1_000 },
+      controlPlane: { windowMs: 60_000, limit: 4 },
+    });
+    const status = async (url: string, headers: Record<string, string> = {}) => {
+      const response = await fetch(`${started.url}${url}`, { headers });
+      await response.body?.cancel();
+      return response.status;
+    };
+    // Anonymous page loads spend the address's bucket...
+    for (let call = 0; call < 4; call++) expect(await status('/cpanel/traffic')).toBe(200);
+    expect(await status('/cpanel/traffic')).toBe(429);
+    // ...never the operator's: their calls count in their own bucket, once each.
+    for (let call = 0; call < 4; call++)
+      expect(await status('/cpanel/api/probe', { authorization: basic })).toBe(200);
+    expect(await status('/cpanel/api/probe', { authorization: basic })).toBe(429);
+  });
+
+  it('limits callers the guard refuses, per address, and still lets the operator in', async () => {
+    const started = await start({
+      default: { windowMs: 60_000, limit: 1_000 },
+      controlPlane: { windowMs: 60_000, limit: 3 },
+    });
+    const guess = () =>
+      fetch(`${started.url}/api/config`, { headers: { authorization: 'Bearer qwk_guess' } });
+    for (let call = 0; call < 3; call++) expect((await guess()).status).toBe(401);
+    const refused = await guess();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('content-type')).toContain('application/problem+json');
+    expect(await refused.json()).toMatchObject({ code: 'RATE_LIMIT_EXCEEDED', limit: 3 });
+    // Unrouted control-plane paths count there too, before their 404.
+    const nothing = await fetch(`${started.url}/cpanel/api/nothing`);
+    expect(nothing.status).toBe(429);
+    const config = await fetch(`${started.url}/api/config`, { headers: { authorization: basic } });
+    expect(config.status).toBe(200);
+  });
+
+  it('counts an unrouted control-plane path before its 404', async () => {
+    const started = await start({
+      default: { windowMs: 60_000, limit: 1_000 },
+      controlPlane: { windowMs: 60_000, limit: 2 },
+    });
+    const nothing = () => fetch(`${started.url}/cpanel/api/nothing`);
+    for (let call = 0; call < 2; call++) {
+      const response = await nothing();
+      expect(response.status).toBe(404);
+      expect(await response.json()).toMatchObject({ code: 'ROUTE_NOT_FOUND' });
+    }
+    expect((await nothing()).status).toBe(429);
   });
 
   it('never spends the product bucket on control-plane calls', async () => {
