@@ -70,6 +70,13 @@ describe('npm start, running', () => {
       });
       expect(hello).toBe(200);
       expect(output).toMatch(/demo is running \(gateway http:\/\/[^;]+; API v1 active in slot-a;/);
+      // The rest of the banner: the limits in force, and that clients behind a proxy share one.
+      for (let waited = 0; !output.includes('CI deploys') && waited < 5_000; waited += 50)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(output).toMatch(
+        /rate-limit +Rate limits in force \(memory store\): default: \d+ requests per 1 min per client address/,
+      );
+      expect(output).toMatch(/rate-limit +trustProxy is not set: .*TRUST_PROXY=1/);
     } finally {
       child.kill('SIGTERM');
       await exited;

@@ -159,6 +159,10 @@ try {
         : `  replicas       this gateway follows the one that drives the service slots (shared state on DATABASE_URL); it starts none itself`,
     );
 
+  // What the gateway says at start-up of itself (the limits in force; trustProxy unset): its log
+  // file has it, and so does the control panel's Config page.
+  for (const notice of gateway.context.config.notices())
+    console.log(`  ${notice.scope.padEnd(14)} ${notice.message}`);
   console.log(`  frontend       ${url}/`);
   console.log(`  API            ${url}/api/v1/hello   ${url}/api/v1/stats`);
   console.log(`  control panel  ${url}/cpanel`);
