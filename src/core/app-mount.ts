@@ -100,11 +100,11 @@ export function mountPlugins(target: MountTarget): void {
   // Each control-plane request is counted once by the control-plane hooks (the rate limiter's
   // operator bucket): on its route once the gate let it in (per operator), or when the gate or
   // the body refused it (per address while nobody is known, so guessing credentials is limited
-  // too), or before the 404 when no route answered.
+  // too), or with its 404 when no route answered.
   const counted = new WeakSet<object>();
   const countControl = controlPlaneHooks.length > 0 ? once(controlPlaneHooks, counted) : undefined;
   const countRefused: ErrorRequestHandler = (error, req, res, next) => {
-    if (!countControl || counted.has(req)) return next(error);
+    if (!countControl || counted.has(req) || res.headersSent) return next(error);
     countControl(req, res, (refusal?: unknown) => next(refusal || error));
   };
   const fastRoutes = new FastRoutes();
@@ -158,12 +158,14 @@ export function mountPlugins(target: MountTarget): void {
     if (ui) uiContributions.push({ plugin: record.plugin.name, contribution: ui });
   }
   for (const mount of fallbacks) mount();
-  // A control-plane path no route answered (`/cpanel/api/nothing`) counts before its 404.
-  if (countControl)
-    expressApp.use((req, res, next) =>
-      controlPlane.includes(req) ? countControl(req, res, next) : next(),
-    );
   expressApp.use(notFoundHandler());
+  // A control-plane request no route took counts here: an unrouted path (`/cpanel/api/nothing`)
+  // before its 404, a body refused before the routes (a public route's malformed JSON).
+  if (countControl)
+    expressApp.use(((error, req, res, next) =>
+      controlPlane.includes(req)
+        ? countRefused(error, req, res, next)
+        : next(error)) as ErrorRequestHandler);
   expressApp.use(errorHandler(appLogger));
 }
 

@@ -71,7 +71,12 @@ export class FastRoutes {
       const step = (error?: unknown): void => {
         if (error === 'route' || error === 'router') return handOver();
         const failed = Boolean(error);
-        while (index < chain.length && (chain[index].length === 4) !== failed) index++;
+        // As Express's layers: an error goes to four parameters only, a request to three or fewer.
+        while (
+          index < chain.length &&
+          (failed ? chain[index].length !== 4 : chain[index].length > 3)
+        )
+          index++;
         if (index >= chain.length) return failed ? next(error) : handOver();
         run(chain[index++], failed ? error : undefined);
       };

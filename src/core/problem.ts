@@ -59,7 +59,7 @@ export function sendProblem(
 
 /**
  * Writes a complete problem+json answer on a socket that has not been upgraded (a refused
- * WebSocket upgrade), then closes it.
+ * WebSocket upgrade, a request Node's parser refused), then closes it both ways.
  */
 export function writeRawProblem(
   socket: Duplex,
@@ -71,9 +71,12 @@ export function writeRawProblem(
 ): void {
   if (socket.destroyed || !socket.writable) return;
   const body = JSON.stringify(problemBody(status, code, detail, { requestId, instance }));
+  // Closed for good once written: a server socket is half-open otherwise (allowHalfOpen), and
+  // what the client sends after a refusal must never be read, nor hold a connection slot.
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
       `cache-control: no-store\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+    () => socket.destroy(),
   );
 }
 

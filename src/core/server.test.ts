@@ -45,6 +45,11 @@ beforeAll(async () => {
     name: 'hello',
     routes: [
       { method: 'get', path: '/hello', handler: (_req, res) => void res.json({ hello: 'world' }) },
+      {
+        method: 'post',
+        path: '/drain',
+        handler: (req, res) => void req.resume().on('end', () => res.json({ drained: true })),
+      },
     ],
   });
   gateway = await startGateway(
@@ -139,6 +144,43 @@ describe('the core server', () => {
       expect(answer).toMatch(/content-type: application\/problem\+json/i);
       expect(bodyOf(answer)).toMatchObject({ status, code });
       expect(closed).toBe(true);
+    },
+  );
+
+  it.each([
+    ['a malformed head', 'GET /hello HTTP/1.1\r\nHost g\r\n\r\n'],
+    [
+      'a bad chunk in the middle of a body',
+      'POST /drain HTTP/1.1\r\nHost: g\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nZZ\r\n',
+    ],
+  ])(
+    'closes the connection after refusing %s, though the client keeps its half open',
+    async (_name, payload) => {
+      // The server's end of this connection: the next one it accepts.
+      const accepted = new Promise<net.Socket>((resolve) =>
+        gateway.app.server.once('connection', resolve),
+      );
+      const socket = net.connect({ port: gateway.port, host: '127.0.0.1', allowHalfOpen: true });
+      let answer = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk: string) => (answer += chunk));
+      socket.on('error', () => undefined);
+      try {
+        const serverSide = await accepted;
+        const closed = new Promise<boolean>((resolve) => {
+          if (serverSide.destroyed) return resolve(true);
+          serverSide.once('close', () => resolve(true));
+          setTimeout(() => resolve(false), 2_000);
+        });
+        socket.write(payload);
+        await new Promise((resolve) => socket.once('end', resolve));
+        expect(answer).toMatch(/^HTTP\/1\.1 400 [\s\S]*"code":"REQUEST_MALFORMED"/);
+        // The client neither writes nor closes: a server that only half-closed keeps the
+        // connection (and its slot) until a timeout; one that closed has let it go.
+        expect(await closed).toBe(true);
+      } finally {
+        socket.destroy();
+      }
     },
   );
 

@@ -158,6 +158,25 @@ describe('control plane apart from data plane', () => {
     expect(config.status).toBe(200);
   });
 
+  it('counts a control-plane body refused before the routes (malformed JSON on the login)', async () => {
+    const started = await start({
+      default: { windowMs: 60_000, limit: 1_000 },
+      controlPlane: { windowMs: 60_000, limit: 3 },
+    });
+    const login = () =>
+      fetch(`${started.url}/cpanel/api/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: started.url },
+        body: '{',
+      });
+    for (let call = 0; call < 3; call++) {
+      const response = await login();
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ code: 'REQUEST_MALFORMED_JSON' });
+    }
+    expect((await login()).status).toBe(429);
+  });
+
   it('counts an unrouted control-plane path before its 404', async () => {
     const started = await start({
       default: { windowMs: 60_000, limit: 1_000 },
