@@ -27,7 +27,7 @@ import type { UpstreamRegistry } from './upstream.js';
 import { RouteTable, edgeRouteOf, type CompiledRoute, type RouteInfo } from './route-table.js';
 
 export type { RouteInfo, RouteKind } from './route-table.js';
-import { forwardUpgrade } from './websocket.js';
+import { forwardUpgrade, refusedOrigin } from './websocket.js';
 
 /**
  * The routing service (`ctx.get('routing')`), used by the traffic plugin to switch targets.
@@ -51,14 +51,6 @@ interface ProxyExchange extends EdgeExchange {
 /** Substitutes the matched rest into `/new/*`; a target without `/*` is used as it is. */
 function substitute(to: string, matcher: PathMatcher, path: string): string {
   return to.endsWith('/*') ? joinPath(to.slice(0, -2) || '/', matcher.rest(path)) : to;
-}
-
-function sameOrigin(origin: string, host: string | undefined): boolean {
-  try {
-    return host !== undefined && new URL(origin).host === host.toLowerCase();
-  } catch {
-    return false;
-  }
 }
 
 export class GatewayRouter implements Router {
@@ -316,23 +308,7 @@ export class GatewayRouter implements Router {
     const route = this.table.find(target.path, true);
     if (route?.kind !== 'proxy' || !(route.config as ProxyRouteConfig).ws) return false;
     const config = route.config as ProxyRouteConfig;
-    const origin = req.headers.origin;
-    if (
-      origin !== undefined &&
-      !this.cors?.allows(origin) &&
-      !sameOrigin(origin, req.headers.host)
-    ) {
-      // Browsers neither preflight WebSockets nor apply CORS to them: a foreign page is refused here.
-      writeRawProblem(
-        socket,
-        403,
-        'ROUTING_ORIGIN_FORBIDDEN',
-        'This origin may not open WebSockets here.',
-        requestIdOf(req),
-        req.url,
-      );
-      return true;
-    }
+    if (refusedOrigin(req, socket, this.cors)) return true;
     const forwardedPath = config.stripPrefix ? route.matcher.rest(target.path) : target.path;
     const proceed = (requestId: string, upstreamHeaders: readonly string[] = []) => {
       // Read at the last moment, as for requests: a switch while a hook waited is honoured.

@@ -4,10 +4,42 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { writeRawProblem } from '../../core/problem.js';
 import { redactUrl } from '../../core/redact-url.js';
+import { requestIdOf } from '../../core/request-log.js';
 import type { ProxyRouteConfig } from './options.js';
 import { upstreamRequestHeaders } from './headers.js';
 import type { ClientAddresses } from '../../core/client-address.js';
 import type { Upstream } from './upstream.js';
+
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Browsers neither preflight WebSockets nor apply CORS to them: an upgrade from a page of another
+ * origin that CORS does not allow is refused here (403 problem+json). True when it was refused.
+ */
+export function refusedOrigin(
+  req: IncomingMessage,
+  socket: Duplex,
+  cors: { allows(origin: string): boolean } | undefined,
+): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined || cors?.allows(origin) || sameOrigin(origin, req.headers.host))
+    return false;
+  writeRawProblem(
+    socket,
+    403,
+    'ROUTING_ORIGIN_FORBIDDEN',
+    'This origin may not open WebSockets here.',
+    requestIdOf(req),
+    req.url,
+  );
+  return true;
+}
 
 export interface UpgradeJob {
   req: IncomingMessage;
