@@ -50,12 +50,29 @@ export class FastRoutes {
       const chain = handlers;
       const done = key;
       let index = 0;
-      const run = (handler: Handler, error?: unknown) => {
+      // Express's own contract: next() goes on to the next request handler, next(error) to the
+      // chain's next error handler (four parameters), else to the app's; a rejected promise is
+      // an error; next('route') or running off the end hands over to the router. One closure
+      // per request.
+      const step = (error?: unknown): void => {
+        const failed = Boolean(error) && error !== 'route' && error !== 'router';
+        if (!failed && error) index = chain.length;
+        // As Express's layers: an error goes to four parameters only, a request to three or fewer.
+        while (
+          index < chain.length &&
+          (failed ? chain[index].length !== 4 : chain[index].length > 3)
+        )
+          index++;
+        if (index >= chain.length) {
+          if (failed) return next(error);
+          (req as Skippable)[SKIP] = done;
+          return next();
+        }
+        const handler = chain[index++];
         try {
-          const result: unknown =
-            error === undefined
-              ? (handler as RequestHandler)(req, res, step)
-              : (handler as ErrorRequestHandler)(error, req, res, step);
+          const result: unknown = failed
+            ? (handler as ErrorRequestHandler)(error, req, res, step)
+            : (handler as RequestHandler)(req, res, step);
           if (result && typeof (result as Promise<unknown>).then === 'function') {
             (result as Promise<unknown>).then(undefined, (rejection: unknown) =>
               step(rejection ?? new Error('Rejected promise')),
@@ -64,25 +81,6 @@ export class FastRoutes {
         } catch (thrown) {
           step(thrown);
         }
-      };
-      // Express's own contract: next() goes on to the next request handler, next(error) to the
-      // chain's next error handler (four parameters), else to the app's; a rejected promise is
-      // an error; next('route') or running off the end hands over to the router.
-      const step = (error?: unknown): void => {
-        if (error === 'route' || error === 'router') return handOver();
-        const failed = Boolean(error);
-        // As Express's layers: an error goes to four parameters only, a request to three or fewer.
-        while (
-          index < chain.length &&
-          (failed ? chain[index].length !== 4 : chain[index].length > 3)
-        )
-          index++;
-        if (index >= chain.length) return failed ? next(error) : handOver();
-        run(chain[index++], failed ? error : undefined);
-      };
-      const handOver = () => {
-        (req as Skippable)[SKIP] = done;
-        next();
       };
       step();
     };

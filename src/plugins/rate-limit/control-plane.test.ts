@@ -75,6 +75,23 @@ async function floodUntilRefused(started: TrafficGateway, atMost: number): Promi
   throw new Error(`the data plane never refused a request in ${atMost}`);
 }
 
+/** `limit` calls answered `status` with `code`, each counted: the next one is refused, 429. */
+async function expectCountedThen429(
+  call: () => Promise<Response>,
+  limit: number,
+  status: number,
+  code: string,
+): Promise<void> {
+  for (let sent = 0; sent < limit; sent++) {
+    const response = await call();
+    expect(response.status).toBe(status);
+    expect(await response.json()).toMatchObject({ code });
+  }
+  const refused = await call();
+  expect(refused.status).toBe(429);
+  expect(await refused.json()).toMatchObject({ code: 'RATE_LIMIT_EXCEEDED', limit });
+}
+
 beforeEach(async () => {
   directory = await mkdtemp(path.join(tmpdir(), 'control-plane-'));
 });
@@ -169,12 +186,7 @@ describe('control plane apart from data plane', () => {
         headers: { 'content-type': 'application/json', origin: started.url },
         body: '{',
       });
-    for (let call = 0; call < 3; call++) {
-      const response = await login();
-      expect(response.status).toBe(400);
-      expect(await response.json()).toMatchObject({ code: 'REQUEST_MALFORMED_JSON' });
-    }
-    expect((await login()).status).toBe(429);
+    await expectCountedThen429(login, 3, 400, 'REQUEST_MALFORMED_JSON');
   });
 
   it('counts an unrouted control-plane path before its 404', async () => {
@@ -183,12 +195,7 @@ describe('control plane apart from data plane', () => {
       controlPlane: { windowMs: 60_000, limit: 2 },
     });
     const nothing = () => fetch(`${started.url}/cpanel/api/nothing`);
-    for (let call = 0; call < 2; call++) {
-      const response = await nothing();
-      expect(response.status).toBe(404);
-      expect(await response.json()).toMatchObject({ code: 'ROUTE_NOT_FOUND' });
-    }
-    expect((await nothing()).status).toBe(429);
+    await expectCountedThen429(nothing, 2, 404, 'ROUTE_NOT_FOUND');
   });
 
   it('never spends the product bucket on control-plane calls', async () => {
